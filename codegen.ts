@@ -1,0 +1,23 @@
+// GraphQL Code Generator: typed documents for the CLI and the tests, from the committed schema.graphql.
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const config: CodegenConfig = {
+  schema: 'schema.graphql',
+  documents: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+  ignoreNoDocuments: true,
+  emitLegacyCommonJSImports: false,
+  silent: true,
+  generates: {
+    'src/generated/gql/': {
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        scalars: { DateTime: 'string', JSON: 'unknown' },
+        enumsAsTypes: true,
+      },
+    },
+  },
+};
+
+export default config;

@@ -1,0 +1,7 @@
+// Prisma CLI configuration: only `prisma generate` is used here (see DESIGN §2).
+import { defineConfig } from 'prisma/config';
+
+export default defineConfig({
+  schema: 'prisma/schema.prisma',
+  migrations: { path: 'prisma/migrations' },
+});

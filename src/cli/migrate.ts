@@ -1,0 +1,24 @@
+// `makima migrate`: applies pending migrations (the server also does this at start).
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { printJson, println } from './output.js';
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (prisma/migrations)')
+    .option('--json', 'print the applied migrations as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const config = loadConfig();
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      try {
+        const applied = await migrate(db);
+        if (opts.json) return printJson({ applied });
+        println(applied.length ? `applied ${applied.join(', ')}` : 'the database is up to date');
+      } finally {
+        await db.close();
+      }
+    });
+}

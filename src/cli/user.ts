@@ -1,0 +1,32 @@
+// `makima user create --name N [--json]`: a user and an API token, printed once.
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { createUser } from '../modules/auth/service.js';
+import { CliError, color, printJson, println } from './output.js';
+
+export function registerUser(program: Command): void {
+  const user = program.command('user').description('manage users and their API tokens');
+  user
+    .command('create')
+    .description('create a user and print its API token (shown only once)')
+    .requiredOption('--name <name>', "the user's name")
+    .option('--json', 'print { "id", "name", "token" } as JSON')
+    .action(async (opts: { name: string; json?: boolean }) => {
+      if (!opts.name.trim()) throw new CliError('--name must not be empty');
+      const config = loadConfig();
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      try {
+        await migrate(db);
+        const created = await createUser(db.prisma, opts.name);
+        if (opts.json) return printJson(created);
+        println(`created user ${color.bold(created.name)} (${created.id})`);
+        println(`token: ${created.token}`);
+        println(color.dim('It is shown only this once. Use it as MAKIMA_TOKEN, or in GraphiQL under Headers:'));
+        println(color.dim(`  {"Authorization": "Bearer ${created.token}"}`));
+      } finally {
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,73 @@
+// Every environment variable makima reads, parsed once, validated and typed (API.md "Configuration").
+import path from 'node:path';
+import { z } from 'zod';
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().url().optional(),
+  MAKIMA_DATA_DIR: z.string().min(1).optional(),
+  MAKIMA_REPOS_ROOT: z.string().min(1).optional(),
+  MAKIMA_WORKTREES_DIR: z.string().min(1).optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  MAKIMA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAKIMA_SNAPSHOT_EVERY: z.coerce.number().int().min(1).default(20),
+  MAKIMA_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  MAKIMA_LEASE_SWEEP_MS: z.coerce.number().int().min(50).default(1000),
+  MAKIMA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  MAKIMA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  MAKIMA_SUBSCRIBER_BUFFER: z.coerce.number().int().min(1).default(1000),
+  MAKIMA_URL: z.string().url().optional(),
+  MAKIMA_TOKEN: z.string().min(1).optional(),
+});
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  reposRoot: string;
+  worktreesDir: string;
+  host: string;
+  port: number;
+  logLevel: z.infer<typeof envSchema>['MAKIMA_LOG_LEVEL'];
+  /** An AUTO conversation snapshot is taken every this many messages. */
+  snapshotEvery: number;
+  defaultLeaseSeconds: number;
+  leaseSweepMs: number;
+  maxMessageBytes: number;
+  maxBodyBytes: number;
+  /** Events a subscriber may have queued before it is closed as too slow. */
+  subscriberBuffer: number;
+  /** Where the CLI finds the server, and with which token. */
+  clientUrl: string | undefined;
+  clientToken: string | undefined;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration from an environment (process.env by default); throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.MAKIMA_DATA_DIR ?? '.makima');
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    reposRoot: path.resolve(cwd, e.MAKIMA_REPOS_ROOT ?? '.'),
+    worktreesDir: path.resolve(cwd, e.MAKIMA_WORKTREES_DIR ?? path.join(dataDir, 'worktrees')),
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.MAKIMA_LOG_LEVEL,
+    snapshotEvery: e.MAKIMA_SNAPSHOT_EVERY,
+    defaultLeaseSeconds: e.MAKIMA_LEASE_SECONDS,
+    leaseSweepMs: e.MAKIMA_LEASE_SWEEP_MS,
+    maxMessageBytes: e.MAKIMA_MAX_MESSAGE_BYTES,
+    maxBodyBytes: e.MAKIMA_MAX_BODY_BYTES,
+    subscriberBuffer: e.MAKIMA_SUBSCRIBER_BUFFER,
+    clientUrl: e.MAKIMA_URL,
+    clientToken: e.MAKIMA_TOKEN,
+  };
+}

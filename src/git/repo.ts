@@ -1,0 +1,124 @@
+// The only place that talks to git (through simple-git). Every ref, sha and path from a client is
+// validated here before it reaches git, and none can become an option.
+import fs from 'node:fs';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { BadInputError, GitError } from '../errors.js';
+
+const SHA = /^[0-9a-f]{7,64}$/;
+
+export function git(dir: string): SimpleGit {
+  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, trimmed: true, config: GIT_CONFIG }).env(gitEnv());
+}
+
+// A fixed identity (so commits work on any machine) and no signing prompts.
+const GIT_CONFIG = ['user.name=makima', 'user.email=makima@localhost', 'commit.gpgsign=false'];
+
+/** A minimal environment: none of the caller's variables (EDITOR, PAGER, GIT_DIR…) can change git. */
+function gitEnv(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT'];
+  const env: Record<string, string> = {};
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
+  return env;
+}
+
+export function isSha(value: string): boolean {
+  return SHA.test(value);
+}
+
+export function assertSha(value: string, field = 'commitSha'): string {
+  if (!isSha(value)) throw new BadInputError(`${field}: "${value.slice(0, 80)}" is not a hexadecimal commit sha`, field);
+  return value;
+}
+
+/** Validates a branch name by git's own rules (check-ref-format), refusing anything option-like. */
+export async function assertBranchName(name: string, field = 'branchName'): Promise<string> {
+  // Cheap checks first, so an option-like or control-character name never reaches git at all.
+  // eslint-disable-next-line no-control-regex
+  if (!name || name.length > 200 || name.startsWith('-') || /[\x00-\x20\x7f]/.test(name)) {
+    throw new BadInputError(`${field}: "${printable(name)}" is not a valid branch name`, field);
+  }
+  try {
+    // The argument starts with "refs/", so git can never read it as an option.
+    await simpleGit().env(gitEnv()).raw(['check-ref-format', `refs/heads/${name}`]);
+  } catch {
+    throw new BadInputError(`${field}: "${printable(name)}" is not a valid branch name (see git check-ref-format)`, field);
+  }
+  return name;
+}
+
+function printable(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.slice(0, 80).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Resolves a client-given repository path: it must exist, be inside `reposRoot` after resolving
+ * symlinks, and be the top level of a git work tree with at least one commit.
+ */
+export async function resolveRepository(input: string, reposRoot: string): Promise<{ path: string; head: string }> {
+  if (!input.trim()) throw new BadInputError('repositoryPath must not be empty', 'repositoryPath');
+  let real: string;
+  let root: string;
+  try {
+    root = fs.realpathSync(reposRoot);
+    real = fs.realpathSync(path.resolve(root, input));
+  } catch {
+    throw new BadInputError(`repositoryPath: ${input} does not exist`, 'repositoryPath');
+  }
+  const rel = path.relative(root, real);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new BadInputError(`repositoryPath: ${input} is outside the repositories root (${root}); set MAKIMA_REPOS_ROOT to allow it`, 'repositoryPath');
+  }
+  if (!fs.statSync(real).isDirectory()) throw new BadInputError(`repositoryPath: ${input} is not a directory`, 'repositoryPath');
+  let top: string;
+  try {
+    top = await git(real).revparse(['--show-toplevel']);
+  } catch {
+    throw new BadInputError(`repositoryPath: ${input} is not a git repository`, 'repositoryPath');
+  }
+  if (fs.realpathSync(top) !== real) {
+    throw new BadInputError(`repositoryPath: ${input} is inside a git repository but not its top level (${top})`, 'repositoryPath');
+  }
+  let head: string;
+  try {
+    head = await git(real).revparse(['--verify', 'HEAD^{commit}']);
+  } catch {
+    throw new BadInputError(`repositoryPath: ${input} has no commits yet; make a first commit, then try again`, 'repositoryPath');
+  }
+  return { path: real, head };
+}
+
+/** Creates `worktreePath` on a new branch `branch` starting at `commit`. */
+export async function addWorktree(repoPath: string, worktreePath: string, branch: string, commit: string): Promise<void> {
+  assertSha(commit);
+  if (!path.isAbsolute(worktreePath)) throw new Error(`worktree path must be absolute: ${worktreePath}`);
+  fs.mkdirSync(path.dirname(worktreePath), { recursive: true });
+  try {
+    await git(repoPath).raw(['worktree', 'add', '-b', branch, worktreePath, commit]);
+  } catch (err) {
+    throw new GitError(`could not create the worktree ${worktreePath} on branch ${branch}: ${firstLine(err)}`);
+  }
+}
+
+/** Removes a worktree and its branch; used to undo a worktree whose database row did not commit. */
+export async function removeWorktree(repoPath: string, worktreePath: string, branch: string): Promise<void> {
+  await git(repoPath).raw(['worktree', 'remove', '--force', worktreePath]).catch(() => undefined);
+  fs.rmSync(worktreePath, { recursive: true, force: true });
+  await git(repoPath).raw(['worktree', 'prune']).catch(() => undefined);
+  await git(repoPath).raw(['branch', '-D', branch]).catch(() => undefined);
+}
+
+export async function branchExists(repoPath: string, branch: string): Promise<boolean> {
+  try {
+    await git(repoPath).raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n').find((l) => l.trim()) ?? text;
+}

@@ -1,0 +1,177 @@
+// Wires the API: node:http + graphql-yoga (HTTP, GraphiQL, SSE) + graphql-ws on the same port and
+// path, a health endpoint, and a graceful stop.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, type execute, type subscribe } from 'graphql';
+import { pino, type Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.js';
+import type { AppContext, Context } from './context.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { authenticate, bearerToken } from './modules/auth/service.js';
+import { getSchema } from './schema/index.js';
+import { limitPlugins } from './schema/limits.js';
+
+export const GRAPHQL_PATH = '/graphql';
+/** graphql-ws close code for a socket whose connection_init carried no valid token. */
+export const CLOSE_FORBIDDEN = 4403;
+
+export interface RunningServer {
+  url: string;
+  wsUrl: string;
+  port: number;
+  app: AppContext;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger?: Logger;
+  /** An already-open database (tests); it is closed by stop() unless keepDatabase is set. */
+  db?: Database;
+  keepDatabase?: boolean;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.logLevel, base: undefined });
+}
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config);
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  try {
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, 'applied database migrations');
+  } catch (err) {
+    if (!options.db) await db.close();
+    throw err;
+  }
+  const app: AppContext = { config, db, prisma: db.prisma, logger };
+  const yoga = createApp(app);
+
+  const server = http.createServer((req, res) => {
+    if (req.url === '/health') return void health(app, res);
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > config.maxBodyBytes) {
+      res.writeHead(413, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ errors: [{ message: `request body is larger than ${config.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }));
+    }
+    void yoga.handle(req, res);
+  });
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  const ws = attachGraphqlWs(app, yoga, wss);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}${GRAPHQL_PATH}`;
+  logger.info({ url, engine: db.engine }, 'makima is serving');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // Stop accepting, close subscriptions cleanly, let in-flight requests finish, then the database.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await ws.dispose();
+      for (const client of wss.clients) client.close(1001, 'server is shutting down');
+      wss.close();
+      await closed;
+      if (!options.keepDatabase) await db.close();
+      logger.info('makima stopped');
+    })());
+  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, stop };
+}
+
+async function health(app: AppContext, res: http.ServerResponse): Promise<void> {
+  try {
+    await app.db.query('SELECT 1');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'ok', database: app.db.engine }));
+  } catch {
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'unavailable', database: app.db.engine }));
+  }
+}
+
+const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR']);
+
+type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
+type InitialContext = { request?: Request; connectionParams?: Record<string, unknown> };
+
+function createApp(app: AppContext): YogaServerInstance<InitialContext, Context> {
+  return createYoga<InitialContext, Context>({
+    schema: getSchema(),
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    graphiql: {
+      title: 'makima',
+      subscriptionsProtocol: 'WS',
+      defaultQuery: '# Add your token under Headers: {"Authorization": "Bearer <token>"}\n{ viewer { id name } }\n',
+    },
+    logging: false,
+    plugins: limitPlugins(),
+    maskedErrors: {
+      maskError(error, message) {
+        // Duck-typed on purpose: graphql can be loaded twice (ESM and CJS builds), so instanceof
+        // GraphQLError is not reliable across packages.
+        const err = error as { originalError?: unknown; extensions?: { code?: unknown }; message?: string };
+        const original = (err.originalError ?? error) as { name?: string; message?: string; extensions?: { code?: unknown } };
+        if (typeof original.extensions?.code === 'string' && EXPECTED_CODES.has(original.extensions.code)) return original as Error;
+        if ((original as { code?: unknown }).code === 'P2025') {
+          // Prisma's "record required but not found": a node lookup of a missing or another user's object.
+          return new GraphQLError('not found', { extensions: { code: 'NOT_FOUND' } });
+        }
+        if (original.name === 'PothosValidationError') {
+          return new GraphQLError(original.message ?? 'invalid argument', { extensions: { code: 'BAD_USER_INPUT' } });
+        }
+        if (!err.originalError && typeof err.extensions?.code === 'string') return error as Error;
+        app.logger.error({ err: original }, 'unexpected error');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      },
+    },
+    context: async ({ request, connectionParams }) => {
+      const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
+      return { ...app, viewer: await authenticate(app.prisma, bearerToken(header)) };
+    },
+  });
+}
+
+function attachGraphqlWs(app: AppContext, yoga: YogaServerInstance<InitialContext, Context>, wss: WebSocketServer) {
+  return useServer(
+    {
+      // onSubscribe puts yoga's enveloped execute/subscribe on rootValue, so plugins run for sockets too.
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      onConnect: async (ctx) => {
+        const params = (ctx.connectionParams ?? {}) as Record<string, unknown>;
+        const viewer = await authenticate(app.prisma, bearerToken(params.authorization ?? params.Authorization));
+        return viewer !== null; // false closes the socket with 4403 Forbidden
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          connectionParams: ctx.connectionParams as Record<string, unknown>,
+        });
+        const args = {
+          schema,
+          operationName: payload.operationName,
+          document: parse(payload.query),
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args as never;
+      },
+    },
+    wss,
+  );
+}

@@ -1,0 +1,181 @@
+// The shared test harness: a real server on port 0 with a fresh database (a clone of a migrated
+// PGlite, or a new database on the PostgreSQL in TEST_DATABASE_URL), temp dirs for repositories
+// and worktrees, and typed GraphQL helpers. Each test makes its own users and data.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type ExecutionResult } from 'graphql';
+import pg from 'pg';
+import { simpleGit } from 'simple-git';
+import { loadConfig, type Config } from '../src/config.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { createUser } from '../src/modules/auth/service.js';
+import { startServer, type RunningServer } from '../src/server.js';
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
+export const ENGINE = TEST_DATABASE_URL ? 'postgres' : 'pglite';
+
+let template: Promise<PGlite> | undefined;
+
+async function migratedTemplate(): Promise<PGlite> {
+  template ??= (async () => {
+    const pglite = await PGlite.create();
+    const db = await openDatabase({ dataDir: '', pglite });
+    await migrate(db);
+    return pglite;
+  })();
+  return template;
+}
+
+export interface TestDatabase {
+  db: Database;
+  url?: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of the engine under test. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (!TEST_DATABASE_URL) {
+    const pglite = await (await migratedTemplate()).clone();
+    const db = await openDatabase({ dataDir: '', pglite: pglite as PGlite });
+    return { db, drop: async () => db.close() };
+  }
+  const name = `makima_test_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+  await migrate(db);
+  return {
+    db,
+    url: url.toString(),
+    drop: async () => {
+      await db.close();
+      const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function tempDir(prefix = 'makima-test-'): string {
+  return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+}
+
+type Doc<R, V> = TypedDocumentNode<R, V> | string;
+
+export interface GqlResult<R> extends ExecutionResult<R> {
+  data?: R | null;
+}
+
+export interface TestUser {
+  id: string;
+  name: string;
+  token: string;
+  /** Runs an operation as this user and returns the raw result (data and errors). */
+  gql<R = any, V = Record<string, unknown>>(doc: Doc<R, V>, variables?: V): Promise<GqlResult<R>>;
+  /** Runs an operation as this user and fails the test on any error. */
+  ok<R = any, V = Record<string, unknown>>(doc: Doc<R, V>, variables?: V): Promise<R>;
+}
+
+export interface TestServer {
+  server: RunningServer;
+  config: Config;
+  url: string;
+  wsUrl: string;
+  db: Database;
+  reposRoot: string;
+  createUser(name?: string): Promise<TestUser>;
+  gql<R = any, V = Record<string, unknown>>(doc: Doc<R, V>, variables?: V, token?: string): Promise<GqlResult<R>>;
+  /** A git repository with one commit, inside the repositories root. */
+  makeRepo(files?: Record<string, string>): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function postGraphql<R>(url: string, doc: Doc<R, unknown>, variables?: unknown, token?: string): Promise<GqlResult<R>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query: typeof doc === 'string' ? doc : print(doc), variables }),
+  });
+  return (await res.json()) as GqlResult<R>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestServer> {
+  const root = tempDir();
+  const reposRoot = path.join(root, 'repos');
+  fs.mkdirSync(reposRoot);
+  const testDb = existing ?? (await createTestDatabase());
+  const config = loadConfig(
+    {
+      MAKIMA_DATA_DIR: path.join(root, 'data'),
+      MAKIMA_REPOS_ROOT: reposRoot,
+      PORT: '0',
+      MAKIMA_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...(testDb.url ? { DATABASE_URL: testDb.url } : {}),
+      ...env,
+    },
+    root,
+  );
+  const server = await startServer({ config, db: testDb.db, keepDatabase: true });
+  const gql = <R, V>(doc: Doc<R, V>, variables?: V, token?: string) => postGraphql<R>(server.url, doc as Doc<R, unknown>, variables, token);
+  let repoCount = 0;
+  return {
+    server,
+    config,
+    url: server.url,
+    wsUrl: server.wsUrl,
+    db: testDb.db,
+    reposRoot,
+    gql,
+    async createUser(name = 'tester') {
+      const user = await createUser(testDb.db.prisma, name);
+      return {
+        ...user,
+        gql: (doc, variables) => gql(doc, variables, user.token),
+        async ok(doc, variables) {
+          const result = await gql(doc, variables, user.token);
+          if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors, null, 2)}`);
+          return result.data as never;
+        },
+      };
+    },
+    async makeRepo(files = { 'README.md': '# test repository\n' }) {
+      const dir = path.join(reposRoot, `repo-${++repoCount}`);
+      await makeGitRepo(dir, files);
+      return dir;
+    },
+    async stop() {
+      await server.stop();
+      if (!existing) await testDb.drop();
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real git repository with one commit containing `files`. */
+export async function makeGitRepo(dir: string, files: Record<string, string>): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  const git = simpleGit(dir);
+  await git.init(['--initial-branch=main']);
+  await git.addConfig('user.name', 'test').addConfig('user.email', 'test@example.com');
+  await git.add('.');
+  await git.commit('initial commit');
+}
+
+/** The error codes of a result, in order. */
+export function codes(result: { errors?: readonly { extensions?: Record<string, unknown> }[] }): unknown[] {
+  return (result.errors ?? []).map((e) => e.extensions?.code);
+}
