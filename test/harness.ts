@@ -179,3 +179,8 @@ export async function makeGitRepo(dir: string, files: Record<string, string>): P
 export function codes(result: { errors?: readonly { extensions?: Record<string, unknown> }[] }): unknown[] {
   return (result.errors ?? []).map((e) => e.extensions?.code);
 }
+
+/** The UUID inside an opaque global ID (for direct SQL checks in tests). */
+export function rawId(globalId: string): string {
+  return Buffer.from(globalId, 'base64').toString('utf8').split(':')[1];
+}

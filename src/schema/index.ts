@@ -4,6 +4,8 @@ import { builder } from './builder.js';
 import '../modules/auth/schema.js';
 import '../modules/contracts/schema.js';
 import '../modules/tasks/schema.js';
+import '../modules/conversation/schema.js';
+import '../modules/history/schema.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,0 +1,211 @@
+// GraphQL: ConversationMessage, ConversationSnapshot, Task.conversation, Task.snapshots,
+// Contract.supervisorConversation, appendMessages and createSnapshot.
+import { decodeBase64, encodeBase64 } from '@pothos/core';
+import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
+import type { Context } from '../../context.js';
+import { change } from '../../db/change.js';
+import { BadInputError } from '../../errors.js';
+import type { ConversationMessage, Task } from '../../generated/prisma/client.js';
+import { MessageRole, SnapshotType } from '../../generated/prisma/enums.js';
+import { builder } from '../../schema/builder.js';
+import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
+import { requireViewer } from '../../schema/viewer.js';
+import { ContractRef } from '../contracts/schema.js';
+import { TaskRef } from '../tasks/schema.js';
+import { appendMessages, lockTask, pathMessages, snapshotHead } from './service.js';
+
+export const MessageRoleEnum = builder.enumType(MessageRole, { name: 'MessageRole' });
+export const SnapshotTypeEnum = builder.enumType(SnapshotType, { name: 'SnapshotType' });
+
+export const ConversationMessageRef = builder.prismaNode('ConversationMessage', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => nodeWhere(id, 'ConversationMessage', { task: { ownerId: ctx.viewer?.id ?? '' } }),
+  fields: (t) => ({
+    role: t.expose('role', { type: MessageRoleEnum }),
+    content: t.expose('content', { type: 'JSON' }),
+    toolCalls: t.expose('toolCalls', { type: 'JSON', nullable: true }),
+    index: t.exposeInt('depth', { description: 'Position in the conversation, 0-based' }),
+    parent: t.relation('parent', { nullable: true }),
+    task: t.relation('task', { description: 'The task that wrote this message' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const ConversationMessageConnection = builder.connectionObject({
+  type: ConversationMessageRef,
+  name: 'ConversationMessageConnection',
+});
+
+const CURSOR_PREFIX = 'CM:';
+
+function messageCursor(m: ConversationMessage): string {
+  return encodeBase64(`${CURSOR_PREFIX}${m.depth}`);
+}
+
+function cursorDepth(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  let decoded: string;
+  try {
+    decoded = decodeBase64(cursor);
+  } catch {
+    throw new BadInputError(`invalid conversation cursor: ${cursor.slice(0, 60)}`, 'after');
+  }
+  const depth = Number(decoded.slice(CURSOR_PREFIX.length));
+  if (!decoded.startsWith(CURSOR_PREFIX) || !Number.isInteger(depth) || depth < 0) {
+    throw new BadInputError(`invalid conversation cursor: ${cursor.slice(0, 60)}`, 'after');
+  }
+  return depth;
+}
+
+/** A page of the path root → `headId` (which has `count` messages), as a Relay connection. */
+export function conversationPage(ctx: Context, headId: string | null, count: number, args: DefaultConnectionArguments) {
+  return resolveCursorConnection({ args, toCursor: (m: unknown) => messageCursor(m as ConversationMessage) }, async ({ before, after, limit, inverted }) => {
+    const afterDepth = cursorDepth(after);
+    const beforeDepth = cursorDepth(before);
+    const lo = afterDepth === undefined ? 0 : afterDepth + 1;
+    const hi = Math.min(beforeDepth ?? count, count);
+    const from = inverted ? Math.max(lo, hi - limit) : lo;
+    const to = inverted ? hi : Math.min(hi, lo + limit);
+    const page = await pathMessages(ctx.prisma, headId, from, to);
+    return inverted ? page.reverse() : page;
+  });
+}
+
+export const ConversationSnapshotRef = builder.prismaNode('ConversationSnapshot', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => nodeWhere(id, 'ConversationSnapshot', { task: { ownerId: ctx.viewer?.id ?? '' } }),
+  fields: (t) => ({
+    task: t.relation('task'),
+    snapshotType: t.expose('snapshotType', { type: SnapshotTypeEnum }),
+    messageCount: t.exposeInt('messageCount'),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+    headMessage: t.relation('headMessage', { nullable: true, description: 'The last message of the conversation at this snapshot' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    messages: t.connection(
+      {
+        type: ConversationMessageRef,
+        description: 'The full conversation as it was at this snapshot, root first',
+        resolve: (snapshot, args, ctx) => conversationPage(ctx, snapshot.headMessageId, snapshot.messageCount, args),
+      },
+      ConversationMessageConnection,
+    ),
+  }),
+});
+
+export const ConversationSnapshotConnection = builder.connectionObject({
+  type: ConversationSnapshotRef,
+  name: 'ConversationSnapshotConnection',
+});
+
+async function taskConversation(ctx: Context, task: Task, atSnapshot: string | null | undefined, args: DefaultConnectionArguments) {
+  if (!atSnapshot) return conversationPage(ctx, task.headMessageId, task.messageCount, args);
+  const snapshotId = decodeId(atSnapshot, 'ConversationSnapshot', 'atSnapshot');
+  const snapshot = await ctx.prisma.conversationSnapshot.findFirst({ where: { id: snapshotId, taskId: task.id } });
+  if (!snapshot) throw new BadInputError(`atSnapshot: ${atSnapshot} is not a snapshot of task ${task.id}`, 'atSnapshot');
+  return conversationPage(ctx, snapshot.headMessageId, snapshot.messageCount, args);
+}
+
+builder.prismaObjectFields(TaskRef, (t) => ({
+  messageCount: t.exposeInt('messageCount', { description: 'Messages from the root to the head' }),
+  headMessage: t.relation('headMessage', { nullable: true }),
+  conversation: t.connection(
+    {
+      type: ConversationMessageRef,
+      description: 'The conversation root → head (or as it was at a snapshot of this task), root first',
+      args: { atSnapshot: t.arg.id() },
+      resolve: (task, args, ctx) => taskConversation(ctx, task, args.atSnapshot as string | null | undefined, args),
+    },
+    ConversationMessageConnection,
+  ),
+  snapshots: t.relatedConnection('snapshots', { cursor: 'id', query: { orderBy: { createdAt: 'asc' } } }, ConversationSnapshotConnection),
+}));
+
+builder.prismaObjectField(ContractRef, 'supervisorConversation', (t) =>
+  t.connection(
+    {
+      type: ConversationMessageRef,
+      description: "The supervisor task's conversation, root first",
+      resolve: async (contract, args, ctx) => {
+        const supervisor = await ctx.prisma.task.findFirstOrThrow({ where: { contractId: contract.id, isSupervisor: true } });
+        return conversationPage(ctx, supervisor.headMessageId, supervisor.messageCount, args);
+      },
+    },
+    ConversationMessageConnection,
+  ),
+);
+
+const MessageInput = builder.inputType('MessageInput', {
+  fields: (t) => ({
+    role: t.field({ type: MessageRoleEnum, required: true }),
+    content: t.field({ type: 'JSON', required: true }),
+    toolCalls: t.field({ type: 'JSON' }),
+  }),
+});
+
+const AppendMessagesInput = builder.inputType('AppendMessagesInput', {
+  fields: (t) => ({
+    taskId: t.id({ required: true }),
+    messages: t.field({ type: [MessageInput], required: true }),
+    expectedHeadId: t.id({ description: 'When given, the append is a CONFLICT unless this is still the head' }),
+  }),
+});
+
+const AppendMessagesPayload = builder.simpleObject('AppendMessagesPayload', {
+  fields: (t) => ({
+    task: t.field({ type: TaskRef }),
+    messages: t.field({ type: [ConversationMessageRef] }),
+  }),
+});
+
+const CreateSnapshotInput = builder.inputType('CreateSnapshotInput', {
+  fields: (t) => ({
+    taskId: t.id({ required: true }),
+    metadata: t.field({ type: 'JSON' }),
+  }),
+});
+
+const CreateSnapshotPayload = builder.simpleObject('CreateSnapshotPayload', {
+  fields: (t) => ({ snapshot: t.field({ type: ConversationSnapshotRef }) }),
+});
+
+builder.mutationFields((t) => ({
+  appendMessages: t.field({
+    type: AppendMessagesPayload,
+    args: { input: t.arg({ type: AppendMessagesInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await appendMessages(
+        ctx.prisma,
+        requireViewer(ctx),
+        {
+          taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
+          messages: input.messages.map((m) => ({ role: m.role, content: m.content, toolCalls: m.toolCalls })),
+          expectedHeadId: input.expectedHeadId === undefined ? undefined : (decodeOptionalId(input.expectedHeadId as string | null, 'ConversationMessage', 'expectedHeadId') ?? null),
+        },
+        { maxMessageBytes: ctx.config.maxMessageBytes, snapshotEvery: ctx.config.snapshotEvery },
+      );
+      return { task: result.task, messages: result.messages };
+    },
+  }),
+  createSnapshot: t.field({
+    type: CreateSnapshotPayload,
+    args: { input: t.arg({ type: CreateSnapshotInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
+      const taskId = decodeId(String(input.taskId), 'Task', 'taskId');
+      const snapshot = await change(ctx.prisma, async (tx, record) => {
+        const task = await lockTask(tx, viewer, taskId);
+        const created = await snapshotHead(tx, task, 'MANUAL', { metadata: input.metadata });
+        record({
+          ownerId: viewer.id,
+          contractId: task.contractId,
+          taskId: task.id,
+          eventType: 'CHAT',
+          eventSubtype: 'snapshot',
+          data: { snapshotId: created.id, messageCount: created.messageCount, type: 'MANUAL' },
+        });
+        return created;
+      });
+      return { snapshot };
+    },
+  }),
+}));

@@ -1,0 +1,182 @@
+// The conversation tree (DESIGN §3): append-only messages, a task's head pointer, constant-size
+// snapshots, and reading the path root → head. A snapshot, a rewind and a fork each move or copy
+// one pointer; no message is ever copied or overwritten.
+import type { Viewer } from '../../context.js';
+import { change, type RecordEvent, type Tx } from '../../db/change.js';
+import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
+import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
+
+export interface MessageDraft {
+  role: MessageRole;
+  content: unknown;
+  toolCalls?: unknown;
+}
+
+export interface ConversationLimits {
+  maxMessageBytes: number;
+  snapshotEvery: number;
+}
+
+export const MAX_MESSAGES_PER_APPEND = 500;
+
+/** Locks the task row for the rest of the transaction: changes to one task are serialized. */
+export async function lockTask(tx: Tx, viewer: Viewer, taskId: string): Promise<Task> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ${taskId}::uuid AND owner_id = ${viewer.id}::uuid FOR UPDATE`;
+  if (rows.length === 0) throw new NotFoundError('task', taskId);
+  return tx.task.findUniqueOrThrow({ where: { id: taskId } });
+}
+
+function validateDrafts(messages: MessageDraft[], limits: ConversationLimits): void {
+  if (messages.length === 0) throw new BadInputError('messages must contain at least one message', 'messages');
+  if (messages.length > MAX_MESSAGES_PER_APPEND) {
+    throw new BadInputError(`at most ${MAX_MESSAGES_PER_APPEND} messages can be appended at once`, 'messages');
+  }
+  messages.forEach((m, i) => {
+    if (m.content === undefined || m.content === null) throw new BadInputError(`messages[${i}].content must not be null`, 'messages');
+    const size = Buffer.byteLength(JSON.stringify(m.content)) + Buffer.byteLength(JSON.stringify(m.toolCalls ?? null));
+    if (size > limits.maxMessageBytes) {
+      throw new BadInputError(`messages[${i}] is ${size} bytes; the limit is ${limits.maxMessageBytes} bytes (MAX_MESSAGE_BYTES)`, 'messages');
+    }
+  });
+}
+
+export interface AppendResult {
+  task: Task;
+  messages: ConversationMessage[];
+  snapshots: ConversationSnapshot[];
+}
+
+/**
+ * Appends messages at the task's head, atomically. With `expectedHeadId` the call is a CONFLICT
+ * unless that is still the head (the guard against two writers); `null` expects an empty conversation.
+ */
+export async function appendMessagesInTx(
+  tx: Tx,
+  record: RecordEvent,
+  task: Task,
+  messages: MessageDraft[],
+  expectedHeadId: string | null | undefined,
+  limits: ConversationLimits,
+): Promise<AppendResult> {
+  validateDrafts(messages, limits);
+  if (expectedHeadId !== undefined && expectedHeadId !== task.headMessageId) {
+    throw new ConflictError(
+      `the conversation head is ${task.headMessageId ?? 'empty'}, not ${expectedHeadId ?? 'empty'}: another writer appended first. Read the conversation again and retry.`,
+      { currentHeadId: task.headMessageId },
+    );
+  }
+  let parent = task.headMessageId ? await tx.conversationMessage.findUniqueOrThrow({ where: { id: task.headMessageId } }) : null;
+  const created: ConversationMessage[] = [];
+  const snapshots: ConversationSnapshot[] = [];
+  let count = task.messageCount;
+  for (const m of messages) {
+    const message: ConversationMessage = await tx.conversationMessage.create({
+      data: {
+        taskId: task.id,
+        parentId: parent?.id ?? null,
+        role: m.role,
+        content: m.content as Prisma.InputJsonValue,
+        toolCalls: m.toolCalls === undefined || m.toolCalls === null ? undefined : (m.toolCalls as Prisma.InputJsonValue),
+        depth: parent ? parent.depth + 1 : 0,
+      },
+    });
+    created.push(message);
+    parent = message;
+    count = message.depth + 1;
+    if (count % limits.snapshotEvery === 0) {
+      snapshots.push(await tx.conversationSnapshot.create({ data: { taskId: task.id, snapshotType: 'AUTO', messageCount: count, headMessageId: message.id } }));
+    }
+  }
+  const updated = await tx.task.update({
+    where: { id: task.id },
+    data: { headMessageId: parent!.id, messageCount: count, version: { increment: 1 } },
+  });
+  record({
+    ownerId: task.ownerId,
+    contractId: task.contractId,
+    taskId: task.id,
+    eventType: 'CHAT',
+    eventSubtype: 'message',
+    data: { count: created.length, headId: parent!.id, messageCount: count, roles: created.map((m) => m.role) },
+  });
+  return { task: updated, messages: created, snapshots };
+}
+
+export async function appendMessages(
+  prisma: PrismaClient,
+  viewer: Viewer,
+  input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null },
+  limits: ConversationLimits,
+): Promise<AppendResult> {
+  validateDrafts(input.messages, limits);
+  return change(prisma, async (tx, record) => {
+    const task = await lockTask(tx, viewer, input.taskId);
+    return appendMessagesInTx(tx, record, task, input.messages, input.expectedHeadId, limits);
+  });
+}
+
+/** Records a snapshot of the task's current head: one row, whatever the conversation's length. */
+export async function snapshotHead(
+  tx: Tx,
+  task: Task,
+  type: SnapshotType,
+  extra: { checkpointId?: string; metadata?: unknown } = {},
+): Promise<ConversationSnapshot> {
+  return tx.conversationSnapshot.create({
+    data: {
+      taskId: task.id,
+      snapshotType: type,
+      messageCount: task.messageCount,
+      headMessageId: task.headMessageId,
+      checkpointId: extra.checkpointId,
+      metadata: extra.metadata === undefined || extra.metadata === null ? undefined : (extra.metadata as Prisma.InputJsonValue),
+    },
+  });
+}
+
+/**
+ * Whether `messageId` is on the path root → `headId` (an ancestor of the head, or the head).
+ * Walks up from the head at most (head depth − message depth) steps.
+ */
+export async function isOnPath(db: Tx | PrismaClient, messageId: string, headId: string | null): Promise<boolean> {
+  if (!headId) return false;
+  const rows = await db.$queryRaw<{ found: boolean }[]>`
+    WITH RECURSIVE target AS (SELECT depth FROM conversation_messages WHERE id = ${messageId}::uuid),
+    up AS (
+      SELECT m.id, m.parent_id, m.depth FROM conversation_messages m WHERE m.id = ${headId}::uuid
+      UNION ALL
+      SELECT p.id, p.parent_id, p.depth FROM conversation_messages p JOIN up ON p.id = up.parent_id
+       WHERE up.depth > (SELECT depth FROM target)
+    )
+    SELECT EXISTS (SELECT 1 FROM up WHERE id = ${messageId}::uuid) AS found`;
+  return rows[0]?.found ?? false;
+}
+
+/**
+ * The messages on the path root → `headId` with `depth` in [fromDepth, toDepth), in order.
+ * One query; it walks up from the head and stops at `fromDepth`.
+ */
+export async function pathMessages(db: Tx | PrismaClient, headId: string | null, fromDepth: number, toDepth: number): Promise<ConversationMessage[]> {
+  if (!headId || toDepth <= fromDepth) return [];
+  const ids = await db.$queryRaw<{ id: string }[]>`
+    WITH RECURSIVE up AS (
+      SELECT m.id, m.parent_id, m.depth FROM conversation_messages m WHERE m.id = ${headId}::uuid
+      UNION ALL
+      SELECT p.id, p.parent_id, p.depth FROM conversation_messages p JOIN up ON p.id = up.parent_id
+       WHERE up.depth > ${fromDepth}
+    )
+    SELECT id FROM up WHERE depth >= ${fromDepth} AND depth < ${toDepth} ORDER BY depth`;
+  if (ids.length === 0) return [];
+  const rows = await db.conversationMessage.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+  return rows.sort((a, b) => a.depth - b.depth);
+}
+
+/** Moves the task's head to `messageId` (or empties it) and bumps the version. */
+export async function moveHead(tx: Tx, task: Task, messageId: string | null): Promise<Task> {
+  let count = 0;
+  if (messageId) {
+    const m = await tx.conversationMessage.findUniqueOrThrow({ where: { id: messageId } });
+    count = m.depth + 1;
+  }
+  return tx.task.update({ where: { id: task.id }, data: { headMessageId: messageId, messageCount: count, version: { increment: 1 } } });
+}
