@@ -180,3 +180,51 @@ export async function moveHead(tx: Tx, task: Task, messageId: string | null): Pr
   }
   return tx.task.update({ where: { id: task.id }, data: { headMessageId: messageId, messageCount: count, version: { increment: 1 } } });
 }
+
+export interface ConversationRewind {
+  task: Task;
+  backupSnapshot: ConversationSnapshot;
+}
+
+/**
+ * Moves the task's head back (or anywhere in its tree) to `messageId`, after an AUTO snapshot of the
+ * old head so the rewind can be undone by rewinding to that snapshot. Nothing is deleted.
+ * `messageId` must be on the task's current path, written by the task, or the head of one of its
+ * snapshots; `null` empties the conversation.
+ */
+export async function rewindConversationInTx(
+  tx: Tx,
+  record: RecordEvent,
+  task: Task,
+  messageId: string | null,
+  reason: Record<string, unknown> = {},
+): Promise<ConversationRewind> {
+  if (messageId !== null) await assertReachable(tx, task, messageId);
+  const backupSnapshot = await snapshotHead(tx, task, 'AUTO', { metadata: { reason: 'before rewind', ...reason } });
+  const updated = await moveHead(tx, task, messageId);
+  record({
+    ownerId: task.ownerId,
+    contractId: task.contractId,
+    taskId: task.id,
+    eventType: 'CHAT',
+    eventSubtype: 'rewound',
+    data: {
+      fromHeadId: task.headMessageId,
+      fromMessageCount: task.messageCount,
+      toHeadId: messageId,
+      toMessageCount: updated.messageCount,
+      backupSnapshotId: backupSnapshot.id,
+      ...reason,
+    },
+  });
+  return { task: updated, backupSnapshot };
+}
+
+async function assertReachable(tx: Tx, task: Task, messageId: string): Promise<void> {
+  const message = await tx.conversationMessage.findFirst({ where: { id: messageId, task: { ownerId: task.ownerId } } });
+  if (!message) throw new NotFoundError('message', messageId);
+  if (message.taskId === task.id) return;
+  if (await tx.conversationSnapshot.findFirst({ where: { taskId: task.id, headMessageId: messageId }, select: { id: true } })) return;
+  if (await isOnPath(tx, messageId, task.headMessageId)) return;
+  throw new BadInputError(`message ${messageId} is not part of task ${task.id}'s conversation`, 'messageId');
+}

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import type { AppContext, Viewer } from '../../context.js';
 import { change, type HistoryEventDraft, type Tx } from '../../db/change.js';
-import { BadInputError, NotFoundError } from '../../errors.js';
+import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import type { AssignmentReason, Contract, Prisma, Task } from '../../generated/prisma/client.js';
 import { addWorktree, git, removeWorktree } from '../../git/repo.js';
 
@@ -164,4 +164,15 @@ export async function currentHead(task: Task): Promise<string> {
   }
   if (!task.headCommit) throw new BadInputError(`task ${task.id} has no commit to continue from`);
   return task.headCommit;
+}
+
+/** A task a worker holds (running, lease not lapsed) cannot be rewound, resumed or forked from under it. */
+export function assertNotHeldByWorker(task: Task, action: string, now = new Date()): void {
+  if (task.status === 'RUNNING' && task.leaseExpiresAt && task.leaseExpiresAt > now) {
+    throw new ConflictError(
+      `task ${task.id} is being run by worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt.toISOString()}); ` +
+        `it cannot be ${action} while it runs. Wait until it finishes or its lease lapses.`,
+      { workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt.toISOString() },
+    );
+  }
 }
