@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-const env = { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: path.join(root, 'scripts', 'schema-engine-unavailable.sh'), PRISMA_HIDE_UPDATE_MESSAGE: '1' };
+const env = { ...process.env, PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`, PRISMA_SCHEMA_ENGINE_BINARY: path.join(root, 'scripts', 'schema-engine-unavailable.sh'), PRISMA_HIDE_UPDATE_MESSAGE: '1' };
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, env, stdio: 'inherit' });
