@@ -24,6 +24,7 @@ export interface RunningServer {
   wsUrl: string;
   port: number;
   app: AppContext;
+  httpServer: http.Server;
   stop(): Promise<void>;
 }
 
@@ -53,7 +54,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const app: AppContext = { config, db, prisma: db.prisma, logger };
   const yoga = createApp(app);
 
+  let draining = false;
   const server = http.createServer((req, res) => {
+    // While stopping, finish this request but do not keep its connection alive.
+    if (draining) res.setHeader('connection', 'close');
+    // A request that began before the stop leaves an idle keep-alive connection when it ends.
+    res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
@@ -78,6 +84,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const stop = () =>
     (stopping ??= (async () => {
       // Stop accepting, close subscriptions cleanly, let in-flight requests finish, then the database.
+      draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await ws.dispose();
@@ -87,7 +94,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
-  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, stop };
+  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, stop };
 }
 
 async function health(app: AppContext, res: http.ServerResponse): Promise<void> {
