@@ -37,7 +37,8 @@ export interface StartOptions {
 }
 
 export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, base: undefined });
+  // Logs go to stderr so that stdout stays for what a command prints for people and scripts.
+  return pino({ level: config.logLevel, base: undefined }, pino.destination(2));
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
@@ -78,7 +79,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
-  logger.info({ url, engine: db.engine }, 'makima is serving');
+  logger.debug({ url, engine: db.engine }, 'makima is serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
