@@ -102,7 +102,7 @@ describe('the migrated database matches schema.prisma', () => {
 
   it('has exactly the enums and their values', async () => {
     const rows = await t.db.query<{ typname: string; labels: string[] }>(
-      `SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels
+      `SELECT t.typname::text AS typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
          FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE n.nspname = current_schema() GROUP BY t.typname`,
     );
@@ -114,7 +114,7 @@ describe('the migrated database matches schema.prisma', () => {
   it('has exactly the indexes, with Prisma’s names, columns and uniqueness', async () => {
     const rows = await t.db.query<{ name: string; tbl: string; cols: string[]; is_unique: boolean }>(
       `SELECT i.relname AS name, c.relname AS tbl, ix.indisunique AS is_unique,
-              array(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(n, ord)
+              array(SELECT a.attname::text FROM unnest(ix.indkey) WITH ORDINALITY k(n, ord)
                       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.n ORDER BY k.ord) AS cols
          FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class c ON c.oid = ix.indrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -135,7 +135,7 @@ describe('the migrated database matches schema.prisma', () => {
   it('has exactly the foreign keys, with their referenced tables and delete rules', async () => {
     const rows = await t.db.query<{ name: string; tbl: string; cols: string[]; ref: string; on_delete: string }>(
       `SELECT con.conname AS name, c.relname AS tbl, r.relname AS ref, con.confdeltype AS on_delete,
-              array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, ord)
+              array(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, ord)
                       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.n ORDER BY k.ord) AS cols
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_class r ON r.oid = con.confrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
