@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { postGraphql, tempDir } from '../harness.js';
+import { createTestDatabase, postGraphql, tempDir, TEST_DATABASE_URL } from '../harness.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const dirs: string[] = [];
@@ -45,6 +45,29 @@ describe('makima serve (embedded database)', () => {
     const still = await postGraphql<{ viewer: { name: string } }>(url2, `{ viewer { name } }`, undefined, token);
     expect(still.data?.viewer.name).toBe('local');
     expect(await again.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe.runIf(TEST_DATABASE_URL)('makima serve (PostgreSQL)', () => {
+  it('serves a DATABASE_URL database, migrating it at start, and user create works beside it', async () => {
+    const db = await createTestDatabase();
+    try {
+      const env = { DATABASE_URL: db.url!, MAKIMA_DATA_DIR: freshDataDir(), PORT: '0' };
+      const created = await runMakima(['user', 'create', '--name', 'pg', '--json'], env);
+      expect(created.code).toBe(0);
+      const server = spawnMakima(['serve'], env);
+      servers.push(server);
+      const [, url] = await server.waitFor(/serving GraphiQL and the API on (http:\/\/\S+)/);
+      expect(server.output()).toContain('database: PostgreSQL (DATABASE_URL)');
+      // With a shared database, a second process is fine: it goes through PostgreSQL, not a data dir.
+      const second = await runMakima(['user', 'create', '--name', 'pg2', '--json'], env);
+      expect(second.code).toBe(0);
+      const viewer = await postGraphql<{ viewer: { name: string } }>(url, `{ viewer { name } }`, undefined, JSON.parse(second.stdout).token);
+      expect(viewer.data?.viewer.name).toBe('pg2');
+      expect(await server.stop()).toBe(0);
+    } finally {
+      await db.drop();
+    }
   });
 });
 
