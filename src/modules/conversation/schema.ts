@@ -3,7 +3,6 @@
 import { decodeBase64, encodeBase64 } from '@pothos/core';
 import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
 import type { Context } from '../../context.js';
-import { change } from '../../db/change.js';
 import { BadInputError } from '../../errors.js';
 import type { ConversationMessage, Task } from '../../generated/prisma/client.js';
 import { MessageRole, SnapshotType } from '../../generated/prisma/enums.js';
@@ -12,7 +11,7 @@ import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
 import { ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
-import { appendMessages, lockTask, pathMessages, snapshotHead } from './service.js';
+import { appendMessages, createSnapshot, pathMessages } from './service.js';
 
 export const MessageRoleEnum = builder.enumType(MessageRole, { name: 'MessageRole' });
 export const SnapshotTypeEnum = builder.enumType(SnapshotType, { name: 'SnapshotType' });
@@ -189,23 +188,13 @@ builder.mutationFields((t) => ({
   createSnapshot: t.field({
     type: CreateSnapshotPayload,
     args: { input: t.arg({ type: CreateSnapshotInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const viewer = requireViewer(ctx);
-      const taskId = decodeId(String(input.taskId), 'Task', 'taskId');
-      const snapshot = await change(ctx.prisma, async (tx, record) => {
-        const task = await lockTask(tx, viewer, taskId);
-        const created = await snapshotHead(tx, task, 'MANUAL', { metadata: input.metadata });
-        record({
-          ownerId: viewer.id,
-          contractId: task.contractId,
-          taskId: task.id,
-          eventType: 'CHAT',
-          eventSubtype: 'snapshot',
-          data: { snapshotId: created.id, messageCount: created.messageCount, type: 'MANUAL' },
-        });
-        return created;
-      });
-      return { snapshot };
-    },
+    resolve: async (_root, { input }, ctx) => ({
+      snapshot: await createSnapshot(
+        ctx.prisma,
+        requireViewer(ctx),
+        { taskId: decodeId(String(input.taskId), 'Task', 'taskId'), metadata: input.metadata },
+        { maxMessageBytes: ctx.config.maxMessageBytes },
+      ),
+    }),
   }),
 }));
