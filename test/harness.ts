@@ -37,8 +37,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of the engine under test; `onQuery` sees the SQL of every Prisma query. */
-export async function createTestDatabase(options: { onQuery?: (sql: string) => void } = {}): Promise<TestDatabase> {
+/** A fresh, migrated database of the engine under test; `onQuery` sees every Prisma query. */
+export async function createTestDatabase(options: { onQuery?: (sql: string, params: string) => void } = {}): Promise<TestDatabase> {
   if (!TEST_DATABASE_URL) {
     const pglite = await (await migratedTemplate()).clone();
     const db = await openDatabase({ dataDir: '', pglite: pglite as PGlite, onQuery: options.onQuery });

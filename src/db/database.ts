@@ -36,8 +36,8 @@ export interface OpenOptions {
   dataDir: string;
   /** An already-open PGlite (tests clone a migrated template); the data dir is then not used. */
   pglite?: PGlite;
-  /** Called with the SQL of every query Prisma sends (tests count queries to prove there is no N+1). */
-  onQuery?: (sql: string) => void;
+  /** Called with every query Prisma sends and its parameters as JSON (tests count queries to prove there is no N+1). */
+  onQuery?: (sql: string, params: string) => void;
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
@@ -49,7 +49,7 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery: OpenOptions['on
   if (!onQuery) return new PrismaClient({ adapter });
   // Query events cost a serialization of every query's parameters, so they are only on when asked for.
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
-  client.$on('query', (e) => onQuery(e.query));
+  client.$on('query', (e) => onQuery(e.query, e.params));
   return client as unknown as PrismaClient;
 }
 

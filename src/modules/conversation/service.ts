@@ -180,9 +180,16 @@ export async function isOnPath(db: Tx | PrismaClient, messageId: string, headId:
 
 /**
  * The messages on the path root → `headId` with `depth` in [fromDepth, toDepth), in order.
- * One query; it walks up from the head and stops at `fromDepth`.
+ * Two queries: one walks up from the head and stops at `fromDepth`, one loads the rows, with the
+ * relations `include` names (so that a page's nested fields cost no query per message).
  */
-export async function pathMessages(db: Tx | PrismaClient, headId: string | null, fromDepth: number, toDepth: number): Promise<ConversationMessage[]> {
+export async function pathMessages(
+  db: Tx | PrismaClient,
+  headId: string | null,
+  fromDepth: number,
+  toDepth: number,
+  include?: Prisma.ConversationMessageInclude,
+): Promise<ConversationMessage[]> {
   if (!headId || toDepth <= fromDepth) return [];
   const ids = await db.$queryRaw<{ id: string }[]>`
     WITH RECURSIVE up AS (
@@ -193,7 +200,7 @@ export async function pathMessages(db: Tx | PrismaClient, headId: string | null,
     )
     SELECT id FROM up WHERE depth >= ${fromDepth} AND depth < ${toDepth} ORDER BY depth`;
   if (ids.length === 0) return [];
-  const rows = await db.conversationMessage.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+  const rows = await db.conversationMessage.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include });
   return rows.sort((a, b) => a.depth - b.depth);
 }
 
