@@ -3,7 +3,7 @@
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, rawId, startTestServer, type TestServer } from './harness.js';
-import { checkpoint, CreateCheckpoint, fileMap, head, recordGitCommands, RewindTask, say, status, taskOnRepo, write } from './worktrees.js';
+import { checkpoint, CreateCheckpoint, failInserts, fileMap, head, recordGitCommands, RewindTask, say, status, taskOnRepo, write } from './worktrees.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -116,7 +116,7 @@ describe('createCheckpoint', () => {
     write(f.worktree, { 'src/a.txt': 'changed\n', 'untracked.txt': 'u\n' });
     const statusBefore = await status(f.worktree);
     const files = fileMap(f.worktree);
-    await failInserts('task_checkpoints', `NEW.message = 'explode'`, async () => {
+    await failInserts(t, 'task_checkpoints', `NEW.message = 'explode'`, async () => {
       const result = await user.gql(CreateCheckpoint, { taskId: f.taskId, message: 'explode' });
       expect(result.errors).toHaveLength(1);
     });
@@ -307,18 +307,3 @@ describe('branchFromCheckpoint', () => {
     expect(await t.db.prisma.taskCheckpoint.count({ where: { taskId: rawId(f.taskId) } })).toBe(1);
   });
 });
-
-/** Runs `body` while inserts into `table` matching `condition` fail (a real database failure). */
-async function failInserts(table: string, condition: string, body: () => Promise<void>): Promise<void> {
-  const name = `fail_${table}`;
-  await t.db.prisma.$executeRawUnsafe(
-    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ${condition} THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$`,
-  );
-  await t.db.prisma.$executeRawUnsafe(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`);
-  try {
-    await body();
-  } finally {
-    await t.db.prisma.$executeRawUnsafe(`DROP TRIGGER ${name} ON ${table}`);
-    await t.db.prisma.$executeRawUnsafe(`DROP FUNCTION ${name}()`);
-  }
-}

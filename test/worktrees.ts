@@ -130,3 +130,18 @@ function findOnPath(name: string): string {
   }
   throw new Error(`${name} is not on PATH`);
 }
+
+/** Runs `body` while inserts into `table` matching `condition` fail: a real database failure, injected by a trigger. */
+export async function failInserts(t: TestServer, table: string, condition: string, body: () => Promise<void>): Promise<void> {
+  const name = `fail_${table}`;
+  await t.db.prisma.$executeRawUnsafe(
+    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ${condition} THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$`,
+  );
+  await t.db.prisma.$executeRawUnsafe(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+  try {
+    await body();
+  } finally {
+    await t.db.prisma.$executeRawUnsafe(`DROP TRIGGER ${name} ON ${table}`);
+    await t.db.prisma.$executeRawUnsafe(`DROP FUNCTION ${name}()`);
+  }
+}
