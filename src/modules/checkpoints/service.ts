@@ -123,7 +123,7 @@ export async function changeWithGit<T>(
         const task = await lockTask(tx, viewer, taskId);
         if (task.version === version) await steps.undo(ctx);
         else ctx.logger.error({ taskId, err }, 'a change failed at commit after the task changed again; its worktree was left as the later change saw it');
-      });
+      }, { timeout: 60_000, maxWait: 30_000 });
     }
     throw err;
   }
