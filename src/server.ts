@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type execute, type subscribe } from 'graphql';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -24,6 +24,7 @@ export interface RunningServer {
   wsUrl: string;
   port: number;
   app: AppContext;
+  httpServer: http.Server;
   stop(): Promise<void>;
 }
 
@@ -36,7 +37,8 @@ export interface StartOptions {
 }
 
 export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, base: undefined });
+  // Logs go to stderr so that stdout stays for what a command prints for people and scripts.
+  return pino({ level: config.logLevel, base: undefined }, pino.destination(2));
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
@@ -53,7 +55,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const app: AppContext = { config, db, prisma: db.prisma, logger };
   const yoga = createApp(app);
 
+  let draining = false;
   const server = http.createServer((req, res) => {
+    // While stopping, finish this request but do not keep its connection alive.
+    if (draining) res.setHeader('connection', 'close');
+    // A request that began before the stop leaves an idle keep-alive connection when it ends.
+    res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
@@ -72,12 +79,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
-  logger.info({ url, engine: db.engine }, 'makima is serving');
+  logger.debug({ url, engine: db.engine }, 'makima is serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       // Stop accepting, close subscriptions cleanly, let in-flight requests finish, then the database.
+      draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await ws.dispose();
@@ -87,7 +95,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
-  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, stop };
+  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, stop };
 }
 
 async function health(app: AppContext, res: http.ServerResponse): Promise<void> {
@@ -102,6 +110,40 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
 }
 
 const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR']);
+/** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
+const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
+
+type ErrorLike = { name?: string; path?: unknown; originalError?: unknown; extensions?: Record<string, unknown> };
+
+/**
+ * Whether an error is the client's request being wrong rather than the server failing: yoga's
+ * request errors, and graphql-js's variable coercion errors ("Variable "$x" got invalid value …"),
+ * which have no path and wrap only the scalar's or enum's own GraphQLError.
+ */
+function isRequestError(error: ErrorLike): boolean {
+  const code = error.extensions?.code;
+  if (typeof code === 'string') return REQUEST_ERROR_CODES.has(code);
+  if (error.name !== 'GraphQLError' || error.path !== undefined) return false;
+  const original = error.originalError as ErrorLike | undefined;
+  return original === undefined || original.name === 'GraphQLError';
+}
+
+function asBadUserInput<E extends ErrorLike>(error: E): E {
+  (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+  return error;
+}
+
+/** Parse and validation errors (an unknown enum value, a literal the JSON scalar refuses, a depth limit) are bad input. */
+function badUserInputCodes(): Plugin {
+  return {
+    onParse: () => ({ result }) => {
+      if (result instanceof Error && isRequestError(result as ErrorLike)) asBadUserInput(result as ErrorLike);
+    },
+    onValidate: () => ({ result }) => {
+      for (const error of result) asBadUserInput(error as ErrorLike);
+    },
+  };
+}
 
 type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
 type InitialContext = { request?: Request; connectionParams?: Record<string, unknown> };
@@ -117,7 +159,7 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
       defaultQuery: '# Add your token under Headers: {"Authorization": "Bearer <token>"}\n{ viewer { id name } }\n',
     },
     logging: false,
-    plugins: limitPlugins(),
+    plugins: [...limitPlugins(), badUserInputCodes()],
     maskedErrors: {
       maskError(error, message) {
         // Duck-typed on purpose: graphql can be loaded twice (ESM and CJS builds), so instanceof
@@ -129,6 +171,7 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
           // Prisma's "record required but not found": a node lookup of a missing or another user's object.
           return new GraphQLError('not found', { extensions: { code: 'NOT_FOUND' } });
         }
+        if (isRequestError(err as ErrorLike)) return asBadUserInput(error as ErrorLike) as Error;
         if (original.name === 'PothosValidationError') {
           return new GraphQLError(original.message ?? 'invalid argument', { extensions: { code: 'BAD_USER_INPUT' } });
         }

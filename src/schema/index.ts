@@ -6,6 +6,8 @@ import '../modules/contracts/schema.js';
 import '../modules/tasks/schema.js';
 import '../modules/conversation/schema.js';
 import '../modules/history/schema.js';
+import '../modules/events/schema.js';
+import '../modules/checkpoints/schema.js';
 
 let schema: GraphQLSchema | undefined;
 

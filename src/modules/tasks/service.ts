@@ -43,6 +43,8 @@ export interface NewTask {
   startCommit: string;
   pendingReason?: AssignmentReason;
   data?: Partial<Prisma.TaskUncheckedCreateInput>;
+  /** The TASK history event that records the creation: `created` unless the task is created as something more specific. */
+  event?: { subtype: string; data: Record<string, unknown> };
 }
 
 /**
@@ -82,8 +84,8 @@ export async function provisionTask(
       contractId: spec.contract.id,
       taskId: id,
       eventType: 'TASK',
-      eventSubtype: 'created',
-      data: { name: spec.name, branch, baseCommit: spec.startCommit, isSupervisor: task.isSupervisor },
+      eventSubtype: spec.event?.subtype ?? 'created',
+      data: { name: spec.name, branch, baseCommit: spec.startCommit, isSupervisor: task.isSupervisor, ...spec.event?.data },
     });
     return { task, undo };
   } catch (err) {
@@ -137,18 +139,10 @@ export async function createTask(ctx: AppContext, viewer: Viewer, input: CreateT
       prompt: input.prompt,
       startCommit,
       data: previous ? { continuedFromTaskId: previous.id } : {},
+      // One change, one event: a continued task's creation is recorded as `continued`.
+      event: previous ? { subtype: 'continued', data: { fromTaskId: previous.id, commit: startCommit } } : undefined,
     });
     onRollback(undo);
-    if (previous) {
-      record({
-        ownerId: viewer.id,
-        contractId: contract.id,
-        taskId: task.id,
-        eventType: 'TASK',
-        eventSubtype: 'continued',
-        data: { fromTaskId: previous.id, commit: startCommit },
-      });
-    }
     return task;
   });
 }
@@ -166,7 +160,7 @@ export async function currentHead(task: Task): Promise<string> {
   return task.headCommit;
 }
 
-/** A task a worker holds (running, lease not lapsed) cannot be rewound, resumed or forked from under it. */
+/** A task a worker holds (running, lease not lapsed) cannot be rewound or resumed under it (forking only reads it). */
 export function assertNotHeldByWorker(task: Task, action: string, now = new Date()): void {
   if (task.status === 'RUNNING' && task.leaseExpiresAt && task.leaseExpiresAt > now) {
     throw new ConflictError(
