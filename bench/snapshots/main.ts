@@ -152,6 +152,7 @@ async function insertChain(sql: pg.Client, taskId: string, n: number): Promise<{
 }
 
 runBench('snapshots', async () => {
+  const loadStart = os.loadavg();
   const bench = await createBenchDatabase('snapshots');
   console.log(`bench:snapshots — database ${bench.name} on PostgreSQL ${bench.serverVersion}`);
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'makima-bench-snapshots-')));
@@ -237,7 +238,9 @@ runBench('snapshots', async () => {
 
     const m = machine(bench.serverVersion);
     printTable({
-      title: `Snapshot storage — one ${MESSAGES.toLocaleString('en-US')}-message conversation, a snapshot every ${SNAPSHOT_EVERY} messages (${tree.snapshots} snapshots)\n${describeMachine(m)}`,
+      title:
+        `Snapshot storage — one ${MESSAGES.toLocaleString('en-US')}-message conversation, a snapshot every ${SNAPSHOT_EVERY} messages (${tree.snapshots} snapshots)\n` +
+        `${describeMachine(m)}; makima on Node ${server.node}; load average at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}`,
       head: ['design', 'messages on disk', 'snapshots (rows)', 'snapshots on disk', 'per snapshot', 'messages + snapshots on disk'],
       rows: [tree, origin].map((s) => [
         s.design,
@@ -268,6 +271,7 @@ runBench('snapshots', async () => {
       benchmark: 'snapshots',
       date: new Date().toISOString(),
       machine: m,
+      loadAverage: { start: loadStart, end: os.loadavg() },
       server: { node: server.node },
       settings: { messages: MESSAGES, snapshotEvery: SNAPSHOT_EVERY, appendBatch: APPEND_BATCH, sizes: SIZES, runs: RUNS },
       storage: { makima: tree, origin },
