@@ -25,6 +25,7 @@ export interface RunningServer {
   wsUrl: string;
   port: number;
   app: AppContext;
+  httpServer: http.Server;
   stop(): Promise<void>;
 }
 
@@ -37,7 +38,8 @@ export interface StartOptions {
 }
 
 export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, base: undefined });
+  // Logs go to stderr so that stdout stays for what a command prints for people and scripts.
+  return pino({ level: config.logLevel, base: undefined }, pino.destination(2));
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
@@ -54,7 +56,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const app: AppContext = { config, db, prisma: db.prisma, logger };
   const yoga = createApp(app);
 
+  let draining = false;
   const server = http.createServer((req, res) => {
+    // While stopping, finish this request but do not keep its connection alive.
+    if (draining) res.setHeader('connection', 'close');
+    // A request that began before the stop leaves an idle keep-alive connection when it ends.
+    res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
@@ -74,12 +81,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
-  logger.info({ url, engine: db.engine }, 'makima is serving');
+  logger.debug({ url, engine: db.engine }, 'makima is serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       // Stop accepting, close subscriptions cleanly, let in-flight requests finish, then the database.
+      draining = true;
       // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
       await stopMesh();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -91,7 +99,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
-  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, stop };
+  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, stop };
 }
 
 async function health(app: AppContext, res: http.ServerResponse): Promise<void> {

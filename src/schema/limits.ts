@@ -13,10 +13,17 @@ export const MAX_ALIASES = 30;
 export const MAX_COST = 50_000;
 
 export function limitPlugins(): Plugin[] {
+  // graphql-armor rejects with a bare GraphQLError; rethrow it as our BAD_USER_INPUT so the client
+  // gets a code and the server does not log it as unexpected.
+  const onReject = [
+    (_ctx: unknown, err: Error) => {
+      throw new BadInputError(err.message.replace(/^Syntax Error: /, ''));
+    },
+  ];
   return [
-    maxDepthPlugin({ n: MAX_DEPTH, flattenFragments: true, exposeLimits: true }),
-    maxAliasesPlugin({ n: MAX_ALIASES, exposeLimits: true }),
-    costLimitPlugin({ maxCost: MAX_COST, exposeLimits: true }),
+    maxDepthPlugin({ n: MAX_DEPTH, flattenFragments: true, exposeLimits: true, onReject }),
+    maxAliasesPlugin({ n: MAX_ALIASES, exposeLimits: true, onReject }),
+    costLimitPlugin({ maxCost: MAX_COST, exposeLimits: true, onReject }),
     pageSizePlugin(),
   ] as Plugin[];
 }

@@ -1,0 +1,84 @@
+// The CLI's GraphQL client: HTTP for queries and mutations, graphql-ws for subscriptions. Every
+// failure becomes a one-line CliError that says which URL or which API error.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadConfig } from '../config.js';
+import { CliError } from './output.js';
+
+export interface ClientOptions {
+  url?: string;
+  token?: string;
+}
+
+export const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
+
+export class ApiClient {
+  constructor(
+    readonly url: string,
+    readonly token: string,
+  ) {}
+
+  /** Runs a query or mutation; throws CliError on a network failure or any GraphQL error. */
+  async request<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<R> {
+    let res: Response;
+    try {
+      res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${this.token}` },
+        body: JSON.stringify({ query: print(doc), variables }),
+      });
+    } catch (err) {
+      throw new CliError(`could not reach ${this.url}: ${networkReason(err)}`);
+    }
+    let body: { data?: R | null; errors?: { message: string; extensions?: { code?: string } }[] };
+    try {
+      body = (await res.json()) as typeof body;
+    } catch {
+      throw new CliError(`${this.url} answered HTTP ${res.status} without a GraphQL response; is MAKIMA_URL the /graphql endpoint?`);
+    }
+    if (body.errors?.length) throw new CliError(describeErrors(body.errors));
+    if (!body.data) throw new CliError(`${this.url} returned no data (HTTP ${res.status})`);
+    return body.data;
+  }
+
+  /** A graphql-ws client for this server (same path, ws:// scheme); retries are the caller's choice. */
+  subscriptions(options: { retryAttempts?: number; onClosed?: (event: unknown) => void } = {}): Client {
+    const client = createClient({
+      url: this.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${this.token}` },
+      retryAttempts: options.retryAttempts ?? 0,
+      shouldRetry: () => true,
+      lazy: true,
+    });
+    if (options.onClosed) client.on('closed', options.onClosed);
+    return client;
+  }
+}
+
+export function describeErrors(errors: { message: string; extensions?: { code?: string } }[]): string {
+  return errors.map((e) => (e.extensions?.code ? `${e.extensions.code}: ${e.message}` : e.message)).join('; ');
+}
+
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+}
+
+/** The client for `--url`/`--token` flags, falling back to MAKIMA_URL / MAKIMA_TOKEN. */
+export function clientFrom(options: ClientOptions): ApiClient {
+  const config = loadConfig();
+  const url = options.url ?? config.clientUrl ?? DEFAULT_URL;
+  const token = options.token ?? config.clientToken;
+  if (!token) {
+    throw new CliError('no API token: set MAKIMA_TOKEN or pass --token (create one with `makima user create --name <you>`)');
+  }
+  try {
+    new URL(url);
+  } catch {
+    throw new CliError(`--url / MAKIMA_URL is not a URL: ${url}`);
+  }
+  return new ApiClient(url, token);
+}

@@ -1,0 +1,101 @@
+// The server's edges: health, GraphiQL, request limits, error masking and a graceful stop.
+import { once } from 'node:events';
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { codes, createTestDatabase, postGraphql, startTestServer, type TestServer } from './harness.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ MAKIMA_MAX_BODY_BYTES: '65536' });
+});
+afterAll(async () => t?.stop());
+
+describe('the HTTP endpoint', () => {
+  it('reports health with the database engine', async () => {
+    const res = await fetch(t.url.replace('/graphql', '/health'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', database: t.db.engine });
+  });
+
+  it('serves GraphiQL to a browser on the API path, configured for graphql-ws', async () => {
+    const res = await fetch(t.url, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('makima');
+    expect(html).toMatch(/"subscriptionsProtocol":\s*"WS"/);
+  });
+
+  it('refuses a body larger than MAKIMA_MAX_BODY_BYTES', async () => {
+    const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ viewer { id } }`, pad: 'x'.repeat(70_000) }) });
+    expect(res.status).toBe(413);
+    expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('query limits', () => {
+  it('refuses a page larger than 100, whether literal or a variable', async () => {
+    const user = await t.createUser();
+    expect(codes(await user.gql(`{ contracts(first: 101) { edges { cursor } } }`))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await user.gql(`query($n: Int) { contracts(first: $n) { edges { cursor } } }`, { n: 1000 }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await user.gql(`{ contracts(first: 100) { edges { cursor } } }`))).toEqual([]);
+  });
+
+  it('refuses queries that are too deep or use too many aliases', async () => {
+    const user = await t.createUser();
+    const deep = `{ contracts { edges { node { ${'supervisor { contract { '.repeat(8)}id${' } }'.repeat(8)} } } } }`;
+    const deepResult = await user.gql(deep);
+    expect(deepResult.errors?.[0].message).toMatch(/depth/i);
+    expect(codes(deepResult)).toEqual(['BAD_USER_INPUT']);
+    const aliases = `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: viewer { id }`).join(' ')} }`;
+    const aliasResult = await user.gql(aliases);
+    expect(aliasResult.errors?.[0].message).toMatch(/alias/i);
+    expect(codes(aliasResult)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('refuses an invalid cursor as bad input', async () => {
+    const user = await t.createUser();
+    expect(codes(await user.gql(`{ contracts(first: 1, after: "bm9wZQ==") { edges { cursor } } }`))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('errors', () => {
+  it('masks unexpected errors: no stack, no SQL, a generic message', async () => {
+    const broken = await startTestServer();
+    try {
+      const user = await broken.createUser();
+      await broken.db.query(`ALTER TABLE contracts RENAME COLUMN name TO renamed_name`);
+      const result = await user.gql(`{ contracts(first: 1) { edges { node { id name } } } }`);
+      expect(codes(result)).toEqual(['INTERNAL_SERVER_ERROR']);
+      const text = JSON.stringify(result.errors);
+      expect(text).not.toMatch(/renamed_name|SELECT|contracts"|at .*\.ts/);
+    } finally {
+      await broken.stop();
+    }
+  });
+});
+
+describe('stop', () => {
+  it('lets an in-flight request finish, closes sockets cleanly and refuses new connections', async () => {
+    const db = await createTestDatabase();
+    const s = await startTestServer({}, db);
+    try {
+      const user = await s.createUser();
+      const repo = await s.makeRepo();
+      const client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${user.token}` }, retryAttempts: 0, lazy: false });
+      const closed = new Promise<{ code: number }>((resolve) => client.on('closed', (e) => resolve(e as { code: number })));
+      await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+      const received = once(s.server.httpServer, 'request');
+      const inFlight = postGraphql(s.url, `mutation($r: String!) { createContract(input: { name: "late", repositoryPath: $r }) { contract { id } } }`, { r: repo }, user.token);
+      await received;
+      await s.server.stop();
+      expect((await inFlight).data).toBeTruthy();
+      expect((await closed).code).toBe(1001);
+      await expect(fetch(s.url.replace('/graphql', '/health'))).rejects.toThrow();
+      client.dispose();
+    } finally {
+      await s.stop();
+      await db.drop();
+    }
+  });
+});
