@@ -176,6 +176,34 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('a server that stops releases its waiting claims at once, with a null assignment', async () => {
+    const server = await startTestServer();
+    const user = await server.createUser();
+    const waiting = await waitingClaim(server, user, 'idle', 60);
+    const started = Date.now();
+    await server.stop();
+    expect((await waiting()).data.claimTask.assignment).toBeNull();
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a claim whose client went away stops waiting and claims nothing', async () => {
+    const user = await t.createUser();
+    const signals = workSignals(t.db);
+    const controller = new AbortController();
+    const request = fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
+      body: JSON.stringify({ query: CLAIM, variables: { input: { workerId: 'gone', waitSeconds: 60 } } }),
+      signal: controller.signal,
+    }).catch((err: Error) => err.name);
+    await eventually(async () => signals.waiting(user.id) === 1, 'the claim to wait');
+    controller.abort();
+    expect(await request).toBe('AbortError');
+    await eventually(async () => signals.waiting(user.id) === 0, 'the abandoned claim to stop waiting');
+    const { supervisorId } = await newContract(t, user);
+    expect((await user.ok(TASK, { id: supervisorId })).task.status).toBe('PENDING');
+  });
+
   describe('across two server instances', () => {
     let database: TestDatabase;
     let first: TestServer;
