@@ -277,9 +277,9 @@ describe('leases', () => {
   it('a renewed lease is not interrupted', async () => {
     const user = await t.createUser();
     const { supervisorId: taskId, taskIds } = await newContract(t, user, 1);
-    await claim(user, 'renewer', { leaseSeconds: 1 });
+    await claim(user, 'renewer', { leaseSeconds: 2 });
     await user.ok(RENEW, { input: { taskId, workerId: 'renewer', leaseSeconds: 60 } });
-    await claim(user, 'quitter', { leaseSeconds: 1 });
+    await claim(user, 'quitter', { leaseSeconds: 2 });
     // The quitter's lease lapses after the renewer's first one would have: a sweep has run since.
     await interruptedEvent(t, taskIds[0]);
     expect((await user.ok(TASK, { id: taskId })).task.status).toBe('RUNNING');

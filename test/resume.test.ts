@@ -32,14 +32,15 @@ describe('resumeTask', () => {
   it('hands a second worker exactly the conversation the first one wrote, and refuses the first one afterwards', async () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
-    const first = await claim(user, 'worker-1', { leaseSeconds: 1 });
+    const first = await claim(user, 'worker-1', { leaseSeconds: 30 });
     expect(first!.task.id).toBe(taskId);
     const written = [];
     for (const batch of [[say('SYSTEM', 'you plan'), say('USER', 'build it')], [say('ASSISTANT', 'step 1')], [say('TOOL', 'ok'), say('ASSISTANT', 'step 2')]]) {
       const r = await user.ok(APPEND, { input: { taskId, workerId: 'worker-1', messages: batch } });
       written.push(...r.appendMessages.messages.map((m: { id: string }) => m.id));
     }
-    // worker-1 stops renewing: within the lease the task is INTERRUPTED.
+    // worker-1's last heartbeat asks for one more second, then it stops renewing: the task is INTERRUPTED.
+    await user.ok(RENEW, { input: { taskId, workerId: 'worker-1', leaseSeconds: 1 } });
     await interruptedEvent(t, taskId);
     expect((await user.ok(TASK, { id: taskId })).task.status).toBe('INTERRUPTED');
 
@@ -76,7 +77,7 @@ describe('resumeTask', () => {
   it('writes a history event for every transition', async () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
-    await claim(user, 'a', { leaseSeconds: 1 });
+    await claim(user, 'a', { leaseSeconds: 30 });
     await user.ok(RENEW, { input: { taskId, workerId: 'a', leaseSeconds: 1 } });
     await interruptedEvent(t, taskId);
     await user.ok(RESUME, { input: { taskId } });

@@ -71,11 +71,16 @@ export class WorkSignals {
 
   /** A server starts using the signals; the first one starts listening. */
   async retain(): Promise<void> {
-    this.users++;
     this.unlisten ??= this.db.listen(WORK_CHANNEL, (ownerId) => {
       for (const w of this.waiters.get(ownerId) ?? []) w.notify();
     });
-    await this.unlisten;
+    try {
+      await this.unlisten;
+    } catch (err) {
+      this.unlisten = undefined; // the next server to start tries again
+      throw err;
+    }
+    this.users++;
   }
 
   /** A server stops; the last one stops listening and releases every waiting claim. */
