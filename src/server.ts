@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type execute, type subscribe } from 'graphql';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -114,6 +114,40 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
 }
 
 const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR']);
+/** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
+const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
+
+type ErrorLike = { name?: string; path?: unknown; originalError?: unknown; extensions?: Record<string, unknown> };
+
+/**
+ * Whether an error is the client's request being wrong rather than the server failing: yoga's
+ * request errors, and graphql-js's variable coercion errors ("Variable "$x" got invalid value …"),
+ * which have no path and wrap only the scalar's or enum's own GraphQLError.
+ */
+function isRequestError(error: ErrorLike): boolean {
+  const code = error.extensions?.code;
+  if (typeof code === 'string') return REQUEST_ERROR_CODES.has(code);
+  if (error.name !== 'GraphQLError' || error.path !== undefined) return false;
+  const original = error.originalError as ErrorLike | undefined;
+  return original === undefined || original.name === 'GraphQLError';
+}
+
+function asBadUserInput<E extends ErrorLike>(error: E): E {
+  (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+  return error;
+}
+
+/** Parse and validation errors (an unknown enum value, a literal the JSON scalar refuses, a depth limit) are bad input. */
+function badUserInputCodes(): Plugin {
+  return {
+    onParse: () => ({ result }) => {
+      if (result instanceof Error && isRequestError(result as ErrorLike)) asBadUserInput(result as ErrorLike);
+    },
+    onValidate: () => ({ result }) => {
+      for (const error of result) asBadUserInput(error as ErrorLike);
+    },
+  };
+}
 
 type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
 type InitialContext = { request?: Request; connectionParams?: Record<string, unknown> };
@@ -129,7 +163,7 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
       defaultQuery: '# Add your token under Headers: {"Authorization": "Bearer <token>"}\n{ viewer { id name } }\n',
     },
     logging: false,
-    plugins: limitPlugins(),
+    plugins: [...limitPlugins(), badUserInputCodes()],
     maskedErrors: {
       maskError(error, message) {
         // Duck-typed on purpose: graphql can be loaded twice (ESM and CJS builds), so instanceof
@@ -141,6 +175,7 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
           // Prisma's "record required but not found": a node lookup of a missing or another user's object.
           return new GraphQLError('not found', { extensions: { code: 'NOT_FOUND' } });
         }
+        if (isRequestError(err as ErrorLike)) return asBadUserInput(error as ErrorLike) as Error;
         if (original.name === 'PothosValidationError') {
           return new GraphQLError(original.message ?? 'invalid argument', { extensions: { code: 'BAD_USER_INPUT' } });
         }

@@ -1,10 +1,12 @@
-// The conversation tree: appending, reading root → head, snapshots.
+// The conversation tree: appending, reading root → head, snapshots, the two-writer guard and bad input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
 
+const MAX_BYTES = 4096;
+
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ MAKIMA_SNAPSHOT_EVERY: '5' });
+  t = await startTestServer({ MAKIMA_SNAPSHOT_EVERY: '5', MAKIMA_MAX_MESSAGE_BYTES: String(MAX_BYTES) });
 });
 afterAll(async () => t?.stop());
 
@@ -46,5 +48,193 @@ describe('appendMessages', () => {
     const stale = await user.gql(append, { input: { taskId, messages: [{ role: 'ASSISTANT', content: 'late' }], expectedHeadId: head } });
     expect(codes(stale)).toEqual(['CONFLICT']);
     expect(await t.db.prisma.conversationMessage.count({ where: { taskId: rawId(taskId) } })).toBe(2);
+  });
+});
+
+const snapshot = `mutation($input: CreateSnapshotInput!) { createSnapshot(input: $input) { snapshot { id messageCount snapshotType } } }`;
+
+type ConversationPage = { edges: { node: { index: number; content: unknown } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+
+/** Every message of the task's conversation (at a snapshot, when given), walking pages of `first`. */
+async function readConversation(user: TestUser, taskId: string, snap?: string, first = 100) {
+  const nodes: { index: number; content: unknown }[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: ConversationPage = (await user.ok(read, { id: taskId, first, after, snap })).task.conversation;
+    nodes.push(...page.edges.map((e) => e.node));
+    if (!page.pageInfo.hasNextPage) return nodes;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+async function written(user: TestUser) {
+  return {
+    messages: await t.db.prisma.conversationMessage.count({ where: { task: { ownerId: user.id } } }),
+    snapshots: await t.db.prisma.conversationSnapshot.count({ where: { task: { ownerId: user.id } } }),
+    history: await t.db.prisma.historyEvent.count({ where: { ownerId: user.id } }),
+  };
+}
+
+describe('a conversation of 1,000 messages with snapshots', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ MAKIMA_SNAPSHOT_EVERY: '100' });
+  });
+  afterAll(async () => s?.stop());
+
+  it('gives exactly the first k messages at every snapshot, from snapshot rows whose size does not grow with k', async () => {
+    const user = await s.createUser();
+    const repo = await s.makeRepo();
+    const created = await user.ok(`mutation($r: String!) { createContract(input: { name: "long", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
+    const taskId: string = created.createContract.contract.supervisor.id;
+    const manual = async () => (await user.ok(snapshot, { input: { taskId } })).createSnapshot.snapshot;
+    const snaps = [await manual()];
+    let n = 0;
+    for (const size of [1, 249, 500, 249, 1]) {
+      const messages = Array.from({ length: size }, () => ({ role: n % 2 ? 'ASSISTANT' : 'USER', content: { n: n++ } }));
+      await user.ok(append, { input: { taskId, messages } });
+      if (n !== 1000) snaps.push(await manual());
+    }
+    const listed = await user.ok(`query($id: ID!) { task(id: $id) { messageCount snapshots(first: 100) { edges { node { id messageCount snapshotType } } } } }`, { id: taskId });
+    expect(listed.task.messageCount).toBe(1000);
+    const all = listed.task.snapshots.edges.map((e: { node: { id: string; messageCount: number; snapshotType: string } }) => e.node);
+    const autos = all.filter((x: { snapshotType: string }) => x.snapshotType === 'AUTO').map((x: { messageCount: number }) => x.messageCount);
+    expect(autos).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
+    expect(snaps.map((x) => x.messageCount)).toEqual([0, 1, 250, 750, 999]);
+
+    for (const snap of all as { id: string; messageCount: number }[]) {
+      const k = snap.messageCount;
+      const messages = await readConversation(user, taskId, snap.id);
+      expect(messages.map((m) => m.index), `snapshot at ${k}`).toEqual([...Array(k).keys()]);
+      expect(messages.map((m) => (m.content as { n: number }).n), `snapshot at ${k}`).toEqual([...Array(k).keys()]);
+    }
+
+    // The messages are stored once; each snapshot row is a pointer to its head message, nothing more.
+    expect(await s.db.prisma.conversationMessage.count({ where: { taskId: rawId(taskId) } })).toBe(1000);
+    const rows = await s.db.query<{ message_count: number; row_bytes: number; head_depth: number | null }>(
+      `SELECT s.message_count, pg_column_size(s.*) AS row_bytes, m.depth AS head_depth
+         FROM conversation_snapshots s LEFT JOIN conversation_messages m ON m.id = s.head_message_id
+        WHERE s.task_id = $1 AND s.head_message_id IS NOT NULL`,
+      [rawId(taskId)],
+    );
+    expect(rows).toHaveLength(all.length - 1);
+    for (const row of rows) expect(Number(row.head_depth)).toBe(Number(row.message_count) - 1);
+    const sizes = new Set(rows.map((r) => Number(r.row_bytes)));
+    expect(sizes.size, `row sizes ${[...sizes]}`).toBe(1);
+    expect([...sizes][0]).toBeLessThan(200);
+  });
+
+  it('reads the same messages through ConversationSnapshot.messages', async () => {
+    const user = await s.createUser();
+    const repo = await s.makeRepo();
+    const created = await user.ok(`mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
+    const taskId: string = created.createContract.contract.supervisor.id;
+    await user.ok(append, { input: { taskId, messages: Array.from({ length: 130 }, (_, i) => ({ role: 'USER', content: i })) } });
+    const snap = (await user.ok(snapshot, { input: { taskId, metadata: { label: 'after 130' } } })).createSnapshot.snapshot;
+    await user.ok(append, { input: { taskId, messages: [{ role: 'ASSISTANT', content: 'later' }] } });
+    const query = `query($id: ID!, $after: String) { node(id: $id) { ... on ConversationSnapshot { metadata messages(first: 100, after: $after) { edges { node { index content } } pageInfo { hasNextPage endCursor } } } } }`;
+    const first = (await user.ok(query, { id: snap.id })).node;
+    expect(first.metadata).toEqual({ label: 'after 130' });
+    const second = (await user.ok(query, { id: snap.id, after: first.messages.pageInfo.endCursor })).node;
+    expect(second.messages.pageInfo.hasNextPage).toBe(false);
+    const contents = [...first.messages.edges, ...second.messages.edges].map((e: { node: { content: number } }) => e.node.content);
+    expect(contents).toEqual([...Array(130).keys()]);
+  });
+});
+
+describe('two writers', () => {
+  it('lets exactly one of two concurrent appends with the same expectedHeadId succeed; the other is a CONFLICT and the tree stays a chain', async () => {
+    const user = await t.createUser();
+    const taskId = await newTask(user);
+    let head: string | null = null;
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all(
+        ['a', 'b'].map((w) => user.gql(append, { input: { taskId, messages: [{ role: 'ASSISTANT', content: `${w}${round}` }, { role: 'USER', content: 'ok' }], expectedHeadId: head } })),
+      );
+      const winners = results.filter((r) => !r.errors);
+      expect(winners, `round ${round}`).toHaveLength(1);
+      expect(results.flatMap(codes)).toEqual(['CONFLICT']);
+      head = winners[0].data!.appendMessages.task.headMessage.id;
+    }
+    const id = rawId(taskId);
+    const forks = await t.db.query(`SELECT parent_id FROM conversation_messages WHERE task_id = $1 GROUP BY parent_id HAVING count(*) > 1`, [id]);
+    expect(forks).toEqual([]);
+    const depths = await t.db.query<{ depth: number }>(`SELECT depth FROM conversation_messages WHERE task_id = $1 ORDER BY depth`, [id]);
+    expect(depths.map((d) => Number(d.depth))).toEqual([...Array(10).keys()]);
+    expect(await readConversation(user, taskId)).toHaveLength(10);
+  });
+
+  it('serializes concurrent appends without expectedHeadId into one chain', async () => {
+    const user = await t.createUser();
+    const taskId = await newTask(user);
+    await Promise.all(Array.from({ length: 6 }, (_, w) => user.ok(append, { input: { taskId, messages: [{ role: 'USER', content: `w${w}` }, { role: 'ASSISTANT', content: `r${w}` }] } })));
+    const conversation = await readConversation(user, taskId);
+    expect(conversation.map((m) => m.index)).toEqual([...Array(12).keys()]);
+    // Each writer's two messages stay adjacent: a batch is never interleaved with another.
+    for (let i = 0; i < 12; i += 2) expect((conversation[i + 1].content as string).slice(1)).toBe((conversation[i].content as string).slice(1));
+  });
+});
+
+describe('bad input', () => {
+  it('refuses every kind of bad message with BAD_USER_INPUT and writes nothing', async () => {
+    const user = await t.createUser();
+    const taskId = await newTask(user);
+    await user.ok(append, { input: { taskId, messages: [{ role: 'USER', content: 'first' }] } });
+    const before = await written(user);
+    const cases: [string, unknown][] = [
+      ['null content', { taskId, messages: [{ role: 'USER', content: null }] }],
+      ['unknown role', { taskId, messages: [{ role: 'ROBOT', content: 'x' }] }],
+      ['no messages', { taskId, messages: [] }],
+      ['oversized content', { taskId, messages: [{ role: 'USER', content: 'ok' }, { role: 'USER', content: 'x'.repeat(MAX_BYTES) }] }],
+      ['oversized tool calls', { taskId, messages: [{ role: 'ASSISTANT', content: 'x'.repeat(MAX_BYTES / 2), toolCalls: ['y'.repeat(MAX_BYTES / 2)] }] }],
+      ['NUL in content', { taskId, messages: [{ role: 'USER', content: { text: 'a\u0000b' } }] }],
+      ['malformed expectedHeadId', { taskId, messages: [{ role: 'USER', content: 'x' }], expectedHeadId: '!!' }],
+      ['malformed taskId', { taskId: 'nope', messages: [{ role: 'USER', content: 'x' }] }],
+    ];
+    for (const [label, input] of cases) {
+      const result = await user.gql(append, { input });
+      expect(codes(result), label).toEqual(['BAD_USER_INPUT']);
+      expect(result.errors![0].message.length, label).toBeGreaterThan(10);
+    }
+    const enumAsJson = await user.gql(`mutation { appendMessages(input: { taskId: "${taskId}", messages: [{ role: USER, content: NOT_JSON }] }) { task { id } } }`);
+    expect(codes(enumAsJson)).toEqual(['BAD_USER_INPUT']);
+    const oversizedMetadata = await user.gql(snapshot, { input: { taskId, metadata: { note: 'm'.repeat(MAX_BYTES) } } });
+    expect(codes(oversizedMetadata)).toEqual(['BAD_USER_INPUT']);
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
+      body: `{"query": "mutation { appendMessages(input: { taskId: \\"${taskId}\\", messages: [{ role: USER, content: {a: 1} }] }) { task { id } } }", "variables": {`,
+    });
+    expect(res.status).toBe(400);
+    expect(codes((await res.json()) as { errors: { extensions: Record<string, unknown> }[] })).toEqual(['BAD_USER_INPUT']);
+    expect(await written(user)).toEqual(before);
+  });
+
+  it("refuses a snapshot of another task (the viewer's or another user's) passed to atSnapshot", async () => {
+    const user = await t.createUser();
+    const other = await t.createUser();
+    const [a, b, foreign] = await Promise.all([newTask(user), newTask(user), newTask(other)]);
+    await user.ok(append, { input: { taskId: b, messages: [{ role: 'USER', content: 'secret of b' }] } });
+    await other.ok(append, { input: { taskId: foreign, messages: [{ role: 'USER', content: 'secret of another user' }] } });
+    const snapB = (await user.ok(snapshot, { input: { taskId: b } })).createSnapshot.snapshot.id;
+    const snapForeign = (await other.ok(snapshot, { input: { taskId: foreign } })).createSnapshot.snapshot.id;
+    for (const snap of [snapB, snapForeign, 'not-an-id', a]) {
+      const result = await user.gql(read, { id: a, first: 10, snap });
+      expect(codes(result), snap).toEqual(['BAD_USER_INPUT']);
+      expect(JSON.stringify(result)).not.toContain('secret');
+    }
+  });
+
+  it('refuses first above 100 on every conversation list', async () => {
+    const user = await t.createUser();
+    const taskId = await newTask(user);
+    const snap = (await user.ok(snapshot, { input: { taskId } })).createSnapshot.snapshot.id;
+    const queries: [string, Record<string, unknown>][] = [
+      [`query($id: ID!) { task(id: $id) { conversation(first: 101) { edges { cursor } } } }`, { id: taskId }],
+      [`query($id: ID!, $n: Int) { task(id: $id) { snapshots(first: $n) { edges { cursor } } } }`, { id: taskId, n: 101 }],
+      [`query($id: ID!) { node(id: $id) { ... on ConversationSnapshot { messages(first: 500) { edges { cursor } } } } }`, { id: snap }],
+      [`query($id: ID!) { task(id: $id) { contract { supervisorConversation(first: 101) { edges { cursor } } } } }`, { id: taskId }],
+    ];
+    for (const [query, variables] of queries) expect(codes(await user.gql(query, variables)), query).toEqual(['BAD_USER_INPUT']);
   });
 });

@@ -37,11 +37,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of the engine under test. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh, migrated database of the engine under test; `onQuery` sees every Prisma query. */
+export async function createTestDatabase(options: { onQuery?: (sql: string, params: string) => void } = {}): Promise<TestDatabase> {
   if (!TEST_DATABASE_URL) {
     const pglite = await (await migratedTemplate()).clone();
-    const db = await openDatabase({ dataDir: '', pglite: pglite as PGlite });
+    const db = await openDatabase({ dataDir: '', pglite: pglite as PGlite, onQuery: options.onQuery });
     return { db, drop: async () => db.close() };
   }
   const name = `makima_test_${crypto.randomBytes(6).toString('hex')}`;
@@ -51,7 +51,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const url = new URL(TEST_DATABASE_URL);
   url.pathname = `/${name}`;
-  const db = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+  const db = await openDatabase({ databaseUrl: url.toString(), dataDir: '', onQuery: options.onQuery });
   await migrate(db);
   return {
     db,

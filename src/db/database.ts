@@ -36,17 +36,27 @@ export interface OpenOptions {
   dataDir: string;
   /** An already-open PGlite (tests clone a migrated template); the data dir is then not used. */
   pglite?: PGlite;
+  /** Called with every query Prisma sends and its parameters as JSON (tests count queries to prove there is no N+1). */
+  onQuery?: (sql: string, params: string) => void;
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.onQuery);
   return openPGlite(options);
 }
 
-async function openPostgres(url: string): Promise<Database> {
+function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery: OpenOptions['onQuery']): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
+  // Query events cost a serialization of every query's parameters, so they are only on when asked for.
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  client.$on('query', (e) => onQuery(e.query, e.params));
+  return client as unknown as PrismaClient;
+}
+
+async function openPostgres(url: string, onQuery: OpenOptions['onQuery']): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', () => undefined); // an idle client's error is reported again on its next use
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = createPrisma(new PrismaPg(pool), onQuery);
   let listener: pg.Client | undefined;
   const handlers = new Map<string, Set<(payload: string) => void>>();
 
@@ -120,7 +130,7 @@ async function openPGlite(options: OpenOptions): Promise<Database> {
     }
   }
   const pglite = db;
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = createPrisma(new PrismaPGlite(pglite), options.onQuery);
   return {
     engine: 'pglite',
     prisma,

@@ -1,18 +1,19 @@
 // GraphQL: ConversationMessage, ConversationSnapshot, Task.conversation, Task.snapshots,
 // Contract.supervisorConversation, appendMessages and createSnapshot.
 import { decodeBase64, encodeBase64 } from '@pothos/core';
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context.js';
-import { change } from '../../db/change.js';
 import { BadInputError } from '../../errors.js';
-import type { ConversationMessage, Task } from '../../generated/prisma/client.js';
+import type { ConversationMessage, Prisma, Task } from '../../generated/prisma/client.js';
 import { MessageRole, SnapshotType } from '../../generated/prisma/enums.js';
 import { builder } from '../../schema/builder.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
 import { ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
-import { appendMessages, lockTask, pathMessages, snapshotHead } from './service.js';
+import { appendMessages, createSnapshot, pathMessages } from './service.js';
 
 export const MessageRoleEnum = builder.enumType(MessageRole, { name: 'MessageRole' });
 export const SnapshotTypeEnum = builder.enumType(SnapshotType, { name: 'SnapshotType' });
@@ -57,8 +58,12 @@ function cursorDepth(cursor: string | undefined): number | undefined {
   return depth;
 }
 
-/** A page of the path root → `headId` (which has `count` messages), as a Relay connection. */
-export function conversationPage(ctx: Context, headId: string | null, count: number, args: DefaultConnectionArguments) {
+/**
+ * A page of the path root → `headId` (which has `count` messages), as a Relay connection. The
+ * relations the query selects under `edges.node` are loaded with the page, not once per message.
+ */
+export function conversationPage(ctx: Context, info: GraphQLResolveInfo, headId: string | null, count: number, args: DefaultConnectionArguments) {
+  const { include } = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }) as { include?: Prisma.ConversationMessageInclude };
   return resolveCursorConnection({ args, toCursor: (m: unknown) => messageCursor(m as ConversationMessage) }, async ({ before, after, limit, inverted }) => {
     const afterDepth = cursorDepth(after);
     const beforeDepth = cursorDepth(before);
@@ -66,7 +71,7 @@ export function conversationPage(ctx: Context, headId: string | null, count: num
     const hi = Math.min(beforeDepth ?? count, count);
     const from = inverted ? Math.max(lo, hi - limit) : lo;
     const to = inverted ? hi : Math.min(hi, lo + limit);
-    const page = await pathMessages(ctx.prisma, headId, from, to);
+    const page = await pathMessages(ctx.prisma, headId, from, to, include);
     return inverted ? page.reverse() : page;
   });
 }
@@ -85,7 +90,7 @@ export const ConversationSnapshotRef = builder.prismaNode('ConversationSnapshot'
       {
         type: ConversationMessageRef,
         description: 'The full conversation as it was at this snapshot, root first',
-        resolve: (snapshot, args, ctx) => conversationPage(ctx, snapshot.headMessageId, snapshot.messageCount, args),
+        resolve: (snapshot, args, ctx, info) => conversationPage(ctx, info, snapshot.headMessageId, snapshot.messageCount, args),
       },
       ConversationMessageConnection,
     ),
@@ -97,12 +102,12 @@ export const ConversationSnapshotConnection = builder.connectionObject({
   name: 'ConversationSnapshotConnection',
 });
 
-async function taskConversation(ctx: Context, task: Task, atSnapshot: string | null | undefined, args: DefaultConnectionArguments) {
-  if (!atSnapshot) return conversationPage(ctx, task.headMessageId, task.messageCount, args);
+async function taskConversation(ctx: Context, info: GraphQLResolveInfo, task: Task, atSnapshot: string | null | undefined, args: DefaultConnectionArguments) {
+  if (!atSnapshot) return conversationPage(ctx, info, task.headMessageId, task.messageCount, args);
   const snapshotId = decodeId(atSnapshot, 'ConversationSnapshot', 'atSnapshot');
   const snapshot = await ctx.prisma.conversationSnapshot.findFirst({ where: { id: snapshotId, taskId: task.id } });
   if (!snapshot) throw new BadInputError(`atSnapshot: ${atSnapshot} is not a snapshot of task ${task.id}`, 'atSnapshot');
-  return conversationPage(ctx, snapshot.headMessageId, snapshot.messageCount, args);
+  return conversationPage(ctx, info, snapshot.headMessageId, snapshot.messageCount, args);
 }
 
 builder.prismaObjectFields(TaskRef, (t) => ({
@@ -113,7 +118,7 @@ builder.prismaObjectFields(TaskRef, (t) => ({
       type: ConversationMessageRef,
       description: 'The conversation root → head (or as it was at a snapshot of this task), root first',
       args: { atSnapshot: t.arg.id() },
-      resolve: (task, args, ctx) => taskConversation(ctx, task, args.atSnapshot as string | null | undefined, args),
+      resolve: (task, args, ctx, info) => taskConversation(ctx, info, task, args.atSnapshot as string | null | undefined, args),
     },
     ConversationMessageConnection,
   ),
@@ -125,9 +130,9 @@ builder.prismaObjectField(ContractRef, 'supervisorConversation', (t) =>
     {
       type: ConversationMessageRef,
       description: "The supervisor task's conversation, root first",
-      resolve: async (contract, args, ctx) => {
+      resolve: async (contract, args, ctx, info) => {
         const supervisor = await ctx.prisma.task.findFirstOrThrow({ where: { contractId: contract.id, isSupervisor: true } });
-        return conversationPage(ctx, supervisor.headMessageId, supervisor.messageCount, args);
+        return conversationPage(ctx, info, supervisor.headMessageId, supervisor.messageCount, args);
       },
     },
     ConversationMessageConnection,
@@ -191,23 +196,13 @@ builder.mutationFields((t) => ({
   createSnapshot: t.field({
     type: CreateSnapshotPayload,
     args: { input: t.arg({ type: CreateSnapshotInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const viewer = requireViewer(ctx);
-      const taskId = decodeId(String(input.taskId), 'Task', 'taskId');
-      const snapshot = await change(ctx.prisma, async (tx, record) => {
-        const task = await lockTask(tx, viewer, taskId);
-        const created = await snapshotHead(tx, task, 'MANUAL', { metadata: input.metadata });
-        record({
-          ownerId: viewer.id,
-          contractId: task.contractId,
-          taskId: task.id,
-          eventType: 'CHAT',
-          eventSubtype: 'snapshot',
-          data: { snapshotId: created.id, messageCount: created.messageCount, type: 'MANUAL' },
-        });
-        return created;
-      });
-      return { snapshot };
-    },
+    resolve: async (_root, { input }, ctx) => ({
+      snapshot: await createSnapshot(
+        ctx.prisma,
+        requireViewer(ctx),
+        { taskId: decodeId(String(input.taskId), 'Task', 'taskId'), metadata: input.metadata },
+        { maxMessageBytes: ctx.config.maxMessageBytes },
+      ),
+    }),
   }),
 }));

@@ -1,8 +1,10 @@
 // The conversation tree (DESIGN §3): append-only messages, a task's head pointer, constant-size
 // snapshots, and reading the path root → head. A snapshot, a rewind and a fork each move or copy
 // one pointer; no message is ever copied or overwritten.
+import crypto from 'node:crypto';
 import type { Viewer } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
+import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
 import { withLease } from '../mesh/lease.js';
@@ -34,9 +36,11 @@ function validateDrafts(messages: MessageDraft[], limits: ConversationLimits): v
   }
   messages.forEach((m, i) => {
     if (m.content === undefined || m.content === null) throw new BadInputError(`messages[${i}].content must not be null`, 'messages');
-    const size = Buffer.byteLength(JSON.stringify(m.content)) + Buffer.byteLength(JSON.stringify(m.toolCalls ?? null));
+    const size =
+      storableJsonSize(m.content, `messages[${i}].content`, limits.maxMessageBytes) +
+      (m.toolCalls == null ? 0 : storableJsonSize(m.toolCalls, `messages[${i}].toolCalls`, limits.maxMessageBytes));
     if (size > limits.maxMessageBytes) {
-      throw new BadInputError(`messages[${i}] is ${size} bytes; the limit is ${limits.maxMessageBytes} bytes (MAX_MESSAGE_BYTES)`, 'messages');
+      throw new BadInputError(`messages[${i}] is ${size} bytes; the limit is ${limits.maxMessageBytes} bytes (MAKIMA_MAX_MESSAGE_BYTES)`, 'messages');
     }
   });
 }
@@ -66,31 +70,31 @@ export async function appendMessagesInTx(
       { currentHeadId: task.headMessageId },
     );
   }
-  let parent = task.headMessageId ? await tx.conversationMessage.findUniqueOrThrow({ where: { id: task.headMessageId } }) : null;
-  const created: ConversationMessage[] = [];
-  const snapshots: ConversationSnapshot[] = [];
-  let count = task.messageCount;
-  for (const m of messages) {
-    const message: ConversationMessage = await tx.conversationMessage.create({
-      data: {
-        taskId: task.id,
-        parentId: parent?.id ?? null,
-        role: m.role,
-        content: m.content as Prisma.InputJsonValue,
-        toolCalls: m.toolCalls === undefined || m.toolCalls === null ? undefined : (m.toolCalls as Prisma.InputJsonValue),
-        depth: parent ? parent.depth + 1 : 0,
-      },
-    });
-    created.push(message);
-    parent = message;
-    count = message.depth + 1;
-    if (count % limits.snapshotEvery === 0) {
-      snapshots.push(await tx.conversationSnapshot.create({ data: { taskId: task.id, snapshotType: 'AUTO', messageCount: count, headMessageId: message.id } }));
-    }
-  }
+  const head = task.headMessageId ? await tx.conversationMessage.findUniqueOrThrow({ where: { id: task.headMessageId } }) : null;
+  const firstDepth = head ? head.depth + 1 : 0;
+  // Ids are chosen here so that the whole chain is one INSERT: each message's parent is the one before.
+  const ids = messages.map(() => crypto.randomUUID());
+  const created = await tx.conversationMessage.createManyAndReturn({
+    data: messages.map((m, i) => ({
+      id: ids[i],
+      taskId: task.id,
+      parentId: i === 0 ? (head?.id ?? null) : ids[i - 1],
+      role: m.role,
+      content: m.content as Prisma.InputJsonValue,
+      toolCalls: m.toolCalls == null ? undefined : (m.toolCalls as Prisma.InputJsonValue),
+      depth: firstDepth + i,
+    })),
+  });
+  created.sort((a, b) => a.depth - b.depth);
+  const last = created[created.length - 1];
+  const count = last.depth + 1;
+  const autoSnapshots = created
+    .filter((m) => (m.depth + 1) % limits.snapshotEvery === 0)
+    .map((m) => ({ taskId: task.id, snapshotType: 'AUTO' as const, messageCount: m.depth + 1, headMessageId: m.id }));
+  const snapshots = autoSnapshots.length ? await tx.conversationSnapshot.createManyAndReturn({ data: autoSnapshots }) : [];
   const updated = await tx.task.update({
     where: { id: task.id },
-    data: { headMessageId: parent!.id, messageCount: count, version: { increment: 1 } },
+    data: { headMessageId: last.id, messageCount: count, version: { increment: 1 } },
   });
   record({
     ownerId: task.ownerId,
@@ -98,7 +102,7 @@ export async function appendMessagesInTx(
     taskId: task.id,
     eventType: 'CHAT',
     eventSubtype: 'message',
-    data: { count: created.length, headId: parent!.id, messageCount: count, roles: created.map((m) => m.role) },
+    data: { count: created.length, headId: last.id, messageCount: count, roles: created.map((m) => m.role) },
   });
   return { task: updated, messages: created, snapshots };
 }
@@ -109,7 +113,6 @@ export async function appendMessages(
   input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null; workerId?: string | null },
   limits: ConversationLimits,
 ): Promise<AppendResult> {
-  validateDrafts(input.messages, limits);
   if (input.workerId != null) {
     // From a worker: only the holder of a live lease may write (a late worker is refused).
     return withLease(prisma, viewer, { taskId: input.taskId, workerId: input.workerId, action: 'append messages' }, (tx, record, task) =>
@@ -141,6 +144,29 @@ export async function snapshotHead(
   });
 }
 
+/** Takes a MANUAL snapshot of the task's conversation as it is now. */
+export async function createSnapshot(
+  prisma: PrismaClient,
+  viewer: Viewer,
+  input: { taskId: string; metadata?: unknown },
+  limits: Pick<ConversationLimits, 'maxMessageBytes'>,
+): Promise<ConversationSnapshot> {
+  if (input.metadata != null) storableJsonSize(input.metadata, 'metadata', limits.maxMessageBytes);
+  return change(prisma, async (tx, record) => {
+    const task = await lockTask(tx, viewer, input.taskId);
+    const snapshot = await snapshotHead(tx, task, 'MANUAL', { metadata: input.metadata });
+    record({
+      ownerId: task.ownerId,
+      contractId: task.contractId,
+      taskId: task.id,
+      eventType: 'CHAT',
+      eventSubtype: 'snapshot',
+      data: { snapshotId: snapshot.id, messageCount: snapshot.messageCount, headId: snapshot.headMessageId, type: 'MANUAL' },
+    });
+    return snapshot;
+  });
+}
+
 /**
  * Whether `messageId` is on the path root → `headId` (an ancestor of the head, or the head).
  * Walks up from the head at most (head depth − message depth) steps.
@@ -161,9 +187,16 @@ export async function isOnPath(db: Tx | PrismaClient, messageId: string, headId:
 
 /**
  * The messages on the path root → `headId` with `depth` in [fromDepth, toDepth), in order.
- * One query; it walks up from the head and stops at `fromDepth`.
+ * Two queries: one walks up from the head and stops at `fromDepth`, one loads the rows, with the
+ * relations `include` names (so that a page's nested fields cost no query per message).
  */
-export async function pathMessages(db: Tx | PrismaClient, headId: string | null, fromDepth: number, toDepth: number): Promise<ConversationMessage[]> {
+export async function pathMessages(
+  db: Tx | PrismaClient,
+  headId: string | null,
+  fromDepth: number,
+  toDepth: number,
+  include?: Prisma.ConversationMessageInclude,
+): Promise<ConversationMessage[]> {
   if (!headId || toDepth <= fromDepth) return [];
   const ids = await db.$queryRaw<{ id: string }[]>`
     WITH RECURSIVE up AS (
@@ -174,7 +207,7 @@ export async function pathMessages(db: Tx | PrismaClient, headId: string | null,
     )
     SELECT id FROM up WHERE depth >= ${fromDepth} AND depth < ${toDepth} ORDER BY depth`;
   if (ids.length === 0) return [];
-  const rows = await db.conversationMessage.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+  const rows = await db.conversationMessage.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include });
   return rows.sort((a, b) => a.depth - b.depth);
 }
 

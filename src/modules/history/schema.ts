@@ -1,8 +1,11 @@
 // GraphQL: HistoryEvent, HistoryFilter, Query.timeline, Contract.history and Task.history.
 import { formatPrismaCursor } from '@pothos/plugin-prisma';
+import type { Context } from '../../context.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import { ContractPhase, HistoryEventType } from '../../generated/prisma/enums.js';
 import { builder } from '../../schema/builder.js';
 import { decodeOptionalId, nodeWhere } from '../../schema/ids.js';
+import { keysetPage, type CursorPageQuery } from '../../schema/keyset.js';
 import { requireViewer } from '../../schema/viewer.js';
 import { ContractPhaseEnum, ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
@@ -59,6 +62,12 @@ export function decodeHistoryFilter(filter: FilterArg): HistoryFilter {
 
 export const HistoryEventConnection = builder.connectionObject({ type: HistoryEventRef, name: 'HistoryEventConnection' });
 
+/** One page of the viewer's history events matching `where`, newest first, by keyset on `seq`. */
+function historyPage<Q extends CursorPageQuery & { cursor?: { seq?: bigint | number } }>(ctx: Context, query: Q, where: Prisma.HistoryEventWhereInput[]) {
+  const { page, seq } = keysetPage(query, 'desc', (cursor) => cursor.seq);
+  return ctx.prisma.historyEvent.findMany({ ...page, where: { AND: seq ? [...where, { seq }] : where }, orderBy: { seq: 'desc' } });
+}
+
 builder.queryField('timeline', (t) =>
   t.prismaConnection(
     {
@@ -66,8 +75,7 @@ builder.queryField('timeline', (t) =>
       cursor: 'seq',
       description: "Every event of the viewer's, newest first",
       args: { filter: t.arg({ type: HistoryFilterInput }) },
-      resolve: (query, _root, args, ctx) =>
-        ctx.prisma.historyEvent.findMany({ ...query, where: historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), orderBy: { seq: 'desc' } }),
+      resolve: (query, _root, args, ctx) => historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter))]),
     },
     HistoryEventConnection,
   ),
@@ -81,11 +89,7 @@ builder.prismaObjectField(ContractRef, 'history', (t) =>
       description: 'Every event of this contract across all phases, newest first',
       args: { filter: t.arg({ type: HistoryFilterInput }) },
       resolve: (query, contract, args, ctx) =>
-        ctx.prisma.historyEvent.findMany({
-          ...query,
-          where: { ...historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), contractId: contract.id },
-          orderBy: { seq: 'desc' },
-        }),
+        historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), { contractId: contract.id }]),
     },
     HistoryEventConnection,
   ),
@@ -99,11 +103,7 @@ builder.prismaObjectField(TaskRef, 'history', (t) =>
       description: 'Every event of this task, newest first',
       args: { filter: t.arg({ type: HistoryFilterInput }) },
       resolve: (query, task, args, ctx) =>
-        ctx.prisma.historyEvent.findMany({
-          ...query,
-          where: { ...historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), taskId: task.id },
-          orderBy: { seq: 'desc' },
-        }),
+        historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), { taskId: task.id }]),
     },
     HistoryEventConnection,
   ),

@@ -44,6 +44,8 @@ export interface NewTask {
   startCommit: string;
   pendingReason?: AssignmentReason;
   data?: Partial<Prisma.TaskUncheckedCreateInput>;
+  /** The TASK history event that records the creation: `created` unless the task is created as something more specific. */
+  event?: { subtype: string; data: Record<string, unknown> };
 }
 
 /**
@@ -83,8 +85,8 @@ export async function provisionTask(
       contractId: spec.contract.id,
       taskId: id,
       eventType: 'TASK',
-      eventSubtype: 'created',
-      data: { name: spec.name, branch, baseCommit: spec.startCommit, isSupervisor: task.isSupervisor },
+      eventSubtype: spec.event?.subtype ?? 'created',
+      data: { name: spec.name, branch, baseCommit: spec.startCommit, isSupervisor: task.isSupervisor, ...spec.event?.data },
     });
     await notifyWorkPending(tx, spec.owner.id); // every new task is PENDING: wake waiting workers
     return { task, undo };
@@ -139,18 +141,10 @@ export async function createTask(ctx: AppContext, viewer: Viewer, input: CreateT
       prompt: input.prompt,
       startCommit,
       data: previous ? { continuedFromTaskId: previous.id } : {},
+      // One change, one event: a continued task's creation is recorded as `continued`.
+      event: previous ? { subtype: 'continued', data: { fromTaskId: previous.id, commit: startCommit } } : undefined,
     });
     onRollback(undo);
-    if (previous) {
-      record({
-        ownerId: viewer.id,
-        contractId: contract.id,
-        taskId: task.id,
-        eventType: 'TASK',
-        eventSubtype: 'continued',
-        data: { fromTaskId: previous.id, commit: startCommit },
-      });
-    }
     return task;
   });
 }

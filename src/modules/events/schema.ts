@@ -1,0 +1,86 @@
+// GraphQL: TaskEvent, TaskEventType, Task.events and recordTaskEvents.
+import { formatPrismaCursor } from '@pothos/plugin-prisma';
+import type { TaskEvent } from '../../generated/prisma/client.js';
+import { TaskEventType } from '../../generated/prisma/enums.js';
+import { builder } from '../../schema/builder.js';
+import { decodeId, nodeWhere } from '../../schema/ids.js';
+import { keysetPage } from '../../schema/keyset.js';
+import { requireViewer } from '../../schema/viewer.js';
+import { TaskRef } from '../tasks/schema.js';
+import { recordTaskEvents } from './service.js';
+
+export const TaskEventTypeEnum = builder.enumType(TaskEventType, { name: 'TaskEventType' });
+
+/** The opaque cursor of a task event: the same string Task.events edges carry, so it can be passed as `after`. */
+export function taskEventCursor(event: Pick<TaskEvent, 'taskId' | 'seq'>): string {
+  return formatPrismaCursor(event, ['taskId', 'seq']);
+}
+
+export const TaskEventRef = builder.prismaNode('TaskEvent', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => nodeWhere(id, 'TaskEvent', { task: { ownerId: ctx.viewer?.id ?? '' } }),
+  fields: (t) => ({
+    type: t.expose('type', { type: TaskEventTypeEnum }),
+    data: t.expose('data', { type: 'JSON' }),
+    seq: t.exposeInt('seq', { description: "Position in the task's stream: 1, 2, … without gaps" }),
+    task: t.relation('task'),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the server recorded the event' }),
+    cursor: t.string({ description: 'Pass as `after` to Task.events and Subscription.taskEvents', resolve: (e) => taskEventCursor(e) }),
+  }),
+});
+
+export const TaskEventConnection = builder.connectionObject({ type: TaskEventRef, name: 'TaskEventConnection' });
+
+builder.prismaObjectField(TaskRef, 'events', (t) =>
+  t.prismaConnection(
+    {
+      type: 'TaskEvent',
+      cursor: 'taskId_seq',
+      description: "The task's output, tool calls, tool results, errors and status lines, oldest first",
+      args: { types: t.arg({ type: [TaskEventTypeEnum], description: 'Only events of these types' }) },
+      resolve: (query, task, args, ctx) => {
+        // A cursor of another task's stream is refused rather than read as a position in this one.
+        const { page, seq } = keysetPage(query, 'asc', (cursor) => (cursor.taskId_seq?.taskId === task.id ? cursor.taskId_seq.seq : undefined));
+        return ctx.prisma.taskEvent.findMany({
+          ...page,
+          where: { taskId: task.id, ...(args.types?.length ? { type: { in: args.types } } : {}), ...(seq ? { seq } : {}) },
+          orderBy: { seq: 'asc' },
+        });
+      },
+    },
+    TaskEventConnection,
+  ),
+);
+
+const TaskEventInput = builder.inputType('TaskEventInput', {
+  fields: (t) => ({
+    type: t.field({ type: TaskEventTypeEnum, required: true }),
+    data: t.field({ type: 'JSON', required: true }),
+  }),
+});
+
+const RecordTaskEventsInput = builder.inputType('RecordTaskEventsInput', {
+  fields: (t) => ({
+    taskId: t.id({ required: true }),
+    events: t.field({ type: [TaskEventInput], required: true, description: 'Written all or nothing, in this order' }),
+  }),
+});
+
+const RecordTaskEventsPayload = builder.simpleObject('RecordTaskEventsPayload', {
+  fields: (t) => ({ events: t.field({ type: [TaskEventRef] }) }),
+});
+
+builder.mutationField('recordTaskEvents', (t) =>
+  t.field({
+    type: RecordTaskEventsPayload,
+    args: { input: t.arg({ type: RecordTaskEventsInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      events: await recordTaskEvents(
+        ctx.prisma,
+        requireViewer(ctx),
+        { taskId: decodeId(String(input.taskId), 'Task', 'taskId'), events: input.events.map((e) => ({ type: e.type, data: e.data })) },
+        { maxEventBytes: ctx.config.maxMessageBytes },
+      ),
+    }),
+  }),
+);
