@@ -2,13 +2,13 @@
 // validated here before it reaches git, and none can become an option.
 import fs from 'node:fs';
 import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { BadInputError, GitError } from '../errors.js';
 
 const SHA = /^[0-9a-f]{7,64}$/;
 
-export function git(dir: string): SimpleGit {
-  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, trimmed: true, config: GIT_CONFIG }).env(gitEnv());
+export function git(dir: string, options: Partial<SimpleGitOptions> = {}): SimpleGit {
+  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, trimmed: true, config: GIT_CONFIG, ...options }).env(gitEnv());
 }
 
 // A fixed identity (so commits work on any machine) and no signing prompts.
@@ -33,11 +33,9 @@ export function assertSha(value: string, field = 'commitSha'): string {
 
 /** Validates a branch name by git's own rules (check-ref-format), refusing anything option-like. */
 export async function assertBranchName(name: string, field = 'branchName'): Promise<string> {
-  // Cheap checks first, so an option-like or control-character name never reaches git at all.
-  // eslint-disable-next-line no-control-regex
-  if (!name || name.length > 200 || name.startsWith('-') || /[\x00-\x20\x7f]/.test(name)) {
-    throw new BadInputError(`${field}: "${printable(name)}" is not a valid branch name`, field);
-  }
+  // git's documented rules are checked here first, so a name that breaks one never reaches git at all.
+  const broken = brokenRefRule(name);
+  if (broken) throw new BadInputError(`${field}: "${printable(name)}" is not a valid branch name: ${broken}`, field);
   try {
     // The argument starts with "refs/", so git can never read it as an option.
     await simpleGit().env(gitEnv()).raw(['check-ref-format', `refs/heads/${name}`]);
@@ -45,6 +43,25 @@ export async function assertBranchName(name: string, field = 'branchName'): Prom
     throw new BadInputError(`${field}: "${printable(name)}" is not a valid branch name (see git check-ref-format)`, field);
   }
   return name;
+}
+
+/** The first rule of `git check-ref-format` (plus `git branch`'s own) that `name` breaks, if any. */
+function brokenRefRule(name: string): string | undefined {
+  if (!name) return 'it is empty';
+  if (name.length > 200) return 'it is longer than 200 characters';
+  if (name.startsWith('-')) return 'it must not start with "-"';
+  if (name === 'HEAD' || name === '@') return `"${name}" is reserved`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f]/.test(name)) return 'it must not contain spaces or control characters';
+  if (/[~^:?*[\\]/.test(name)) return 'it must not contain ~ ^ : ? * [ or \\';
+  if (name.includes('..')) return 'it must not contain ".."';
+  if (name.includes('@{')) return 'it must not contain "@{"';
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'it must not start or end with "/" or contain "//"';
+  if (name.endsWith('.')) return 'it must not end with "."';
+  if (name.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock'))) {
+    return 'no part between slashes may start with "." or end with ".lock"';
+  }
+  return undefined;
 }
 
 function printable(value: string): string {
@@ -110,12 +127,10 @@ export async function removeWorktree(repoPath: string, worktreePath: string, bra
 }
 
 export async function branchExists(repoPath: string, branch: string): Promise<boolean> {
-  try {
-    await git(repoPath).raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
-    return true;
-  } catch {
-    return false;
-  }
+  // With --quiet a missing ref exits 1 with no stderr, which simple-git does not treat as an error:
+  // the (empty) output is the answer.
+  const sha = await git(repoPath).raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+  return sha.trim() !== '';
 }
 
 export function firstLine(err: unknown): string {

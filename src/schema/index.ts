@@ -7,6 +7,7 @@ import '../modules/tasks/schema.js';
 import '../modules/conversation/schema.js';
 import '../modules/history/schema.js';
 import '../modules/events/schema.js';
+import '../modules/checkpoints/schema.js';
 import '../modules/mesh/schema.js';
 
 let schema: GraphQLSchema | undefined;

@@ -260,7 +260,7 @@ export async function rewindConversationInTx(
   return { task: updated, backupSnapshot };
 }
 
-async function assertReachable(tx: Tx, task: Task, messageId: string): Promise<void> {
+export async function assertReachable(tx: Tx, task: Task, messageId: string): Promise<void> {
   const message = await tx.conversationMessage.findFirst({ where: { id: messageId, task: { ownerId: task.ownerId } } });
   if (!message) throw new NotFoundError('message', messageId);
   if (message.taskId === task.id) return;

@@ -162,7 +162,7 @@ export async function currentHead(task: Task): Promise<string> {
   return task.headCommit;
 }
 
-/** A task a worker holds (running, lease not lapsed) cannot be rewound, resumed or forked from under it. */
+/** A task a worker holds (running, lease not lapsed) cannot be rewound or resumed under it (forking only reads it). */
 export function assertNotHeldByWorker(task: Task, action: string, now = new Date()): void {
   if (task.status === 'RUNNING' && task.leaseExpiresAt && task.leaseExpiresAt > now) {
     throw new ConflictError(

@@ -1,0 +1,199 @@
+// Git for checkpoints: commit a task's whole worktree, keep checkpoint commits safe from gc, move a
+// worktree to a commit and back, create branches, and diff two commits. Every sha passed here comes
+// from the database and is still checked with assertSha; branch names are checked by the caller.
+import fs from 'node:fs';
+import { ConflictError, GitError } from '../errors.js';
+import { assertSha, branchExists, firstLine, git } from './repo.js';
+
+export type FileStatus = 'added' | 'modified' | 'deleted' | 'type_changed';
+
+export interface FileChange {
+  path: string;
+  status: FileStatus;
+  /** Lines added and deleted (0 and 0 for a binary file). */
+  additions: number;
+  deletions: number;
+  binary: boolean;
+}
+
+export interface WorktreeCommit {
+  /** The commit that holds the worktree's state. */
+  sha: string;
+  /** HEAD before the commit (equal to `sha` when nothing had changed). */
+  previousHead: string;
+  created: boolean;
+}
+
+const STATUS: Record<string, FileStatus> = { A: 'added', M: 'modified', D: 'deleted', T: 'type_changed' };
+
+/** Runs one git step; a failure becomes a GitError saying what could not be done and what to do. */
+async function step<T>(what: string, run: () => Promise<T>, hint = ''): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw new GitError(`could not ${what}: ${firstLine(err)}${hint ? `. ${hint}` : ''}`);
+  }
+}
+
+/** The ref that keeps checkpoint `number` of a task alive after a rewind moves its branch away. */
+export function checkpointRef(taskId: string, number: number): string {
+  return `refs/makima/checkpoints/${taskId}/${number}`;
+}
+
+/** Fails with an actionable GitError unless the worktree exists and has `branch` checked out. */
+export async function assertWorktreeOnBranch(worktreePath: string, branch: string): Promise<void> {
+  if (!fs.existsSync(worktreePath)) {
+    throw new GitError(`the task's worktree ${worktreePath} no longer exists; fork the task from a checkpoint to get a new worktree`);
+  }
+  const head = await step(`read HEAD in ${worktreePath}`, () => git(worktreePath).raw(['symbolic-ref', '--quiet', 'HEAD']));
+  if (head !== `refs/heads/${branch}`) {
+    throw new GitError(
+      `the worktree ${worktreePath} is not on the task's branch ${branch} (HEAD is ${head || 'detached'}); ` +
+        `run "git -C ${worktreePath} checkout ${branch}" and try again`,
+    );
+  }
+}
+
+export async function headCommit(worktreePath: string): Promise<string> {
+  return step(`read the commit of ${worktreePath}`, () => git(worktreePath).revparse(['--verify', 'HEAD^{commit}']));
+}
+
+/**
+ * Commits everything in the worktree — tracked and untracked files, not ignored ones — on its
+ * checked-out branch. Plumbing (write-tree, commit-tree, update-ref) is used so that no hook, editor
+ * or message cleanup runs, and the branch only moves if nobody moved it meanwhile. When nothing
+ * changed, no empty commit is made: HEAD is the checkpoint.
+ */
+export async function commitWorktree(worktreePath: string, branch: string, message: string): Promise<WorktreeCommit> {
+  const hint = `Check "git -C ${worktreePath} status" (a merge or rebase in progress, or a lock file left behind, prevents it)`;
+  const head = await headCommit(worktreePath);
+  const g = git(worktreePath);
+  await step(`stage the files of ${worktreePath}`, () => g.raw(['add', '--all']), hint);
+  const tree = await step('write the staged tree', () => g.raw(['write-tree']), hint);
+  const headTree = await step('read the tree of HEAD', () => g.revparse([`${head}^{tree}`]));
+  if (tree === headTree) return { sha: head, previousHead: head, created: false };
+  // The message goes through stdin, so no message can ever be read as an option.
+  const sha = await step('create the checkpoint commit', () =>
+    git(worktreePath, { input: () => message }).raw(['commit-tree', assertSha(tree), '-p', head]),
+  );
+  assertSha(sha);
+  await step(`move branch ${branch} to the checkpoint commit`, () =>
+    g.raw(['update-ref', '-m', 'makima: checkpoint', `refs/heads/${branch}`, sha, head]),
+  hint);
+  return { sha, previousHead: head, created: true };
+}
+
+/** Keeps `sha` reachable (safe from git gc) under the checkpoint's own ref. */
+export async function protectCheckpoint(repoPath: string, taskId: string, number: number, sha: string): Promise<void> {
+  await step('record the checkpoint ref', () => git(repoPath).raw(['update-ref', checkpointRef(taskId, number), assertSha(sha)]));
+}
+
+export async function unprotectCheckpoint(repoPath: string, taskId: string, number: number): Promise<void> {
+  await step('remove the checkpoint ref', () => git(repoPath).raw(['update-ref', '-d', checkpointRef(taskId, number)]));
+}
+
+/**
+ * Sets the worktree and its branch to `sha`: tracked files as in the commit, untracked files removed,
+ * ignored files left alone (clean without -x). Callers save the current state first.
+ */
+export async function checkoutCommit(worktreePath: string, sha: string): Promise<void> {
+  const hint = `The worktree ${worktreePath} may be partly changed; its previous state is in the backup checkpoint`;
+  await step(`reset ${worktreePath} to ${sha}`, () => git(worktreePath).raw(['reset', '--hard', '--quiet', assertSha(sha)]), hint);
+  await step(`remove untracked files in ${worktreePath}`, () => git(worktreePath).raw(['clean', '-d', '--force', '--quiet']), hint);
+}
+
+/** Undoes `commitWorktree` without touching files: the branch back at the old HEAD, the changes uncommitted again. */
+export async function undoCommit(worktreePath: string, saved: WorktreeCommit): Promise<void> {
+  if (!saved.created) return;
+  await step(`move ${worktreePath} back to ${saved.previousHead}`, () =>
+    git(worktreePath).raw(['reset', '--mixed', '--quiet', assertSha(saved.previousHead)]),
+  );
+}
+
+/** Undoes `commitWorktree` followed by `checkoutCommit`: the files as they were saved, then `undoCommit`. */
+export async function restoreUncommitted(worktreePath: string, saved: WorktreeCommit): Promise<void> {
+  await checkoutCommit(worktreePath, saved.sha);
+  await undoCommit(worktreePath, saved);
+}
+
+/** Whether `sha` is a commit of the repository. */
+export async function commitExists(repoPath: string, sha: string): Promise<boolean> {
+  const found = await step('look up a commit', () => git(repoPath).raw(['rev-parse', '--verify', '--quiet', `${assertSha(sha)}^{commit}`]));
+  return found !== '';
+}
+
+/** The numbers of the task's checkpoints whose commits are in the history of `sha` (itself included). */
+export async function checkpointsInHistoryOf(repoPath: string, taskId: string, sha: string): Promise<number[]> {
+  const prefix = `refs/makima/checkpoints/${taskId}/`;
+  const out = await step('list the checkpoints in the history of a commit', () =>
+    git(repoPath).raw(['for-each-ref', `--merged=${assertSha(sha)}`, '--format=%(refname)', prefix]),
+  );
+  return out
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .map((line) => Number(line.slice(prefix.length)))
+    .filter((n) => Number.isInteger(n));
+}
+
+/**
+ * Creates branch `name` at `sha`. The empty old value makes git refuse atomically when the branch
+ * exists, so a concurrent creation cannot overwrite it either.
+ */
+export async function createBranch(repoPath: string, name: string, sha: string): Promise<void> {
+  if (await branchExists(repoPath, name)) throw branchConflict(name);
+  try {
+    await git(repoPath).raw(['update-ref', '-m', 'makima: branch from checkpoint', `refs/heads/${name}`, assertSha(sha), '']);
+  } catch (err) {
+    if (await branchExists(repoPath, name)) throw branchConflict(name);
+    if (/exists/.test(firstLine(err))) throw new ConflictError(`cannot create branch ${name}: ${firstLine(err)}; choose another name`);
+    throw new GitError(`could not create branch ${name}: ${firstLine(err)}`);
+  }
+}
+
+/** Removes a branch created by `createBranch`, only if it still points at `sha`. */
+export async function deleteBranch(repoPath: string, name: string, sha: string): Promise<void> {
+  await step(`remove branch ${name}`, () => git(repoPath).raw(['update-ref', '-d', `refs/heads/${name}`, assertSha(sha)]));
+}
+
+function branchConflict(name: string): ConflictError {
+  return new ConflictError(`branch ${name} already exists; existing branches are never overwritten, choose another name`, { branchName: name });
+}
+
+// Same output whatever the repository's diff configuration (external tools, textconv, prefixes).
+const DIFF_OPTIONS = ['--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', '--src-prefix=a/', '--dst-prefix=b/'];
+
+/** The files that differ between two commits, with status and line counts. */
+export async function changedFiles(repoPath: string, from: string, to: string): Promise<FileChange[]> {
+  const g = git(repoPath);
+  const range = [assertSha(from), assertSha(to)];
+  const [statuses, counts] = await Promise.all([
+    step('list the changed files', () => g.raw(['diff', ...DIFF_OPTIONS, '--name-status', '-z', ...range])),
+    step('count the changed lines', () => g.raw(['diff', ...DIFF_OPTIONS, '--numstat', '-z', ...range])),
+  ]);
+  const lines = new Map<string, { additions: number; deletions: number; binary: boolean }>();
+  for (const record of counts.split('\0')) {
+    const [adds, dels, ...rest] = record.split('\t');
+    if (!rest.length) continue;
+    const binary = adds === '-';
+    lines.set(rest.join('\t'), { additions: binary ? 0 : Number(adds), deletions: binary ? 0 : Number(dels), binary });
+  }
+  const fields = statuses.split('\0').filter((f) => f !== '');
+  const files: FileChange[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const path = fields[i + 1];
+    files.push({ path, status: STATUS[fields[i][0]] ?? 'modified', ...(lines.get(path) ?? { additions: 0, deletions: 0, binary: false }) });
+  }
+  return files;
+}
+
+/** The unified diff between two commits, cut at `maxBytes` (at a line end) when it is longer. */
+export async function diffPatch(repoPath: string, from: string, to: string, maxBytes: number): Promise<{ patch: string; truncated: boolean }> {
+  const full = await step('compute the diff', () =>
+    git(repoPath, { trimmed: false }).raw(['diff', ...DIFF_OPTIONS, '--patch', assertSha(from), assertSha(to)]),
+  );
+  const bytes = Buffer.from(full, 'utf8');
+  if (bytes.length <= maxBytes) return { patch: full, truncated: false };
+  const cut = bytes.subarray(0, maxBytes);
+  const lastNewline = cut.lastIndexOf(0x0a);
+  return { patch: cut.subarray(0, lastNewline + 1).toString('utf8'), truncated: true };
+}

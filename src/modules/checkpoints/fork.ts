@@ -1,0 +1,150 @@
+// Forks and branches (DESIGN §4): a new task from any checkpoint or message of a task, and a git
+// branch from any checkpoint. Neither changes the original task; a fork shares the conversation up
+// to the fork point (one pointer, no copy) and gets its own worktree and branch.
+import type { AppContext, Viewer } from '../../context.js';
+import { change } from '../../db/change.js';
+import { BadInputError } from '../../errors.js';
+import type { Task, TaskCheckpoint } from '../../generated/prisma/client.js';
+import { createBranch, deleteBranch } from '../../git/checkpoints.js';
+import { assertBranchName } from '../../git/repo.js';
+import { assertReachable } from '../conversation/service.js';
+import { assertName, changeWithWorktrees, findOwnTask, MAX_NAME_LENGTH, provisionTask } from '../tasks/service.js';
+import { checkpointOfTask, repositoryOf } from './service.js';
+
+/** Where a fork starts: a commit for its worktree and a head for its conversation. */
+interface ForkPoint {
+  commitSha: string;
+  headMessageId: string | null;
+  messageCount: number;
+  checkpoint: TaskCheckpoint | null;
+  messageId: string | null;
+  /** The checkpoint whose commit the fork's code starts from (null: the task's base commit). */
+  codeFrom: TaskCheckpoint | null;
+}
+
+async function forkPointAtCheckpoint(db: AppContext['prisma'], viewer: Viewer, task: Task, checkpointId: string): Promise<ForkPoint> {
+  const checkpoint = await checkpointOfTask(db, viewer, task, checkpointId);
+  const snapshot = checkpoint.conversationSnapshotId
+    ? await db.conversationSnapshot.findUnique({ where: { id: checkpoint.conversationSnapshotId } })
+    : null;
+  return {
+    commitSha: checkpoint.commitSha,
+    headMessageId: snapshot?.headMessageId ?? null,
+    messageCount: snapshot?.messageCount ?? 0,
+    checkpoint,
+    messageId: null,
+    codeFrom: checkpoint,
+  };
+}
+
+/**
+ * A fork at a message: the conversation up to and including the message, and the code of the
+ * latest checkpoint (highest number, backups included) whose snapshot lies at or before the message
+ * on its path root → message — the code as it was when the conversation had reached that point — or
+ * the task's base commit when no checkpoint was taken that early.
+ */
+async function forkPointAtMessage(db: AppContext['prisma'], task: Task, messageId: string): Promise<ForkPoint> {
+  await assertReachable(db, task, messageId);
+  const message = await db.conversationMessage.findUniqueOrThrow({ where: { id: messageId } });
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    WITH RECURSIVE up AS (
+      SELECT id, parent_id FROM conversation_messages WHERE id = ${messageId}::uuid
+      UNION ALL
+      SELECT p.id, p.parent_id FROM conversation_messages p JOIN up ON p.id = up.parent_id
+    )
+    SELECT c.id FROM task_checkpoints c JOIN conversation_snapshots s ON s.id = c.conversation_snapshot_id
+     WHERE c.task_id = ${task.id}::uuid AND (s.head_message_id IS NULL OR s.head_message_id IN (SELECT id FROM up))
+     ORDER BY c.number DESC LIMIT 1`;
+  const codeFrom = rows.length ? await db.taskCheckpoint.findUniqueOrThrow({ where: { id: rows[0].id } }) : null;
+  const commitSha = codeFrom?.commitSha ?? task.baseCommit;
+  if (!commitSha) throw new BadInputError(`task ${task.id} has no base commit to fork from`, 'taskId');
+  return { commitSha, headMessageId: message.id, messageCount: message.depth + 1, checkpoint: null, messageId: message.id, codeFrom };
+}
+
+export interface ForkTaskInput {
+  taskId: string;
+  /** Exactly one of checkpointId and messageId. */
+  checkpointId?: string;
+  messageId?: string;
+  name?: string | null;
+}
+
+/** A new task (pending, reason FORK) at a checkpoint or message of `taskId`; the original is untouched. */
+export async function forkTask(ctx: AppContext, viewer: Viewer, input: ForkTaskInput): Promise<Task> {
+  if (!input.checkpointId === !input.messageId) throw new BadInputError('give exactly one of checkpointId and messageId', 'checkpointId');
+  const original = await findOwnTask(ctx.prisma, viewer, input.taskId);
+  const name = input.name == null ? `${original.name} (fork)`.slice(0, MAX_NAME_LENGTH) : assertName(input.name);
+  if (!original.contractId) throw new BadInputError(`task ${original.id} has no contract to fork within`, 'taskId');
+  const contract = await ctx.prisma.contract.findUniqueOrThrow({ where: { id: original.contractId } });
+  const point = input.checkpointId
+    ? await forkPointAtCheckpoint(ctx.prisma, viewer, original, input.checkpointId)
+    : await forkPointAtMessage(ctx.prisma, original, input.messageId!);
+  return changeWithWorktrees(ctx, async (tx, record, onRollback) => {
+    const { task, undo } = await provisionTask(ctx, tx, record, {
+      owner: viewer,
+      contract,
+      name,
+      prompt: original.prompt,
+      startCommit: point.commitSha,
+      pendingReason: 'FORK',
+      data: {
+        forkedFromTaskId: original.id,
+        forkedAtCheckpointId: point.checkpoint?.id ?? null,
+        forkedAtMessageId: point.messageId,
+        headMessageId: point.headMessageId,
+        messageCount: point.messageCount,
+      },
+    });
+    onRollback(undo);
+    record({
+      ownerId: viewer.id,
+      contractId: contract.id,
+      taskId: task.id,
+      eventType: 'TASK',
+      eventSubtype: 'forked',
+      data: {
+        fromTaskId: original.id,
+        atCheckpointId: point.checkpoint?.id ?? null,
+        atCheckpointNumber: point.checkpoint?.number ?? null,
+        atMessageId: point.messageId,
+        commitSha: point.commitSha,
+        codeFromCheckpointId: point.codeFrom?.id ?? null,
+        headMessageId: point.headMessageId,
+        messageCount: point.messageCount,
+      },
+    });
+    return task;
+  });
+}
+
+/** A new branch at a checkpoint's commit; an existing branch is a CONFLICT, never overwritten. */
+export async function branchFromCheckpoint(
+  ctx: AppContext,
+  viewer: Viewer,
+  input: { taskId: string; checkpointId: string; branchName: string },
+): Promise<{ branchName: string; commitSha: string }> {
+  const task = await findOwnTask(ctx.prisma, viewer, input.taskId);
+  const checkpoint = await checkpointOfTask(ctx.prisma, viewer, task, input.checkpointId);
+  const branchName = await assertBranchName(input.branchName);
+  const repo = await repositoryOf(ctx.prisma, task);
+  let created = false;
+  try {
+    return await change(ctx.prisma, async (_tx, record) => {
+      await createBranch(repo, branchName, checkpoint.commitSha);
+      created = true;
+      record({
+        ownerId: viewer.id,
+        contractId: task.contractId,
+        taskId: task.id,
+        eventType: 'CHECKPOINT',
+        eventSubtype: 'branched',
+        data: { checkpointId: checkpoint.id, number: checkpoint.number, branchName, commitSha: checkpoint.commitSha },
+      });
+      return { branchName, commitSha: checkpoint.commitSha };
+    });
+  } catch (err) {
+    // The branch is new and only this call knows it, so removing it cannot race with anyone.
+    if (created) await deleteBranch(repo, branchName, checkpoint.commitSha).catch((e) => ctx.logger.error({ err: e }, 'could not remove a branch after a failed change'));
+    throw err;
+  }
+}
