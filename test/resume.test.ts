@@ -1,7 +1,7 @@
 // Resume with full context: an interrupted or failed task (or a contract's supervisor, optionally
 // from a snapshot) becomes pending, and the next worker receives exactly the conversation so far.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, rawId, startTestServer, type TestServer } from './harness.js';
+import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
 import {
   APPEND,
   COMPLETE,
@@ -17,7 +17,12 @@ import {
   subtypes,
   taskHistory,
 } from './mesh-protocol.js';
+import { fileMap, write } from './worktrees.js';
 
+const CHECKPOINT = `mutation($taskId: ID!, $message: String!) { createCheckpoint(input: { taskId: $taskId, message: $message }) { checkpoint { id number commitSha } } }`;
+const RESUME_FROM_CHECKPOINT = `mutation($input: ResumeTaskFromCheckpointInput!) { resumeTaskFromCheckpoint(input: $input) {
+  task { id status pendingReason resumeNote messageCount headCommit }
+  backupCheckpoint { id number isBackup commitSha } backupSnapshot { id messageCount } } }`;
 const SNAPSHOT = `mutation($taskId: ID!) { createSnapshot(input: { taskId: $taskId }) { snapshot { id messageCount } } }`;
 
 let t: TestServer;
@@ -260,5 +265,114 @@ describe('resumeSupervisor', () => {
     const { contractId, supervisorId } = await failedSupervisor(owner);
     expect(codes(await other.gql(RESUME_SUPERVISOR, { input: { contractId } }))).toEqual(['NOT_FOUND']);
     expect((await owner.ok(TASK, { id: supervisorId })).task.status).toBe('FAILED');
+  });
+});
+
+describe('resumeTaskFromCheckpoint', () => {
+  /**
+   * A task a worker ran: it wrote files and two messages, checkpointed (#1), wrote more (a change,
+   * a new untracked file, a deletion) and a third message, then failed.
+   */
+  async function failedAfterCheckpoint(user: TestUser) {
+    const { taskIds } = await newContract(t, user, 1);
+    const taskId = taskIds[0];
+    await claim(user, 'supervisor-worker'); // the supervisor is older; take it out of the way
+    const a = await claim(user, 'w', { leaseSeconds: 60 });
+    expect(a!.task.id).toBe(taskId);
+    const worktree = a!.worktreePath;
+    write(worktree, { 'README.md': '# project, step 1\n', 'notes.txt': 'draft\n' });
+    const first = await user.ok(APPEND, { input: { taskId, workerId: 'w', messages: [say('USER', 'step 1'), say('ASSISTANT', 'done 1')] } });
+    const checkpoint = (await user.ok(CHECKPOINT, { taskId, message: 'step 1' })).createCheckpoint.checkpoint;
+    const filesAtCheckpoint = fileMap(worktree);
+    write(worktree, { 'README.md': '# project, step 2\n', 'scratch.txt': 'half-done\n', 'notes.txt': null });
+    await user.ok(APPEND, { input: { taskId, workerId: 'w', messages: [say('ASSISTANT', 'step 2 went wrong')] } });
+    await user.ok(FAIL, { input: { taskId, workerId: 'w', error: 'broke the build' } });
+    const messagesAtCheckpoint = first.appendMessages.messages.map((m: { id: string }) => m.id);
+    return { taskId, worktree, checkpoint, filesAtCheckpoint, messagesAtCheckpoint, filesBefore: fileMap(worktree) };
+  }
+
+  it('puts the worktree and the conversation at the checkpoint and hands them out with reason RESUME_FROM_CHECKPOINT', async () => {
+    const user = await t.createUser();
+    const f = await failedAfterCheckpoint(user);
+    const r = await user.ok(RESUME_FROM_CHECKPOINT, { input: { taskId: f.taskId, checkpointId: f.checkpoint.id } });
+    const resumed = r.resumeTaskFromCheckpoint;
+    expect(resumed.task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME_FROM_CHECKPOINT', messageCount: 2, headCommit: f.checkpoint.commitSha });
+    expect(resumed.task.resumeNote).toMatch(/FAILED — last error: broke the build.*rewound to checkpoint #1/);
+    expect(resumed.backupCheckpoint).toMatchObject({ number: 2, isBackup: true });
+    expect(resumed.backupSnapshot.messageCount).toBe(3);
+    expect(fileMap(f.worktree)).toEqual(f.filesAtCheckpoint);
+
+    const assignment = await claim(user, 'w2');
+    expect(assignment!.task.id).toBe(f.taskId);
+    expect(assignment!.reason).toBe('RESUME_FROM_CHECKPOINT');
+    expect(assignment!.commitSha).toBe(f.checkpoint.commitSha);
+    expect(assignment!.conversation.map((m) => m.id)).toEqual(f.messagesAtCheckpoint);
+    expect(assignment!.resumeNote).toBe(resumed.task.resumeNote);
+
+    // The rewind and the resume are one transaction: consecutive events, the resume last.
+    const events = await taskHistory(t, f.taskId);
+    const failed = events.findIndex((e) => e.eventSubtype === 'failed');
+    const change = events.slice(failed + 1, events.findIndex((e, i) => i > failed && e.eventSubtype === 'status_changed'));
+    expect(change.map((e) => `${e.eventType}/${e.eventSubtype}`)).toEqual(expect.arrayContaining(['CHECKPOINT/created', 'CHAT/rewound', 'CHECKPOINT/rewound']));
+    expect(change.at(-1)).toMatchObject({ eventType: 'TASK', eventSubtype: 'resumed', eventData: { reason: 'RESUME_FROM_CHECKPOINT', checkpointNumber: 1 } });
+    change.forEach((e, i) => i && expect(e.seq).toBe(change[i - 1].seq + 1n));
+  });
+
+  it('keeps what it replaced: rewinding to the backup checkpoint restores the files', async () => {
+    const user = await t.createUser();
+    const f = await failedAfterCheckpoint(user);
+    const r = await user.ok(RESUME_FROM_CHECKPOINT, { input: { taskId: f.taskId, checkpointId: f.checkpoint.id } });
+    await user.ok(`mutation($t: ID!, $c: ID!) { rewindTask(input: { taskId: $t, checkpointId: $c, mode: BOTH }) { task { id } } }`, {
+      t: f.taskId,
+      c: r.resumeTaskFromCheckpoint.backupCheckpoint.id,
+    });
+    expect(fileMap(f.worktree)).toEqual(f.filesBefore);
+    expect((await user.ok(TASK, { id: f.taskId })).task).toMatchObject({ status: 'PENDING', messageCount: 3 });
+  });
+
+  it('is a CONFLICT for a task that is running, pending or completed, and touches neither worktree nor conversation', async () => {
+    const user = await t.createUser();
+    const { taskIds } = await newContract(t, user, 2);
+    await claim(user, 'supervisor-worker');
+    const a = await claim(user, 'w');
+    const taskId = a!.task.id;
+    write(a!.worktreePath, { 'README.md': 'v1\n' });
+    const checkpoint = (await user.ok(CHECKPOINT, { taskId, message: 'v1' })).createCheckpoint.checkpoint;
+    write(a!.worktreePath, { 'README.md': 'v2\n' });
+    const files = fileMap(a!.worktreePath);
+
+    const running = await user.gql(RESUME_FROM_CHECKPOINT, { input: { taskId, checkpointId: checkpoint.id } });
+    expect(codes(running)).toEqual(['CONFLICT']);
+    expect(running.errors![0].message).toMatch(/being run by worker w/);
+
+    await user.ok(COMPLETE, { input: { taskId, workerId: 'w' } });
+    const completed = await user.gql(RESUME_FROM_CHECKPOINT, { input: { taskId, checkpointId: checkpoint.id } });
+    expect(codes(completed)).toEqual(['CONFLICT']);
+    expect(completed.errors![0].message).toMatch(/is COMPLETED/);
+    expect(fileMap(a!.worktreePath)).toEqual(files);
+
+    const pendingId = taskIds.find((id) => id !== taskId)!;
+    const pendingCheckpoint = (await user.ok(CHECKPOINT, { taskId: pendingId, message: 'before it ran' })).createCheckpoint.checkpoint;
+    const pending = await user.gql(RESUME_FROM_CHECKPOINT, { input: { taskId: pendingId, checkpointId: pendingCheckpoint.id } });
+    expect(codes(pending)).toEqual(['CONFLICT']);
+    expect(pending.errors![0].message).toMatch(/already PENDING/);
+    expect(await t.db.prisma.taskCheckpoint.count({ where: { taskId: rawId(pendingId) } })).toBe(1);
+
+    const row = await t.db.prisma.task.findUniqueOrThrow({ where: { id: rawId(taskId) } });
+    expect(await t.db.prisma.taskCheckpoint.count({ where: { taskId: row.id } })).toBe(1);
+    expect(await subtypes(t, taskId)).not.toContain('resumed');
+  });
+
+  it('refuses a checkpoint of another task (BAD_USER_INPUT) and another user\'s task (NOT_FOUND)', async () => {
+    const user = await t.createUser();
+    const other = await t.createUser();
+    const f = await failedAfterCheckpoint(user);
+    const g = await failedAfterCheckpoint(user);
+    const wrong = await user.gql(RESUME_FROM_CHECKPOINT, { input: { taskId: f.taskId, checkpointId: g.checkpoint.id } });
+    expect(codes(wrong)).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await other.gql(RESUME_FROM_CHECKPOINT, { input: { taskId: f.taskId, checkpointId: f.checkpoint.id } }))).toEqual(['NOT_FOUND']);
+    expect(codes(await user.gql(RESUME_FROM_CHECKPOINT, { input: { taskId: f.taskId, checkpointId: crypto.randomUUID() } }))).toEqual(['NOT_FOUND']);
+    expect((await user.ok(TASK, { id: f.taskId })).task).toMatchObject({ status: 'FAILED', messageCount: 3 });
+    expect(fileMap(f.worktree)).toEqual(f.filesBefore);
   });
 });

@@ -1,13 +1,23 @@
 // GraphQL: the worker protocol (claimTask, renewLease, completeTask, failTask), TaskAssignment,
-// and resuming tasks and supervisors (resumeTask, resumeSupervisor).
+// and resuming tasks and supervisors (resumeTask, resumeSupervisor, resumeTaskFromCheckpoint).
 import type { Context } from '../../context.js';
 import { AssignmentReason } from '../../generated/prisma/enums.js';
 import { builder } from '../../schema/builder.js';
 import { decodeId, decodeOptionalId } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
+import { CheckpointRef } from '../checkpoints/schema.js';
 import { ConversationMessageRef, ConversationSnapshotRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
-import { claimTask, completeTask, failTask, renewLease, resumeSupervisor, resumeTask, type TaskAssignment } from './service.js';
+import {
+  claimTask,
+  completeTask,
+  failTask,
+  renewLease,
+  resumeSupervisor,
+  resumeTask,
+  resumeTaskFromCheckpoint,
+  type TaskAssignment,
+} from './service.js';
 
 export const AssignmentReasonEnum = builder.enumType(AssignmentReason, {
   name: 'AssignmentReason',
@@ -83,6 +93,13 @@ const ResumeSupervisorInput = builder.inputType('ResumeSupervisorInput', {
   }),
 });
 
+const ResumeTaskFromCheckpointInput = builder.inputType('ResumeTaskFromCheckpointInput', {
+  fields: (t) => ({
+    taskId: t.id({ required: true }),
+    checkpointId: t.id({ required: true, description: 'A checkpoint of this task' }),
+  }),
+});
+
 const ClaimTaskPayload = builder.simpleObject('ClaimTaskPayload', {
   fields: (t) => ({ assignment: t.field({ type: TaskAssignmentRef, nullable: true, description: 'Null when nothing is pending' }) }),
 });
@@ -100,6 +117,22 @@ const ResumeSupervisorPayload = builder.simpleObject('ResumeSupervisorPayload', 
       type: ConversationSnapshotRef,
       nullable: true,
       description: 'With fromSnapshotId: the snapshot of the head before the rewind (rewind to it to undo)',
+    }),
+  }),
+});
+
+const ResumeTaskFromCheckpointPayload = builder.simpleObject('ResumeTaskFromCheckpointPayload', {
+  fields: (t) => ({
+    task: t.field({ type: TaskRef }),
+    backupCheckpoint: t.field({
+      type: CheckpointRef,
+      nullable: true,
+      description: 'The worktree as it was before the rewind (rewindTask to it to undo)',
+    }),
+    backupSnapshot: t.field({
+      type: ConversationSnapshotRef,
+      nullable: true,
+      description: 'The conversation as it was before the rewind',
     }),
   }),
 });
@@ -157,6 +190,16 @@ builder.mutationFields((t) => ({
       resumeSupervisor(ctx, requireViewer(ctx), {
         contractId: decodeId(String(input.contractId), 'Contract', 'contractId'),
         fromSnapshotId: decodeOptionalId(input.fromSnapshotId as string | null | undefined, 'ConversationSnapshot', 'fromSnapshotId'),
+      }),
+  }),
+  resumeTaskFromCheckpoint: t.field({
+    type: ResumeTaskFromCheckpointPayload,
+    description: 'Rewinds an INTERRUPTED or FAILED task to a checkpoint (code and conversation), then resumes it',
+    args: { input: t.arg({ type: ResumeTaskFromCheckpointInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      resumeTaskFromCheckpoint(ctx, requireViewer(ctx), {
+        taskId: taskId(input.taskId),
+        checkpointId: decodeId(String(input.checkpointId), 'Checkpoint', 'checkpointId'),
       }),
   }),
 }));

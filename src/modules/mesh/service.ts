@@ -4,7 +4,9 @@
 import type { AppContext, Viewer } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
-import type { AssignmentReason, ConversationMessage, ConversationSnapshot, Task } from '../../generated/prisma/client.js';
+import type { AssignmentReason, ConversationMessage, ConversationSnapshot, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
+import { rewindTaskInTx } from '../checkpoints/rewind.js';
+import { changeWithGit, checkpointOfTask } from '../checkpoints/service.js';
 import { findOwnContract } from '../contracts/service.js';
 import { lockTask, pathMessages, rewindConversationInTx } from '../conversation/service.js';
 import { assertNotHeldByWorker, currentHead } from '../tasks/service.js';
@@ -299,4 +301,43 @@ async function supervisorSnapshot(ctx: AppContext, viewer: Viewer, supervisor: T
     );
   }
   return snapshot;
+}
+
+export interface ResumeFromCheckpoint {
+  task: Task;
+  /** The worktree as it was before the rewind. */
+  backupCheckpoint: TaskCheckpoint | null;
+  /** The conversation as it was before the rewind. */
+  backupSnapshot: ConversationSnapshot | null;
+}
+
+/**
+ * Rewinds an INTERRUPTED or FAILED task to a checkpoint (code and conversation, as rewindTask with
+ * BOTH: the previous state is kept in a backup checkpoint and snapshot), then resumes it with
+ * reason RESUME_FROM_CHECKPOINT — in one change, so either both happen or neither does.
+ */
+export async function resumeTaskFromCheckpoint(
+  ctx: AppContext,
+  viewer: Viewer,
+  input: { taskId: string; checkpointId: string },
+): Promise<ResumeFromCheckpoint> {
+  return changeWithGit(ctx, viewer, input.taskId, async (tx, record, steps, locked) => {
+    const checkpoint = await checkpointOfTask(tx, viewer, locked, input.checkpointId);
+    await interruptLapsed(tx, record, 'resumeTaskFromCheckpoint', locked.id);
+    const task = await tx.task.findUniqueOrThrow({ where: { id: locked.id } });
+    assertResumable(task);
+    const rewound = await rewindTaskInTx(tx, record, steps, task, checkpoint, 'BOTH');
+    const note =
+      `${resumeNoteFor(task)} Its code and conversation were rewound to checkpoint #${checkpoint.number} ` +
+      `(commit ${checkpoint.commitSha}); the state before is kept in checkpoint ` +
+      `#${rewound.backupCheckpoint?.number ?? '?'} and snapshot ${rewound.backupSnapshot?.id ?? '?'}.`;
+    const resumed = await makePending(tx, record, rewound.task, 'RESUME_FROM_CHECKPOINT', note, {
+      checkpointId: checkpoint.id,
+      checkpointNumber: checkpoint.number,
+      commitSha: checkpoint.commitSha,
+      backupCheckpointId: rewound.backupCheckpoint?.id ?? null,
+      backupSnapshotId: rewound.backupSnapshot?.id ?? null,
+    });
+    return { task: resumed, backupCheckpoint: rewound.backupCheckpoint, backupSnapshot: rewound.backupSnapshot };
+  });
 }
