@@ -151,6 +151,32 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     expect(result.data.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.createTask.task.id } });
   });
 
+  it('returns within a second after createContract (its supervisor is new work)', async () => {
+    const user = await t.createUser();
+    const repo = await t.makeRepo();
+    const waiting = await waitingClaim(t, user, 'idle');
+    const createdAt = Date.now();
+    const created = await user.ok(`mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
+    const result = await waiting();
+    expect(Date.now() - createdAt).toBeLessThan(1000);
+    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.createContract.contract.supervisor.id } });
+  });
+
+  it('returns within a second after forkTask, with reason FORK and the shared conversation', async () => {
+    const user = await t.createUser();
+    const { supervisorId } = await newContract(t, user);
+    await claim(user, 'busy');
+    const appended = await user.ok(APPEND, { input: { taskId: supervisorId, workerId: 'busy', messages: [{ role: 'USER', content: 'fork here' }] } });
+    const messageId = appended.appendMessages.messages[0].id;
+    const waiting = await waitingClaim(t, user, 'idle');
+    const forkedAt = Date.now();
+    const fork = await user.ok(`mutation($t: ID!, $m: ID!) { forkTask(input: { taskId: $t, messageId: $m }) { task { id } } }`, { t: supervisorId, m: messageId });
+    const result = await waiting();
+    expect(Date.now() - forkedAt).toBeLessThan(1000);
+    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'FORK', task: { id: fork.forkTask.task.id } });
+    expect(result.data.claimTask.assignment.conversation.map((m: { id: string }) => m.id)).toEqual([messageId]);
+  });
+
   it("is not woken by another user's work", async () => {
     const user = await t.createUser();
     const other = await t.createUser();
