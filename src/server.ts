@@ -6,12 +6,13 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type execute, type subscribe } from 'graphql';
 import { pino, type Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config.js';
 import type { AppContext, Context } from './context.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { authenticate, bearerToken } from './modules/auth/service.js';
+import { LiveHub } from './modules/timeline/live.js';
 import { getSchema } from './schema/index.js';
 import { limitPlugins } from './schema/limits.js';
 
@@ -50,7 +51,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (!options.db) await db.close();
     throw err;
   }
-  const app: AppContext = { config, db, prisma: db.prisma, logger };
+  const live = new LiveHub({ db, prisma: db.prisma, logger, subscriberBuffer: config.subscriberBuffer });
+  try {
+    await live.start();
+  } catch (err) {
+    if (!options.db) await db.close();
+    throw err;
+  }
+  const app: AppContext = { config, db, prisma: db.prisma, logger, live };
   const yoga = createApp(app);
 
   const server = http.createServer((req, res) => {
@@ -84,6 +92,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       for (const client of wss.clients) client.close(1001, 'server is shutting down');
       wss.close();
       await closed;
+      await live.stop();
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
@@ -104,7 +113,7 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
 const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR']);
 
 type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
-type InitialContext = { request?: Request; connectionParams?: Record<string, unknown> };
+type InitialContext = { request?: Request; connectionParams?: Record<string, unknown>; socket?: WebSocket };
 
 function createApp(app: AppContext): YogaServerInstance<InitialContext, Context> {
   return createYoga<InitialContext, Context>({
@@ -137,9 +146,10 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
     },
-    context: async ({ request, connectionParams }) => {
+    context: async ({ request, connectionParams, socket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
-      return { ...app, viewer: await authenticate(app.prisma, bearerToken(header)) };
+      const viewer = await authenticate(app.prisma, bearerToken(header));
+      return { ...app, viewer, ...(socket ? { closeSocket: (code: number, reason: string) => socket.close(code, reason) } : {}) };
     },
   });
 }
@@ -158,6 +168,7 @@ function attachGraphqlWs(app: AppContext, yoga: YogaServerInstance<InitialContex
       onSubscribe: async (ctx, _id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           connectionParams: ctx.connectionParams as Record<string, unknown>,
+          socket: ctx.extra.socket,
         });
         const args = {
           schema,

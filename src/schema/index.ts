@@ -6,6 +6,7 @@ import '../modules/contracts/schema.js';
 import '../modules/tasks/schema.js';
 import '../modules/conversation/schema.js';
 import '../modules/history/schema.js';
+import '../modules/timeline/schema.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,0 +1,65 @@
+// GraphQL: Subscription.timeline, Subscription.contractHistory and Subscription.taskEvents over
+// graphql-ws (and yoga's SSE): catch-up after the cursor, then live (DESIGN §6).
+import { parsePrismaCursor } from '@pothos/plugin-prisma';
+import type { Context } from '../../context.js';
+import { BadInputError } from '../../errors.js';
+import { builder } from '../../schema/builder.js';
+import { decodeId } from '../../schema/ids.js';
+import { requireViewer } from '../../schema/viewer.js';
+import { decodeHistoryFilter, HistoryEventRef, HistoryFilterInput } from '../history/schema.js';
+import { CLOSE_SUBSCRIBER_TOO_SLOW, SUBSCRIBER_TOO_SLOW_REASON } from './live.js';
+import { followContractHistory, followTaskEvents, followTimeline } from './service.js';
+import { TaskEventRef } from './task-event.js';
+
+/** The seq inside a connection cursor (`HistoryEvent.cursor`, `TaskEvent.cursor`). */
+function parseSeqCursor(after: string | null | undefined): bigint | undefined {
+  if (after == null) return undefined;
+  let value: unknown;
+  try {
+    value = parsePrismaCursor(after);
+  } catch {
+    throw new BadInputError(`after: "${after.slice(0, 60)}" is not a cursor of this stream`, 'after');
+  }
+  // A compound (taskId, seq) cursor ends with the seq.
+  if (Array.isArray(value)) value = value[value.length - 1];
+  if ((typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) && value >= 0) return BigInt(value);
+  throw new BadInputError(`after: "${after.slice(0, 60)}" is not a cursor of this stream`, 'after');
+}
+
+/** On overflow a graphql-ws socket is closed with a code the client can act on (reconnect with its cursor). */
+function closeSlowSubscriber(ctx: Context): () => void {
+  return () => ctx.closeSocket?.(CLOSE_SUBSCRIBER_TOO_SLOW, SUBSCRIBER_TOO_SLOW_REASON);
+}
+
+builder.subscriptionFields((t) => ({
+  timeline: t.field({
+    type: HistoryEventRef,
+    description: "The viewer's history events matching `filter`: oldest first after the cursor `after`, then live",
+    args: { filter: t.arg({ type: HistoryFilterInput }), after: t.arg.string() },
+    subscribe: (_root, args, ctx) =>
+      followTimeline(ctx, requireViewer(ctx), decodeHistoryFilter(args.filter), { after: parseSeqCursor(args.after), onOverflow: closeSlowSubscriber(ctx) }),
+    resolve: (event) => event,
+  }),
+  contractHistory: t.field({
+    type: HistoryEventRef,
+    description: "A contract's history events across all phases: oldest first after the cursor `after`, then live",
+    args: { contractId: t.arg.id({ required: true }), after: t.arg.string() },
+    subscribe: (_root, args, ctx) =>
+      followContractHistory(ctx, requireViewer(ctx), decodeId(String(args.contractId), 'Contract', 'contractId'), {
+        after: parseSeqCursor(args.after),
+        onOverflow: closeSlowSubscriber(ctx),
+      }),
+    resolve: (event) => event,
+  }),
+  taskEvents: t.field({
+    type: TaskEventRef,
+    description: "A task's output, tool calls, tool results and errors: oldest first after the cursor `after`, then live",
+    args: { taskId: t.arg.id({ required: true }), after: t.arg.string() },
+    subscribe: (_root, args, ctx) =>
+      followTaskEvents(ctx, requireViewer(ctx), decodeId(String(args.taskId), 'Task', 'taskId'), {
+        after: parseSeqCursor(args.after),
+        onOverflow: closeSlowSubscriber(ctx),
+      }),
+    resolve: (event) => event,
+  }),
+}));
