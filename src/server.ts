@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config.js';
 import type { AppContext, Context } from './context.js';
+import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphiql.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { authenticate, bearerToken } from './modules/auth/service.js';
@@ -63,6 +64,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   const server = http.createServer((req, res) => {
     if (req.url === '/health') return void health(app, res);
+    if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
       res.writeHead(413, { 'content-type': 'application/json' });
@@ -120,11 +122,9 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: {
-      title: 'makima',
-      subscriptionsProtocol: 'WS',
-      defaultQuery: '# Add your token under Headers: {"Authorization": "Bearer <token>"}\n{ viewer { id name } }\n',
-    },
+    // GraphiQL comes from this server, not a CDN (see graphiql.ts); subscriptions use graphql-ws.
+    graphiql: true,
+    renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
     plugins: limitPlugins(),
     maskedErrors: {
