@@ -112,7 +112,8 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
   }
 }
 
-const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR']);
+// The API's error codes, plus the end of a subscription that fell too far behind (timeline/live.ts).
+const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW']);
 
 type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
 type InitialContext = { request?: Request; connectionParams?: Record<string, unknown>; socket?: WebSocket };

@@ -13,7 +13,7 @@ import { codes, rawId, startTestServer, type TestServer, type TestUser } from '.
 import { collect, RawGraphqlWs, wsClient } from './ws-client.js';
 
 const TIMELINE = `subscription($filter: HistoryFilter, $after: String) {
-  timeline(filter: $filter, after: $after) { id seq cursor eventType eventSubtype contract { id } task { id } }
+  timeline(filter: $filter, after: $after) { id seq cursor eventType eventSubtype contract { id } }
 }`;
 const CONTRACT_HISTORY = `subscription($contractId: ID!, $after: String) {
   contractHistory(contractId: $contractId, after: $after) { id seq cursor eventType eventSubtype }
@@ -78,21 +78,36 @@ describe('Subscription.timeline', () => {
     const chatOfFirst = collect<Event>(client, TIMELINE, { after: FROM_THE_START, filter: { eventTypes: ['CHAT'], contractId: contracts[0].contractId } }, 'timeline');
     const historyOfSecond = collect<Event>(client, CONTRACT_HISTORY, { contractId: contracts[1].contractId, after: FROM_THE_START }, 'contractHistory');
 
-    const writes = await writeConcurrently(20, 3000, (writer, i) => append(user, contracts[writer % 4].taskId, `w${writer}-${i}`));
-    expect(writes).toBeGreaterThan(20);
+    // Each writer commits its own kind of event for one of the contracts, through change() as
+    // every mutation does; the transactions compete for the history lock.
+    const kinds = ['CHAT', 'TASK', 'CHECKPOINT', 'FILE'] as const;
+    const writing = writeConcurrently(20, 3000, (writer, i) => {
+      const { contractId, taskId } = contracts[writer % 4];
+      const eventType = kinds[Math.floor(writer / 4) % 4];
+      return change(t.db.prisma, async (_tx, record) => {
+        record({ ownerId: user.id, contractId: rawId(contractId), taskId: rawId(taskId), eventType, eventSubtype: 'load', data: { writer, i } });
+      });
+    });
+    // A subscriber that joins mid-way catches up over several pages while the writers go on.
+    await Promise.race([everything.count(120), writing]);
+    const lateJoiner = collect<Event>(client, TIMELINE, { after: FROM_THE_START }, 'timeline');
+    const writes = await writing;
+    expect(writes).toBeGreaterThan(120);
 
     const expected = {
       everything: await dbSeqs({ ownerId: user.id }),
       chatOfFirst: await dbSeqs({ ownerId: user.id, eventType: 'CHAT', contractId: rawId(contracts[0].contractId) }),
       historyOfSecond: await dbSeqs({ ownerId: user.id, contractId: rawId(contracts[1].contractId) }),
     };
-    expect(expected.everything.length).toBe(writes + 4 * 2); // each contract: PHASE/created + TASK/created
+    expect(expected.everything.length).toBe(writes + 4 * 2); // and each contract's PHASE/created + TASK/created
     expect(seqs(await everything.count(expected.everything.length))).toEqual(expected.everything);
+    expect(seqs(await lateJoiner.count(expected.everything.length))).toEqual(expected.everything);
     expect(seqs(await chatOfFirst.count(expected.chatOfFirst.length))).toEqual(expected.chatOfFirst);
     expect(seqs(await historyOfSecond.count(expected.historyOfSecond.length))).toEqual(expected.historyOfSecond);
     // Nothing more arrives: one more event is the next and only item of the full stream.
     await append(user, contracts[3].taskId);
     expect(seqs(await everything.count(expected.everything.length + 1))).toEqual(await dbSeqs({ ownerId: user.id }));
+    expect(seqs(await lateJoiner.count(expected.everything.length + 1))).toEqual(await dbSeqs({ ownerId: user.id }));
     await client.dispose();
   });
 
@@ -176,6 +191,42 @@ describe('Subscription.timeline', () => {
       expect(codes({ errors: s.errors as never })).toEqual(['BAD_USER_INPUT']);
     }
     await client.dispose();
+  });
+});
+
+describe('Subscription over server-sent events', () => {
+  it('streams the same catch-up and live events to an HTTP client that sends its token as a header', async () => {
+    const user = await t.createUser();
+    const { taskId } = await newContract(user);
+    const aborted = new AbortController();
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${user.token}` },
+      body: JSON.stringify({ query: TIMELINE, variables: { after: FROM_THE_START } }),
+      signal: aborted.signal,
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const received: Event[] = [];
+    let buffered = '';
+    const readUntil = async (count: number) => {
+      while (received.length < count) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended after ${received.length} events`);
+        buffered += value;
+        const blocks = buffered.split('\n\n');
+        buffered = blocks.pop() ?? '';
+        for (const block of blocks) {
+          const data = block.split('\n').find((line) => line.startsWith('data: '));
+          if (block.startsWith('event: next') && data) received.push(JSON.parse(data.slice(6)).data.timeline);
+        }
+      }
+    };
+    await readUntil(2);
+    await append(user, taskId);
+    await readUntil(3);
+    aborted.abort();
+    expect(seqs(received)).toEqual(await dbSeqs({ ownerId: user.id }));
   });
 });
 

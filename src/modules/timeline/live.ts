@@ -2,6 +2,7 @@
 // each new batch ONCE for all of this instance's subscribers, and fans it out in memory. Several
 // instances on one PostgreSQL each run a hub; NOTIFY tells every one of them (DESIGN §6).
 import { EventEmitter } from 'node:events';
+import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
 import { HISTORY_CHANNEL, HISTORY_LOCK_KEY, TASK_EVENTS_CHANNEL } from '../../db/change.js';
@@ -14,9 +15,14 @@ export const SUBSCRIBER_TOO_SLOW_REASON = 'subscriber too slow: reconnect with y
 /** Rows read per query; a burst larger than this is read in several batches, in order. */
 const BATCH_SIZE = 500;
 
-export class SubscriberTooSlowError extends Error {
+/**
+ * Ends a subscription whose feed overflowed. Over graphql-ws the socket is closed first (code
+ * CLOSE_SUBSCRIBER_TOO_SLOW), so only a transport without a socket (SSE) shows this error, with
+ * `extensions.code` SUBSCRIBER_TOO_SLOW: an expected condition, not a server fault.
+ */
+export class SubscriberTooSlowError extends GraphQLError {
   constructor() {
-    super(SUBSCRIBER_TOO_SLOW_REASON);
+    super(SUBSCRIBER_TOO_SLOW_REASON, { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
     this.name = 'SubscriberTooSlowError';
   }
 }
