@@ -111,6 +111,28 @@ describe('Subscription.timeline', () => {
     await client.dispose();
   });
 
+  it('reads each new batch once for all subscribers, however many there are', async () => {
+    const user = await t.createUser();
+    const { contractId, taskId } = await newContract(user);
+    const client = wsClient(t.wsUrl, user.token);
+    // How many of the contract's two events (PHASE/created, TASK/created) each filter matches;
+    // the CHAT event appended next matches them all.
+    const cases = [
+      { filter: {}, existing: 2 },
+      { filter: { eventTypes: ['CHAT'] }, existing: 0 },
+      { filter: { contractId }, existing: 2 },
+      { filter: { taskId }, existing: 1 },
+      { filter: { phases: ['RESEARCH'] }, existing: 2 },
+    ];
+    const subscribers = [...cases, ...cases].map((c) => ({ ...c, stream: collect<Event>(client, TIMELINE, { after: FROM_THE_START, filter: c.filter }, 'timeline') }));
+    for (const s of subscribers) await s.stream.count(s.existing);
+    const before = t.server.app.live.reads.history;
+    await append(user, taskId);
+    await Promise.all(subscribers.map((s) => s.stream.count(s.existing + 1)));
+    expect(t.server.app.live.reads.history - before).toBe(1);
+    await client.dispose();
+  });
+
   it('resumes from the last cursor after a disconnect: the union equals the database, with no duplicate', async () => {
     const user = await t.createUser();
     const { taskId } = await newContract(user);

@@ -102,6 +102,8 @@ export interface LiveHubOptions {
 
 /** Emits 'slow-subscriber' (ownerId) whenever it drops a feed that overflowed. */
 export class LiveHub extends EventEmitter {
+  /** Queries made to read new events: one per batch, however many subscribers share it. */
+  readonly reads = { history: 0, taskEvents: 0 };
   private historyPosition = 0n;
   private readonly historyFeeds = new Map<string, Map<HistoryFeed, HistorySubscriber>>();
   private readonly taskStreams = new Map<string, TaskStream>();
@@ -174,6 +176,7 @@ export class LiveHub extends EventEmitter {
       if (this.stopped) return;
       const after = this.historyPosition;
       const query = { where: { seq: { gt: after } }, orderBy: { seq: 'asc' as const }, take: BATCH_SIZE };
+      this.reads.history++;
       let rows = await prisma.historyEvent.findMany(query);
       if (rows.length === 0) return;
       if (hasGap(after, rows.map((r) => r.seq))) {
@@ -226,6 +229,7 @@ export class LiveHub extends EventEmitter {
       if (this.stopped || this.taskStreams.get(taskId) !== stream) return;
       // A task's seq is allocated as max + 1 while holding the task's row: seq N+1 cannot exist
       // before N is committed, so reading past the last delivered seq never skips one.
+      this.reads.taskEvents++;
       const rows = await this.options.prisma.taskEvent.findMany({
         where: { taskId, seq: { gt: stream.position } },
         orderBy: { seq: 'asc' },
