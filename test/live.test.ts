@@ -2,6 +2,7 @@
 // under concurrent writers, resuming from a cursor, task event streams, auth and isolation, and
 // back-pressure on a subscriber that stops reading.
 import { once } from 'node:events';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { change, HISTORY_LOCK_KEY } from '../src/db/change.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
@@ -384,5 +385,33 @@ describe('back-pressure', () => {
     stalled.socket.resume();
     expect(await stalled.closed).toEqual({ code: CLOSE_SUBSCRIBER_TOO_SLOW, reason: SUBSCRIBER_TOO_SLOW_REASON });
     await healthyClient.dispose();
+  });
+
+  it('ends the server-sent event stream of a subscriber that stops reading with the reason as its last result', async () => {
+    const user = await slow.createUser();
+    const body = JSON.stringify({ query: TIMELINE_WITH_DATA, variables: { after: FROM_THE_START } });
+    const url = new URL(slow.url);
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${user.token}` } });
+    req.end(body);
+    const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+    res.pause();
+    const overflowed = once(slow.server.app.live, 'slow-subscriber');
+    let done = false;
+    void overflowed.then(() => (done = true));
+    const big = { paths: Array.from({ length: 4000 }, (_, i) => ({ path: `src/file-${i}.ts`, status: 'modified' })) };
+    for (let written = 0; !done; written++) {
+      expect(written).toBeLessThan(1000);
+      await change(slow.db.prisma, async (_tx, record) => record({ ownerId: user.id, eventType: 'FILE', eventSubtype: 'changed', data: big }));
+    }
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk) => (text += chunk));
+    res.resume();
+    await once(res, 'end');
+    // After the events it had room for: the reason as the last result, then the end of the stream.
+    const blocks = text.split('\n\n').filter((b) => b.startsWith('event: '));
+    expect(blocks[blocks.length - 1]).toBe('event: complete\ndata:');
+    const last = JSON.parse(blocks[blocks.length - 2].replace('event: next\ndata: ', ''));
+    expect(last.errors).toEqual([expect.objectContaining({ message: SUBSCRIBER_TOO_SLOW_REASON, extensions: { code: 'SUBSCRIBER_TOO_SLOW' } })]);
   });
 });

@@ -7,8 +7,8 @@ import { builder } from '../../schema/builder.js';
 import { decodeId } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
 import { decodeHistoryFilter, HistoryEventRef, HistoryFilterInput } from '../history/schema.js';
-import { CLOSE_SUBSCRIBER_TOO_SLOW, SUBSCRIBER_TOO_SLOW_REASON } from './live.js';
-import { followContractHistory, followTaskEvents, followTimeline } from './service.js';
+import { CLOSE_SUBSCRIBER_TOO_SLOW, SUBSCRIBER_TOO_SLOW_REASON, SubscriberTooSlowError } from './live.js';
+import { followContractHistory, followTaskEvents, followTimeline, type Live } from './service.js';
 import { TaskEventRef } from './task-event.js';
 
 /** The seq inside a connection cursor (`HistoryEvent.cursor`, `TaskEvent.cursor`). */
@@ -31,6 +31,12 @@ function closeSlowSubscriber(ctx: Context): () => void {
   return () => ctx.closeSocket?.(CLOSE_SUBSCRIBER_TOO_SLOW, SUBSCRIBER_TOO_SLOW_REASON);
 }
 
+/** The event to resolve; a subscriber that fell behind gets its error as the stream's last result. */
+function liveEvent<T>(item: Live<T>): T {
+  if (item instanceof SubscriberTooSlowError) throw item;
+  return item;
+}
+
 builder.subscriptionFields((t) => ({
   timeline: t.field({
     type: HistoryEventRef,
@@ -38,7 +44,7 @@ builder.subscriptionFields((t) => ({
     args: { filter: t.arg({ type: HistoryFilterInput }), after: t.arg.string() },
     subscribe: (_root, args, ctx) =>
       followTimeline(ctx, requireViewer(ctx), decodeHistoryFilter(args.filter), { after: parseSeqCursor(args.after), onOverflow: closeSlowSubscriber(ctx) }),
-    resolve: (event) => event,
+    resolve: liveEvent,
   }),
   contractHistory: t.field({
     type: HistoryEventRef,
@@ -49,7 +55,7 @@ builder.subscriptionFields((t) => ({
         after: parseSeqCursor(args.after),
         onOverflow: closeSlowSubscriber(ctx),
       }),
-    resolve: (event) => event,
+    resolve: liveEvent,
   }),
   taskEvents: t.field({
     type: TaskEventRef,
@@ -60,6 +66,6 @@ builder.subscriptionFields((t) => ({
         after: parseSeqCursor(args.after),
         onOverflow: closeSlowSubscriber(ctx),
       }),
-    resolve: (event) => event,
+    resolve: liveEvent,
   }),
 }));

@@ -6,7 +6,13 @@ import type { HistoryEvent, TaskEvent } from '../../generated/prisma/client.js';
 import { findOwnContract } from '../contracts/service.js';
 import { historyWhere, matchesHistoryFilter, type HistoryFilter } from '../history/service.js';
 import { findOwnTask } from '../tasks/service.js';
-import type { LiveFeed } from './live.js';
+import { SubscriberTooSlowError, type LiveFeed } from './live.js';
+
+/**
+ * What a live stream yields: events, and at most one SubscriberTooSlowError, last, when the
+ * subscriber fell too far behind — so that the transport sends it as a result before completing.
+ */
+export type Live<T> = T | SubscriberTooSlowError;
 
 /** Rows per catch-up query; the consumer pulls them, so a slow client slows only its own reads. */
 const CATCH_UP_PAGE = 100;
@@ -19,7 +25,7 @@ export interface FollowOptions {
 }
 
 /** The viewer's history events matching `filter`, oldest first after the cursor, then live. */
-export function followTimeline(ctx: AppContext, viewer: Viewer, filter: HistoryFilter, options: FollowOptions): AsyncGenerator<HistoryEvent> {
+export function followTimeline(ctx: AppContext, viewer: Viewer, filter: HistoryFilter, options: FollowOptions): AsyncGenerator<Live<HistoryEvent>> {
   const where = historyWhere(viewer.id, filter); // validates the filter before anything starts
   return catchUpThenLive({
     after: options.after,
@@ -31,13 +37,13 @@ export function followTimeline(ctx: AppContext, viewer: Viewer, filter: HistoryF
 }
 
 /** One contract's history events; another user's contract is NOT_FOUND. */
-export async function followContractHistory(ctx: AppContext, viewer: Viewer, contractId: string, options: FollowOptions): Promise<AsyncGenerator<HistoryEvent>> {
+export async function followContractHistory(ctx: AppContext, viewer: Viewer, contractId: string, options: FollowOptions): Promise<AsyncGenerator<Live<HistoryEvent>>> {
   await findOwnContract(ctx, viewer, contractId);
   return followTimeline(ctx, viewer, { contractId }, options);
 }
 
 /** One task's raw event stream; another user's task is NOT_FOUND. */
-export async function followTaskEvents(ctx: AppContext, viewer: Viewer, taskId: string, options: FollowOptions): Promise<AsyncGenerator<TaskEvent>> {
+export async function followTaskEvents(ctx: AppContext, viewer: Viewer, taskId: string, options: FollowOptions): Promise<AsyncGenerator<Live<TaskEvent>>> {
   await findOwnTask(ctx.prisma, viewer, taskId);
   return catchUpThenLive({
     after: options.after,
@@ -62,7 +68,7 @@ interface Source<T> {
  * the live part skips anything at or below the last seq sent. The feed is opened on the first pull,
  * so a subscription that is dropped before it starts leaves nothing registered.
  */
-async function* catchUpThenLive<T>(source: Source<T>): AsyncGenerator<T> {
+async function* catchUpThenLive<T>(source: Source<T>): AsyncGenerator<Live<T>> {
   const feed = await source.follow();
   try {
     let last = source.after ?? feed.liveFrom;
@@ -76,7 +82,11 @@ async function* catchUpThenLive<T>(source: Source<T>): AsyncGenerator<T> {
     }
     if (last < feed.liveFrom) last = feed.liveFrom;
     for (;;) {
-      const item = await feed.next();
+      const item = await feed.next().catch((err: unknown) => {
+        if (err instanceof SubscriberTooSlowError) return err;
+        throw err;
+      });
+      if (item instanceof SubscriberTooSlowError) return yield item;
       if (item === undefined) return;
       const seq = source.seqOf(item);
       if (seq <= last) continue;
