@@ -19,7 +19,12 @@ async function setEditorText(page: Page, container: string, text: string): Promi
 
 /** Resolves once GraphiQL's result pane shows `text` (Monaco renders spaces as no-break spaces). */
 async function responseShows(page: Page, text: string): Promise<void> {
-  await page.waitForFunction((t) => document.querySelector('.graphiql-response')?.textContent?.replace(/\u00a0/g, ' ').includes(t) ?? false, text, { timeout: 30_000 });
+  try {
+    await page.waitForFunction((t) => document.querySelector('.graphiql-response')?.textContent?.replace(/\u00a0/g, ' ').includes(t) ?? false, text, { timeout: 30_000 });
+  } catch (err) {
+    const shown = await page.evaluate(() => document.querySelector('.graphiql-response')?.textContent);
+    throw new Error(`GraphiQL did not show ${text}; its result pane shows: ${shown}`, { cause: err });
+  }
 }
 
 /** How GraphiQL prints the seq of each of the user's history events, in order. */
@@ -54,13 +59,19 @@ describe.runIf(fs.existsSync(CHROMIUM))('GraphiQL', () => {
     const sockets: string[] = [];
     page.on('websocket', (ws) => sockets.push(ws.url()));
 
+    // GraphiQL is ready once it has the schema: it tells subscriptions from queries by it.
+    const introspected = page.waitForResponse((r) => r.url() === t.url && (r.request().postData() ?? '').includes('__schema'));
     await page.goto(t.url, { waitUntil: 'load' });
     await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();
+    await introspected;
 
     const { createContract } = await user.ok(`mutation($r: String!) { createContract(input: { name: "browser", repositoryPath: $r }) { contract { id } } }`, { r: repo });
     await page.getByText('Headers', { exact: true }).click();
     await setEditorText(page, '[aria-label="Headers"].graphiql-editor-tool', JSON.stringify({ Authorization: `Bearer ${user.token}` }));
     await setEditorText(page, '.graphiql-query-editor', `subscription Live { timeline(after: "${historyCursor(0n)}") { seq eventType eventSubtype } }`);
+    // GraphiQL has parsed the operation once its tab takes the operation's name; only then does it
+    // know to run it over graphql-ws rather than HTTP.
+    await page.getByRole('button', { name: 'Live', exact: true }).waitFor();
     await page.getByRole('button', { name: /^Execute query/ }).click();
 
     // GraphiQL shows a subscription's latest result: first the catch-up's last event…
