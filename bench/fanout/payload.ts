@@ -3,10 +3,10 @@
 
 export const TIMELINE_SUBSCRIPTION = 'subscription Live { timeline { id seq eventType eventSubtype phase createdAt data } }';
 
-/** The event's data: when it was written (ms on this machine's clock, sub-ms precision) and why. */
+/** The event's data: which write batch it belongs to (the writer knows when that batch was sent and committed), and why. */
 export interface BenchEventData {
-  sentAt: number;
-  kind: 'probe' | 'measure';
+  batch: number;
+  kind: 'probe' | 'warmup' | 'measure';
   n: number;
 }
 

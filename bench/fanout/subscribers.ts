@@ -1,16 +1,18 @@
 // The subscriber side of the fan-out benchmark: many graphql-ws clients (one WebSocket each) on
-// Subscription.timeline, recording for every event received how long after its write it arrived.
+// Subscription.timeline, recording for every event received its write batch and when it arrived.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { nowMs, TIMELINE_SUBSCRIPTION, type BenchEventData } from './payload.js';
 
 export interface SubscriberSet {
-  /** Latency (ms) of every measured event received, by any subscriber. */
-  latencies: number[];
+  /** Every measured event received, by any subscriber: its write batch and when it arrived. */
+  received: { batch: number; at: number }[];
   /** Time of the last measured receipt. */
   lastReceipt: number;
   /** Subscribers that have received at least one probe event (they are live). */
   live(): number;
+  /** Warm-up events received, by all subscribers. */
+  warmups(): number;
   errors: string[];
   close(): Promise<void>;
 }
@@ -20,16 +22,20 @@ export interface Subscriber {
 }
 
 export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Promise<SubscriberSet> {
-  const latencies: number[] = [];
+  const received: SubscriberSet['received'] = [];
   const errors: string[] = [];
   const probed = new Set<number>();
+  let warmups = 0;
   const clients: Client[] = [];
+  let closing = false;
   const set: SubscriberSet = {
-    latencies,
+    received,
     lastReceipt: 0,
     live: () => probed.size,
+    warmups: () => warmups,
     errors,
     async close() {
+      closing = true;
       await Promise.all(clients.map((c) => c.dispose()));
     },
   };
@@ -42,7 +48,14 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
           connectionParams: { authorization: `Bearer ${s.token}` },
           lazy: false,
           retryAttempts: 0,
-          on: { connected: () => resolve(), closed: (e) => reject(new Error(`subscriber ${i} closed: ${(e as { code?: number }).code}`)) },
+          on: {
+            connected: () => resolve(),
+            closed: (e) => {
+              const reason = `subscriber ${i} closed: ${(e as { code?: number; reason?: string }).code} ${(e as { reason?: string }).reason ?? ''}`;
+              if (!closing) errors.push(reason); // e.g. closed as too slow (4413) in the middle of the run
+              reject(new Error(reason));
+            },
+          },
           onNonLazyError: (e) => reject(e instanceof Error ? e : new Error(`subscriber ${i} failed to connect`)),
         });
         clients.push(client);
@@ -53,9 +66,10 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
               const data = msg.data?.timeline.data;
               if (!data) return void errors.push(JSON.stringify(msg.errors ?? msg).slice(0, 300));
               if (data.kind === 'probe') return void probed.add(i);
-              const t = nowMs();
-              latencies.push(t - data.sentAt);
-              set.lastReceipt = t;
+              if (data.kind === 'warmup') return void warmups++;
+              const at = nowMs();
+              received.push({ batch: data.batch, at });
+              set.lastReceipt = at;
             },
             error: (err) => errors.push(String((err as Error).message ?? (err as { code?: number }).code ?? err)),
             complete: () => undefined,
