@@ -6,8 +6,17 @@ import { DataDirLockedError } from '../db/database.js';
 import { MigrationError } from '../db/migrate.js';
 import { CliError } from './output.js';
 import { registerMigrate } from './migrate.js';
+import { registerResume } from './resume.js';
+import { registerRewindConversation } from './rewind-conversation.js';
 import { registerServe } from './serve.js';
+import { registerTaskCheckpoints } from './task-checkpoints.js';
+import { registerTaskFork } from './task-fork.js';
+import { registerTaskHistory } from './task-history.js';
+import { registerTaskResume } from './task-resume.js';
+import { registerTaskRewind } from './task-rewind.js';
+import { registerTimeline } from './timeline.js';
 import { registerUser } from './user.js';
+import { registerWorker } from './worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('makima')
@@ -17,6 +26,15 @@ export function buildProgram(): Command {
   registerServe(program);
   registerUser(program);
   registerMigrate(program);
+  registerTaskHistory(program);
+  registerTaskCheckpoints(program);
+  registerTaskRewind(program);
+  registerTaskFork(program);
+  registerRewindConversation(program);
+  registerResume(program);
+  registerTaskResume(program);
+  registerTimeline(program);
+  registerWorker(program);
   return program;
 }
 
