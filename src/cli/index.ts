@@ -2,8 +2,6 @@
 // line and exit non-zero, never a stack trace.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
-import { DataDirLockedError } from '../db/database.js';
-import { MigrationError } from '../db/migrate.js';
 import { CliError } from './output.js';
 import { registerMigrate } from './migrate.js';
 import { registerResume } from './resume.js';
@@ -38,7 +36,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-const EXPECTED = [CliError, ConfigError, DataDirLockedError, MigrationError];
+const EXPECTED = [CliError, ConfigError];
 
 export async function runCli(argv: string[]): Promise<number> {
   try {
