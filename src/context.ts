@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import type { PrismaClient } from './generated/prisma/client.js';
+import type { LiveHub } from './modules/timeline/live.js';
 
 export interface Viewer {
   id: string;
@@ -15,9 +16,13 @@ export interface AppContext {
   db: Database;
   prisma: PrismaClient;
   logger: Logger;
+  /** Live history and task events for this server's subscribers. */
+  live: LiveHub;
 }
 
 /** Built per request (HTTP) or per socket (graphql-ws). */
 export interface Context extends AppContext {
   viewer: Viewer | null;
+  /** On a graphql-ws connection: closes its socket (e.g. a subscriber that fell too far behind). */
+  closeSocket?: (code: number, reason: string) => void;
 }

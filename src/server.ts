@@ -6,12 +6,14 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type execute, type subscribe } from 'graphql';
 import { pino, type Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config.js';
 import type { AppContext, Context } from './context.js';
+import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphiql.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { authenticate, bearerToken } from './modules/auth/service.js';
+import { LiveHub } from './modules/timeline/live.js';
 import { getSchema } from './schema/index.js';
 import { limitPlugins } from './schema/limits.js';
 
@@ -52,7 +54,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (!options.db) await db.close();
     throw err;
   }
-  const app: AppContext = { config, db, prisma: db.prisma, logger };
+  const live = new LiveHub({ db, prisma: db.prisma, logger, subscriberBuffer: config.subscriberBuffer });
+  try {
+    await live.start();
+  } catch (err) {
+    if (!options.db) await db.close();
+    throw err;
+  }
+  const app: AppContext = { config, db, prisma: db.prisma, logger, live };
   const yoga = createApp(app);
 
   let draining = false;
@@ -62,6 +71,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // A request that began before the stop leaves an idle keep-alive connection when it ends.
     res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
+    if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
       res.writeHead(413, { 'content-type': 'application/json' });
@@ -92,6 +102,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       for (const client of wss.clients) client.close(1001, 'server is shutting down');
       wss.close();
       await closed;
+      await live.stop();
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
@@ -109,7 +120,8 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
   }
 }
 
-const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR']);
+// The API's error codes, plus the end of a subscription that fell too far behind (timeline/live.ts).
+const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW']);
 /** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
 const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
 
@@ -146,18 +158,16 @@ function badUserInputCodes(): Plugin {
 }
 
 type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
-type InitialContext = { request?: Request; connectionParams?: Record<string, unknown> };
+type InitialContext = { request?: Request; connectionParams?: Record<string, unknown>; socket?: WebSocket };
 
 function createApp(app: AppContext): YogaServerInstance<InitialContext, Context> {
   return createYoga<InitialContext, Context>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: {
-      title: 'makima',
-      subscriptionsProtocol: 'WS',
-      defaultQuery: '# Add your token under Headers: {"Authorization": "Bearer <token>"}\n{ viewer { id name } }\n',
-    },
+    // GraphiQL comes from this server, not a CDN (see graphiql.ts); subscriptions use graphql-ws.
+    graphiql: true,
+    renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
     plugins: [...limitPlugins(), badUserInputCodes()],
     maskedErrors: {
@@ -180,9 +190,10 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
     },
-    context: async ({ request, connectionParams }) => {
+    context: async ({ request, connectionParams, socket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
-      return { ...app, viewer: await authenticate(app.prisma, bearerToken(header)) };
+      const viewer = await authenticate(app.prisma, bearerToken(header));
+      return { ...app, viewer, ...(socket ? { closeSocket: (code: number, reason: string) => socket.close(code, reason) } : {}) };
     },
   });
 }
@@ -201,6 +212,7 @@ function attachGraphqlWs(app: AppContext, yoga: YogaServerInstance<InitialContex
       onSubscribe: async (ctx, _id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           connectionParams: ctx.connectionParams as Record<string, unknown>,
+          socket: ctx.extra.socket,
         });
         const args = {
           schema,

@@ -21,7 +21,7 @@ export const HISTORY_CHANNEL = 'makima_history';
 export const TASK_EVENTS_CHANNEL = 'makima_task_events';
 
 // Any constant works; it only has to be the same for every writer.
-const HISTORY_LOCK_KEY = 0x6d6b6d61;
+export const HISTORY_LOCK_KEY = 0x6d6b6d61;
 
 export class NoHistoryEventError extends Error {
   constructor() {

@@ -29,6 +29,8 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, SimpleObjectsPlugin],
   scopeAuth: {
     authScopes: (ctx) => ({ viewer: ctx.viewer !== null }),
+    // Refuse a subscription when it starts, not at its first event.
+    authorizeOnSubscribe: true,
     unauthorizedError: () => new UnauthenticatedError(),
   },
   relay: {
@@ -54,3 +56,4 @@ builder.addScalarType('JSON', JSONResolver);
 
 builder.queryType({ authScopes: { viewer: true } });
 builder.mutationType({ authScopes: { viewer: true } });
+builder.subscriptionType({ authScopes: { viewer: true } });

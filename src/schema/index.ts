@@ -8,6 +8,7 @@ import '../modules/conversation/schema.js';
 import '../modules/history/schema.js';
 import '../modules/events/schema.js';
 import '../modules/checkpoints/schema.js';
+import '../modules/timeline/schema.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,0 +1,295 @@
+// The live hub, one per server: it LISTENs for committed history events and task events, reads
+// each new batch ONCE for all of this instance's subscribers, and fans it out in memory. Several
+// instances on one PostgreSQL each run a hub; NOTIFY tells every one of them (DESIGN §6).
+import { EventEmitter } from 'node:events';
+import { GraphQLError } from 'graphql';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/database.js';
+import { HISTORY_CHANNEL, HISTORY_LOCK_KEY, TASK_EVENTS_CHANNEL } from '../../db/change.js';
+import type { HistoryEvent, PrismaClient, TaskEvent } from '../../generated/prisma/client.js';
+
+/** graphql-ws close code for a subscriber whose buffer overflowed. */
+export const CLOSE_SUBSCRIBER_TOO_SLOW = 4413;
+export const SUBSCRIBER_TOO_SLOW_REASON = 'subscriber too slow: reconnect with your last cursor';
+
+/** Rows read per query; a burst larger than this is read in several batches, in order. */
+const BATCH_SIZE = 500;
+
+/**
+ * Ends a subscription whose feed overflowed. Over graphql-ws the socket is closed first (code
+ * CLOSE_SUBSCRIBER_TOO_SLOW), so only a transport without a socket (SSE) shows this error, with
+ * `extensions.code` SUBSCRIBER_TOO_SLOW: an expected condition, not a server fault.
+ */
+export class SubscriberTooSlowError extends GraphQLError {
+  constructor() {
+    super(SUBSCRIBER_TOO_SLOW_REASON, { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
+    this.name = 'SubscriberTooSlowError';
+  }
+}
+
+/**
+ * One subscriber's live items: a bounded queue the hub pushes to without ever waiting. When the
+ * consumer falls `limit` items behind, the feed is dropped from the hub and `onOverflow` runs.
+ */
+export class LiveFeed<T> {
+  /** Every live item has a larger seq than this; older ones must be read from the database. */
+  liveFrom = 0n;
+  private readonly items: T[] = [];
+  private wake: (() => void) | undefined;
+  private state: 'open' | 'overflowed' | 'closed' = 'open';
+
+  constructor(
+    private readonly limit: number,
+    private readonly detach: (feed: LiveFeed<T>) => void,
+    private readonly onOverflow: () => void,
+  ) {}
+
+  push(item: T): void {
+    if (this.state !== 'open') return;
+    if (this.items.length >= this.limit) {
+      this.state = 'overflowed';
+      this.items.length = 0;
+      this.detach(this);
+      this.onOverflow();
+    } else {
+      this.items.push(item);
+    }
+    this.wake?.();
+  }
+
+  /** The next live item; undefined once closed; throws once overflowed. */
+  async next(): Promise<T | undefined> {
+    for (;;) {
+      if (this.state === 'overflowed') throw new SubscriberTooSlowError();
+      const item = this.items.shift();
+      if (item !== undefined || this.state === 'closed') return item;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+
+  close(): void {
+    if (this.state === 'open') this.detach(this);
+    if (this.state !== 'overflowed') this.state = 'closed';
+    this.items.length = 0;
+    this.wake?.();
+  }
+}
+
+export type HistoryFeed = LiveFeed<HistoryEvent>;
+export type TaskEventFeed = LiveFeed<TaskEvent>;
+
+interface HistorySubscriber {
+  ownerId: string;
+  matches: (event: HistoryEvent) => boolean;
+}
+
+interface TaskStream {
+  /** The largest seq delivered; undefined until the stream's starting point is read. */
+  position: number | undefined;
+  ready: Promise<void>;
+  feeds: Set<TaskEventFeed>;
+  drain: () => void;
+}
+
+export interface LiveHubOptions {
+  db: Database;
+  prisma: PrismaClient;
+  logger: Logger;
+  /** Live items a subscriber may have waiting before it is closed as too slow. */
+  subscriberBuffer: number;
+}
+
+/** Emits 'slow-subscriber' (ownerId) whenever it drops a feed that overflowed. */
+export class LiveHub extends EventEmitter {
+  /** Queries made to read new events: one per batch, however many subscribers share it. */
+  readonly reads = { history: 0, taskEvents: 0 };
+  private historyPosition = 0n;
+  private readonly historyFeeds = new Map<string, Map<HistoryFeed, HistorySubscriber>>();
+  private readonly taskStreams = new Map<string, TaskStream>();
+  private readonly unlisten: (() => Promise<void>)[] = [];
+  private readonly drainHistory = serialized(() => this.readHistory(), (err) => this.readFailed(err));
+  private stopped = false;
+
+  constructor(private readonly options: LiveHubOptions) {
+    super();
+  }
+
+  /** LISTENs first, then reads where history stands, so that no commit falls between the two. */
+  async start(): Promise<void> {
+    const { db } = this.options;
+    this.unlisten.push(await db.listen(HISTORY_CHANNEL, (payload) => this.onHistoryNotification(payload)));
+    this.unlisten.push(await db.listen(TASK_EVENTS_CHANNEL, (taskId) => this.taskStreams.get(taskId)?.drain()));
+    const [{ max }] = await db.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM history_events');
+    this.historyPosition = BigInt(max ?? 0);
+    this.drainHistory();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const unlisten of this.unlisten.splice(0)) await unlisten();
+    for (const feeds of this.historyFeeds.values()) for (const feed of feeds.keys()) feed.close();
+    for (const stream of this.taskStreams.values()) for (const feed of stream.feeds) feed.close();
+  }
+
+  /**
+   * A live feed of the owner's history events that `matches` accepts, starting after everything
+   * this hub has delivered so far (its `liveFrom`).
+   */
+  followHistory(ownerId: string, matches: (event: HistoryEvent) => boolean, onOverflow: () => void): HistoryFeed {
+    let owned = this.historyFeeds.get(ownerId);
+    if (!owned) this.historyFeeds.set(ownerId, (owned = new Map()));
+    const feed = new LiveFeed<HistoryEvent>(this.options.subscriberBuffer, (f) => this.detachHistory(ownerId, f), () => this.overflowed(ownerId, onOverflow));
+    feed.liveFrom = this.historyPosition;
+    owned.set(feed, { ownerId, matches });
+    return feed;
+  }
+
+  /** A live feed of one task's events; resolves once the feed's `liveFrom` is known. */
+  async followTaskEvents(taskId: string, ownerId: string, onOverflow: () => void): Promise<TaskEventFeed> {
+    const stream = this.taskStreams.get(taskId) ?? this.openTaskStream(taskId);
+    const feed = new LiveFeed<TaskEvent>(this.options.subscriberBuffer, (f) => this.detachTaskFeed(taskId, f), () => this.overflowed(ownerId, onOverflow));
+    stream.feeds.add(feed);
+    // A running stream delivers to the feed from its current position; a new one sets every
+    // waiting feed's position once it has read where the task's events stand.
+    if (stream.position !== undefined) feed.liveFrom = BigInt(stream.position);
+    else {
+      try {
+        await stream.ready;
+      } catch (err) {
+        feed.close();
+        throw err;
+      }
+    }
+    return feed;
+  }
+
+  private onHistoryNotification(payload: string): void {
+    // The payload is the largest seq of a commit: nothing to read if it was already delivered.
+    if (/^\d+$/.test(payload) && BigInt(payload) <= this.historyPosition) return;
+    this.drainHistory();
+  }
+
+  private async readHistory(): Promise<void> {
+    const { prisma } = this.options;
+    for (;;) {
+      if (this.stopped) return;
+      const after = this.historyPosition;
+      const query = { where: { seq: { gt: after } }, orderBy: { seq: 'asc' as const }, take: BATCH_SIZE };
+      this.reads.history++;
+      let rows = await prisma.historyEvent.findMany(query);
+      if (rows.length === 0) return;
+      if (hasGap(after, rows.map((r) => r.seq))) {
+        // A missing seq is either rolled back or (if a writer bypassed the lock) not committed yet.
+        // Holding the writers' lock in shared mode waits out every writer that holds a seq, so
+        // what this read returns is final: a seq still missing now will never appear.
+        rows = await prisma.$transaction(async (tx) => {
+          await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock_shared(${HISTORY_LOCK_KEY})`);
+          return tx.historyEvent.findMany(query);
+        });
+      }
+      this.historyPosition = rows[rows.length - 1].seq;
+      this.fanOutHistory(rows);
+      if (rows.length < BATCH_SIZE) return;
+    }
+  }
+
+  private fanOutHistory(rows: HistoryEvent[]): void {
+    for (const row of rows) {
+      const owned = this.historyFeeds.get(row.ownerId);
+      if (!owned) continue;
+      for (const [feed, subscriber] of owned) if (subscriber.matches(row)) feed.push(row);
+    }
+  }
+
+  private openTaskStream(taskId: string): TaskStream {
+    const stream: TaskStream = {
+      position: undefined,
+      feeds: new Set(),
+      ready: Promise.resolve(),
+      drain: serialized(() => this.readTaskEvents(taskId, stream), (err) => this.readFailed(err)),
+    };
+    stream.ready = (async () => {
+      try {
+        const last = await this.options.prisma.taskEvent.findFirst({ where: { taskId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+        stream.position = last?.seq ?? 0;
+      } catch (err) {
+        if (this.taskStreams.get(taskId) === stream) this.taskStreams.delete(taskId);
+        throw err;
+      }
+      for (const feed of stream.feeds) feed.liveFrom = BigInt(stream.position);
+    })();
+    this.taskStreams.set(taskId, stream);
+    return stream;
+  }
+
+  private async readTaskEvents(taskId: string, stream: TaskStream): Promise<void> {
+    await stream.ready;
+    for (;;) {
+      if (this.stopped || this.taskStreams.get(taskId) !== stream) return;
+      // A task's seq is allocated as max + 1 while holding the task's row: seq N+1 cannot exist
+      // before N is committed, so reading past the last delivered seq never skips one.
+      this.reads.taskEvents++;
+      const rows = await this.options.prisma.taskEvent.findMany({
+        where: { taskId, seq: { gt: stream.position } },
+        orderBy: { seq: 'asc' },
+        take: BATCH_SIZE,
+      });
+      if (rows.length === 0) return;
+      stream.position = rows[rows.length - 1].seq;
+      for (const row of rows) for (const feed of stream.feeds) feed.push(row);
+      if (rows.length < BATCH_SIZE) return;
+    }
+  }
+
+  private detachHistory(ownerId: string, feed: HistoryFeed): void {
+    const owned = this.historyFeeds.get(ownerId);
+    owned?.delete(feed);
+    if (owned?.size === 0) this.historyFeeds.delete(ownerId);
+  }
+
+  private detachTaskFeed(taskId: string, feed: TaskEventFeed): void {
+    const stream = this.taskStreams.get(taskId);
+    stream?.feeds.delete(feed);
+    if (stream?.feeds.size === 0) this.taskStreams.delete(taskId);
+  }
+
+  private overflowed(ownerId: string, onOverflow: () => void): void {
+    this.options.logger.warn({ ownerId, buffer: this.options.subscriberBuffer }, 'closed a subscriber that fell too far behind');
+    onOverflow();
+    this.emit('slow-subscriber', ownerId);
+  }
+
+  private readFailed(err: unknown): void {
+    // A failed read is retried by the next notification: nothing is skipped, only delayed.
+    if (!this.stopped) this.options.logger.error({ err }, 'reading live events failed');
+  }
+}
+
+/** Whether `seqs` (ascending) do not follow `after` one by one. */
+function hasGap(after: bigint, seqs: bigint[]): boolean {
+  return seqs.some((seq, i) => seq !== after + BigInt(i) + 1n);
+}
+
+/**
+ * Wraps `run` so that calls never overlap: a call while it runs makes it run once more afterwards
+ * (notifications that arrive during a read are covered by one more read, not one each).
+ */
+function serialized(run: () => Promise<void>, onError: (err: unknown) => void): () => void {
+  let running = false;
+  let again = false;
+  return function trigger() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    again = false;
+    run()
+      .catch(onError)
+      .finally(() => {
+        running = false;
+        if (again) trigger();
+      });
+  };
+}

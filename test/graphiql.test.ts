@@ -1,0 +1,90 @@
+// GraphiQL as a person uses it, in headless Chromium: the page and its assets come from the server
+// itself (no CDN), the token goes in the Headers tab, and a timeline subscription over graphql-ws
+// shows an event that a mutation makes over HTTP.
+import fs from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { historyCursor } from '../src/modules/history/schema.js';
+import { startTestServer, type TestServer } from './harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** Replaces the text of the Monaco editor inside `container` as if pasted (no auto-closing brackets). */
+async function setEditorText(page: Page, container: string, text: string): Promise<void> {
+  await page.locator(`${container} .graphiql-editor:not(.hidden) .monaco-editor, ${container} > .graphiql-editor .monaco-editor`).filter({ visible: true }).first().click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+}
+
+/** Resolves once GraphiQL's result pane shows `text` (Monaco renders spaces as no-break spaces). */
+async function responseShows(page: Page, text: string): Promise<void> {
+  try {
+    await page.waitForFunction((t) => document.querySelector('.graphiql-response')?.textContent?.replace(/\u00a0/g, ' ').includes(t) ?? false, text, { timeout: 30_000 });
+  } catch (err) {
+    const shown = await page.evaluate(() => document.querySelector('.graphiql-response')?.textContent);
+    throw new Error(`GraphiQL did not show ${text}; its result pane shows: ${shown}`, { cause: err });
+  }
+}
+
+/** How GraphiQL prints the seq of each of the user's history events, in order. */
+async function printedSeqs(t: TestServer, ownerId: string): Promise<string[]> {
+  const events = await t.db.prisma.historyEvent.findMany({ where: { ownerId }, orderBy: { seq: 'asc' } });
+  return events.map((e) => `"seq": "${e.seq}"`);
+}
+
+describe.runIf(fs.existsSync(CHROMIUM))('GraphiQL', () => {
+  let t: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    t = await startTestServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('runs a timeline subscription over graphql-ws and shows an event that a mutation makes', async () => {
+    const user = await t.createUser('graphiql');
+    const repo = await t.makeRepo();
+    const page = await browser.newPage();
+    const offsite: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(new URL(t.url).origin) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) offsite.push(r.url());
+    });
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+
+    // GraphiQL is ready once it has the schema: it tells subscriptions from queries by it.
+    const introspected = page.waitForResponse((r) => r.url() === t.url && (r.request().postData() ?? '').includes('__schema'));
+    await page.goto(t.url, { waitUntil: 'load' });
+    await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();
+    await introspected;
+
+    const { createContract } = await user.ok(`mutation($r: String!) { createContract(input: { name: "browser", repositoryPath: $r }) { contract { id } } }`, { r: repo });
+    await page.getByText('Headers', { exact: true }).click();
+    await setEditorText(page, '[aria-label="Headers"].graphiql-editor-tool', JSON.stringify({ Authorization: `Bearer ${user.token}` }));
+    await setEditorText(page, '.graphiql-query-editor', `subscription Live { timeline(after: "${historyCursor(0n)}") { seq eventType eventSubtype } }`);
+    // GraphiQL has parsed the operation once its tab takes the operation's name; only then does it
+    // know to run it over graphql-ws rather than HTTP.
+    await page.getByRole('button', { name: 'Live', exact: true }).waitFor();
+    await page.getByRole('button', { name: /^Execute query/ }).click();
+
+    // GraphiQL shows a subscription's latest result: first the catch-up's last event…
+    const [, taskCreated] = await printedSeqs(t, user.id);
+    await responseShows(page, taskCreated);
+    // …then, live, the event of a mutation made over HTTP while it runs.
+    await user.ok(`mutation($id: ID!) { advanceContractPhase(input: { contractId: $id, phase: PLAN }) { contract { id } } }`, { id: createContract.contract.id });
+    const [, , phaseChanged] = await printedSeqs(t, user.id);
+    await responseShows(page, phaseChanged);
+    await responseShows(page, '"eventSubtype": "changed"');
+
+    expect(sockets).toEqual([t.wsUrl]);
+    expect(offsite).toEqual([]);
+    await page.close();
+  });
+});

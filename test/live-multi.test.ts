@@ -1,0 +1,90 @@
+// Several server instances on one PostgreSQL share live events through LISTEN/NOTIFY: an event
+// written through one instance reaches subscribers on the others. (A PGlite database belongs to one
+// process, so this applies to PostgreSQL only.)
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/database.js';
+import { historyCursor } from '../src/modules/history/schema.js';
+import { createTestDatabase, ENGINE, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
+import { collect, wsClient } from './ws-client.js';
+
+const TIMELINE = `subscription($after: String) { timeline(after: $after) { id seq cursor eventType } }`;
+const CREATE_CONTRACT = `mutation($r: String!) { createContract(input: { name: "multi", repositoryPath: $r }) { contract { id supervisor { id } } } }`;
+const APPEND = `mutation($taskId: ID!) { appendMessages(input: { taskId: $taskId, messages: [{ role: USER, content: "hi" }] }) { task { id } } }`;
+
+describe.runIf(ENGINE === 'postgres')('several server instances on one PostgreSQL', () => {
+  let shared: TestDatabase;
+  let secondDb: TestDatabase;
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    shared = await createTestDatabase();
+    // Instance B has its own connections (and its own LISTEN) on the same database, like a second process.
+    const db = await openDatabase({ databaseUrl: shared.url, dataDir: '' });
+    secondDb = { db, url: shared.url, drop: () => db.close() };
+    a = await startTestServer({}, shared);
+    b = await startTestServer({}, secondDb);
+  });
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+    await secondDb?.drop();
+    await shared?.drop();
+  });
+
+  /** A user of A; the same token works on B since they share the database. */
+  async function userOnBoth(): Promise<{ onA: TestUser; onB: TestUser }> {
+    const onA = await a.createUser('both');
+    const onB: TestUser = { ...onA, gql: (doc, v) => b.gql(doc, v, onA.token), ok: async (doc, v) => {
+      const r = await b.gql(doc, v, onA.token);
+      if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
+      return r.data as never;
+    } };
+    return { onA, onB };
+  }
+
+  it('delivers an event written through A to a subscriber on B, and the other way round', async () => {
+    const { onA, onB } = await userOnBoth();
+    const clientOfA = wsClient(a.wsUrl, onA.token);
+    const clientOfB = wsClient(b.wsUrl, onA.token);
+    const onSubscriberOfA = collect<{ seq: string }>(clientOfA, TIMELINE, { after: historyCursor(0n) }, 'timeline');
+    const onSubscriberOfB = collect<{ seq: string }>(clientOfB, TIMELINE, { after: historyCursor(0n) }, 'timeline');
+
+    const repo = await a.makeRepo();
+    const created = await onA.ok(CREATE_CONTRACT, { r: repo });
+    const taskId = created.createContract.contract.supervisor.id;
+    // Both subscriptions are live once they have the contract's two events: what follows reaches
+    // each instance's hub only through NOTIFY from the instance that wrote it.
+    await onSubscriberOfA.count(2);
+    await onSubscriberOfB.count(2);
+    for (let i = 0; i < 5; i++) {
+      await onA.ok(APPEND, { taskId });
+      await onB.ok(APPEND, { taskId });
+    }
+    const rows = await a.db.prisma.historyEvent.findMany({ where: { ownerId: onA.id }, orderBy: { seq: 'asc' } });
+    const expected = rows.map((r) => r.seq.toString());
+    expect(expected).toHaveLength(12);
+    expect((await onSubscriberOfB.count(12)).map((e) => e.seq)).toEqual(expected);
+    expect((await onSubscriberOfA.count(12)).map((e) => e.seq)).toEqual(expected);
+    await clientOfA.dispose();
+    await clientOfB.dispose();
+  });
+
+  it('keeps seq order across instances while both take concurrent writes', async () => {
+    const { onA, onB } = await userOnBoth();
+    const repo = await a.makeRepo();
+    const created = await onA.ok(CREATE_CONTRACT, { r: repo });
+    const taskId = created.createContract.contract.supervisor.id;
+    const client = wsClient(b.wsUrl, onA.token);
+    const stream = collect<{ seq: string }>(client, TIMELINE, { after: historyCursor(0n) }, 'timeline');
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, w) => {
+        for (let i = 0; i < 8; i++) await (w % 2 ? onA : onB).ok(APPEND, { taskId });
+      }),
+    );
+    const rows = await a.db.prisma.historyEvent.findMany({ where: { ownerId: onA.id }, orderBy: { seq: 'asc' } });
+    expect(rows).toHaveLength(82);
+    expect((await stream.count(82)).map((e) => e.seq)).toEqual(rows.map((r) => r.seq.toString()));
+    await client.dispose();
+  });
+});
