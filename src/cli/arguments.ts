@@ -1,7 +1,7 @@
 // How commands read the objects people name: IDs (opaque global IDs or raw UUIDs), checkpoint
 // numbers (`#3`), and rewind targets that may be a message or a snapshot.
 import { graphql } from '../generated/gql/index.js';
-import type { ApiClient } from './client.js';
+import { ApiError, type ApiClient } from './client.js';
 import { CliError } from './output.js';
 import { taskCheckpoints } from './task-checkpoints.js';
 
@@ -57,11 +57,8 @@ export async function supervisorOf(client: ApiClient, contract: string): Promise
 
 export type RewindTarget = { toMessageId: string } | { toSnapshotId: string };
 
-const RewindTargetNodes = graphql(`
-  query CliRewindTargetNodes($message: ID!, $snapshot: ID!) {
-    message: node(id: $message) { id }
-    snapshot: node(id: $snapshot) { id }
-  }
+const NodeExists = graphql(`
+  query CliNodeExists($id: ID!) { node(id: $id) { id } }
 `);
 
 const CheckpointSnapshot = graphql(`
@@ -94,10 +91,19 @@ export async function resolveRewindTarget(client: ApiClient, task: () => Promise
       throw new CliError(`--to: ${arg} is a ${globalIdType(arg)} ID; give a message or snapshot ID, or a checkpoint number like #3`);
   }
   if (!UUID.test(arg)) throw new CliError(`--to: "${arg}" is neither a message or snapshot ID nor a checkpoint number like #3`);
-  const found = await client.request(RewindTargetNodes, { message: globalId('ConversationMessage', arg), snapshot: globalId('ConversationSnapshot', arg) });
-  if (found.message) return { toMessageId: arg };
-  if (found.snapshot) return { toSnapshotId: arg };
+  if (await exists(client, globalId('ConversationMessage', arg))) return { toMessageId: arg };
+  if (await exists(client, globalId('ConversationSnapshot', arg))) return { toSnapshotId: arg };
   throw new CliError(`--to: no message or snapshot ${arg} was found`);
+}
+
+/** Whether the viewer can see the node: Query.node answers NOT_FOUND for anything else. */
+async function exists(client: ApiClient, id: string): Promise<boolean> {
+  try {
+    return Boolean((await client.request(NodeExists, { id })).node);
+  } catch (err) {
+    if (err instanceof ApiError && err.codes.includes('NOT_FOUND')) return false;
+    throw err;
+  }
 }
 
 function snapshotOf(checkpoint: { number: number; snapshot?: { id: string } | null }, arg: string): { toSnapshotId: string } {
