@@ -110,7 +110,7 @@ async function newestEvents(client: ApiClient, filter: HistoryFilter, count: num
  * Follows Subscription.timeline from just after `start` until Ctrl-C. graphql-ws reconnects with
  * backoff after a dropped connection and re-sends the subscribe payload it was given; its variables
  * are a getter, read when the payload is serialised, so each re-subscription asks for the events
- * after the last one printed. Events at or below that seq are skipped all the same.
+ * after the last one printed (and the server sends each event after a cursor exactly once).
  */
 async function follow(client: ApiClient, filter: HistoryFilter, start: TimelineEvent | undefined, onEvent: (event: TimelineEvent) => void): Promise<void> {
   let lastSeq = start ? BigInt(start.seq) : -1n;
@@ -125,6 +125,7 @@ async function follow(client: ApiClient, filter: HistoryFilter, start: TimelineE
       },
       connected: (_socket, _payload, wasRetry) => {
         if (wasRetry) process.stderr.write(color.dim(`makima: reconnected; resuming after event ${lastSeq}\n`));
+        else process.stderr.write(color.dim('makima: following live events; Ctrl-C stops\n'));
       },
     },
   });
@@ -149,7 +150,7 @@ async function follow(client: ApiClient, filter: HistoryFilter, start: TimelineE
       next: (result) => {
         if (result.errors?.length) return fail(new CliError(result.errors.map((e) => e.message).join('; ')));
         const event = result.data?.timeline;
-        if (!event || BigInt(event.seq) <= lastSeq) return;
+        if (!event) return;
         lastSeq = BigInt(event.seq);
         lastCursor = event.cursor;
         onEvent(event);
