@@ -13,6 +13,7 @@ import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphi
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { authenticate, bearerToken } from './modules/auth/service.js';
+import { startMesh } from './modules/mesh/service.js';
 import { LiveHub } from './modules/timeline/live.js';
 import { getSchema } from './schema/index.js';
 import { limitPlugins } from './schema/limits.js';
@@ -86,6 +87,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  const stopMesh = await startMesh(app);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
@@ -96,6 +98,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     (stopping ??= (async () => {
       // Stop accepting, close subscriptions cleanly, let in-flight requests finish, then the database.
       draining = true;
+      // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
+      await stopMesh();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await ws.dispose();

@@ -196,3 +196,18 @@ export function codes(result: { errors?: readonly { extensions?: Record<string, 
 export function rawId(globalId: string): string {
   return Buffer.from(globalId, 'base64').toString('utf8').split(':')[1];
 }
+
+/**
+ * Polls `probe` until it returns something other than undefined/null/false, then returns it; fails
+ * after `timeoutMs`. For state another process or timer changes (a lease sweep), where no event
+ * can be awaited directly.
+ */
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -23,7 +23,9 @@ describe('the HTTP endpoint', () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('makima');
-    expect(html).toMatch(/"subscriptionsProtocol":\s*"WS"/);
+    expect(html).toContain("RURU_CONFIG.subscriptionEndpoint = location.origin.replace(/^http/, 'ws') + \"/graphql\"");
+    // Every asset is served by the server itself: no CDN is reachable from these machines.
+    expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}\/[^"']*\.(js|css)/i);
   });
 
   it('refuses a body larger than MAKIMA_MAX_BODY_BYTES', async () => {

@@ -9,6 +9,7 @@ import '../modules/history/schema.js';
 import '../modules/events/schema.js';
 import '../modules/checkpoints/schema.js';
 import '../modules/timeline/schema.js';
+import '../modules/mesh/schema.js';
 
 let schema: GraphQLSchema | undefined;
 

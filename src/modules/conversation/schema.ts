@@ -152,6 +152,7 @@ const AppendMessagesInput = builder.inputType('AppendMessagesInput', {
     taskId: t.id({ required: true }),
     messages: t.field({ type: [MessageInput], required: true }),
     expectedHeadId: t.id({ description: 'When given, the append is a CONFLICT unless this is still the head' }),
+    workerId: t.string({ description: 'Set by a worker: the append is a CONFLICT unless this worker holds the task (RUNNING, lease not lapsed)' }),
   }),
 });
 
@@ -184,6 +185,7 @@ builder.mutationFields((t) => ({
         {
           taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
           messages: input.messages.map((m) => ({ role: m.role, content: m.content, toolCalls: m.toolCalls })),
+          workerId: input.workerId,
           expectedHeadId: input.expectedHeadId === undefined ? undefined : (decodeOptionalId(input.expectedHeadId as string | null, 'ConversationMessage', 'expectedHeadId') ?? null),
         },
         { maxMessageBytes: ctx.config.maxMessageBytes, snapshotEvery: ctx.config.snapshotEvery },

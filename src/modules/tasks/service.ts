@@ -7,6 +7,7 @@ import { change, type HistoryEventDraft, type Tx } from '../../db/change.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import type { AssignmentReason, Contract, Prisma, Task } from '../../generated/prisma/client.js';
 import { addWorktree, git, removeWorktree } from '../../git/repo.js';
+import { notifyWorkPending } from '../mesh/work.js';
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_PROMPT_LENGTH = 100_000;
@@ -87,6 +88,7 @@ export async function provisionTask(
       eventSubtype: spec.event?.subtype ?? 'created',
       data: { name: spec.name, branch, baseCommit: spec.startCommit, isSupervisor: task.isSupervisor, ...spec.event?.data },
     });
+    await notifyWorkPending(tx, spec.owner.id); // every new task is PENDING: wake waiting workers
     return { task, undo };
   } catch (err) {
     await undo();

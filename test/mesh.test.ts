@@ -1,0 +1,396 @@
+// The mesh: workers claim pending tasks with their full context, hold them through leases, and
+// complete or fail them; waiting claims learn of new work within a second.
+import { simpleGit } from 'simple-git';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/database.js';
+import { workSignals } from '../src/modules/mesh/work.js';
+import { codes, createTestDatabase, eventually, rawId, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
+import {
+  APPEND,
+  CLAIM,
+  COMPLETE,
+  FAIL,
+  RENEW,
+  RESUME,
+  TASK,
+  claim,
+  interruptedEvent,
+  leaseLapsed,
+  newContract,
+  subtypes,
+  taskHistory,
+} from './mesh-protocol.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '100' });
+});
+afterAll(async () => t?.stop());
+
+describe('claimTask', () => {
+  it('assigns the oldest pending task with its full conversation, worktree, branch, commit and lease', async () => {
+    const user = await t.createUser();
+    const { supervisorId, taskIds } = await newContract(t, user, 1);
+    const written = await user.ok(APPEND, {
+      input: { taskId: supervisorId, messages: [{ role: 'SYSTEM', content: 'plan' }, { role: 'USER', content: { text: 'go' } }, { role: 'ASSISTANT', content: 'ok' }] },
+    });
+    const before = Date.now();
+    const a = await claim(user, 'worker-1', { leaseSeconds: 30 });
+    expect(a).not.toBeNull();
+    expect(a!.task).toMatchObject({ id: supervisorId, status: 'RUNNING', workerId: 'worker-1' });
+    expect(a!.reason).toBe('NEW');
+    expect(a!.resumeNote).toBeNull();
+    expect(a!.conversation.map((m) => m.id)).toEqual(written.appendMessages.messages.map((m: { id: string }) => m.id));
+    expect(a!.conversation.map((m) => [m.index, m.role, m.content])).toEqual([[0, 'SYSTEM', 'plan'], [1, 'USER', { text: 'go' }], [2, 'ASSISTANT', 'ok']]);
+    const git = simpleGit(a!.worktreePath);
+    expect(a!.commitSha).toBe((await git.revparse(['HEAD'])).trim());
+    expect((await git.revparse(['--abbrev-ref', 'HEAD'])).trim()).toBe(a!.branch);
+    const lease = Date.parse(a!.leaseExpiresAt);
+    expect(lease).toBeGreaterThan(before + 25_000);
+    expect(lease).toBeLessThan(Date.now() + 35_000);
+
+    const next = await claim(user, 'worker-2');
+    expect(next!.task.id).toBe(taskIds[0]);
+    expect(next!.conversation).toEqual([]);
+    expect(await claim(user, 'worker-3')).toBeNull();
+  });
+
+  it('writes TASK/status_changed with from, to, workerId and reason', async () => {
+    const user = await t.createUser();
+    const { supervisorId } = await newContract(t, user);
+    await claim(user, 'w');
+    const events = await taskHistory(t, supervisorId);
+    expect(events.map((e) => `${e.eventType}/${e.eventSubtype}`)).toEqual(['TASK/created', 'TASK/status_changed']);
+    expect(events[1].eventData).toMatchObject({ from: 'PENDING', to: 'RUNNING', workerId: 'w', reason: 'NEW' });
+  });
+
+  it("only ever sees the viewer's own tasks", async () => {
+    const owner = await t.createUser('owner');
+    const other = await t.createUser('other');
+    const { supervisorId } = await newContract(t, owner);
+    expect(await claim(other, 'intruder')).toBeNull();
+    expect((await owner.ok(TASK, { id: supervisorId })).task.status).toBe('PENDING');
+  });
+
+  it('gives each of 5 pending tasks to exactly one of 20 concurrent claims', async () => {
+    const user = await t.createUser();
+    const { supervisorId, taskIds } = await newContract(t, user, 4);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => user.gql(CLAIM, { input: { workerId: `w${i}` } })));
+    expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    const claimed = results.map((r) => r.data.claimTask.assignment).filter(Boolean) as { task: { id: string; workerId: string } }[];
+    expect(claimed).toHaveLength(5);
+    expect(new Set(claimed.map((a) => a.task.id))).toEqual(new Set([supervisorId, ...taskIds]));
+    for (const a of claimed) {
+      const row = await t.db.prisma.task.findUniqueOrThrow({ where: { id: rawId(a.task.id) } });
+      expect(row).toMatchObject({ status: 'RUNNING', workerId: a.task.workerId });
+      expect((await subtypes(t, a.task.id)).filter((s) => s === 'status_changed')).toHaveLength(1);
+    }
+  });
+
+  it('refuses bad input with BAD_USER_INPUT and claims nothing', async () => {
+    const user = await t.createUser();
+    const { supervisorId } = await newContract(t, user);
+    const bad = [
+      { workerId: '' },
+      { workerId: '   ' },
+      { workerId: 'x'.repeat(201) },
+      { workerId: 'bell\u0007' },
+      { workerId: 'w', leaseSeconds: 0 },
+      { workerId: 'w', leaseSeconds: 3601 },
+      { workerId: 'w', waitSeconds: -1 },
+      { workerId: 'w', waitSeconds: 61 },
+    ];
+    for (const input of bad) expect(codes(await user.gql(CLAIM, { input })), JSON.stringify(input)).toEqual(['BAD_USER_INPUT']);
+    expect((await user.ok(TASK, { id: supervisorId })).task.status).toBe('PENDING');
+    expect(await subtypes(t, supervisorId)).toEqual(['created']);
+  });
+
+  it('requires a token', async () => {
+    expect(codes(await t.gql(CLAIM, { input: { workerId: 'w' } }))).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
+/** Starts a claim and resolves, once it is waiting on `server`, with (a function returning) its result. */
+async function waitingClaim(server: TestServer, user: TestUser, workerId: string, waitSeconds = 10) {
+  const signals = workSignals(server.db);
+  const before = signals.waiting(user.id);
+  const result = user.gql(CLAIM, { input: { workerId, waitSeconds } });
+  await eventually(async () => signals.waiting(user.id) > before, 'the claim to wait');
+  return () => result;
+}
+
+/** A task of `user` that is INTERRUPTED (its 1-second lease lapsed and the sweep noticed). */
+async function interruptedTask(server: TestServer, user: TestUser): Promise<string> {
+  const { supervisorId } = await newContract(server, user);
+  await claim(user, 'short-lived', { leaseSeconds: 1 });
+  await interruptedEvent(server, supervisorId);
+  return supervisorId;
+}
+
+describe('claimTask with waitSeconds (long-poll)', () => {
+  it('returns within a second after a resume makes a task pending', async () => {
+    const user = await t.createUser();
+    const taskId = await interruptedTask(t, user);
+    const waiting = await waitingClaim(t, user, 'idle-worker');
+    const resumedAt = Date.now();
+    await user.ok(RESUME, { input: { taskId } });
+    const result = await waiting();
+    expect(Date.now() - resumedAt).toBeLessThan(1000);
+    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'RESUME', task: { id: taskId, workerId: 'idle-worker' } });
+  });
+
+  it('returns within a second after createTask', async () => {
+    const user = await t.createUser();
+    const { contractId } = await newContract(t, user);
+    await claim(user, 'busy'); // takes the supervisor: nothing is pending
+    const waiting = await waitingClaim(t, user, 'idle');
+    const createdAt = Date.now();
+    const created = await user.ok(`mutation($c: ID!) { createTask(input: { contractId: $c, name: "new" }) { task { id } } }`, { c: contractId });
+    const result = await waiting();
+    expect(Date.now() - createdAt).toBeLessThan(1000);
+    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.createTask.task.id } });
+  });
+
+  it('returns within a second after createContract (its supervisor is new work)', async () => {
+    const user = await t.createUser();
+    const repo = await t.makeRepo();
+    const waiting = await waitingClaim(t, user, 'idle');
+    const createdAt = Date.now();
+    const created = await user.ok(`mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
+    const result = await waiting();
+    expect(Date.now() - createdAt).toBeLessThan(1000);
+    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.createContract.contract.supervisor.id } });
+  });
+
+  it('returns within a second after forkTask, with reason FORK and the shared conversation', async () => {
+    const user = await t.createUser();
+    const { supervisorId } = await newContract(t, user);
+    await claim(user, 'busy');
+    const appended = await user.ok(APPEND, { input: { taskId: supervisorId, workerId: 'busy', messages: [{ role: 'USER', content: 'fork here' }] } });
+    const messageId = appended.appendMessages.messages[0].id;
+    const waiting = await waitingClaim(t, user, 'idle');
+    const forkedAt = Date.now();
+    const fork = await user.ok(`mutation($t: ID!, $m: ID!) { forkTask(input: { taskId: $t, messageId: $m }) { task { id } } }`, { t: supervisorId, m: messageId });
+    const result = await waiting();
+    expect(Date.now() - forkedAt).toBeLessThan(1000);
+    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'FORK', task: { id: fork.forkTask.task.id } });
+    expect(result.data.claimTask.assignment.conversation.map((m: { id: string }) => m.id)).toEqual([messageId]);
+  });
+
+  it("is not woken by another user's work", async () => {
+    const user = await t.createUser();
+    const other = await t.createUser();
+    const waiting = await waitingClaim(t, user, 'idle', 1);
+    await newContract(t, other);
+    expect((await waiting()).data.claimTask.assignment).toBeNull();
+  });
+
+  it('returns null when the time is up', async () => {
+    const user = await t.createUser();
+    const started = Date.now();
+    const result = await user.ok(CLAIM, { input: { workerId: 'idle', waitSeconds: 1 } });
+    expect(result.claimTask.assignment).toBeNull();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(workSignals(t.db).waiting(user.id)).toBe(0);
+  });
+
+  it('claims at once when work is already pending', async () => {
+    const user = await t.createUser();
+    const { supervisorId } = await newContract(t, user);
+    const started = Date.now();
+    expect((await claim(user, 'w', { waitSeconds: 30 }))!.task.id).toBe(supervisorId);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('a server that stops releases its waiting claims at once, with a null assignment', async () => {
+    const server = await startTestServer();
+    const user = await server.createUser();
+    const waiting = await waitingClaim(server, user, 'idle', 60);
+    const started = Date.now();
+    await server.stop();
+    expect((await waiting()).data.claimTask.assignment).toBeNull();
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a claim whose client went away stops waiting and claims nothing', async () => {
+    const user = await t.createUser();
+    const signals = workSignals(t.db);
+    const controller = new AbortController();
+    const request = fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
+      body: JSON.stringify({ query: CLAIM, variables: { input: { workerId: 'gone', waitSeconds: 60 } } }),
+      signal: controller.signal,
+    }).catch((err: Error) => err.name);
+    await eventually(async () => signals.waiting(user.id) === 1, 'the claim to wait');
+    controller.abort();
+    expect(await request).toBe('AbortError');
+    await eventually(async () => signals.waiting(user.id) === 0, 'the abandoned claim to stop waiting');
+    const { supervisorId } = await newContract(t, user);
+    expect((await user.ok(TASK, { id: supervisorId })).task.status).toBe('PENDING');
+  });
+
+  describe('across two server instances', () => {
+    let database: TestDatabase;
+    let first: TestServer;
+    let second: TestServer;
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      first = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '100' }, database);
+      // On PostgreSQL the second instance has its own connections (NOTIFY crosses processes);
+      // PGlite is one process, so both instances share it.
+      const db = database.url ? await openDatabase({ databaseUrl: database.url, dataDir: '' }) : database.db;
+      second = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '100' }, { db, url: database.url, drop: async () => undefined });
+    });
+    afterAll(async () => {
+      await second?.stop();
+      if (database?.url) await second?.db.close();
+      await first?.stop();
+      await database?.drop();
+    });
+
+    it('a claim waiting on one instance receives work resumed on the other within a second', async () => {
+      const owner = await first.createUser();
+      const taskId = await interruptedTask(first, owner);
+      const onSecond = { ...owner, gql: (doc: string, v: Record<string, unknown>) => second.gql(doc, v, owner.token) } as TestUser;
+      const waiting = await waitingClaim(second, onSecond, 'remote-worker');
+      const resumedAt = Date.now();
+      await owner.ok(RESUME, { input: { taskId } });
+      const result = await waiting();
+      expect(Date.now() - resumedAt).toBeLessThan(1000);
+      expect(result.data.claimTask.assignment).toMatchObject({ reason: 'RESUME', task: { id: taskId, workerId: 'remote-worker' } });
+    });
+  });
+});
+
+describe('renewLease', () => {
+  it("extends the holder's lease and records TASK/lease_renewed", async () => {
+    const user = await t.createUser();
+    const { supervisorId: taskId } = await newContract(t, user);
+    const a = await claim(user, 'w', { leaseSeconds: 5 });
+    const r = await user.ok(RENEW, { input: { taskId, workerId: 'w', leaseSeconds: 120 } });
+    expect(Date.parse(r.renewLease.leaseExpiresAt)).toBeGreaterThan(Date.parse(a!.leaseExpiresAt) + 100_000);
+    expect((await user.ok(TASK, { id: taskId })).task.leaseExpiresAt).toBe(r.renewLease.leaseExpiresAt);
+    const events = await taskHistory(t, taskId);
+    expect(events.at(-1)).toMatchObject({ eventSubtype: 'lease_renewed', eventData: { workerId: 'w', leaseExpiresAt: r.renewLease.leaseExpiresAt } });
+  });
+
+  it('is a CONFLICT for a worker that does not hold the task, or a task that is not running', async () => {
+    const user = await t.createUser();
+    const { supervisorId, taskIds } = await newContract(t, user, 1);
+    await claim(user, 'holder'); // the supervisor
+    const other = await user.gql(RENEW, { input: { taskId: supervisorId, workerId: 'someone-else' } });
+    expect(codes(other)).toEqual(['CONFLICT']);
+    expect(other.errors![0].message).toMatch(/leased by another worker \(holder\)/);
+    const pending = await user.gql(RENEW, { input: { taskId: taskIds[0], workerId: 'holder' } });
+    expect(codes(pending)).toEqual(['CONFLICT']);
+    expect(pending.errors![0].message).toMatch(/is PENDING, not RUNNING/);
+    expect(await subtypes(t, supervisorId)).toEqual(['created', 'status_changed']);
+  });
+});
+
+describe('leases', () => {
+  it('a lease that is not renewed in time makes the task INTERRUPTED, found by the sweep', async () => {
+    const user = await t.createUser();
+    const { supervisorId: taskId } = await newContract(t, user);
+    await claim(user, 'w', { leaseSeconds: 1 });
+    const event = await interruptedEvent(t, taskId);
+    expect(event.eventData).toMatchObject({ from: 'RUNNING', to: 'INTERRUPTED', workerId: 'w', detectedBy: 'lease sweep' });
+    expect((await user.ok(TASK, { id: taskId })).task).toMatchObject({ status: 'INTERRUPTED', workerId: 'w' });
+    expect(await subtypes(t, taskId)).toEqual(['created', 'status_changed', 'interrupted']);
+  });
+
+  it('a renewed lease is not interrupted', async () => {
+    const user = await t.createUser();
+    const { supervisorId: taskId, taskIds } = await newContract(t, user, 1);
+    await claim(user, 'renewer', { leaseSeconds: 2 });
+    await user.ok(RENEW, { input: { taskId, workerId: 'renewer', leaseSeconds: 60 } });
+    await claim(user, 'quitter', { leaseSeconds: 2 });
+    // The quitter's lease lapses after the renewer's first one would have: a sweep has run since.
+    await interruptedEvent(t, taskIds[0]);
+    expect((await user.ok(TASK, { id: taskId })).task.status).toBe('RUNNING');
+  });
+
+  describe('without a sweep in time', () => {
+    let slow: TestServer;
+    beforeAll(async () => {
+      slow = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '600000' });
+    });
+    afterAll(async () => slow?.stop());
+
+    for (const [name, doc, input] of [
+      ['renewLease', RENEW, {}],
+      ['completeTask', COMPLETE, {}],
+      ['failTask', FAIL, { error: 'boom' }],
+      ['appendMessages', APPEND, { messages: [{ role: 'ASSISTANT', content: 'late' }] }],
+    ] as const) {
+      it(`${name} by the worker of a lapsed lease marks the task INTERRUPTED and is refused`, async () => {
+        const user = await slow.createUser();
+        const { supervisorId: taskId } = await newContract(slow, user);
+        await claim(user, 'late', { leaseSeconds: 1 });
+        await leaseLapsed(slow, taskId);
+        const r = await user.gql(doc, { input: { taskId, workerId: 'late', ...input } });
+        expect(codes(r)).toEqual(['CONFLICT']);
+        expect(r.errors![0].message).toMatch(/lease of worker late .* lapsed at .*the task is INTERRUPTED — it may have been resumed elsewhere/);
+        expect((await user.ok(TASK, { id: taskId })).task).toMatchObject({ status: 'INTERRUPTED', messageCount: 0 });
+        const events = await taskHistory(slow, taskId);
+        expect(events.map((e) => e.eventSubtype)).toEqual(['created', 'status_changed', 'interrupted']);
+        expect(events[2].eventData).toMatchObject({ workerId: 'late' });
+      });
+    }
+  });
+});
+
+describe('completeTask', () => {
+  it('completes the holder\'s task with TASK/completed; a second completion is a CONFLICT', async () => {
+    const user = await t.createUser();
+    const { supervisorId: taskId } = await newContract(t, user);
+    await claim(user, 'w');
+    const r = await user.ok(COMPLETE, { input: { taskId, workerId: 'w' } });
+    expect(r.completeTask.task).toMatchObject({ status: 'COMPLETED', workerId: 'w', leaseExpiresAt: null });
+    const events = await taskHistory(t, taskId);
+    expect(events.at(-1)).toMatchObject({ eventSubtype: 'completed', eventData: { from: 'RUNNING', to: 'COMPLETED', workerId: 'w' } });
+    const again = await user.gql(COMPLETE, { input: { taskId, workerId: 'w' } });
+    expect(codes(again)).toEqual(['CONFLICT']);
+    expect(again.errors![0].message).toMatch(/is COMPLETED, not RUNNING/);
+  });
+});
+
+describe('failTask', () => {
+  it("fails the holder's task with lastError and TASK/failed", async () => {
+    const user = await t.createUser();
+    const { supervisorId: taskId } = await newContract(t, user);
+    await claim(user, 'w');
+    const r = await user.ok(FAIL, { input: { taskId, workerId: 'w', error: 'tests do not pass' } });
+    expect(r.failTask.task).toMatchObject({ status: 'FAILED', lastError: 'tests do not pass' });
+    const events = await taskHistory(t, taskId);
+    expect(events.at(-1)).toMatchObject({ eventSubtype: 'failed', eventData: { from: 'RUNNING', to: 'FAILED', workerId: 'w', error: 'tests do not pass' } });
+  });
+
+  it('refuses an empty error with BAD_USER_INPUT', async () => {
+    const user = await t.createUser();
+    const { supervisorId: taskId } = await newContract(t, user);
+    await claim(user, 'w');
+    expect(codes(await user.gql(FAIL, { input: { taskId, workerId: 'w', error: '  ' } }))).toEqual(['BAD_USER_INPUT']);
+    expect((await user.ok(TASK, { id: taskId })).task.status).toBe('RUNNING');
+  });
+});
+
+describe("another user's tasks", () => {
+  it('cannot be renewed, completed, failed or written as a worker: NOT_FOUND, nothing changes', async () => {
+    const owner = await t.createUser('owner');
+    const other = await t.createUser('other');
+    const { supervisorId: taskId } = await newContract(t, owner);
+    const a = await claim(owner, 'w');
+    for (const [doc, input] of [
+      [RENEW, {}],
+      [COMPLETE, {}],
+      [FAIL, { error: 'x' }],
+      [APPEND, { messages: [{ role: 'USER', content: 'x' }] }],
+    ] as const) {
+      expect(codes(await other.gql(doc, { input: { taskId, workerId: 'w', ...input } }))).toEqual(['NOT_FOUND']);
+    }
+    expect((await owner.ok(TASK, { id: taskId })).task).toMatchObject({ status: 'RUNNING', workerId: 'w', leaseExpiresAt: a!.leaseExpiresAt, messageCount: 0 });
+    expect(await subtypes(t, taskId)).toEqual(['created', 'status_changed']);
+  });
+});
