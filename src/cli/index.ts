@@ -11,6 +11,7 @@ import { registerTaskCheckpoints } from './task-checkpoints.js';
 import { registerTaskFork } from './task-fork.js';
 import { registerTaskHistory } from './task-history.js';
 import { registerTaskResume } from './task-resume.js';
+import { registerTaskResumeFrom } from './task-resume-from.js';
 import { registerTaskRewind } from './task-rewind.js';
 import { registerTimeline } from './timeline.js';
 import { registerUser } from './user.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerRewindConversation(program);
   registerResume(program);
   registerTaskResume(program);
+  registerTaskResumeFrom(program);
   registerTimeline(program);
   registerWorker(program);
   return program;
