@@ -2,7 +2,7 @@
 // written through one instance reaches subscribers on the others. (A PGlite database belongs to one
 // process, so this applies to PostgreSQL only.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/db/database.js';
+import { LISTENER_APPLICATION_NAME, openDatabase } from '../src/db/database.js';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { createTestDatabase, ENGINE, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
 import { collect, wsClient } from './ws-client.js';
@@ -68,6 +68,22 @@ describe.runIf(ENGINE === 'postgres')('several server instances on one PostgreSQ
     expect((await onSubscriberOfA.count(12)).map((e) => e.seq)).toEqual(expected);
     await clientOfA.dispose();
     await clientOfB.dispose();
+  });
+
+  it('recovers when the LISTEN connection is lost: nothing written meanwhile is missed', async () => {
+    const { onA } = await userOnBoth();
+    const client = wsClient(b.wsUrl, onA.token);
+    const stream = collect<{ seq: string }>(client, TIMELINE, { after: historyCursor(0n) }, 'timeline');
+    const repo = await a.makeRepo();
+    const created = await onA.ok(CREATE_CONTRACT, { r: repo });
+    const taskId = created.createContract.contract.supervisor.id;
+    await stream.count(2);
+    // Kill every instance's LISTEN connection, then write at once: these NOTIFYs reach nobody.
+    await a.db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTENER_APPLICATION_NAME]);
+    for (let i = 0; i < 3; i++) await onA.ok(APPEND, { taskId });
+    const rows = await a.db.prisma.historyEvent.findMany({ where: { ownerId: onA.id }, orderBy: { seq: 'asc' } });
+    expect((await stream.count(5)).map((e) => e.seq)).toEqual(rows.map((r) => r.seq.toString()));
+    await client.dispose();
   });
 
   it('keeps seq order across instances while both take concurrent writes', async () => {

@@ -76,6 +76,14 @@ describe('resumeTask', () => {
     for (const [doc, extra] of [[RENEW, {}], [COMPLETE, {}], [FAIL, { error: 'x' }]] as const) {
       expect(codes(await user.gql(doc, { input: { taskId, workerId: 'worker-1', ...extra } }))).toEqual(['CONFLICT']);
     }
+    const lateEvents = await user.gql(`mutation($input: RecordTaskEventsInput!) { recordTaskEvents(input: $input) { events { seq } } }`, {
+      input: { taskId, workerId: 'worker-1', events: [{ type: 'OUTPUT', data: { line: 'late' } }] },
+    });
+    expect(codes(lateEvents)).toEqual(['CONFLICT']);
+    expect(await t.db.prisma.taskEvent.count({ where: { taskId: rawId(taskId) } })).toBe(0);
+    await user.ok(`mutation($input: RecordTaskEventsInput!) { recordTaskEvents(input: $input) { events { seq } } }`, {
+      input: { taskId, workerId: 'worker-2', events: [{ type: 'OUTPUT', data: { line: 'from the holder' } }] },
+    });
     expect((await user.ok(TASK, { id: taskId })).task).toMatchObject({ status: 'RUNNING', workerId: 'worker-2', messageCount: 5 });
   });
 

@@ -31,6 +31,12 @@ export interface Database {
 
 export class DataDirLockedError extends Error {}
 
+/** The payload a listener gets after its LISTEN connection was lost and restored: re-read everything. */
+export const RESYNC = '';
+
+/** The application_name of the connection that carries LISTEN (visible in pg_stat_activity). */
+export const LISTENER_APPLICATION_NAME = 'makima-listen';
+
 export interface OpenOptions {
   databaseUrl?: string;
   dataDir: string;
@@ -57,19 +63,45 @@ async function openPostgres(url: string, onQuery: OpenOptions['onQuery']): Promi
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', () => undefined); // an idle client's error is reported again on its next use
   const prisma = createPrisma(new PrismaPg(pool), onQuery);
-  let listener: pg.Client | undefined;
   const handlers = new Map<string, Set<(payload: string) => void>>();
+  let listener: Promise<pg.Client> | undefined;
+  let closed = false;
 
-  async function listenerClient(): Promise<pg.Client> {
-    if (listener) return listener;
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    client.on('notification', (msg) => {
-      for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
-    });
-    client.on('error', () => undefined);
-    listener = client;
-    return client;
+  // One connection carries every LISTEN. If it drops, it is reopened (retrying every second),
+  // every channel is listened to again, and every handler gets RESYNC: notifications sent while
+  // it was down are lost, so listeners must re-read what they track.
+  function listenerClient(): Promise<pg.Client> {
+    listener ??= (async () => {
+      const client = new pg.Client({ connectionString: url, application_name: LISTENER_APPLICATION_NAME });
+      client.on('notification', (msg) => {
+        for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+      });
+      const lost = () => {
+        if (closed || !listener) return;
+        listener = undefined;
+        void client.end().catch(() => undefined);
+        void reconnect();
+      };
+      client.on('error', lost);
+      client.on('end', lost);
+      await client.connect();
+      for (const channel of handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return client;
+    })();
+    listener.catch(() => (listener = undefined));
+    return listener;
+  }
+
+  async function reconnect(): Promise<void> {
+    while (!closed) {
+      try {
+        await listenerClient();
+        for (const set of handlers.values()) for (const h of set) h(RESYNC);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
   }
 
   return {
@@ -96,11 +128,11 @@ async function openPostgres(url: string, onQuery: OpenOptions['onQuery']): Promi
       }
     },
     async listen(channel, onPayload) {
-      const client = await listenerClient();
       let set = handlers.get(channel);
       if (!set) {
         set = new Set();
         handlers.set(channel, set);
+        const client = await listenerClient();
         await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       }
       set.add(onPayload);
@@ -109,8 +141,11 @@ async function openPostgres(url: string, onQuery: OpenOptions['onQuery']): Promi
       };
     },
     async close() {
+      closed = true;
       await prisma.$disconnect();
-      await listener?.end().catch(() => undefined);
+      const client = await listener?.catch(() => undefined);
+      listener = undefined;
+      await client?.end().catch(() => undefined);
       await pool.end();
     },
   };

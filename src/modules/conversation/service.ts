@@ -7,7 +7,7 @@ import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
-import { withLease } from '../mesh/lease.js';
+import { changeOwnTask } from '../mesh/lease.js';
 
 export interface MessageDraft {
   role: MessageRole;
@@ -113,16 +113,10 @@ export async function appendMessages(
   input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null; workerId?: string | null },
   limits: ConversationLimits,
 ): Promise<AppendResult> {
-  if (input.workerId != null) {
-    // From a worker: only the holder of a live lease may write (a late worker is refused).
-    return withLease(prisma, viewer, { taskId: input.taskId, workerId: input.workerId, action: 'append messages' }, (tx, record, task) =>
-      appendMessagesInTx(tx, record, task, input.messages, input.expectedHeadId, limits),
-    );
-  }
-  return change(prisma, async (tx, record) => {
-    const task = await lockTask(tx, viewer, input.taskId);
-    return appendMessagesInTx(tx, record, task, input.messages, input.expectedHeadId, limits);
-  });
+  // From a worker (workerId), only the holder of a live lease may write: a late worker is refused.
+  return changeOwnTask(prisma, viewer, { taskId: input.taskId, workerId: input.workerId, action: 'append messages' }, (tx, record, task) =>
+    appendMessagesInTx(tx, record, task, input.messages, input.expectedHeadId, limits),
+  );
 }
 
 /** Records a snapshot of the task's current head: one row, whatever the conversation's length. */

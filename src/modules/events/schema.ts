@@ -63,6 +63,7 @@ const RecordTaskEventsInput = builder.inputType('RecordTaskEventsInput', {
   fields: (t) => ({
     taskId: t.id({ required: true }),
     events: t.field({ type: [TaskEventInput], required: true, description: 'Written all or nothing, in this order' }),
+    workerId: t.string({ description: 'Set by a worker: the call is a CONFLICT unless this worker holds the task (RUNNING, lease not lapsed)' }),
   }),
 });
 
@@ -78,7 +79,11 @@ builder.mutationField('recordTaskEvents', (t) =>
       events: await recordTaskEvents(
         ctx.prisma,
         requireViewer(ctx),
-        { taskId: decodeId(String(input.taskId), 'Task', 'taskId'), events: input.events.map((e) => ({ type: e.type, data: e.data })) },
+        {
+          taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
+          events: input.events.map((e) => ({ type: e.type, data: e.data })),
+          workerId: input.workerId,
+        },
         { maxEventBytes: ctx.config.maxMessageBytes },
       ),
     }),

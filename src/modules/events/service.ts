@@ -2,11 +2,11 @@
 // with a per-task sequence number. A batch is written atomically, in one INSERT, with one history
 // event, and listeners on TASK_EVENTS_CHANNEL learn that the task's stream grew.
 import type { Viewer } from '../../context.js';
-import { change, TASK_EVENTS_CHANNEL } from '../../db/change.js';
+import { TASK_EVENTS_CHANNEL } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError } from '../../errors.js';
 import type { Prisma, PrismaClient, TaskEvent, TaskEventType } from '../../generated/prisma/client.js';
-import { lockTask } from '../conversation/service.js';
+import { changeOwnTask } from '../mesh/lease.js';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 
@@ -39,12 +39,12 @@ function validateDrafts(events: TaskEventDraft[], limits: TaskEventLimits): void
 export async function recordTaskEvents(
   prisma: PrismaClient,
   viewer: Viewer,
-  input: { taskId: string; events: TaskEventDraft[] },
+  input: { taskId: string; events: TaskEventDraft[]; workerId?: string | null },
   limits: TaskEventLimits,
 ): Promise<TaskEvent[]> {
   validateDrafts(input.events, limits);
-  return change(prisma, async (tx, record) => {
-    const task = await lockTask(tx, viewer, input.taskId);
+  // From a worker (workerId), only the holder of a live lease may record: a late worker is refused.
+  return changeOwnTask(prisma, viewer, { taskId: input.taskId, workerId: input.workerId, action: 'record task events' }, async (tx, record, task) => {
     const { _max } = await tx.taskEvent.aggregate({ where: { taskId: task.id }, _max: { seq: true } });
     const firstSeq = (_max.seq ?? 0) + 1;
     const created = await tx.taskEvent.createManyAndReturn({

@@ -142,3 +142,22 @@ export async function withLease<T>(
   if (!outcome.ok) throw outcome.refusal;
   return outcome.value;
 }
+
+/**
+ * A change to one of the viewer's tasks, under its row lock. With a `workerId` the call comes from
+ * a worker and must hold the task's lease (withLease); without one it is the owner's own write.
+ */
+export async function changeOwnTask<T>(
+  prisma: PrismaClient,
+  viewer: Viewer,
+  target: { taskId: string; workerId?: string | null; action: string },
+  fn: (tx: Tx, record: RecordEvent, task: Task) => Promise<T>,
+): Promise<T> {
+  if (target.workerId != null) {
+    return withLease(prisma, viewer, { taskId: target.taskId, workerId: target.workerId, action: target.action }, (tx, record, task) => fn(tx, record, task));
+  }
+  return change(prisma, async (tx, record) => {
+    await lockOwnTask(tx, viewer, target.taskId);
+    return fn(tx, record, await tx.task.findUniqueOrThrow({ where: { id: target.taskId } }));
+  });
+}

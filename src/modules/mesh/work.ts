@@ -1,7 +1,7 @@
 // "Work is pending" signals for long-polling workers: every transition of a task to PENDING sends
 // pg_notify('makima_work', ownerId) inside its transaction (so it is delivered on commit, to every
 // server instance listening on the database), and each server wakes its waiting claimTask calls.
-import type { Database } from '../../db/database.js';
+import { RESYNC, type Database } from '../../db/database.js';
 import type { Tx } from '../../db/change.js';
 
 export const WORK_CHANNEL = 'makima_work';
@@ -72,7 +72,9 @@ export class WorkSignals {
   /** A server starts using the signals; the first one starts listening. */
   async retain(): Promise<void> {
     this.unlisten ??= this.db.listen(WORK_CHANNEL, (ownerId) => {
-      for (const w of this.waiters.get(ownerId) ?? []) w.notify();
+      // RESYNC (the LISTEN connection was restored): work may have become pending meanwhile.
+      const waiting = ownerId === RESYNC ? [...this.waiters.values()] : [this.waiters.get(ownerId) ?? new Set<Waiter>()];
+      for (const set of waiting) for (const w of set) w.notify();
     });
     try {
       await this.unlisten;

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import type { Database } from '../../db/database.js';
+import { RESYNC, type Database } from '../../db/database.js';
 import { HISTORY_CHANNEL, HISTORY_LOCK_KEY, TASK_EVENTS_CHANNEL } from '../../db/change.js';
 import type { HistoryEvent, PrismaClient, TaskEvent } from '../../generated/prisma/client.js';
 
@@ -119,7 +119,13 @@ export class LiveHub extends EventEmitter {
   async start(): Promise<void> {
     const { db } = this.options;
     this.unlisten.push(await db.listen(HISTORY_CHANNEL, (payload) => this.onHistoryNotification(payload)));
-    this.unlisten.push(await db.listen(TASK_EVENTS_CHANNEL, (taskId) => this.taskStreams.get(taskId)?.drain()));
+    this.unlisten.push(
+      await db.listen(TASK_EVENTS_CHANNEL, (taskId) => {
+        // RESYNC (the LISTEN connection was restored): any stream may have missed its notification.
+        if (taskId === RESYNC) for (const stream of this.taskStreams.values()) stream.drain();
+        else this.taskStreams.get(taskId)?.drain();
+      }),
+    );
     const [{ max }] = await db.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM history_events');
     this.historyPosition = BigInt(max ?? 0);
     this.drainHistory();
