@@ -202,7 +202,7 @@ class TaskRun {
     this.batchBytes = 0;
     if (!events.length || this.lost) return;
     try {
-      await this.call(() => this.options.client.request(RecordTaskEvents, { input: { taskId: this.taskId, events } }));
+      await this.call(() => this.options.client.request(RecordTaskEvents, { input: { taskId: this.taskId, workerId: this.options.workerId, events } }));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       await this.recordError(`${events.length} output events were refused: ${err.message}`);
@@ -245,7 +245,7 @@ class TaskRun {
 
   private async recordError(message: string): Promise<void> {
     try {
-      await this.call(() => this.options.client.request(RecordTaskEvents, { input: { taskId: this.taskId, events: [{ type: 'ERROR', data: { message } }] } }));
+      await this.call(() => this.options.client.request(RecordTaskEvents, { input: { taskId: this.taskId, workerId: this.options.workerId, events: [{ type: 'ERROR', data: { message } }] } }));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       process.stderr.write(`makima worker: could not record an error event: ${err.message}\n`);
