@@ -7,7 +7,7 @@ import type { ResultOf } from '@graphql-typed-document-node/core';
 import { graphql } from '../generated/gql/index.js';
 import { ApiError, type ApiClient } from './client.js';
 import { CliError } from './output.js';
-import { parseLine, type MessageRole, type TaskEventType } from './worker-protocol.js';
+import { parseLine, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
 
 export const ClaimTask = graphql(`
   mutation CliClaimTask($input: ClaimTaskInput!) {
@@ -90,7 +90,8 @@ class TaskRun {
   private batchBytes = 0;
   private batchTimer: NodeJS.Timeout | undefined;
   /** API work, one call at a time in line order (a timed flush may run between two lines). */
-  private serial: Promise<unknown> = Promise.resolve();
+  private serial: Promise<void> = Promise.resolve();
+  private unexpected: unknown;
   private leaseUntil: number;
   private stderrTail = '';
   private lineNumber = 0;
@@ -119,6 +120,7 @@ class TaskRun {
       const end = await this.runAgent();
       clearTimeout(this.batchTimer);
       await this.enqueue(() => this.flush());
+      if (this.unexpected) throw this.unexpected;
       return await this.finish(end);
     } finally {
       clearInterval(renewals);
@@ -162,22 +164,30 @@ class TaskRun {
   }
 
   private async handle(line: string): Promise<void> {
-    this.lineNumber++;
+    const at = ++this.lineNumber;
     if (this.lost) return;
     const instruction = parseLine(line);
     switch (instruction.kind) {
       case 'event':
         return this.addEvent(instruction.type, instruction.data, line.length);
-      case 'message':
-        return this.enqueue(() => this.flush().then(() => this.appendMessage(instruction)));
-      case 'checkpoint':
-        return this.enqueue(() => this.flush().then(() => this.checkpoint(instruction.message)));
       case 'done':
       case 'fail':
         this.declared = instruction;
         return;
-      case 'invalid':
-        return this.protocolError(instruction.reason);
+      default:
+        return this.enqueue(() => this.flush().then(() => this.perform(instruction, at)));
+    }
+  }
+
+  /** A message, a checkpoint or an invalid line, in its turn; what the API refuses is reported like an invalid line. */
+  private async perform(instruction: Extract<Instruction, { kind: 'message' | 'checkpoint' | 'invalid' }>, at: number): Promise<void> {
+    try {
+      if (instruction.kind === 'message') await this.appendMessage(instruction);
+      else if (instruction.kind === 'checkpoint') await this.checkpoint(instruction.message);
+      else await this.protocolError(at, instruction.reason);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      await this.protocolError(at, `the ${instruction.kind} was refused: ${err.message}`);
     }
   }
 
@@ -188,10 +198,18 @@ class TaskRun {
     this.batchTimer ??= setTimeout(() => void this.enqueue(() => this.flush()), BATCH_DELAY_MS);
   }
 
+  /**
+   * Runs `work` after all work queued before it. An unexpected failure is kept (and the agent
+   * stopped) rather than rejected here, where a timer may have queued the work; run() throws it.
+   */
   private enqueue(work: () => Promise<void>): Promise<void> {
-    const next = this.serial.then(work);
-    this.serial = next.catch(() => {});
-    return next;
+    this.serial = this.serial
+      .then(() => (this.unexpected ? undefined : work()))
+      .catch((err: unknown) => {
+        this.unexpected ??= err;
+        this.kill();
+      });
+    return this.serial;
   }
 
   private async flush(): Promise<void> {
@@ -210,37 +228,30 @@ class TaskRun {
   }
 
   private async appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<void> {
-    try {
-      const result = await this.call(() =>
-        this.options.client.request(AppendMessages, {
-          input: { taskId: this.taskId, workerId: this.options.workerId, messages: [{ role: message.role, content: message.content, toolCalls: message.toolCalls }] },
-        }),
-      );
-      const index = result?.appendMessages.messages[0]?.index;
-      if (index !== undefined) this.options.report('message', { taskId: this.taskId, role: message.role, index }, `  message #${index} (${message.role.toLowerCase()})`);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      await this.protocolError(`the message was refused: ${err.message}`);
-    }
+    const result = await this.call(() =>
+      this.options.client.request(AppendMessages, {
+        input: { taskId: this.taskId, workerId: this.options.workerId, messages: [{ role: message.role, content: message.content, toolCalls: message.toolCalls }] },
+      }),
+    );
+    const index = result?.appendMessages.messages[0]?.index;
+    if (index !== undefined) this.options.report('message', { taskId: this.taskId, role: message.role, index }, `  message #${index} (${message.role.toLowerCase()})`);
   }
 
   private async checkpoint(message: string): Promise<void> {
-    try {
-      const result = await this.call(() => this.options.client.request(CreateCheckpoint, { input: { taskId: this.taskId, message } }));
-      if (!result) return;
-      const { number, commitSha } = result.createCheckpoint.checkpoint;
-      this.options.report('checkpoint', { taskId: this.taskId, number, commitSha, message }, `  checkpoint #${number} ${commitSha.slice(0, 10)} ${message}`);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      await this.protocolError(`the checkpoint was refused: ${err.message}`);
-    }
+    const result = await this.call(() => this.options.client.request(CreateCheckpoint, { input: { taskId: this.taskId, message } }));
+    if (!result) return;
+    const { number, commitSha } = result.createCheckpoint.checkpoint;
+    this.options.report('checkpoint', { taskId: this.taskId, number, commitSha, message }, `  checkpoint #${number} ${commitSha.slice(0, 10)} ${message}`);
   }
 
-  /** A line the worker could not act on: an ERROR task event (so it is in the task's history) and a warning. */
-  private async protocolError(reason: string): Promise<void> {
-    const text = `makima worker: line ${this.lineNumber} of the agent's output: ${reason}`;
+  /**
+   * A line the worker could not act on: a warning, and an ERROR task event so that it is in the
+   * task's history. Runs inside the serial queue, after the events of the lines before it.
+   */
+  private async protocolError(at: number, reason: string): Promise<void> {
+    const text = `makima worker: line ${at} of the agent's output: ${reason}`;
     process.stderr.write(`${text}\n`);
-    await this.enqueue(() => this.flush().then(() => this.recordError(text)));
+    await this.recordError(text);
   }
 
   private async recordError(message: string): Promise<void> {

@@ -94,7 +94,8 @@ describe('makima worker', () => {
     const { supervisor } = await newContract(user);
     const { env, contextFile } = workerEnv(user, 'work');
     const result = await runMakima(['worker', '--command', COMMAND, '--once', '--worker-id', 'w1'], env);
-    expect(result.stderr).toMatch(/^makima worker: line 7 of the agent's output: unknown instruction "dance"\n$/);
+    const refused = `makima worker: line 8 of the agent's output: the message was refused: BAD_USER_INPUT: messages[0].content contains a NUL character (\\u0000) or an unpaired surrogate, which JSON storage cannot hold`;
+    expect(result.stderr).toBe(`makima worker: line 7 of the agent's output: unknown instruction "dance"\n${refused}\n`);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`claimed c supervisor (${supervisor.id}): NEW, worktree ${supervisor.worktreePath}`);
     expect(result.stdout).toMatch(/ {2}checkpoint #1 \w{10} write notes\n/);
@@ -112,6 +113,7 @@ describe('makima worker', () => {
       { type: 'TOOL_RESULT', data: { ok: true } },
       { type: 'OUTPUT', data: '{"progress":1}' },
       { type: 'ERROR', data: { message: `makima worker: line 7 of the agent's output: unknown instruction "dance"` } },
+      { type: 'ERROR', data: { message: refused } },
     ]);
     expect(task.checkpoints).toEqual([{ number: 1, message: 'write notes', filesChanged: [{ path: 'notes.txt', status: 'added' }] }]);
     expect(fs.readFileSync(path.join(supervisor.worktreePath, 'notes.txt'), 'utf8')).toBe('notes after 0 messages\n');
