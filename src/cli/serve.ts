@@ -14,19 +14,23 @@ export function registerServe(program: Command): void {
     .description('serve the GraphQL API, GraphiQL and graphql-ws subscriptions')
     .option('--port <port>', 'port to listen on (default: PORT or 4000)')
     .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
-    .action(async (opts: { port?: string; host?: string }) => {
+    .option('--json', 'once serving, print { "url", "wsUrl", "database", "localToken" } as one JSON line')
+    .action(async (opts: { port?: string; host?: string; json?: boolean }) => {
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
       const db = await openConfiguredDatabase(config);
       await migrateDatabase(db);
       const localToken = config.databaseUrl ? undefined : await ensureLocalUser(config, db);
       const { startServer } = await import('../server.js');
       const server = await startServer({ config, db });
-      greet(server.url, localToken, config);
+      if (opts.json) {
+        const database = config.databaseUrl ? 'postgres' : 'pglite';
+        println(JSON.stringify({ url: server.url, wsUrl: server.wsUrl, database, localToken: localToken?.token ?? null }));
+      } else greet(server.url, localToken, config);
       await new Promise<void>((resolve) => {
         const onSignal = () => {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
-          println('\nstopping: finishing requests and closing the database…');
+          if (!opts.json) println('\nstopping: finishing requests and closing the database…');
           void server.stop().then(resolve);
         };
         process.on('SIGINT', onSignal);
