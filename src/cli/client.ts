@@ -101,7 +101,7 @@ export class ApiClient {
   }
 }
 
-export function describeErrors(errors: GraphqlError[]): string {
+export function describeErrors(errors: readonly { message: string; extensions?: { code?: unknown } }[]): string {
   return errors.map((e) => (e.extensions?.code ? `${e.extensions.code}: ${e.message}` : e.message)).join('; ');
 }
 

@@ -6,7 +6,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { print } from 'graphql';
 import { graphql } from '../generated/gql/index.js';
 import type { HistoryFilter } from '../generated/gql/graphql.js';
-import { clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
+import { clientCommand, clientFrom, describeErrors, type ApiClient, type ClientOptions } from './client.js';
 import { CliError, color, printTable, println, summarize, when } from './output.js';
 
 const EventFields = graphql(`
@@ -148,7 +148,7 @@ async function follow(client: ApiClient, filter: HistoryFilter, start: TimelineE
     process.on('SIGTERM', stop);
     const unsubscribe = ws.subscribe<{ timeline: TimelineEvent }>(payload, {
       next: (result) => {
-        if (result.errors?.length) return fail(new CliError(result.errors.map((e) => e.message).join('; ')));
+        if (result.errors?.length) return fail(new CliError(describeErrors(result.errors)));
         const event = result.data?.timeline;
         if (!event) return;
         lastSeq = BigInt(event.seq);
@@ -170,7 +170,7 @@ async function follow(client: ApiClient, filter: HistoryFilter, start: TimelineE
 
 function describeClose(err: unknown): string {
   if (err instanceof Error) return err.message;
-  if (Array.isArray(err)) return err.map((e: { message?: string }) => e.message).join('; ');
+  if (Array.isArray(err)) return describeErrors(err);
   const close = err as { code?: number; reason?: string };
   return close.code ? `closed with ${close.code} ${close.reason ?? ''}`.trim() : String(err);
 }

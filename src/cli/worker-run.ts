@@ -338,7 +338,7 @@ class TaskRun {
   private failure(end: AgentEnd): string | undefined {
     if (this.declared?.kind === 'fail') return this.declared.error;
     if (this.declared?.kind === 'done') return undefined;
-    if ('error' in end) return `could not start the agent: ${end.error.message}`;
+    if ('error' in end) return `could not start the agent in ${this.assignment.worktreePath}: ${end.error.message}`;
     if (end.code === 0) return undefined;
     const how = end.signal ? `was killed by ${end.signal}` : `exited with status ${end.code}`;
     const tail = this.stderrTail.trim();
