@@ -8,7 +8,7 @@ import type { Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import { createBranch, deleteBranch } from '../../git/checkpoints.js';
 import { assertBranchName } from '../../git/repo.js';
 import { assertReachable } from '../conversation/service.js';
-import { assertName, changeWithWorktrees, findOwnTask, MAX_NAME_LENGTH, provisionTask } from '../tasks/service.js';
+import { assertName, changeWithWorktrees, findOwnTask, MAX_NAME_LENGTH } from '../tasks/service.js';
 import { checkpointOfTask, repositoryOf } from './service.js';
 
 /** Where a fork starts: a commit for its worktree and a head for its conversation. */
@@ -79,8 +79,8 @@ export async function forkTask(ctx: AppContext, viewer: Viewer, input: ForkTaskI
   const point = input.checkpointId
     ? await forkPointAtCheckpoint(ctx.prisma, viewer, original, input.checkpointId)
     : await forkPointAtMessage(ctx.prisma, original, input.messageId!);
-  return changeWithWorktrees(ctx, async (tx, record, onRollback) => {
-    const { task, undo } = await provisionTask(ctx, tx, record, {
+  return changeWithWorktrees(ctx, async (_tx, record, provision) => {
+    const task = await provision({
       owner: viewer,
       contract,
       name,
@@ -95,7 +95,6 @@ export async function forkTask(ctx: AppContext, viewer: Viewer, input: ForkTaskI
         messageCount: point.messageCount,
       },
     });
-    onRollback(undo);
     record({
       ownerId: viewer.id,
       contractId: contract.id,

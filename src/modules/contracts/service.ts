@@ -4,7 +4,7 @@ import { change } from '../../db/change.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import { ContractPhase, type Contract } from '../../generated/prisma/client.js';
 import { resolveRepository } from '../../git/repo.js';
-import { assertName, changeWithWorktrees, provisionTask } from '../tasks/service.js';
+import { assertName, changeWithWorktrees } from '../tasks/service.js';
 
 export const PHASE_ORDER: ContractPhase[] = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
 const MAX_DESCRIPTION_LENGTH = 20_000;
@@ -21,7 +21,7 @@ export async function createContract(ctx: AppContext, viewer: Viewer, input: Cre
     throw new BadInputError(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`, 'description');
   }
   const repo = await resolveRepository(input.repositoryPath, ctx.config.reposRoot);
-  return changeWithWorktrees(ctx, async (tx, record, onRollback) => {
+  return changeWithWorktrees(ctx, async (tx, record, provision) => {
     const contract = await tx.contract.create({
       data: { ownerId: viewer.id, name, description: input.description ?? null, repositoryPath: repo.path },
     });
@@ -32,14 +32,7 @@ export async function createContract(ctx: AppContext, viewer: Viewer, input: Cre
       eventSubtype: 'created',
       data: { name, to: contract.phase, repositoryPath: repo.path },
     });
-    const { undo } = await provisionTask(ctx, tx, record, {
-      owner: viewer,
-      contract,
-      name: `${name} supervisor`,
-      isSupervisor: true,
-      startCommit: repo.head,
-    });
-    onRollback(undo);
+    await provision({ owner: viewer, contract, name: `${name} supervisor`, isSupervisor: true, startCommit: repo.head });
     return contract;
   });
 }

@@ -52,7 +52,7 @@ export interface NewTask {
  * Creates a task's worktree and branch, then (in `tx`) its row. Returns the row and an `undo` that
  * removes the worktree if the surrounding transaction does not commit.
  */
-export async function provisionTask(
+async function provisionTask(
   ctx: AppContext,
   tx: Tx,
   record: (e: HistoryEventDraft) => void,
@@ -96,14 +96,26 @@ export async function provisionTask(
   }
 }
 
-/** Runs a change that provisions worktrees; if the transaction fails, the worktrees are removed. */
+/** Creates a task (worktree, branch, row, event) inside a changeWithWorktrees transaction. */
+export type Provision = (spec: NewTask) => Promise<Task>;
+
+/**
+ * Runs a change that may create tasks through `provision`; if the transaction fails, every worktree
+ * and branch it created is removed again, so git and the database never disagree.
+ */
 export async function changeWithWorktrees<T>(
   ctx: AppContext,
-  fn: (tx: Tx, record: (e: HistoryEventDraft) => void, onRollback: (undo: () => Promise<void>) => void) => Promise<T>,
+  fn: (tx: Tx, record: (e: HistoryEventDraft) => void, provision: Provision) => Promise<T>,
 ): Promise<T> {
   const undos: (() => Promise<void>)[] = [];
   try {
-    return await change(ctx.prisma, (tx, record) => fn(tx, record, (u) => undos.push(u)));
+    return await change(ctx.prisma, (tx, record) =>
+      fn(tx, record, async (spec) => {
+        const { task, undo } = await provisionTask(ctx, tx, record, spec);
+        undos.push(undo);
+        return task;
+      }),
+    );
   } catch (err) {
     for (const undo of undos) await undo();
     throw err;
@@ -133,8 +145,8 @@ export async function createTask(ctx: AppContext, viewer: Viewer, input: CreateT
     }
     startCommit = await currentHead(previous);
   }
-  return changeWithWorktrees(ctx, async (tx, record, onRollback) => {
-    const { task, undo } = await provisionTask(ctx, tx, record, {
+  return changeWithWorktrees(ctx, (_tx, _record, provision) =>
+    provision({
       owner: viewer,
       contract,
       name,
@@ -143,10 +155,8 @@ export async function createTask(ctx: AppContext, viewer: Viewer, input: CreateT
       data: previous ? { continuedFromTaskId: previous.id } : {},
       // One change, one event: a continued task's creation is recorded as `continued`.
       event: previous ? { subtype: 'continued', data: { fromTaskId: previous.id, commit: startCommit } } : undefined,
-    });
-    onRollback(undo);
-    return task;
-  });
+    }),
+  );
 }
 
 /** The commit a task's worktree is at now (its recorded head if the worktree is gone). */
