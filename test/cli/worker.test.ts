@@ -126,10 +126,10 @@ describe('makima worker', () => {
   it('survives being killed: the lease lapses, `makima resume` and a second run receive the full context', async () => {
     const user = await t.createUser();
     const { contractId, supervisor } = await newContract(user);
-    const first = startWorker(['--worker-id', 'w1', '--lease-seconds', '1', '--json'], workerEnv(user, 'hang').env);
+    const first = startWorker(['--worker-id', 'w1', '--lease-seconds', '2', '--json'], workerEnv(user, 'hang').env);
     const pid = await agentPid(first);
     await first.waitFor(/"event":"message","taskId":"[^"]+","role":"ASSISTANT","index":0/);
-    // The worker keeps the lease: it is renewed every half second.
+    // The worker keeps the lease: it is renewed every second (half the lease).
     await eventually(async () => (await subtypes(t, supervisor.id)).includes('lease_renewed'), 'a lease renewal');
     await first.stop('SIGKILL');
     killGroup(pid);
