@@ -97,6 +97,11 @@ export interface TestServer {
   gql<R = any, V = Record<string, unknown>>(doc: Doc<R, V>, variables?: V, token?: string): Promise<GqlResult<R>>;
   /** A git repository with one commit, inside the repositories root. */
   makeRepo(files?: Record<string, string>): Promise<string>;
+  /**
+   * A server restart: stops the server, runs `whileDown`, then starts a new server on the same port
+   * with the same database (t.server is the new one; t.url is unchanged).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -125,10 +130,10 @@ export async function startTestServer(env: Record<string, string> = {}, existing
     },
     root,
   );
-  const server = await startServer({ config, db: testDb.db, keepDatabase: true });
+  let server = await startServer({ config, db: testDb.db, keepDatabase: true });
   const gql = <R, V>(doc: Doc<R, V>, variables?: V, token?: string) => postGraphql<R>(server.url, doc as Doc<R, unknown>, variables, token);
   let repoCount = 0;
-  return {
+  const testServer: TestServer = {
     server,
     config,
     url: server.url,
@@ -153,12 +158,19 @@ export async function startTestServer(env: Record<string, string> = {}, existing
       await makeGitRepo(dir, files);
       return dir;
     },
+    async restart(whileDown) {
+      await server.stop();
+      await whileDown?.();
+      server = await startServer({ config: { ...config, port: server.port }, db: testDb.db, keepDatabase: true });
+      testServer.server = server;
+    },
     async stop() {
       await server.stop();
       if (!existing) await testDb.drop();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
+  return testServer;
 }
 
 /** A real git repository with one commit containing `files`. */

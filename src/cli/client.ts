@@ -2,7 +2,8 @@
 // failure becomes a one-line CliError that says which URL or which API error.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import type { Command } from 'commander';
+import { createClient, type Client, type ClientOptions as WsClientOptions } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig } from '../config.js';
 import { CliError } from './output.js';
@@ -14,6 +15,46 @@ export interface ClientOptions {
 
 export const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
 
+/** The options every API client command takes: where the server is, the token, and --json. */
+export function clientCommand(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', `the GraphQL endpoint (default: MAKIMA_URL or ${DEFAULT_URL})`)
+    .option('--token <token>', 'API token (default: MAKIMA_TOKEN)')
+    .option('--json', 'print JSON for scripts instead of text for people');
+}
+
+interface GraphqlError {
+  message: string;
+  extensions?: { code?: string };
+}
+
+/** The API refused a request: `codes` are the errors' extensions.code, for callers that act on them. */
+export class ApiError extends CliError {
+  readonly codes: string[];
+  constructor(errors: GraphqlError[]) {
+    super(describeErrors(errors));
+    this.codes = errors.map((e) => e.extensions?.code ?? '');
+  }
+}
+
+/** One page of a Relay connection. */
+export interface Connection<T> {
+  edges: { node: T }[];
+  pageInfo: { hasNextPage: boolean; endCursor?: string | null };
+}
+
+/** Every node of a connection, fetching page after page (`fetchPage(after)` asks for first: 100). */
+export async function allNodes<T>(fetchPage: (after: string | undefined) => Promise<Connection<T>>): Promise<T[]> {
+  const nodes: T[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await fetchPage(after);
+    nodes.push(...page.edges.map((e) => e.node));
+    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return nodes;
+    after = page.pageInfo.endCursor;
+  }
+}
+
 export class ApiClient {
   constructor(
     readonly url: string,
@@ -21,44 +62,46 @@ export class ApiClient {
   ) {}
 
   /** Runs a query or mutation; throws CliError on a network failure or any GraphQL error. */
-  async request<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<R> {
+  async request<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, signal?: AbortSignal): Promise<R> {
     let res: Response;
     try {
       res = await fetch(this.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${this.token}` },
         body: JSON.stringify({ query: print(doc), variables }),
+        signal,
       });
     } catch (err) {
+      if (signal?.aborted) throw err;
       throw new CliError(`could not reach ${this.url}: ${networkReason(err)}`);
     }
-    let body: { data?: R | null; errors?: { message: string; extensions?: { code?: string } }[] };
+    let body: { data?: R | null; errors?: GraphqlError[] };
     try {
       body = (await res.json()) as typeof body;
     } catch {
       throw new CliError(`${this.url} answered HTTP ${res.status} without a GraphQL response; is MAKIMA_URL the /graphql endpoint?`);
     }
-    if (body.errors?.length) throw new CliError(describeErrors(body.errors));
+    if (body.errors?.length) throw new ApiError(body.errors);
     if (!body.data) throw new CliError(`${this.url} returned no data (HTTP ${res.status})`);
     return body.data;
   }
 
   /** A graphql-ws client for this server (same path, ws:// scheme); retries are the caller's choice. */
-  subscriptions(options: { retryAttempts?: number; onClosed?: (event: unknown) => void } = {}): Client {
-    const client = createClient({
+  subscriptions(options: Pick<WsClientOptions, 'retryAttempts' | 'retryWait' | 'on'> = {}): Client {
+    return createClient({
       url: this.url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${this.token}` },
       retryAttempts: options.retryAttempts ?? 0,
+      retryWait: options.retryWait,
       shouldRetry: () => true,
       lazy: true,
+      on: options.on,
     });
-    if (options.onClosed) client.on('closed', options.onClosed);
-    return client;
   }
 }
 
-export function describeErrors(errors: { message: string; extensions?: { code?: string } }[]): string {
+export function describeErrors(errors: readonly { message: string; extensions?: { code?: unknown } }[]): string {
   return errors.map((e) => (e.extensions?.code ? `${e.extensions.code}: ${e.message}` : e.message)).join('; ');
 }
 

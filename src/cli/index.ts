@@ -2,12 +2,20 @@
 // line and exit non-zero, never a stack trace.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
-import { DataDirLockedError } from '../db/database.js';
-import { MigrationError } from '../db/migrate.js';
 import { CliError } from './output.js';
 import { registerMigrate } from './migrate.js';
+import { registerResume } from './resume.js';
+import { registerRewindConversation } from './rewind-conversation.js';
 import { registerServe } from './serve.js';
+import { registerTaskCheckpoints } from './task-checkpoints.js';
+import { registerTaskFork } from './task-fork.js';
+import { registerTaskHistory } from './task-history.js';
+import { registerTaskResume } from './task-resume.js';
+import { registerTaskResumeFrom } from './task-resume-from.js';
+import { registerTaskRewind } from './task-rewind.js';
+import { registerTimeline } from './timeline.js';
 import { registerUser } from './user.js';
+import { registerWorker } from './worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('makima')
@@ -17,10 +25,20 @@ export function buildProgram(): Command {
   registerServe(program);
   registerUser(program);
   registerMigrate(program);
+  registerTaskHistory(program);
+  registerTaskCheckpoints(program);
+  registerTaskRewind(program);
+  registerTaskFork(program);
+  registerRewindConversation(program);
+  registerResume(program);
+  registerTaskResume(program);
+  registerTaskResumeFrom(program);
+  registerTimeline(program);
+  registerWorker(program);
   return program;
 }
 
-const EXPECTED = [CliError, ConfigError, DataDirLockedError, MigrationError];
+const EXPECTED = [CliError, ConfigError];
 
 export async function runCli(argv: string[]): Promise<number> {
   try {

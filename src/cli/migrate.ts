@@ -1,8 +1,7 @@
 // `makima migrate`: applies pending migrations (the server also does this at start).
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
+import { migrateDatabase, openConfiguredDatabase } from './database.js';
 import { printJson, println } from './output.js';
 
 export function registerMigrate(program: Command): void {
@@ -12,9 +11,9 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print the applied migrations as JSON')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const db = await openConfiguredDatabase(config);
       try {
-        const applied = await migrate(db);
+        const applied = await migrateDatabase(db);
         if (opts.json) return printJson({ applied });
         println(applied.length ? `applied ${applied.join(', ')}` : 'the database is up to date');
       } finally {

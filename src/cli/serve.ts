@@ -4,10 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { openDatabase, type Database } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
-import { createUser } from '../modules/auth/service.js';
-import { startServer } from '../server.js';
+import type { Database } from '../db/database.js';
+import { migrateDatabase, openConfiguredDatabase } from './database.js';
 import { color, println } from './output.js';
 
 export function registerServe(program: Command): void {
@@ -16,18 +14,23 @@ export function registerServe(program: Command): void {
     .description('serve the GraphQL API, GraphiQL and graphql-ws subscriptions')
     .option('--port <port>', 'port to listen on (default: PORT or 4000)')
     .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
-    .action(async (opts: { port?: string; host?: string }) => {
+    .option('--json', 'once serving, print { "url", "wsUrl", "database", "localToken" } as one JSON line')
+    .action(async (opts: { port?: string; host?: string; json?: boolean }) => {
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-      await migrate(db);
+      const db = await openConfiguredDatabase(config);
+      await migrateDatabase(db);
       const localToken = config.databaseUrl ? undefined : await ensureLocalUser(config, db);
+      const { startServer } = await import('../server.js');
       const server = await startServer({ config, db });
-      greet(server.url, localToken, config);
+      if (opts.json) {
+        const database = config.databaseUrl ? 'postgres' : 'pglite';
+        println(JSON.stringify({ url: server.url, wsUrl: server.wsUrl, database, localToken: localToken?.token ?? null }));
+      } else greet(server.url, localToken, config);
       await new Promise<void>((resolve) => {
         const onSignal = () => {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
-          println('\nstopping: finishing requests and closing the database…');
+          if (!opts.json) println('\nstopping: finishing requests and closing the database…');
           void server.stop().then(resolve);
         };
         process.on('SIGINT', onSignal);
@@ -42,6 +45,7 @@ async function ensureLocalUser(config: Config, db: Database): Promise<{ token: s
   if ((await db.prisma.user.count()) > 0) {
     return fs.existsSync(file) ? { token: fs.readFileSync(file, 'utf8').trim(), file, created: false } : undefined;
   }
+  const { createUser } = await import('../modules/auth/service.js');
   const user = await createUser(db.prisma, 'local');
   fs.writeFileSync(file, `${user.token}\n`, { mode: 0o600 });
   return { token: user.token, file, created: true };

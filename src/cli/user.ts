@@ -1,9 +1,7 @@
 // `makima user create --name N [--json]`: a user and an API token, printed once.
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
-import { createUser } from '../modules/auth/service.js';
+import { migrateDatabase, openConfiguredDatabase } from './database.js';
 import { CliError, color, printJson, println } from './output.js';
 
 export function registerUser(program: Command): void {
@@ -16,9 +14,10 @@ export function registerUser(program: Command): void {
     .action(async (opts: { name: string; json?: boolean }) => {
       if (!opts.name.trim()) throw new CliError('--name must not be empty');
       const config = loadConfig();
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const db = await openConfiguredDatabase(config);
       try {
-        await migrate(db);
+        await migrateDatabase(db);
+        const { createUser } = await import('../modules/auth/service.js');
         const created = await createUser(db.prisma, opts.name);
         if (opts.json) return printJson(created);
         println(`created user ${color.bold(created.name)} (${created.id})`);

@@ -1,0 +1,34 @@
+// `makima resume <contract> [--from-snapshot S]`: resumes a contract's interrupted or failed
+// supervisor — optionally from one of its snapshots — so that the next worker runs it again with
+// its full context.
+import type { Command } from 'commander';
+import { graphql } from '../generated/gql/index.js';
+import { resolveSnapshot, supervisorOf } from './arguments.js';
+import { clientCommand, clientFrom, type ClientOptions } from './client.js';
+import { color, printJson, println } from './output.js';
+
+const ResumeSupervisor = graphql(`
+  mutation CliResumeSupervisor($input: ResumeSupervisorInput!) {
+    resumeSupervisor(input: $input) {
+      task { id name status pendingReason resumeNote messageCount }
+      backupSnapshot { id messageCount }
+    }
+  }
+`);
+
+export function registerResume(program: Command): void {
+  clientCommand(program.command('resume').argument('<contract>', 'contract ID'))
+    .description("resume a contract's interrupted or failed supervisor; the next worker receives it with its full context")
+    .option('--from-snapshot <snapshot>', "first rewind the supervisor's conversation to this snapshot (ID, or #3: the snapshot of its checkpoint 3)")
+    .action(async (contract: string, opts: ClientOptions & { json?: boolean; fromSnapshot?: string }) => {
+      const client = clientFrom(opts);
+      const fromSnapshotId = opts.fromSnapshot ? await resolveSnapshot(client, () => supervisorOf(client, contract), opts.fromSnapshot) : undefined;
+      const { resumeSupervisor } = await client.request(ResumeSupervisor, { input: { contractId: contract, fromSnapshotId } });
+      if (opts.json) return printJson(resumeSupervisor);
+      const { task, backupSnapshot } = resumeSupervisor;
+      println(`resumed ${color.bold(task.name)} (${task.id}): ${task.status}, ${task.messageCount} messages`);
+      if (task.resumeNote) println(color.dim(`  ${task.resumeNote}`));
+      if (backupSnapshot) println(color.dim(`  undo the rewind: makima rewind-conversation ${contract} --to ${backupSnapshot.id}`));
+      println(color.dim('  the next worker that claims work receives it with its full context'));
+    });
+}

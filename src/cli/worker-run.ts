@@ -1,0 +1,369 @@
+// One task on the reference worker: runs the agent command in the task's worktree with the full
+// context on stdin, turns its stdout into task events, messages and checkpoints (worker-protocol),
+// keeps the lease renewed, and completes or fails the task when the agent exits.
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+import type { ResultOf } from '@graphql-typed-document-node/core';
+import { graphql } from '../generated/gql/index.js';
+import { ApiError, type ApiClient } from './client.js';
+import { CliError } from './output.js';
+import { parseLine, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
+
+export const ClaimTask = graphql(`
+  mutation CliClaimTask($input: ClaimTaskInput!) {
+    claimTask(input: $input) {
+      assignment {
+        reason resumeNote worktreePath branch commitSha leaseExpiresAt
+        task {
+          id name prompt status isSupervisor branch baseCommit headCommit messageCount
+          contract { id name description phase }
+        }
+        conversation { id index role content toolCalls createdAt }
+      }
+    }
+  }
+`);
+
+const RenewLease = graphql(`
+  mutation CliRenewLease($input: RenewLeaseInput!) { renewLease(input: $input) { leaseExpiresAt } }
+`);
+const AppendMessages = graphql(`
+  mutation CliAppendMessages($input: AppendMessagesInput!) { appendMessages(input: $input) { messages { id index } } }
+`);
+const RecordTaskEvents = graphql(`
+  mutation CliRecordTaskEvents($input: RecordTaskEventsInput!) { recordTaskEvents(input: $input) { events { seq } } }
+`);
+const CreateCheckpoint = graphql(`
+  mutation CliCreateCheckpoint($input: CreateCheckpointInput!) {
+    createCheckpoint(input: $input) { checkpoint { id number commitSha message } }
+  }
+`);
+const CompleteTask = graphql(`
+  mutation CliCompleteTask($input: CompleteTaskInput!) { completeTask(input: $input) { task { id status } } }
+`);
+const FailTask = graphql(`
+  mutation CliFailTask($input: FailTaskInput!) { failTask(input: $input) { task { id status lastError } } }
+`);
+
+export type Assignment = NonNullable<ResultOf<typeof ClaimTask>['claimTask']['assignment']>;
+
+/** How the worker tells its operator what happens: an event name, details for --json, a line for people. */
+export type Report = (event: string, details: Record<string, unknown>, text: string) => void;
+
+export interface RunOptions {
+  client: ApiClient;
+  workerId: string;
+  leaseSeconds: number;
+  command: string;
+  report: Report;
+  /** Aborted when the worker is told to stop (Ctrl-C, SIGTERM): the task is released. */
+  signal: AbortSignal;
+}
+
+export type RunOutcome =
+  | { kind: 'completed' }
+  | { kind: 'failed'; error: string }
+  | { kind: 'released' }
+  | { kind: 'lost'; reason: string };
+
+/** Why the task was failed when the worker was stopped; the task can then be resumed. */
+export const WORKER_STOPPED = 'worker stopped';
+const BATCH_EVENTS = 100;
+const BATCH_BYTES = 512 * 1024;
+const BATCH_DELAY_MS = 200;
+const STDERR_TAIL = 4000;
+const KILL_GRACE_MS = 5000;
+
+type AgentEnd = { error: Error } | { code: number | null; signal: NodeJS.Signals | null };
+
+export async function runAssignment(options: RunOptions, assignment: Assignment): Promise<RunOutcome> {
+  return new TaskRun(options, assignment).run();
+}
+
+class TaskRun {
+  private readonly taskId: string;
+  private child: ChildProcess | undefined;
+  private lost: string | undefined;
+  private stopping = false;
+  private declared: { kind: 'done' } | { kind: 'fail'; error: string } | undefined;
+  private batch: { type: TaskEventType; data: unknown }[] = [];
+  private batchBytes = 0;
+  private batchTimer: NodeJS.Timeout | undefined;
+  /** API work, one call at a time in line order (a timed flush may run between two lines). */
+  private serial: Promise<void> = Promise.resolve();
+  private unexpected: unknown;
+  private leaseUntil: number;
+  private stderrTail = '';
+  private lineNumber = 0;
+
+  constructor(
+    private readonly options: RunOptions,
+    private readonly assignment: Assignment,
+  ) {
+    this.taskId = assignment.task.id;
+    this.leaseUntil = Date.parse(assignment.leaseExpiresAt);
+  }
+
+  async run(): Promise<RunOutcome> {
+    const { signal, report } = this.options;
+    const { task } = this.assignment;
+    report('claimed', { taskId: task.id, name: task.name, reason: this.assignment.reason, worktreePath: this.assignment.worktreePath, branch: this.assignment.branch }, `claimed ${task.name} (${task.id}): ${this.assignment.reason}, worktree ${this.assignment.worktreePath}`);
+    if (signal.aborted) return this.finish({ code: null, signal: null });
+
+    const onStop = () => {
+      this.stopping = true;
+      this.kill();
+    };
+    signal.addEventListener('abort', onStop);
+    const renewals = setInterval(() => void this.renew(), (this.options.leaseSeconds * 1000) / 2);
+    try {
+      const end = await this.runAgent();
+      clearTimeout(this.batchTimer);
+      await this.enqueue(() => this.flush());
+      if (this.unexpected) throw this.unexpected;
+      return await this.finish(end);
+    } finally {
+      clearInterval(renewals);
+      signal.removeEventListener('abort', onStop);
+      this.kill();
+    }
+  }
+
+  /** Starts the agent and processes its stdout until it exits and its output is read. */
+  private async runAgent(): Promise<AgentEnd> {
+    // The command is the operator's own string, run by the shell as written; task data reaches the
+    // agent only on stdin and in MAKIMA_TASK_ID, never inside the command line.
+    const child = spawn('/bin/sh', ['-c', this.options.command], {
+      cwd: this.assignment.worktreePath,
+      env: { ...process.env, MAKIMA_TASK_ID: this.taskId, MAKIMA_WORKER_ID: this.options.workerId },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group, so that stopping kills the agent and everything it started.
+      detached: true,
+    });
+    this.child = child;
+    const ended = new Promise<AgentEnd>((resolve) => {
+      child.once('error', (error) => resolve({ error }));
+      child.once('close', (code, sig) => resolve({ code, signal: sig }));
+    });
+    if (child.pid) this.options.report('agent_started', { taskId: this.taskId, pid: child.pid }, `  agent started (pid ${child.pid}): ${this.options.command}`);
+    // An agent that never reads its context closes stdin early; that is its business, not an error.
+    child.stdin.on('error', () => {});
+    child.stdin.end(`${JSON.stringify(this.context())}\n`);
+    child.stderr.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL);
+    });
+    const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
+    for await (const line of lines) await this.handle(line);
+    return ended;
+  }
+
+  private context() {
+    const { task, reason, conversation, worktreePath, branch, commitSha, resumeNote } = this.assignment;
+    return { task, reason, conversation, worktreePath, branch, commitSha, resumeNote: resumeNote ?? null };
+  }
+
+  private async handle(line: string): Promise<void> {
+    const at = ++this.lineNumber;
+    if (this.lost) return;
+    const instruction = parseLine(line);
+    switch (instruction.kind) {
+      case 'event':
+        return this.addEvent(instruction.type, instruction.data, line.length);
+      case 'done':
+      case 'fail':
+        this.declared = instruction;
+        return;
+      default:
+        return this.enqueue(() => this.flush().then(() => this.perform(instruction, at)));
+    }
+  }
+
+  /** A message, a checkpoint or an invalid line, in its turn; what the API refuses is reported like an invalid line. */
+  private async perform(instruction: Extract<Instruction, { kind: 'message' | 'checkpoint' | 'invalid' }>, at: number): Promise<void> {
+    try {
+      if (instruction.kind === 'message') await this.appendMessage(instruction);
+      else if (instruction.kind === 'checkpoint') await this.checkpoint(instruction.message);
+      else await this.protocolError(at, instruction.reason);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      await this.protocolError(at, `the ${instruction.kind} was refused: ${err.message}`);
+    }
+  }
+
+  private async addEvent(type: TaskEventType, data: unknown, bytes: number): Promise<void> {
+    this.batch.push({ type, data });
+    this.batchBytes += bytes;
+    if (this.batch.length >= BATCH_EVENTS || this.batchBytes >= BATCH_BYTES) return this.enqueue(() => this.flush());
+    this.batchTimer ??= setTimeout(() => void this.enqueue(() => this.flush()), BATCH_DELAY_MS);
+  }
+
+  /**
+   * Runs `work` after all work queued before it. An unexpected failure is kept (and the agent
+   * stopped) rather than rejected here, where a timer may have queued the work; run() throws it.
+   */
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    this.serial = this.serial
+      .then(() => (this.unexpected ? undefined : work()))
+      .catch((err: unknown) => {
+        this.unexpected ??= err;
+        this.kill();
+      });
+    return this.serial;
+  }
+
+  private async flush(): Promise<void> {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    const events = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (!events.length || this.lost) return;
+    try {
+      await this.call(() => this.options.client.request(RecordTaskEvents, { input: { taskId: this.taskId, workerId: this.options.workerId, events } }));
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      await this.recordError(`${events.length} output events were refused: ${err.message}`);
+    }
+  }
+
+  private async appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<void> {
+    const result = await this.call(() =>
+      this.options.client.request(AppendMessages, {
+        input: { taskId: this.taskId, workerId: this.options.workerId, messages: [{ role: message.role, content: message.content, toolCalls: message.toolCalls }] },
+      }),
+    );
+    const index = result?.appendMessages.messages[0]?.index;
+    if (index !== undefined) this.options.report('message', { taskId: this.taskId, role: message.role, index }, `  message #${index} (${message.role.toLowerCase()})`);
+  }
+
+  private async checkpoint(message: string): Promise<void> {
+    const result = await this.call(() => this.options.client.request(CreateCheckpoint, { input: { taskId: this.taskId, message } }));
+    if (!result) return;
+    const { number, commitSha } = result.createCheckpoint.checkpoint;
+    this.options.report('checkpoint', { taskId: this.taskId, number, commitSha, message }, `  checkpoint #${number} ${commitSha.slice(0, 10)} ${message}`);
+  }
+
+  /**
+   * A line the worker could not act on: a warning, and an ERROR task event so that it is in the
+   * task's history. Runs inside the serial queue, after the events of the lines before it.
+   */
+  private async protocolError(at: number, reason: string): Promise<void> {
+    const text = `makima worker: line ${at} of the agent's output: ${reason}`;
+    process.stderr.write(`${text}\n`);
+    await this.recordError(text);
+  }
+
+  private async recordError(message: string): Promise<void> {
+    try {
+      await this.call(() => this.options.client.request(RecordTaskEvents, { input: { taskId: this.taskId, workerId: this.options.workerId, events: [{ type: 'ERROR', data: { message } }] } }));
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      process.stderr.write(`makima worker: could not record an error event: ${err.message}\n`);
+    }
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const result = await this.call(
+        () => this.options.client.request(RenewLease, { input: { taskId: this.taskId, workerId: this.options.workerId, leaseSeconds: this.options.leaseSeconds } }),
+        { retry: false },
+      );
+      if (result) this.leaseUntil = Date.parse(result.renewLease.leaseExpiresAt);
+    } catch (err) {
+      // The next renewal tries again; the lease is half used when this one runs.
+      process.stderr.write(`makima worker: could not renew the lease: ${(err as Error).message}\n`);
+    }
+  }
+
+  /**
+   * One API call for the held task. A CONFLICT (or NOT_FOUND) means the task is not ours any more
+   * (the lease lapsed and it was interrupted, or it was resumed elsewhere): the run is abandoned and
+   * undefined returned. A network failure is retried until the lease would have lapsed. Any other
+   * API error is thrown for the caller to report.
+   */
+  private async call<T>(request: () => Promise<T>, { retry = true } = {}): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.lost) return undefined;
+      try {
+        return await request();
+      } catch (err) {
+        if (err instanceof ApiError) {
+          if (err.codes.includes('CONFLICT') || err.codes.includes('NOT_FOUND')) return this.lose(err.message);
+          throw err;
+        }
+        if (!(err instanceof CliError) || !retry) throw err;
+        if (Date.now() > this.leaseUntil) return this.lose(`${err.message}; the lease has lapsed`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private lose(reason: string): undefined {
+    if (!this.lost) {
+      this.lost = reason;
+      this.kill();
+    }
+    return undefined;
+  }
+
+  /** Reports the outcome to the API: released when stopping, else the agent's verdict or its exit status. */
+  private async finish(end: AgentEnd): Promise<RunOutcome> {
+    const { report } = this.options;
+    const task = this.assignment.task;
+    if (this.lost) {
+      report('lost', { taskId: task.id, reason: this.lost }, `lost ${task.name} (${task.id}): ${this.lost}`);
+      return { kind: 'lost', reason: this.lost };
+    }
+    if (this.stopping || this.options.signal.aborted) {
+      const failed = await this.call(() => this.fail(WORKER_STOPPED));
+      if (!failed) return this.finish(end);
+      report('released', { taskId: task.id }, `released ${task.name} (${task.id}): FAILED with "${WORKER_STOPPED}"; resume it with makima task-resume ${task.id}`);
+      return { kind: 'released' };
+    }
+    const error = this.failure(end);
+    if (error === undefined) {
+      const done = await this.call(() => this.options.client.request(CompleteTask, { input: { taskId: task.id, workerId: this.options.workerId } }));
+      if (!done) return this.finish(end);
+      report('completed', { taskId: task.id }, `completed ${task.name} (${task.id})`);
+      return { kind: 'completed' };
+    }
+    const failed = await this.call(() => this.fail(error));
+    if (!failed) return this.finish(end);
+    report('failed', { taskId: task.id, error }, `failed ${task.name} (${task.id}): ${error}`);
+    return { kind: 'failed', error };
+  }
+
+  /** Why the task failed, or undefined when it succeeded: a declared outcome wins over the exit status. */
+  private failure(end: AgentEnd): string | undefined {
+    if (this.declared?.kind === 'fail') return this.declared.error;
+    if (this.declared?.kind === 'done') return undefined;
+    if ('error' in end) return `could not start the agent in ${this.assignment.worktreePath}: ${end.error.message}`;
+    if (end.code === 0) return undefined;
+    const how = end.signal ? `was killed by ${end.signal}` : `exited with status ${end.code}`;
+    const tail = this.stderrTail.trim();
+    return tail ? `the agent ${how}; the end of its stderr:\n${tail}` : `the agent ${how}`;
+  }
+
+  private fail(error: string) {
+    return this.options.client.request(FailTask, { input: { taskId: this.taskId, workerId: this.options.workerId, error } });
+  }
+
+  /** Stops the agent's whole process group: SIGTERM, then SIGKILL if it has not exited in time. */
+  private kill(): void {
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const group = -child.pid;
+    const signalGroup = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(group, sig);
+      } catch {
+        // ESRCH: the group is already gone.
+      }
+    };
+    signalGroup('SIGTERM');
+    const force = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+    force.unref();
+    child.once('exit', () => clearTimeout(force));
+  }
+}

@@ -1,0 +1,99 @@
+// `makima worker --command "<agent command>"`: the reference worker. It claims tasks (long-polling),
+// runs each with worker-run, and on Ctrl-C or SIGTERM releases the task it holds and exits 0.
+import os from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
+import { graphql } from '../generated/gql/index.js';
+import { ApiError, clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
+import { CliError, color, println } from './output.js';
+import { ClaimTask, runAssignment, type Report } from './worker-run.js';
+
+const Viewer = graphql(`
+  query CliWorkerViewer { viewer { id name } }
+`);
+
+/** How long one claim waits for work on the server (its maximum is 60 s). */
+const WAIT_SECONDS = 30;
+
+interface WorkerOptions extends ClientOptions {
+  json?: boolean;
+  command: string;
+  workerId?: string;
+  leaseSeconds: number;
+  once?: boolean;
+}
+
+function leaseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 3600) throw new InvalidArgumentError('expected whole seconds between 1 and 3600');
+  return n;
+}
+
+export function registerWorker(program: Command): void {
+  clientCommand(program.command('worker'))
+    .description("claim tasks and run an agent command on each, in the task's worktree (see the README for its protocol)")
+    .requiredOption('--command <command>', "the agent command, run with /bin/sh -c; it gets the task's context as JSON on stdin")
+    .option('--worker-id <id>', "this worker's name (default: <hostname>-<pid>)")
+    .option('--lease-seconds <n>', 'lease length; it is renewed every half of it', leaseSeconds, 60)
+    .option('--once', 'run one task, then exit (status 1 if the task failed)')
+    .action(async (opts: WorkerOptions) => {
+      if (!opts.command.trim()) throw new CliError('--command must not be empty');
+      const client = clientFrom(opts);
+      const workerId = opts.workerId ?? `${os.hostname()}-${process.pid}`;
+      const report = reporter(opts.json);
+      const { viewer } = await client.request(Viewer); // a wrong URL or token fails here, at once
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        report('started', { workerId, user: viewer.name, leaseSeconds: opts.leaseSeconds }, `worker ${workerId} (user ${viewer.name}) is waiting for tasks; Ctrl-C stops it`);
+        await work(client, { ...opts, workerId, report, signal: stop.signal });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      report('stopped', { workerId }, `worker ${workerId} stopped`);
+    });
+}
+
+async function work(client: ApiClient, opts: WorkerOptions & { workerId: string; report: Report; signal: AbortSignal }): Promise<void> {
+  for (let failures = 0; !opts.signal.aborted; ) {
+    let assignment;
+    try {
+      const data = await client.request(ClaimTask, { input: { workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, waitSeconds: WAIT_SECONDS } }, opts.signal);
+      assignment = data.claimTask.assignment;
+      failures = 0;
+    } catch (err) {
+      if (opts.signal.aborted) return;
+      if (err instanceof ApiError || !(err instanceof CliError)) throw err;
+      // The server may be restarting: keep trying, a little less often each time.
+      const delay = Math.min(10_000, 500 * 2 ** failures++);
+      process.stderr.write(`makima worker: ${err.message}; trying again in ${Math.round(delay / 1000)}s\n`);
+      await sleep(delay, opts.signal);
+      continue;
+    }
+    if (!assignment) continue;
+    const outcome = await runAssignment({ client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal }, assignment);
+    if (!opts.once) continue;
+    if (outcome.kind === 'failed') throw new CliError(`task ${assignment.task.id} failed: ${outcome.error.split('\n')[0]}`);
+    if (outcome.kind === 'lost') throw new CliError(`lost task ${assignment.task.id}: ${outcome.reason}`);
+    return;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+function reporter(json?: boolean): Report {
+  if (json) return (event, details) => println(JSON.stringify({ event, ...details }));
+  return (event, _details, text) => println(event === 'claimed' || event === 'completed' ? color.bold(text) : text);
+}
