@@ -3,10 +3,10 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+  documents: ['src/cli/**/*.ts', 'test/**/*.ts'],
   ignoreNoDocuments: true,
   emitLegacyCommonJSImports: false,
-  silent: true,
+  errorsOnly: true,
   generates: {
     'src/generated/gql/': {
       preset: 'client',

