@@ -7,7 +7,7 @@ import { BadInputError } from '../../errors.js';
 import type { Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import { createBranch, deleteBranch } from '../../git/checkpoints.js';
 import { assertBranchName } from '../../git/repo.js';
-import { assertReachable } from '../conversation/service.js';
+import { assertReachable, isOnPath } from '../conversation/service.js';
 import { assertName, changeWithWorktrees, findOwnTask, MAX_NAME_LENGTH } from '../tasks/service.js';
 import { checkpointOfTask, repositoryOf } from './service.js';
 
@@ -46,16 +46,23 @@ async function forkPointAtCheckpoint(db: AppContext['prisma'], viewer: Viewer, t
 async function forkPointAtMessage(db: AppContext['prisma'], task: Task, messageId: string): Promise<ForkPoint> {
   await assertReachable(db, task, messageId);
   const message = await db.conversationMessage.findUniqueOrThrow({ where: { id: messageId } });
-  const rows = await db.$queryRaw<{ id: string }[]>`
-    WITH RECURSIVE up AS (
-      SELECT id, parent_id FROM conversation_messages WHERE id = ${messageId}::uuid
-      UNION ALL
-      SELECT p.id, p.parent_id FROM conversation_messages p JOIN up ON p.id = up.parent_id
-    )
-    SELECT c.id FROM task_checkpoints c JOIN conversation_snapshots s ON s.id = c.conversation_snapshot_id
-     WHERE c.task_id = ${task.id}::uuid AND (s.head_message_id IS NULL OR s.head_message_id IN (SELECT id FROM up))
-     ORDER BY c.number DESC LIMIT 1`;
-  const codeFrom = rows.length ? await db.taskCheckpoint.findUniqueOrThrow({ where: { id: rows[0].id } }) : null;
+  // The code comes from the latest checkpoint whose conversation is a prefix of the message's.
+  // Candidates are tried newest first and each test walks up only from the message to the
+  // candidate's depth, so the cost does not grow with the conversation's length.
+  const candidates = await db.$queryRaw<{ id: string; head_message_id: string | null }[]>`
+    SELECT c.id, s.head_message_id
+      FROM task_checkpoints c
+      JOIN conversation_snapshots s ON s.id = c.conversation_snapshot_id
+      LEFT JOIN conversation_messages m ON m.id = s.head_message_id
+     WHERE c.task_id = ${task.id}::uuid AND (m.id IS NULL OR m.depth <= ${message.depth})
+     ORDER BY c.number DESC`;
+  let codeFrom: TaskCheckpoint | null = null;
+  for (const candidate of candidates) {
+    if (candidate.head_message_id === null || (await isOnPath(db, candidate.head_message_id, message.id))) {
+      codeFrom = await db.taskCheckpoint.findUniqueOrThrow({ where: { id: candidate.id } });
+      break;
+    }
+  }
   const commitSha = codeFrom?.commitSha ?? task.baseCommit;
   if (!commitSha) throw new BadInputError(`task ${task.id} has no base commit to fork from`, 'taskId');
   return { commitSha, headMessageId: message.id, messageCount: message.depth + 1, checkpoint: null, messageId: message.id, codeFrom };
