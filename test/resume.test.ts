@@ -80,6 +80,11 @@ describe('resumeTask', () => {
       input: { taskId, workerId: 'worker-1', events: [{ type: 'OUTPUT', data: { line: 'late' } }] },
     });
     expect(codes(lateEvents)).toEqual(['CONFLICT']);
+    const lateCheckpoint = await user.gql(`mutation($input: CreateCheckpointInput!) { createCheckpoint(input: $input) { checkpoint { id } } }`, {
+      input: { taskId, workerId: 'worker-1', message: 'late' },
+    });
+    expect(codes(lateCheckpoint)).toEqual(['CONFLICT']);
+    expect(await t.db.prisma.taskCheckpoint.count({ where: { taskId: rawId(taskId) } })).toBe(0);
     expect(await t.db.prisma.taskEvent.count({ where: { taskId: rawId(taskId) } })).toBe(0);
     await user.ok(`mutation($input: RecordTaskEventsInput!) { recordTaskEvents(input: $input) { events { seq } } }`, {
       input: { taskId, workerId: 'worker-2', events: [{ type: 'OUTPUT', data: { line: 'from the holder' } }] },

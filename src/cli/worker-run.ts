@@ -238,7 +238,7 @@ class TaskRun {
   }
 
   private async checkpoint(message: string): Promise<void> {
-    const result = await this.call(() => this.options.client.request(CreateCheckpoint, { input: { taskId: this.taskId, message } }));
+    const result = await this.call(() => this.options.client.request(CreateCheckpoint, { input: { taskId: this.taskId, workerId: this.options.workerId, message } }));
     if (!result) return;
     const { number, commitSha } = result.createCheckpoint.checkpoint;
     this.options.report('checkpoint', { taskId: this.taskId, number, commitSha, message }, `  checkpoint #${number} ${commitSha.slice(0, 10)} ${message}`);

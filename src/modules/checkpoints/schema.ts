@@ -91,7 +91,11 @@ export const RewindModeEnum = builder.enumType('RewindMode', {
 });
 
 const CreateCheckpointInput = builder.inputType('CreateCheckpointInput', {
-  fields: (t) => ({ taskId: t.id({ required: true }), message: t.string({ required: true }) }),
+  fields: (t) => ({
+    taskId: t.id({ required: true }),
+    message: t.string({ required: true }),
+    workerId: t.string({ description: 'Set by a worker: the call is a CONFLICT unless this worker holds the task (RUNNING, lease not lapsed)' }),
+  }),
 });
 
 const CreateCheckpointPayload = builder.simpleObject('CreateCheckpointPayload', {
@@ -150,7 +154,11 @@ builder.mutationFields((t) => ({
     type: CreateCheckpointPayload,
     args: { input: t.arg({ type: CreateCheckpointInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      checkpoint: await createCheckpoint(ctx, requireViewer(ctx), { taskId: decodeId(String(input.taskId), 'Task', 'taskId'), message: input.message }),
+      checkpoint: await createCheckpoint(ctx, requireViewer(ctx), {
+        taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
+        message: input.message,
+        workerId: input.workerId,
+      }),
     }),
   }),
   rewindTask: t.field({

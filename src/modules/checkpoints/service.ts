@@ -18,6 +18,7 @@ import {
   type WorktreeCommit,
 } from '../../git/checkpoints.js';
 import { lockTask, snapshotHead } from '../conversation/service.js';
+import { assertHeldBy } from '../mesh/lease.js';
 
 export const MAX_CHECKPOINT_MESSAGE_LENGTH = 10_000;
 /** Patches longer than this are cut (at a line end) and marked `truncated`. */
@@ -231,9 +232,15 @@ export async function saveCheckpointInTx(
   return { checkpoint, task: updated, commit };
 }
 
-export async function createCheckpoint(ctx: AppContext, viewer: Viewer, input: { taskId: string; message: string }): Promise<TaskCheckpoint> {
+export async function createCheckpoint(
+  ctx: AppContext,
+  viewer: Viewer,
+  input: { taskId: string; message: string; workerId?: string | null },
+): Promise<TaskCheckpoint> {
   const message = assertCheckpointMessage(input.message);
   return changeWithGit(ctx, viewer, input.taskId, async (tx, record, steps, task) => {
+    // From a worker, only the holder of a live lease may commit in the task's worktree.
+    if (input.workerId != null) await assertHeldBy(tx, task, input.workerId, 'create a checkpoint');
     const saved = await saveCheckpointInTx(tx, record, steps, task, { message, isBackup: false });
     return saved.checkpoint;
   });

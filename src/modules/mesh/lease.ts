@@ -119,6 +119,24 @@ function notHeldError(task: Task, workerId: string, action: string): ConflictErr
 }
 
 /**
+ * Inside a transaction that already holds the task's row lock: refuses (CONFLICT) unless
+ * `workerId` holds the task — RUNNING, its lease, not lapsed. For calls whose transaction cannot
+ * also record the interruption (the sweep records a lapse found here shortly after).
+ */
+export async function assertHeldBy(tx: Tx, task: Task, workerId: string, action: string): Promise<void> {
+  assertWorkerId(workerId);
+  if (task.status !== 'RUNNING' || task.workerId !== workerId) throw notHeldError(task, workerId, action);
+  const now = await databaseNow(tx);
+  if (!task.leaseExpiresAt || task.leaseExpiresAt <= now) {
+    throw new ConflictError(
+      `cannot ${action}: the lease of worker ${workerId} on task ${task.id} lapsed at ${task.leaseExpiresAt?.toISOString() ?? '?'}; ` +
+        'the task is being interrupted — it may be resumed elsewhere. Stop working on it and claim new work.',
+      { status: task.status, workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null },
+    );
+  }
+}
+
+/**
  * Runs `fn` in one change() on a task that `workerId` holds: RUNNING, leased by that worker, lease
  * not lapsed. Otherwise CONFLICT with the reason; a lapsed lease found here is first recorded
  * (the task becomes INTERRUPTED, committed) and then refused. Another user's task is NOT_FOUND.
