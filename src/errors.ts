@@ -2,7 +2,7 @@
 // unexpected and is masked by the server.
 import { GraphQLError } from 'graphql';
 
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'GIT_ERROR';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'GIT_ERROR' | 'SUBSCRIBER_TOO_SLOW';
 
 export class MakimaError extends GraphQLError {
   constructor(
@@ -47,5 +47,20 @@ export class ConflictError extends MakimaError {
 export class GitError extends MakimaError {
   constructor(message: string) {
     super('GIT_ERROR', message);
+  }
+}
+
+/** What a subscriber that fell too far behind is told, however the stream reaches it. */
+export const SUBSCRIBER_TOO_SLOW_REASON = 'subscriber too slow: reconnect with your last cursor';
+
+/**
+ * Ends a subscription whose buffer overflowed (timeline/live.ts). Over graphql-ws the socket is
+ * closed first (code 4413), so only a transport without a socket (SSE) shows this error: an
+ * expected condition, not a server fault.
+ */
+export class SubscriberTooSlowError extends MakimaError {
+  constructor() {
+    super('SUBSCRIBER_TOO_SLOW', SUBSCRIBER_TOO_SLOW_REASON);
+    this.name = 'SubscriberTooSlowError';
   }
 }

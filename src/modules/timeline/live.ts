@@ -2,30 +2,17 @@
 // each new batch ONCE for all of this instance's subscribers, and fans it out in memory. Several
 // instances on one PostgreSQL each run a hub; NOTIFY tells every one of them (DESIGN §6).
 import { EventEmitter } from 'node:events';
-import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { RESYNC, type Database } from '../../db/database.js';
 import { HISTORY_CHANNEL, HISTORY_LOCK_KEY, TASK_EVENTS_CHANNEL } from '../../db/change.js';
+import { SubscriberTooSlowError } from '../../errors.js';
 import type { HistoryEvent, PrismaClient, TaskEvent } from '../../generated/prisma/client.js';
 
 /** graphql-ws close code for a subscriber whose buffer overflowed. */
 export const CLOSE_SUBSCRIBER_TOO_SLOW = 4413;
-export const SUBSCRIBER_TOO_SLOW_REASON = 'subscriber too slow: reconnect with your last cursor';
 
 /** Rows read per query; a burst larger than this is read in several batches, in order. */
 const BATCH_SIZE = 500;
-
-/**
- * Ends a subscription whose feed overflowed. Over graphql-ws the socket is closed first (code
- * CLOSE_SUBSCRIBER_TOO_SLOW), so only a transport without a socket (SSE) shows this error, with
- * `extensions.code` SUBSCRIBER_TOO_SLOW: an expected condition, not a server fault.
- */
-export class SubscriberTooSlowError extends GraphQLError {
-  constructor() {
-    super(SUBSCRIBER_TOO_SLOW_REASON, { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
-    this.name = 'SubscriberTooSlowError';
-  }
-}
 
 /**
  * One subscriber's live items: a bounded queue the hub pushes to without ever waiting. When the

@@ -7,7 +7,8 @@ import { builder } from '../../schema/builder.js';
 import { decodeId } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
 import { decodeHistoryFilter, HistoryEventRef, HistoryFilterInput } from '../history/schema.js';
-import { CLOSE_SUBSCRIBER_TOO_SLOW, SUBSCRIBER_TOO_SLOW_REASON, SubscriberTooSlowError } from './live.js';
+import { SUBSCRIBER_TOO_SLOW_REASON, SubscriberTooSlowError } from '../../errors.js';
+import { CLOSE_SUBSCRIBER_TOO_SLOW } from './live.js';
 import { followContractHistory, followTaskEvents, followTimeline, type Live } from './service.js';
 import { TaskEventRef } from '../events/schema.js';
 

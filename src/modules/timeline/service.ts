@@ -6,7 +6,8 @@ import type { HistoryEvent, TaskEvent } from '../../generated/prisma/client.js';
 import { findOwnContract } from '../contracts/service.js';
 import { historyWhere, matchesHistoryFilter, type HistoryFilter } from '../history/service.js';
 import { findOwnTask } from '../tasks/service.js';
-import { SubscriberTooSlowError, type LiveFeed } from './live.js';
+import { SubscriberTooSlowError } from '../../errors.js';
+import type { LiveFeed } from './live.js';
 
 /**
  * What a live stream yields: events, and at most one SubscriberTooSlowError, last, when the
