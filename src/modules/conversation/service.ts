@@ -55,6 +55,45 @@ export interface AppendResult {
  * Appends messages at the task's head, atomically. With `expectedHeadId` the call is a CONFLICT
  * unless that is still the head (the guard against two writers); `null` expects an empty conversation.
  */
+interface JumpLink {
+  id: string;
+  depth: number;
+  jumpId: string | null;
+  jumpDepth: number | null;
+}
+
+/**
+ * The message `id` and its chain of jump targets (O(log depth) rows): every jump a new child of
+ * `id`, or of its new descendants, can need is among them.
+ */
+async function jumpSpine(tx: Tx, id: string | null): Promise<Map<string, JumpLink>> {
+  const known = new Map<string, JumpLink>();
+  if (!id) return known;
+  const rows = await tx.$queryRaw<{ id: string; depth: number; jump_id: string | null; jump_depth: number | null }[]>`
+    WITH RECURSIVE spine AS (
+      SELECT id, depth, jump_id, jump_depth FROM conversation_messages WHERE id = ${id}::uuid
+      UNION ALL
+      SELECT m.id, m.depth, m.jump_id, m.jump_depth FROM conversation_messages m JOIN spine s ON m.id = s.jump_id
+    )
+    SELECT id, depth, jump_id, jump_depth FROM spine`;
+  for (const r of rows) known.set(r.id, { id: r.id, depth: r.depth, jumpId: r.jump_id, jumpDepth: r.jump_depth });
+  return known;
+}
+
+/**
+ * The jump pointer of a new child of `parent` (Myers' skew-binary rule): when the parent's jump
+ * and its jump's jump span equal distances, skip both; otherwise jump to the parent. Any ancestor
+ * is then reached from any descendant in O(log depth) steps.
+ */
+function jumpFor(parent: JumpLink | null, known: Map<string, JumpLink>): Pick<JumpLink, 'jumpId' | 'jumpDepth'> {
+  if (!parent) return { jumpId: null, jumpDepth: null };
+  const j = parent.jumpId ? known.get(parent.jumpId) : undefined;
+  if (j && j.jumpId !== null && j.jumpDepth !== null && parent.depth - j.depth === j.depth - j.jumpDepth) {
+    return { jumpId: j.jumpId, jumpDepth: j.jumpDepth };
+  }
+  return { jumpId: parent.id, jumpDepth: parent.depth };
+}
+
 export async function appendMessagesInTx(
   tx: Tx,
   record: RecordEvent,
@@ -70,10 +109,18 @@ export async function appendMessagesInTx(
       { currentHeadId: task.headMessageId },
     );
   }
-  const head = task.headMessageId ? await tx.conversationMessage.findUniqueOrThrow({ where: { id: task.headMessageId } }) : null;
+  const known = await jumpSpine(tx, task.headMessageId);
+  const head = task.headMessageId ? known.get(task.headMessageId)! : null;
   const firstDepth = head ? head.depth + 1 : 0;
   // Ids are chosen here so that the whole chain is one INSERT: each message's parent is the one before.
   const ids = messages.map(() => crypto.randomUUID());
+  let parent = head;
+  const links = ids.map((id, i) => {
+    const link = { id, depth: firstDepth + i, ...jumpFor(parent, known) };
+    known.set(id, link);
+    parent = link;
+    return link;
+  });
   const created = await tx.conversationMessage.createManyAndReturn({
     data: messages.map((m, i) => ({
       id: ids[i],
@@ -82,7 +129,9 @@ export async function appendMessagesInTx(
       role: m.role,
       content: m.content as Prisma.InputJsonValue,
       toolCalls: m.toolCalls == null ? undefined : (m.toolCalls as Prisma.InputJsonValue),
-      depth: firstDepth + i,
+      depth: links[i].depth,
+      jumpId: links[i].jumpId,
+      jumpDepth: links[i].jumpDepth,
     })),
   });
   created.sort((a, b) => a.depth - b.depth);
@@ -169,20 +218,23 @@ export async function isOnPath(db: Tx | PrismaClient, messageId: string, headId:
   if (!headId) return false;
   const rows = await db.$queryRaw<{ found: boolean }[]>`
     WITH RECURSIVE target AS (SELECT depth FROM conversation_messages WHERE id = ${messageId}::uuid),
-    up AS (
-      SELECT m.id, m.parent_id, m.depth FROM conversation_messages m WHERE m.id = ${headId}::uuid
+    seek AS (
+      SELECT m.id, m.parent_id, m.jump_id, m.jump_depth, m.depth FROM conversation_messages m WHERE m.id = ${headId}::uuid
       UNION ALL
-      SELECT p.id, p.parent_id, p.depth FROM conversation_messages p JOIN up ON p.id = up.parent_id
-       WHERE up.depth > (SELECT depth FROM target)
+      SELECT m.id, m.parent_id, m.jump_id, m.jump_depth, m.depth FROM seek s JOIN conversation_messages m
+          ON m.id = CASE WHEN s.jump_depth >= (SELECT depth FROM target) THEN s.jump_id ELSE s.parent_id END
+       WHERE s.depth > (SELECT depth FROM target)
     )
-    SELECT EXISTS (SELECT 1 FROM up WHERE id = ${messageId}::uuid) AS found`;
+    SELECT EXISTS (SELECT 1 FROM seek WHERE id = ${messageId}::uuid) AS found`;
   return rows[0]?.found ?? false;
 }
 
 /**
  * The messages on the path root → `headId` with `depth` in [fromDepth, toDepth), in order.
- * Two queries: one walks up from the head and stops at `fromDepth`, one loads the rows, with the
- * relations `include` names (so that a page's nested fields cost no query per message).
+ * Two queries: one finds the ancestor at depth toDepth − 1 through jump pointers (O(log depth)
+ * steps, so a page costs the same at the start of a long conversation as at its end) and walks up
+ * from there to `fromDepth`; one loads the rows, with the relations `include` names (so that a
+ * page's nested fields cost no query per message).
  */
 export async function pathMessages(
   db: Tx | PrismaClient,
@@ -192,14 +244,22 @@ export async function pathMessages(
   include?: Prisma.ConversationMessageInclude,
 ): Promise<ConversationMessage[]> {
   if (!headId || toDepth <= fromDepth) return [];
+  const last = toDepth - 1;
   const ids = await db.$queryRaw<{ id: string }[]>`
-    WITH RECURSIVE up AS (
-      SELECT m.id, m.parent_id, m.depth FROM conversation_messages m WHERE m.id = ${headId}::uuid
+    WITH RECURSIVE seek AS (
+      SELECT m.id, m.parent_id, m.jump_id, m.jump_depth, m.depth FROM conversation_messages m WHERE m.id = ${headId}::uuid
+      UNION ALL
+      SELECT m.id, m.parent_id, m.jump_id, m.jump_depth, m.depth FROM seek s JOIN conversation_messages m
+          ON m.id = CASE WHEN s.jump_depth >= ${last} THEN s.jump_id ELSE s.parent_id END
+       WHERE s.depth > ${last}
+    ),
+    up AS (
+      SELECT id, parent_id, depth FROM seek WHERE depth = ${last}
       UNION ALL
       SELECT p.id, p.parent_id, p.depth FROM conversation_messages p JOIN up ON p.id = up.parent_id
        WHERE up.depth > ${fromDepth}
     )
-    SELECT id FROM up WHERE depth >= ${fromDepth} AND depth < ${toDepth} ORDER BY depth`;
+    SELECT id FROM up WHERE depth >= ${fromDepth} ORDER BY depth`;
   if (ids.length === 0) return [];
   const rows = await db.conversationMessage.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include });
   return rows.sort((a, b) => a.depth - b.depth);
