@@ -133,17 +133,32 @@ async function originStorage(sql: pg.Client, taskId: string, tree: Storage): Pro
   };
 }
 
-/** A conversation of `n` messages written straight into the tree (parent = previous, depth), set-based. */
+/**
+ * The jump depth of each depth of a single chain, by the rule appendMessages uses (Myers'
+ * skew-binary jumps): in one chain it depends on the depth alone.
+ */
+function chainJumpDepths(n: number): (number | null)[] {
+  const jump: (number | null)[] = [null];
+  for (let d = 1; d < n; d++) {
+    const p = d - 1;
+    const j = jump[p];
+    jump.push(j !== null && jump[j] !== null && p - j === j - (jump[j] as number) ? jump[j] : p);
+  }
+  return jump;
+}
+
+/** A conversation of `n` messages written straight into the tree (parent, depth, jump pointer), set-based. */
 async function insertChain(sql: pg.Client, taskId: string, n: number): Promise<{ middle: string; last: string }> {
   const id = (d: string) => `md5($1 || ':' || ${d})::uuid`;
   await sql.query(
-    `INSERT INTO conversation_messages (id, task_id, parent_id, role, content, depth, created_at)
+    `INSERT INTO conversation_messages (id, task_id, parent_id, role, content, depth, jump_id, jump_depth, created_at)
      SELECT ${id('d')}, $1::uuid, CASE WHEN d = 0 THEN NULL ELSE ${id('d - 1')} END,
             (ARRAY['user','assistant','tool','assistant','tool','assistant','tool','assistant','tool','assistant']::message_role[])[1 + d % 10],
             jsonb_build_array(jsonb_build_object('type', 'text', 'text', repeat(md5(d::text) || ' ', 1 + d % 16))), d,
+            CASE WHEN ($3::int[])[d + 1] IS NULL THEN NULL ELSE ${id('($3::int[])[d + 1]')} END, ($3::int[])[d + 1],
             now() - ($2::int - d) * interval '1 second'
        FROM generate_series(0, $2::int - 1) d`,
-    [taskId, n],
+    [taskId, n, chainJumpDepths(n)],
   );
   const ids = await sql.query<{ middle: string; last: string }>(`SELECT ${id('($2::int / 2)')} AS middle, ${id('($2::int - 1)')} AS last`, [taskId, n]);
   await sql.query(`UPDATE tasks SET head_message_id = $2, message_count = $3 WHERE id = $1`, [taskId, ids.rows[0].last, n]);
@@ -230,7 +245,11 @@ runBench('snapshots', async () => {
           [rawId(taskId)],
         ),
       );
-      timings.push({ messages: n, rewindConversation: rewind, forkAtMessage, forkAtCheckpoint, originCopy });
+      // Reading: the first page (oldest 50 messages) of the whole conversation.
+      const firstPage = await timed(() =>
+        gql('query($id: ID!) { task(id: $id) { conversation(first: 50) { edges { node { index role } } } } }', { id: taskId }),
+      );
+      timings.push({ messages: n, rewindConversation: rewind, forkAtMessage, forkAtCheckpoint, firstPage, originCopy });
     }
     await server.stop();
     await sql.end();
@@ -257,13 +276,14 @@ runBench('snapshots', async () => {
         `messages + snapshots ${((origin.messagesOnDisk + origin.snapshotsOnDisk) / (tree.messagesOnDisk + tree.snapshotsOnDisk)).toFixed(1)}× on disk`,
     );
     printTable({
-      title: `Fork and rewind time over HTTP (median of ${RUNS} after a warm-up; fork and rewind at the middle message) — target: flat`,
-      head: ['messages', 'rewindConversation', 'forkTask (messageId)', 'forkTask (checkpointId)', 'origin: copy conversation JSON (SQL only)'],
+      title: `Fork, rewind and first-page time over HTTP (median of ${RUNS} after a warm-up; fork and rewind at the middle message) — target: flat`,
+      head: ['messages', 'rewindConversation', 'forkTask (messageId)', 'forkTask (checkpointId)', 'conversation(first: 50)', 'origin: copy conversation JSON (SQL only)'],
       rows: timings.map((t) => [
         t.messages.toLocaleString('en-US'),
         ms(t.rewindConversation.median),
         ms(t.forkAtMessage.median),
         ms(t.forkAtCheckpoint.median),
+        ms(t.firstPage.median),
         ms(t.originCopy.median),
       ]),
     });
