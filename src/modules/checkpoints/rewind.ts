@@ -6,8 +6,8 @@ import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { BadInputError, GitError, NotFoundError } from '../../errors.js';
 import type { ConversationSnapshot, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import { checkoutCommit, commitExists } from '../../git/checkpoints.js';
-import { lockTask, rewindConversationInTx } from '../conversation/service.js';
-import { assertNotHeldByWorker } from '../tasks/service.js';
+import { rewindConversationInTx } from '../conversation/service.js';
+import { assertNotHeldByWorker, lockTask } from '../tasks/service.js';
 import { changeWithGit, checkpointOfTask, repositoryOf, saveCheckpointInTx, worktreeOf, type GitSteps } from './service.js';
 
 export type RewindMode = 'CODE' | 'CONVERSATION' | 'BOTH';

@@ -17,7 +17,8 @@ import {
   type FileChange,
   type WorktreeCommit,
 } from '../../git/checkpoints.js';
-import { lockTask, snapshotHead } from '../conversation/service.js';
+import { snapshotHead } from '../conversation/service.js';
+import { lockTask } from '../tasks/service.js';
 import { assertHeldBy } from '../mesh/lease.js';
 
 export const MAX_CHECKPOINT_MESSAGE_LENGTH = 10_000;

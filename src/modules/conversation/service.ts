@@ -3,7 +3,7 @@
 // one pointer; no message is ever copied or overwritten.
 import crypto from 'node:crypto';
 import type { Viewer } from '../../context.js';
-import { change, type RecordEvent, type Tx } from '../../db/change.js';
+import type { RecordEvent, Tx } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
@@ -21,13 +21,6 @@ export interface ConversationLimits {
 }
 
 export const MAX_MESSAGES_PER_APPEND = 500;
-
-/** Locks the task row for the rest of the transaction: changes to one task are serialized. */
-export async function lockTask(tx: Tx, viewer: Viewer, taskId: string): Promise<Task> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ${taskId}::uuid AND owner_id = ${viewer.id}::uuid FOR UPDATE`;
-  if (rows.length === 0) throw new NotFoundError('task', taskId);
-  return tx.task.findUniqueOrThrow({ where: { id: taskId } });
-}
 
 function validateDrafts(messages: MessageDraft[], limits: ConversationLimits): void {
   if (messages.length === 0) throw new BadInputError('messages must contain at least one message', 'messages');
@@ -195,8 +188,7 @@ export async function createSnapshot(
   limits: Pick<ConversationLimits, 'maxMessageBytes'>,
 ): Promise<ConversationSnapshot> {
   if (input.metadata != null) storableJsonSize(input.metadata, 'metadata', limits.maxMessageBytes);
-  return change(prisma, async (tx, record) => {
-    const task = await lockTask(tx, viewer, input.taskId);
+  return changeOwnTask(prisma, viewer, { taskId: input.taskId, action: 'create a snapshot' }, async (tx, record, task) => {
     const snapshot = await snapshotHead(tx, task, 'MANUAL', { metadata: input.metadata });
     record({
       ownerId: task.ownerId,

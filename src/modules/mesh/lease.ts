@@ -4,8 +4,9 @@
 // database's clock, so that several server instances agree.
 import type { Viewer } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
-import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
+import { BadInputError, ConflictError } from '../../errors.js';
 import type { PrismaClient, Task } from '../../generated/prisma/client.js';
+import { lockTask } from '../tasks/service.js';
 
 export const MAX_WORKER_ID_LENGTH = 200;
 export const MAX_LEASE_SECONDS = 3600;
@@ -92,11 +93,6 @@ export async function changeOrNothing<T>(prisma: PrismaClient, fn: (tx: Tx, reco
   }
 }
 
-async function lockOwnTask(tx: Tx, viewer: Viewer, taskId: string): Promise<void> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ${taskId}::uuid AND owner_id = ${viewer.id}::uuid FOR UPDATE`;
-  if (rows.length === 0) throw new NotFoundError('task', taskId);
-}
-
 function notHeldError(task: Task, workerId: string, action: string): ConflictError {
   const details = { status: task.status, workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null };
   if (task.status === 'INTERRUPTED' && task.workerId === workerId && task.leaseExpiresAt) {
@@ -149,9 +145,9 @@ export async function withLease<T>(
 ): Promise<T> {
   const workerId = assertWorkerId(target.workerId);
   const outcome = await change(prisma, async (tx, record): Promise<{ ok: true; value: T } | { ok: false; refusal: ConflictError }> => {
-    await lockOwnTask(tx, viewer, target.taskId);
+    const locked = await lockTask(tx, viewer, target.taskId);
     const lapsed = await interruptLapsed(tx, record, target.action, target.taskId);
-    const task = await tx.task.findUniqueOrThrow({ where: { id: target.taskId } });
+    const task = lapsed.length ? await tx.task.findUniqueOrThrow({ where: { id: target.taskId } }) : locked;
     // The interruption must commit even though the call is refused: return, then throw after commit.
     if (lapsed.length) return { ok: false, refusal: notHeldError(task, workerId, target.action) };
     if (task.status !== 'RUNNING' || task.workerId !== workerId) throw notHeldError(task, workerId, target.action);
@@ -174,8 +170,5 @@ export async function changeOwnTask<T>(
   if (target.workerId != null) {
     return withLease(prisma, viewer, { taskId: target.taskId, workerId: target.workerId, action: target.action }, (tx, record, task) => fn(tx, record, task));
   }
-  return change(prisma, async (tx, record) => {
-    await lockOwnTask(tx, viewer, target.taskId);
-    return fn(tx, record, await tx.task.findUniqueOrThrow({ where: { id: target.taskId } }));
-  });
+  return change(prisma, async (tx, record) => fn(tx, record, await lockTask(tx, viewer, target.taskId)));
 }

@@ -8,8 +8,8 @@ import type { AssignmentReason, ConversationMessage, ConversationSnapshot, Task,
 import { rewindTaskInTx } from '../checkpoints/rewind.js';
 import { changeWithGit, checkpointOfTask } from '../checkpoints/service.js';
 import { findOwnContract } from '../contracts/service.js';
-import { lockTask, pathMessages, rewindConversationInTx } from '../conversation/service.js';
-import { assertNotHeldByWorker, currentHead } from '../tasks/service.js';
+import { pathMessages, rewindConversationInTx } from '../conversation/service.js';
+import { assertNotHeldByWorker, currentHead, lockTask } from '../tasks/service.js';
 import { assertLeaseSeconds, assertWorkerId, changeOrNothing, databaseNow, interruptLapsed, withLease } from './lease.js';
 import { startLeaseSweep } from './sweep.js';
 import { notifyWorkPending, workSignals } from './work.js';

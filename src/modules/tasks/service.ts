@@ -26,6 +26,13 @@ export async function findOwnTask(db: Tx | AppContext['prisma'], viewer: Viewer,
   return task;
 }
 
+/** Locks the task row for the rest of the transaction: changes to one task are serialized. */
+export async function lockTask(tx: Tx, viewer: Viewer, taskId: string): Promise<Task> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ${taskId}::uuid AND owner_id = ${viewer.id}::uuid FOR UPDATE`;
+  if (rows.length === 0) throw new NotFoundError('task', taskId);
+  return tx.task.findUniqueOrThrow({ where: { id: taskId } });
+}
+
 function slug(name: string): string {
   const s = name
     .toLowerCase()
