@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import type { PrismaClient } from './generated/prisma/client.js';
-import type { LiveHub } from './modules/timeline/live.js';
+import type { Git } from './git/index.js';
+import type { LiveHub } from './live/hub.js';
 
 export interface Viewer {
   id: string;
@@ -18,6 +19,13 @@ export interface AppContext {
   logger: Logger;
   /** Live history and task events for this server's subscribers. */
   live: LiveHub;
+  /** The one way to git (src/git/index.ts). */
+  git: Git;
+}
+
+/** What a service receives: the server's parts and the authenticated viewer it acts for. */
+export interface ServiceContext extends AppContext {
+  viewer: Viewer;
 }
 
 /** Built per request (HTTP) or per socket (graphql-ws). */

@@ -13,8 +13,9 @@ import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphi
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { authenticate, bearerToken } from './modules/auth/service.js';
-import { startMesh } from './modules/mesh/service.js';
-import { LiveHub } from './modules/timeline/live.js';
+import { localGit } from './git/index.js';
+import { LiveHub } from './live/hub.js';
+import { startWorkers } from './modules/workers/service.js';
 import { getSchema } from './schema/index.js';
 import { limitPlugins } from './schema/limits.js';
 
@@ -62,7 +63,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (!options.db) await db.close();
     throw err;
   }
-  const app: AppContext = { config, db, prisma: db.prisma, logger, live };
+  const app: AppContext = { config, db, prisma: db.prisma, logger, live, git: localGit };
   const yoga = createApp(app);
 
   let draining = false;
@@ -87,7 +88,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  const stopMesh = await startMesh(app);
+  const stopWorkers = await startWorkers(app);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
@@ -99,7 +100,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // Stop accepting, close subscriptions cleanly, let in-flight requests finish, then the database.
       draining = true;
       // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
-      await stopMesh();
+      await stopWorkers();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await ws.dispose();
@@ -124,7 +125,7 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
   }
 }
 
-// The API's error codes, plus the end of a subscription that fell too far behind (timeline/live.ts).
+// The API's error codes, plus the end of a subscription that fell too far behind (live/hub.ts).
 const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW']);
 /** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
 const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);

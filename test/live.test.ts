@@ -8,7 +8,7 @@ import { change, HISTORY_LOCK_KEY } from '../src/db/change.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { SUBSCRIBER_TOO_SLOW_REASON } from '../src/errors.js';
-import { CLOSE_SUBSCRIBER_TOO_SLOW } from '../src/modules/timeline/live.js';
+import { CLOSE_SUBSCRIBER_TOO_SLOW } from '../src/live/hub.js';
 import { taskEventCursor } from '../src/modules/events/schema.js';
 import { CLOSE_FORBIDDEN } from '../src/server.js';
 import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';

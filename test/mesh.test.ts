@@ -3,7 +3,7 @@
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
-import { workSignals } from '../src/modules/mesh/work.js';
+import { workSignals } from '../src/live/work.js';
 import { codes, createTestDatabase, eventually, rawId, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
 import {
   APPEND,

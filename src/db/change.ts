@@ -1,16 +1,18 @@
-// The one way to change state: a transaction whose history events are written inside it, last,
-// under a transaction-scoped lock so that `seq` order is commit order (DESIGN §3, §6).
+// The one way to change the database: a transaction whose history events are written inside it,
+// last, under a transaction-scoped lock so that `seq` order is commit order (docs/design.md §6, §9).
+// Changes that also move git build on it: src/modules/tasks/change-with-git.ts.
 import type { HistoryEventType, Prisma, PrismaClient } from '../generated/prisma/client.js';
 
 export type Tx = Prisma.TransactionClient;
 
+/** One history event as a change records it; built through the typed catalogue (modules/history/catalogue.ts). */
 export interface HistoryEventDraft {
   ownerId: string;
   contractId?: string | null;
   taskId?: string | null;
   eventType: HistoryEventType;
   eventSubtype: string;
-  data?: Record<string, unknown>;
+  data: Record<string, unknown>;
 }
 
 export type RecordEvent = (event: HistoryEventDraft) => void;
@@ -30,25 +32,54 @@ export class NoHistoryEventError extends Error {
 }
 
 /**
+ * Thrown inside a change to keep what it did so far (with its events) and still fail the call with
+ * `error` once the transaction has committed — e.g. a worker's call that finds the worker's lease
+ * lapsed records the interruption and is then refused.
+ */
+export class RefuseAfterCommit extends Error {
+  constructor(readonly error: Error) {
+    super(error.message);
+  }
+}
+
+/**
  * Runs `fn` in a transaction; the events it records are inserted at the end of the same
  * transaction, with the contract's phase at that moment. Nothing is written if `fn` throws.
+ * A change must record at least one event; one that records none and returns null found nothing
+ * to do: it is rolled back and null returned.
  */
-export async function change<T>(
-  prisma: PrismaClient,
-  fn: (tx: Tx, record: RecordEvent) => Promise<T>,
-  options: { timeoutMs?: number } = {},
-): Promise<T> {
-  return prisma.$transaction(
-    async (tx) => {
-      const drafts: HistoryEventDraft[] = [];
-      const result = await fn(tx, (e) => drafts.push(e));
-      if (drafts.length === 0) throw new NoHistoryEventError();
-      await insertHistoryEvents(tx, drafts);
-      return result;
-    },
-    { timeout: options.timeoutMs ?? 60_000, maxWait: 30_000 },
-  );
+export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: RecordEvent) => Promise<T>): Promise<T> {
+  let refusal: Error | undefined;
+  try {
+    const result = await prisma.$transaction(
+      async (tx) => {
+        const drafts: HistoryEventDraft[] = [];
+        let value: T | undefined;
+        try {
+          value = await fn(tx, (e) => drafts.push(e));
+        } catch (err) {
+          if (!(err instanceof RefuseAfterCommit)) throw err;
+          refusal = err.error;
+        }
+        if (drafts.length === 0) {
+          if (refusal) throw refusal;
+          if (value === null) throw new NothingChanged();
+          throw new NoHistoryEventError();
+        }
+        await insertHistoryEvents(tx, drafts);
+        return value as T;
+      },
+      { timeout: 60_000, maxWait: 30_000 },
+    );
+    if (refusal) throw refusal;
+    return result;
+  } catch (err) {
+    if (err instanceof NothingChanged) return null as T;
+    throw err;
+  }
 }
+
+class NothingChanged extends Error {}
 
 async function insertHistoryEvents(tx: Tx, drafts: HistoryEventDraft[]): Promise<void> {
   const rows = drafts.map((d, ord) => ({
@@ -58,7 +89,7 @@ async function insertHistoryEvents(tx: Tx, drafts: HistoryEventDraft[]): Promise
     task_id: d.taskId ?? null,
     event_type: d.eventType.toLowerCase(),
     event_subtype: d.eventSubtype,
-    event_data: d.data ?? {},
+    event_data: d.data,
   }));
   // The lock is held until commit: a seq can never commit after a larger one (no gap for readers).
   await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${HISTORY_LOCK_KEY})`);

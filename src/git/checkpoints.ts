@@ -110,11 +110,6 @@ export async function undoCommit(worktreePath: string, saved: WorktreeCommit): P
   );
 }
 
-/** Undoes `commitWorktree` followed by `checkoutCommit`: the files as they were saved, then `undoCommit`. */
-export async function restoreUncommitted(worktreePath: string, saved: WorktreeCommit): Promise<void> {
-  await checkoutCommit(worktreePath, saved.sha);
-  await undoCommit(worktreePath, saved);
-}
 
 /** Whether `sha` is a commit of the repository. */
 export async function commitExists(repoPath: string, sha: string): Promise<boolean> {

@@ -2,14 +2,16 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import '../modules/auth/schema.js';
-import '../modules/contracts/schema.js';
-import '../modules/tasks/schema.js';
-import '../modules/conversation/schema.js';
 import '../modules/history/schema.js';
+import '../modules/tasks/schema.js';
+import '../modules/contracts/schema.js';
 import '../modules/events/schema.js';
+import '../modules/conversation/schema.js';
 import '../modules/checkpoints/schema.js';
+import '../modules/forks/schema.js';
+import '../modules/resume/schema.js';
+import '../modules/workers/schema.js';
 import '../modules/timeline/schema.js';
-import '../modules/mesh/schema.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,14 +1,18 @@
-// Rewinds (DESIGN §4): a task's code, conversation or both to a checkpoint, and a conversation to a
-// message or a snapshot. Nothing is lost: the code is first saved as a backup checkpoint, the
-// conversation head as an AUTO snapshot, and rewinding to either undoes the rewind.
-import type { AppContext, Viewer } from '../../context.js';
-import { change, type RecordEvent, type Tx } from '../../db/change.js';
-import { BadInputError, GitError, NotFoundError } from '../../errors.js';
+// Code rewinds (docs/design.md §4): a task's code, conversation or both to a checkpoint. Nothing is
+// lost: the code is first saved as a backup checkpoint, the conversation head as an AUTO snapshot,
+// and rewinding to either undoes the rewind.
+import type { ServiceContext } from '../../context.js';
+import type { Tx } from '../../db/change.js';
+import { BadInputError, GitError } from '../../errors.js';
 import type { ConversationSnapshot, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
-import { checkoutCommit, commitExists } from '../../git/checkpoints.js';
-import { rewindConversationInTx } from '../conversation/service.js';
-import { assertNotHeldByWorker, lockTask } from '../tasks/service.js';
-import { changeWithGit, checkpointOfTask, repositoryOf, saveCheckpointInTx, worktreeOf, type GitSteps } from './service.js';
+import type { Git } from '../../git/index.js';
+import { checkpointRef } from '../../git/index.js';
+import { rewindConversationInTx } from '../conversation/rewind.js';
+import { aboutTask, historyEvent } from '../history/catalogue.js';
+import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
+import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
+import { repositoryOf, workspaceOf } from '../tasks/workspace.js';
+import { checkpointOfTask, saveCheckpointInTx } from './service.js';
 
 export type RewindMode = 'CODE' | 'CONVERSATION' | 'BOTH';
 
@@ -21,34 +25,26 @@ export interface TaskRewind {
 }
 
 /**
- * Rewinds the locked `task` to `checkpoint` inside a transaction (resumeTaskFromCheckpoint builds
- * on this). CODE and BOTH commit the whole worktree as a backup checkpoint "before rewind to #k",
- * then set the worktree and branch to the checkpoint's commit; CONVERSATION and BOTH move the
+ * Rewinds the locked `task` to `checkpoint` as part of `change` (resumeTaskFromCheckpoint builds on
+ * this). CODE and BOTH commit the whole worktree as a backup checkpoint "before rewind to #k", then
+ * set the worktree and branch to the checkpoint's commit; CONVERSATION and BOTH move the
  * conversation head to the checkpoint's snapshot. Every check runs before the first git step.
  */
-export async function rewindTaskInTx(
-  tx: Tx,
-  record: RecordEvent,
-  steps: GitSteps,
-  task: Task,
-  checkpoint: TaskCheckpoint,
-  mode: RewindMode,
-): Promise<TaskRewind> {
+export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: TaskCheckpoint, mode: RewindMode): Promise<TaskRewind> {
+  const { tx, record } = change;
   assertNotHeldByWorker(task, 'rewound');
   const moveCode = mode !== 'CONVERSATION';
   const moveConversation = mode !== 'CODE';
   const snapshot = moveConversation ? await checkpointSnapshot(tx, checkpoint) : null;
-  if (moveCode) await assertCommitPresent(tx, task, checkpoint);
+  if (moveCode) await assertCommitPresent(tx, change.git.git, task, checkpoint);
 
   let current = task;
   let backupCheckpoint: TaskCheckpoint | null = null;
   let backupSnapshot: ConversationSnapshot | null = null;
   if (moveCode) {
-    const saved = await saveCheckpointInTx(tx, record, steps, task, { message: `before rewind to #${checkpoint.number}`, isBackup: true });
+    const saved = await saveCheckpointInTx(change, task, { message: `before rewind to #${checkpoint.number}`, isBackup: true });
     backupCheckpoint = saved.checkpoint;
-    const { worktreePath } = worktreeOf(task);
-    steps.onRollback(() => checkoutCommit(worktreePath, saved.commit.sha));
-    await checkoutCommit(worktreePath, checkpoint.commitSha);
+    await change.git.checkout(task.id, await workspaceOf(tx, task), saved.commit.sha, checkpoint.commitSha);
     current = await tx.task.update({ where: { id: task.id }, data: { headCommit: checkpoint.commitSha, version: { increment: 1 } } });
   }
   if (snapshot) {
@@ -56,13 +52,8 @@ export async function rewindTaskInTx(
     current = rewound.task;
     backupSnapshot = rewound.backupSnapshot;
   }
-  record({
-    ownerId: task.ownerId,
-    contractId: task.contractId,
-    taskId: task.id,
-    eventType: 'CHECKPOINT',
-    eventSubtype: 'rewound',
-    data: {
+  record(
+    historyEvent(aboutTask(task), 'CHECKPOINT', 'rewound', {
       checkpointId: checkpoint.id,
       number: checkpoint.number,
       mode,
@@ -71,8 +62,8 @@ export async function rewindTaskInTx(
       backupCheckpointId: backupCheckpoint?.id ?? null,
       backupCheckpointNumber: backupCheckpoint?.number ?? null,
       backupSnapshotId: backupSnapshot?.id ?? null,
-    },
-  });
+    }),
+  );
   return { task: current, backupCheckpoint, backupSnapshot };
 }
 
@@ -86,63 +77,20 @@ async function checkpointSnapshot(tx: Tx, checkpoint: TaskCheckpoint): Promise<C
   return snapshot;
 }
 
-async function assertCommitPresent(tx: Tx, task: Task, checkpoint: TaskCheckpoint): Promise<void> {
+async function assertCommitPresent(tx: Tx, git: Git, task: Task, checkpoint: TaskCheckpoint): Promise<void> {
   const repo = await repositoryOf(tx, task);
-  if (!(await commitExists(repo, checkpoint.commitSha))) {
+  if (!(await git.commitExists(repo, checkpoint.commitSha))) {
     throw new GitError(
       `the commit ${checkpoint.commitSha} of checkpoint #${checkpoint.number} is missing from ${repo} ` +
-        `(its ref refs/makima/checkpoints/${task.id}/${checkpoint.number} was removed and git gc collected it); rewind to another checkpoint`,
+        `(its ref ${checkpointRef(task.id, checkpoint.number)} was removed and git gc collected it); rewind to another checkpoint`,
     );
   }
 }
 
-export async function rewindTask(
-  ctx: AppContext,
-  viewer: Viewer,
-  input: { taskId: string; checkpointId: string; mode: RewindMode },
-): Promise<TaskRewind> {
-  return changeWithGit(ctx, viewer, input.taskId, async (tx, record, steps, task) => {
-    const checkpoint = await checkpointOfTask(tx, viewer, task, input.checkpointId);
-    return rewindTaskInTx(tx, record, steps, task, checkpoint, input.mode);
+export async function rewindTask(ctx: ServiceContext, input: { taskId: string; checkpointId: string; mode: RewindMode }): Promise<TaskRewind> {
+  return changeWithGit(ctx, async (change) => {
+    const task = await holdTask(change.tx, change.record, ctx.viewer, { taskId: input.taskId, action: 'rewind the task' });
+    const checkpoint = await checkpointOfTask(change.tx, ctx.viewer, task, input.checkpointId);
+    return rewindTaskInTx(change, task, checkpoint, input.mode);
   });
-}
-
-export interface RewindConversationInput {
-  /** Exactly one of contractId (its supervisor's conversation) and taskId. */
-  contractId?: string;
-  taskId?: string;
-  /** Exactly one of toMessageId and toSnapshotId. */
-  toMessageId?: string;
-  toSnapshotId?: string;
-}
-
-/**
- * Moves a task's (or a contract supervisor's) conversation head to a message or to a snapshot's
- * head. The returned AUTO snapshot holds the old head: rewinding to it undoes the rewind.
- */
-export async function rewindConversation(
-  ctx: AppContext,
-  viewer: Viewer,
-  input: RewindConversationInput,
-): Promise<{ task: Task; backupSnapshot: ConversationSnapshot }> {
-  if (!input.contractId === !input.taskId) throw new BadInputError('give exactly one of contractId and taskId', 'taskId');
-  if (!input.toMessageId === !input.toSnapshotId) throw new BadInputError('give exactly one of toMessageId and toSnapshotId', 'toMessageId');
-  const taskId = input.taskId ?? (await supervisorOf(ctx, viewer, input.contractId!));
-  return change(ctx.prisma, async (tx, record) => {
-    const task = await lockTask(tx, viewer, taskId);
-    assertNotHeldByWorker(task, 'rewound');
-    if (input.toMessageId) return rewindConversationInTx(tx, record, task, input.toMessageId, { toMessageId: input.toMessageId });
-    const snapshot = await tx.conversationSnapshot.findFirst({ where: { id: input.toSnapshotId, task: { ownerId: viewer.id } } });
-    if (!snapshot) throw new NotFoundError('snapshot', input.toSnapshotId);
-    if (snapshot.taskId !== task.id) {
-      throw new BadInputError(`snapshot ${snapshot.id} belongs to task ${snapshot.taskId}, not to task ${task.id}`, 'toSnapshotId');
-    }
-    return rewindConversationInTx(tx, record, task, snapshot.headMessageId, { toSnapshotId: snapshot.id });
-  });
-}
-
-async function supervisorOf(ctx: AppContext, viewer: Viewer, contractId: string): Promise<string> {
-  const supervisor = await ctx.prisma.task.findFirst({ where: { contractId, ownerId: viewer.id, isSupervisor: true }, select: { id: true } });
-  if (!supervisor) throw new NotFoundError('contract', contractId);
-  return supervisor.id;
 }

@@ -1,14 +1,14 @@
 // GraphQL: Checkpoint and its diff, Task.checkpoints / forkedAtCheckpoint / forkedAtMessage,
-// ConversationSnapshot.checkpoint, and createCheckpoint, rewindTask, rewindConversation,
-// branchFromCheckpoint and forkTask.
-import type { FileChange } from '../../git/checkpoints.js';
+// ConversationSnapshot.checkpoint, and createCheckpoint, rewindTask and branchFromCheckpoint.
+import type { FileChange } from '../../git/index.js';
 import { builder } from '../../schema/builder.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
-import { requireViewer } from '../../schema/viewer.js';
+import { RewindModeEnum } from '../../schema/enums.js';
+import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { ConversationSnapshotRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
-import { branchFromCheckpoint, forkTask } from './fork.js';
-import { rewindConversation, rewindTask } from './rewind.js';
+import { branchFromCheckpoint } from './branch.js';
+import { rewindTask } from './rewind.js';
 import { checkpointDiff, createCheckpoint, type CheckpointDiff } from './service.js';
 
 export const FileChangeRef = builder.objectRef<FileChange>('FileChange').implement({
@@ -66,7 +66,7 @@ builder.prismaObjectField(CheckpointRef, 'diff', (t) =>
       "this one was built on — the latest earlier checkpoint in its history (after a rewind, the one rewound to) — or the task's base commit",
     args: { against: t.arg.id() },
     resolve: (checkpoint, args, ctx) =>
-      checkpointDiff(ctx.prisma, requireViewer(ctx), checkpoint, decodeOptionalId(args.against as string | null | undefined, 'Checkpoint', 'against')),
+      checkpointDiff(serviceContext(ctx), { checkpoint, againstId: decodeOptionalId(args.against as string | null | undefined, 'Checkpoint', 'against') }),
   }),
 );
 
@@ -81,14 +81,6 @@ builder.prismaObjectFields(TaskRef, (t) => ({
 builder.prismaObjectField(ConversationSnapshotRef, 'checkpoint', (t) =>
   t.relation('checkpoint', { nullable: true, description: 'The checkpoint this snapshot was taken with (type CHECKPOINT)' }),
 );
-
-export const RewindModeEnum = builder.enumType('RewindMode', {
-  values: {
-    CODE: { description: "The worktree and branch only (the conversation stays)" },
-    CONVERSATION: { description: "The conversation head only (files stay untouched)" },
-    BOTH: { description: 'Code and conversation together' },
-  } as const,
-});
 
 const CreateCheckpointInput = builder.inputType('CreateCheckpointInput', {
   fields: (t) => ({
@@ -118,18 +110,6 @@ const RewindTaskPayload = builder.simpleObject('RewindTaskPayload', {
   }),
 });
 
-const RewindConversationInput = builder.inputType('RewindConversationInput', {
-  description: 'Exactly one of contractId (its supervisor) and taskId; exactly one of toMessageId and toSnapshotId',
-  fields: (t) => ({ contractId: t.id(), taskId: t.id(), toMessageId: t.id(), toSnapshotId: t.id() }),
-});
-
-const RewindConversationPayload = builder.simpleObject('RewindConversationPayload', {
-  fields: (t) => ({
-    task: t.field({ type: TaskRef }),
-    backupSnapshot: t.field({ type: ConversationSnapshotRef, description: 'The old head; rewind to it to undo' }),
-  }),
-});
-
 const BranchFromCheckpointInput = builder.inputType('BranchFromCheckpointInput', {
   fields: (t) => ({ taskId: t.id({ required: true }), checkpointId: t.id({ required: true }), branchName: t.string({ required: true }) }),
 });
@@ -138,23 +118,12 @@ const BranchFromCheckpointPayload = builder.simpleObject('BranchFromCheckpointPa
   fields: (t) => ({ branchName: t.string(), commitSha: t.string() }),
 });
 
-const ForkTaskInput = builder.inputType('ForkTaskInput', {
-  description: 'Exactly one of checkpointId and messageId',
-  fields: (t) => ({ taskId: t.id({ required: true }), checkpointId: t.id(), messageId: t.id(), name: t.string() }),
-});
-
-const ForkTaskPayload = builder.simpleObject('ForkTaskPayload', {
-  fields: (t) => ({ task: t.field({ type: TaskRef }) }),
-});
-
-const optionalId = (value: unknown, typename: string, field: string) => decodeOptionalId(value as string | null | undefined, typename, field);
-
 builder.mutationFields((t) => ({
   createCheckpoint: t.field({
     type: CreateCheckpointPayload,
     args: { input: t.arg({ type: CreateCheckpointInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      checkpoint: await createCheckpoint(ctx, requireViewer(ctx), {
+      checkpoint: await createCheckpoint(serviceContext(ctx), {
         taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
         message: input.message,
         workerId: input.workerId,
@@ -165,43 +134,20 @@ builder.mutationFields((t) => ({
     type: RewindTaskPayload,
     args: { input: t.arg({ type: RewindTaskInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      rewindTask(ctx, requireViewer(ctx), {
+      rewindTask(serviceContext(ctx), {
         taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
         checkpointId: decodeId(String(input.checkpointId), 'Checkpoint', 'checkpointId'),
         mode: input.mode ?? 'CODE',
-      }),
-  }),
-  rewindConversation: t.field({
-    type: RewindConversationPayload,
-    args: { input: t.arg({ type: RewindConversationInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      rewindConversation(ctx, requireViewer(ctx), {
-        contractId: optionalId(input.contractId, 'Contract', 'contractId'),
-        taskId: optionalId(input.taskId, 'Task', 'taskId'),
-        toMessageId: optionalId(input.toMessageId, 'ConversationMessage', 'toMessageId'),
-        toSnapshotId: optionalId(input.toSnapshotId, 'ConversationSnapshot', 'toSnapshotId'),
       }),
   }),
   branchFromCheckpoint: t.field({
     type: BranchFromCheckpointPayload,
     args: { input: t.arg({ type: BranchFromCheckpointInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      branchFromCheckpoint(ctx, requireViewer(ctx), {
+      branchFromCheckpoint(serviceContext(ctx), {
         taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
         checkpointId: decodeId(String(input.checkpointId), 'Checkpoint', 'checkpointId'),
         branchName: input.branchName,
       }),
-  }),
-  forkTask: t.field({
-    type: ForkTaskPayload,
-    args: { input: t.arg({ type: ForkTaskInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({
-      task: await forkTask(ctx, requireViewer(ctx), {
-        taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
-        checkpointId: optionalId(input.checkpointId, 'Checkpoint', 'checkpointId'),
-        messageId: optionalId(input.messageId, 'ConversationMessage', 'messageId'),
-        name: input.name,
-      }),
-    }),
   }),
 }));

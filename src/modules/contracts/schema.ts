@@ -1,12 +1,11 @@
-// GraphQL: Contract, its phases, and the contract queries and mutations.
-import { NotFoundError } from '../../errors.js';
-import { ContractPhase } from '../../generated/prisma/enums.js';
+// GraphQL: Contract, the contract queries and mutations, a contract's supervisor and tasks, and
+// createTask (a task is created within a contract).
 import { builder } from '../../schema/builder.js';
-import { decodeId, nodeWhere } from '../../schema/ids.js';
-import { requireViewer } from '../../schema/viewer.js';
-import { advanceContractPhase, createContract } from './service.js';
-
-export const ContractPhaseEnum = builder.enumType(ContractPhase, { name: 'ContractPhase' });
+import { ContractPhaseEnum, TaskStatusEnum } from '../../schema/enums.js';
+import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
+import { requireViewer, serviceContext } from '../../schema/viewer.js';
+import { TaskConnection, TaskRef } from '../tasks/schema.js';
+import { advanceContractPhase, createContract, createTask, findOwnContract, findSupervisor } from './service.js';
 
 export const ContractRef = builder.prismaNode('Contract', {
   id: { field: 'id' },
@@ -35,12 +34,7 @@ builder.queryFields((t) => ({
     type: 'Contract',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = decodeId(String(args.id), 'Contract');
-      const contract = await ctx.prisma.contract.findFirst({ ...query, where: { id, ownerId: requireViewer(ctx).id } });
-      if (!contract) throw new NotFoundError('contract', String(args.id));
-      return contract;
-    },
+    resolve: (query, _root, args, ctx) => findOwnContract(ctx.prisma, requireViewer(ctx), decodeId(String(args.id), 'Contract'), query),
   }),
 }));
 
@@ -71,13 +65,56 @@ builder.mutationFields((t) => ({
   createContract: t.field({
     type: CreateContractPayload,
     args: { input: t.arg({ type: CreateContractInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ contract: await createContract(ctx, requireViewer(ctx), input) }),
+    resolve: async (_root, { input }, ctx) => ({ contract: await createContract(serviceContext(ctx), input) }),
   }),
   advanceContractPhase: t.field({
     type: AdvanceContractPhasePayload,
     args: { input: t.arg({ type: AdvanceContractPhaseInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      contract: await advanceContractPhase(ctx, requireViewer(ctx), decodeId(String(input.contractId), 'Contract', 'contractId'), input.phase),
+      contract: await advanceContractPhase(serviceContext(ctx), { contractId: decodeId(String(input.contractId), 'Contract', 'contractId'), phase: input.phase }),
     }),
   }),
 }));
+
+builder.prismaObjectFields(ContractRef, (t) => ({
+  supervisor: t.prismaField({
+    type: 'Task',
+    resolve: (query, contract, _args, ctx) => findSupervisor(ctx.prisma, requireViewer(ctx), contract.id, query),
+  }),
+  tasks: t.relatedConnection('tasks', {
+    cursor: 'id',
+    args: { status: t.arg({ type: [TaskStatusEnum] }) },
+    query: (args) => ({
+      where: args.status?.length ? { status: { in: args.status } } : {},
+      orderBy: { createdAt: 'asc' },
+    }),
+  }, TaskConnection),
+}));
+
+const CreateTaskInput = builder.inputType('CreateTaskInput', {
+  fields: (t) => ({
+    contractId: t.id({ required: true }),
+    name: t.string({ required: true }),
+    prompt: t.string(),
+    continueFromTaskId: t.id({ description: "Start the new worktree at this task's head commit" }),
+  }),
+});
+
+const CreateTaskPayload = builder.simpleObject('CreateTaskPayload', {
+  fields: (t) => ({ task: t.field({ type: TaskRef, nullable: false }) }),
+});
+
+builder.mutationField('createTask', (t) =>
+  t.field({
+    type: CreateTaskPayload,
+    args: { input: t.arg({ type: CreateTaskInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      task: await createTask(serviceContext(ctx), {
+        contractId: decodeId(String(input.contractId), 'Contract', 'contractId'),
+        name: input.name,
+        prompt: input.prompt,
+        continueFromTaskId: decodeOptionalId(input.continueFromTaskId as string | null | undefined, 'Task', 'continueFromTaskId'),
+      }),
+    }),
+  }),
+);

@@ -1,13 +1,33 @@
-// Contracts: creation (with the supervisor task and its worktree) and moving through phases.
-import type { AppContext, Viewer } from '../../context.js';
-import { change } from '../../db/change.js';
+// Contracts: creation (with the supervisor task and its worktree), moving through phases, the
+// contract's supervisor, and the tasks a contract is given (createTask, with worktree inheritance).
+import type { ServiceContext, Viewer } from '../../context.js';
+import { change, type Tx } from '../../db/change.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
-import { ContractPhase, type Contract } from '../../generated/prisma/client.js';
-import { resolveRepository } from '../../git/repo.js';
-import { assertName, changeWithWorktrees } from '../tasks/service.js';
+import { ContractPhase, type Contract, type Prisma, type PrismaClient, type Task } from '../../generated/prisma/client.js';
+import { historyEvent } from '../history/catalogue.js';
+import { findOwnTask } from '../tasks/access.js';
+import { changeWithGit } from '../tasks/change-with-git.js';
+import { assertName, assertPrompt } from '../tasks/service.js';
+import { currentHead, provisionTask } from '../tasks/workspace.js';
 
 export const PHASE_ORDER: ContractPhase[] = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
 const MAX_DESCRIPTION_LENGTH = 20_000;
+
+type Db = Tx | PrismaClient;
+
+/** The viewer's contract, or NOT_FOUND (another user's contract is indistinguishable from a missing one). */
+export async function findOwnContract(db: Db, viewer: Viewer, contractId: string, query: Omit<Prisma.ContractFindFirstArgs, 'where'> = {}): Promise<Contract> {
+  const contract = await db.contract.findFirst({ ...query, where: { id: contractId, ownerId: viewer.id } });
+  if (!contract) throw new NotFoundError('contract', contractId);
+  return contract;
+}
+
+/** The supervisor task of one of the viewer's contracts; NOT_FOUND for a contract that is not theirs. */
+export async function findSupervisor(db: Db, viewer: Viewer, contractId: string, query: Omit<Prisma.TaskFindFirstArgs, 'where'> = {}): Promise<Task> {
+  const supervisor = await db.task.findFirst({ ...query, where: { contractId, ownerId: viewer.id, isSupervisor: true } });
+  if (!supervisor) throw new NotFoundError('contract', contractId);
+  return supervisor;
+}
 
 export interface CreateContractInput {
   name: string;
@@ -15,36 +35,25 @@ export interface CreateContractInput {
   repositoryPath: string;
 }
 
-export async function createContract(ctx: AppContext, viewer: Viewer, input: CreateContractInput): Promise<Contract> {
+export async function createContract(ctx: ServiceContext, input: CreateContractInput): Promise<Contract> {
   const name = assertName(input.name);
   if (input.description && input.description.length > MAX_DESCRIPTION_LENGTH) {
     throw new BadInputError(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`, 'description');
   }
-  const repo = await resolveRepository(input.repositoryPath, ctx.config.reposRoot);
-  return changeWithWorktrees(ctx, async (tx, record, provision) => {
-    const contract = await tx.contract.create({
-      data: { ownerId: viewer.id, name, description: input.description ?? null, repositoryPath: repo.path },
+  const repo = await ctx.git.resolveRepository(input.repositoryPath, ctx.config.reposRoot);
+  return changeWithGit(ctx, async (change) => {
+    const contract = await change.tx.contract.create({
+      data: { ownerId: ctx.viewer.id, name, description: input.description ?? null, repositoryPath: repo.path },
     });
-    record({
-      ownerId: viewer.id,
-      contractId: contract.id,
-      eventType: 'PHASE',
-      eventSubtype: 'created',
-      data: { name, to: contract.phase, repositoryPath: repo.path },
-    });
-    await provision({ owner: viewer, contract, name: `${name} supervisor`, isSupervisor: true, startCommit: repo.head });
+    change.record(historyEvent({ ownerId: ctx.viewer.id, contractId: contract.id }, 'PHASE', 'created', { name, to: contract.phase, repositoryPath: repo.path }));
+    await provisionTask(ctx, change, { contract, name: `${name} supervisor`, isSupervisor: true, startCommit: repo.head });
     return contract;
   });
 }
 
-export async function findOwnContract(ctx: AppContext, viewer: Viewer, contractId: string): Promise<Contract> {
-  const contract = await ctx.prisma.contract.findFirst({ where: { id: contractId, ownerId: viewer.id } });
-  if (!contract) throw new NotFoundError('contract', contractId);
-  return contract;
-}
-
-export async function advanceContractPhase(ctx: AppContext, viewer: Viewer, contractId: string, phase: ContractPhase): Promise<Contract> {
-  const contract = await findOwnContract(ctx, viewer, contractId);
+export async function advanceContractPhase(ctx: ServiceContext, input: { contractId: string; phase: ContractPhase }): Promise<Contract> {
+  const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
+  const { phase } = input;
   const from = PHASE_ORDER.indexOf(contract.phase);
   const to = PHASE_ORDER.indexOf(phase);
   if (to <= from) {
@@ -59,13 +68,40 @@ export async function advanceContractPhase(ctx: AppContext, viewer: Viewer, cont
     // Conditional on the phase we read: a concurrent advance makes this one a clear CONFLICT.
     const { count } = await tx.contract.updateMany({ where: { id: contract.id, phase: contract.phase }, data: { phase } });
     if (count === 0) throw new ConflictError(`contract ${contract.id} changed phase concurrently; read it again and retry`);
-    record({
-      ownerId: viewer.id,
-      contractId: contract.id,
-      eventType: 'PHASE',
-      eventSubtype: 'changed',
-      data: { from: contract.phase, to: phase },
-    });
+    record(historyEvent({ ownerId: ctx.viewer.id, contractId: contract.id }, 'PHASE', 'changed', { from: contract.phase, to: phase }));
     return tx.contract.findUniqueOrThrow({ where: { id: contract.id } });
   });
+}
+
+export interface CreateTaskInput {
+  contractId: string;
+  name: string;
+  prompt?: string | null;
+  continueFromTaskId?: string;
+}
+
+/** A new task of a contract; with continueFromTaskId its worktree starts at that task's current commit. */
+export async function createTask(ctx: ServiceContext, input: CreateTaskInput): Promise<Task> {
+  const name = assertName(input.name);
+  const prompt = assertPrompt(input.prompt);
+  const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
+  let startCommit = await ctx.git.repositoryHead(contract.repositoryPath);
+  let previous: Task | undefined;
+  if (input.continueFromTaskId) {
+    previous = await findOwnTask(ctx.prisma, ctx.viewer, input.continueFromTaskId);
+    if (previous.contractId !== contract.id) {
+      throw new BadInputError('continueFromTaskId must be a task of the same contract', 'continueFromTaskId');
+    }
+    startCommit = await currentHead(ctx, previous);
+  }
+  return changeWithGit(ctx, (change) =>
+    provisionTask(ctx, change, {
+      contract,
+      name,
+      prompt,
+      startCommit,
+      data: previous ? { continuedFromTaskId: previous.id } : {},
+      continuedFrom: previous ? { fromTaskId: previous.id, commit: startCommit } : undefined,
+    }),
+  );
 }

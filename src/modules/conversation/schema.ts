@@ -1,5 +1,5 @@
 // GraphQL: ConversationMessage, ConversationSnapshot, Task.conversation, Task.snapshots,
-// Contract.supervisorConversation, appendMessages and createSnapshot.
+// Contract.supervisorConversation, appendMessages, createSnapshot and rewindConversation.
 import { decodeBase64, encodeBase64 } from '@pothos/core';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
@@ -7,16 +7,16 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context.js';
 import { BadInputError } from '../../errors.js';
 import type { ConversationMessage, Prisma, Task } from '../../generated/prisma/client.js';
-import { MessageRole, SnapshotType } from '../../generated/prisma/enums.js';
 import { builder } from '../../schema/builder.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
-import { requireViewer } from '../../schema/viewer.js';
+import { MessageRoleEnum, SnapshotTypeEnum } from '../../schema/enums.js';
+import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
+import { findSupervisor } from '../contracts/service.js';
+import { rewindConversation } from './rewind.js';
 import { appendMessages, createSnapshot, pathMessages } from './service.js';
 
-export const MessageRoleEnum = builder.enumType(MessageRole, { name: 'MessageRole' });
-export const SnapshotTypeEnum = builder.enumType(SnapshotType, { name: 'SnapshotType' });
 
 export const ConversationMessageRef = builder.prismaNode('ConversationMessage', {
   id: { field: 'id' },
@@ -131,7 +131,7 @@ builder.prismaObjectField(ContractRef, 'supervisorConversation', (t) =>
       type: ConversationMessageRef,
       description: "The supervisor task's conversation, root first",
       resolve: async (contract, args, ctx, info) => {
-        const supervisor = await ctx.prisma.task.findFirstOrThrow({ where: { contractId: contract.id, isSupervisor: true } });
+        const supervisor = await findSupervisor(ctx.prisma, requireViewer(ctx), contract.id);
         return conversationPage(ctx, info, supervisor.headMessageId, supervisor.messageCount, args);
       },
     },
@@ -174,22 +174,42 @@ const CreateSnapshotPayload = builder.simpleObject('CreateSnapshotPayload', {
   fields: (t) => ({ snapshot: t.field({ type: ConversationSnapshotRef }) }),
 });
 
+const RewindConversationInput = builder.inputType('RewindConversationInput', {
+  description: 'Exactly one of contractId (its supervisor) and taskId; exactly one of toMessageId and toSnapshotId',
+  fields: (t) => ({ contractId: t.id(), taskId: t.id(), toMessageId: t.id(), toSnapshotId: t.id() }),
+});
+
+const RewindConversationPayload = builder.simpleObject('RewindConversationPayload', {
+  fields: (t) => ({
+    task: t.field({ type: TaskRef }),
+    backupSnapshot: t.field({ type: ConversationSnapshotRef, description: 'The old head; rewind to it to undo' }),
+  }),
+});
+
+const optionalId = (value: unknown, typename: string, field: string) => decodeOptionalId(value as string | null | undefined, typename, field);
+
 builder.mutationFields((t) => ({
+  rewindConversation: t.field({
+    type: RewindConversationPayload,
+    args: { input: t.arg({ type: RewindConversationInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      rewindConversation(serviceContext(ctx), {
+        contractId: optionalId(input.contractId, 'Contract', 'contractId'),
+        taskId: optionalId(input.taskId, 'Task', 'taskId'),
+        toMessageId: optionalId(input.toMessageId, 'ConversationMessage', 'toMessageId'),
+        toSnapshotId: optionalId(input.toSnapshotId, 'ConversationSnapshot', 'toSnapshotId'),
+      }),
+  }),
   appendMessages: t.field({
     type: AppendMessagesPayload,
     args: { input: t.arg({ type: AppendMessagesInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await appendMessages(
-        ctx.prisma,
-        requireViewer(ctx),
-        {
-          taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
-          messages: input.messages.map((m) => ({ role: m.role, content: m.content, toolCalls: m.toolCalls })),
-          workerId: input.workerId,
-          expectedHeadId: input.expectedHeadId === undefined ? undefined : (decodeOptionalId(input.expectedHeadId as string | null, 'ConversationMessage', 'expectedHeadId') ?? null),
-        },
-        { maxMessageBytes: ctx.config.maxMessageBytes, snapshotEvery: ctx.config.snapshotEvery },
-      );
+      const result = await appendMessages(serviceContext(ctx), {
+        taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
+        messages: input.messages.map((m) => ({ role: m.role, content: m.content, toolCalls: m.toolCalls })),
+        workerId: input.workerId,
+        expectedHeadId: input.expectedHeadId === undefined ? undefined : (decodeOptionalId(input.expectedHeadId as string | null, 'ConversationMessage', 'expectedHeadId') ?? null),
+      });
       return { task: result.task, messages: result.messages };
     },
   }),
@@ -197,12 +217,7 @@ builder.mutationFields((t) => ({
     type: CreateSnapshotPayload,
     args: { input: t.arg({ type: CreateSnapshotInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      snapshot: await createSnapshot(
-        ctx.prisma,
-        requireViewer(ctx),
-        { taskId: decodeId(String(input.taskId), 'Task', 'taskId'), metadata: input.metadata },
-        { maxMessageBytes: ctx.config.maxMessageBytes },
-      ),
+      snapshot: await createSnapshot(serviceContext(ctx), { taskId: decodeId(String(input.taskId), 'Task', 'taskId'), metadata: input.metadata }),
     }),
   }),
 }));

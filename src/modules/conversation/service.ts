@@ -2,12 +2,13 @@
 // snapshots, and reading the path root → head. A snapshot, a rewind and a fork each move or copy
 // one pointer; no message is ever copied or overwritten.
 import crypto from 'node:crypto';
-import type { Viewer } from '../../context.js';
-import type { RecordEvent, Tx } from '../../db/change.js';
+import type { ServiceContext } from '../../context.js';
+import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
-import { changeOwnTask } from '../mesh/lease.js';
+import { aboutTask, historyEvent } from '../history/catalogue.js';
+import { holdTask } from '../tasks/access.js';
 
 export interface MessageDraft {
   role: MessageRole;
@@ -138,27 +139,20 @@ export async function appendMessagesInTx(
     where: { id: task.id },
     data: { headMessageId: last.id, messageCount: count, version: { increment: 1 } },
   });
-  record({
-    ownerId: task.ownerId,
-    contractId: task.contractId,
-    taskId: task.id,
-    eventType: 'CHAT',
-    eventSubtype: 'message',
-    data: { count: created.length, headId: last.id, messageCount: count, roles: created.map((m) => m.role) },
-  });
+  record(historyEvent(aboutTask(task), 'CHAT', 'message', { count: created.length, headId: last.id, messageCount: count, roles: created.map((m) => m.role) }));
   return { task: updated, messages: created, snapshots };
 }
 
 export async function appendMessages(
-  prisma: PrismaClient,
-  viewer: Viewer,
+  ctx: ServiceContext,
   input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null; workerId?: string | null },
-  limits: ConversationLimits,
 ): Promise<AppendResult> {
-  // From a worker (workerId), only the holder of a live lease may write: a late worker is refused.
-  return changeOwnTask(prisma, viewer, { taskId: input.taskId, workerId: input.workerId, action: 'append messages' }, (tx, record, task) =>
-    appendMessagesInTx(tx, record, task, input.messages, input.expectedHeadId, limits),
-  );
+  const limits = { maxMessageBytes: ctx.config.maxMessageBytes, snapshotEvery: ctx.config.snapshotEvery };
+  return change(ctx.prisma, async (tx, record) => {
+    // From a worker (workerId), only the holder of a live lease may write: a late worker is refused.
+    const task = await holdTask(tx, record, ctx.viewer, { taskId: input.taskId, workerId: input.workerId, action: 'append messages' });
+    return appendMessagesInTx(tx, record, task, input.messages, input.expectedHeadId, limits);
+  });
 }
 
 /** Records a snapshot of the task's current head: one row, whatever the conversation's length. */
@@ -181,23 +175,19 @@ export async function snapshotHead(
 }
 
 /** Takes a MANUAL snapshot of the task's conversation as it is now. */
-export async function createSnapshot(
-  prisma: PrismaClient,
-  viewer: Viewer,
-  input: { taskId: string; metadata?: unknown },
-  limits: Pick<ConversationLimits, 'maxMessageBytes'>,
-): Promise<ConversationSnapshot> {
-  if (input.metadata != null) storableJsonSize(input.metadata, 'metadata', limits.maxMessageBytes);
-  return changeOwnTask(prisma, viewer, { taskId: input.taskId, action: 'create a snapshot' }, async (tx, record, task) => {
+export async function createSnapshot(ctx: ServiceContext, input: { taskId: string; metadata?: unknown }): Promise<ConversationSnapshot> {
+  if (input.metadata != null) storableJsonSize(input.metadata, 'metadata', ctx.config.maxMessageBytes);
+  return change(ctx.prisma, async (tx, record) => {
+    const task = await holdTask(tx, record, ctx.viewer, { taskId: input.taskId, action: 'create a snapshot' });
     const snapshot = await snapshotHead(tx, task, 'MANUAL', { metadata: input.metadata });
-    record({
-      ownerId: task.ownerId,
-      contractId: task.contractId,
-      taskId: task.id,
-      eventType: 'CHAT',
-      eventSubtype: 'snapshot',
-      data: { snapshotId: snapshot.id, messageCount: snapshot.messageCount, headId: snapshot.headMessageId, type: 'MANUAL' },
-    });
+    record(
+      historyEvent(aboutTask(task), 'CHAT', 'snapshot', {
+        snapshotId: snapshot.id,
+        messageCount: snapshot.messageCount,
+        headId: snapshot.headMessageId,
+        type: 'MANUAL',
+      }),
+    );
     return snapshot;
   });
 }
@@ -255,55 +245,6 @@ export async function pathMessages(
   if (ids.length === 0) return [];
   const rows = await db.conversationMessage.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include });
   return rows.sort((a, b) => a.depth - b.depth);
-}
-
-/** Moves the task's head to `messageId` (or empties it) and bumps the version. */
-export async function moveHead(tx: Tx, task: Task, messageId: string | null): Promise<Task> {
-  let count = 0;
-  if (messageId) {
-    const m = await tx.conversationMessage.findUniqueOrThrow({ where: { id: messageId } });
-    count = m.depth + 1;
-  }
-  return tx.task.update({ where: { id: task.id }, data: { headMessageId: messageId, messageCount: count, version: { increment: 1 } } });
-}
-
-export interface ConversationRewind {
-  task: Task;
-  backupSnapshot: ConversationSnapshot;
-}
-
-/**
- * Moves the task's head back (or anywhere in its tree) to `messageId`, after an AUTO snapshot of the
- * old head so the rewind can be undone by rewinding to that snapshot. Nothing is deleted.
- * `messageId` must be on the task's current path, written by the task, or the head of one of its
- * snapshots; `null` empties the conversation.
- */
-export async function rewindConversationInTx(
-  tx: Tx,
-  record: RecordEvent,
-  task: Task,
-  messageId: string | null,
-  reason: Record<string, unknown> = {},
-): Promise<ConversationRewind> {
-  if (messageId !== null) await assertReachable(tx, task, messageId);
-  const backupSnapshot = await snapshotHead(tx, task, 'AUTO', { metadata: { reason: 'before rewind', ...reason } });
-  const updated = await moveHead(tx, task, messageId);
-  record({
-    ownerId: task.ownerId,
-    contractId: task.contractId,
-    taskId: task.id,
-    eventType: 'CHAT',
-    eventSubtype: 'rewound',
-    data: {
-      fromHeadId: task.headMessageId,
-      fromMessageCount: task.messageCount,
-      toHeadId: messageId,
-      toMessageCount: updated.messageCount,
-      backupSnapshotId: backupSnapshot.id,
-      ...reason,
-    },
-  });
-  return { task: updated, backupSnapshot };
 }
 
 export async function assertReachable(tx: Tx, task: Task, messageId: string): Promise<void> {

@@ -1,15 +1,14 @@
-// GraphQL: TaskEvent, TaskEventType, Task.events and recordTaskEvents.
+// GraphQL: TaskEvent, Task.events, recordTaskEvents and Subscription.taskEvents.
 import { formatPrismaCursor } from '@pothos/plugin-prisma';
 import type { TaskEvent } from '../../generated/prisma/client.js';
-import { TaskEventType } from '../../generated/prisma/enums.js';
 import { builder } from '../../schema/builder.js';
+import { TaskEventTypeEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { keysetPage } from '../../schema/keyset.js';
-import { requireViewer } from '../../schema/viewer.js';
+import { closeSlowSubscriber, liveEvent, parseSeqCursor } from '../../schema/subscriptions.js';
+import { serviceContext } from '../../schema/viewer.js';
 import { TaskRef } from '../tasks/schema.js';
-import { recordTaskEvents } from './service.js';
-
-export const TaskEventTypeEnum = builder.enumType(TaskEventType, { name: 'TaskEventType' });
+import { followTaskEvents, recordTaskEvents } from './service.js';
 
 /** The opaque cursor of a task event: the same string Task.events edges carry, so it can be passed as `after`. */
 export function taskEventCursor(event: Pick<TaskEvent, 'taskId' | 'seq'>): string {
@@ -76,16 +75,24 @@ builder.mutationField('recordTaskEvents', (t) =>
     type: RecordTaskEventsPayload,
     args: { input: t.arg({ type: RecordTaskEventsInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      events: await recordTaskEvents(
-        ctx.prisma,
-        requireViewer(ctx),
-        {
-          taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
-          events: input.events.map((e) => ({ type: e.type, data: e.data })),
-          workerId: input.workerId,
-        },
-        { maxEventBytes: ctx.config.maxMessageBytes },
-      ),
+      events: await recordTaskEvents(serviceContext(ctx), {
+        taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
+        events: input.events.map((e) => ({ type: e.type, data: e.data })),
+        workerId: input.workerId,
+      }),
     }),
   }),
 );
+
+builder.subscriptionFields((t) => ({
+  taskEvents: t.field({
+    type: TaskEventRef,
+    description: "A task's output, tool calls, tool results and errors: oldest first after the cursor `after`, then live",
+    args: { taskId: t.arg.id({ required: true }), after: t.arg.string() },
+    subscribe: (_root, args, ctx) => {
+      const taskId = decodeId(String(args.taskId), 'Task', 'taskId');
+      return followTaskEvents(serviceContext(ctx), { taskId, options: { after: parseSeqCursor(args.after, taskId), onOverflow: closeSlowSubscriber(ctx) } });
+    },
+    resolve: liveEvent,
+  }),
+}));

@@ -1,12 +1,15 @@
-// A task's raw stream (DESIGN §3): output, tool calls, tool results, errors and status lines, each
+// A task's raw stream (docs/design.md §3): output, tool calls, tool results, errors and status lines, each
 // with a per-task sequence number. A batch is written atomically, in one INSERT, with one history
-// event, and listeners on TASK_EVENTS_CHANNEL learn that the task's stream grew.
-import type { Viewer } from '../../context.js';
-import { TASK_EVENTS_CHANNEL } from '../../db/change.js';
+// event, and listeners on TASK_EVENTS_CHANNEL learn that the task's stream grew; subscribers follow
+// it live.
+import type { ServiceContext } from '../../context.js';
+import { change, TASK_EVENTS_CHANNEL } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError } from '../../errors.js';
-import type { Prisma, PrismaClient, TaskEvent, TaskEventType } from '../../generated/prisma/client.js';
-import { changeOwnTask } from '../mesh/lease.js';
+import type { Prisma, TaskEvent, TaskEventType } from '../../generated/prisma/client.js';
+import { aboutTask, historyEvent } from '../history/catalogue.js';
+import { catchUpThenLive, CATCH_UP_PAGE, type FollowOptions, type Live } from '../../live/follow.js';
+import { findOwnTask, holdTask } from '../tasks/access.js';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 
@@ -15,19 +18,15 @@ export interface TaskEventDraft {
   data: unknown;
 }
 
-export interface TaskEventLimits {
-  /** The largest `data` of one event, as JSON text. */
-  maxEventBytes: number;
-}
-
-function validateDrafts(events: TaskEventDraft[], limits: TaskEventLimits): void {
+/** `maxEventBytes`: the largest `data` of one event, as JSON text (MAKIMA_MAX_MESSAGE_BYTES). */
+function validateDrafts(events: TaskEventDraft[], maxEventBytes: number): void {
   if (events.length === 0) throw new BadInputError('events must contain at least one event', 'events');
   if (events.length > MAX_EVENTS_PER_BATCH) {
     throw new BadInputError(`at most ${MAX_EVENTS_PER_BATCH} events can be recorded at once; send ${events.length} in several batches`, 'events');
   }
   events.forEach((e, i) => {
     if (e.data === undefined || e.data === null) throw new BadInputError(`events[${i}].data must not be null`, 'events');
-    storableJsonSize(e.data, `events[${i}].data`, limits.maxEventBytes);
+    storableJsonSize(e.data, `events[${i}].data`, maxEventBytes);
   });
 }
 
@@ -37,14 +36,13 @@ function validateDrafts(events: TaskEventDraft[], limits: TaskEventLimits): void
  * batches for one task are serialized and commit in seq order.
  */
 export async function recordTaskEvents(
-  prisma: PrismaClient,
-  viewer: Viewer,
+  ctx: ServiceContext,
   input: { taskId: string; events: TaskEventDraft[]; workerId?: string | null },
-  limits: TaskEventLimits,
 ): Promise<TaskEvent[]> {
-  validateDrafts(input.events, limits);
-  // From a worker (workerId), only the holder of a live lease may record: a late worker is refused.
-  return changeOwnTask(prisma, viewer, { taskId: input.taskId, workerId: input.workerId, action: 'record task events' }, async (tx, record, task) => {
+  validateDrafts(input.events, ctx.config.maxMessageBytes);
+  return change(ctx.prisma, async (tx, record) => {
+    // From a worker (workerId), only the holder of a live lease may record: a late worker is refused.
+    const task = await holdTask(tx, record, ctx.viewer, { taskId: input.taskId, workerId: input.workerId, action: 'record task events' });
     const { _max } = await tx.taskEvent.aggregate({ where: { taskId: task.id }, _max: { seq: true } });
     const firstSeq = (_max.seq ?? 0) + 1;
     const created = await tx.taskEvent.createManyAndReturn({
@@ -52,16 +50,22 @@ export async function recordTaskEvents(
     });
     created.sort((a, b) => a.seq - b.seq);
     const lastSeq = created[created.length - 1].seq;
-    record({
-      ownerId: task.ownerId,
-      contractId: task.contractId,
-      taskId: task.id,
-      eventType: 'TASK',
-      eventSubtype: 'output',
-      data: { count: created.length, types: [...new Set(created.map((e) => e.type))], firstSeq, lastSeq },
-    });
+    record(historyEvent(aboutTask(task), 'TASK', 'output', { count: created.length, types: [...new Set(created.map((e) => e.type))], firstSeq, lastSeq }));
     // Delivered on commit only, like every NOTIFY: a listener never reads events that may roll back.
     await tx.$executeRaw`SELECT pg_notify(${TASK_EVENTS_CHANNEL}, ${task.id})`;
     return created;
+  });
+}
+
+/** One task's raw event stream, oldest first after the cursor, then live; another user's task is NOT_FOUND. */
+export async function followTaskEvents(ctx: ServiceContext, input: { taskId: string; options: FollowOptions }): Promise<AsyncGenerator<Live<TaskEvent>>> {
+  const { taskId, options } = input;
+  await findOwnTask(ctx.prisma, ctx.viewer, taskId);
+  return catchUpThenLive({
+    after: options.after,
+    seqOf: (event) => BigInt(event.seq),
+    follow: () => ctx.live.followTaskEvents(taskId, ctx.viewer.id, options.onOverflow),
+    readPage: (from, to) =>
+      ctx.prisma.taskEvent.findMany({ where: { taskId, seq: { gt: Number(from), lte: Number(to) } }, orderBy: { seq: 'asc' }, take: CATCH_UP_PAGE }),
   });
 }

@@ -1,17 +1,12 @@
-// GraphQL: HistoryEvent, HistoryFilter, Query.timeline, Contract.history and Task.history.
+// GraphQL: HistoryEvent (with its typed details), HistoryFilter and the history cursor. The queries
+// and subscriptions that read history are in modules/timeline.
 import { formatPrismaCursor } from '@pothos/plugin-prisma';
-import type { Context } from '../../context.js';
-import type { Prisma } from '../../generated/prisma/client.js';
-import { ContractPhase, HistoryEventType } from '../../generated/prisma/enums.js';
+import type { ContractPhase } from '../../generated/prisma/enums.js';
 import { builder } from '../../schema/builder.js';
+import { ContractPhaseEnum, HistoryEventTypeEnum } from '../../schema/enums.js';
 import { decodeOptionalId, nodeWhere } from '../../schema/ids.js';
-import { keysetPage, type CursorPageQuery } from '../../schema/keyset.js';
-import { requireViewer } from '../../schema/viewer.js';
-import { ContractPhaseEnum, ContractRef } from '../contracts/schema.js';
-import { TaskRef } from '../tasks/schema.js';
-import { historyWhere, type HistoryFilter } from './service.js';
-
-export const HistoryEventTypeEnum = builder.enumType(HistoryEventType, { name: 'HistoryEventType' });
+import { HistoryEventDetailsRef, historyEventDetails } from './details.js';
+import type { HistoryFilter } from './service.js';
 
 /** The opaque cursor of a history event: the same string connections use, so it can be passed as `after`. */
 export function historyCursor(seq: bigint): string {
@@ -31,6 +26,12 @@ export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     seq: t.string({ description: 'Position in commit order (a 64-bit integer as a string)', resolve: (e) => e.seq.toString() }),
     cursor: t.string({ description: 'Pass as `after` to connections and subscriptions', resolve: (e) => historyCursor(e.seq) }),
+    details: t.field({
+      type: HistoryEventDetailsRef,
+      nullable: true,
+      description: 'The event\'s data, typed by its kind (`data` as typed fields, IDs as global IDs); null for a kind this server does not know',
+      resolve: (e) => historyEventDetails(e.eventType, e.eventSubtype, e.eventData),
+    }),
   }),
 });
 
@@ -62,49 +63,3 @@ export function decodeHistoryFilter(filter: FilterArg): HistoryFilter {
 
 export const HistoryEventConnection = builder.connectionObject({ type: HistoryEventRef, name: 'HistoryEventConnection' });
 
-/** One page of the viewer's history events matching `where`, newest first, by keyset on `seq`. */
-function historyPage<Q extends CursorPageQuery & { cursor?: { seq?: bigint | number } }>(ctx: Context, query: Q, where: Prisma.HistoryEventWhereInput[]) {
-  const { page, seq } = keysetPage(query, 'desc', (cursor) => cursor.seq);
-  return ctx.prisma.historyEvent.findMany({ ...page, where: { AND: seq ? [...where, { seq }] : where }, orderBy: { seq: 'desc' } });
-}
-
-builder.queryField('timeline', (t) =>
-  t.prismaConnection(
-    {
-      type: 'HistoryEvent',
-      cursor: 'seq',
-      description: "Every event of the viewer's, newest first",
-      args: { filter: t.arg({ type: HistoryFilterInput }) },
-      resolve: (query, _root, args, ctx) => historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter))]),
-    },
-    HistoryEventConnection,
-  ),
-);
-
-builder.prismaObjectField(ContractRef, 'history', (t) =>
-  t.prismaConnection(
-    {
-      type: 'HistoryEvent',
-      cursor: 'seq',
-      description: 'Every event of this contract across all phases, newest first',
-      args: { filter: t.arg({ type: HistoryFilterInput }) },
-      resolve: (query, contract, args, ctx) =>
-        historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), { contractId: contract.id }]),
-    },
-    HistoryEventConnection,
-  ),
-);
-
-builder.prismaObjectField(TaskRef, 'history', (t) =>
-  t.prismaConnection(
-    {
-      type: 'HistoryEvent',
-      cursor: 'seq',
-      description: 'Every event of this task, newest first',
-      args: { filter: t.arg({ type: HistoryFilterInput }) },
-      resolve: (query, task, args, ctx) =>
-        historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), { taskId: task.id }]),
-    },
-    HistoryEventConnection,
-  ),
-);

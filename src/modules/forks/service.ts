@@ -1,15 +1,17 @@
-// Forks and branches (DESIGN §4): a new task from any checkpoint or message of a task, and a git
-// branch from any checkpoint. Neither changes the original task; a fork shares the conversation up
-// to the fork point (one pointer, no copy) and gets its own worktree and branch.
-import type { AppContext, Viewer } from '../../context.js';
-import { change } from '../../db/change.js';
+// Forks (docs/design.md §4): a new task from any checkpoint or message of a task. The original is
+// not changed; a fork shares the conversation up to the fork point (one pointer, no copy) and gets
+// its own worktree and branch.
+import type { ServiceContext, Viewer } from '../../context.js';
 import { BadInputError } from '../../errors.js';
-import type { Task, TaskCheckpoint } from '../../generated/prisma/client.js';
-import { createBranch, deleteBranch } from '../../git/checkpoints.js';
-import { assertBranchName } from '../../git/repo.js';
+import type { PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
+import { checkpointOfTask } from '../checkpoints/service.js';
+import { findOwnContract } from '../contracts/service.js';
 import { assertReachable, isOnPath } from '../conversation/service.js';
-import { assertName, changeWithWorktrees, findOwnTask, MAX_NAME_LENGTH } from '../tasks/service.js';
-import { checkpointOfTask, repositoryOf } from './service.js';
+import { historyEvent } from '../history/catalogue.js';
+import { findOwnTask } from '../tasks/access.js';
+import { changeWithGit } from '../tasks/change-with-git.js';
+import { assertName, MAX_NAME_LENGTH } from '../tasks/service.js';
+import { provisionTask } from '../tasks/workspace.js';
 
 /** Where a fork starts: a commit for its worktree and a head for its conversation. */
 interface ForkPoint {
@@ -22,7 +24,7 @@ interface ForkPoint {
   codeFrom: TaskCheckpoint | null;
 }
 
-async function forkPointAtCheckpoint(db: AppContext['prisma'], viewer: Viewer, task: Task, checkpointId: string): Promise<ForkPoint> {
+async function forkPointAtCheckpoint(db: PrismaClient, viewer: Viewer, task: Task, checkpointId: string): Promise<ForkPoint> {
   const checkpoint = await checkpointOfTask(db, viewer, task, checkpointId);
   const snapshot = checkpoint.conversationSnapshotId
     ? await db.conversationSnapshot.findUnique({ where: { id: checkpoint.conversationSnapshotId } })
@@ -43,7 +45,7 @@ async function forkPointAtCheckpoint(db: AppContext['prisma'], viewer: Viewer, t
  * on its path root → message — the code as it was when the conversation had reached that point — or
  * the task's base commit when no checkpoint was taken that early.
  */
-async function forkPointAtMessage(db: AppContext['prisma'], task: Task, messageId: string): Promise<ForkPoint> {
+async function forkPointAtMessage(db: PrismaClient, task: Task, messageId: string): Promise<ForkPoint> {
   await assertReachable(db, task, messageId);
   const message = await db.conversationMessage.findUniqueOrThrow({ where: { id: messageId } });
   // The code comes from the latest checkpoint whose conversation is a prefix of the message's.
@@ -77,18 +79,17 @@ export interface ForkTaskInput {
 }
 
 /** A new task (pending, reason FORK) at a checkpoint or message of `taskId`; the original is untouched. */
-export async function forkTask(ctx: AppContext, viewer: Viewer, input: ForkTaskInput): Promise<Task> {
+export async function forkTask(ctx: ServiceContext, input: ForkTaskInput): Promise<Task> {
   if (!input.checkpointId === !input.messageId) throw new BadInputError('give exactly one of checkpointId and messageId', 'checkpointId');
-  const original = await findOwnTask(ctx.prisma, viewer, input.taskId);
+  const original = await findOwnTask(ctx.prisma, ctx.viewer, input.taskId);
   const name = input.name == null ? `${original.name} (fork)`.slice(0, MAX_NAME_LENGTH) : assertName(input.name);
   if (!original.contractId) throw new BadInputError(`task ${original.id} has no contract to fork within`, 'taskId');
-  const contract = await ctx.prisma.contract.findUniqueOrThrow({ where: { id: original.contractId } });
+  const contract = await findOwnContract(ctx.prisma, ctx.viewer, original.contractId);
   const point = input.checkpointId
-    ? await forkPointAtCheckpoint(ctx.prisma, viewer, original, input.checkpointId)
+    ? await forkPointAtCheckpoint(ctx.prisma, ctx.viewer, original, input.checkpointId)
     : await forkPointAtMessage(ctx.prisma, original, input.messageId!);
-  return changeWithWorktrees(ctx, async (_tx, record, provision) => {
-    const task = await provision({
-      owner: viewer,
+  return changeWithGit(ctx, async (change) => {
+    const task = await provisionTask(ctx, change, {
       contract,
       name,
       prompt: original.prompt,
@@ -102,13 +103,8 @@ export async function forkTask(ctx: AppContext, viewer: Viewer, input: ForkTaskI
         messageCount: point.messageCount,
       },
     });
-    record({
-      ownerId: viewer.id,
-      contractId: contract.id,
-      taskId: task.id,
-      eventType: 'TASK',
-      eventSubtype: 'forked',
-      data: {
+    change.record(
+      historyEvent({ ownerId: ctx.viewer.id, contractId: contract.id, taskId: task.id }, 'TASK', 'forked', {
         fromTaskId: original.id,
         atCheckpointId: point.checkpoint?.id ?? null,
         atCheckpointNumber: point.checkpoint?.number ?? null,
@@ -117,40 +113,8 @@ export async function forkTask(ctx: AppContext, viewer: Viewer, input: ForkTaskI
         codeFromCheckpointId: point.codeFrom?.id ?? null,
         headMessageId: point.headMessageId,
         messageCount: point.messageCount,
-      },
-    });
+      }),
+    );
     return task;
   });
-}
-
-/** A new branch at a checkpoint's commit; an existing branch is a CONFLICT, never overwritten. */
-export async function branchFromCheckpoint(
-  ctx: AppContext,
-  viewer: Viewer,
-  input: { taskId: string; checkpointId: string; branchName: string },
-): Promise<{ branchName: string; commitSha: string }> {
-  const task = await findOwnTask(ctx.prisma, viewer, input.taskId);
-  const checkpoint = await checkpointOfTask(ctx.prisma, viewer, task, input.checkpointId);
-  const branchName = await assertBranchName(input.branchName);
-  const repo = await repositoryOf(ctx.prisma, task);
-  let created = false;
-  try {
-    return await change(ctx.prisma, async (_tx, record) => {
-      await createBranch(repo, branchName, checkpoint.commitSha);
-      created = true;
-      record({
-        ownerId: viewer.id,
-        contractId: task.contractId,
-        taskId: task.id,
-        eventType: 'CHECKPOINT',
-        eventSubtype: 'branched',
-        data: { checkpointId: checkpoint.id, number: checkpoint.number, branchName, commitSha: checkpoint.commitSha },
-      });
-      return { branchName, commitSha: checkpoint.commitSha };
-    });
-  } catch (err) {
-    // The branch is new and only this call knows it, so removing it cannot race with anyone.
-    if (created) await deleteBranch(repo, branchName, checkpoint.commitSha).catch((e) => ctx.logger.error({ err: e }, 'could not remove a branch after a failed change'));
-    throw err;
-  }
 }

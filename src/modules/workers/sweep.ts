@@ -1,11 +1,12 @@
 // The lease sweep: every MAKIMA_LEASE_SWEEP_MS, RUNNING tasks whose lease lapsed become INTERRUPTED
 // (which makes them resumable). Several instances may sweep the same database at once safely.
 import type { AppContext } from '../../context.js';
-import { changeOrNothing, interruptLapsed } from './lease.js';
+import { change } from '../../db/change.js';
+import { interruptLapsed } from '../tasks/access.js';
 
 /** One sweep; returns the ids of the tasks it interrupted. */
 export async function sweepLapsedLeases(app: AppContext): Promise<string[]> {
-  const ids = await changeOrNothing(app.prisma, async (tx, record) => {
+  const ids = await change(app.prisma, async (tx, record) => {
     const interrupted = await interruptLapsed(tx, record, 'lease sweep');
     return interrupted.length ? interrupted : null;
   });

@@ -1,12 +1,12 @@
 // The live hub, one per server: it LISTENs for committed history events and task events, reads
 // each new batch ONCE for all of this instance's subscribers, and fans it out in memory. Several
-// instances on one PostgreSQL each run a hub; NOTIFY tells every one of them (DESIGN §6).
+// instances on one PostgreSQL each run a hub; NOTIFY tells every one of them (docs/design.md §6).
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { RESYNC, type Database } from '../../db/database.js';
-import { HISTORY_CHANNEL, HISTORY_LOCK_KEY, TASK_EVENTS_CHANNEL } from '../../db/change.js';
-import { SubscriberTooSlowError } from '../../errors.js';
-import type { HistoryEvent, PrismaClient, TaskEvent } from '../../generated/prisma/client.js';
+import { RESYNC, type Database } from '../db/database.js';
+import { HISTORY_CHANNEL, HISTORY_LOCK_KEY, TASK_EVENTS_CHANNEL } from '../db/change.js';
+import { SubscriberTooSlowError } from '../errors.js';
+import type { HistoryEvent, PrismaClient, TaskEvent } from '../generated/prisma/client.js';
 
 /** graphql-ws close code for a subscriber whose buffer overflowed. */
 export const CLOSE_SUBSCRIBER_TOO_SLOW = 4413;

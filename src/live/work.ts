@@ -1,15 +1,15 @@
 // "Work is pending" signals for long-polling workers: every transition of a task to PENDING sends
 // pg_notify('makima_work', ownerId) inside its transaction (so it is delivered on commit, to every
 // server instance listening on the database), and each server wakes its waiting claimTask calls.
-import { RESYNC, type Database } from '../../db/database.js';
-import type { Tx } from '../../db/change.js';
+import { RESYNC, type Database } from '../db/database.js';
+import type { Tx } from '../db/change.js';
 
 export const WORK_CHANNEL = 'makima_work';
 
 /**
  * Announces that a task of `ownerId` became PENDING. Called wherever that happens: provisionTask
  * (every new task: createTask, a contract's supervisor, forks, continuations) and makePending in
- * mesh/service.ts (every resume).
+ * modules/resume/service.ts (every resume).
  */
 export async function notifyWorkPending(tx: Tx, ownerId: string): Promise<void> {
   await tx.$executeRawUnsafe(`SELECT pg_notify('${WORK_CHANNEL}', $1)`, ownerId);

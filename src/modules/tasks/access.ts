@@ -1,0 +1,139 @@
+// Who may change a task right now — the floor every write to a task stands on (docs/design.md §8).
+// A change locks the task's row for its whole transaction (changes to one task are serialized);
+// the owner may change it, and a worker only while it holds the task's live lease. The one rule
+// for a lapsed lease (the task becomes INTERRUPTED, with a TASK/interrupted event) is
+// interruptLapsed, used by the lease sweep and by every call that finds one. Times come from the
+// database's clock, so that several server instances agree.
+import type { Viewer } from '../../context.js';
+import { RefuseAfterCommit, type RecordEvent, type Tx } from '../../db/change.js';
+import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
+import type { Prisma, PrismaClient, Task } from '../../generated/prisma/client.js';
+import { historyEvent } from '../history/catalogue.js';
+
+export const MAX_WORKER_ID_LENGTH = 200;
+
+type Db = Tx | PrismaClient;
+
+/** The viewer's task, or NOT_FOUND (another user's task is indistinguishable from a missing one). */
+export async function findOwnTask(db: Db, viewer: Viewer, taskId: string, query: Omit<Prisma.TaskFindFirstArgs, 'where'> = {}): Promise<Task> {
+  const task = await db.task.findFirst({ ...query, where: { id: taskId, ownerId: viewer.id } });
+  if (!task) throw new NotFoundError('task', taskId);
+  return task;
+}
+
+/** Locks the viewer's task row for the rest of the transaction: changes to one task are serialized. */
+export async function lockTask(tx: Tx, viewer: Viewer, taskId: string): Promise<Task> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ${taskId}::uuid AND owner_id = ${viewer.id}::uuid FOR UPDATE`;
+  if (rows.length === 0) throw new NotFoundError('task', taskId);
+  return tx.task.findUniqueOrThrow({ where: { id: taskId } });
+}
+
+/** A worker id is the worker's own name for itself: non-empty, printable, at most 200 characters. */
+export function assertWorkerId(workerId: string): string {
+  if (!/\S/.test(workerId)) throw new BadInputError('workerId must not be empty', 'workerId');
+  if (workerId.length > MAX_WORKER_ID_LENGTH) {
+    throw new BadInputError(`workerId is longer than ${MAX_WORKER_ID_LENGTH} characters`, 'workerId');
+  }
+  if (/\p{C}/u.test(workerId)) throw new BadInputError('workerId must contain only printable characters', 'workerId');
+  return workerId;
+}
+
+/** The database's clock (not the transaction's start time: a row lock may have been waited for). */
+export async function databaseNow(tx: Tx): Promise<Date> {
+  const [row] = await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+  return new Date(row.now);
+}
+
+interface InterruptedRow {
+  id: string;
+  owner_id: string;
+  contract_id: string | null;
+  worker_id: string | null;
+  lease_expires_at: Date;
+}
+
+/**
+ * Marks RUNNING tasks whose lease has lapsed INTERRUPTED (all of them, or only `taskId`) and records
+ * a TASK/interrupted event for each, in `tx`. Safe to run concurrently on several instances: the
+ * conditional UPDATE re-checks each row under its lock, so each lapse is recorded exactly once.
+ * The worker id and lease expiry are kept, so a late call can be told whose lease lapsed and when.
+ */
+export async function interruptLapsed(tx: Tx, record: RecordEvent, detectedBy: string, taskId?: string): Promise<string[]> {
+  const rows = await tx.$queryRaw<InterruptedRow[]>`
+    UPDATE tasks SET status = 'interrupted', version = version + 1, updated_at = clock_timestamp()
+     WHERE status = 'running' AND lease_expires_at < clock_timestamp()
+       AND (${taskId ?? null}::uuid IS NULL OR id = ${taskId ?? null}::uuid)
+    RETURNING id, owner_id, contract_id, worker_id, lease_expires_at`;
+  for (const row of rows) {
+    record(
+      historyEvent({ ownerId: row.owner_id, contractId: row.contract_id, taskId: row.id }, 'TASK', 'interrupted', {
+        from: 'RUNNING',
+        to: 'INTERRUPTED',
+        workerId: row.worker_id,
+        leaseExpiredAt: new Date(row.lease_expires_at).toISOString(),
+        detectedBy,
+      }),
+    );
+  }
+  return rows.map((r) => r.id);
+}
+
+function notHeldError(task: Task, workerId: string, action: string): ConflictError {
+  const details = { status: task.status, workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null };
+  if (task.status === 'INTERRUPTED' && task.workerId === workerId && task.leaseExpiresAt) {
+    return new ConflictError(
+      `cannot ${action}: the lease of worker ${workerId} on task ${task.id} lapsed at ${task.leaseExpiresAt.toISOString()}; ` +
+        'the task is INTERRUPTED — it may have been resumed elsewhere. Stop working on it and claim new work.',
+      details,
+    );
+  }
+  if (task.status !== 'RUNNING') {
+    return new ConflictError(
+      `cannot ${action}: task ${task.id} is ${task.status}, not RUNNING; worker ${workerId} does not hold it. Stop working on it and claim new work.`,
+      details,
+    );
+  }
+  return new ConflictError(
+    `cannot ${action}: task ${task.id} is leased by another worker (${task.workerId ?? '?'}) until ${task.leaseExpiresAt?.toISOString() ?? '?'}, not by ${workerId}.`,
+    details,
+  );
+}
+
+export interface TaskHold {
+  taskId: string;
+  /** Set when a worker makes the call: it must hold the task's live lease. */
+  workerId?: string | null;
+  /** What the caller is doing, for the refusal ("append messages"). */
+  action: string;
+}
+
+/**
+ * Locks the viewer's task for the rest of the change and checks that the caller may change it.
+ * Without a workerId the call is the owner's own. With one, the worker must hold the task —
+ * RUNNING, leased by it, lease not lapsed — or the call is a CONFLICT saying why; a lapsed lease
+ * found here is recorded first (the task becomes INTERRUPTED, committed) and then refused.
+ * Another user's task is NOT_FOUND.
+ */
+export async function holdTask(tx: Tx, record: RecordEvent, viewer: Viewer, hold: TaskHold): Promise<Task> {
+  const workerId = hold.workerId == null ? null : assertWorkerId(hold.workerId);
+  const locked = await lockTask(tx, viewer, hold.taskId);
+  if (workerId === null) return locked;
+  const lapsed = await interruptLapsed(tx, record, hold.action, hold.taskId);
+  if (lapsed.length) {
+    const task = await tx.task.findUniqueOrThrow({ where: { id: hold.taskId } });
+    throw new RefuseAfterCommit(notHeldError(task, workerId, hold.action));
+  }
+  if (locked.status !== 'RUNNING' || locked.workerId !== workerId) throw notHeldError(locked, workerId, hold.action);
+  return locked;
+}
+
+/** A task a worker holds (running, lease not lapsed) cannot be rewound or resumed under it (forking only reads it). */
+export function assertNotHeldByWorker(task: Task, action: string, now = new Date()): void {
+  if (task.status === 'RUNNING' && task.leaseExpiresAt && task.leaseExpiresAt > now) {
+    throw new ConflictError(
+      `task ${task.id} is being run by worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt.toISOString()}); ` +
+        `it cannot be ${action} while it runs. Wait until it finishes or its lease lapses.`,
+      { workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt.toISOString() },
+    );
+  }
+}

@@ -1,0 +1,92 @@
+// A task's workspace (its contract's repository, its own worktree and branch): provisioning it
+// with the task — inside a changeWithGit, whose journal removes it again if the change does not
+// commit — finding it, and the commit it is at.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { AppContext, ServiceContext } from '../../context.js';
+import type { Tx } from '../../db/change.js';
+import { BadInputError, GitError } from '../../errors.js';
+import type { AssignmentReason, Contract, Prisma, PrismaClient, Task } from '../../generated/prisma/client.js';
+import type { Workspace } from '../../git/index.js';
+import { notifyWorkPending } from '../../live/work.js';
+import { historyEvent, type EventData } from '../history/catalogue.js';
+import type { GitChange } from './change-with-git.js';
+
+function slug(name: string): string {
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return s || 'task';
+}
+
+export interface NewTask {
+  contract: Contract;
+  name: string;
+  prompt?: string | null;
+  isSupervisor?: boolean;
+  startCommit: string;
+  pendingReason?: AssignmentReason;
+  data?: Partial<Prisma.TaskUncheckedCreateInput>;
+  /** A continued task's creation is recorded as TASK/continued (one change, one event). */
+  continuedFrom?: Omit<EventData<'TASK', 'continued'>, keyof EventData<'TASK', 'created'>>;
+}
+
+/** Creates a task of the viewer's — worktree, branch, row, event — as part of `change`; the task is PENDING. */
+export async function provisionTask(ctx: ServiceContext, change: GitChange, spec: NewTask): Promise<Task> {
+  const id = crypto.randomUUID();
+  const workspace = {
+    repositoryPath: spec.contract.repositoryPath,
+    worktreePath: path.join(ctx.config.worktreesDir, id),
+    branch: `makima/${slug(spec.name)}-${id.slice(0, 8)}`,
+  };
+  change.git.touch(id, null);
+  await change.git.addWorkspace(id, workspace, spec.startCommit);
+  const task = await change.tx.task.create({
+    data: {
+      id,
+      ownerId: ctx.viewer.id,
+      contractId: spec.contract.id,
+      name: spec.name,
+      prompt: spec.prompt ?? null,
+      isSupervisor: spec.isSupervisor ?? false,
+      worktreePath: workspace.worktreePath,
+      branch: workspace.branch,
+      baseCommit: spec.startCommit,
+      headCommit: spec.startCommit,
+      pendingReason: spec.pendingReason ?? 'NEW',
+      ...spec.data,
+    },
+  });
+  const created = { name: spec.name, branch: workspace.branch, baseCommit: spec.startCommit, isSupervisor: task.isSupervisor };
+  const subject = { ownerId: ctx.viewer.id, contractId: spec.contract.id, taskId: id };
+  change.record(
+    spec.continuedFrom ? historyEvent(subject, 'TASK', 'continued', { ...created, ...spec.continuedFrom }) : historyEvent(subject, 'TASK', 'created', created),
+  );
+  await notifyWorkPending(change.tx, ctx.viewer.id); // every new task is PENDING: wake waiting workers
+  return task;
+}
+
+/** The repository a task's worktree belongs to (its contract's). */
+export async function repositoryOf(db: Tx | PrismaClient, task: Task): Promise<string> {
+  if (!task.contractId) throw new GitError(`task ${task.id} has no contract, so no repository`);
+  const contract = await db.contract.findUniqueOrThrow({ where: { id: task.contractId }, select: { repositoryPath: true } });
+  return contract.repositoryPath;
+}
+
+/** Where a task's code lives; GIT_ERROR when it has none. */
+export async function workspaceOf(db: Tx | PrismaClient, task: Task): Promise<Workspace> {
+  if (!task.worktreePath || !task.branch) throw new GitError(`task ${task.id} has no worktree`);
+  return { repositoryPath: await repositoryOf(db, task), worktreePath: task.worktreePath, branch: task.branch };
+}
+
+/** The commit a task's worktree is at now (its recorded head if the worktree is gone). */
+export async function currentHead(ctx: AppContext, task: Task): Promise<string> {
+  if (task.worktreePath && task.branch && task.contractId) {
+    const head = await ctx.git.workspaceHead(await workspaceOf(ctx.prisma, task));
+    if (head) return head;
+  }
+  if (!task.headCommit) throw new BadInputError(`task ${task.id} has no commit to continue from`);
+  return task.headCommit;
+}
