@@ -198,3 +198,12 @@ export function eventSchema(type: string, subtype: string | null): z.ZodObject |
   const subtypes = (CATALOGUE as Record<string, Record<string, { data: z.ZodObject }>>)[type];
   return subtype ? subtypes?.[subtype]?.data : undefined;
 }
+
+/** The catalogue as a Markdown table (the README's "History events written" is generated from it). */
+export function catalogueTable(): string {
+  const rows = catalogueEntries().map(({ type, subtype, when, data }) => {
+    const fields = Object.entries(data.shape as Record<string, z.ZodType>).map(([k, s]) => (s.safeParse(undefined).success ? `${k}?` : k));
+    return `| \`${type}\` / \`${subtype}\` | ${when} | ${fields.map((f) => `\`${f}\``).join(', ')} |`;
+  });
+  return ['| event type / subtype | written when | data (`?`: not always present) |', '|---|---|---|', ...rows].join('\n');
+}
