@@ -52,7 +52,7 @@ describe('the history event catalogue', () => {
     const rewound = history.find((e: { eventSubtype: string; eventType: string }) => e.eventType === 'CHECKPOINT' && e.eventSubtype === 'rewound');
     expect(rewound.details).toMatchObject({ __typename: 'CheckpointRewoundDetails', number: 1, mode: 'BOTH', checkpointId: first.id, backupCheckpointNumber: 3 });
     expect(rawId(rewound.details.backupCheckpointId)).toBe(rewound.data.backupCheckpointId);
-    const message = history.find((e: { eventType: string }) => e.eventType === 'CHAT' && e.details.__typename === 'ChatMessageDetails');
+    const message = history.find((e: { details: { __typename: string } }) => e.details.__typename === 'ChatMessageDetails');
     expect(message.details).toMatchObject({ count: 2, messageCount: 2, roles: ['USER', 'ASSISTANT'] });
     const files = history.find((e: { eventType: string }) => e.eventType === 'FILE');
     expect(files.details.files).toEqual(expect.arrayContaining([{ path: expect.any(String), status: 'added' }]));
