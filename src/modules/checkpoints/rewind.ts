@@ -12,7 +12,7 @@ import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
 import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
 import { repositoryOf, workspaceOf } from '../tasks/workspace.js';
-import { checkpointOfTask, saveCheckpointInTx } from './service.js';
+import { checkpointOfTask, saveCheckpointInTx, snapshotOfCheckpoint } from './service.js';
 
 export type RewindMode = 'CODE' | 'CONVERSATION' | 'BOTH';
 
@@ -68,9 +68,7 @@ export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: 
 }
 
 async function checkpointSnapshot(tx: Tx, checkpoint: TaskCheckpoint): Promise<ConversationSnapshot> {
-  const snapshot = checkpoint.conversationSnapshotId
-    ? await tx.conversationSnapshot.findUnique({ where: { id: checkpoint.conversationSnapshotId } })
-    : null;
+  const snapshot = await snapshotOfCheckpoint(tx, checkpoint);
   if (!snapshot) {
     throw new BadInputError(`checkpoint #${checkpoint.number} has no conversation snapshot; rewind its code only (mode CODE)`, 'mode');
   }

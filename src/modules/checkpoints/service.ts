@@ -4,7 +4,7 @@
 import type { ServiceContext, Viewer } from '../../context.js';
 import type { Tx } from '../../db/change.js';
 import { BadInputError, NotFoundError } from '../../errors.js';
-import type { Prisma, PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
+import type { ConversationSnapshot, Prisma, PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import type { FileChange, Git, WorktreeCommit } from '../../git/index.js';
 import { snapshotHead } from '../conversation/service.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
@@ -44,6 +44,12 @@ export async function checkpointOfTask(db: Db, viewer: Viewer, task: Task, check
     throw new BadInputError(`checkpoint ${checkpointId} belongs to task ${checkpoint.taskId}, not to task ${task.id}`, 'checkpointId');
   }
   return checkpoint;
+}
+
+/** The conversation as it was at a checkpoint (null for a checkpoint taken without one). */
+export async function snapshotOfCheckpoint(db: Db, checkpoint: TaskCheckpoint): Promise<ConversationSnapshot | null> {
+  if (!checkpoint.conversationSnapshotId) return null;
+  return db.conversationSnapshot.findUnique({ where: { id: checkpoint.conversationSnapshotId } });
 }
 
 /** What a checkpoint's changes are measured against: the commit it was built on. */

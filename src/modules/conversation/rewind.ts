@@ -3,12 +3,12 @@
 // snapshot. Nothing is deleted. Code rewinds build on this (checkpoints/rewind.ts).
 import type { ServiceContext } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
-import { BadInputError, NotFoundError } from '../../errors.js';
+import { BadInputError } from '../../errors.js';
 import type { ConversationSnapshot, Task } from '../../generated/prisma/client.js';
 import { findSupervisor } from '../contracts/service.js';
 import { aboutTask, historyEvent, type EventData } from '../history/catalogue.js';
 import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
-import { assertReachable, snapshotHead } from './service.js';
+import { assertReachable, snapshotHead, snapshotOfTask } from './service.js';
 
 /** Why a conversation was rewound, as its CHAT/rewound event says. */
 export type RewindReason = Pick<EventData<'CHAT', 'rewound'>, 'toMessageId' | 'toSnapshotId' | 'checkpointId' | 'checkpointNumber' | 'snapshotId' | 'reason'>;
@@ -78,11 +78,7 @@ export async function rewindConversation(ctx: ServiceContext, input: RewindConve
     const task = await holdTask(tx, record, ctx.viewer, { taskId, action: 'rewind the conversation' });
     assertNotHeldByWorker(task, 'rewound');
     if (input.toMessageId) return rewindConversationInTx(tx, record, task, input.toMessageId, { toMessageId: input.toMessageId });
-    const snapshot = await tx.conversationSnapshot.findFirst({ where: { id: input.toSnapshotId, task: { ownerId: ctx.viewer.id } } });
-    if (!snapshot) throw new NotFoundError('snapshot', input.toSnapshotId);
-    if (snapshot.taskId !== task.id) {
-      throw new BadInputError(`snapshot ${snapshot.id} belongs to task ${snapshot.taskId}, not to task ${task.id}`, 'toSnapshotId');
-    }
+    const snapshot = await snapshotOfTask(tx, ctx.viewer, task, input.toSnapshotId!, 'toSnapshotId');
     return rewindConversationInTx(tx, record, task, snapshot.headMessageId, { toSnapshotId: snapshot.id });
   });
 }

@@ -2,7 +2,7 @@
 // snapshots, and reading the path root → head. A snapshot, a rewind and a fork each move or copy
 // one pointer; no message is ever copied or overwritten.
 import crypto from 'node:crypto';
-import type { ServiceContext } from '../../context.js';
+import type { ServiceContext, Viewer } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
@@ -190,6 +190,19 @@ export async function createSnapshot(ctx: ServiceContext, input: { taskId: strin
     );
     return snapshot;
   });
+}
+
+/**
+ * A snapshot of the viewer's `task` itself: NOT_FOUND when it is not the viewer's, BAD_USER_INPUT
+ * (naming `field`) when it is a snapshot of another of their tasks.
+ */
+export async function snapshotOfTask(db: Tx | PrismaClient, viewer: Viewer, task: Task, snapshotId: string, field: string): Promise<ConversationSnapshot> {
+  const snapshot = await db.conversationSnapshot.findFirst({ where: { id: snapshotId, task: { ownerId: viewer.id } } });
+  if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
+  if (snapshot.taskId !== task.id) {
+    throw new BadInputError(`${field}: snapshot ${snapshot.id} belongs to task ${snapshot.taskId}, not to task ${task.id}`, field);
+  }
+  return snapshot;
 }
 
 /**

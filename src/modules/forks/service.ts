@@ -4,7 +4,7 @@
 import type { ServiceContext, Viewer } from '../../context.js';
 import { BadInputError } from '../../errors.js';
 import type { PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
-import { checkpointOfTask } from '../checkpoints/service.js';
+import { checkpointOfTask, snapshotOfCheckpoint } from '../checkpoints/service.js';
 import { findOwnContract } from '../contracts/service.js';
 import { assertReachable, isOnPath } from '../conversation/service.js';
 import { historyEvent } from '../history/catalogue.js';
@@ -26,9 +26,7 @@ interface ForkPoint {
 
 async function forkPointAtCheckpoint(db: PrismaClient, viewer: Viewer, task: Task, checkpointId: string): Promise<ForkPoint> {
   const checkpoint = await checkpointOfTask(db, viewer, task, checkpointId);
-  const snapshot = checkpoint.conversationSnapshotId
-    ? await db.conversationSnapshot.findUnique({ where: { id: checkpoint.conversationSnapshotId } })
-    : null;
+  const snapshot = await snapshotOfCheckpoint(db, checkpoint);
   return {
     commitSha: checkpoint.commitSha,
     headMessageId: snapshot?.headMessageId ?? null,

@@ -3,13 +3,14 @@
 // that claims work receives it with its full context and a note saying why.
 import type { ServiceContext, Viewer } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
-import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
+import { ConflictError } from '../../errors.js';
 import type { AssignmentReason, ConversationSnapshot, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import { notifyWorkPending } from '../../live/work.js';
 import { rewindTaskInTx } from '../checkpoints/rewind.js';
 import { checkpointOfTask } from '../checkpoints/service.js';
 import { findSupervisor } from '../contracts/service.js';
 import { rewindConversationInTx } from '../conversation/rewind.js';
+import { snapshotOfTask } from '../conversation/service.js';
 import { aboutTask, historyEvent, type EventData } from '../history/catalogue.js';
 import { assertNotHeldByWorker, holdTask, interruptLapsed } from '../tasks/access.js';
 import { changeWithGit } from '../tasks/change-with-git.js';
@@ -104,7 +105,7 @@ export async function resumeSupervisor(
   input: ResumeSupervisorInput,
 ): Promise<{ task: Task; backupSnapshot: ConversationSnapshot | null }> {
   const supervisor = await findSupervisor(ctx.prisma, ctx.viewer, input.contractId);
-  const snapshot = input.fromSnapshotId ? await supervisorSnapshot(ctx, supervisor, input.fromSnapshotId) : null;
+  const snapshot = input.fromSnapshotId ? await snapshotOfTask(ctx.prisma, ctx.viewer, supervisor, input.fromSnapshotId, 'fromSnapshotId') : null;
   return change(ctx.prisma, async (tx, record) => {
     const task = await lockResumable(tx, record, ctx.viewer, supervisor.id, 'resumeSupervisor');
     const note = resumeNoteFor(task);
@@ -119,17 +120,6 @@ export async function resumeSupervisor(
   });
 }
 
-async function supervisorSnapshot(ctx: ServiceContext, supervisor: Task, snapshotId: string): Promise<ConversationSnapshot> {
-  const snapshot = await ctx.prisma.conversationSnapshot.findFirst({ where: { id: snapshotId, task: { ownerId: ctx.viewer.id } } });
-  if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
-  if (snapshot.taskId !== supervisor.id) {
-    throw new BadInputError(
-      `fromSnapshotId: snapshot ${snapshotId} is a snapshot of task ${snapshot.taskId}, not of the supervisor ${supervisor.id} of this contract`,
-      'fromSnapshotId',
-    );
-  }
-  return snapshot;
-}
 
 export interface ResumeFromCheckpoint {
   task: Task;
