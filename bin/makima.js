@@ -1,6 +1,23 @@
 #!/usr/bin/env node
-// The installed `makima` command: runs the TypeScript entry through tsx's loader.
-import { register } from 'tsx/esm/api';
+// The installed `makima` command (and what `npm start` / `npm run makima` run): the compiled
+// JavaScript in dist/, built by `npm install` (postinstall) or `npm run build`.
+//
+// In a source checkout dist/ can fall behind src/ (an edit, a `git pull`, `npm run generate`). Then
+// this builds it first, printing "makima: building…" on stderr, rather than falling back to tsx:
+// - a fallback would be silent, so a checkout would quietly go back to paying the TypeScript compile
+//   (0.7–0.9 s) on every command until someone remembered `npm run build`, and the CLI tests could
+//   pass on code that the compiled build never ran;
+// - the check is cheap (one stat per file under src/, a few ms), and a build happens once per change,
+//   under a lock, so commands started together (a worker and `timeline --follow`) build once;
+// - type errors do not stop it: tsc writes the JavaScript all the same, just as tsx would have run it;
+// - the build's output goes to stderr only, so `--json` output stays machine-readable.
+// Without src/ (a copy holding only dist/) there is nothing to check and dist/ is run as it is.
+import { ensureBuild } from '../scripts/ensure-build.mjs';
 
-register();
-await import('../src/main.ts');
+try {
+  await ensureBuild();
+} catch (err) {
+  process.stderr.write(`makima: ${err instanceof Error ? err.message : err}\n`);
+  process.exit(1);
+}
+await import('../dist/main.js');
