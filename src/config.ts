@@ -1,4 +1,4 @@
-// Every environment variable makima reads, parsed once, validated and typed (API.md "Configuration").
+// Every environment variable makima reads, parsed once, validated and typed (the README's "Configuration" table).
 import path from 'node:path';
 import { z } from 'zod';
 

@@ -1,4 +1,4 @@
-// The typed errors services throw; each maps to one `extensions.code` of API.md. Anything else is
+// The typed errors services throw; each maps to one `extensions.code` (docs/design.md §5). Anything else is
 // unexpected and is masked by the server.
 import { GraphQLError } from 'graphql';
 

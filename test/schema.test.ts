@@ -9,7 +9,7 @@ describe('schema.graphql', () => {
     expect(committed).toBe(printSchemaSDL());
   });
 
-  it('keeps the names API.md fixes', () => {
+  it('keeps the names that clients rely on (docs/design.md §5)', () => {
     const sdl = printSchemaSDL();
     for (const name of ['interface Node', 'type Contract implements Node', 'type Task implements Node', 'type User implements Node', 'type HistoryEvent implements Node', 'enum ContractPhase', 'enum TaskStatus', 'input HistoryFilter']) {
       expect(sdl).toContain(name);

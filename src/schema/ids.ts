@@ -1,4 +1,4 @@
-// Decodes the IDs clients pass: an opaque global ID of the expected type, or the raw UUID (API.md).
+// Decodes the IDs clients pass: an opaque global ID of the expected type, or the raw UUID (docs/design.md §5).
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { BadInputError, NotFoundError } from '../errors.js';
 

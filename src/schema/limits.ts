@@ -1,4 +1,4 @@
-// Bounds on what one request may ask for (DESIGN §5): depth, aliases and cost through graphql-armor,
+// Bounds on what one request may ask for (docs/design.md §5): depth, aliases and cost through graphql-armor,
 // and page sizes, which are refused above the maximum instead of being silently clamped.
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';

@@ -1,4 +1,4 @@
-// Users and API tokens: tokens are random, shown once, stored only as a SHA-256 hash (DESIGN §7).
+// Users and API tokens: tokens are random, shown once, stored only as a SHA-256 hash (docs/design.md §7).
 import crypto from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Viewer } from '../../context.js';

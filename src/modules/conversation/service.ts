@@ -1,4 +1,4 @@
-// The conversation tree (DESIGN §3): append-only messages, a task's head pointer, constant-size
+// The conversation tree (docs/design.md §3): append-only messages, a task's head pointer, constant-size
 // snapshots, and reading the path root → head. A snapshot, a rewind and a fork each move or copy
 // one pointer; no message is ever copied or overwritten.
 import crypto from 'node:crypto';
