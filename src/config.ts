@@ -18,6 +18,7 @@ const envSchema = z.object({
   MAKIMA_SUBSCRIBER_BUFFER: z.coerce.number().int().min(1).default(1000),
   MAKIMA_URL: z.string().url().optional(),
   MAKIMA_TOKEN: z.string().min(1).optional(),
+  MAKIMA_TEST_CRASH_FILE: z.string().min(1).optional(),
 });
 
 export interface Config {
@@ -25,6 +26,8 @@ export interface Config {
   dataDir: string;
   reposRoot: string;
   worktreesDir: string;
+  /** The write-ahead journal of changes that move git (modules/tasks/change-with-git.ts). */
+  gitJournalDir: string;
   host: string;
   port: number;
   logLevel: z.infer<typeof envSchema>['MAKIMA_LOG_LEVEL'];
@@ -39,6 +42,8 @@ export interface Config {
   /** Where the CLI finds the server, and with which token. */
   clientUrl: string | undefined;
   clientToken: string | undefined;
+  /** Tests only: a file naming a crash point; the server SIGKILLs itself there (modules/tasks/crash-points.ts). */
+  testCrashFile: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -58,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     reposRoot: path.resolve(cwd, e.MAKIMA_REPOS_ROOT ?? '.'),
     worktreesDir: path.resolve(cwd, e.MAKIMA_WORKTREES_DIR ?? path.join(dataDir, 'worktrees')),
+    gitJournalDir: path.join(dataDir, 'git-journal'),
     host: e.HOST,
     port: e.PORT,
     logLevel: e.MAKIMA_LOG_LEVEL,
@@ -69,5 +75,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     subscriberBuffer: e.MAKIMA_SUBSCRIBER_BUFFER,
     clientUrl: e.MAKIMA_URL,
     clientToken: e.MAKIMA_TOKEN,
+    testCrashFile: e.MAKIMA_TEST_CRASH_FILE,
   };
 }

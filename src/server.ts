@@ -15,6 +15,7 @@ import { migrate } from './db/migrate.js';
 import { authenticate, bearerToken } from './modules/auth/service.js';
 import { localGit } from './git/index.js';
 import { LiveHub } from './live/hub.js';
+import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
 import { getSchema } from './schema/index.js';
 import { limitPlugins } from './schema/limits.js';
@@ -64,6 +65,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw err;
   }
   const app: AppContext = { config, db, prisma: db.prisma, logger, live, git: localGit };
+  try {
+    // Before serving: a change that moved git and died mid-way is settled first (docs/design.md §9).
+    const rolledBack = await recoverGitChanges(app);
+    if (rolledBack) logger.warn({ rolledBack }, 'rolled back changes that moved git and did not commit before the last stop');
+  } catch (err) {
+    await live.stop();
+    if (!options.db) await db.close();
+    throw err;
+  }
   const yoga = createApp(app);
 
   let draining = false;

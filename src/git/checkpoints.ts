@@ -83,13 +83,31 @@ export async function commitWorktree(worktreePath: string, branch: string, messa
   return { sha, previousHead: head, created: true };
 }
 
-/** Keeps `sha` reachable (safe from git gc) under the checkpoint's own ref. */
+/**
+ * Keeps `sha` reachable (safe from git gc) under the checkpoint's own ref. The ref is only ever
+ * created, never overwritten: the empty old value makes git refuse when it exists already.
+ */
 export async function protectCheckpoint(repoPath: string, taskId: string, number: number, sha: string): Promise<void> {
-  await step('record the checkpoint ref', () => git(repoPath).raw(['update-ref', checkpointRef(taskId, number), assertSha(sha)]));
+  await step('record the checkpoint ref', () => git(repoPath).raw(['update-ref', checkpointRef(taskId, number), assertSha(sha), '']));
 }
 
-export async function unprotectCheckpoint(repoPath: string, taskId: string, number: number): Promise<void> {
-  await step('remove the checkpoint ref', () => git(repoPath).raw(['update-ref', '-d', checkpointRef(taskId, number)]));
+/** Removes a checkpoint's ref if it still points at `sha` (missing already is fine: undo is idempotent). */
+export async function unprotectCheckpoint(repoPath: string, taskId: string, number: number, sha: string): Promise<void> {
+  const ref = checkpointRef(taskId, number);
+  const current = await step('read the checkpoint ref', () => git(repoPath).raw(['rev-parse', '--verify', '--quiet', ref]));
+  if (current !== assertSha(sha)) return;
+  await step('remove the checkpoint ref', () => git(repoPath).raw(['update-ref', '-d', ref, sha]));
+}
+
+/** The numbers of every checkpoint ref of a task, whether or not the database knows the checkpoint. */
+export async function checkpointRefNumbers(repoPath: string, taskId: string): Promise<number[]> {
+  const prefix = `refs/makima/checkpoints/${taskId}/`;
+  const out = await step('list the checkpoint refs', () => git(repoPath).raw(['for-each-ref', '--format=%(refname)', prefix]));
+  return out
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .map((line) => Number(line.slice(prefix.length)))
+    .filter((n) => Number.isInteger(n));
 }
 
 /**
@@ -102,12 +120,14 @@ export async function checkoutCommit(worktreePath: string, sha: string): Promise
   await step(`remove untracked files in ${worktreePath}`, () => git(worktreePath).raw(['clean', '-d', '--force', '--quiet']), hint);
 }
 
-/** Undoes `commitWorktree` without touching files: the branch back at the old HEAD, the changes uncommitted again. */
-export async function undoCommit(worktreePath: string, saved: WorktreeCommit): Promise<void> {
-  if (!saved.created) return;
-  await step(`move ${worktreePath} back to ${saved.previousHead}`, () =>
-    git(worktreePath).raw(['reset', '--mixed', '--quiet', assertSha(saved.previousHead)]),
-  );
+/**
+ * Undoes `commitWorktree` without touching files: the branch back at `previousHead`, the changes
+ * uncommitted again. Idempotent: nothing happens when HEAD is there already (or the worktree is gone).
+ */
+export async function undoCommit(worktreePath: string, previousHead: string): Promise<void> {
+  if (!fs.existsSync(worktreePath)) return;
+  if ((await headCommit(worktreePath)) === assertSha(previousHead)) return;
+  await step(`move ${worktreePath} back to ${previousHead}`, () => git(worktreePath).raw(['reset', '--mixed', '--quiet', previousHead]));
 }
 
 
@@ -145,8 +165,9 @@ export async function createBranch(repoPath: string, name: string, sha: string):
   }
 }
 
-/** Removes a branch created by `createBranch`, only if it still points at `sha`. */
+/** Removes a branch created by `createBranch`, only if it still points at `sha` (missing already is fine). */
 export async function deleteBranch(repoPath: string, name: string, sha: string): Promise<void> {
+  if (!(await branchExists(repoPath, name))) return;
   await step(`remove branch ${name}`, () => git(repoPath).raw(['update-ref', '-d', `refs/heads/${name}`, assertSha(sha)]));
 }
 

@@ -15,8 +15,8 @@ export async function branchFromCheckpoint(
   const checkpoint = await checkpointOfTask(ctx.prisma, ctx.viewer, task, input.checkpointId);
   const branchName = await ctx.git.assertBranchName(input.branchName);
   const repo = await repositoryOf(ctx.prisma, task);
-  return changeWithGit(ctx, async (change) => {
-    change.git.touch(task.id, task.version);
+  return changeWithGit(ctx, 'branch from checkpoint', async (change) => {
+    change.git.touch(task);
     await change.git.createBranch(task.id, repo, branchName, checkpoint.commitSha);
     change.record(
       historyEvent(aboutTask(task), 'CHECKPOINT', 'branched', { checkpointId: checkpoint.id, number: checkpoint.number, branchName, commitSha: checkpoint.commitSha }),

@@ -86,7 +86,7 @@ async function assertCommitPresent(tx: Tx, git: Git, task: Task, checkpoint: Tas
 }
 
 export async function rewindTask(ctx: ServiceContext, input: { taskId: string; checkpointId: string; mode: RewindMode }): Promise<TaskRewind> {
-  return changeWithGit(ctx, async (change) => {
+  return changeWithGit(ctx, 'rewind task', async (change) => {
     const task = await holdTask(change.tx, change.record, ctx.viewer, { taskId: input.taskId, action: 'rewind the task' });
     const checkpoint = await checkpointOfTask(change.tx, ctx.viewer, task, input.checkpointId);
     return rewindTaskInTx(change, task, checkpoint, input.mode);

@@ -87,10 +87,12 @@ export interface SavedCheckpoint {
 export async function saveCheckpointInTx(change: GitChange, task: Task, spec: { message: string; isBackup: boolean }): Promise<SavedCheckpoint> {
   const { tx, record, git } = change;
   const workspace = await workspaceOf(tx, task);
-  git.touch(task.id, task.version);
+  git.touch(task);
   await git.git.assertOnBranch(workspace);
   const last = await tx.taskCheckpoint.aggregate({ where: { taskId: task.id }, _max: { number: true } });
-  const number = (last._max.number ?? 0) + 1;
+  // A number whose ref exists (left by a change that never committed) is never handed out again.
+  const refs = await git.git.checkpointRefNumbers(workspace.repositoryPath, task.id);
+  const number = Math.max(last._max.number ?? 0, ...refs) + 1;
 
   const commit = await git.commitWorkspace(task.id, workspace, spec.message);
   await git.protectCheckpoint(task.id, workspace.repositoryPath, number, commit.sha);
@@ -142,7 +144,7 @@ export async function saveCheckpointInTx(change: GitChange, task: Task, spec: { 
 
 export async function createCheckpoint(ctx: ServiceContext, input: { taskId: string; message: string; workerId?: string | null }): Promise<TaskCheckpoint> {
   const message = assertCheckpointMessage(input.message);
-  return changeWithGit(ctx, async (change) => {
+  return changeWithGit(ctx, 'create checkpoint', async (change) => {
     // From a worker, only the holder of a live lease may commit in the task's worktree.
     const task = await holdTask(change.tx, change.record, ctx.viewer, { taskId: input.taskId, workerId: input.workerId, action: 'create a checkpoint' });
     const saved = await saveCheckpointInTx(change, task, { message, isBackup: false });

@@ -41,7 +41,7 @@ export async function createContract(ctx: ServiceContext, input: CreateContractI
     throw new BadInputError(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`, 'description');
   }
   const repo = await ctx.git.resolveRepository(input.repositoryPath, ctx.config.reposRoot);
-  return changeWithGit(ctx, async (change) => {
+  return changeWithGit(ctx, 'create contract', async (change) => {
     const contract = await change.tx.contract.create({
       data: { ownerId: ctx.viewer.id, name, description: input.description ?? null, repositoryPath: repo.path },
     });
@@ -94,7 +94,7 @@ export async function createTask(ctx: ServiceContext, input: CreateTaskInput): P
     }
     startCommit = await currentHead(ctx, previous);
   }
-  return changeWithGit(ctx, (change) =>
+  return changeWithGit(ctx, 'create task', (change) =>
     provisionTask(ctx, change, {
       contract,
       name,

@@ -196,11 +196,18 @@ export async function createSnapshot(ctx: ServiceContext, input: { taskId: strin
  * A snapshot of the viewer's `task` itself: NOT_FOUND when it is not the viewer's, BAD_USER_INPUT
  * (naming `field`) when it is a snapshot of another of their tasks.
  */
-export async function snapshotOfTask(db: Tx | PrismaClient, viewer: Viewer, task: Task, snapshotId: string, field: string): Promise<ConversationSnapshot> {
+export async function snapshotOfTask(
+  db: Tx | PrismaClient,
+  viewer: Viewer,
+  task: Task,
+  snapshotId: string,
+  field: string,
+  whose = `task ${task.id}`,
+): Promise<ConversationSnapshot> {
   const snapshot = await db.conversationSnapshot.findFirst({ where: { id: snapshotId, task: { ownerId: viewer.id } } });
   if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
   if (snapshot.taskId !== task.id) {
-    throw new BadInputError(`${field}: snapshot ${snapshot.id} belongs to task ${snapshot.taskId}, not to task ${task.id}`, field);
+    throw new BadInputError(`${field}: snapshot ${snapshot.id} is a snapshot of task ${snapshot.taskId}, not of ${whose}`, field);
   }
   return snapshot;
 }

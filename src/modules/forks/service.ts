@@ -86,7 +86,7 @@ export async function forkTask(ctx: ServiceContext, input: ForkTaskInput): Promi
   const point = input.checkpointId
     ? await forkPointAtCheckpoint(ctx.prisma, ctx.viewer, original, input.checkpointId)
     : await forkPointAtMessage(ctx.prisma, original, input.messageId!);
-  return changeWithGit(ctx, async (change) => {
+  return changeWithGit(ctx, 'fork task', async (change) => {
     const task = await provisionTask(ctx, change, {
       contract,
       name,

@@ -80,6 +80,15 @@ export const CATALOGUE = {
       when: 'a task or supervisor is resumed (also from a checkpoint)',
       data: z.object({ from: status, to: status, reason, note: z.string(), ...resumeExtras }),
     },
+    recovered: {
+      when: 'at start, a change that moved git and died before committing was rolled back',
+      data: z.object({
+        change: z.string().describe('what the change was doing, e.g. "rewind task"'),
+        startedAt: time,
+        undone: z.array(z.string()).describe('the git steps undone, last first'),
+        journalId: z.string(),
+      }),
+    },
     output: {
       when: 'a batch of task events is recorded',
       data: z.object({ count: int, types: z.array(taskEventType), firstSeq: int, lastSeq: int }),

@@ -105,7 +105,7 @@ export async function resumeSupervisor(
   input: ResumeSupervisorInput,
 ): Promise<{ task: Task; backupSnapshot: ConversationSnapshot | null }> {
   const supervisor = await findSupervisor(ctx.prisma, ctx.viewer, input.contractId);
-  const snapshot = input.fromSnapshotId ? await snapshotOfTask(ctx.prisma, ctx.viewer, supervisor, input.fromSnapshotId, 'fromSnapshotId') : null;
+  const snapshot = input.fromSnapshotId ? await snapshotOfTask(ctx.prisma, ctx.viewer, supervisor, input.fromSnapshotId, 'fromSnapshotId', `the supervisor ${supervisor.id} of this contract`) : null;
   return change(ctx.prisma, async (tx, record) => {
     const task = await lockResumable(tx, record, ctx.viewer, supervisor.id, 'resumeSupervisor');
     const note = resumeNoteFor(task);
@@ -135,7 +135,7 @@ export interface ResumeFromCheckpoint {
  * reason RESUME_FROM_CHECKPOINT — in one change, so either both happen or neither does.
  */
 export async function resumeTaskFromCheckpoint(ctx: ServiceContext, input: { taskId: string; checkpointId: string }): Promise<ResumeFromCheckpoint> {
-  return changeWithGit(ctx, async (gitChange) => {
+  return changeWithGit(ctx, 'resume task from checkpoint', async (gitChange) => {
     const { tx, record } = gitChange;
     const task = await lockResumable(tx, record, ctx.viewer, input.taskId, 'resumeTaskFromCheckpoint');
     const checkpoint = await checkpointOfTask(tx, ctx.viewer, task, input.checkpointId);

@@ -1,96 +1,92 @@
-// The one way to run a change that also moves git (docs/design.md §9). Every git step goes
-// through a GitSession, which journals how to undo it; the database part runs in one change().
-// If the change fails before its commit, the steps are undone last-first while the task rows are
-// still locked. If the commit itself fails, each touched task is locked again and its steps are
-// undone only if the task's version shows that the change did not commit (for a task the change
-// created: its row does not exist) — so a worktree never disagrees with the database.
+// The one way to run a change that also moves git (docs/design.md §9). Every git step goes through
+// a GitSession, which first writes how to undo it to the change's journal on disk (git/journal.ts);
+// the database part runs in one change(), which also inserts the change's commit marker.
+// - The change fails before its commit: the steps are undone last-first while the task rows are
+//   still locked.
+// - The commit itself fails: the touched tasks are locked again and the steps undone unless the
+//   commit marker shows that the change committed after all.
+// - The process dies anywhere: at the next start, recoverGitChanges finds the journal, and the
+//   marker decides — committed: nothing to undo; not committed: the steps are undone and each
+//   task gets a TASK/recovered event. So a worktree never disagrees with the database.
+import fs from 'node:fs';
 import type { AppContext } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
-import type { Git, Workspace, WorktreeCommit } from '../../git/index.js';
+import { claimLeftoverJournals, JournalFile, undo, type Git, type JournalRecord, type UndoStep, type Workspace, type WorktreeCommit } from '../../git/index.js';
+import { historyEvent } from '../history/catalogue.js';
 
-interface Step {
-  taskId: string;
-  what: string;
-  undo: () => Promise<void>;
-}
-
-/** The git side of one change: reads pass through, moves are journaled with their undo. */
+/** The git side of one change: reads go to the seam (`git`), moves are journaled with their undo. */
 export class GitSession {
-  private steps: Step[] = [];
-  /** The version each touched task had when the change began (null: the change creates it). */
-  private readonly versions = new Map<string, number | null>();
+  readonly journal: JournalFile;
 
-  constructor(readonly git: Git) {}
-
-  /** Declares that the change moves the git of `task` (at its locked version; null for a new task). */
-  touch(taskId: string, version: number | null): void {
-    if (!this.versions.has(taskId)) this.versions.set(taskId, version);
+  constructor(
+    private readonly ctx: AppContext,
+    what: string,
+  ) {
+    this.journal = new JournalFile(ctx.config.gitJournalDir, what);
   }
 
-  private journal(taskId: string, what: string, undo: () => Promise<void>): void {
-    if (!this.versions.has(taskId)) throw new Error(`git step "${what}" on task ${taskId}, which the change did not touch()`);
-    this.steps.push({ taskId, what, undo });
+  get git(): Git {
+    return this.ctx.git;
   }
 
-  async addWorkspace(taskId: string, workspace: Workspace, commit: string): Promise<void> {
-    await this.git.addWorkspace(workspace, commit);
-    this.journal(taskId, 'add workspace', () => this.git.removeWorkspace(workspace));
+  /** Declares a task whose git the change moves (before its first step). */
+  touch(task: { id: string; ownerId: string; contractId: string | null }, created = false): void {
+    this.journal.record.tasks[task.id] ??= { ownerId: task.ownerId, contractId: task.contractId, created };
+  }
+
+  private async step<T>(taskId: string, name: string, undoStep: UndoStep, run: () => Promise<T>): Promise<T> {
+    if (!this.journal.record.tasks[taskId]) throw new Error(`git step "${name}" on task ${taskId}, which the change did not touch()`);
+    this.journal.append(taskId, undoStep);
+    crashPoint(this.ctx, `${this.journal.record.what}:before:${name}`);
+    const result = await run();
+    crashPoint(this.ctx, `${this.journal.record.what}:after:${name}`);
+    return result;
+  }
+
+  addWorkspace(taskId: string, workspace: Workspace, commit: string): Promise<void> {
+    return this.step(taskId, 'addWorkspace', { op: 'removeWorkspace', workspace }, () => this.git.addWorkspace(workspace, commit));
   }
 
   async commitWorkspace(taskId: string, workspace: Workspace, message: string): Promise<WorktreeCommit> {
-    const commit = await this.git.commitWorkspace(workspace, message);
-    this.journal(taskId, 'commit workspace', () => this.git.undoCommit(workspace, commit));
-    return commit;
+    const previousHead = await this.git.workspaceHead(workspace);
+    if (!previousHead) return this.git.commitWorkspace(workspace, message); // fails with what to do
+    return this.step(taskId, 'commitWorkspace', { op: 'undoCommit', workspace, previousHead }, () => this.git.commitWorkspace(workspace, message));
   }
 
-  async protectCheckpoint(taskId: string, repositoryPath: string, number: number, sha: string): Promise<void> {
-    await this.git.protectCheckpoint(repositoryPath, taskId, number, sha);
-    this.journal(taskId, 'protect checkpoint', () => this.git.unprotectCheckpoint(repositoryPath, taskId, number));
-  }
-
-  /** Moves a workspace whose state is all committed (e.g. just saved as a backup) to `sha`. */
-  async checkout(taskId: string, workspace: Workspace, from: string, sha: string): Promise<void> {
-    this.journal(taskId, 'checkout', () => this.git.checkout(workspace, from));
-    await this.git.checkout(workspace, sha);
-  }
-
-  async createBranch(taskId: string, repositoryPath: string, name: string, sha: string): Promise<void> {
-    await this.git.createBranch(repositoryPath, name, sha);
-    this.journal(taskId, 'create branch', () => this.git.deleteBranch(repositoryPath, name, sha));
-  }
-
-  get pending(): boolean {
-    return this.steps.length > 0;
-  }
-
-  /** Undoes the steps of the tasks `which` accepts, last first; a failing undo is logged, not thrown. */
-  async undo(ctx: AppContext, which: (taskId: string) => boolean = () => true): Promise<void> {
-    const undone = this.steps.filter((s) => which(s.taskId)).reverse();
-    this.steps = this.steps.filter((s) => !which(s.taskId));
-    for (const step of undone) {
-      try {
-        await step.undo();
-      } catch (err) {
-        // The original failure is what the client must see; this one is for the operator.
-        ctx.logger.error({ err, taskId: step.taskId, step: step.what }, 'could not undo a git step after a failed change');
-      }
-    }
-  }
-
-  /** After a failed commit: undoes the steps of each task whose row shows the change did not commit. */
-  async undoUncommitted(ctx: AppContext, cause: unknown): Promise<void> {
-    await ctx.prisma.$transaction(
-      async (tx) => {
-        for (const [taskId, version] of this.versions) {
-          const rows = await tx.$queryRaw<{ version: number }[]>`SELECT version FROM tasks WHERE id = ${taskId}::uuid FOR UPDATE`;
-          const committed = version === null ? rows.length > 0 : rows[0]?.version !== version;
-          if (!committed) await this.undo(ctx, (id) => id === taskId);
-          else ctx.logger.error({ taskId, err: cause }, 'a change failed at commit after its task changed; its worktree was left as the database says');
-        }
-      },
-      { timeout: 60_000, maxWait: 30_000 },
+  protectCheckpoint(taskId: string, repositoryPath: string, number: number, sha: string): Promise<void> {
+    return this.step(taskId, 'protectCheckpoint', { op: 'unprotectCheckpoint', repositoryPath, taskId, number, sha }, () =>
+      this.git.protectCheckpoint(repositoryPath, taskId, number, sha),
     );
   }
+
+  /** Moves a workspace whose state is all committed at `from` (e.g. just saved as a backup) to `sha`. */
+  checkout(taskId: string, workspace: Workspace, from: string, sha: string): Promise<void> {
+    return this.step(taskId, 'checkout', { op: 'checkout', workspace, sha: from }, () => this.git.checkout(workspace, sha));
+  }
+
+  createBranch(taskId: string, repositoryPath: string, name: string, sha: string): Promise<void> {
+    return this.step(taskId, 'createBranch', { op: 'deleteBranch', repositoryPath, name, sha }, () => this.git.createBranch(repositoryPath, name, sha));
+  }
+
+  /** Undoes every step, last first; a failing undo is logged (and the journal kept for the next start). */
+  async rollback(): Promise<void> {
+    if (await undoSteps(this.ctx, this.journal.record)) this.journal.remove();
+  }
+}
+
+/** Undoes a journal's steps last first; false if one could not be undone. */
+async function undoSteps(ctx: AppContext, record: JournalRecord): Promise<boolean> {
+  let complete = true;
+  for (const { taskId, undo: step } of [...record.steps].reverse()) {
+    try {
+      await undo(ctx.git, step);
+    } catch (err) {
+      complete = false;
+      // The original failure is what the client must see; this one is for the operator.
+      ctx.logger.error({ err, taskId, step: step.op, journal: record.id }, 'could not undo a git step of a failed change');
+    }
+  }
+  return complete;
 }
 
 export interface GitChange {
@@ -99,23 +95,108 @@ export interface GitChange {
   git: GitSession;
 }
 
-/** Runs `fn` as one change whose git steps (through `change.git`) are undone if it does not commit. */
-export async function changeWithGit<T>(ctx: AppContext, fn: (change: GitChange) => Promise<T>): Promise<T> {
-  const session = new GitSession(ctx.git);
+/** Runs `fn` as one change whose git steps (through `change.git`) are undone unless it commits. */
+export async function changeWithGit<T>(ctx: AppContext, what: string, fn: (change: GitChange) => Promise<T>): Promise<T> {
+  const session = new GitSession(ctx, what);
   let ranToEnd = false;
   try {
-    return await change(ctx.prisma, async (tx, record) => {
+    const result = await change(ctx.prisma, async (tx, record) => {
       try {
-        const result = await fn({ tx, record, git: session });
+        const value = await fn({ tx, record, git: session });
+        if (session.journal.hasSteps) await tx.gitChangeCommit.create({ data: { id: session.journal.record.id } });
         ranToEnd = true;
-        return result;
+        crashPoint(ctx, `${what}:before-commit`);
+        return value;
       } catch (err) {
-        await session.undo(ctx);
+        await session.rollback();
         throw err;
       }
     });
+    crashPoint(ctx, `${what}:after-commit`);
+    await settle(ctx, session.journal);
+    return result;
   } catch (err) {
-    if (ranToEnd && session.pending) await session.undoUncommitted(ctx, err);
+    if (ranToEnd && session.journal.hasSteps) await resolveUnknownCommit(ctx, session, err);
     throw err;
   }
+}
+
+/** After a commit: the journal is no longer needed, nor its marker. */
+async function settle(ctx: AppContext, journal: JournalFile): Promise<void> {
+  if (!journal.hasSteps) return;
+  journal.remove();
+  await ctx.prisma.gitChangeCommit.deleteMany({ where: { id: journal.record.id } }).catch((err: unknown) => {
+    ctx.logger.warn({ err, journal: journal.record.id }, 'could not remove the commit marker of a change (harmless; removed at the next start)');
+  });
+}
+
+/** The commit failed: undo the steps unless the marker shows that the change committed after all. */
+async function resolveUnknownCommit(ctx: AppContext, session: GitSession, cause: unknown): Promise<void> {
+  const record = session.journal.record;
+  await ctx.prisma.$transaction(
+    async (tx) => {
+      await lockTasks(tx, Object.keys(record.tasks)); // waits out a commit that may still be in flight
+      const committed = await tx.gitChangeCommit.findUnique({ where: { id: record.id } });
+      if (committed) ctx.logger.error({ err: cause, journal: record.id }, 'a change reported a failed commit but did commit; its git steps stay');
+      else await session.rollback();
+    },
+    { timeout: 60_000, maxWait: 30_000 },
+  );
+  if (fs.existsSync(session.journal.path) && (await ctx.prisma.gitChangeCommit.findUnique({ where: { id: record.id } }))) await settle(ctx, session.journal);
+}
+
+async function lockTasks(tx: Tx, taskIds: string[]): Promise<void> {
+  if (taskIds.length === 0) return;
+  await tx.$queryRaw`SELECT id FROM tasks WHERE id = ANY(${taskIds}::uuid[]) ORDER BY id FOR UPDATE`;
+}
+
+/**
+ * At start, before serving: settles every change that died mid-way (its journal is still on disk).
+ * A committed one only loses its journal; one that did not commit is rolled back, with a
+ * TASK/recovered event for each task that still exists. Returns how many were rolled back.
+ */
+export async function recoverGitChanges(ctx: AppContext): Promise<number> {
+  let rolledBack = 0;
+  await ctx.prisma.gitChangeCommit.deleteMany({ where: { committedAt: { lt: new Date(Date.now() - 24 * 3600_000) } } });
+  for (const { record, release } of claimLeftoverJournals(ctx.config.gitJournalDir)) {
+    const committed = await ctx.prisma.gitChangeCommit.findUnique({ where: { id: record.id } });
+    if (committed) {
+      ctx.logger.info({ journal: record.id, change: record.what }, 'a change that moved git had committed before the server stopped; nothing to undo');
+      await ctx.prisma.gitChangeCommit.deleteMany({ where: { id: record.id } });
+      release();
+      continue;
+    }
+    let complete = false;
+    await change(ctx.prisma, async (tx, recordEvent) => {
+      const existing = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ANY(${Object.keys(record.tasks)}::uuid[]) ORDER BY id FOR UPDATE`;
+      complete = await undoSteps(ctx, record);
+      for (const { id } of existing) {
+        const task = record.tasks[id];
+        recordEvent(
+          historyEvent({ ownerId: task.ownerId, contractId: task.contractId, taskId: id }, 'TASK', 'recovered', {
+            change: record.what,
+            startedAt: record.startedAt,
+            undone: record.steps.filter((s) => s.taskId === id).map((s) => s.undo.op).reverse(),
+            journalId: record.id,
+          }),
+        );
+      }
+      return existing.length ? existing : null;
+    });
+    ctx.logger.warn({ journal: record.id, change: record.what, tasks: Object.keys(record.tasks), complete }, 'rolled back a change that moved git and did not commit before the server stopped');
+    if (complete) release();
+    rolledBack++;
+  }
+  return rolledBack;
+}
+
+/**
+ * Tests only (MAKIMA_TEST_CRASH_FILE): when the file names this point, the server kills itself
+ * with SIGKILL right here, so the fault-injection suite can stop a change at every step.
+ */
+function crashPoint(ctx: AppContext, point: string): void {
+  const file = ctx.config.testCrashFile;
+  if (!file || !fs.existsSync(file) || fs.readFileSync(file, 'utf8').trim() !== point) return;
+  fs.rmSync(file, { force: true });
+  process.kill(process.pid, 'SIGKILL');
 }

@@ -41,7 +41,7 @@ export async function provisionTask(ctx: ServiceContext, change: GitChange, spec
     worktreePath: path.join(ctx.config.worktreesDir, id),
     branch: `makima/${slug(spec.name)}-${id.slice(0, 8)}`,
   };
-  change.git.touch(id, null);
+  change.git.touch({ id, ownerId: ctx.viewer.id, contractId: spec.contract.id }, true);
   await change.git.addWorkspace(id, workspace, spec.startCommit);
   const task = await change.tx.task.create({
     data: {

@@ -1,0 +1,45 @@
+// The seam between makima and git (docs/design.md §8): what the domains may ask of git, in terms
+// of repositories and task workspaces. src/git/index.ts exports it with its local implementation.
+import type { FileChange, WorktreeCommit } from './checkpoints.js';
+
+/** Where a task's code lives: its contract's repository, its own worktree and branch. */
+export interface Workspace {
+  repositoryPath: string;
+  worktreePath: string;
+  branch: string;
+}
+
+export interface Git {
+  /** A client-given repository path, validated (inside `reposRoot`, a work tree's top level with a commit). */
+  resolveRepository(input: string, reposRoot: string): Promise<{ path: string; head: string }>;
+  /** The commit a repository's HEAD is at. */
+  repositoryHead(repositoryPath: string): Promise<string>;
+  /** A branch name by git's own rules; BAD_USER_INPUT otherwise. */
+  assertBranchName(name: string): Promise<string>;
+  commitExists(repositoryPath: string, sha: string): Promise<boolean>;
+  /** The numbers of a task's checkpoints whose commits are in the history of `sha`. */
+  checkpointsInHistoryOf(repositoryPath: string, taskId: string, sha: string): Promise<number[]>;
+  changedFiles(repositoryPath: string, from: string, to: string): Promise<FileChange[]>;
+  diffPatch(repositoryPath: string, from: string, to: string, maxBytes: number): Promise<{ patch: string; truncated: boolean }>;
+  /** A new branch at `sha`; an existing one is a CONFLICT. Undo: deleteBranch. */
+  createBranch(repositoryPath: string, name: string, sha: string): Promise<void>;
+  deleteBranch(repositoryPath: string, name: string, sha: string): Promise<void>;
+  /** Keeps a checkpoint's commit reachable under its own ref, which must not exist yet. Undo: unprotectCheckpoint. */
+  protectCheckpoint(repositoryPath: string, taskId: string, number: number, sha: string): Promise<void>;
+  unprotectCheckpoint(repositoryPath: string, taskId: string, number: number, sha: string): Promise<void>;
+  /** The numbers of all of a task's checkpoint refs (a number whose ref exists is never handed out again). */
+  checkpointRefNumbers(repositoryPath: string, taskId: string): Promise<number[]>;
+
+  /** Creates the workspace on its new branch at `commit`. Undo: removeWorkspace. */
+  addWorkspace(workspace: Workspace, commit: string): Promise<void>;
+  removeWorkspace(workspace: Workspace): Promise<void>;
+  /** The commit the workspace is at, or null when it no longer exists. */
+  workspaceHead(workspace: Workspace): Promise<string | null>;
+  /** GIT_ERROR with what to do unless the workspace exists and is on its branch. */
+  assertOnBranch(workspace: Workspace): Promise<void>;
+  /** Commits everything in the workspace (tracked and untracked) on its branch. Undo: undoCommit to the HEAD before. */
+  commitWorkspace(workspace: Workspace, message: string): Promise<WorktreeCommit>;
+  undoCommit(workspace: Workspace, previousHead: string): Promise<void>;
+  /** Sets the workspace and its branch to `sha` (untracked files removed). Undo: checkout back. */
+  checkout(workspace: Workspace, sha: string): Promise<void>;
+}
