@@ -1,0 +1,276 @@
+// Fault injection (docs/design.md §9): a real `makima serve` process is killed with SIGKILL inside
+// every change that moves git — at each journaled git step, just before and just after the
+// database commit (deterministic points through MAKIMA_TEST_CRASH_FILE), and at random moments
+// of a rewind of a large worktree. After each restart the invariants hold: every task's worktree
+// HEAD is its headCommit, every uncommitted byte from before is in the worktree or in a listed
+// checkpoint, and git holds no ref, worktree or branch the database does not know.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnMakima, runMakima, type Spawned } from '../cli/run.js';
+import { makeGitRepo, postGraphql, rawId, tempDir, TEST_DATABASE_URL } from '../harness.js';
+
+const root = tempDir('makima-crash-');
+const reposRoot = path.join(root, 'repos');
+const crashFile = path.join(root, 'crash-at');
+fs.mkdirSync(reposRoot);
+let databaseUrl: string | undefined;
+let env: Record<string, string>;
+let server: { process: Spawned; url: string } | undefined;
+let token: string;
+
+async function start(): Promise<void> {
+  const child = spawnMakima(['serve', '--json'], env);
+  const [line] = await child.waitFor(/^\{.*"url".*\}$/m, 60_000);
+  const info = JSON.parse(line) as { url: string; localToken: string | null };
+  if (info.localToken) token = info.localToken;
+  server = { process: child, url: info.url };
+}
+
+async function stop(): Promise<void> {
+  await server?.process.stop('SIGINT');
+  server = undefined;
+}
+
+beforeAll(async () => {
+  env = { MAKIMA_DATA_DIR: path.join(root, 'data'), MAKIMA_REPOS_ROOT: reposRoot, PORT: '0', MAKIMA_TEST_CRASH_FILE: crashFile, MAKIMA_LOG_LEVEL: 'warn' };
+  if (TEST_DATABASE_URL) {
+    const name = `makima_crash_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(TEST_DATABASE_URL);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    env.DATABASE_URL = databaseUrl;
+    await runMakima(['migrate'], env);
+    const created = await runMakima(['user', 'create', '--name', 'crash', '--json'], env);
+    token = (JSON.parse(created.stdout) as { token: string }).token;
+  }
+  await start();
+}, 180_000);
+
+afterAll(async () => {
+  await stop();
+  if (databaseUrl) {
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
+    await admin.end();
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+async function api<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const result = await postGraphql<T>(server!.url, query, variables, token);
+  if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+  return result.data as T;
+}
+
+/** Runs `operation` with the server set to kill itself at `point`; waits for the death, restarts. */
+async function crashAt(point: string, operation: () => Promise<unknown>): Promise<void> {
+  fs.writeFileSync(crashFile, point);
+  const exit = new Promise<NodeJS.Signals | null>((resolve) => server!.process.child.once('exit', (_code, signal) => resolve(signal)));
+  await operation().then(
+    () => undefined,
+    () => undefined, // the connection dies with the server
+  );
+  expect(await exit, `the server died at ${point}`).toBe('SIGKILL');
+  expect(fs.existsSync(crashFile), `crash point ${point} was reached`).toBe(false);
+  server = undefined;
+  await start();
+}
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+}
+
+const Setup = {
+  contract: `mutation($r: String!) { createContract(input: { name: "crash", repositoryPath: $r }) { contract { id } } }`,
+  task: `mutation($c: ID!) { createTask(input: { contractId: $c, name: "work" }) { task { id worktreePath } } }`,
+  checkpoint: `mutation($t: ID!, $m: String!) { createCheckpoint(input: { taskId: $t, message: $m }) { checkpoint { id number } } }`,
+  rewind: `mutation($t: ID!, $c: ID!, $mode: RewindMode) { rewindTask(input: { taskId: $t, checkpointId: $c, mode: $mode }) { task { id } } }`,
+  fork: `mutation($t: ID!, $c: ID!) { forkTask(input: { taskId: $t, checkpointId: $c }) { task { id } } }`,
+  branch: `mutation($t: ID!, $c: ID!, $b: String!) { branchFromCheckpoint(input: { taskId: $t, checkpointId: $c, branchName: $b }) { branchName } }`,
+  claim: `mutation { claimTask(input: { workerId: "w" }) { assignment { task { id } } } }`,
+  fail: `mutation($t: ID!) { failTask(input: { taskId: $t, workerId: "w", error: "boom" }) { task { id } } }`,
+  resumeFrom: `mutation($t: ID!, $c: ID!) { resumeTaskFromCheckpoint(input: { taskId: $t, checkpointId: $c }) { task { id } } }`,
+};
+
+const State = `query($c: ID!) { contract(id: $c) { tasks(first: 10) { edges { node {
+  id worktreePath headCommit branch
+  checkpoints(first: 20) { edges { node { number commitSha } } }
+  history(first: 20, filter: { eventTypes: [TASK] }) { edges { node { eventSubtype } } }
+} } } } }`;
+
+interface TaskState {
+  id: string;
+  worktreePath: string;
+  headCommit: string;
+  branch: string;
+  checkpoints: { number: number; commitSha: string }[];
+  recovered: number;
+}
+
+async function tasksOf(contractId: string): Promise<TaskState[]> {
+  const data = await api(State, { c: contractId });
+  return data.contract.tasks.edges.map(({ node }: any) => ({
+    ...node,
+    checkpoints: node.checkpoints.edges.map((e: any) => e.node),
+    recovered: node.history.edges.filter((e: any) => e.node.eventSubtype === 'recovered').length,
+  }));
+}
+
+/** The invariants of docs/design.md §9 for every task of a contract on `repo`. */
+async function assertConsistent(repo: string, contractId: string, work?: { taskId: string; file: string; content: string }): Promise<TaskState[]> {
+  const tasks = await tasksOf(contractId);
+  for (const task of tasks) {
+    expect(git(task.worktreePath, 'rev-parse', 'HEAD'), `HEAD of ${task.worktreePath}`).toBe(task.headCommit);
+    const refs = git(repo, 'for-each-ref', '--format=%(refname)', `refs/makima/checkpoints/${rawId(task.id)}/`)
+      .split('\n')
+      .filter(Boolean)
+      .map((ref) => Number(ref.split('/').pop()))
+      .sort((a, b) => a - b);
+    expect(refs, `checkpoint refs of task ${task.id}`).toEqual(task.checkpoints.map((c) => c.number).sort((a, b) => a - b));
+  }
+  const worktrees = git(repo, 'worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
+    .map((l) => fs.realpathSync(l.slice('worktree '.length)));
+  expect(worktrees.sort()).toEqual([fs.realpathSync(repo), ...tasks.map((t) => fs.realpathSync(t.worktreePath))].sort());
+  const branches = git(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/makima/').split('\n').filter(Boolean);
+  expect(branches.sort()).toEqual(tasks.map((t) => t.branch).sort());
+  if (work) {
+    const task = tasks.find((t) => t.id === work.taskId)!;
+    const inWorktree = fs.existsSync(path.join(task.worktreePath, work.file)) && fs.readFileSync(path.join(task.worktreePath, work.file), 'utf8') === work.content;
+    const inCheckpoint = task.checkpoints.some((c) => {
+      try {
+        return git(repo, 'show', `${c.commitSha}:${work.file}`) === work.content.trim();
+      } catch {
+        return false;
+      }
+    });
+    expect(inWorktree || inCheckpoint, `the uncommitted ${work.file} survives`).toBe(true);
+  }
+  return tasks;
+}
+
+let repoCount = 0;
+async function fixture() {
+  const repo = path.join(reposRoot, `repo-${++repoCount}`);
+  await makeGitRepo(repo, { 'README.md': '# crash\n', 'src/a.txt': 'a\n' });
+  const contractId = (await api(Setup.contract, { r: repo })).createContract.contract.id as string;
+  const task = (await api(Setup.task, { c: contractId })).createTask.task as { id: string; worktreePath: string };
+  fs.writeFileSync(path.join(task.worktreePath, 'one.txt'), 'one\n');
+  const first = (await api(Setup.checkpoint, { t: task.id, m: 'first' })).createCheckpoint.checkpoint as { id: string; number: number };
+  fs.writeFileSync(path.join(task.worktreePath, 'two.txt'), 'two\n');
+  const second = (await api(Setup.checkpoint, { t: task.id, m: 'second' })).createCheckpoint.checkpoint as { id: string; number: number };
+  return { repo, contractId, taskId: task.id, worktree: task.worktreePath, first, second };
+}
+
+/** Uncommitted work in the task's worktree: a changed tracked file and a new untracked one. */
+function uncommittedWork(worktree: string, tag: string) {
+  const content = `work in progress ${tag} ${Math.random()}\n`;
+  fs.writeFileSync(path.join(worktree, 'wip.txt'), content);
+  fs.writeFileSync(path.join(worktree, 'src/a.txt'), `a, changed ${tag}\n`);
+  return { file: 'wip.txt', content };
+}
+
+/** The crash points of a change: after each git step (and before it, with `both`), around the commit. */
+const STEPS = (what: string, steps: string[], both = false) => [
+  ...steps.flatMap((s) => (both ? [`${what}:before:${s}`, `${what}:after:${s}`] : [`${what}:after:${s}`])),
+  `${what}:before-commit`,
+  `${what}:after-commit`,
+];
+
+describe('a server killed inside a change that moves git', () => {
+  it.each(STEPS('rewind task', ['commitWorkspace', 'protectCheckpoint', 'checkout'], true))('rewindTask, killed at %s, restarts consistent with nothing lost', async (point) => {
+    const f = await fixture();
+    const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
+    await crashAt(point, () => api(Setup.rewind, { t: f.taskId, c: f.first.id, mode: 'BOTH' }));
+    const tasks = await assertConsistent(f.repo, f.contractId, work);
+    const committed = point.endsWith('after-commit');
+    expect(tasks[1].recovered, 'a rolled-back change is recorded as TASK/recovered').toBe(committed ? 0 : 1);
+    // And the task is usable: the rewind can be done (again) and undone.
+    await api(Setup.rewind, { t: f.taskId, c: f.first.id, mode: 'BOTH' });
+    await assertConsistent(f.repo, f.contractId, work);
+  }, 120_000);
+
+  it.each(STEPS('create checkpoint', ['commitWorkspace', 'protectCheckpoint']))('createCheckpoint, killed at %s, never reuses a checkpoint number', async (point) => {
+    const f = await fixture();
+    const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
+    await crashAt(point, () => api(Setup.checkpoint, { t: f.taskId, m: 'third' }));
+    await assertConsistent(f.repo, f.contractId, work);
+    const third = (await api(Setup.checkpoint, { t: f.taskId, m: 'third, again' })).createCheckpoint.checkpoint;
+    expect(third.number).toBe(point.endsWith('after-commit') ? 4 : 3);
+    await assertConsistent(f.repo, f.contractId, work);
+  }, 120_000);
+
+  it.each([...STEPS('fork task', ['addWorkspace']), ...STEPS('create task', ['addWorkspace']), ...STEPS('branch from checkpoint', ['createBranch'])])(
+    'forkTask, createTask and branchFromCheckpoint, killed at %s, leave no worktree, branch or ref the database does not know',
+    async (point) => {
+      const f = await fixture();
+      const operation = point.startsWith('fork')
+        ? () => api(Setup.fork, { t: f.taskId, c: f.first.id })
+        : point.startsWith('create task')
+          ? () => api(Setup.task, { c: f.contractId })
+          : () => api(Setup.branch, { t: f.taskId, c: f.first.id, b: `keep-${repoCount}` });
+      await crashAt(point, operation);
+      await assertConsistent(f.repo, f.contractId);
+      const branched = point.startsWith('branch') && point.endsWith('after-commit');
+      if (point.startsWith('branch')) expect(git(f.repo, 'branch', '--list', `keep-${repoCount}`) !== '').toBe(branched);
+      await operation(); // usable again: the same operation now succeeds
+      await assertConsistent(f.repo, f.contractId);
+    },
+    120_000,
+  );
+
+  it.each(STEPS('create contract', ['addWorkspace']))('createContract, killed at %s, leaves no supervisor worktree behind', async (point) => {
+    const repo = path.join(reposRoot, `repo-${++repoCount}`);
+    await makeGitRepo(repo, { 'README.md': '# crash\n' });
+    await crashAt(point, () => api(Setup.contract, { r: repo }));
+    const contracts = (await api(`query { contracts(first: 100) { edges { node { id repositoryPath } } } }`)).contracts.edges.filter(
+      (e: any) => e.node.repositoryPath === fs.realpathSync(repo),
+    );
+    expect(contracts.length).toBe(point.endsWith('after-commit') ? 1 : 0);
+    if (contracts.length) await assertConsistent(repo, contracts[0].node.id);
+    else expect(git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(1);
+  }, 120_000);
+
+  it.each(STEPS('resume task from checkpoint', ['commitWorkspace', 'checkout']))('resumeTaskFromCheckpoint, killed at %s, keeps the task resumable', async (point) => {
+    const f = await fixture();
+    // Every pending task (this one included) is claimed and failed: the task becomes resumable.
+    for (;;) {
+      const claimed = (await api(Setup.claim)).claimTask.assignment;
+      if (!claimed) break;
+      await api(Setup.fail, { t: claimed.task.id });
+    }
+    const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
+    await crashAt(point, () => api(Setup.resumeFrom, { t: f.taskId, c: f.first.id }));
+    await assertConsistent(f.repo, f.contractId, work);
+    if (!point.endsWith('after-commit')) await api(Setup.resumeFrom, { t: f.taskId, c: f.first.id });
+    await assertConsistent(f.repo, f.contractId, work);
+  }, 120_000);
+
+  it('rewindTask of a worktree with 2,000 changed files, killed at random moments, restarts consistent every time', async () => {
+    const f = await fixture();
+    for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(f.worktree, `big-${i}.txt`), `file ${i}\n`.repeat(20));
+    await api(Setup.checkpoint, { t: f.taskId, m: 'big' });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2000; i += 2) fs.writeFileSync(path.join(f.worktree, `big-${i}.txt`), `changed ${round}\n`);
+      const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, `round ${round}`) };
+      const child = server!.process.child;
+      const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const rewind = api(Setup.rewind, { t: f.taskId, c: f.first.id }).catch(() => undefined);
+      // The kill lands anywhere from before the first git step to after the commit.
+      setTimeout(() => child.kill('SIGKILL'), 50 + Math.floor(Math.random() * 1500));
+      await Promise.all([rewind, exit]);
+      server = undefined;
+      await start();
+      await assertConsistent(f.repo, f.contractId, work);
+    }
+  }, 300_000);
+});
