@@ -105,7 +105,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function postGraphql<R>(url: string, doc: Doc<R, unknown>, variables?: unknown, token?: string): Promise<GqlResult<R>> {
+export async function postGraphql<R, V = Record<string, unknown>>(url: string, doc: Doc<R, V>, variables?: V, token?: string): Promise<GqlResult<R>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -131,7 +131,7 @@ export async function startTestServer(env: Record<string, string> = {}, existing
     root,
   );
   let server = await startServer({ config, db: testDb.db, keepDatabase: true });
-  const gql = <R, V>(doc: Doc<R, V>, variables?: V, token?: string) => postGraphql<R>(server.url, doc as Doc<R, unknown>, variables, token);
+  const gql = <R, V>(doc: Doc<R, V>, variables?: V, token?: string) => postGraphql(server.url, doc, variables, token);
   let repoCount = 0;
   const testServer: TestServer = {
     server,
