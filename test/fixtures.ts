@@ -6,6 +6,7 @@
 import type { ResultOf, VariablesOf } from '@graphql-typed-document-node/core';
 import { graphql } from '../src/generated/gql/index.js';
 import { eventually, rawId, type TestServer, type TestUser } from './harness.js';
+import { collect, wsClient } from './ws-client.js';
 
 // ---------------------------------------------------------------------------------------------
 // Contracts and tasks
@@ -282,16 +283,55 @@ export const LiveTimeline = graphql(`
 
 export type HistoryFilter = NonNullable<VariablesOf<typeof LiveTimeline>['filter']>;
 
+const OldestTaskEvent = graphql(`
+  query OldestTaskEvent($id: ID!) { task(id: $id) { history(last: 1) { edges { cursor } } } }
+`);
+
+const TaskHistorySubscription = graphql(`
+  subscription TaskHistory($taskId: ID!, $after: String!) {
+    timeline(filter: { taskId: $taskId, eventTypes: [TASK] }, after: $after) { seq eventType eventSubtype data }
+  }
+`);
+
+export type TaskHistoryEvent = ResultOf<typeof TaskHistorySubscription>['timeline'];
+
+/**
+ * Resolves with the task's first TASK history event of `subtype` as it arrives on a graphql-ws
+ * `timeline` subscription: one the server wrote on its own (a lease sweep) or another process made
+ * happen (a worker renewing its lease). The subscription starts after the task's oldest event, so
+ * it catches up on anything written before it opened: nothing can be missed.
+ */
+export async function taskEvent(t: TestServer, user: TestUser, taskId: string, subtype: string, timeoutMs = 10_000): Promise<TaskHistoryEvent> {
+  const [oldest] = (await user.ok(OldestTaskEvent, { id: taskId })).task!.history.edges;
+  const client = wsClient(t.wsUrl, user.token);
+  try {
+    const stream = collect(client, TaskHistorySubscription, { taskId, after: oldest.cursor }, 'timeline');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no TASK/${subtype} event of task ${taskId} within ${timeoutMs} ms; received ${JSON.stringify(stream.items)}`)), timeoutMs);
+    });
+    const isIt = (e: TaskHistoryEvent) => e.eventSubtype === subtype;
+    try {
+      const items = await Promise.race([stream.until((events) => events.some(isIt), `a TASK/${subtype} event of task ${taskId}`), timedOut]);
+      return items.find(isIt)!;
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    await client.dispose();
+  }
+}
+
 /** Resolves with the TASK/interrupted event once the task's lapsed lease has been recorded. */
-export async function interruptedEvent(t: TestServer, taskId: string) {
-  return eventually(
-    async () => (await taskHistory(t, taskId)).find((e) => e.eventType === 'TASK' && e.eventSubtype === 'interrupted'),
-    `task ${taskId} to be interrupted`,
-  );
+export function interruptedEvent(t: TestServer, user: TestUser, taskId: string): Promise<TaskHistoryEvent> {
+  return taskEvent(t, user, taskId, 'interrupted');
 }
 
 /** Resolves once the task's lease has expired by the database's clock. */
 export async function leaseLapsed(t: TestServer, taskId: string): Promise<void> {
+  // Polls, because nothing happens when a lease lapses: no row is written and nothing is notified
+  // (these tests run without a lease sweep on purpose). The only thing to wait on is the database's
+  // clock passing lease_expires_at, and the database's clock is the one that decides.
   await eventually(async () => {
     const [row] = await t.db.query<{ lapsed: boolean }>('SELECT lease_expires_at < clock_timestamp() AS lapsed FROM tasks WHERE id = $1', [rawId(taskId)]);
     return row?.lapsed;

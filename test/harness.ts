@@ -199,8 +199,9 @@ export function rawId(globalId: string): string {
 
 /**
  * Polls `probe` until it returns something other than undefined/null/false, then returns it; fails
- * after `timeoutMs`. For state another process or timer changes (a lease sweep), where no event
- * can be awaited directly.
+ * after `timeoutMs`. Only for state that changes with no event this process can await (a lease
+ * lapsing by the database's clock, a claim starting to wait, another process's child exiting); each
+ * use says why. Where the server records the change, await it instead: fixtures.taskEvent.
  */
 export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;

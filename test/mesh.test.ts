@@ -118,6 +118,8 @@ async function waitingClaim(server: TestServer, user: TestUser, workerId: string
   const signals = workSignals(server.db);
   const before = signals.waiting(user.id);
   const result = user.gql(ClaimTask, { input: { workerId, waitSeconds } });
+  // Polls, because a claim that starts waiting announces it nowhere: nothing is written, nothing is
+  // sent to the client, and WorkSignals emits no event; its waiting() count is all there is to see.
   await eventually(async () => signals.waiting(user.id) > before, 'the claim to wait');
   return () => result;
 }
@@ -126,7 +128,7 @@ async function waitingClaim(server: TestServer, user: TestUser, workerId: string
 async function interruptedTask(server: TestServer, user: TestUser): Promise<string> {
   const { supervisorId } = await newContract(server, user);
   await claim(user, 'short-lived', { leaseSeconds: 1 });
-  await interruptedEvent(server, supervisorId);
+  await interruptedEvent(server, user, supervisorId);
   return supervisorId;
 }
 
@@ -225,6 +227,8 @@ describe('claimTask with waitSeconds (long-poll)', () => {
       body: JSON.stringify({ query: print(ClaimTask), variables: { input: { workerId: 'gone', waitSeconds: 60 } } }),
       signal: controller.signal,
     }).catch((err: Error) => err.name);
+    // Polls, as waitingClaim does: WorkSignals' waiting() count is the only sign that a claim waits,
+    // or that the server noticed the client went away and stopped waiting.
     await eventually(async () => signals.waiting(user.id) === 1, 'the claim to wait');
     controller.abort();
     expect(await request).toBe('AbortError');
@@ -297,8 +301,8 @@ describe('leases', () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
     await claim(user, 'w', { leaseSeconds: 1 });
-    const event = await interruptedEvent(t, taskId);
-    expect(event.eventData).toMatchObject({ from: 'RUNNING', to: 'INTERRUPTED', workerId: 'w', detectedBy: 'lease sweep' });
+    const event = await interruptedEvent(t, user, taskId);
+    expect(event.data).toMatchObject({ from: 'RUNNING', to: 'INTERRUPTED', workerId: 'w', detectedBy: 'lease sweep' });
     expect((await user.ok(TaskState, { id: taskId })).task).toMatchObject({ status: 'INTERRUPTED', workerId: 'w' });
     expect(await subtypes(t, taskId)).toEqual(['created', 'status_changed', 'interrupted']);
   });
@@ -310,7 +314,7 @@ describe('leases', () => {
     await user.ok(RenewLease, { input: { taskId, workerId: 'renewer', leaseSeconds: 60 } });
     await claim(user, 'quitter', { leaseSeconds: 2 });
     // The quitter's lease lapses after the renewer's first one would have: a sweep has run since.
-    await interruptedEvent(t, taskIds[0]);
+    await interruptedEvent(t, user, taskIds[0]);
     expect((await user.ok(TaskState, { id: taskId })).task!.status).toBe('RUNNING');
   });
 

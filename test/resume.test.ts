@@ -65,7 +65,7 @@ describe('resumeTask', () => {
     }
     // worker-1's last heartbeat asks for one more second, then it stops renewing: the task is INTERRUPTED.
     await user.ok(RenewLease, { input: { taskId, workerId: 'worker-1', leaseSeconds: 1 } });
-    await interruptedEvent(t, taskId);
+    await interruptedEvent(t, user, taskId);
     expect((await user.ok(TaskState, { id: taskId })).task!.status).toBe('INTERRUPTED');
 
     const lateBeforeResume = await user.gql(AppendMessages, { input: { taskId, workerId: 'worker-1', messages: [say('ASSISTANT', 'late')] } });
@@ -120,7 +120,7 @@ describe('resumeTask', () => {
     const { supervisorId: taskId } = await newContract(t, user);
     await claim(user, 'a', { leaseSeconds: 30 });
     await user.ok(RenewLease, { input: { taskId, workerId: 'a', leaseSeconds: 1 } });
-    await interruptedEvent(t, taskId);
+    await interruptedEvent(t, user, taskId);
     await user.ok(ResumeTask, { input: { taskId } });
     await claim(user, 'b');
     await user.ok(FailTask, { input: { taskId, workerId: 'b', error: 'compile error' } });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/gql/index.js';
 import { eventually, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { claim, CompleteTask, createContract, interruptedEvent, ResumeTask, subtypes, taskOnRepo, TaskState } from '../fixtures.js';
+import { claim, CompleteTask, createContract, interruptedEvent, ResumeTask, taskEvent, taskOnRepo, TaskState } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/agent.mjs', import.meta.url));
@@ -135,12 +135,12 @@ describe('makima worker', () => {
     const pid = await agentPid(first);
     await first.waitFor(/"event":"message","taskId":"[^"]+","role":"ASSISTANT","index":0/);
     // The worker keeps the lease: it is renewed every second (half the lease).
-    await eventually(async () => (await subtypes(t, supervisor.id)).includes('lease_renewed'), 'a lease renewal');
+    await taskEvent(t, user, supervisor.id, 'lease_renewed');
     await first.stop('SIGKILL');
     killGroup(pid);
 
-    const interrupted = await interruptedEvent(t, supervisor.id);
-    expect(interrupted.eventData).toMatchObject({ workerId: 'w1', to: 'INTERRUPTED' });
+    const interrupted = await interruptedEvent(t, user, supervisor.id);
+    expect(interrupted.data).toMatchObject({ workerId: 'w1', to: 'INTERRUPTED' });
     expect((await user.ok(TaskState, { id: supervisor.id })).task!.status).toBe('INTERRUPTED');
     const resumed = await runMakima(['resume', contractId], { MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token });
     expect(resumed.code).toBe(0);
@@ -194,6 +194,8 @@ describe('makima worker', () => {
     await worker.waitFor(/message #0 \(assistant\)/);
     expect(await worker.stop('SIGINT')).toBe(0);
     expect(worker.output()).toContain(`released c supervisor (${supervisor.id}): FAILED with "worker stopped"`);
+    // Polls, because the agent is the worker's child, not this process's: no exit event of it reaches
+    // here, and a process group that is gone can only be seen by signalling it.
     await eventually(async () => !groupAlive(pid), "the agent's processes to end");
     const task = await recorded(user, supervisor.id);
     expect(task).toMatchObject({ status: 'FAILED', lastError: 'worker stopped' });
