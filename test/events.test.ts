@@ -93,12 +93,10 @@ describe('recordTaskEvents', () => {
   it(`notifies ${TASK_EVENTS_CHANNEL} with the task id when the batch commits`, async () => {
     const user = await t.createUser();
     const taskId = await newTask(user);
-    let unlisten: (() => Promise<void>) | undefined;
-    const notified = new Promise<string>((resolve) => {
-      void t.db.listen(TASK_EVENTS_CHANNEL, (payload) => payload === rawId(taskId) && resolve(payload)).then((u) => (unlisten = u));
-    });
-    // LISTEN is registered before the write, so the notification cannot be missed.
-    while (!unlisten) await new Promise((r) => setImmediate(r));
+    let notify!: (payload: string) => void;
+    const notified = new Promise<string>((resolve) => (notify = resolve));
+    // LISTEN is registered (listen() has resolved) before the write, so the notification cannot be missed.
+    const unlisten = await t.db.listen(TASK_EVENTS_CHANNEL, (payload) => payload === rawId(taskId) && notify(payload));
     await user.ok(RecordTaskEvents, { input: { taskId, events: [{ type: 'OUTPUT', data: 'hello' }] } });
     expect(await notified).toBe(rawId(taskId));
     await unlisten();
