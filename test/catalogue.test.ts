@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withEventTable } from '../scripts/event-table.js';
 import { eventSchema } from '../src/modules/history/catalogue.js';
 import { rawId, startTestServer, type TestServer } from './harness.js';
-import { checkpoint, RewindTask, say, taskOnRepo, write } from './worktrees.js';
+import { checkpoint, RewindTask, say, taskOnRepo } from './fixtures.js';
+import { write } from './worktrees.js';
 
 let t: TestServer;
 beforeAll(async () => {

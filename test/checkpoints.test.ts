@@ -2,8 +2,10 @@
 // Checkpoint.diff, and branchFromCheckpoint with its name validation.
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, rawId, startTestServer, type TestServer } from './harness.js';
-import { checkpoint, CreateCheckpoint, failInserts, fileMap, head, recordGitCommands, RewindTask, say, status, taskOnRepo, write } from './worktrees.js';
+import { graphql } from '../src/generated/gql/index.js';
+import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
+import { checkpoint, CreateCheckpoint, RewindTask, say, taskOnRepo } from './fixtures.js';
+import { failInserts, fileMap, head, recordGitCommands, status, write } from './worktrees.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -11,10 +13,33 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-const History = `query($id: ID!) { task(id: $id) { headCommit history(first: 100, filter: { eventTypes: [CHECKPOINT, FILE] }) { edges { node { eventType eventSubtype data } } } } }`;
-const Checkpoints = `query($id: ID!, $first: Int, $after: String) { task(id: $id) { checkpoints(first: $first, after: $after) { edges { node { number message } } pageInfo { hasNextPage endCursor } } } }`;
-const Diff = `query($id: ID!, $against: ID) { node(id: $id) { ... on Checkpoint { number diff(against: $against) { files { path status additions deletions binary } patch truncated baseCommit against { number } } } } }`;
-const Branch = `mutation($input: BranchFromCheckpointInput!) { branchFromCheckpoint(input: $input) { branchName commitSha } }`;
+const History = graphql(`
+  query CheckpointHistory($id: ID!) {
+    task(id: $id) { headCommit history(first: 100, filter: { eventTypes: [CHECKPOINT, FILE] }) { edges { node { eventType eventSubtype data } } } }
+  }
+`);
+const Checkpoints = graphql(`
+  query TaskCheckpoints($id: ID!, $first: Int, $after: String) {
+    task(id: $id) { checkpoints(first: $first, after: $after) { edges { node { number message } } pageInfo { hasNextPage endCursor } } }
+  }
+`);
+const Diff = graphql(`
+  query CheckpointDiff($id: ID!, $against: ID) {
+    node(id: $id) {
+      ... on Checkpoint { number diff(against: $against) { files { path status additions deletions binary } patch truncated baseCommit against { number } } }
+    }
+  }
+`);
+const Branch = graphql(`
+  mutation BranchFromCheckpoint($input: BranchFromCheckpointInput!) { branchFromCheckpoint(input: $input) { branchName commitSha } }
+`);
+
+/** The diff of a checkpoint (against `against`, or by default), as Checkpoint.diff returns it. */
+async function diffOf(user: TestUser, id: string, against?: string) {
+  const { node } = await user.ok(Diff, { id, ...(against ? { against } : {}) });
+  if (!node || !('diff' in node)) throw new Error(`${id} is not a checkpoint`);
+  return node.diff;
+}
 
 describe('createCheckpoint', () => {
   it('commits tracked and untracked files on the task branch, not ignored ones, and records what changed', async () => {
@@ -42,16 +67,16 @@ describe('createCheckpoint', () => {
     expect(await simpleGit(f.repo).revparse([`refs/makima/checkpoints/${rawId(f.taskId)}/1`])).toBe(cp.commitSha);
 
     const data = await user.ok(History, { id: f.taskId });
-    expect(data.task.headCommit).toBe(cp.commitSha);
-    const events = data.task.history.edges.map((e: { node: { eventType: string; eventSubtype: string; data: Record<string, unknown> } }) => e.node);
-    expect(events.map((e: { eventType: string; eventSubtype: string }) => `${e.eventType}/${e.eventSubtype}`).sort()).toEqual(['CHECKPOINT/created', 'FILE/changed']);
-    const fileEvent = events.find((e: { eventType: string }) => e.eventType === 'FILE');
-    expect(fileEvent.data.files).toEqual([
+    expect(data.task!.headCommit).toBe(cp.commitSha);
+    const events = data.task!.history.edges.map((e) => e.node);
+    expect(events.map((e) => `${e.eventType}/${e.eventSubtype}`).sort()).toEqual(['CHECKPOINT/created', 'FILE/changed']);
+    const fileEvent = events.find((e) => e.eventType === 'FILE')!;
+    expect((fileEvent.data as { files: unknown }).files).toEqual([
       { path: 'new/untracked.txt', status: 'added' },
       { path: 'src/a.txt', status: 'modified' },
       { path: 'src/b.txt', status: 'deleted' },
     ]);
-    const created = events.find((e: { eventType: string }) => e.eventType === 'CHECKPOINT');
+    const created = events.find((e) => e.eventType === 'CHECKPOINT')!;
     expect(created.data).toMatchObject({ checkpointId: rawId(cp.id), number: 1, commitSha: cp.commitSha, message: 'first steps', isBackup: false });
   });
 
@@ -76,8 +101,8 @@ describe('createCheckpoint', () => {
     expect(second.filesChanged).toEqual([]);
     expect(await simpleGit(f.repo).raw(['rev-list', '--count', first.commitSha])).toBe('2\n');
     const data = await user.ok(History, { id: f.taskId });
-    const subtypes = data.task.history.edges.map((e: { node: { eventType: string } }) => e.node.eventType);
-    expect(subtypes.filter((s: string) => s === 'FILE')).toHaveLength(1);
+    const subtypes = data.task!.history.edges.map((e) => e.node.eventType);
+    expect(subtypes.filter((s) => s === 'FILE')).toHaveLength(1);
   });
 
   it('lists checkpoints by number in pages', async () => {
@@ -87,21 +112,21 @@ describe('createCheckpoint', () => {
       write(f.worktree, { 'n.txt': `${i}\n` });
       await checkpoint(user, f.taskId, `cp ${i}`);
     }
-    const page1 = await user.ok(Checkpoints, { id: f.taskId, first: 3 });
-    expect(page1.task.checkpoints.edges.map((e: { node: { number: number } }) => e.node.number)).toEqual([1, 2, 3]);
-    expect(page1.task.checkpoints.pageInfo.hasNextPage).toBe(true);
-    const page2 = await user.ok(Checkpoints, { id: f.taskId, first: 3, after: page1.task.checkpoints.pageInfo.endCursor });
-    expect(page2.task.checkpoints.edges.map((e: { node: { message: string } }) => e.node.message)).toEqual(['cp 4', 'cp 5']);
+    const page1 = (await user.ok(Checkpoints, { id: f.taskId, first: 3 })).task!.checkpoints;
+    expect(page1.edges.map((e) => e.node.number)).toEqual([1, 2, 3]);
+    expect(page1.pageInfo.hasNextPage).toBe(true);
+    const page2 = (await user.ok(Checkpoints, { id: f.taskId, first: 3, after: page1.pageInfo.endCursor })).task!.checkpoints;
+    expect(page2.edges.map((e) => e.node.message)).toEqual(['cp 4', 'cp 5']);
   });
 
   it('refuses an empty message, and a worktree that is not on its branch with an actionable GIT_ERROR, changing nothing', async () => {
     const user = await t.createUser();
     const f = await taskOnRepo(t, user);
-    expect(codes(await user.gql(CreateCheckpoint, { taskId: f.taskId, message: '  ' }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await user.gql(CreateCheckpoint, { input: { taskId: f.taskId, message: '  ' } }))).toEqual(['BAD_USER_INPUT']);
     write(f.worktree, { 'x.txt': 'x\n' });
     await simpleGit(f.worktree).raw(['checkout', '--quiet', '--detach']);
     const before = await status(f.worktree);
-    const result = await user.gql(CreateCheckpoint, { taskId: f.taskId, message: 'detached' });
+    const result = await user.gql(CreateCheckpoint, { input: { taskId: f.taskId, message: 'detached' } });
     expect(codes(result)).toEqual(['GIT_ERROR']);
     expect(result.errors![0].message).toContain(`checkout ${f.branch}`);
     expect(await status(f.worktree)).toBe(before);
@@ -117,7 +142,7 @@ describe('createCheckpoint', () => {
     const statusBefore = await status(f.worktree);
     const files = fileMap(f.worktree);
     await failInserts(t, 'task_checkpoints', `NEW.message = 'explode'`, async () => {
-      const result = await user.gql(CreateCheckpoint, { taskId: f.taskId, message: 'explode' });
+      const result = await user.gql(CreateCheckpoint, { input: { taskId: f.taskId, message: 'explode' } });
       expect(result.errors).toHaveLength(1);
     });
     expect(await head(f.worktree)).toBe(before);
@@ -132,7 +157,7 @@ describe('createCheckpoint', () => {
     const other = await t.createUser();
     const f = await taskOnRepo(t, owner);
     write(f.worktree, { 'x.txt': 'x\n' });
-    expect(codes(await other.gql(CreateCheckpoint, { taskId: f.taskId, message: 'mine now' }))).toEqual(['NOT_FOUND']);
+    expect(codes(await other.gql(CreateCheckpoint, { input: { taskId: f.taskId, message: 'mine now' } }))).toEqual(['NOT_FOUND']);
     expect(await status(f.worktree)).toBe('?? x.txt\n');
   });
 });
@@ -148,24 +173,24 @@ describe('Checkpoint.diff', () => {
     write(f.worktree, { 'src/b.txt': null, 'c.txt': 'c1\nc3\n', 'img.bin': Buffer.from([0, 1, 2, 0, 255]) });
     const cp3 = await checkpoint(user, f.taskId, 'three');
 
-    const diff = (await user.ok(Diff, { id: cp3.id, against: cp1.id })).node.diff;
+    const diff = await diffOf(user, cp3.id, cp1.id);
     expect(diff.files).toEqual([
       { path: 'c.txt', status: 'added', additions: 2, deletions: 0, binary: false },
       { path: 'img.bin', status: 'added', additions: 0, deletions: 0, binary: true },
       { path: 'src/a.txt', status: 'modified', additions: 2, deletions: 1, binary: false },
       { path: 'src/b.txt', status: 'deleted', additions: 0, deletions: 2, binary: false },
     ]);
-    expect(diff.against.number).toBe(1);
+    expect(diff.against!.number).toBe(1);
     expect(diff.baseCommit).toBe(cp1.commitSha);
     expect(diff.truncated).toBe(false);
     expect(diff.patch).toContain('+++ b/src/a.txt');
     expect(diff.patch).toContain('-beta\n+BETA\n');
 
     // By default: against the previous checkpoint, and the task's base commit for the first.
-    const byDefault = (await user.ok(Diff, { id: cp3.id })).node.diff;
-    expect(byDefault.against.number).toBe(2);
-    expect(byDefault.files.map((x: { path: string }) => x.path)).toEqual(['c.txt', 'img.bin', 'src/b.txt']);
-    const first = (await user.ok(Diff, { id: cp1.id })).node.diff;
+    const byDefault = await diffOf(user, cp3.id);
+    expect(byDefault.against!.number).toBe(2);
+    expect(byDefault.files.map((x) => x.path)).toEqual(['c.txt', 'img.bin', 'src/b.txt']);
+    const first = await diffOf(user, cp1.id);
     expect(first.against).toBeNull();
     expect(first.files).toEqual([{ path: 'keep.txt', status: 'added', additions: 1, deletions: 0, binary: false }]);
   });
@@ -181,9 +206,9 @@ describe('Checkpoint.diff', () => {
     write(f.worktree, { 'three.txt': '3\n' });
     const cp4 = await checkpoint(user, f.taskId, 'three');
     expect(cp4.number).toBe(4);
-    expect(cp4.filesChanged.map((x: { path: string }) => x.path)).toEqual(['three.txt']);
-    const diff = (await user.ok(Diff, { id: cp4.id })).node.diff;
-    expect(diff.against.number).toBe(1);
+    expect(cp4.filesChanged.map((x) => x.path)).toEqual(['three.txt']);
+    const diff = await diffOf(user, cp4.id);
+    expect(diff.against!.number).toBe(1);
   });
 
   it('caps a large patch and says so, while still listing every file', async () => {
@@ -191,11 +216,11 @@ describe('Checkpoint.diff', () => {
     const f = await taskOnRepo(t, user);
     write(f.worktree, { 'big.txt': 'x'.repeat(99) + '\n'.repeat(1) + `${'line of text\n'.repeat(30_000)}`, 'small.txt': 's\n' });
     const cp = await checkpoint(user, f.taskId, 'big');
-    const diff = (await user.ok(Diff, { id: cp.id })).node.diff;
+    const diff = await diffOf(user, cp.id);
     expect(diff.truncated).toBe(true);
     expect(Buffer.byteLength(diff.patch)).toBeLessThanOrEqual(256 * 1024);
     expect(diff.patch.endsWith('\n')).toBe(true);
-    expect(diff.files.map((x: { path: string; additions: number }) => [x.path, x.additions])).toEqual([['big.txt', 30_001], ['small.txt', 1]]);
+    expect(diff.files.map((x) => [x.path, x.additions])).toEqual([['big.txt', 30_001], ['small.txt', 1]]);
   });
 
   it("refuses a checkpoint of another contract's repository, and another user's checkpoint", async () => {

@@ -4,29 +4,8 @@ import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../src/generated/gql/index.js';
-import { codes, startTestServer, type TestServer } from './harness.js';
-
-const CreateContract = graphql(`
-  mutation CreateContract($input: CreateContractInput!) {
-    createContract(input: $input) {
-      contract { id name phase repositoryPath supervisor { id isSupervisor status branch worktreePath } }
-    }
-  }
-`);
-
-const CreateTask = graphql(`
-  mutation CreateTask($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      task { id name status branch worktreePath baseCommit headCommit continuedFrom { id } contract { id } }
-    }
-  }
-`);
-
-const AdvancePhase = graphql(`
-  mutation AdvancePhase($input: AdvanceContractPhaseInput!) {
-    advanceContractPhase(input: $input) { contract { id phase } }
-  }
-`);
+import { codes, startTestServer, type TestServer, type TestUser } from './harness.js';
+import { AdvancePhase, CreateContract, CreateTask, Viewer, advancePhase, createContract, createTask } from './fixtures.js';
 
 const ReadBack = graphql(`
   query ReadBack($contractId: ID!, $taskId: ID!) {
@@ -39,17 +18,21 @@ const ReadBack = graphql(`
   }
 `);
 
+const ContractById = graphql(`
+  query ContractById($id: ID!) { contract(id: $id) { id } }
+`);
+
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
 });
 afterAll(async () => t?.stop());
 
-async function contractWithTask(user: Awaited<ReturnType<TestServer['createUser']>>) {
+async function contractWithTask(user: TestUser) {
   const repo = await t.makeRepo();
-  const { createContract } = await user.ok(CreateContract, { input: { name: 'Add search', repositoryPath: repo } });
-  const { createTask } = await user.ok(CreateTask, { input: { contractId: createContract.contract.id, name: 'index files', prompt: 'build an index' } });
-  return { repo, contract: createContract.contract, task: createTask.task };
+  const contract = await createContract(user, repo, 'Add search');
+  const task = await createTask(user, contract.id, 'index files', { prompt: 'build an index' });
+  return { repo, contract, task };
 }
 
 describe('createContract', () => {
@@ -101,10 +84,10 @@ describe('createTask', () => {
     const g = simpleGit(task.worktreePath!);
     await g.add('.').commit('work', { '--author': 'a <a@b.c>' });
     const head = await g.revparse(['HEAD']);
-    const { createTask } = await user.ok(CreateTask, { input: { contractId: contract.id, name: 'next', continueFromTaskId: task.id } });
-    expect(createTask.task.baseCommit).toBe(head);
-    expect(createTask.task.continuedFrom?.id).toBe(task.id);
-    expect(fs.readFileSync(path.join(createTask.task.worktreePath!, 'work.txt'), 'utf8')).toBe('done\n');
+    const next = await createTask(user, contract.id, 'next', { continueFromTaskId: task.id });
+    expect(next.baseCommit).toBe(head);
+    expect(next.continuedFrom?.id).toBe(task.id);
+    expect(fs.readFileSync(path.join(next.worktreePath!, 'work.txt'), 'utf8')).toBe('done\n');
   });
 });
 
@@ -125,8 +108,8 @@ describe('reading back', () => {
     const user = await t.createUser();
     const { contract } = await contractWithTask(user);
     const row = await t.db.prisma.contract.findFirstOrThrow({ where: { ownerId: user.id } });
-    const data = await user.ok(`query($id: ID!) { contract(id: $id) { id } }`, { id: row.id });
-    expect(data.contract.id).toBe(contract.id);
+    const data = await user.ok(ContractById, { id: row.id });
+    expect(data.contract!.id).toBe(contract.id);
   });
 
   it("hides another user's contract, task and nodes as NOT_FOUND", async () => {
@@ -147,9 +130,9 @@ describe('reading back', () => {
   });
 
   it('requires a token', async () => {
-    const result = await t.gql(`{ viewer { id } }`);
+    const result = await t.gql(Viewer);
     expect(codes(result)).toEqual(['UNAUTHENTICATED']);
-    const wrong = await t.gql(`{ viewer { id } }`, {}, 'mk_not-a-real-token');
+    const wrong = await t.gql(Viewer, {}, 'mk_not-a-real-token');
     expect(codes(wrong)).toEqual(['UNAUTHENTICATED']);
   });
 });
@@ -158,8 +141,8 @@ describe('advanceContractPhase', () => {
   it('moves forward only and writes PHASE history events with from and to', async () => {
     const user = await t.createUser();
     const { contract } = await contractWithTask(user);
-    const { advanceContractPhase } = await user.ok(AdvancePhase, { input: { contractId: contract.id, phase: 'PLAN' } });
-    expect(advanceContractPhase.contract.phase).toBe('PLAN');
+    const advanced = await advancePhase(user, contract.id, 'PLAN');
+    expect(advanced.phase).toBe('PLAN');
     const back = await user.gql(AdvancePhase, { input: { contractId: contract.id, phase: 'SPECIFY' } });
     expect(codes(back)).toEqual(['BAD_USER_INPUT']);
     const events = await t.db.prisma.historyEvent.findMany({ where: { ownerId: user.id }, orderBy: { seq: 'asc' } });

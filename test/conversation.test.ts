@@ -1,6 +1,9 @@
 // The conversation tree: appending, reading root → head, snapshots, the two-writer guard and bad input.
+import type { ResultOf } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../src/generated/gql/index.js';
 import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
+import { AppendMessages, CreateSnapshot, createContract, snapshot, type AppendMessagesInput, type MessageInput } from './fixtures.js';
 
 const MAX_BYTES = 4096;
 
@@ -12,55 +15,69 @@ afterAll(async () => t?.stop());
 
 async function newTask(user: TestUser): Promise<string> {
   const repo = await t.makeRepo();
-  const data = await user.ok(`mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
-  return data.createContract.contract.supervisor.id;
+  return (await createContract(user, repo)).supervisor.id;
 }
 
-const append = `mutation($input: AppendMessagesInput!) { appendMessages(input: $input) { task { id messageCount headMessage { id } } messages { id index role content } } }`;
-const read = `query($id: ID!, $first: Int, $after: String, $snap: ID) { task(id: $id) { conversation(first: $first, after: $after, atSnapshot: $snap) { edges { cursor node { index content } } pageInfo { hasNextPage endCursor } } snapshots(first: 100) { edges { node { id messageCount snapshotType } } } } }`;
+const ConversationPage = graphql(`
+  query ConversationPage($id: ID!, $first: Int, $after: String, $snap: ID) {
+    task(id: $id) {
+      conversation(first: $first, after: $after, atSnapshot: $snap) { edges { cursor node { index content } } pageInfo { hasNextPage endCursor } }
+      snapshots(first: 100) { edges { node { id messageCount snapshotType } } }
+    }
+  }
+`);
+
+const TaskSnapshots = graphql(`
+  query TaskSnapshots($id: ID!) { task(id: $id) { messageCount snapshots(first: 100) { edges { node { id messageCount snapshotType } } } } }
+`);
+
+const SnapshotMessages = graphql(`
+  query SnapshotMessages($id: ID!, $after: String) {
+    node(id: $id) {
+      ... on ConversationSnapshot { metadata messages(first: 100, after: $after) { edges { node { index content } } pageInfo { hasNextPage endCursor } } }
+    }
+  }
+`);
 
 describe('appendMessages', () => {
   it('appends at the head and reads back root → head in pages', async () => {
     const user = await t.createUser();
     const taskId = await newTask(user);
-    const msgs = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'ASSISTANT' : 'USER', content: { text: `m${i}` } }));
-    const r = await user.ok(append, { input: { taskId, messages: msgs } });
+    const msgs = Array.from({ length: 12 }, (_, i): MessageInput => ({ role: i % 2 ? 'ASSISTANT' : 'USER', content: { text: `m${i}` } }));
+    const r = await user.ok(AppendMessages, { input: { taskId, messages: msgs } });
     expect(r.appendMessages.task.messageCount).toBe(12);
-    expect(r.appendMessages.messages.map((m: { index: number }) => m.index)).toEqual([...Array(12).keys()]);
-    const page1 = await user.ok(read, { id: taskId, first: 5 });
-    expect(page1.task.conversation.edges.map((e: { node: { content: { text: string } } }) => e.node.content.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
-    const page2 = await user.ok(read, { id: taskId, first: 100, after: page1.task.conversation.pageInfo.endCursor });
-    expect(page2.task.conversation.edges).toHaveLength(7);
-    expect(page2.task.conversation.pageInfo.hasNextPage).toBe(false);
-    const autos = page1.task.snapshots.edges.map((e: { node: { messageCount: number } }) => e.node.messageCount);
+    expect(r.appendMessages.messages.map((m) => m.index)).toEqual([...Array(12).keys()]);
+    const page1 = (await user.ok(ConversationPage, { id: taskId, first: 5 })).task!;
+    expect(page1.conversation.edges.map((e) => (e.node.content as { text: string }).text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    const page2 = (await user.ok(ConversationPage, { id: taskId, first: 100, after: page1.conversation.pageInfo.endCursor })).task!;
+    expect(page2.conversation.edges).toHaveLength(7);
+    expect(page2.conversation.pageInfo.hasNextPage).toBe(false);
+    const autos = page1.snapshots.edges.map((e) => e.node.messageCount);
     expect(autos).toEqual([5, 10]);
-    const snap = page1.task.snapshots.edges[0].node.id;
-    const atSnap = await user.ok(read, { id: taskId, first: 100, snap });
-    expect(atSnap.task.conversation.edges.map((e: { node: { index: number } }) => e.node.index)).toEqual([0, 1, 2, 3, 4]);
+    const snap = page1.snapshots.edges[0].node.id;
+    const atSnap = (await user.ok(ConversationPage, { id: taskId, first: 100, snap })).task!;
+    expect(atSnap.conversation.edges.map((e) => e.node.index)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('refuses a stale expectedHeadId with CONFLICT and writes nothing', async () => {
     const user = await t.createUser();
     const taskId = await newTask(user);
-    const first = await user.ok(append, { input: { taskId, messages: [{ role: 'USER', content: 'hi' }], expectedHeadId: null } });
-    const head = first.appendMessages.task.headMessage.id;
-    await user.ok(append, { input: { taskId, messages: [{ role: 'ASSISTANT', content: 'hello' }], expectedHeadId: head } });
-    const stale = await user.gql(append, { input: { taskId, messages: [{ role: 'ASSISTANT', content: 'late' }], expectedHeadId: head } });
+    const first = await user.ok(AppendMessages, { input: { taskId, messages: [{ role: 'USER', content: 'hi' }], expectedHeadId: null } });
+    const head = first.appendMessages.task.headMessage!.id;
+    await user.ok(AppendMessages, { input: { taskId, messages: [{ role: 'ASSISTANT', content: 'hello' }], expectedHeadId: head } });
+    const stale = await user.gql(AppendMessages, { input: { taskId, messages: [{ role: 'ASSISTANT', content: 'late' }], expectedHeadId: head } });
     expect(codes(stale)).toEqual(['CONFLICT']);
     expect(await t.db.prisma.conversationMessage.count({ where: { taskId: rawId(taskId) } })).toBe(2);
   });
 });
-
-const snapshot = `mutation($input: CreateSnapshotInput!) { createSnapshot(input: $input) { snapshot { id messageCount snapshotType } } }`;
-
-type ConversationPage = { edges: { node: { index: number; content: unknown } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
 
 /** Every message of the task's conversation (at a snapshot, when given), walking pages of `first`. */
 async function readConversation(user: TestUser, taskId: string, snap?: string, first = 100) {
   const nodes: { index: number; content: unknown }[] = [];
   let after: string | null = null;
   for (;;) {
-    const page: ConversationPage = (await user.ok(read, { id: taskId, first, after, snap })).task.conversation;
+    const data: ResultOf<typeof ConversationPage> = await user.ok(ConversationPage, { id: taskId, first, after, snap });
+    const page = data.task!.conversation;
     nodes.push(...page.edges.map((e) => e.node));
     if (!page.pageInfo.hasNextPage) return nodes;
     after = page.pageInfo.endCursor;
@@ -85,24 +102,23 @@ describe('a conversation of 1,000 messages with snapshots', () => {
   it('gives exactly the first k messages at every snapshot, from snapshot rows whose size does not grow with k', async () => {
     const user = await s.createUser();
     const repo = await s.makeRepo();
-    const created = await user.ok(`mutation($r: String!) { createContract(input: { name: "long", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
-    const taskId: string = created.createContract.contract.supervisor.id;
-    const manual = async () => (await user.ok(snapshot, { input: { taskId } })).createSnapshot.snapshot;
+    const taskId = (await createContract(user, repo, 'long')).supervisor.id;
+    const manual = () => snapshot(user, taskId);
     const snaps = [await manual()];
     let n = 0;
     for (const size of [1, 249, 500, 249, 1]) {
-      const messages = Array.from({ length: size }, () => ({ role: n % 2 ? 'ASSISTANT' : 'USER', content: { n: n++ } }));
-      await user.ok(append, { input: { taskId, messages } });
+      const messages = Array.from({ length: size }, (): MessageInput => ({ role: n % 2 ? 'ASSISTANT' : 'USER', content: { n: n++ } }));
+      await user.ok(AppendMessages, { input: { taskId, messages } });
       if (n !== 1000) snaps.push(await manual());
     }
-    const listed = await user.ok(`query($id: ID!) { task(id: $id) { messageCount snapshots(first: 100) { edges { node { id messageCount snapshotType } } } } }`, { id: taskId });
-    expect(listed.task.messageCount).toBe(1000);
-    const all = listed.task.snapshots.edges.map((e: { node: { id: string; messageCount: number; snapshotType: string } }) => e.node);
-    const autos = all.filter((x: { snapshotType: string }) => x.snapshotType === 'AUTO').map((x: { messageCount: number }) => x.messageCount);
+    const listed = (await user.ok(TaskSnapshots, { id: taskId })).task!;
+    expect(listed.messageCount).toBe(1000);
+    const all = listed.snapshots.edges.map((e) => e.node);
+    const autos = all.filter((x) => x.snapshotType === 'AUTO').map((x) => x.messageCount);
     expect(autos).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
     expect(snaps.map((x) => x.messageCount)).toEqual([0, 1, 250, 750, 999]);
 
-    for (const snap of all as { id: string; messageCount: number }[]) {
+    for (const snap of all) {
       const k = snap.messageCount;
       const messages = await readConversation(user, taskId, snap.id);
       expect(messages.map((m) => m.index), `snapshot at ${k}`).toEqual([...Array(k).keys()]);
@@ -127,17 +143,20 @@ describe('a conversation of 1,000 messages with snapshots', () => {
   it('reads the same messages through ConversationSnapshot.messages', async () => {
     const user = await s.createUser();
     const repo = await s.makeRepo();
-    const created = await user.ok(`mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
-    const taskId: string = created.createContract.contract.supervisor.id;
-    await user.ok(append, { input: { taskId, messages: Array.from({ length: 130 }, (_, i) => ({ role: 'USER', content: i })) } });
-    const snap = (await user.ok(snapshot, { input: { taskId, metadata: { label: 'after 130' } } })).createSnapshot.snapshot;
-    await user.ok(append, { input: { taskId, messages: [{ role: 'ASSISTANT', content: 'later' }] } });
-    const query = `query($id: ID!, $after: String) { node(id: $id) { ... on ConversationSnapshot { metadata messages(first: 100, after: $after) { edges { node { index content } } pageInfo { hasNextPage endCursor } } } } }`;
-    const first = (await user.ok(query, { id: snap.id })).node;
+    const taskId = (await createContract(user, repo)).supervisor.id;
+    await user.ok(AppendMessages, { input: { taskId, messages: Array.from({ length: 130 }, (_, i): MessageInput => ({ role: 'USER', content: i })) } });
+    const snap = await snapshot(user, taskId, { label: 'after 130' });
+    await user.ok(AppendMessages, { input: { taskId, messages: [{ role: 'ASSISTANT', content: 'later' }] } });
+    const page = async (after?: string | null) => {
+      const { node } = await user.ok(SnapshotMessages, { id: snap.id, after });
+      if (!node || !('messages' in node)) throw new Error(`${snap.id} is not a snapshot`);
+      return node;
+    };
+    const first = await page();
     expect(first.metadata).toEqual({ label: 'after 130' });
-    const second = (await user.ok(query, { id: snap.id, after: first.messages.pageInfo.endCursor })).node;
+    const second = await page(first.messages.pageInfo.endCursor);
     expect(second.messages.pageInfo.hasNextPage).toBe(false);
-    const contents = [...first.messages.edges, ...second.messages.edges].map((e: { node: { content: number } }) => e.node.content);
+    const contents = [...first.messages.edges, ...second.messages.edges].map((e) => e.node.content);
     expect(contents).toEqual([...Array(130).keys()]);
   });
 });
@@ -149,12 +168,12 @@ describe('two writers', () => {
     let head: string | null = null;
     for (let round = 0; round < 5; round++) {
       const results = await Promise.all(
-        ['a', 'b'].map((w) => user.gql(append, { input: { taskId, messages: [{ role: 'ASSISTANT', content: `${w}${round}` }, { role: 'USER', content: 'ok' }], expectedHeadId: head } })),
+        ['a', 'b'].map((w) => user.gql(AppendMessages, { input: { taskId, messages: [{ role: 'ASSISTANT', content: `${w}${round}` }, { role: 'USER', content: 'ok' }], expectedHeadId: head } })),
       );
       const winners = results.filter((r) => !r.errors);
       expect(winners, `round ${round}`).toHaveLength(1);
       expect(results.flatMap(codes)).toEqual(['CONFLICT']);
-      head = winners[0].data!.appendMessages.task.headMessage.id;
+      head = winners[0].data!.appendMessages.task.headMessage!.id;
     }
     const id = rawId(taskId);
     const forks = await t.db.query(`SELECT parent_id FROM conversation_messages WHERE task_id = $1 GROUP BY parent_id HAVING count(*) > 1`, [id]);
@@ -167,7 +186,7 @@ describe('two writers', () => {
   it('serializes concurrent appends without expectedHeadId into one chain', async () => {
     const user = await t.createUser();
     const taskId = await newTask(user);
-    await Promise.all(Array.from({ length: 6 }, (_, w) => user.ok(append, { input: { taskId, messages: [{ role: 'USER', content: `w${w}` }, { role: 'ASSISTANT', content: `r${w}` }] } })));
+    await Promise.all(Array.from({ length: 6 }, (_, w) => user.ok(AppendMessages, { input: { taskId, messages: [{ role: 'USER', content: `w${w}` }, { role: 'ASSISTANT', content: `r${w}` }] } })));
     const conversation = await readConversation(user, taskId);
     expect(conversation.map((m) => m.index)).toEqual([...Array(12).keys()]);
     // Each writer's two messages stay adjacent: a batch is never interleaved with another.
@@ -179,8 +198,9 @@ describe('bad input', () => {
   it('refuses every kind of bad message with BAD_USER_INPUT and writes nothing', async () => {
     const user = await t.createUser();
     const taskId = await newTask(user);
-    await user.ok(append, { input: { taskId, messages: [{ role: 'USER', content: 'first' }] } });
+    await user.ok(AppendMessages, { input: { taskId, messages: [{ role: 'USER', content: 'first' }] } });
     const before = await written(user);
+    // Deliberately invalid inputs, sent as they are: the server must refuse each one.
     const cases: [string, unknown][] = [
       ['null content', { taskId, messages: [{ role: 'USER', content: null }] }],
       ['unknown role', { taskId, messages: [{ role: 'ROBOT', content: 'x' }] }],
@@ -192,13 +212,13 @@ describe('bad input', () => {
       ['malformed taskId', { taskId: 'nope', messages: [{ role: 'USER', content: 'x' }] }],
     ];
     for (const [label, input] of cases) {
-      const result = await user.gql(append, { input });
+      const result = await user.gql(AppendMessages, { input: input as AppendMessagesInput });
       expect(codes(result), label).toEqual(['BAD_USER_INPUT']);
       expect(result.errors![0].message.length, label).toBeGreaterThan(10);
     }
     const enumAsJson = await user.gql(`mutation { appendMessages(input: { taskId: "${taskId}", messages: [{ role: USER, content: NOT_JSON }] }) { task { id } } }`);
     expect(codes(enumAsJson)).toEqual(['BAD_USER_INPUT']);
-    const oversizedMetadata = await user.gql(snapshot, { input: { taskId, metadata: { note: 'm'.repeat(MAX_BYTES) } } });
+    const oversizedMetadata = await user.gql(CreateSnapshot, { input: { taskId, metadata: { note: 'm'.repeat(MAX_BYTES) } } });
     expect(codes(oversizedMetadata)).toEqual(['BAD_USER_INPUT']);
     const res = await fetch(t.url, {
       method: 'POST',
@@ -214,12 +234,12 @@ describe('bad input', () => {
     const user = await t.createUser();
     const other = await t.createUser();
     const [a, b, foreign] = await Promise.all([newTask(user), newTask(user), newTask(other)]);
-    await user.ok(append, { input: { taskId: b, messages: [{ role: 'USER', content: 'secret of b' }] } });
-    await other.ok(append, { input: { taskId: foreign, messages: [{ role: 'USER', content: 'secret of another user' }] } });
-    const snapB = (await user.ok(snapshot, { input: { taskId: b } })).createSnapshot.snapshot.id;
-    const snapForeign = (await other.ok(snapshot, { input: { taskId: foreign } })).createSnapshot.snapshot.id;
+    await user.ok(AppendMessages, { input: { taskId: b, messages: [{ role: 'USER', content: 'secret of b' }] } });
+    await other.ok(AppendMessages, { input: { taskId: foreign, messages: [{ role: 'USER', content: 'secret of another user' }] } });
+    const snapB = (await snapshot(user, b)).id;
+    const snapForeign = (await snapshot(other, foreign)).id;
     for (const snap of [snapB, snapForeign, 'not-an-id', a]) {
-      const result = await user.gql(read, { id: a, first: 10, snap });
+      const result = await user.gql(ConversationPage, { id: a, first: 10, snap });
       expect(codes(result), snap).toEqual(['BAD_USER_INPUT']);
       expect(JSON.stringify(result)).not.toContain('secret');
     }
@@ -228,7 +248,7 @@ describe('bad input', () => {
   it('refuses first above 100 on every conversation list', async () => {
     const user = await t.createUser();
     const taskId = await newTask(user);
-    const snap = (await user.ok(snapshot, { input: { taskId } })).createSnapshot.snapshot.id;
+    const snap = (await snapshot(user, taskId)).id;
     const queries: [string, Record<string, unknown>][] = [
       [`query($id: ID!) { task(id: $id) { conversation(first: 101) { edges { cursor } } } }`, { id: taskId }],
       [`query($id: ID!, $n: Int) { task(id: $id) { snapshots(first: $n) { edges { cursor } } } }`, { id: taskId, n: 101 }],

@@ -2,9 +2,12 @@
 // branch and the shared conversation prefix; the original is never touched.
 import fs from 'node:fs';
 import { simpleGit } from 'simple-git';
+import type { VariablesOf } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../src/generated/gql/index.js';
 import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
-import { checkpoint, conversationTexts, fileMap, head, RewindConversation, say, taskOnRepo, write, type TaskFixture } from './worktrees.js';
+import { checkpoint, conversationTexts, ForkTask, RewindConversation, say, taskOnRepo, type TaskFixture } from './fixtures.js';
+import { fileMap, head, write } from './worktrees.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -12,15 +15,14 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-const Fork = `mutation($input: ForkTaskInput!) { forkTask(input: $input) { task {
-  id name status branch worktreePath baseCommit headCommit messageCount
-  forkedFrom { id } forkedAtCheckpoint { id number } forkedAtMessage { id }
-  conversation(first: 100) { edges { node { id content } } }
-} } }`;
-const Forks = `query($id: ID!) { task(id: $id) { forks(first: 10) { edges { node { id } } } } }`;
+const Forks = graphql(`
+  query TaskForks($id: ID!) { task(id: $id) { forks(first: 10) { edges { node { id } } } } }
+`);
 
-async function fork(user: TestUser, input: Record<string, unknown>) {
-  return (await user.ok(Fork, { input })).forkTask.task;
+type ForkTaskInput = VariablesOf<typeof ForkTask>['input'];
+
+async function fork(user: TestUser, input: ForkTaskInput) {
+  return (await user.ok(ForkTask, { input })).forkTask.task;
 }
 
 /** The original task's state that a fork must never change. */
@@ -65,22 +67,22 @@ describe('forkTask', () => {
     });
     expect(forked.branch).not.toBe(f.branch);
     expect(forked.worktreePath).not.toBe(f.worktree);
-    expect(fileMap(forked.worktreePath)).toEqual(files[1]);
+    expect(fileMap(forked.worktreePath!)).toEqual(files[1]);
     // The conversation is the snapshot's: the very same messages, not copies.
-    expect(forked.conversation.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual(messageIds.slice(0, 2));
+    expect(forked.conversation.edges.map((e) => e.node.id)).toEqual(messageIds.slice(0, 2));
     expect(await t.db.prisma.conversationMessage.count()).toBe(messageRows);
     const row = await t.db.prisma.task.findUniqueOrThrow({ where: { id: rawId(forked.id) } });
     expect(row.pendingReason).toBe('FORK');
-    expect((await user.ok(Forks, { id: f.taskId })).task.forks.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([forked.id]);
+    expect((await user.ok(Forks, { id: f.taskId })).task!.forks.edges.map((e) => e.node.id)).toEqual([forked.id]);
     const event = await t.db.prisma.historyEvent.findFirstOrThrow({ where: { taskId: rawId(forked.id), eventType: 'TASK', eventSubtype: 'forked' } });
     expect(event.eventData).toMatchObject({ fromTaskId: rawId(f.taskId), atCheckpointId: rawId(cps[1].id), atCheckpointNumber: 2, commitSha: cps[1].commitSha, messageCount: 2 });
 
     // Work in the fork stays in the fork.
-    write(forked.worktreePath, { 'fork-only.txt': 'fork\n', 'progress.txt': 'forked\n' });
+    write(forked.worktreePath!, { 'fork-only.txt': 'fork\n', 'progress.txt': 'forked\n' });
     await say(user, forked.id, 'fork message');
     const forkCp = await checkpoint(user, forked.id, 'fork work');
     expect(forkCp.number).toBe(1);
-    expect(forkCp.filesChanged.map((x: { path: string }) => x.path)).toEqual(['fork-only.txt', 'progress.txt']);
+    expect(forkCp.filesChanged.map((x) => x.path)).toEqual(['fork-only.txt', 'progress.txt']);
     const containing = await simpleGit(f.repo).raw(['branch', '--contains', forkCp.commitSha, '--format=%(refname:short)']);
     expect(containing.trim().split('\n')).toEqual([forked.branch]);
     expect(await conversationTexts(user, forked.id)).toEqual(['m1', 'm2', 'fork message']);
@@ -103,7 +105,7 @@ describe('forkTask', () => {
     const atM2 = await fork(user, { taskId: f.taskId, messageId: m2, name: 'from m2' });
     expect(atM2).toMatchObject({ name: 'from m2', baseCommit: cp1.commitSha, messageCount: 3, forkedAtMessage: { id: m2 }, forkedAtCheckpoint: null });
     expect(await conversationTexts(user, atM2.id)).toEqual(['m0', 'm1', 'm2']);
-    expect(fileMap(atM2.worktreePath)).toEqual(filesAtCp1);
+    expect(fileMap(atM2.worktreePath!)).toEqual(filesAtCp1);
 
     const atM3 = await fork(user, { taskId: f.taskId, messageId: m3 });
     expect(atM3.baseCommit).toBe(cp2.commitSha);
@@ -146,7 +148,7 @@ describe('forkTask', () => {
     const hCp = await checkpoint(other, h.taskId, 'h');
     const tasks = await t.db.prisma.task.count();
     const worktrees = fs.readdirSync(t.config.worktreesDir).length;
-    const cases: [Record<string, unknown>, string, TestUser][] = [
+    const cases: [ForkTaskInput, string, TestUser][] = [
       [{ taskId: f.taskId }, 'BAD_USER_INPUT', user],
       [{ taskId: f.taskId, checkpointId: cp.id, messageId: m0 }, 'BAD_USER_INPUT', user],
       [{ taskId: f.taskId, checkpointId: gCp.id }, 'BAD_USER_INPUT', user],
@@ -158,7 +160,7 @@ describe('forkTask', () => {
       [{ taskId: f.taskId, checkpointId: cp.id }, 'NOT_FOUND', other],
     ];
     for (const [input, code, who] of cases) {
-      expect(codes(await who.gql(Fork, { input })), JSON.stringify(input)).toEqual([code]);
+      expect(codes(await who.gql(ForkTask, { input })), JSON.stringify(input)).toEqual([code]);
     }
     expect(await t.db.prisma.task.count()).toBe(tasks);
     expect(fs.readdirSync(t.config.worktreesDir)).toHaveLength(worktrees);

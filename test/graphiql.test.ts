@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { startTestServer, type TestServer } from './harness.js';
+import { advancePhase, createContract } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -65,7 +66,7 @@ describe.runIf(fs.existsSync(CHROMIUM))('GraphiQL', () => {
     await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();
     await introspected;
 
-    const { createContract } = await user.ok(`mutation($r: String!) { createContract(input: { name: "browser", repositoryPath: $r }) { contract { id } } }`, { r: repo });
+    const contract = await createContract(user, repo, 'browser');
     await page.getByText('Headers', { exact: true }).click();
     await setEditorText(page, '[aria-label="Headers"].graphiql-editor-tool', JSON.stringify({ Authorization: `Bearer ${user.token}` }));
     await setEditorText(page, '.graphiql-query-editor', `subscription Live { timeline(after: "${historyCursor(0n)}") { seq eventType eventSubtype } }`);
@@ -78,7 +79,7 @@ describe.runIf(fs.existsSync(CHROMIUM))('GraphiQL', () => {
     const [, taskCreated] = await printedSeqs(t, user.id);
     await responseShows(page, taskCreated);
     // …then, live, the event of a mutation made over HTTP while it runs.
-    await user.ok(`mutation($id: ID!) { advanceContractPhase(input: { contractId: $id, phase: PLAN }) { contract { id } } }`, { id: createContract.contract.id });
+    await advancePhase(user, contract.id, 'PLAN');
     const [, , phaseChanged] = await printedSeqs(t, user.id);
     await responseShows(page, phaseChanged);
     await responseShows(page, '"eventSubtype": "changed"');

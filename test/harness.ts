@@ -105,7 +105,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function postGraphql<R>(url: string, doc: Doc<R, unknown>, variables?: unknown, token?: string): Promise<GqlResult<R>> {
+export async function postGraphql<R, V = Record<string, unknown>>(url: string, doc: Doc<R, V>, variables?: V, token?: string): Promise<GqlResult<R>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -131,7 +131,7 @@ export async function startTestServer(env: Record<string, string> = {}, existing
     root,
   );
   let server = await startServer({ config, db: testDb.db, keepDatabase: true });
-  const gql = <R, V>(doc: Doc<R, V>, variables?: V, token?: string) => postGraphql<R>(server.url, doc as Doc<R, unknown>, variables, token);
+  const gql = <R, V>(doc: Doc<R, V>, variables?: V, token?: string) => postGraphql(server.url, doc, variables, token);
   let repoCount = 0;
   const testServer: TestServer = {
     server,
@@ -199,8 +199,9 @@ export function rawId(globalId: string): string {
 
 /**
  * Polls `probe` until it returns something other than undefined/null/false, then returns it; fails
- * after `timeoutMs`. For state another process or timer changes (a lease sweep), where no event
- * can be awaited directly.
+ * after `timeoutMs`. Only for state that changes with no event this process can await (a lease
+ * lapsing by the database's clock, a claim starting to wait, another process's child exiting); each
+ * use says why. Where the server records the change, await it instead: fixtures.taskEvent.
  */
 export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pathMessages } from '../src/modules/conversation/service.js';
 import { rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
+import { appendMessages, createContract, RewindConversation } from './fixtures.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -11,18 +12,13 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-const APPEND = `mutation($input: AppendMessagesInput!) { appendMessages(input: $input) { task { messageCount headMessage { id } } } }`;
-const REWIND = `mutation($input: RewindConversationInput!) { rewindConversation(input: $input) { task { messageCount } } }`;
-
 async function newTask(user: TestUser): Promise<string> {
   const repo = await t.makeRepo();
-  const data = await user.ok(`mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
-  return data.createContract.contract.supervisor.id;
+  return (await createContract(user, repo)).supervisor.id;
 }
 
 async function append(user: TestUser, taskId: string, from: number, count: number): Promise<void> {
-  const messages = Array.from({ length: count }, (_, i) => ({ role: 'USER', content: { n: from + i } }));
-  await user.ok(APPEND, { input: { taskId, messages } });
+  await appendMessages(user, taskId, Array.from({ length: count }, (_, i) => ({ role: 'USER', content: { n: from + i } })));
 }
 
 interface Row {
@@ -63,7 +59,7 @@ describe('conversation jump pointers', () => {
     const rows = new Map<string, Row>(all.map((m) => [m.id, m]));
     const byDepth = new Map(all.map((m) => [m.depth, m]));
     // Branch the tree: back to message 300, then 250 more on the new branch.
-    await user.ok(REWIND, { input: { taskId, toMessageId: byDepth.get(299)!.id } });
+    await user.ok(RewindConversation, { input: { taskId, toMessageId: byDepth.get(299)!.id } });
     await append(user, taskId, 1000, 250);
     const task = await t.db.prisma.task.findUniqueOrThrow({ where: { id: rawId(taskId) } });
     const every = await t.db.prisma.conversationMessage.findMany({ where: { taskId: rawId(taskId) } });

@@ -5,11 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LISTENER_APPLICATION_NAME, openDatabase } from '../src/db/database.js';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { createTestDatabase, ENGINE, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
+import { appendMessages, createContract, LiveTimeline } from './fixtures.js';
 import { collect, wsClient } from './ws-client.js';
 
-const TIMELINE = `subscription($after: String) { timeline(after: $after) { id seq cursor eventType } }`;
-const CREATE_CONTRACT = `mutation($r: String!) { createContract(input: { name: "multi", repositoryPath: $r }) { contract { id supervisor { id } } } }`;
-const APPEND = `mutation($taskId: ID!) { appendMessages(input: { taskId: $taskId, messages: [{ role: USER, content: "hi" }] }) { task { id } } }`;
+/** One message, "hi", appended to the task by `user` (through the instance `user` talks to). */
+async function append(user: TestUser, taskId: string): Promise<void> {
+  await appendMessages(user, taskId, [{ role: 'USER', content: 'hi' }]);
+}
 
 describe.runIf(ENGINE === 'postgres')('several server instances on one PostgreSQL', () => {
   let shared: TestDatabase;
@@ -47,19 +49,18 @@ describe.runIf(ENGINE === 'postgres')('several server instances on one PostgreSQ
     const { onA, onB } = await userOnBoth();
     const clientOfA = wsClient(a.wsUrl, onA.token);
     const clientOfB = wsClient(b.wsUrl, onA.token);
-    const onSubscriberOfA = collect<{ seq: string }>(clientOfA, TIMELINE, { after: historyCursor(0n) }, 'timeline');
-    const onSubscriberOfB = collect<{ seq: string }>(clientOfB, TIMELINE, { after: historyCursor(0n) }, 'timeline');
+    const onSubscriberOfA = collect(clientOfA, LiveTimeline, { after: historyCursor(0n) }, 'timeline');
+    const onSubscriberOfB = collect(clientOfB, LiveTimeline, { after: historyCursor(0n) }, 'timeline');
 
     const repo = await a.makeRepo();
-    const created = await onA.ok(CREATE_CONTRACT, { r: repo });
-    const taskId = created.createContract.contract.supervisor.id;
+    const taskId = (await createContract(onA, repo, 'multi')).supervisor.id;
     // Both subscriptions are live once they have the contract's two events: what follows reaches
     // each instance's hub only through NOTIFY from the instance that wrote it.
     await onSubscriberOfA.count(2);
     await onSubscriberOfB.count(2);
     for (let i = 0; i < 5; i++) {
-      await onA.ok(APPEND, { taskId });
-      await onB.ok(APPEND, { taskId });
+      await append(onA, taskId);
+      await append(onB, taskId);
     }
     const rows = await a.db.prisma.historyEvent.findMany({ where: { ownerId: onA.id }, orderBy: { seq: 'asc' } });
     const expected = rows.map((r) => r.seq.toString());
@@ -73,14 +74,13 @@ describe.runIf(ENGINE === 'postgres')('several server instances on one PostgreSQ
   it('recovers when the LISTEN connection is lost: nothing written meanwhile is missed', async () => {
     const { onA } = await userOnBoth();
     const client = wsClient(b.wsUrl, onA.token);
-    const stream = collect<{ seq: string }>(client, TIMELINE, { after: historyCursor(0n) }, 'timeline');
+    const stream = collect(client, LiveTimeline, { after: historyCursor(0n) }, 'timeline');
     const repo = await a.makeRepo();
-    const created = await onA.ok(CREATE_CONTRACT, { r: repo });
-    const taskId = created.createContract.contract.supervisor.id;
+    const taskId = (await createContract(onA, repo, 'multi')).supervisor.id;
     await stream.count(2);
     // Kill every instance's LISTEN connection, then write at once: these NOTIFYs reach nobody.
     await a.db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTENER_APPLICATION_NAME]);
-    for (let i = 0; i < 3; i++) await onA.ok(APPEND, { taskId });
+    for (let i = 0; i < 3; i++) await append(onA, taskId);
     const rows = await a.db.prisma.historyEvent.findMany({ where: { ownerId: onA.id }, orderBy: { seq: 'asc' } });
     expect((await stream.count(5)).map((e) => e.seq)).toEqual(rows.map((r) => r.seq.toString()));
     await client.dispose();
@@ -89,13 +89,12 @@ describe.runIf(ENGINE === 'postgres')('several server instances on one PostgreSQ
   it('keeps seq order across instances while both take concurrent writes', async () => {
     const { onA, onB } = await userOnBoth();
     const repo = await a.makeRepo();
-    const created = await onA.ok(CREATE_CONTRACT, { r: repo });
-    const taskId = created.createContract.contract.supervisor.id;
+    const taskId = (await createContract(onA, repo, 'multi')).supervisor.id;
     const client = wsClient(b.wsUrl, onA.token);
-    const stream = collect<{ seq: string }>(client, TIMELINE, { after: historyCursor(0n) }, 'timeline');
+    const stream = collect(client, LiveTimeline, { after: historyCursor(0n) }, 'timeline');
     await Promise.all(
       Array.from({ length: 10 }, async (_, w) => {
-        for (let i = 0; i < 8; i++) await (w % 2 ? onA : onB).ok(APPEND, { taskId });
+        for (let i = 0; i < 8; i++) await append(w % 2 ? onA : onB, taskId);
       }),
     );
     const rows = await a.db.prisma.historyEvent.findMany({ where: { ownerId: onA.id }, orderBy: { seq: 'asc' } });

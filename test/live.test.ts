@@ -3,6 +3,7 @@
 // back-pressure on a subscriber that stops reading.
 import { once } from 'node:events';
 import http from 'node:http';
+import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { change, HISTORY_LOCK_KEY } from '../src/db/change.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
@@ -11,21 +12,24 @@ import { SUBSCRIBER_TOO_SLOW_REASON } from '../src/errors.js';
 import { CLOSE_SUBSCRIBER_TOO_SLOW } from '../src/live/hub.js';
 import { taskEventCursor } from '../src/modules/events/schema.js';
 import { CLOSE_FORBIDDEN } from '../src/server.js';
+import { graphql } from '../src/generated/gql/index.js';
 import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
+import { appendMessages, createContract, LiveTimeline, type HistoryFilter } from './fixtures.js';
 import { collect, RawGraphqlWs, wsClient } from './ws-client.js';
 
-const TIMELINE = `subscription($filter: HistoryFilter, $after: String) {
-  timeline(filter: $filter, after: $after) { id seq cursor eventType eventSubtype contract { id } }
-}`;
-const CONTRACT_HISTORY = `subscription($contractId: ID!, $after: String) {
-  contractHistory(contractId: $contractId, after: $after) { id seq cursor eventType eventSubtype }
-}`;
-const TIMELINE_WITH_DATA = `subscription($after: String) { timeline(after: $after) { id seq cursor data } }`;
-const TASK_EVENTS = `subscription($taskId: ID!, $after: String) {
-  taskEvents(taskId: $taskId, after: $after) { id seq cursor type data }
-}`;
-const CREATE_CONTRACT = `mutation($r: String!) { createContract(input: { name: "live", repositoryPath: $r }) { contract { id supervisor { id } } } }`;
-const APPEND = `mutation($taskId: ID!, $text: JSON!) { appendMessages(input: { taskId: $taskId, messages: [{ role: USER, content: $text }] }) { task { id } } }`;
+const LiveContractHistory = graphql(`
+  subscription LiveContractHistory($contractId: ID!, $after: String) {
+    contractHistory(contractId: $contractId, after: $after) { id seq cursor eventType eventSubtype }
+  }
+`);
+const LiveTimelineWithData = graphql(`
+  subscription LiveTimelineWithData($after: String) { timeline(after: $after) { id seq cursor data } }
+`);
+const LiveTaskEvents = graphql(`
+  subscription LiveTaskEvents($taskId: ID!, $after: String) {
+    taskEvents(taskId: $taskId, after: $after) { id seq cursor type data }
+  }
+`);
 
 /** Before every event: a subscription with this cursor catches up on all of the viewer's history. */
 const FROM_THE_START = historyCursor(0n);
@@ -42,12 +46,12 @@ afterAll(async () => t?.stop());
 
 async function newContract(user: TestUser, server = t): Promise<{ contractId: string; taskId: string }> {
   const repo = await server.makeRepo();
-  const data = await user.ok(CREATE_CONTRACT, { r: repo });
-  return { contractId: data.createContract.contract.id, taskId: data.createContract.contract.supervisor.id };
+  const contract = await createContract(user, repo, 'live');
+  return { contractId: contract.id, taskId: contract.supervisor.id };
 }
 
 async function append(user: TestUser, taskId: string, text = 'hello'): Promise<void> {
-  await user.ok(APPEND, { taskId, text });
+  await appendMessages(user, taskId, [{ role: 'USER', content: text }]);
 }
 
 /** The seqs of the history events matching `where`, in order, as the API prints them. */
@@ -78,9 +82,9 @@ describe('Subscription.timeline', () => {
     const user = await t.createUser('writer');
     const contracts = [await newContract(user), await newContract(user), await newContract(user), await newContract(user)];
     const client = wsClient(t.wsUrl, user.token);
-    const everything = collect<Event>(client, TIMELINE, { after: FROM_THE_START }, 'timeline');
-    const chatOfFirst = collect<Event>(client, TIMELINE, { after: FROM_THE_START, filter: { eventTypes: ['CHAT'], contractId: contracts[0].contractId } }, 'timeline');
-    const historyOfSecond = collect<Event>(client, CONTRACT_HISTORY, { contractId: contracts[1].contractId, after: FROM_THE_START }, 'contractHistory');
+    const everything = collect(client, LiveTimeline, { after: FROM_THE_START }, 'timeline');
+    const chatOfFirst = collect(client, LiveTimeline, { after: FROM_THE_START, filter: { eventTypes: ['CHAT'], contractId: contracts[0].contractId } }, 'timeline');
+    const historyOfSecond = collect(client, LiveContractHistory, { contractId: contracts[1].contractId, after: FROM_THE_START }, 'contractHistory');
 
     // Each writer commits its own kind of event for one of the contracts, through change() as
     // every mutation does; the transactions compete for the history lock.
@@ -94,7 +98,7 @@ describe('Subscription.timeline', () => {
     });
     // A subscriber that joins mid-way catches up over several pages while the writers go on.
     await Promise.race([everything.count(120), writing]);
-    const lateJoiner = collect<Event>(client, TIMELINE, { after: FROM_THE_START }, 'timeline');
+    const lateJoiner = collect(client, LiveTimeline, { after: FROM_THE_START }, 'timeline');
     const writes = await writing;
     expect(writes).toBeGreaterThan(120);
 
@@ -121,14 +125,14 @@ describe('Subscription.timeline', () => {
     const client = wsClient(t.wsUrl, user.token);
     // How many of the contract's two events (PHASE/created, TASK/created) each filter matches;
     // the CHAT event appended next matches them all.
-    const cases = [
+    const cases: { filter: HistoryFilter; existing: number }[] = [
       { filter: {}, existing: 2 },
       { filter: { eventTypes: ['CHAT'] }, existing: 0 },
       { filter: { contractId }, existing: 2 },
       { filter: { taskId }, existing: 1 },
       { filter: { phases: ['RESEARCH'] }, existing: 2 },
     ];
-    const subscribers = [...cases, ...cases].map((c) => ({ ...c, stream: collect<Event>(client, TIMELINE, { after: FROM_THE_START, filter: c.filter }, 'timeline') }));
+    const subscribers = [...cases, ...cases].map((c) => ({ ...c, stream: collect(client, LiveTimeline, { after: FROM_THE_START, filter: c.filter }, 'timeline') }));
     for (const s of subscribers) await s.stream.count(s.existing);
     const before = t.server.app.live.reads.history;
     await append(user, taskId);
@@ -148,7 +152,7 @@ describe('Subscription.timeline', () => {
     );
 
     const first = wsClient(t.wsUrl, user.token);
-    const before = collect<Event>(first, TIMELINE, { after: FROM_THE_START }, 'timeline');
+    const before = collect(first, LiveTimeline, { after: FROM_THE_START }, 'timeline');
     await before.count(15);
     await first.dispose();
     const received = [...before.items];
@@ -156,7 +160,7 @@ describe('Subscription.timeline', () => {
     for (let i = 0; i < 5; i++) await append(user, taskId, `away-${i}`);
 
     const second = wsClient(t.wsUrl, user.token);
-    const after = collect<Event>(second, TIMELINE, { after: received[received.length - 1].cursor }, 'timeline');
+    const after = collect(second, LiveTimeline, { after: received[received.length - 1].cursor }, 'timeline');
     await after.count(20);
     writing = false;
     await writers;
@@ -171,7 +175,7 @@ describe('Subscription.timeline', () => {
     const { taskId } = await newContract(user);
     const existing = await dbSeqs({ ownerId: user.id });
     const client = wsClient(t.wsUrl, user.token);
-    const live = collect<Event>(client, TIMELINE, {}, 'timeline');
+    const live = collect(client, LiveTimeline, {}, 'timeline');
     // The subscription becomes live at some point after it is sent: write until it shows.
     for (let i = 0; live.items.length === 0; i++) {
       expect(i).toBeLessThan(200);
@@ -189,7 +193,7 @@ describe('Subscription.timeline', () => {
   it('moves past a seq that was taken by a transaction that rolled back', async () => {
     const user = await t.createUser();
     const client = wsClient(t.wsUrl, user.token);
-    const stream = collect<Event>(client, TIMELINE, { after: FROM_THE_START }, 'timeline');
+    const stream = collect(client, LiveTimeline, { after: FROM_THE_START }, 'timeline');
     const { taskId } = await newContract(user);
     await stream.count(2);
     // A writer that takes a seq under the lock and then fails leaves a hole in the sequence.
@@ -209,9 +213,9 @@ describe('Subscription.timeline', () => {
   it('refuses a malformed cursor or filter with BAD_USER_INPUT', async () => {
     const user = await t.createUser();
     const client = wsClient(t.wsUrl, user.token);
-    const badCursor = collect(client, TIMELINE, { after: 'not-a-cursor' }, 'timeline');
-    const badFilter = collect(client, TIMELINE, { filter: { since: '2030-01-01T00:00:00Z', until: '2020-01-01T00:00:00Z' } }, 'timeline');
-    const badId = collect(client, TIMELINE, { filter: { contractId: 'nope' } }, 'timeline');
+    const badCursor = collect(client, LiveTimeline, { after: 'not-a-cursor' }, 'timeline');
+    const badFilter = collect(client, LiveTimeline, { filter: { since: '2030-01-01T00:00:00Z', until: '2020-01-01T00:00:00Z' } }, 'timeline');
+    const badId = collect(client, LiveTimeline, { filter: { contractId: 'nope' } }, 'timeline');
     for (const s of [badCursor, badFilter, badId]) {
       expect(await s.ended).toEqual({ kind: 'complete' });
       expect(codes({ errors: s.errors as never })).toEqual(['BAD_USER_INPUT']);
@@ -228,7 +232,7 @@ describe('Subscription over server-sent events', () => {
     const res = await fetch(t.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${user.token}` },
-      body: JSON.stringify({ query: TIMELINE, variables: { after: FROM_THE_START } }),
+      body: JSON.stringify({ query: print(LiveTimeline), variables: { after: FROM_THE_START } }),
       signal: aborted.signal,
     });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -262,8 +266,8 @@ describe('Subscription.contractHistory', () => {
     const bob = await t.createUser('bob');
     const { contractId } = await newContract(alice);
     const client = wsClient(t.wsUrl, bob.token);
-    const foreign = collect(client, CONTRACT_HISTORY, { contractId }, 'contractHistory');
-    const missing = collect(client, CONTRACT_HISTORY, { contractId: '00000000-0000-4000-8000-000000000000' }, 'contractHistory');
+    const foreign = collect(client, LiveContractHistory, { contractId }, 'contractHistory');
+    const missing = collect(client, LiveContractHistory, { contractId: '00000000-0000-4000-8000-000000000000' }, 'contractHistory');
     for (const s of [foreign, missing]) {
       expect(await s.ended).toEqual({ kind: 'complete' });
       expect(codes({ errors: s.errors as never })).toEqual(['NOT_FOUND']);
@@ -289,16 +293,16 @@ describe('Subscription.taskEvents', () => {
     const { taskId } = await newContract(user);
     await recordTaskEvents(taskId, ['a', 'b', 'c']);
     const client = wsClient(t.wsUrl, user.token);
-    const all = collect<{ seq: number; cursor: string; data: { text: string } }>(client, TASK_EVENTS, { taskId, after: taskEventCursor({ taskId: rawId(taskId), seq: 0 }) }, 'taskEvents');
-    const fromB = collect<{ seq: number; data: { text: string } }>(client, TASK_EVENTS, { taskId, after: taskEventCursor({ taskId: rawId(taskId), seq: 1 }) }, 'taskEvents');
+    const all = collect(client, LiveTaskEvents, { taskId, after: taskEventCursor({ taskId: rawId(taskId), seq: 0 }) }, 'taskEvents');
+    const fromB = collect(client, LiveTaskEvents, { taskId, after: taskEventCursor({ taskId: rawId(taskId), seq: 1 }) }, 'taskEvents');
     await all.count(3);
     await recordTaskEvents(taskId, ['d']);
     await recordTaskEvents(taskId, ['e', 'f']);
-    expect((await all.count(6)).map((e) => e.data.text)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect((await all.count(6)).map((e) => (e.data as { text: string }).text)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect((await fromB.count(5)).map((e) => e.seq)).toEqual([2, 3, 4, 5, 6]);
 
     // Resuming from a received cursor continues right after it.
-    const resumed = collect<{ seq: number }>(client, TASK_EVENTS, { taskId, after: all.items[3].cursor }, 'taskEvents');
+    const resumed = collect(client, LiveTaskEvents, { taskId, after: all.items[3].cursor }, 'taskEvents');
     await recordTaskEvents(taskId, ['g']);
     expect((await resumed.count(3)).map((e) => e.seq)).toEqual([5, 6, 7]);
     expect((await all.count(7)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -310,7 +314,7 @@ describe('Subscription.taskEvents', () => {
     const bob = await t.createUser('bob');
     const { taskId } = await newContract(alice);
     const client = wsClient(t.wsUrl, bob.token);
-    const foreign = collect(client, TASK_EVENTS, { taskId }, 'taskEvents');
+    const foreign = collect(client, LiveTaskEvents, { taskId }, 'taskEvents');
     expect(await foreign.ended).toEqual({ kind: 'complete' });
     expect(codes({ errors: foreign.errors as never })).toEqual(['NOT_FOUND']);
     await client.dispose();
@@ -321,7 +325,7 @@ describe('graphql-ws authentication and isolation', () => {
   it('closes a socket whose connection_init has no token, or a wrong one, with 4403 Forbidden', async () => {
     for (const token of [undefined, 'mk_not_a_real_token']) {
       const client = wsClient(t.wsUrl, token);
-      const refused = collect(client, TIMELINE, {}, 'timeline');
+      const refused = collect(client, LiveTimeline, {}, 'timeline');
       const ending = await refused.ended;
       expect(ending.kind).toBe('error');
       expect((ending as { error: { code: number } }).error.code).toBe(CLOSE_FORBIDDEN);
@@ -334,8 +338,8 @@ describe('graphql-ws authentication and isolation', () => {
     const bob = await t.createUser('bob');
     const aliceClient = wsClient(t.wsUrl, alice.token);
     const bobClient = wsClient(t.wsUrl, bob.token);
-    const aliceStream = collect<Event>(aliceClient, TIMELINE, { after: FROM_THE_START }, 'timeline');
-    const bobStream = collect<Event>(bobClient, TIMELINE, { after: FROM_THE_START }, 'timeline');
+    const aliceStream = collect(aliceClient, LiveTimeline, { after: FROM_THE_START }, 'timeline');
+    const bobStream = collect(bobClient, LiveTimeline, { after: FROM_THE_START }, 'timeline');
     const { taskId } = await newContract(alice);
     for (let i = 0; i < 5; i++) await append(alice, taskId);
     const bobs = await newContract(bob); // bob's two events come after all of alice's
@@ -361,10 +365,10 @@ describe('back-pressure', () => {
   it('closes a subscriber that stops reading with a clear reason, while a healthy one keeps receiving', async () => {
     const user = await slow.createUser();
     const stalled = await RawGraphqlWs.connect(slow.wsUrl, user.token);
-    stalled.subscribe('1', TIMELINE_WITH_DATA, { after: FROM_THE_START });
+    stalled.subscribe('1', LiveTimelineWithData, { after: FROM_THE_START });
     stalled.socket.pause();
     const healthyClient = wsClient(slow.wsUrl, user.token);
-    const healthy = collect<Event>(healthyClient, TIMELINE, { after: FROM_THE_START }, 'timeline');
+    const healthy = collect(healthyClient, LiveTimeline, { after: FROM_THE_START }, 'timeline');
     const overflowed = once(slow.server.app.live, 'slow-subscriber');
 
     // Large events fill the socket's buffers quickly; the writers never wait for the stalled reader.
@@ -392,7 +396,7 @@ describe('back-pressure', () => {
 
   it('ends the server-sent event stream of a subscriber that stops reading with the reason as its last result', async () => {
     const user = await slow.createUser();
-    const body = JSON.stringify({ query: TIMELINE_WITH_DATA, variables: { after: FROM_THE_START } });
+    const body = JSON.stringify({ query: print(LiveTimelineWithData), variables: { after: FROM_THE_START } });
     const url = new URL(slow.url);
     const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${user.token}` } });
     req.end(body);

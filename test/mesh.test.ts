@@ -1,25 +1,30 @@
 // The mesh: workers claim pending tasks with their full context, hold them through leases, and
 // complete or fail them; waiting claims learn of new work within a second.
+import { print } from 'graphql';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import { workSignals } from '../src/live/work.js';
-import { codes, createTestDatabase, eventually, rawId, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
+import { codes, createTestDatabase, eventually, rawId, startTestServer, type GqlResult, type TestDatabase, type TestServer, type TestUser } from './harness.js';
 import {
-  APPEND,
-  CLAIM,
-  COMPLETE,
-  FAIL,
-  RENEW,
-  RESUME,
-  TASK,
+  AppendMessages,
+  appendMessages,
   claim,
+  ClaimTask,
+  CompleteTask,
+  createContract,
+  createTask,
+  FailTask,
+  ForkTask,
   interruptedEvent,
   leaseLapsed,
   newContract,
+  RenewLease,
+  ResumeTask,
   subtypes,
   taskHistory,
-} from './mesh-protocol.js';
+  TaskState,
+} from './fixtures.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -31,16 +36,14 @@ describe('claimTask', () => {
   it('assigns the oldest pending task with its full conversation, worktree, branch, commit and lease', async () => {
     const user = await t.createUser();
     const { supervisorId, taskIds } = await newContract(t, user, 1);
-    const written = await user.ok(APPEND, {
-      input: { taskId: supervisorId, messages: [{ role: 'SYSTEM', content: 'plan' }, { role: 'USER', content: { text: 'go' } }, { role: 'ASSISTANT', content: 'ok' }] },
-    });
+    const written = await appendMessages(user, supervisorId, [{ role: 'SYSTEM', content: 'plan' }, { role: 'USER', content: { text: 'go' } }, { role: 'ASSISTANT', content: 'ok' }]);
     const before = Date.now();
     const a = await claim(user, 'worker-1', { leaseSeconds: 30 });
     expect(a).not.toBeNull();
     expect(a!.task).toMatchObject({ id: supervisorId, status: 'RUNNING', workerId: 'worker-1' });
     expect(a!.reason).toBe('NEW');
     expect(a!.resumeNote).toBeNull();
-    expect(a!.conversation.map((m) => m.id)).toEqual(written.appendMessages.messages.map((m: { id: string }) => m.id));
+    expect(a!.conversation.map((m) => m.id)).toEqual(written.messages.map((m) => m.id));
     expect(a!.conversation.map((m) => [m.index, m.role, m.content])).toEqual([[0, 'SYSTEM', 'plan'], [1, 'USER', { text: 'go' }], [2, 'ASSISTANT', 'ok']]);
     const git = simpleGit(a!.worktreePath);
     expect(a!.commitSha).toBe((await git.revparse(['HEAD'])).trim());
@@ -69,15 +72,15 @@ describe('claimTask', () => {
     const other = await t.createUser('other');
     const { supervisorId } = await newContract(t, owner);
     expect(await claim(other, 'intruder')).toBeNull();
-    expect((await owner.ok(TASK, { id: supervisorId })).task.status).toBe('PENDING');
+    expect((await owner.ok(TaskState, { id: supervisorId })).task!.status).toBe('PENDING');
   });
 
   it('gives each of 5 pending tasks to exactly one of 20 concurrent claims', async () => {
     const user = await t.createUser();
     const { supervisorId, taskIds } = await newContract(t, user, 4);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => user.gql(CLAIM, { input: { workerId: `w${i}` } })));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => user.gql(ClaimTask, { input: { workerId: `w${i}` } })));
     expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
-    const claimed = results.map((r) => r.data.claimTask.assignment).filter(Boolean) as { task: { id: string; workerId: string } }[];
+    const claimed = results.map((r) => r.data!.claimTask.assignment).filter((a) => !!a);
     expect(claimed).toHaveLength(5);
     expect(new Set(claimed.map((a) => a.task.id))).toEqual(new Set([supervisorId, ...taskIds]));
     for (const a of claimed) {
@@ -100,13 +103,13 @@ describe('claimTask', () => {
       { workerId: 'w', waitSeconds: -1 },
       { workerId: 'w', waitSeconds: 61 },
     ];
-    for (const input of bad) expect(codes(await user.gql(CLAIM, { input })), JSON.stringify(input)).toEqual(['BAD_USER_INPUT']);
-    expect((await user.ok(TASK, { id: supervisorId })).task.status).toBe('PENDING');
+    for (const input of bad) expect(codes(await user.gql(ClaimTask, { input })), JSON.stringify(input)).toEqual(['BAD_USER_INPUT']);
+    expect((await user.ok(TaskState, { id: supervisorId })).task!.status).toBe('PENDING');
     expect(await subtypes(t, supervisorId)).toEqual(['created']);
   });
 
   it('requires a token', async () => {
-    expect(codes(await t.gql(CLAIM, { input: { workerId: 'w' } }))).toEqual(['UNAUTHENTICATED']);
+    expect(codes(await t.gql(ClaimTask, { input: { workerId: 'w' } }))).toEqual(['UNAUTHENTICATED']);
   });
 });
 
@@ -114,7 +117,9 @@ describe('claimTask', () => {
 async function waitingClaim(server: TestServer, user: TestUser, workerId: string, waitSeconds = 10) {
   const signals = workSignals(server.db);
   const before = signals.waiting(user.id);
-  const result = user.gql(CLAIM, { input: { workerId, waitSeconds } });
+  const result = user.gql(ClaimTask, { input: { workerId, waitSeconds } });
+  // Polls, because a claim that starts waiting announces it nowhere: nothing is written, nothing is
+  // sent to the client, and WorkSignals emits no event; its waiting() count is all there is to see.
   await eventually(async () => signals.waiting(user.id) > before, 'the claim to wait');
   return () => result;
 }
@@ -123,7 +128,7 @@ async function waitingClaim(server: TestServer, user: TestUser, workerId: string
 async function interruptedTask(server: TestServer, user: TestUser): Promise<string> {
   const { supervisorId } = await newContract(server, user);
   await claim(user, 'short-lived', { leaseSeconds: 1 });
-  await interruptedEvent(server, supervisorId);
+  await interruptedEvent(server, user, supervisorId);
   return supervisorId;
 }
 
@@ -133,10 +138,10 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     const taskId = await interruptedTask(t, user);
     const waiting = await waitingClaim(t, user, 'idle-worker');
     const resumedAt = Date.now();
-    await user.ok(RESUME, { input: { taskId } });
+    await user.ok(ResumeTask, { input: { taskId } });
     const result = await waiting();
     expect(Date.now() - resumedAt).toBeLessThan(1000);
-    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'RESUME', task: { id: taskId, workerId: 'idle-worker' } });
+    expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'RESUME', task: { id: taskId, workerId: 'idle-worker' } });
   });
 
   it('returns within a second after createTask', async () => {
@@ -145,10 +150,10 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     await claim(user, 'busy'); // takes the supervisor: nothing is pending
     const waiting = await waitingClaim(t, user, 'idle');
     const createdAt = Date.now();
-    const created = await user.ok(`mutation($c: ID!) { createTask(input: { contractId: $c, name: "new" }) { task { id } } }`, { c: contractId });
+    const created = await createTask(user, contractId, 'new');
     const result = await waiting();
     expect(Date.now() - createdAt).toBeLessThan(1000);
-    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.createTask.task.id } });
+    expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.id } });
   });
 
   it('returns within a second after createContract (its supervisor is new work)', async () => {
@@ -156,25 +161,25 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     const repo = await t.makeRepo();
     const waiting = await waitingClaim(t, user, 'idle');
     const createdAt = Date.now();
-    const created = await user.ok(`mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { supervisor { id } } } }`, { r: repo });
+    const created = await createContract(user, repo);
     const result = await waiting();
     expect(Date.now() - createdAt).toBeLessThan(1000);
-    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.createContract.contract.supervisor.id } });
+    expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.supervisor.id } });
   });
 
   it('returns within a second after forkTask, with reason FORK and the shared conversation', async () => {
     const user = await t.createUser();
     const { supervisorId } = await newContract(t, user);
     await claim(user, 'busy');
-    const appended = await user.ok(APPEND, { input: { taskId: supervisorId, workerId: 'busy', messages: [{ role: 'USER', content: 'fork here' }] } });
-    const messageId = appended.appendMessages.messages[0].id;
+    const appended = await appendMessages(user, supervisorId, [{ role: 'USER', content: 'fork here' }], { workerId: 'busy' });
+    const messageId = appended.messages[0].id;
     const waiting = await waitingClaim(t, user, 'idle');
     const forkedAt = Date.now();
-    const fork = await user.ok(`mutation($t: ID!, $m: ID!) { forkTask(input: { taskId: $t, messageId: $m }) { task { id } } }`, { t: supervisorId, m: messageId });
+    const fork = await user.ok(ForkTask, { input: { taskId: supervisorId, messageId } });
     const result = await waiting();
     expect(Date.now() - forkedAt).toBeLessThan(1000);
-    expect(result.data.claimTask.assignment).toMatchObject({ reason: 'FORK', task: { id: fork.forkTask.task.id } });
-    expect(result.data.claimTask.assignment.conversation.map((m: { id: string }) => m.id)).toEqual([messageId]);
+    expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'FORK', task: { id: fork.forkTask.task.id } });
+    expect(result.data!.claimTask.assignment!.conversation.map((m) => m.id)).toEqual([messageId]);
   });
 
   it("is not woken by another user's work", async () => {
@@ -182,13 +187,13 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     const other = await t.createUser();
     const waiting = await waitingClaim(t, user, 'idle', 1);
     await newContract(t, other);
-    expect((await waiting()).data.claimTask.assignment).toBeNull();
+    expect((await waiting()).data!.claimTask.assignment).toBeNull();
   });
 
   it('returns null when the time is up', async () => {
     const user = await t.createUser();
     const started = Date.now();
-    const result = await user.ok(CLAIM, { input: { workerId: 'idle', waitSeconds: 1 } });
+    const result = await user.ok(ClaimTask, { input: { workerId: 'idle', waitSeconds: 1 } });
     expect(result.claimTask.assignment).toBeNull();
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(workSignals(t.db).waiting(user.id)).toBe(0);
@@ -208,7 +213,7 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     const waiting = await waitingClaim(server, user, 'idle', 60);
     const started = Date.now();
     await server.stop();
-    expect((await waiting()).data.claimTask.assignment).toBeNull();
+    expect((await waiting()).data!.claimTask.assignment).toBeNull();
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -219,15 +224,17 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     const request = fetch(t.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
-      body: JSON.stringify({ query: CLAIM, variables: { input: { workerId: 'gone', waitSeconds: 60 } } }),
+      body: JSON.stringify({ query: print(ClaimTask), variables: { input: { workerId: 'gone', waitSeconds: 60 } } }),
       signal: controller.signal,
     }).catch((err: Error) => err.name);
+    // Polls, as waitingClaim does: WorkSignals' waiting() count is the only sign that a claim waits,
+    // or that the server noticed the client went away and stopped waiting.
     await eventually(async () => signals.waiting(user.id) === 1, 'the claim to wait');
     controller.abort();
     expect(await request).toBe('AbortError');
     await eventually(async () => signals.waiting(user.id) === 0, 'the abandoned claim to stop waiting');
     const { supervisorId } = await newContract(t, user);
-    expect((await user.ok(TASK, { id: supervisorId })).task.status).toBe('PENDING');
+    expect((await user.ok(TaskState, { id: supervisorId })).task!.status).toBe('PENDING');
   });
 
   describe('across two server instances', () => {
@@ -252,13 +259,13 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     it('a claim waiting on one instance receives work resumed on the other within a second', async () => {
       const owner = await first.createUser();
       const taskId = await interruptedTask(first, owner);
-      const onSecond = { ...owner, gql: (doc: string, v: Record<string, unknown>) => second.gql(doc, v, owner.token) } as TestUser;
+      const onSecond: TestUser = { ...owner, gql: (doc, v) => second.gql(doc, v, owner.token) };
       const waiting = await waitingClaim(second, onSecond, 'remote-worker');
       const resumedAt = Date.now();
-      await owner.ok(RESUME, { input: { taskId } });
+      await owner.ok(ResumeTask, { input: { taskId } });
       const result = await waiting();
       expect(Date.now() - resumedAt).toBeLessThan(1000);
-      expect(result.data.claimTask.assignment).toMatchObject({ reason: 'RESUME', task: { id: taskId, workerId: 'remote-worker' } });
+      expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'RESUME', task: { id: taskId, workerId: 'remote-worker' } });
     });
   });
 });
@@ -268,9 +275,9 @@ describe('renewLease', () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
     const a = await claim(user, 'w', { leaseSeconds: 5 });
-    const r = await user.ok(RENEW, { input: { taskId, workerId: 'w', leaseSeconds: 120 } });
+    const r = await user.ok(RenewLease, { input: { taskId, workerId: 'w', leaseSeconds: 120 } });
     expect(Date.parse(r.renewLease.leaseExpiresAt)).toBeGreaterThan(Date.parse(a!.leaseExpiresAt) + 100_000);
-    expect((await user.ok(TASK, { id: taskId })).task.leaseExpiresAt).toBe(r.renewLease.leaseExpiresAt);
+    expect((await user.ok(TaskState, { id: taskId })).task!.leaseExpiresAt).toBe(r.renewLease.leaseExpiresAt);
     const events = await taskHistory(t, taskId);
     expect(events.at(-1)).toMatchObject({ eventSubtype: 'lease_renewed', eventData: { workerId: 'w', leaseExpiresAt: r.renewLease.leaseExpiresAt } });
   });
@@ -279,10 +286,10 @@ describe('renewLease', () => {
     const user = await t.createUser();
     const { supervisorId, taskIds } = await newContract(t, user, 1);
     await claim(user, 'holder'); // the supervisor
-    const other = await user.gql(RENEW, { input: { taskId: supervisorId, workerId: 'someone-else' } });
+    const other = await user.gql(RenewLease, { input: { taskId: supervisorId, workerId: 'someone-else' } });
     expect(codes(other)).toEqual(['CONFLICT']);
     expect(other.errors![0].message).toMatch(/leased by another worker \(holder\)/);
-    const pending = await user.gql(RENEW, { input: { taskId: taskIds[0], workerId: 'holder' } });
+    const pending = await user.gql(RenewLease, { input: { taskId: taskIds[0], workerId: 'holder' } });
     expect(codes(pending)).toEqual(['CONFLICT']);
     expect(pending.errors![0].message).toMatch(/is PENDING, not RUNNING/);
     expect(await subtypes(t, supervisorId)).toEqual(['created', 'status_changed']);
@@ -294,9 +301,9 @@ describe('leases', () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
     await claim(user, 'w', { leaseSeconds: 1 });
-    const event = await interruptedEvent(t, taskId);
-    expect(event.eventData).toMatchObject({ from: 'RUNNING', to: 'INTERRUPTED', workerId: 'w', detectedBy: 'lease sweep' });
-    expect((await user.ok(TASK, { id: taskId })).task).toMatchObject({ status: 'INTERRUPTED', workerId: 'w' });
+    const event = await interruptedEvent(t, user, taskId);
+    expect(event.data).toMatchObject({ from: 'RUNNING', to: 'INTERRUPTED', workerId: 'w', detectedBy: 'lease sweep' });
+    expect((await user.ok(TaskState, { id: taskId })).task).toMatchObject({ status: 'INTERRUPTED', workerId: 'w' });
     expect(await subtypes(t, taskId)).toEqual(['created', 'status_changed', 'interrupted']);
   });
 
@@ -304,11 +311,11 @@ describe('leases', () => {
     const user = await t.createUser();
     const { supervisorId: taskId, taskIds } = await newContract(t, user, 1);
     await claim(user, 'renewer', { leaseSeconds: 2 });
-    await user.ok(RENEW, { input: { taskId, workerId: 'renewer', leaseSeconds: 60 } });
+    await user.ok(RenewLease, { input: { taskId, workerId: 'renewer', leaseSeconds: 60 } });
     await claim(user, 'quitter', { leaseSeconds: 2 });
     // The quitter's lease lapses after the renewer's first one would have: a sweep has run since.
-    await interruptedEvent(t, taskIds[0]);
-    expect((await user.ok(TASK, { id: taskId })).task.status).toBe('RUNNING');
+    await interruptedEvent(t, user, taskIds[0]);
+    expect((await user.ok(TaskState, { id: taskId })).task!.status).toBe('RUNNING');
   });
 
   describe('without a sweep in time', () => {
@@ -318,21 +325,21 @@ describe('leases', () => {
     });
     afterAll(async () => slow?.stop());
 
-    for (const [name, doc, input] of [
-      ['renewLease', RENEW, {}],
-      ['completeTask', COMPLETE, {}],
-      ['failTask', FAIL, { error: 'boom' }],
-      ['appendMessages', APPEND, { messages: [{ role: 'ASSISTANT', content: 'late' }] }],
-    ] as const) {
+    for (const [name, asLateWorker] of [
+      ['renewLease', (user, taskId) => user.gql(RenewLease, { input: { taskId, workerId: 'late' } })],
+      ['completeTask', (user, taskId) => user.gql(CompleteTask, { input: { taskId, workerId: 'late' } })],
+      ['failTask', (user, taskId) => user.gql(FailTask, { input: { taskId, workerId: 'late', error: 'boom' } })],
+      ['appendMessages', (user, taskId) => user.gql(AppendMessages, { input: { taskId, workerId: 'late', messages: [{ role: 'ASSISTANT', content: 'late' }] } })],
+    ] as [string, (user: TestUser, taskId: string) => Promise<GqlResult<unknown>>][]) {
       it(`${name} by the worker of a lapsed lease marks the task INTERRUPTED and is refused`, async () => {
         const user = await slow.createUser();
         const { supervisorId: taskId } = await newContract(slow, user);
         await claim(user, 'late', { leaseSeconds: 1 });
         await leaseLapsed(slow, taskId);
-        const r = await user.gql(doc, { input: { taskId, workerId: 'late', ...input } });
+        const r = await asLateWorker(user, taskId);
         expect(codes(r)).toEqual(['CONFLICT']);
         expect(r.errors![0].message).toMatch(/lease of worker late .* lapsed at .*the task is INTERRUPTED — it may have been resumed elsewhere/);
-        expect((await user.ok(TASK, { id: taskId })).task).toMatchObject({ status: 'INTERRUPTED', messageCount: 0 });
+        expect((await user.ok(TaskState, { id: taskId })).task).toMatchObject({ status: 'INTERRUPTED', messageCount: 0 });
         const events = await taskHistory(slow, taskId);
         expect(events.map((e) => e.eventSubtype)).toEqual(['created', 'status_changed', 'interrupted']);
         expect(events[2].eventData).toMatchObject({ workerId: 'late' });
@@ -346,11 +353,11 @@ describe('completeTask', () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
     await claim(user, 'w');
-    const r = await user.ok(COMPLETE, { input: { taskId, workerId: 'w' } });
+    const r = await user.ok(CompleteTask, { input: { taskId, workerId: 'w' } });
     expect(r.completeTask.task).toMatchObject({ status: 'COMPLETED', workerId: 'w', leaseExpiresAt: null });
     const events = await taskHistory(t, taskId);
     expect(events.at(-1)).toMatchObject({ eventSubtype: 'completed', eventData: { from: 'RUNNING', to: 'COMPLETED', workerId: 'w' } });
-    const again = await user.gql(COMPLETE, { input: { taskId, workerId: 'w' } });
+    const again = await user.gql(CompleteTask, { input: { taskId, workerId: 'w' } });
     expect(codes(again)).toEqual(['CONFLICT']);
     expect(again.errors![0].message).toMatch(/is COMPLETED, not RUNNING/);
   });
@@ -361,7 +368,7 @@ describe('failTask', () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
     await claim(user, 'w');
-    const r = await user.ok(FAIL, { input: { taskId, workerId: 'w', error: 'tests do not pass' } });
+    const r = await user.ok(FailTask, { input: { taskId, workerId: 'w', error: 'tests do not pass' } });
     expect(r.failTask.task).toMatchObject({ status: 'FAILED', lastError: 'tests do not pass' });
     const events = await taskHistory(t, taskId);
     expect(events.at(-1)).toMatchObject({ eventSubtype: 'failed', eventData: { from: 'RUNNING', to: 'FAILED', workerId: 'w', error: 'tests do not pass' } });
@@ -371,8 +378,8 @@ describe('failTask', () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
     await claim(user, 'w');
-    expect(codes(await user.gql(FAIL, { input: { taskId, workerId: 'w', error: '  ' } }))).toEqual(['BAD_USER_INPUT']);
-    expect((await user.ok(TASK, { id: taskId })).task.status).toBe('RUNNING');
+    expect(codes(await user.gql(FailTask, { input: { taskId, workerId: 'w', error: '  ' } }))).toEqual(['BAD_USER_INPUT']);
+    expect((await user.ok(TaskState, { id: taskId })).task!.status).toBe('RUNNING');
   });
 });
 
@@ -382,15 +389,15 @@ describe("another user's tasks", () => {
     const other = await t.createUser('other');
     const { supervisorId: taskId } = await newContract(t, owner);
     const a = await claim(owner, 'w');
-    for (const [doc, input] of [
-      [RENEW, {}],
-      [COMPLETE, {}],
-      [FAIL, { error: 'x' }],
-      [APPEND, { messages: [{ role: 'USER', content: 'x' }] }],
-    ] as const) {
-      expect(codes(await other.gql(doc, { input: { taskId, workerId: 'w', ...input } }))).toEqual(['NOT_FOUND']);
+    for (const attempt of [
+      () => other.gql(RenewLease, { input: { taskId, workerId: 'w' } }),
+      () => other.gql(CompleteTask, { input: { taskId, workerId: 'w' } }),
+      () => other.gql(FailTask, { input: { taskId, workerId: 'w', error: 'x' } }),
+      () => other.gql(AppendMessages, { input: { taskId, workerId: 'w', messages: [{ role: 'USER', content: 'x' }] } }),
+    ]) {
+      expect(codes(await attempt())).toEqual(['NOT_FOUND']);
     }
-    expect((await owner.ok(TASK, { id: taskId })).task).toMatchObject({ status: 'RUNNING', workerId: 'w', leaseExpiresAt: a!.leaseExpiresAt, messageCount: 0 });
+    expect((await owner.ok(TaskState, { id: taskId })).task).toMatchObject({ status: 'RUNNING', workerId: 'w', leaseExpiresAt: a!.leaseExpiresAt, messageCount: 0 });
     expect(await subtypes(t, taskId)).toEqual(['created', 'status_changed']);
   });
 });

@@ -1,21 +1,11 @@
 // Rewinds on real repositories: code, conversation or both to a checkpoint, undone through the
 // backups; concurrency and failures; and rewindConversation to a message or a snapshot.
 import { simpleGit } from 'simple-git';
+import type { VariablesOf } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
-import {
-  checkpoint,
-  conversationTexts,
-  failInserts,
-  fileMap,
-  head,
-  RewindConversation,
-  RewindTask,
-  say,
-  status,
-  taskOnRepo,
-  write,
-} from './worktrees.js';
+import { checkpoint, ContractSupervisor, conversationTexts, RewindConversation, RewindTask, say, snapshot, taskOnRepo, type RewindMode } from './fixtures.js';
+import { failInserts, fileMap, head, status, write } from './worktrees.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -23,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-async function rewind(user: TestUser, taskId: string, checkpointId: string, mode?: string) {
+async function rewind(user: TestUser, taskId: string, checkpointId: string, mode?: RewindMode) {
   return (await user.ok(RewindTask, { input: { taskId, checkpointId, ...(mode ? { mode } : {}) } })).rewindTask;
 }
 
@@ -59,14 +49,14 @@ describe('rewindTask', () => {
     expect(first.backupSnapshot).toBeNull();
     expect(first.backupCheckpoint).toMatchObject({ number: 2, isBackup: true, message: 'before rewind to #1' });
 
-    const back = await rewind(user, f.taskId, first.backupCheckpoint.id);
+    const back = await rewind(user, f.taskId, first.backupCheckpoint!.id);
     expect(fileMap(f.worktree)).toEqual(before);
-    expect(back.task.headCommit).toBe(first.backupCheckpoint.commitSha);
-    expect(back.backupCheckpoint.number).toBe(3);
+    expect(back.task.headCommit).toBe(first.backupCheckpoint!.commitSha);
+    expect(back.backupCheckpoint!.number).toBe(3);
 
     const events = await t.db.prisma.historyEvent.findMany({ where: { taskId: rawId(f.taskId), eventType: 'CHECKPOINT' }, orderBy: { seq: 'asc' } });
     expect(events.map((e) => e.eventSubtype)).toEqual(['created', 'created', 'rewound', 'created', 'rewound']);
-    expect(events[2].eventData).toMatchObject({ mode: 'CODE', number: 1, commitSha: cp1.commitSha, backupCheckpointId: rawId(first.backupCheckpoint.id) });
+    expect(events[2].eventData).toMatchObject({ mode: 'CODE', number: 1, commitSha: cp1.commitSha, backupCheckpointId: rawId(first.backupCheckpoint!.id) });
   });
 
   it('keeps rewound-away checkpoints through git gc', async () => {
@@ -103,17 +93,17 @@ describe('rewindTask', () => {
     expect(await t.db.prisma.taskCheckpoint.count({ where: { taskId: rawId(f.taskId) } })).toBe(1);
 
     // Undo through the backup snapshot, then rewind both.
-    await user.ok(RewindConversation, { input: { taskId: f.taskId, toSnapshotId: conv.backupSnapshot.id } });
+    await user.ok(RewindConversation, { input: { taskId: f.taskId, toSnapshotId: conv.backupSnapshot!.id } });
     expect(await conversationTexts(user, f.taskId)).toEqual(['m0', 'm1', 'm2', 'm3']);
     const both = await rewind(user, f.taskId, cp1.id, 'BOTH');
     expect(await conversationTexts(user, f.taskId)).toEqual(['m0', 'm1']);
     expect(fileMap(f.worktree)).toEqual(filesAtCp1);
     expect(both.task.messageCount).toBe(2);
-    expect(both.backupSnapshot.messageCount).toBe(4);
-    expect(both.backupCheckpoint.snapshot.messageCount).toBe(4);
+    expect(both.backupSnapshot!.messageCount).toBe(4);
+    expect(both.backupCheckpoint!.snapshot!.messageCount).toBe(4);
 
     // The backup checkpoint holds both halves: rewinding BOTH to it undoes the rewind.
-    await rewind(user, f.taskId, both.backupCheckpoint.id, 'BOTH');
+    await rewind(user, f.taskId, both.backupCheckpoint!.id, 'BOTH');
     expect(await conversationTexts(user, f.taskId)).toEqual(['m0', 'm1', 'm2', 'm3']);
     expect(fileMap(f.worktree)).toEqual(filesNow);
 
@@ -198,7 +188,7 @@ describe('rewindTask', () => {
     write(f.worktree, { 'x.txt': 'two\n' });
     await holdByWorker(f.taskId);
     const before = fileMap(f.worktree);
-    for (const mode of ['CODE', 'CONVERSATION', 'BOTH']) {
+    for (const mode of ['CODE', 'CONVERSATION', 'BOTH'] as const) {
       const result = await user.gql(RewindTask, { input: { taskId: f.taskId, checkpointId: cp1.id, mode } });
       expect(codes(result), mode).toEqual(['CONFLICT']);
       expect(result.errors![0].message).toContain('worker-1');
@@ -229,8 +219,6 @@ describe('rewindTask', () => {
 });
 
 describe('rewindConversation', () => {
-  const Snapshot = `mutation($taskId: ID!) { createSnapshot(input: { taskId: $taskId }) { snapshot { id messageCount } } }`;
-
   it('rewinds to a message, and back through the backup snapshot', async () => {
     const user = await t.createUser();
     const f = await taskOnRepo(t, user);
@@ -253,10 +241,10 @@ describe('rewindConversation', () => {
   it("rewinds to a snapshot, and a contract's supervisor through contractId", async () => {
     const user = await t.createUser();
     const f = await taskOnRepo(t, user);
-    const contract = await user.ok(`query($id: ID!) { contract(id: $id) { supervisor { id } } }`, { id: f.contractId });
-    const supervisorId = contract.contract.supervisor.id;
+    const contract = await user.ok(ContractSupervisor, { id: f.contractId });
+    const supervisorId = contract.contract!.supervisor.id;
     await say(user, supervisorId, 's0', 's1');
-    const snap = (await user.ok(Snapshot, { taskId: supervisorId })).createSnapshot.snapshot;
+    const snap = await snapshot(user, supervisorId);
     await say(user, supervisorId, 's2');
     const r = (await user.ok(RewindConversation, { input: { contractId: f.contractId, toSnapshotId: snap.id } })).rewindConversation;
     expect(r.task).toMatchObject({ id: supervisorId, messageCount: 2 });
@@ -273,9 +261,9 @@ describe('rewindConversation', () => {
     const h = await taskOnRepo(t, other);
     const ids = await say(user, f.taskId, 'm0', 'm1');
     const [gMessage] = await say(user, g.taskId, 'g0');
-    const gSnap = (await user.ok(Snapshot, { taskId: g.taskId })).createSnapshot.snapshot;
+    const gSnap = await snapshot(user, g.taskId);
     const [hMessage] = await say(other, h.taskId, 'h0');
-    const cases: [Record<string, unknown>, string][] = [
+    const cases: [VariablesOf<typeof RewindConversation>['input'], string][] = [
       [{ taskId: f.taskId }, 'BAD_USER_INPUT'],
       [{ taskId: f.taskId, toMessageId: ids[0], toSnapshotId: gSnap.id }, 'BAD_USER_INPUT'],
       [{ taskId: f.taskId, contractId: f.contractId, toMessageId: ids[0] }, 'BAD_USER_INPUT'],

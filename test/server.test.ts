@@ -3,7 +3,16 @@ import { once } from 'node:events';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { graphql } from '../src/generated/gql/index.js';
 import { codes, createTestDatabase, postGraphql, startTestServer, type TestServer } from './harness.js';
+import { CreateContract } from './fixtures.js';
+
+const ContractsAfterBadCursor = graphql(`
+  query ContractsAfterBadCursor { contracts(first: 1, after: "bm9wZQ==") { edges { cursor } } }
+`);
+const FirstContractName = graphql(`
+  query FirstContractName { contracts(first: 1) { edges { node { id name } } } }
+`);
 
 let t: TestServer;
 beforeAll(async () => {
@@ -57,7 +66,7 @@ describe('query limits', () => {
 
   it('refuses an invalid cursor as bad input', async () => {
     const user = await t.createUser();
-    expect(codes(await user.gql(`{ contracts(first: 1, after: "bm9wZQ==") { edges { cursor } } }`))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await user.gql(ContractsAfterBadCursor))).toEqual(['BAD_USER_INPUT']);
   });
 });
 
@@ -67,7 +76,7 @@ describe('errors', () => {
     try {
       const user = await broken.createUser();
       await broken.db.query(`ALTER TABLE contracts RENAME COLUMN name TO renamed_name`);
-      const result = await user.gql(`{ contracts(first: 1) { edges { node { id name } } } }`);
+      const result = await user.gql(FirstContractName);
       expect(codes(result)).toEqual(['INTERNAL_SERVER_ERROR']);
       const text = JSON.stringify(result.errors);
       expect(text).not.toMatch(/renamed_name|SELECT|contracts"|at .*\.ts/);
@@ -88,7 +97,7 @@ describe('stop', () => {
       const closed = new Promise<{ code: number }>((resolve) => client.on('closed', (e) => resolve(e as { code: number })));
       await new Promise<void>((resolve) => client.on('connected', () => resolve()));
       const received = once(s.server.httpServer, 'request');
-      const inFlight = postGraphql(s.url, `mutation($r: String!) { createContract(input: { name: "late", repositoryPath: $r }) { contract { id } } }`, { r: repo }, user.token);
+      const inFlight = postGraphql(s.url, CreateContract, { input: { name: 'late', repositoryPath: repo } }, user.token);
       await received;
       await s.server.stop();
       expect((await inFlight).data).toBeTruthy();

@@ -1,35 +1,11 @@
-// Fixtures for the checkpoint, rewind and fork tests: a contract with a task on a real repository,
-// the worktree read as a map of files, the GraphQL operations they share, and a recorder of every
-// git command the server runs.
+// Files and git for the checkpoint, rewind and fork tests: the worktree read as a map of files,
+// writes to it, its git status and head, a recorder of every git command the server runs, and a
+// database failure injected at a chosen insert. (The contract-and-task fixture on a real
+// repository, taskOnRepo, and the GraphQL operations are in fixtures.ts.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
-import { tempDir, type TestServer, type TestUser } from './harness.js';
-
-export const REPO_FILES = {
-  'README.md': '# project\n',
-  'src/a.txt': 'alpha\nbeta\ngamma\n',
-  'src/b.txt': 'one\ntwo\n',
-  '.gitignore': '*.log\nbuild/\n',
-};
-
-export interface TaskFixture {
-  repo: string;
-  contractId: string;
-  taskId: string;
-  worktree: string;
-  branch: string;
-}
-
-const CreateContract = `mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { id } } }`;
-const CreateTask = `mutation($c: ID!, $n: String!) { createTask(input: { contractId: $c, name: $n, prompt: "do it" }) { task { id worktreePath branch } } }`;
-
-export async function taskOnRepo(t: TestServer, user: TestUser, files: Record<string, string> = REPO_FILES): Promise<TaskFixture> {
-  const repo = await t.makeRepo(files);
-  const contract = (await user.ok(CreateContract, { r: repo })).createContract.contract;
-  const task = (await user.ok(CreateTask, { c: contract.id, n: 'worker task' })).createTask.task;
-  return { repo, contractId: contract.id, taskId: task.id, worktree: task.worktreePath, branch: task.branch };
-}
+import { tempDir, type TestServer } from './harness.js';
 
 /** Every file under `dir` except git's own, path → bytes (latin1 keeps them exact and readable). */
 export function fileMap(dir: string): Record<string, string> {
@@ -65,41 +41,6 @@ export async function status(dir: string): Promise<string> {
 
 export async function head(dir: string): Promise<string> {
   return simpleGit(dir).revparse(['HEAD']);
-}
-
-export const CHECKPOINT_FIELDS = `id number commitSha message branch isBackup createdAt filesChanged { path status additions deletions binary }
-  snapshot { id snapshotType messageCount checkpoint { id } }`;
-
-export const CreateCheckpoint = `mutation($taskId: ID!, $message: String!) { createCheckpoint(input: { taskId: $taskId, message: $message }) { checkpoint { ${CHECKPOINT_FIELDS} } } }`;
-
-export const RewindTask = `mutation($input: RewindTaskInput!) { rewindTask(input: $input) {
-  task { id headCommit messageCount headMessage { id } }
-  backupCheckpoint { ${CHECKPOINT_FIELDS} }
-  backupSnapshot { id snapshotType messageCount }
-} }`;
-
-export const RewindConversation = `mutation($input: RewindConversationInput!) { rewindConversation(input: $input) {
-  task { id messageCount headMessage { id } }
-  backupSnapshot { id snapshotType messageCount }
-} }`;
-
-export const Append = `mutation($taskId: ID!, $messages: [MessageInput!]!) { appendMessages(input: { taskId: $taskId, messages: $messages }) { messages { id index } task { messageCount } } }`;
-
-export const Conversation = `query($id: ID!) { task(id: $id) { messageCount conversation(first: 100) { edges { node { id index content } } } } }`;
-
-export async function say(user: TestUser, taskId: string, ...texts: string[]): Promise<string[]> {
-  const messages = texts.map((text, i) => ({ role: i % 2 ? 'ASSISTANT' : 'USER', content: { text } }));
-  const data = await user.ok(Append, { taskId, messages });
-  return data.appendMessages.messages.map((m: { id: string }) => m.id);
-}
-
-export async function conversationTexts(user: TestUser, taskId: string): Promise<string[]> {
-  const data = await user.ok(Conversation, { id: taskId });
-  return data.task.conversation.edges.map((e: { node: { content: { text: string } } }) => e.node.content.text);
-}
-
-export async function checkpoint(user: TestUser, taskId: string, message: string) {
-  return (await user.ok(CreateCheckpoint, { taskId, message })).createCheckpoint.checkpoint;
 }
 
 /**

@@ -1,8 +1,9 @@
 // Real graphql-ws clients for the live tests: a subscription that collects what it receives and
 // lets a test await a condition (never a sleep), and a raw socket that can stop reading.
 import { once } from 'node:events';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient, type Client, type ClientOptions } from 'graphql-ws';
-import type { ExecutionResult } from 'graphql';
+import { print, type DocumentNode, type ExecutionResult } from 'graphql';
 import WebSocket from 'ws';
 
 /** A graphql-ws client authenticated with `token` (none: no authorization at all); it never retries. */
@@ -31,8 +32,12 @@ export interface Collected<T> {
   stop(): void;
 }
 
-/** Subscribes and collects `data[field]` of every result. */
-export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, field: string): Collected<T> {
+/** Subscribes and collects `data[field]` of every result (typed by the document when it is typed). */
+export function collect<R, V, K extends keyof R>(client: Client, doc: TypedDocumentNode<R, V>, variables: V, field: K): Collected<R[K]>;
+/** Subscribes with a document as text (for one that is invalid on purpose). */
+export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, field: string): Collected<T>;
+export function collect<T>(client: Client, doc: DocumentNode | string, variables: Record<string, unknown>, field: PropertyKey): Collected<T> {
+  const query = typeof doc === 'string' ? doc : print(doc);
   const items: T[] = [];
   const errors: unknown[] = [];
   let waiters: { check: () => boolean; resolve: () => void; reject: (e: Error) => void; what: string }[] = [];
@@ -58,7 +63,7 @@ export function collect<T = any>(client: Client, query: string, variables: Recor
     {
       next: (result: ExecutionResult<Record<string, T>>) => {
         if (result.errors?.length) errors.push(...result.errors);
-        else if (result.data) items.push(result.data[field]);
+        else if (result.data) items.push(result.data[field as string]);
         wake();
       },
       error: (error) => finish({ kind: 'error', error }),
@@ -103,7 +108,8 @@ export class RawGraphqlWs {
     return raw;
   }
 
-  subscribe(id: string, query: string, variables: Record<string, unknown>): void {
+  subscribe(id: string, doc: DocumentNode | string, variables: Record<string, unknown>): void {
+    const query = typeof doc === 'string' ? doc : print(doc);
     this.socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
   }
 

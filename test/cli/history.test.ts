@@ -3,7 +3,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '../harness.js';
-import { checkpoint, say, taskOnRepo, write } from '../worktrees.js';
+import { checkpoint, recordTaskEvents, RewindTask, say, taskOnRepo } from '../fixtures.js';
+import { write } from '../worktrees.js';
 import { runMakima } from './run.js';
 
 let t: TestServer;
@@ -24,24 +25,19 @@ function closedPort(): Promise<number> {
 
 const env = (user: TestUser) => ({ MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token });
 
-const RecordEvents = `mutation($taskId: ID!, $events: [TaskEventInput!]!) { recordTaskEvents(input: { taskId: $taskId, events: $events }) { events { seq } } }`;
-
 /** A task that talked, ran a tool, printed output and made two checkpoints, in that order. */
 async function busyTask(user: TestUser) {
   const f = await taskOnRepo(t, user);
   await say(user, f.taskId, 'Add a search box', 'Looking at the layout first.');
-  await user.ok(RecordEvents, {
-    taskId: f.taskId,
-    events: [
-      { type: 'TOOL_CALL', data: { tool: 'bash', command: 'npm test' } },
-      { type: 'TOOL_RESULT', data: { exitCode: 0, output: '42 passed' } },
-      { type: 'OUTPUT', data: 'All tests pass.' },
-    ],
-  });
+  await recordTaskEvents(user, f.taskId, [
+    { type: 'TOOL_CALL', data: { tool: 'bash', command: 'npm test' } },
+    { type: 'TOOL_RESULT', data: { exitCode: 0, output: '42 passed' } },
+    { type: 'OUTPUT', data: 'All tests pass.' },
+  ]);
   write(f.worktree, { 'src/search.ts': 'export const search = 1;\n' });
   const first = await checkpoint(user, f.taskId, 'add the search box');
   await say(user, f.taskId, 'Style it too');
-  await user.ok(RecordEvents, { taskId: f.taskId, events: [{ type: 'ERROR', data: { message: 'lint failed' } }] });
+  await recordTaskEvents(user, f.taskId, [{ type: 'ERROR', data: { message: 'lint failed' } }]);
   write(f.worktree, { 'src/search.css': '.search {}\n', 'src/a.txt': null });
   const second = await checkpoint(user, f.taskId, 'style the search box');
   return { ...f, checkpoints: [first, second] };
@@ -69,7 +65,7 @@ describe('makima task-history', () => {
     const f = await taskOnRepo(t, user);
     const texts = Array.from({ length: 130 }, (_, i) => `m${i}`);
     await say(user, f.taskId, ...texts);
-    await user.ok(RecordEvents, { taskId: f.taskId, events: Array.from({ length: 120 }, (_, i) => ({ type: 'OUTPUT', data: `line ${i}` })) });
+    await recordTaskEvents(user, f.taskId, Array.from({ length: 120 }, (_, i) => ({ type: 'OUTPUT', data: `line ${i}` })));
     const result = await runMakima(['task-history', f.taskId, '--json'], env(user));
     expect(result.code).toBe(0);
     const history = JSON.parse(result.stdout);
@@ -99,7 +95,7 @@ describe('makima task-checkpoints', () => {
   it('prints the checkpoints as JSON with --json, backups marked', async () => {
     const user = await t.createUser();
     const f = await busyTask(user);
-    await user.ok(`mutation($t: ID!, $c: ID!) { rewindTask(input: { taskId: $t, checkpointId: $c }) { task { id } } }`, { t: f.taskId, c: f.checkpoints[0].id });
+    await user.ok(RewindTask, { input: { taskId: f.taskId, checkpointId: f.checkpoints[0].id } });
     const result = await runMakima(['task-checkpoints', f.taskId, '--json'], env(user));
     expect(result.code).toBe(0);
     const { task, checkpoints } = JSON.parse(result.stdout);

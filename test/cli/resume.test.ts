@@ -3,8 +3,8 @@
 // when asked — and a task that cannot be resumed is a one-line CONFLICT.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '../harness.js';
-import { claim, FAIL, TASK } from '../mesh-protocol.js';
-import { checkpoint, conversationTexts, fileMap, say, taskOnRepo, write } from '../worktrees.js';
+import { checkpoint, claim, ContractSupervisor, conversationTexts, FailTask, say, taskOnRepo, TaskState } from '../fixtures.js';
+import { fileMap, write } from '../worktrees.js';
 import { runMakima } from './run.js';
 
 let t: TestServer;
@@ -14,20 +14,19 @@ beforeAll(async () => {
 afterAll(async () => t?.stop());
 
 const env = (user: TestUser) => ({ MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token });
-const Supervisor = `query($id: ID!) { contract(id: $id) { supervisor { id worktreePath } } }`;
 
 /** Claims the user's next pending task as worker "w1" and fails it. */
 async function claimAndFail(user: TestUser, error: string): Promise<string> {
   const assignment = await claim(user, 'w1');
-  await user.ok(FAIL, { input: { taskId: assignment!.task.id, workerId: 'w1', error } });
+  await user.ok(FailTask, { input: { taskId: assignment!.task.id, workerId: 'w1', error } });
   return assignment!.task.id;
 }
 
 /** A contract whose supervisor and task both talked and made checkpoint #1 after two messages, then failed. */
 async function failedWork(user: TestUser) {
   const f = await taskOnRepo(t, user);
-  const supervisor = (await user.ok(Supervisor, { id: f.contractId })).contract.supervisor;
-  for (const [id, dir] of [[supervisor.id, supervisor.worktreePath], [f.taskId, f.worktree]]) {
+  const supervisor = (await user.ok(ContractSupervisor, { id: f.contractId })).contract!.supervisor;
+  for (const [id, dir] of [[supervisor.id, supervisor.worktreePath!], [f.taskId, f.worktree]]) {
     await say(user, id, 'one', 'two');
     write(dir, { 'src/a.txt': 'at checkpoint 1\n' });
     await checkpoint(user, id, 'first');
@@ -36,7 +35,7 @@ async function failedWork(user: TestUser) {
   }
   expect(await claimAndFail(user, 'the supervisor crashed')).toBe(supervisor.id);
   expect(await claimAndFail(user, 'tests did not pass')).toBe(f.taskId);
-  return { ...f, supervisorId: supervisor.id, supervisorWorktree: supervisor.worktreePath };
+  return { ...f, supervisorId: supervisor.id, supervisorWorktree: supervisor.worktreePath! };
 }
 
 describe('makima task-resume', () => {
@@ -48,7 +47,7 @@ describe('makima task-resume', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`resumed worker task (${f.taskId}): PENDING, 4 messages`);
     expect(result.stdout).toContain('Resumed: the task was FAILED — last error: tests did not pass.');
-    expect((await user.ok(TASK, { id: f.taskId })).task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME' });
+    expect((await user.ok(TaskState, { id: f.taskId })).task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME' });
     const next = await claim(user, 'w2');
     expect(next!.task.id).toBe(f.taskId);
     expect(next!.conversation.map((m) => (m.content as { text: string }).text)).toEqual(['one', 'two', 'three', 'four']);
@@ -68,7 +67,7 @@ describe('makima task-resume', () => {
     const result = await runMakima(['task-resume', f.taskId], env(user));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^makima: CONFLICT: task \S+ is already PENDING \(NEW\); the next worker that claims work receives it\n$/);
-    expect((await user.ok(TASK, { id: f.taskId })).task).toMatchObject({ status: 'PENDING', resumeNote: null });
+    expect((await user.ok(TaskState, { id: f.taskId })).task).toMatchObject({ status: 'PENDING', resumeNote: null });
   });
 });
 
@@ -80,7 +79,7 @@ describe('makima task-resume-from', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/resumed worker task \(\S+\) from checkpoint #1: PENDING, commit \w{10}, 2 messages/);
     expect(result.stdout).toMatch(/the worktree before is checkpoint #2/);
-    expect((await user.ok(TASK, { id: f.taskId })).task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME_FROM_CHECKPOINT' });
+    expect((await user.ok(TaskState, { id: f.taskId })).task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME_FROM_CHECKPOINT' });
     expect(fileMap(f.worktree)['src/a.txt']).toBe('at checkpoint 1\n');
     expect(await conversationTexts(user, f.taskId)).toEqual(['one', 'two']);
   });
@@ -105,7 +104,7 @@ describe('makima resume', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`resumed c supervisor (${f.supervisorId}): PENDING, 4 messages`);
     expect(result.stdout).toContain('last error: the supervisor crashed');
-    expect((await user.ok(TASK, { id: f.supervisorId })).task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME' });
+    expect((await user.ok(TaskState, { id: f.supervisorId })).task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME' });
   });
 
   it('resumes from the snapshot of a checkpoint (#1) with --from-snapshot, printing JSON', async () => {

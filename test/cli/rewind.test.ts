@@ -3,7 +3,8 @@
 // checkpoint numbers like #1 as well as IDs, in human and --json form.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawId, startTestServer, type TestServer, type TestUser } from '../harness.js';
-import { checkpoint, conversationTexts, fileMap, say, taskOnRepo, write } from '../worktrees.js';
+import { checkpoint, ContractSupervisor, conversationTexts, say, taskOnRepo, TaskState } from '../fixtures.js';
+import { fileMap, write } from '../worktrees.js';
 import { runMakima } from './run.js';
 
 let t: TestServer;
@@ -26,9 +27,6 @@ async function taskWithCheckpoints(user: TestUser) {
   return { ...f, first, second, messageIds: early };
 }
 
-const TaskState = `query($id: ID!) { task(id: $id) { id name status headCommit messageCount branch worktreePath
-  forkedFrom { id } forkedAtCheckpoint { number } forkedAtMessage { id } } }`;
-
 describe('makima task-rewind', () => {
   it('rewinds the code to a checkpoint given by number and says how to undo it', async () => {
     const user = await t.createUser();
@@ -38,7 +36,7 @@ describe('makima task-rewind', () => {
     expect(result.code).toBe(0);
     expect(fileMap(f.worktree)['src/a.txt']).toBe('first\n');
     expect(fileMap(f.worktree)['src/b.txt']).toBe('one\ntwo\n');
-    const task = (await user.ok(TaskState, { id: f.taskId })).task;
+    const task = (await user.ok(TaskState, { id: f.taskId })).task!;
     expect(task.headCommit).toBe(f.first.commitSha);
     expect(task.messageCount).toBe(4); // CODE leaves the conversation alone
     expect(result.stdout).toContain('rewound worker task to checkpoint #1 (code)');
@@ -82,7 +80,7 @@ describe('makima task-rewind', () => {
     const mode = await runMakima(['task-rewind', f.taskId, '#1', '--mode', 'everything'], env(user));
     expect(mode.code).toBe(1);
     expect(mode.stderr).toMatch(/argument 'everything' is invalid. Allowed choices are code, conversation, both/);
-    expect((await user.ok(TaskState, { id: f.taskId })).task.headCommit).toBe(f.second.commitSha);
+    expect((await user.ok(TaskState, { id: f.taskId })).task!.headCommit).toBe(f.second.commitSha);
   });
 });
 
@@ -93,12 +91,12 @@ describe('makima task-fork', () => {
     const result = await runMakima(['task-fork', f.taskId, '--checkpoint', '#1', '--name', 'try another way'], env(user));
     expect(result.code).toBe(0);
     const [, forkId] = result.stdout.match(/→ try another way \((\S+)\)/)!;
-    const fork = (await user.ok(TaskState, { id: forkId })).task;
+    const fork = (await user.ok(TaskState, { id: forkId })).task!;
     expect(fork).toMatchObject({ name: 'try another way', status: 'PENDING', forkedFrom: { id: f.taskId }, forkedAtCheckpoint: { number: 1 }, messageCount: 2 });
-    expect(fileMap(fork.worktreePath)['src/a.txt']).toBe('first\n');
-    expect(fileMap(fork.worktreePath)['src/b.txt']).toBe('one\ntwo\n');
+    expect(fileMap(fork.worktreePath!)['src/a.txt']).toBe('first\n');
+    expect(fileMap(fork.worktreePath!)['src/b.txt']).toBe('one\ntwo\n');
     expect(result.stdout).toContain('forked worker task at checkpoint #1');
-    expect((await user.ok(TaskState, { id: f.taskId })).task.messageCount).toBe(4); // the original is untouched
+    expect((await user.ok(TaskState, { id: f.taskId })).task!.messageCount).toBe(4); // the original is untouched
   });
 
   it('forks at a message with --json', async () => {
@@ -123,12 +121,10 @@ describe('makima task-fork', () => {
 });
 
 describe('makima rewind-conversation', () => {
-  const Supervisor = `query($id: ID!) { contract(id: $id) { supervisor { id } } }`;
-
   it("rewinds a contract's supervisor to a message and prints how to undo it", async () => {
     const user = await t.createUser();
     const f = await taskOnRepo(t, user);
-    const supervisor = (await user.ok(Supervisor, { id: f.contractId })).contract.supervisor.id;
+    const supervisor = (await user.ok(ContractSupervisor, { id: f.contractId })).contract!.supervisor.id;
     const ids = await say(user, supervisor, 'plan', 'research', 'specify');
     const result = await runMakima(['rewind-conversation', f.contractId, '--to', ids[1]], env(user));
     expect(result.code).toBe(0);

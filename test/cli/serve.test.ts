@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postGraphql, tempDir, TEST_DATABASE_URL } from '../harness.js';
+import { Viewer } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const dirs: string[] = [];
@@ -28,7 +29,7 @@ describe('makima serve (embedded database)', () => {
     const [, token] = await first.waitFor(/MAKIMA_TOKEN=(mk_[\w-]+)/);
     expect(first.output()).toContain(`{"Authorization": "Bearer ${token}"}`);
     expect(fs.readFileSync(path.join(dataDir, 'local-token'), 'utf8').trim()).toBe(token);
-    const viewer = await postGraphql<{ viewer: { name: string } }>(url, `{ viewer { name } }`, undefined, token);
+    const viewer = await postGraphql(url, Viewer, undefined, token);
     expect(viewer.data?.viewer.name).toBe('local');
 
     const busy = await runMakima(['user', 'create', '--name', 'second'], env);
@@ -42,7 +43,7 @@ describe('makima serve (embedded database)', () => {
     servers.push(again);
     const [, url2] = await again.waitFor(/serving GraphiQL and the API on (http:\/\/\S+)/);
     expect(again.output()).not.toContain('created the local user');
-    const still = await postGraphql<{ viewer: { name: string } }>(url2, `{ viewer { name } }`, undefined, token);
+    const still = await postGraphql(url2, Viewer, undefined, token);
     expect(still.data?.viewer.name).toBe('local');
     expect(await again.stop('SIGTERM')).toBe(0);
   });
@@ -56,7 +57,7 @@ describe('makima serve --json', () => {
     const info = JSON.parse(line);
     expect(Object.keys(info).sort()).toEqual(['database', 'localToken', 'url', 'wsUrl']);
     expect(info).toMatchObject({ database: 'pglite', wsUrl: info.url.replace('http', 'ws') });
-    const viewer = await postGraphql<{ viewer: { name: string } }>(info.url, `{ viewer { name } }`, undefined, info.localToken);
+    const viewer = await postGraphql(info.url, Viewer, undefined, info.localToken);
     expect(viewer.data?.viewer.name).toBe('local');
     expect(await server.stop('SIGINT')).toBe(0);
     expect(server.output()).not.toContain('stopping:'); // nothing but JSON on stdout
@@ -77,7 +78,7 @@ describe.runIf(TEST_DATABASE_URL)('makima serve (PostgreSQL)', () => {
       // With a shared database, a second process is fine: it goes through PostgreSQL, not a data dir.
       const second = await runMakima(['user', 'create', '--name', 'pg2', '--json'], env);
       expect(second.code).toBe(0);
-      const viewer = await postGraphql<{ viewer: { name: string } }>(url, `{ viewer { name } }`, undefined, JSON.parse(second.stdout).token);
+      const viewer = await postGraphql(url, Viewer, undefined, JSON.parse(second.stdout).token);
       expect(viewer.data?.viewer.name).toBe('pg2');
       expect(await server.stop()).toBe(0);
     } finally {
@@ -98,7 +99,7 @@ describe('makima user create', () => {
     const server = spawnMakima(['serve'], env);
     servers.push(server);
     const [, url] = await server.waitFor(/serving GraphiQL and the API on (http:\/\/\S+)/);
-    const viewer = await postGraphql<{ viewer: { id: string; name: string } }>(url, `{ viewer { name } }`, undefined, user.token);
+    const viewer = await postGraphql(url, Viewer, undefined, user.token);
     expect(viewer.data?.viewer.name).toBe('Ada');
     expect(await server.stop()).toBe(0);
   });

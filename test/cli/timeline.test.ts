@@ -2,9 +2,10 @@
 // which prints events as they happen and, after a server restart, resumes from its last cursor
 // without missing or repeating an event.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../../src/generated/gql/index.js';
 import { postGraphql, startTestServer, type TestServer, type TestUser } from '../harness.js';
 import { startServer } from '../../src/server.js';
-import { Append, say, taskOnRepo } from '../worktrees.js';
+import { AppendMessages, say, taskOnRepo, type HistoryFilter } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 let t: TestServer;
@@ -26,11 +27,13 @@ interface Event {
   contract: { id: string } | null;
 }
 
-const Timeline = `query($filter: HistoryFilter) { timeline(first: 100, filter: $filter) { edges { node { seq eventType eventSubtype contract { id } } } } }`;
+const Timeline = graphql(`
+  query NewestEvents($filter: HistoryFilter) { timeline(first: 100, filter: $filter) { edges { node { seq eventType eventSubtype contract { id } } } } }
+`);
 
 /** The user's events, newest first, as the API lists them. */
-async function timeline(user: TestUser, filter?: Record<string, unknown>): Promise<Event[]> {
-  return (await user.ok(Timeline, { filter })).timeline.edges.map((e: { node: Event }) => e.node);
+async function timeline(user: TestUser, filter?: HistoryFilter): Promise<Event[]> {
+  return (await user.ok(Timeline, { filter })).timeline.edges.map((e) => e.node);
 }
 
 function jsonLines(output: string): Event[] {
@@ -100,7 +103,7 @@ describe('makima timeline --follow', () => {
     // same database while the one it follows is down.
     await t.restart(async () => {
       const side = await startServer({ config: { ...t.config, port: 0 }, db: t.db, keepDatabase: true });
-      const appended = await postGraphql(side.url, Append, { taskId: f.taskId, messages: [{ role: 'USER', content: 'while down' }] }, user.token);
+      const appended = await postGraphql(side.url, AppendMessages, { input: { taskId: f.taskId, messages: [{ role: 'USER', content: 'while down' }] } }, user.token);
       expect(appended.errors).toBeUndefined();
       await side.stop();
     });

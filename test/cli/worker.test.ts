@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../../src/generated/gql/index.js';
 import { eventually, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { claim, COMPLETE, interruptedEvent, RESUME, subtypes, TASK } from '../mesh-protocol.js';
-import { taskOnRepo } from '../worktrees.js';
+import { claim, CompleteTask, createContract, interruptedEvent, ResumeTask, taskEvent, taskOnRepo, TaskState } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/agent.mjs', import.meta.url));
@@ -66,25 +66,30 @@ async function agentPid(worker: Spawned): Promise<number> {
   return pid;
 }
 
-const Contract = `mutation($r: String!) { createContract(input: { name: "c", repositoryPath: $r }) { contract { id supervisor { id worktreePath } } } }`;
-const Recorded = `query($id: ID!) { task(id: $id) { status lastError
-  conversation(first: 100) { edges { node { role content toolCalls } } }
-  events(first: 100) { edges { node { type data } } }
-  checkpoints(first: 10) { edges { node { number message filesChanged { path status } } } } } }`;
+const Recorded = graphql(`
+  query Recorded($id: ID!) {
+    task(id: $id) {
+      status lastError
+      conversation(first: 100) { edges { node { role content toolCalls } } }
+      events(first: 100) { edges { node { type data } } }
+      checkpoints(first: 10) { edges { node { number message filesChanged { path status } } } }
+    }
+  }
+`);
 
 async function newContract(user: TestUser) {
-  const data = await user.ok(Contract, { r: await t.makeRepo() });
-  return { contractId: data.createContract.contract.id as string, supervisor: data.createContract.contract.supervisor as { id: string; worktreePath: string } };
+  const contract = await createContract(user, await t.makeRepo());
+  return { contractId: contract.id, supervisor: { id: contract.supervisor.id, worktreePath: contract.supervisor.worktreePath! } };
 }
 
 async function recorded(user: TestUser, taskId: string) {
-  const { task } = await user.ok(Recorded, { id: taskId });
+  const task = (await user.ok(Recorded, { id: taskId })).task!;
   return {
-    status: task.status as string,
-    lastError: task.lastError as string | null,
-    messages: task.conversation.edges.map((e: { node: unknown }) => e.node),
-    events: task.events.edges.map((e: { node: unknown }) => e.node),
-    checkpoints: task.checkpoints.edges.map((e: { node: unknown }) => e.node),
+    status: task.status,
+    lastError: task.lastError ?? null,
+    messages: task.conversation.edges.map((e) => e.node),
+    events: task.events.edges.map((e) => e.node),
+    checkpoints: task.checkpoints.edges.map((e) => e.node),
   };
 }
 
@@ -130,13 +135,13 @@ describe('makima worker', () => {
     const pid = await agentPid(first);
     await first.waitFor(/"event":"message","taskId":"[^"]+","role":"ASSISTANT","index":0/);
     // The worker keeps the lease: it is renewed every second (half the lease).
-    await eventually(async () => (await subtypes(t, supervisor.id)).includes('lease_renewed'), 'a lease renewal');
+    await taskEvent(t, user, supervisor.id, 'lease_renewed');
     await first.stop('SIGKILL');
     killGroup(pid);
 
-    const interrupted = await interruptedEvent(t, supervisor.id);
-    expect(interrupted.eventData).toMatchObject({ workerId: 'w1', to: 'INTERRUPTED' });
-    expect((await user.ok(TASK, { id: supervisor.id })).task.status).toBe('INTERRUPTED');
+    const interrupted = await interruptedEvent(t, user, supervisor.id);
+    expect(interrupted.data).toMatchObject({ workerId: 'w1', to: 'INTERRUPTED' });
+    expect((await user.ok(TaskState, { id: supervisor.id })).task!.status).toBe('INTERRUPTED');
     const resumed = await runMakima(['resume', contractId], { MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token });
     expect(resumed.code).toBe(0);
 
@@ -149,7 +154,7 @@ describe('makima worker', () => {
     expect(context.conversation.map((m: { role: string; content: unknown }) => [m.role, m.content])).toEqual([['ASSISTANT', { text: 'started, then hung' }]]);
     const task = await recorded(user, supervisor.id);
     expect(task.status).toBe('COMPLETED');
-    expect(task.messages.map((m: { content: unknown }) => m.content)).toEqual([{ text: 'started, then hung' }, { text: 'working on RESUME' }, 'finished']);
+    expect(task.messages.map((m) => m.content)).toEqual([{ text: 'started, then hung' }, { text: 'working on RESUME' }, 'finished']);
     expect(task.events[0]).toEqual({ type: 'OUTPUT', data: 'hanging now' });
   });
 
@@ -158,7 +163,7 @@ describe('makima worker', () => {
     const f = await taskOnRepo(t, user);
     // The supervisor is the oldest pending task: take it out of the way.
     const supervisor = await claim(user, 'setup');
-    await user.ok(COMPLETE, { input: { taskId: supervisor!.task.id, workerId: 'setup' } });
+    await user.ok(CompleteTask, { input: { taskId: supervisor!.task.id, workerId: 'setup' } });
 
     const failed = await runMakima(['worker', '--command', COMMAND, '--once', '--worker-id', 'w1'], workerEnv(user, 'fail').env);
     expect(failed.code).toBe(1);
@@ -189,11 +194,13 @@ describe('makima worker', () => {
     await worker.waitFor(/message #0 \(assistant\)/);
     expect(await worker.stop('SIGINT')).toBe(0);
     expect(worker.output()).toContain(`released c supervisor (${supervisor.id}): FAILED with "worker stopped"`);
+    // Polls, because the agent is the worker's child, not this process's: no exit event of it reaches
+    // here, and a process group that is gone can only be seen by signalling it.
     await eventually(async () => !groupAlive(pid), "the agent's processes to end");
     const task = await recorded(user, supervisor.id);
     expect(task).toMatchObject({ status: 'FAILED', lastError: 'worker stopped' });
     expect(task.events).toEqual([{ type: 'OUTPUT', data: 'hanging now' }]);
-    const resumed = await user.ok(RESUME, { input: { taskId: supervisor.id } });
+    const resumed = await user.ok(ResumeTask, { input: { taskId: supervisor.id } });
     expect(resumed.resumeTask.task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME' });
   });
 
