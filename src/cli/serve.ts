@@ -47,12 +47,22 @@ export function registerServe(program: Command): void {
         println(JSON.stringify({ url: server.url, wsUrl: server.wsUrl, database, localToken: localToken?.token ?? null }));
       } else greet(server.url, localToken, config);
       const running = server;
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
+        let stopping = false;
+        // The handlers stay until the server has stopped: a second SIGINT or SIGTERM while stopping
+        // is ignored rather than killing the process half-way. Ctrl-C under `npm start` delivers
+        // two (one from the terminal, one forwarded by npm), and a supervisor may repeat its SIGTERM.
         const onSignal = () => {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          if (stopping) return;
+          stopping = true;
           if (!opts.json) println('\nstopping: finishing requests and closing the database…');
-          void running.stop().then(resolve);
+          running
+            .stop()
+            .finally(() => {
+              process.off('SIGINT', onSignal);
+              process.off('SIGTERM', onSignal);
+            })
+            .then(resolve, reject);
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
