@@ -1,12 +1,19 @@
-// `makima serve` (and `npm start`): runs the API until Ctrl-C; on the first start with the embedded
-// database it creates a local user and says how to use its token.
+// `makima serve` (and `npm start`): runs the API until Ctrl-C or SIGTERM; on the first start with the
+// embedded database it creates a local user and says how to use its token.
+//
+// Failing to start is one line and a non-zero exit, with nothing left open or half-created: a busy
+// port is found before the database is opened (so no data dir, token or migration is made), a
+// database that cannot be reached is named with what to check, and anything that fails once the
+// database is open closes it (its pool and LISTEN connection) before the error is reported.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import type { RunningServer } from '../server.js';
 import { migrateDatabase, openConfiguredDatabase } from './database.js';
-import { color, println } from './output.js';
+import { CliError, color, println } from './output.js';
 
 export function registerServe(program: Command): void {
   program
@@ -17,21 +24,45 @@ export function registerServe(program: Command): void {
     .option('--json', 'once serving, print { "url", "wsUrl", "database", "localToken" } as one JSON line')
     .action(async (opts: { port?: string; host?: string; json?: boolean }) => {
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
+      await assertPortFree(config.host, config.port);
       const db = await openConfiguredDatabase(config);
-      await migrateDatabase(db);
-      const localToken = config.databaseUrl ? undefined : await ensureLocalUser(config, db);
-      const { startServer } = await import('../server.js');
-      const server = await startServer({ config, db });
+      let server: RunningServer | undefined;
+      let localToken: LocalToken | undefined;
+      try {
+        await assertReachable(config, db);
+        await migrateDatabase(db);
+        const { startServer } = await import('../server.js');
+        server = await listening(config, () => startServer({ config, db }));
+        // After listening, so that a port taken since the check above leaves no new user behind.
+        if (!config.databaseUrl) localToken = await ensureLocalUser(config, db);
+      } catch (err) {
+        // Nothing may keep the process alive after a failed start: the pool, the LISTEN connection,
+        // the embedded database and its lock all go with the database.
+        if (server) await server.stop().catch(() => undefined);
+        else await db.close().catch(() => undefined);
+        throw err;
+      }
       if (opts.json) {
         const database = config.databaseUrl ? 'postgres' : 'pglite';
         println(JSON.stringify({ url: server.url, wsUrl: server.wsUrl, database, localToken: localToken?.token ?? null }));
       } else greet(server.url, localToken, config);
-      await new Promise<void>((resolve) => {
+      const running = server;
+      await new Promise<void>((resolve, reject) => {
+        let stopping = false;
+        // The handlers stay until the server has stopped: a second SIGINT or SIGTERM while stopping
+        // is ignored rather than killing the process half-way. Ctrl-C under `npm start` delivers
+        // two (one from the terminal, one forwarded by npm), and a supervisor may repeat its SIGTERM.
         const onSignal = () => {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          if (stopping) return;
+          stopping = true;
           if (!opts.json) println('\nstopping: finishing requests and closing the database…');
-          void server.stop().then(resolve);
+          running
+            .stop()
+            .finally(() => {
+              process.off('SIGINT', onSignal);
+              process.off('SIGTERM', onSignal);
+            })
+            .then(resolve, reject);
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
@@ -39,8 +70,93 @@ export function registerServe(program: Command): void {
     });
 }
 
+/**
+ * Fails with one line when `host:port` cannot be listened on, before anything is opened or created.
+ * It binds a throwaway server there and closes it at once, so another process could still take the
+ * port before the real server listens a few seconds later. That race is acceptable: it needs two
+ * servers started on one port at the same moment, and its loser still fails cleanly — listening()
+ * reports the same line and the database is closed — only after having opened it.
+ */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return; // the system picks a free port
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  }).catch((err: unknown) => {
+    throw new CliError(listenFailure(err, host, port) ?? `cannot listen on ${host}:${port}: ${describe(err)}`);
+  });
+}
+
+/** Starts the server; a listen error becomes the same one line as assertPortFree's. */
+async function listening(config: Config, start: () => Promise<RunningServer>): Promise<RunningServer> {
+  // graphql-ws logs an error that its WebSocket server re-emits from the HTTP server, stack and
+  // all ("Internal error emitted on the WebSocket server…"); here that is the listen error this
+  // function reports as one line, so that one message is held back while the server starts.
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('Internal error emitted on the WebSocket server') && listenFailure(args[1], config.host, config.port)) return;
+    consoleError(...args);
+  };
+  try {
+    return await start();
+  } catch (err) {
+    const failure = listenFailure(err, config.host, config.port);
+    throw failure ? new CliError(failure) : err;
+  } finally {
+    console.error = consoleError;
+  }
+}
+
+/** The line for an error of listening on host:port, or undefined when it is not one. */
+function listenFailure(err: unknown, host: string, port: number): string | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.syscall !== 'listen' && e?.syscall !== 'getaddrinfo') return undefined;
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `port ${port} on ${host} is in use; set PORT or --port`;
+    case 'EACCES':
+      return `port ${port} on ${host} is not allowed for this user (ports below 1024 usually need privileges); set PORT or --port`;
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine; set HOST or --host`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the host ${host} cannot be resolved; set HOST or --host`;
+    default:
+      return `cannot listen on port ${port} on ${host}: ${describe(err)}`;
+  }
+}
+
+/** A PostgreSQL that is down or a database that does not exist is one line that says what to check. */
+async function assertReachable(config: Config, db: Database): Promise<void> {
+  if (!config.databaseUrl) return;
+  try {
+    await db.query('SELECT 1');
+  } catch (err) {
+    const url = new URL(config.databaseUrl);
+    url.password = url.password ? '***' : '';
+    const name = decodeURIComponent(url.pathname.slice(1));
+    const hint =
+      (err as { code?: string }).code === '3D000'
+        ? `create it (CREATE DATABASE ${name}) or correct DATABASE_URL`
+        : 'check that PostgreSQL is running there and that DATABASE_URL is right';
+    throw new CliError(`cannot use the database ${url.toString()} (DATABASE_URL): ${describe(err)}; ${hint}`);
+  }
+}
+
+/** An error's message on one line; an AggregateError (each address of a host refused) by its parts. */
+function describe(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length) {
+    return [...new Set(err.errors.map((e: unknown) => describe(e)))].join('; ');
+  }
+  const e = err as { message?: string; code?: string } | undefined;
+  return (e?.message || e?.code || String(err)).split('\n')[0];
+}
+
+type LocalToken = { token: string; file: string; created: boolean };
+
 /** The first start of an embedded database creates a local user; its token is kept in the data dir. */
-async function ensureLocalUser(config: Config, db: Database): Promise<{ token: string; file: string; created: boolean } | undefined> {
+async function ensureLocalUser(config: Config, db: Database): Promise<LocalToken | undefined> {
   const file = path.join(config.dataDir, 'local-token');
   if ((await db.prisma.user.count()) > 0) {
     return fs.existsSync(file) ? { token: fs.readFileSync(file, 'utf8').trim(), file, created: false } : undefined;
@@ -51,7 +167,7 @@ async function ensureLocalUser(config: Config, db: Database): Promise<{ token: s
   return { token: user.token, file, created: true };
 }
 
-function greet(url: string, local: { token: string; file: string; created: boolean } | undefined, config: Config): void {
+function greet(url: string, local: LocalToken | undefined, config: Config): void {
   println(`${color.bold('makima')} is serving GraphiQL and the API on ${color.cyan(url)}`);
   println(color.dim(`database: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`));
   if (!local) return;

@@ -2,11 +2,14 @@
 // context on stdin, turns its stdout into task events, messages and checkpoints (worker-protocol),
 // keeps the lease renewed, and completes or fails the task when the agent exits.
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { graphql } from '../generated/gql/index.js';
 import { ApiError, type ApiClient } from './client.js';
 import { CliError } from './output.js';
+import { agentRecord, canIdentifyProcesses, isRecordedGroupRunning, readRecord, recordPath, removeRecord, stopRecordedGroup, writeRecord, type AgentRecord } from './worker-agents.js';
 import { parseLine, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
 
 export const ClaimTask = graphql(`
@@ -73,6 +76,8 @@ const BATCH_BYTES = 512 * 1024;
 const BATCH_DELAY_MS = 200;
 const STDERR_TAIL = 4000;
 const KILL_GRACE_MS = 5000;
+/** The reaper's script, next to this module (dist/cli/worker-reaper.js, or the .ts when run from source). */
+const REAPER = fileURLToPath(new URL(`./worker-reaper${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 type AgentEnd = { error: Error } | { code: number | null; signal: NodeJS.Signals | null };
 
@@ -95,6 +100,9 @@ class TaskRun {
   private leaseUntil: number;
   private stderrTail = '';
   private lineNumber = 0;
+  /** Watches this worker for the agent: it stops the agent's group if the worker dies (worker-reaper). */
+  private reaper: ChildProcess | undefined;
+  private record: { file: string; agent: AgentRecord } | undefined;
 
   constructor(
     private readonly options: RunOptions,
@@ -126,11 +134,16 @@ class TaskRun {
       clearInterval(renewals);
       signal.removeEventListener('abort', onStop);
       this.kill();
+      this.stopWatching();
     }
   }
 
   /** Starts the agent and processes its stdout until it exits and its output is read. */
   private async runAgent(): Promise<AgentEnd> {
+    const recordFile = canIdentifyProcesses() ? recordPath(this.assignment.worktreePath) : undefined;
+    if (recordFile && !(await this.stopLeftover(recordFile))) {
+      return { error: new Error('an agent left running there by an earlier run could not be stopped; stop it, then resume the task') };
+    }
     // The command is the operator's own string, run by the shell as written; task data reaches the
     // agent only on stdin and in MAKIMA_TASK_ID, never inside the command line.
     const child = spawn('/bin/sh', ['-c', this.options.command], {
@@ -145,7 +158,10 @@ class TaskRun {
       child.once('error', (error) => resolve({ error }));
       child.once('close', (code, sig) => resolve({ code, signal: sig }));
     });
-    if (child.pid) this.options.report('agent_started', { taskId: this.taskId, pid: child.pid }, `  agent started (pid ${child.pid}): ${this.options.command}`);
+    if (child.pid) {
+      this.watch(child.pid, recordFile);
+      this.options.report('agent_started', { taskId: this.taskId, pid: child.pid, reaperPid: this.reaper?.pid ?? null }, `  agent started (pid ${child.pid}): ${this.options.command}`);
+    }
     // An agent that never reads its context closes stdin early; that is its business, not an error.
     child.stdin.on('error', () => {});
     child.stdin.end(`${JSON.stringify(this.context())}\n`);
@@ -347,6 +363,64 @@ class TaskRun {
 
   private fail(error: string) {
     return this.options.client.request(FailTask, { input: { taskId: this.taskId, workerId: this.options.workerId, error } });
+  }
+
+  /**
+   * Before an agent starts in the worktree: stops an agent that an earlier run left there (its worker
+   * and reaper both died), so that a resumed task never runs beside it. False when it would not stop.
+   */
+  private async stopLeftover(recordFile: string): Promise<boolean> {
+    const leftover = readRecord(recordFile);
+    if (!leftover) return true;
+    const outcome = await stopRecordedGroup(leftover, KILL_GRACE_MS);
+    if (outcome === 'stuck') return false;
+    removeRecord(recordFile, leftover);
+    if (outcome === 'stopped') {
+      this.options.report(
+        'leftover_stopped',
+        { taskId: this.taskId, pgid: leftover.pgid, leftoverTaskId: leftover.taskId, leftoverWorkerId: leftover.workerId },
+        `  stopped an agent an earlier run left in the worktree (process group ${leftover.pgid}, worker ${leftover.workerId})`,
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Records the agent (process group) in the worktree's git dir and starts its reaper, which holds a
+   * pipe from this process and stops the agent's group when the pipe closes without "disarm": when
+   * this worker dies, even by SIGKILL. Neither may fail the task: without them the agent still runs.
+   */
+  private watch(pid: number, recordFile: string | undefined): void {
+    const agent = canIdentifyProcesses() ? agentRecord(pid, { taskId: this.taskId, workerId: this.options.workerId }) : undefined;
+    if (agent && recordFile) {
+      try {
+        writeRecord(recordFile, agent);
+        this.record = { file: recordFile, agent };
+      } catch (err) {
+        process.stderr.write(`makima worker: could not record the agent in ${recordFile}: ${(err as Error).message}\n`);
+      }
+    }
+    // Without /proc the group cannot be identified later; the reaper then trusts the number it is given.
+    const watched: AgentRecord = agent ?? { pgid: pid, startTime: '', bootId: '', taskId: this.taskId, workerId: this.options.workerId, workerPid: process.pid };
+    const reaper = spawn(process.execPath, [...process.execArgv, REAPER, JSON.stringify({ record: watched, recordFile: this.record?.file, graceMs: KILL_GRACE_MS })], {
+      stdio: ['pipe', 'ignore', 'inherit'],
+      detached: true,
+    });
+    reaper.once('error', (err) => process.stderr.write(`makima worker: could not start the agent's reaper: ${err.message}\n`));
+    reaper.stdin?.on('error', () => {});
+    reaper.unref();
+    this.reaper = reaper;
+  }
+
+  /** The run is over: the reaper stands down, and the record goes once the agent's group has ended. */
+  private stopWatching(): void {
+    const reaper = this.reaper;
+    this.reaper = undefined;
+    reaper?.stdin?.end('disarm\n');
+    const record = this.record;
+    this.record = undefined;
+    // Processes the agent started that outlive it stay recorded, so that the next run here stops them.
+    if (record && !isRecordedGroupRunning(record.agent)) removeRecord(record.file, record.agent);
   }
 
   /** Stops the agent's whole process group: SIGTERM, then SIGKILL if it has not exited in time. */

@@ -71,7 +71,8 @@ function printable(value: string): string {
 
 /**
  * Resolves a client-given repository path: it must exist, be inside `reposRoot` after resolving
- * symlinks, and be the top level of a git work tree with at least one commit.
+ * symlinks, keep its git directory (and common dir) inside `reposRoot` too, and be the top level of
+ * a git work tree with at least one commit.
  */
 export async function resolveRepository(input: string, reposRoot: string): Promise<{ path: string; head: string }> {
   if (!input.trim()) throw new BadInputError('repositoryPath must not be empty', 'repositoryPath');
@@ -83,8 +84,7 @@ export async function resolveRepository(input: string, reposRoot: string): Promi
   } catch {
     throw new BadInputError(`repositoryPath: ${input} does not exist`, 'repositoryPath');
   }
-  const rel = path.relative(root, real);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+  if (!isInside(root, real)) {
     throw new BadInputError(`repositoryPath: ${input} is outside the repositories root (${root}); set MAKIMA_REPOS_ROOT to allow it`, 'repositoryPath');
   }
   if (!fs.statSync(real).isDirectory()) throw new BadInputError(`repositoryPath: ${input} is not a directory`, 'repositoryPath');
@@ -97,6 +97,21 @@ export async function resolveRepository(input: string, reposRoot: string): Promi
   if (fs.realpathSync(top) !== real) {
     throw new BadInputError(`repositoryPath: ${input} is inside a git repository but not its top level (${top})`, 'repositoryPath');
   }
+  // Branches, worktrees and checkpoint refs are written into the git directory, which a `.git` file
+  // (`gitdir: …`, as in a linked worktree or `git init --separate-git-dir`) or a symlinked `.git`
+  // can put anywhere: the root must contain it too, or makima would write outside the root. The
+  // common dir is where branches and worktrees go; the git dir is checked as well, for a `.git` file
+  // pointing at a directory whose `commondir` leads back inside.
+  for (const dir of await gitDirectories(real, input)) {
+    if (!isInside(root, dir)) {
+      throw new BadInputError(
+        `repositoryPath: ${input} keeps its git directory in ${dir}, outside the repositories root (${root}), and makima ` +
+          `would write branches and worktrees there; use a clone inside the root (git clone ${real} <a directory in ${root}>), or set ` +
+          'MAKIMA_REPOS_ROOT to a directory that contains both',
+        'repositoryPath',
+      );
+    }
+  }
   let head: string;
   try {
     head = await git(real).revparse(['--verify', 'HEAD^{commit}']);
@@ -104,6 +119,23 @@ export async function resolveRepository(input: string, reposRoot: string): Promi
     throw new BadInputError(`repositoryPath: ${input} has no commits yet; make a first commit, then try again`, 'repositoryPath');
   }
   return { path: real, head };
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
+/** The repository's common dir and git dir, symlinks resolved (git prints them relative to `repo` or absolute). */
+async function gitDirectories(repo: string, input: string): Promise<string[]> {
+  try {
+    const out = await git(repo).raw(['rev-parse', '--git-common-dir', '--absolute-git-dir']);
+    const dirs = out.split('\n').map((line) => line.trim()).filter(Boolean);
+    if (dirs.length !== 2) throw new Error(`unexpected output of git rev-parse: ${out}`);
+    return dirs.map((dir) => fs.realpathSync(path.resolve(repo, dir)));
+  } catch {
+    throw new BadInputError(`repositoryPath: ${input} is not a git repository (its git directory cannot be read)`, 'repositoryPath');
+  }
 }
 
 /** Creates `worktreePath` on a new branch `branch` starting at `commit`. */
