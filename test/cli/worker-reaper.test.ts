@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { interruptedEvent, RESUME, TASK } from '../mesh-protocol.js';
+import { interruptedEvent, ResumeTask, TaskState } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/agent.mjs', import.meta.url));
@@ -169,8 +169,8 @@ describe.runIf(process.platform === 'linux')('a resumed task never runs beside a
     await gone;
     expect(running(pid)).toBe(true);
 
-    await interruptedEvent(t, supervisorId);
-    await user.ok(RESUME, { input: { taskId: supervisorId } });
+    await interruptedEvent(t, user, supervisorId);
+    await user.ok(ResumeTask, { input: { taskId: supervisorId } });
     // The next agent fails the task if the old one still runs when it starts.
     const second = await runMakima(['worker', '--command', `'${process.execPath}' '${NO_LEFTOVER}'`, '--once', '--worker-id', 'w2', '--json'], {
       MAKIMA_URL: t.url,
@@ -183,7 +183,7 @@ describe.runIf(process.platform === 'linux')('a resumed task never runs beside a
     expect(events.map((e) => e.event)).toEqual(['started', 'claimed', 'leftover_stopped', 'agent_started', 'completed', 'stopped']);
     expect(events[2]).toEqual({ event: 'leftover_stopped', taskId: supervisorId, pgid: pid, leftoverTaskId: supervisorId, leftoverWorkerId: 'w1' });
     expect(running(pid)).toBe(false);
-    expect((await user.ok(TASK, { id: supervisorId })).task.status).toBe('COMPLETED');
+    expect((await user.ok(TaskState, { id: supervisorId })).task!.status).toBe('COMPLETED');
     expect(fs.existsSync(await recordFile(worktreePath))).toBe(false); // the run ended: its own record is gone too
   });
 
