@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { migrateDatabase, openConfiguredDatabase } from './database.js';
-import { color, println } from './output.js';
+import { CliError, color, println } from './output.js';
 
 export function registerServe(program: Command): void {
   program
@@ -22,20 +22,30 @@ export function registerServe(program: Command): void {
       const localToken = config.databaseUrl ? undefined : await ensureLocalUser(config, db);
       const { startServer } = await import('../server.js');
       const server = await startServer({ config, db });
+      // Ctrl-C / SIGTERM stop the server (exit 0); so does losing the embedded database's data
+      // directory to another process (exit 1, with the reason on stderr), rather than writing on.
+      // The signal handlers are in place before the URL is printed: whoever reads it may signal at once.
+      let stopping = false;
+      let stopped!: (reason: string | undefined) => void;
+      const done = new Promise<string | undefined>((resolve) => (stopped = resolve));
+      const stop = (reason?: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        if (!opts.json) println('\nstopping: finishing requests and closing the database…');
+        void server.stop().then(() => stopped(reason));
+      };
+      const onSignal = () => stop();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       if (opts.json) {
         const database = config.databaseUrl ? 'postgres' : 'pglite';
         println(JSON.stringify({ url: server.url, wsUrl: server.wsUrl, database, localToken: localToken?.token ?? null }));
       } else greet(server.url, localToken, config);
-      await new Promise<void>((resolve) => {
-        const onSignal = () => {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          if (!opts.json) println('\nstopping: finishing requests and closing the database…');
-          void server.stop().then(resolve);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      db.onLockLost((message) => stop(message));
+      const lost = await done;
+      if (lost) throw new CliError(`${lost}; the server stopped so that two processes never write the same database.`);
     });
 }
 
