@@ -42,31 +42,42 @@ export function registerServe(program: Command): void {
         else await db.close().catch(() => undefined);
         throw err;
       }
+      const running = server;
+      // Ctrl-C / SIGTERM stop the server (exit 0); so does losing the embedded database's data
+      // directory to another process (exit 1, with the reason on stderr), rather than writing on.
+      // The handlers are in place before the URL is printed: whoever reads it may signal at once.
+      // They stay until the server has stopped: a second SIGINT or SIGTERM while stopping is
+      // ignored rather than killing the process half-way. Ctrl-C under `npm start` delivers two
+      // (one from the terminal, one forwarded by npm), and a supervisor may repeat its SIGTERM.
+      let stopping = false;
+      let stopped!: (outcome: { lost?: string; error?: unknown }) => void;
+      const done = new Promise<{ lost?: string; error?: unknown }>((resolve) => (stopped = resolve));
+      const stop = (lost?: string) => {
+        if (stopping) return;
+        stopping = true;
+        if (!opts.json) println('\nstopping: finishing requests and closing the database…');
+        running
+          .stop()
+          .finally(() => {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+          })
+          .then(
+            () => stopped({ lost }),
+            (error: unknown) => stopped({ error }),
+          );
+      };
+      const onSignal = () => stop();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      db.onLockLost((message) => stop(message));
       if (opts.json) {
         const database = config.databaseUrl ? 'postgres' : 'pglite';
         println(JSON.stringify({ url: server.url, wsUrl: server.wsUrl, database, localToken: localToken?.token ?? null }));
       } else greet(server.url, localToken, config);
-      const running = server;
-      await new Promise<void>((resolve, reject) => {
-        let stopping = false;
-        // The handlers stay until the server has stopped: a second SIGINT or SIGTERM while stopping
-        // is ignored rather than killing the process half-way. Ctrl-C under `npm start` delivers
-        // two (one from the terminal, one forwarded by npm), and a supervisor may repeat its SIGTERM.
-        const onSignal = () => {
-          if (stopping) return;
-          stopping = true;
-          if (!opts.json) println('\nstopping: finishing requests and closing the database…');
-          running
-            .stop()
-            .finally(() => {
-              process.off('SIGINT', onSignal);
-              process.off('SIGTERM', onSignal);
-            })
-            .then(resolve, reject);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      const outcome = await done;
+      if (outcome.error) throw outcome.error;
+      if (outcome.lost) throw new CliError(`${outcome.lost}; the server stopped so that two processes never write the same database.`);
     });
 }
 
