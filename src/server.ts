@@ -16,6 +16,7 @@ import { authenticate, bearerToken } from './modules/auth/service.js';
 import { localGit } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { startWorkers } from './modules/workers/service.js';
+import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
 import { limitPlugins } from './schema/limits.js';
 
@@ -174,7 +175,7 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
-    plugins: [...limitPlugins(), badUserInputCodes()],
+    plugins: [...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes()],
     maskedErrors: {
       maskError(error, message) {
         // Duck-typed on purpose: graphql can be loaded twice (ESM and CJS builds), so instanceof
