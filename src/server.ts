@@ -25,7 +25,7 @@ import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from
 export const GRAPHQL_PATH = '/graphql';
 /** graphql-ws close code for a socket whose connection_init carried no valid token. */
 export const CLOSE_FORBIDDEN = CloseCode.Forbidden;
-/** How long stop() waits for a socket's client to answer its close before it cuts the socket. */
+/** How long stop() lets requests, streams and sockets end on their own before it cuts them. */
 export const STOP_GRACE_MS = 3000;
 /** How often a graphql-ws socket is pinged; one that has not answered by the next ping is closed (4410). */
 export const WS_KEEP_ALIVE_MS = 12_000;
@@ -106,15 +106,33 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      // Stop accepting, close subscriptions cleanly, let in-flight requests finish, then the database.
+      // Stop accepting and let in-flight requests finish; end every live subscription (sockets with
+      // 1001, SSE streams with their `complete`); after STOP_GRACE_MS cut whatever is still open, so
+      // that a stop never waits on a client. Then the database.
       draining = true;
-      // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
-      await stopWorkers();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await ws.closeAll('server is shutting down', STOP_GRACE_MS);
-      await closed;
-      await live.stop();
+      const cutOff = setTimeout(
+        () =>
+          server.getConnections((_err, connections) => {
+            logger.warn({ graceMs: STOP_GRACE_MS, connections }, 'stopping: cutting the connections still open after the grace period');
+            server.closeAllConnections();
+          }),
+        STOP_GRACE_MS,
+      );
+      try {
+        // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
+        await stopWorkers();
+        // Sockets are closed, not drained: a client reconnects with its cursor and misses nothing.
+        const socketsClosed = ws.closeAll('server is shutting down', STOP_GRACE_MS);
+        // Closing the hub ends every subscription's live feed: each SSE stream then completes, and
+        // its response ends, which closes its connection (see `draining` above).
+        await live.stop();
+        await socketsClosed;
+        await closed;
+      } finally {
+        clearTimeout(cutOff);
+      }
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
