@@ -2,11 +2,11 @@
 // path, a health endpoint, and a graceful stop.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError, type execute, type subscribe } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
 import { pino, type Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
 import type { AppContext, Context } from './context.js';
 import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphiql.js';
@@ -17,12 +17,19 @@ import { localGit } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
+import { BadInputError } from './errors.js';
+import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
 import { limitPlugins } from './schema/limits.js';
+import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** graphql-ws close code for a socket whose connection_init carried no valid token. */
-export const CLOSE_FORBIDDEN = 4403;
+export const CLOSE_FORBIDDEN = CloseCode.Forbidden;
+/** How long stop() lets requests, streams and sockets end on their own before it cuts them. */
+export const STOP_GRACE_MS = 3000;
+/** How often a graphql-ws socket is pinged; one that has not answered by the next ping is closed (4410). */
+export const WS_KEEP_ALIVE_MS = 12_000;
 
 export interface RunningServer {
   url: string;
@@ -39,6 +46,8 @@ export interface StartOptions {
   /** An already-open database (tests); it is closed by stop() unless keepDatabase is set. */
   db?: Database;
   keepDatabase?: boolean;
+  /** graphql-ws keep-alive interval (default WS_KEEP_ALIVE_MS; tests make it short). */
+  wsKeepAliveMs?: number;
 }
 
 export function createLogger(config: Config): Logger {
@@ -92,7 +101,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     void yoga.handle(req, res);
   });
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
-  const ws = attachGraphqlWs(app, yoga, wss);
+  const ws = attachGraphqlWs(app, yoga, wss, options.wsKeepAliveMs ?? WS_KEEP_ALIVE_MS);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -107,17 +116,33 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      // Stop accepting, close subscriptions cleanly, let in-flight requests finish, then the database.
+      // Stop accepting and let in-flight requests finish; end every live subscription (sockets with
+      // 1001, SSE streams with their `complete`); after STOP_GRACE_MS cut whatever is still open, so
+      // that a stop never waits on a client. Then the database.
       draining = true;
-      // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
-      await stopWorkers();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await ws.dispose();
-      for (const client of wss.clients) client.close(1001, 'server is shutting down');
-      wss.close();
-      await closed;
-      await live.stop();
+      const cutOff = setTimeout(
+        () =>
+          server.getConnections((_err, connections) => {
+            logger.warn({ graceMs: STOP_GRACE_MS, connections }, 'stopping: cutting the connections still open after the grace period');
+            server.closeAllConnections();
+          }),
+        STOP_GRACE_MS,
+      );
+      try {
+        // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
+        await stopWorkers();
+        // Sockets are closed, not drained: a client reconnects with its cursor and misses nothing.
+        const socketsClosed = ws.closeAll('server is shutting down', STOP_GRACE_MS);
+        // Closing the hub ends every subscription's live feed: each SSE stream then completes, and
+        // its response ends, which closes its connection (see `draining` above).
+        await live.stop();
+        await socketsClosed;
+        await closed;
+      } finally {
+        clearTimeout(cutOff);
+      }
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
@@ -138,7 +163,7 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
 // The API's error codes, plus the end of a subscription that fell too far behind (live/hub.ts).
 const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW']);
 /** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
-const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
+const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'OPERATION_RESOLUTION_FAILURE']);
 
 type ErrorLike = { name?: string; path?: unknown; originalError?: unknown; extensions?: Record<string, unknown> };
 
@@ -172,10 +197,36 @@ function badUserInputCodes(): Plugin {
   };
 }
 
-type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
-type InitialContext = { request?: Request; connectionParams?: Record<string, unknown>; socket?: WebSocket };
+type InitialContext = { request?: Request; connectionParams?: Record<string, unknown>; closeSocket?: WsExtra['close'] };
+
+/**
+ * What a client receives for an error (yoga's maskError, and graphql-ws refusals): an error with
+ * one of the API's codes as it is; a client's malformed request as BAD_USER_INPUT; anything else
+ * logged and replaced by a generic INTERNAL_SERVER_ERROR.
+ */
+function errorMasker(app: AppContext): (error: unknown, message?: string) => GraphQLError {
+  return (error, message = 'Unexpected error.') => {
+    // Duck-typed on purpose: graphql can be loaded twice (ESM and CJS builds), so instanceof
+    // GraphQLError is not reliable across packages.
+    const err = error as { originalError?: unknown; extensions?: { code?: unknown }; message?: string };
+    const original = (err.originalError ?? error) as { name?: string; message?: string; extensions?: { code?: unknown } };
+    if (typeof original.extensions?.code === 'string' && EXPECTED_CODES.has(original.extensions.code)) return original as GraphQLError;
+    if ((original as { code?: unknown }).code === 'P2025') {
+      // Prisma's "record required but not found": a node lookup of a missing or another user's object.
+      return new GraphQLError('not found', { extensions: { code: 'NOT_FOUND' } });
+    }
+    if (isRequestError(err as ErrorLike)) return asBadUserInput(error as ErrorLike) as GraphQLError;
+    if (original.name === 'PothosValidationError') {
+      return new GraphQLError(original.message ?? 'invalid argument', { extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    if (!err.originalError && typeof err.extensions?.code === 'string') return error as GraphQLError;
+    app.logger.error({ err: original }, 'unexpected error');
+    return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  };
+}
 
 function createApp(app: AppContext): YogaServerInstance<InitialContext, Context> {
+  const maskError = errorMasker(app);
   return createYoga<InitialContext, Context>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -184,64 +235,87 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
-    plugins: [...limitPlugins(), badUserInputCodes()],
-    maskedErrors: {
-      maskError(error, message) {
-        // Duck-typed on purpose: graphql can be loaded twice (ESM and CJS builds), so instanceof
-        // GraphQLError is not reliable across packages.
-        const err = error as { originalError?: unknown; extensions?: { code?: unknown }; message?: string };
-        const original = (err.originalError ?? error) as { name?: string; message?: string; extensions?: { code?: unknown } };
-        if (typeof original.extensions?.code === 'string' && EXPECTED_CODES.has(original.extensions.code)) return original as Error;
-        if ((original as { code?: unknown }).code === 'P2025') {
-          // Prisma's "record required but not found": a node lookup of a missing or another user's object.
-          return new GraphQLError('not found', { extensions: { code: 'NOT_FOUND' } });
-        }
-        if (isRequestError(err as ErrorLike)) return asBadUserInput(error as ErrorLike) as Error;
-        if (original.name === 'PothosValidationError') {
-          return new GraphQLError(original.message ?? 'invalid argument', { extensions: { code: 'BAD_USER_INPUT' } });
-        }
-        if (!err.originalError && typeof err.extensions?.code === 'string') return error as Error;
-        app.logger.error({ err: original }, 'unexpected error');
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      },
-    },
-    context: async ({ request, connectionParams, socket }) => {
+    plugins: [...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes()],
+    maskedErrors: { maskError: (error, message) => maskError(error, message) },
+    context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
       const viewer = await authenticate(app.prisma, bearerToken(header));
-      return { ...app, viewer, ...(socket ? { closeSocket: (code: number, reason: string) => socket.close(code, reason) } : {}) };
+      return { ...app, viewer, ...(closeSocket ? { closeSocket } : {}) };
     },
   });
 }
 
-function attachGraphqlWs(app: AppContext, yoga: YogaServerInstance<InitialContext, Context>, wss: WebSocketServer) {
-  return useServer(
+type Yoga = YogaServerInstance<InitialContext, Context>;
+type OperationResult = ExecutionResult | AsyncIterable<ExecutionResult>;
+/** What onSubscribe prepared: the operation's result, or its event stream, for graphql-ws to send. */
+type Prepared = { prepared: OperationResult };
+
+/**
+ * graphql-ws on the WebSocket server. An operation runs through yoga's enveloped parse, validate,
+ * execute and subscribe, so every plugin applies as over HTTP. It is run in onSubscribe: an
+ * operation refused before it starts (a syntax error, a depth, alias, cost or page limit, a
+ * variable of the wrong type, any plugin that throws) is then an `error` message for its id, with
+ * the code HTTP gives it, and the socket's other operations go on. Thrown out of a graphql-ws hook,
+ * the same refusal would close the whole socket with 4500, which clients treat as fatal.
+ */
+function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keepAliveMs: number): GraphqlWsTransport {
+  const maskError = errorMasker(app);
+  return serveGraphqlWs(
+    wss,
     {
-      // onSubscribe puts yoga's enveloped execute/subscribe on rootValue, so plugins run for sockets too.
-      execute: (args) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      execute: (args) => (args.rootValue as Prepared).prepared,
+      subscribe: (args) => (args.rootValue as Prepared).prepared,
       onConnect: async (ctx) => {
         const params = (ctx.connectionParams ?? {}) as Record<string, unknown>;
         const viewer = await authenticate(app.prisma, bearerToken(params.authorization ?? params.Authorization));
         return viewer !== null; // false closes the socket with 4403 Forbidden
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          connectionParams: ctx.connectionParams as Record<string, unknown>,
-          socket: ctx.extra.socket,
-        });
-        const args = {
-          schema,
-          operationName: payload.operationName,
-          document: parse(payload.query),
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args as never;
+        try {
+          return await prepareOperation(yoga, maskError, ctx.connectionParams, ctx.extra, payload);
+        } catch (err) {
+          // A server fault (the context could not be built, say): this operation fails, not the socket.
+          return [maskError(err)];
+        }
       },
     },
-    wss,
+    { logger: app.logger, keepAliveMs },
   );
+}
+
+async function prepareOperation(
+  yoga: Yoga,
+  maskError: (error: unknown) => GraphQLError,
+  connectionParams: Record<string, unknown> | undefined,
+  extra: WsExtra,
+  payload: SubscribePayload,
+): Promise<(ExecutionArgs & { rootValue: Prepared }) | readonly GraphQLError[]> {
+  const { schema, parse, validate, execute, subscribe, contextFactory } = yoga.getEnveloped({ connectionParams, closeSocket: extra.close });
+  let document: DocumentNode;
+  let errors: readonly GraphQLError[];
+  try {
+    document = parse(payload.query);
+    errors = validate(schema, document);
+  } catch (err) {
+    return [maskError(err)]; // a syntax error, or a graphql-armor limit (they throw from validation)
+  }
+  if (errors.length) return errors.map((e) => maskError(e));
+  const operation = getOperationAST(document, payload.operationName);
+  if (!operation) {
+    const message = payload.operationName ? `the document has no operation named "${payload.operationName}"` : 'the document must hold exactly one operation, or name one with operationName';
+    return [new BadInputError(message, 'operationName')];
+  }
+  // Variables that do not coerce: graphql-js would answer with a result; nothing would have run.
+  const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
+  if (variables.errors) return variables.errors.map((e) => maskError(e));
+  const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: await contextFactory() };
+  let prepared: OperationResult;
+  try {
+    prepared = (await (operation.operation === 'subscription' ? subscribe(args) : execute(args))) as OperationResult;
+  } catch (err) {
+    return [maskError(err)]; // a plugin refused it before execution: page sizes, first with last
+  }
+  // Field errors (a subscription's NOT_FOUND, a malformed cursor) are the operation's result, sent
+  // with `next` before `complete`, as over HTTP and SSE.
+  return { ...args, rootValue: { prepared } };
 }

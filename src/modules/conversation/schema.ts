@@ -62,9 +62,9 @@ function cursorDepth(cursor: string | undefined): number | undefined {
  * A page of the path root → `headId` (which has `count` messages), as a Relay connection. The
  * relations the query selects under `edges.node` are loaded with the page, not once per message.
  */
-export function conversationPage(ctx: Context, info: GraphQLResolveInfo, headId: string | null, count: number, args: DefaultConnectionArguments) {
+export async function conversationPage(ctx: Context, info: GraphQLResolveInfo, headId: string | null, count: number, args: DefaultConnectionArguments) {
   const { include } = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }) as { include?: Prisma.ConversationMessageInclude };
-  return resolveCursorConnection({ args, toCursor: (m: unknown) => messageCursor(m as ConversationMessage) }, async ({ before, after, limit, inverted }) => {
+  const connection = await resolveCursorConnection({ args, toCursor: (m: unknown) => messageCursor(m as ConversationMessage) }, async ({ before, after, limit, inverted }) => {
     const afterDepth = cursorDepth(after);
     const beforeDepth = cursorDepth(before);
     const lo = afterDepth === undefined ? 0 : afterDepth + 1;
@@ -74,6 +74,10 @@ export function conversationPage(ctx: Context, info: GraphQLResolveInfo, headId:
     const page = await pathMessages(ctx.prisma, headId, from, to, include);
     return inverted ? page.reverse() : page;
   });
+  // Pothos gives an empty page the `after`/`before` it was asked with, or "" without one, which no
+  // list accepts back as a cursor. An empty page has no cursors: null, as every other list says.
+  if (connection.edges.length === 0) connection.pageInfo = { ...connection.pageInfo, startCursor: null, endCursor: null };
+  return connection;
 }
 
 export const ConversationSnapshotRef = builder.prismaNode('ConversationSnapshot', {
