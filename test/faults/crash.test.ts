@@ -213,16 +213,17 @@ describe('a server killed inside a change that moves git', () => {
     'forkTask, createTask and branchFromCheckpoint, killed at %s, leave no worktree, branch or ref the database does not know',
     async (point) => {
       const f = await fixture();
-      const operation = point.startsWith('fork')
-        ? () => api(Setup.fork, { t: f.taskId, c: f.first.id })
-        : point.startsWith('create task')
-          ? () => api(Setup.task, { c: f.contractId })
-          : () => api(Setup.branch, { t: f.taskId, c: f.first.id, b: `keep-${repoCount}` });
-      await crashAt(point, operation);
+      const operation = (branchName: string) =>
+        point.startsWith('fork')
+          ? api(Setup.fork, { t: f.taskId, c: f.first.id })
+          : point.startsWith('create task')
+            ? api(Setup.task, { c: f.contractId })
+            : api(Setup.branch, { t: f.taskId, c: f.first.id, b: branchName });
+      await crashAt(point, () => operation(`keep-${repoCount}`));
       await assertConsistent(f.repo, f.contractId);
       const branched = point.startsWith('branch') && point.endsWith('after-commit');
       if (point.startsWith('branch')) expect(git(f.repo, 'branch', '--list', `keep-${repoCount}`) !== '').toBe(branched);
-      await operation(); // usable again: the same operation now succeeds
+      await operation(`again-${repoCount}`); // usable again: the same operation now succeeds
       await assertConsistent(f.repo, f.contractId);
     },
     120_000,
