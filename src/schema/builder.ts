@@ -39,6 +39,9 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
     defaultConnectionTypeOptions: { fields: () => ({}) },
+    nodesQueryOptions: {
+      args: { ids: { description: `At most ${MAX_PAGE_SIZE}`, extensions: { maxItems: MAX_PAGE_SIZE } } },
+    },
   },
   prisma: {
     client: (ctx) => ctx.prisma,

@@ -15,7 +15,7 @@ import { ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
 import { findSupervisor } from '../contracts/service.js';
 import { rewindConversation } from './rewind.js';
-import { appendMessages, createSnapshot, pathMessages } from './service.js';
+import { appendMessages, createSnapshot, MAX_MESSAGES_PER_APPEND, pathMessages } from './service.js';
 
 
 export const ConversationMessageRef = builder.prismaNode('ConversationMessage', {
@@ -150,7 +150,12 @@ const MessageInput = builder.inputType('MessageInput', {
 const AppendMessagesInput = builder.inputType('AppendMessagesInput', {
   fields: (t) => ({
     taskId: t.id({ required: true }),
-    messages: t.field({ type: [MessageInput], required: true }),
+    messages: t.field({
+      type: [MessageInput],
+      required: true,
+      description: `At most ${MAX_MESSAGES_PER_APPEND}`,
+      extensions: { maxItems: MAX_MESSAGES_PER_APPEND },
+    }),
     expectedHeadId: t.id({ description: 'When given, the append is a CONFLICT unless this is still the head' }),
     workerId: t.string({ description: 'Set by a worker: the append is a CONFLICT unless this worker holds the task (RUNNING, lease not lapsed)' }),
   }),

@@ -8,7 +8,7 @@ import { keysetPage } from '../../schema/keyset.js';
 import { closeSlowSubscriber, liveEvent, parseSeqCursor } from '../../schema/subscriptions.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { TaskRef } from '../tasks/schema.js';
-import { followTaskEvents, recordTaskEvents } from './service.js';
+import { followTaskEvents, MAX_EVENTS_PER_BATCH, recordTaskEvents } from './service.js';
 
 /** The opaque cursor of a task event: the same string Task.events edges carry, so it can be passed as `after`. */
 export function taskEventCursor(event: Pick<TaskEvent, 'taskId' | 'seq'>): string {
@@ -61,7 +61,12 @@ const TaskEventInput = builder.inputType('TaskEventInput', {
 const RecordTaskEventsInput = builder.inputType('RecordTaskEventsInput', {
   fields: (t) => ({
     taskId: t.id({ required: true }),
-    events: t.field({ type: [TaskEventInput], required: true, description: 'Written all or nothing, in this order' }),
+    events: t.field({
+      type: [TaskEventInput],
+      required: true,
+      description: `Written all or nothing, in this order; at most ${MAX_EVENTS_PER_BATCH}`,
+      extensions: { maxItems: MAX_EVENTS_PER_BATCH },
+    }),
     workerId: t.string({ description: 'Set by a worker: the call is a CONFLICT unless this worker holds the task (RUNNING, lease not lapsed)' }),
   }),
 });
