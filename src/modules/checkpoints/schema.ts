@@ -2,6 +2,7 @@
 // ConversationSnapshot.checkpoint, and createCheckpoint, rewindTask and branchFromCheckpoint.
 import type { FileChange } from '../../git/index.js';
 import { builder } from '../../schema/builder.js';
+import { ID_CURSOR } from '../../schema/cursors.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { RewindModeEnum } from '../../schema/enums.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
@@ -70,7 +71,7 @@ builder.prismaObjectField(CheckpointRef, 'diff', (t) =>
   }),
 );
 
-export const CheckpointConnection = builder.connectionObject({ type: CheckpointRef, name: 'CheckpointConnection' });
+export const CheckpointConnection = builder.connectionObject({ type: CheckpointRef, name: 'CheckpointConnection', extensions: { cursor: ID_CURSOR } });
 
 builder.prismaObjectFields(TaskRef, (t) => ({
   checkpoints: t.relatedConnection('checkpoints', { cursor: 'id', query: { orderBy: { number: 'asc' } } }, CheckpointConnection),

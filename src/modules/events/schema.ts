@@ -2,6 +2,7 @@
 import { formatPrismaCursor } from '@pothos/plugin-prisma';
 import type { TaskEvent } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
+import { TASK_EVENT_CURSOR } from '../../schema/cursors.js';
 import { TaskEventTypeEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { keysetPage } from '../../schema/keyset.js';
@@ -28,7 +29,7 @@ export const TaskEventRef = builder.prismaNode('TaskEvent', {
   }),
 });
 
-export const TaskEventConnection = builder.connectionObject({ type: TaskEventRef, name: 'TaskEventConnection' });
+export const TaskEventConnection = builder.connectionObject({ type: TaskEventRef, name: 'TaskEventConnection', extensions: { cursor: TASK_EVENT_CURSOR } });
 
 builder.prismaObjectField(TaskRef, 'events', (t) =>
   t.prismaConnection(
@@ -94,6 +95,7 @@ builder.subscriptionFields((t) => ({
     type: TaskEventRef,
     description: "A task's output, tool calls, tool results and errors: oldest first after the cursor `after`, then live",
     args: { taskId: t.arg.id({ required: true }), after: t.arg.string() },
+    extensions: { cursor: TASK_EVENT_CURSOR },
     subscribe: (_root, args, ctx) => {
       const taskId = decodeId(String(args.taskId), 'Task', 'taskId');
       return followTaskEvents(serviceContext(ctx), { taskId, options: { after: parseSeqCursor(args.after, taskId), onOverflow: closeSlowSubscriber(ctx) } });
