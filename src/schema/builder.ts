@@ -1,18 +1,34 @@
 // The one Pothos builder: Prisma, Relay and scope-auth plugins, scalars and the shared error type.
+// `node`/`nodes` answer NOT_FOUND for a global ID of a type that is not a Node, like any other ID
+// they cannot resolve (docs/design.md §5).
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin, { resolveNodes } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
-import type { GraphQLResolveInfo } from 'graphql';
+import { isObjectType, type GraphQLResolveInfo } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Context } from '../context.js';
-import { UnauthenticatedError } from '../errors.js';
+import { MakimaError, UnauthenticatedError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
+
+/**
+ * NOT_FOUND unless a decoded global ID names a type that implements Node: Pothos would otherwise
+ * look up a type that does not exist (`node(id: base64("Foo:1"))`) and fail as an internal error.
+ */
+function assertNodeType(info: GraphQLResolveInfo, id: { typename: string; id: string } | null | undefined): void {
+  if (!id) return;
+  const type = info.schema.getType(id.typename);
+  if (!isObjectType(type) || !type.getInterfaces().some((i) => i.name === 'Node')) {
+    // eslint-disable-next-line no-control-regex
+    const show = (s: string) => s.slice(0, 60).replace(/[\u0000-\u001f\u007f]/g, '?');
+    throw new MakimaError('NOT_FOUND', `${show(id.typename)} ${show(id.id)} was not found: there is no type ${show(id.typename)} with IDs`);
+  }
+}
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -40,7 +56,16 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
     defaultConnectionTypeOptions: { fields: () => ({}) },
-    nodesQueryOptions: { resolve: (_root, args, ctx, info) => args.ids.map((id) => nodeOrNull(ctx, info, id)) },
+    nodeQueryOptions: {
+      resolve: (_root, args, _ctx, info, resolveNode) => {
+        assertNodeType(info, args.id);
+        return resolveNode(args.id);
+      },
+    },
+    nodesQueryOptions: {
+      args: { ids: { description: `At most ${MAX_PAGE_SIZE}`, extensions: { maxItems: MAX_PAGE_SIZE } } },
+      resolve: (_root, args, ctx, info) => args.ids.map((id) => nodeOrNull(ctx, info, id)),
+    },
   },
   prisma: {
     client: (ctx) => ctx.prisma,
@@ -59,7 +84,10 @@ export const builder = new SchemaBuilder<{
  * together, one NOT_FOUND would fail the whole list and null the field.
  */
 function nodeOrNull(ctx: Context, info: GraphQLResolveInfo, id: { id: string; typename: string }): Promise<unknown> {
-  return resolveNodes(builder, ctx, info, [id]).then(
+  return Promise.resolve()
+    .then(() => assertNodeType(info, id))
+    .then(() => resolveNodes(builder, ctx, info, [id]))
+    .then(
     ([node]) => node,
     (err: { code?: unknown; extensions?: { code?: unknown } }) => {
       // NotFoundError from a lookup (ids.ts nodeWhere), or Prisma's "record required but not found".

@@ -2,6 +2,7 @@
 // ConversationSnapshot.checkpoint, and createCheckpoint, rewindTask and branchFromCheckpoint.
 import type { FileChange } from '../../git/index.js';
 import { builder } from '../../schema/builder.js';
+import { ID_CURSOR } from '../../schema/cursors.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { RewindModeEnum } from '../../schema/enums.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
@@ -9,7 +10,7 @@ import { ConversationSnapshotRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
 import { branchFromCheckpoint } from './branch.js';
 import { rewindTask } from './rewind.js';
-import { checkpointDiff, createCheckpoint, type CheckpointDiff } from './service.js';
+import { checkpointDiff, createCheckpoint, MAX_DIFFS_PER_REQUEST, type CheckpointDiff } from './service.js';
 
 export const FileChangeRef = builder.objectRef<FileChange>('FileChange').implement({
   description: 'A file that differs between two commits (renames appear as a deletion and an addition)',
@@ -63,14 +64,17 @@ builder.prismaObjectField(CheckpointRef, 'diff', (t) =>
     type: CheckpointDiffRef,
     description:
       'The changes from `against` (a checkpoint of the same contract) to this checkpoint. Default: from the checkpoint ' +
-      "this one was built on — the latest earlier checkpoint in its history (after a rewind, the one rewound to) — or the task's base commit",
+      "this one was built on — the latest earlier checkpoint in its history (after a rewind, the one rewound to) — or the task's base commit. " +
+      `At most ${MAX_DIFFS_PER_REQUEST} diffs per request, counting every checkpoint of the pages they are asked for on`,
     args: { against: t.arg.id() },
+    // Each diff runs git over two commits and may read a large patch: a request gets a few (limits.ts).
+    extensions: { maxPerRequest: MAX_DIFFS_PER_REQUEST },
     resolve: (checkpoint, args, ctx) =>
       checkpointDiff(serviceContext(ctx), { checkpoint, againstId: decodeOptionalId(args.against as string | null | undefined, 'Checkpoint', 'against') }),
   }),
 );
 
-export const CheckpointConnection = builder.connectionObject({ type: CheckpointRef, name: 'CheckpointConnection' });
+export const CheckpointConnection = builder.connectionObject({ type: CheckpointRef, name: 'CheckpointConnection', extensions: { cursor: ID_CURSOR } });
 
 builder.prismaObjectFields(TaskRef, (t) => ({
   checkpoints: t.relatedConnection('checkpoints', { cursor: 'id', query: { orderBy: { number: 'asc' } } }, CheckpointConnection),

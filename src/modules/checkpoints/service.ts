@@ -13,6 +13,8 @@ import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
 import { repositoryOf, workspaceOf } from '../tasks/workspace.js';
 
 export const MAX_CHECKPOINT_MESSAGE_LENGTH = 10_000;
+/** Checkpoint.diff runs git twice and may read a large patch: a request may ask for this many. */
+export const MAX_DIFFS_PER_REQUEST = 10;
 /** Patches longer than this are cut (at a line end) and marked `truncated`. */
 export const MAX_PATCH_BYTES = 256 * 1024;
 /** FILE/changed events list at most this many paths (the checkpoint row keeps them all). */

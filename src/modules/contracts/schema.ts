@@ -1,6 +1,7 @@
 // GraphQL: Contract, the contract queries and mutations, a contract's supervisor and tasks, and
 // createTask (a task is created within a contract).
 import { builder } from '../../schema/builder.js';
+import { ID_CURSOR } from '../../schema/cursors.js';
 import { ContractPhaseEnum, TaskStatusEnum } from '../../schema/enums.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
@@ -28,7 +29,7 @@ builder.queryFields((t) => ({
       resolve: (query, _root, _args, ctx) =>
         ctx.prisma.contract.findMany({ ...query, where: { ownerId: requireViewer(ctx).id }, orderBy: { createdAt: 'desc' } }),
     },
-    { name: 'ContractConnection' },
+    { name: 'ContractConnection', extensions: { cursor: ID_CURSOR } },
   ),
   contract: t.prismaField({
     type: 'Contract',

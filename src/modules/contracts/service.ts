@@ -8,7 +8,7 @@ import { historyEvent } from '../history/catalogue.js';
 import { findOwnTask } from '../tasks/access.js';
 import { changeWithGit } from '../tasks/change-with-git.js';
 import { assertName, assertPrompt } from '../tasks/service.js';
-import { currentHead, provisionTask } from '../tasks/workspace.js';
+import { currentHead, provisionTask, repositoryHead } from '../tasks/workspace.js';
 
 export const PHASE_ORDER: ContractPhase[] = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
 const MAX_DESCRIPTION_LENGTH = 20_000;
@@ -85,7 +85,7 @@ export async function createTask(ctx: ServiceContext, input: CreateTaskInput): P
   const name = assertName(input.name);
   const prompt = assertPrompt(input.prompt);
   const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
-  let startCommit = await ctx.git.repositoryHead(contract.repositoryPath);
+  let startCommit = await repositoryHead(ctx, contract);
   let previous: Task | undefined;
   if (input.continueFromTaskId) {
     previous = await findOwnTask(ctx.prisma, ctx.viewer, input.continueFromTaskId);

@@ -1,6 +1,6 @@
 // GraphQL: ConversationMessage, ConversationSnapshot, Task.conversation, Task.snapshots,
 // Contract.supervisorConversation, appendMessages, createSnapshot and rewindConversation.
-import { decodeBase64, encodeBase64 } from '@pothos/core';
+import { encodeBase64 } from '@pothos/core';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
 import type { GraphQLResolveInfo } from 'graphql';
@@ -8,6 +8,7 @@ import type { Context } from '../../context.js';
 import { BadInputError } from '../../errors.js';
 import type { ConversationMessage, Prisma, Task } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
+import { decodeCanonicalBase64, ID_CURSOR, INT4_MAX, isIntegerUpTo, type CursorKind } from '../../schema/cursors.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { MessageRoleEnum, SnapshotTypeEnum } from '../../schema/enums.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
@@ -15,7 +16,7 @@ import { ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
 import { findSupervisor } from '../contracts/service.js';
 import { rewindConversation } from './rewind.js';
-import { appendMessages, createSnapshot, pathMessages } from './service.js';
+import { appendMessages, createSnapshot, MAX_MESSAGES_PER_APPEND, pathMessages } from './service.js';
 
 
 export const ConversationMessageRef = builder.prismaNode('ConversationMessage', {
@@ -32,29 +33,31 @@ export const ConversationMessageRef = builder.prismaNode('ConversationMessage', 
   }),
 });
 
-export const ConversationMessageConnection = builder.connectionObject({
-  type: ConversationMessageRef,
-  name: 'ConversationMessageConnection',
-});
-
 const CURSOR_PREFIX = 'CM:';
 
 function messageCursor(m: ConversationMessage): string {
   return encodeBase64(`${CURSOR_PREFIX}${m.depth}`);
 }
 
+/** The depth inside a conversation cursor (`CM:<depth>`, canonical base64), or undefined when it is not one. */
+function parseCursorDepth(cursor: string): number | undefined {
+  const decoded = decodeCanonicalBase64(cursor);
+  if (!decoded?.startsWith(CURSOR_PREFIX) || !isIntegerUpTo(decoded.slice(CURSOR_PREFIX.length), INT4_MAX)) return undefined;
+  return Number(decoded.slice(CURSOR_PREFIX.length));
+}
+
+const CONVERSATION_CURSOR: CursorKind = { what: 'a position in a conversation', accepts: (cursor) => parseCursorDepth(cursor) !== undefined };
+
+export const ConversationMessageConnection = builder.connectionObject({
+  type: ConversationMessageRef,
+  name: 'ConversationMessageConnection',
+  extensions: { cursor: CONVERSATION_CURSOR },
+});
+
 function cursorDepth(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
-  let decoded: string;
-  try {
-    decoded = decodeBase64(cursor);
-  } catch {
-    throw new BadInputError(`invalid conversation cursor: ${cursor.slice(0, 60)}`, 'after');
-  }
-  const depth = Number(decoded.slice(CURSOR_PREFIX.length));
-  if (!decoded.startsWith(CURSOR_PREFIX) || !Number.isInteger(depth) || depth < 0) {
-    throw new BadInputError(`invalid conversation cursor: ${cursor.slice(0, 60)}`, 'after');
-  }
+  const depth = parseCursorDepth(cursor);
+  if (depth === undefined) throw new BadInputError(`invalid conversation cursor: ${cursor.slice(0, 60)}`, 'after');
   return depth;
 }
 
@@ -104,6 +107,7 @@ export const ConversationSnapshotRef = builder.prismaNode('ConversationSnapshot'
 export const ConversationSnapshotConnection = builder.connectionObject({
   type: ConversationSnapshotRef,
   name: 'ConversationSnapshotConnection',
+  extensions: { cursor: ID_CURSOR },
 });
 
 async function taskConversation(ctx: Context, info: GraphQLResolveInfo, task: Task, atSnapshot: string | null | undefined, args: DefaultConnectionArguments) {
@@ -154,7 +158,12 @@ const MessageInput = builder.inputType('MessageInput', {
 const AppendMessagesInput = builder.inputType('AppendMessagesInput', {
   fields: (t) => ({
     taskId: t.id({ required: true }),
-    messages: t.field({ type: [MessageInput], required: true }),
+    messages: t.field({
+      type: [MessageInput],
+      required: true,
+      description: `At most ${MAX_MESSAGES_PER_APPEND}`,
+      extensions: { maxItems: MAX_MESSAGES_PER_APPEND },
+    }),
     expectedHeadId: t.id({ description: 'When given, the append is a CONFLICT unless this is still the head' }),
     workerId: t.string({ description: 'Set by a worker: the append is a CONFLICT unless this worker holds the task (RUNNING, lease not lapsed)' }),
   }),

@@ -148,6 +148,7 @@ export async function appendMessages(
   input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null; workerId?: string | null },
 ): Promise<AppendResult> {
   const limits = { maxMessageBytes: ctx.config.maxMessageBytes, snapshotEvery: ctx.config.snapshotEvery };
+  validateDrafts(input.messages, limits); // before the task's row is locked: bad input costs no transaction
   return change(ctx.prisma, async (tx, record) => {
     // From a worker (workerId), only the holder of a live lease may write: a late worker is refused.
     const task = await holdTask(tx, record, ctx.viewer, { taskId: input.taskId, workerId: input.workerId, action: 'append messages' });

@@ -2,13 +2,14 @@
 import { formatPrismaCursor } from '@pothos/plugin-prisma';
 import type { TaskEvent } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
+import { TASK_EVENT_CURSOR } from '../../schema/cursors.js';
 import { TaskEventTypeEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { keysetPage } from '../../schema/keyset.js';
 import { closeSlowSubscriber, liveEvent, parseSeqCursor } from '../../schema/subscriptions.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { TaskRef } from '../tasks/schema.js';
-import { followTaskEvents, recordTaskEvents } from './service.js';
+import { followTaskEvents, MAX_EVENTS_PER_BATCH, recordTaskEvents } from './service.js';
 
 /** The opaque cursor of a task event: the same string Task.events edges carry, so it can be passed as `after`. */
 export function taskEventCursor(event: Pick<TaskEvent, 'taskId' | 'seq'>): string {
@@ -28,7 +29,7 @@ export const TaskEventRef = builder.prismaNode('TaskEvent', {
   }),
 });
 
-export const TaskEventConnection = builder.connectionObject({ type: TaskEventRef, name: 'TaskEventConnection' });
+export const TaskEventConnection = builder.connectionObject({ type: TaskEventRef, name: 'TaskEventConnection', extensions: { cursor: TASK_EVENT_CURSOR } });
 
 builder.prismaObjectField(TaskRef, 'events', (t) =>
   t.prismaConnection(
@@ -61,7 +62,12 @@ const TaskEventInput = builder.inputType('TaskEventInput', {
 const RecordTaskEventsInput = builder.inputType('RecordTaskEventsInput', {
   fields: (t) => ({
     taskId: t.id({ required: true }),
-    events: t.field({ type: [TaskEventInput], required: true, description: 'Written all or nothing, in this order' }),
+    events: t.field({
+      type: [TaskEventInput],
+      required: true,
+      description: `Written all or nothing, in this order; at most ${MAX_EVENTS_PER_BATCH}`,
+      extensions: { maxItems: MAX_EVENTS_PER_BATCH },
+    }),
     workerId: t.string({ description: 'Set by a worker: the call is a CONFLICT unless this worker holds the task (RUNNING, lease not lapsed)' }),
   }),
 });
@@ -89,6 +95,7 @@ builder.subscriptionFields((t) => ({
     type: TaskEventRef,
     description: "A task's output, tool calls, tool results and errors: oldest first after the cursor `after`, then live",
     args: { taskId: t.arg.id({ required: true }), after: t.arg.string() },
+    extensions: { cursor: TASK_EVENT_CURSOR },
     subscribe: (_root, args, ctx) => {
       const taskId = decodeId(String(args.taskId), 'Task', 'taskId');
       return followTaskEvents(serviceContext(ctx), { taskId, options: { after: parseSeqCursor(args.after, taskId), onOverflow: closeSlowSubscriber(ctx) } });

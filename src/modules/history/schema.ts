@@ -3,6 +3,7 @@
 import { formatPrismaCursor } from '@pothos/plugin-prisma';
 import type { ContractPhase } from '../../generated/prisma/enums.js';
 import { builder } from '../../schema/builder.js';
+import { HISTORY_CURSOR } from '../../schema/cursors.js';
 import { ContractPhaseEnum, HistoryEventTypeEnum } from '../../schema/enums.js';
 import { decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { HistoryEventDetailsRef, historyEventDetails } from './details.js';
@@ -61,5 +62,5 @@ export function decodeHistoryFilter(filter: FilterArg): HistoryFilter {
   };
 }
 
-export const HistoryEventConnection = builder.connectionObject({ type: HistoryEventRef, name: 'HistoryEventConnection' });
+export const HistoryEventConnection = builder.connectionObject({ type: HistoryEventRef, name: 'HistoryEventConnection', extensions: { cursor: HISTORY_CURSOR } });
 

@@ -1,6 +1,7 @@
 // GraphQL: Task, `task`, and Task.forks. Fields that other domains own (the conversation, events,
 // checkpoints, history, resume) are added by their schema files.
 import { builder } from '../../schema/builder.js';
+import { ID_CURSOR } from '../../schema/cursors.js';
 import { TaskStatusEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
@@ -30,7 +31,7 @@ export const TaskRef = builder.prismaNode('Task', {
 });
 
 /** The one connection type for lists of tasks (Contract.tasks, Task.forks). */
-export const TaskConnection = builder.connectionObject({ type: TaskRef, name: 'TaskConnection' });
+export const TaskConnection = builder.connectionObject({ type: TaskRef, name: 'TaskConnection', extensions: { cursor: ID_CURSOR } });
 
 builder.prismaObjectField(TaskRef, 'forks', (t) =>
   t.relatedConnection('forks', { cursor: 'id', query: { orderBy: { createdAt: 'asc' } } }, TaskConnection),

@@ -2,6 +2,7 @@
 // with the task — inside a changeWithGit, whose journal removes it again if the change does not
 // commit — finding it, and the commit it is at.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { AppContext, ServiceContext } from '../../context.js';
 import type { Tx } from '../../db/change.js';
@@ -33,8 +34,37 @@ export interface NewTask {
   continuedFrom?: Omit<EventData<'TASK', 'continued'>, keyof EventData<'TASK', 'created'>>;
 }
 
+/**
+ * GIT_ERROR unless a contract's repository is still at the path the contract was created with: a
+ * repository moved or deleted since would otherwise fail deep inside git, with a message about
+ * some path, or not as a git error at all. (A look at this server's disk, where the repositories
+ * and worktrees are.)
+ */
+export function assertRepositoryPresent(contract: Pick<Contract, 'id' | 'repositoryPath'>): string {
+  if (!fs.existsSync(path.join(contract.repositoryPath, '.git'))) {
+    throw new GitError(
+      `the repository of contract ${contract.id} is no longer at ${contract.repositoryPath} (moved or deleted?): ` +
+        'put it back at that path and try again; a contract keeps the repository path it was created with',
+    );
+  }
+  return contract.repositoryPath;
+}
+
+/** The commit a contract's repository is at (its HEAD); GIT_ERROR when the repository is gone or broken. */
+export async function repositoryHead(ctx: AppContext, contract: Pick<Contract, 'id' | 'repositoryPath'>): Promise<string> {
+  assertRepositoryPresent(contract);
+  try {
+    return await ctx.git.repositoryHead(contract.repositoryPath);
+  } catch (err) {
+    if (err instanceof GitError) throw err;
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new GitError(`could not read the current commit of ${contract.repositoryPath}, the repository of contract ${contract.id}: ${reason}`);
+  }
+}
+
 /** Creates a task of the viewer's — worktree, branch, row, event — as part of `change`; the task is PENDING. */
 export async function provisionTask(ctx: ServiceContext, change: GitChange, spec: NewTask): Promise<Task> {
+  assertRepositoryPresent(spec.contract);
   const id = crypto.randomUUID();
   const workspace = {
     repositoryPath: spec.contract.repositoryPath,
@@ -68,11 +98,11 @@ export async function provisionTask(ctx: ServiceContext, change: GitChange, spec
   return task;
 }
 
-/** The repository a task's worktree belongs to (its contract's). */
+/** The repository a task's worktree belongs to (its contract's); GIT_ERROR when it is no longer there. */
 export async function repositoryOf(db: Tx | PrismaClient, task: Task): Promise<string> {
   if (!task.contractId) throw new GitError(`task ${task.id} has no contract, so no repository`);
-  const contract = await db.contract.findUniqueOrThrow({ where: { id: task.contractId }, select: { repositoryPath: true } });
-  return contract.repositoryPath;
+  const contract = await db.contract.findUniqueOrThrow({ where: { id: task.contractId }, select: { id: true, repositoryPath: true } });
+  return assertRepositoryPresent(contract);
 }
 
 /** Where a task's code lives; GIT_ERROR when it has none. */
@@ -84,7 +114,12 @@ export async function workspaceOf(db: Tx | PrismaClient, task: Task): Promise<Wo
 /** The commit a task's worktree is at now (its recorded head if the worktree is gone). */
 export async function currentHead(ctx: AppContext, task: Task): Promise<string> {
   if (task.worktreePath && task.branch && task.contractId) {
-    const head = await ctx.git.workspaceHead(await workspaceOf(ctx.prisma, task));
+    // A repository that is gone leaves the recorded head as the best answer, like a missing worktree.
+    const workspace = await workspaceOf(ctx.prisma, task).catch((err: unknown) => {
+      if (err instanceof GitError) return null;
+      throw err;
+    });
+    const head = workspace && (await ctx.git.workspaceHead(workspace));
     if (head) return head;
   }
   if (!task.headCommit) throw new BadInputError(`task ${task.id} has no commit to continue from`);

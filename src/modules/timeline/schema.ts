@@ -3,6 +3,7 @@
 import type { Context } from '../../context.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
+import { HISTORY_CURSOR } from '../../schema/cursors.js';
 import { decodeId } from '../../schema/ids.js';
 import { keysetPage, type CursorPageQuery } from '../../schema/keyset.js';
 import { closeSlowSubscriber, liveEvent, parseSeqCursor } from '../../schema/subscriptions.js';
@@ -65,6 +66,7 @@ builder.subscriptionFields((t) => ({
     type: HistoryEventRef,
     description: "The viewer's history events matching `filter`: oldest first after the cursor `after`, then live",
     args: { filter: t.arg({ type: HistoryFilterInput }), after: t.arg.string() },
+    extensions: { cursor: HISTORY_CURSOR },
     subscribe: (_root, args, ctx) =>
       followTimeline(serviceContext(ctx), {
         filter: decodeHistoryFilter(args.filter),
@@ -76,6 +78,7 @@ builder.subscriptionFields((t) => ({
     type: HistoryEventRef,
     description: "A contract's history events across all phases: oldest first after the cursor `after`, then live",
     args: { contractId: t.arg.id({ required: true }), after: t.arg.string() },
+    extensions: { cursor: HISTORY_CURSOR },
     subscribe: (_root, args, ctx) =>
       followContractHistory(serviceContext(ctx), {
         contractId: decodeId(String(args.contractId), 'Contract', 'contractId'),
