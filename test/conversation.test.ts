@@ -254,6 +254,9 @@ describe('bad input', () => {
       [`query($id: ID!, $n: Int) { task(id: $id) { snapshots(first: $n) { edges { cursor } } } }`, { id: taskId, n: 101 }],
       [`query($id: ID!) { node(id: $id) { ... on ConversationSnapshot { messages(first: 500) { edges { cursor } } } } }`, { id: snap }],
       [`query($id: ID!) { task(id: $id) { contract { supervisorConversation(first: 101) { edges { cursor } } } } }`, { id: taskId }],
+      // A variable's declared default counts like a value sent with the request.
+      [`query($id: ID!, $n: Int = 500) { task(id: $id) { conversation(first: $n) { edges { cursor } } } }`, { id: taskId }],
+      [`query($n: Int = 101) { timeline(first: $n) { edges { cursor } } }`, {}],
     ];
     for (const [query, variables] of queries) expect(codes(await user.gql(query, variables)), query).toEqual(['BAD_USER_INPUT']);
   });

@@ -13,6 +13,7 @@ import {
   isNonNullType,
   isObjectType,
   Kind,
+  valueFromASTUntyped,
   visit,
   type DocumentNode,
   type ExecutionArgs,
@@ -85,7 +86,7 @@ function documentSizePlugin(): Plugin {
  */
 function requestChecksPlugin(): Plugin {
   const refusal = (args: ExecutionArgs): GraphQLError | undefined => {
-    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const variables = withDefaults(args.document, args.operationName, (args.variableValues ?? {}) as Record<string, unknown>);
     try {
       checkPageSizes(args.document, variables);
       checkArgumentValues(args.schema, args.document, args.operationName, variables);
@@ -106,6 +107,21 @@ function requestChecksPlugin(): Plugin {
       if (error) setResultAndStopExecution({ errors: [error] });
     },
   };
+}
+
+/**
+ * The variables as execution will see them: a variable the client left out takes its declared
+ * default (`query($n: Int = 500)`), which the checks must see too.
+ */
+function withDefaults(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): Record<string, unknown> {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  const merged = { ...variables };
+  for (const definition of operation?.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (merged[name] === undefined && definition.defaultValue) merged[name] = valueFromASTUntyped(definition.defaultValue);
+  }
+  return merged;
 }
 
 function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {
