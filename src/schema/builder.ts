@@ -64,7 +64,10 @@ export const builder = new SchemaBuilder<{
     },
     nodesQueryOptions: {
       args: { ids: { description: `At most ${MAX_PAGE_SIZE}`, extensions: { maxItems: MAX_PAGE_SIZE } } },
-      resolve: (_root, args, ctx, info) => args.ids.map((id) => nodeOrNull(ctx, info, id)),
+      // An id of a type that has no IDs is the client's error: null in its place, with NOT_FOUND
+      // at that position; an id that names nothing the viewer can see is just null.
+      resolve: (_root, args, ctx, info) =>
+        args.ids.map((id) => Promise.resolve().then(() => assertNodeType(info, id)).then(() => nodeOrNull(ctx, info, id))),
     },
   },
   prisma: {
@@ -84,10 +87,7 @@ export const builder = new SchemaBuilder<{
  * together, one NOT_FOUND would fail the whole list and null the field.
  */
 function nodeOrNull(ctx: Context, info: GraphQLResolveInfo, id: { id: string; typename: string }): Promise<unknown> {
-  return Promise.resolve()
-    .then(() => assertNodeType(info, id))
-    .then(() => resolveNodes(builder, ctx, info, [id]))
-    .then(
+  return resolveNodes(builder, ctx, info, [id]).then(
     ([node]) => node,
     (err: { code?: unknown; extensions?: { code?: unknown } }) => {
       // NotFoundError from a lookup (ids.ts nodeWhere), or Prisma's "record required but not found".
