@@ -20,7 +20,7 @@ import { startWorkers } from './modules/workers/service.js';
 import { BadInputError } from './errors.js';
 import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
-import { limitPlugins } from './schema/limits.js';
+import { isRequestRefusal, limitPlugins } from './schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -313,8 +313,13 @@ async function prepareOperation(
   try {
     prepared = (await (operation.operation === 'subscription' ? subscribe(args) : execute(args))) as OperationResult;
   } catch (err) {
-    return [maskError(err)]; // a plugin refused it before execution: page sizes, first with last
+    return [maskError(err)]; // a plugin refused it before execution: first with last
   }
+  // The request checks (schema/limits.ts: page sizes, list sizes, text, IDs, cursors) answer a
+  // refusal as a result, so that nothing throws out of a hook; over graphql-ws that too is an
+  // `error` message for the operation, as a refusal thrown above is.
+  const { errors: refusal } = prepared as { errors?: readonly GraphQLError[] };
+  if (refusal?.length && refusal.every((e) => isRequestRefusal(e))) return refusal.map((e) => maskError(e));
   // Field errors (a subscription's NOT_FOUND, a malformed cursor) are the operation's result, sent
   // with `next` before `complete`, as over HTTP and SSE.
   return { ...args, rootValue: { prepared } };

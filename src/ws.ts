@@ -84,7 +84,11 @@ export function serveGraphqlWs(
   const closers = new Map<WebSocket, WsExtra['close']>();
   let sequence = 0;
   wss.options.handleProtocols = handleProtocols;
-  wss.on('error', (err) => logger.error({ err }, 'the WebSocket server failed'));
+  // ws re-emits the HTTP server's own errors here; failing to listen is startServer's to report.
+  wss.on('error', (err) => {
+    const { syscall } = err as NodeJS.ErrnoException;
+    if (syscall !== 'listen' && syscall !== 'getaddrinfo') logger.error({ err }, 'the WebSocket server failed');
+  });
 
   wss.on('connection', (socket, request) => {
     const log = logger.child({ socket: ++sequence, remote: request.socket.remoteAddress });

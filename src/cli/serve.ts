@@ -101,21 +101,11 @@ async function assertPortFree(host: string, port: number): Promise<void> {
 
 /** Starts the server; a listen error becomes the same one line as assertPortFree's. */
 async function listening(config: Config, start: () => Promise<RunningServer>): Promise<RunningServer> {
-  // graphql-ws logs an error that its WebSocket server re-emits from the HTTP server, stack and
-  // all ("Internal error emitted on the WebSocket server…"); here that is the listen error this
-  // function reports as one line, so that one message is held back while the server starts.
-  const consoleError = console.error;
-  console.error = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].startsWith('Internal error emitted on the WebSocket server') && listenFailure(args[1], config.host, config.port)) return;
-    consoleError(...args);
-  };
   try {
     return await start();
   } catch (err) {
     const failure = listenFailure(err, config.host, config.port);
     throw failure ? new CliError(failure) : err;
-  } finally {
-    console.error = consoleError;
   }
 }
 

@@ -84,6 +84,13 @@ function documentSizePlugin(): Plugin {
  * closes the whole socket, while a result with errors ends just that subscription. A request
  * without a valid token is told that first: every field it could run needs one.
  */
+const refusals = new WeakSet<object>();
+
+/** Whether an error is a refusal by the request checks, made before the operation started. */
+export function isRequestRefusal(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && refusals.has(error);
+}
+
 function requestChecksPlugin(): Plugin {
   const refusal = (args: ExecutionArgs): GraphQLError | undefined => {
     const variables = withDefaults(args.document, args.operationName, (args.variableValues ?? {}) as Record<string, unknown>);
@@ -93,7 +100,9 @@ function requestChecksPlugin(): Plugin {
       checkFieldBudgets(args.schema, args.document, args.operationName, variables);
     } catch (err) {
       if (!(err instanceof BadInputError)) throw err;
-      return (args.contextValue as { viewer?: unknown } | undefined)?.viewer ? err : new UnauthenticatedError();
+      const refusal = (args.contextValue as { viewer?: unknown } | undefined)?.viewer ? err : new UnauthenticatedError();
+      refusals.add(refusal);
+      return refusal;
     }
     return undefined;
   };
