@@ -44,26 +44,36 @@ export async function createTestDatabase(options: { onQuery?: (sql: string, para
     const db = await openDatabase({ dataDir: '', pglite: pglite as PGlite, onQuery: options.onQuery });
     return { db, drop: async () => db.close() };
   }
-  const name = `makima_test_${crypto.randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ databaseUrl: url.toString(), dataDir: '', onQuery: options.onQuery });
+  const postgres = await createPostgresDatabase();
+  const db = await openDatabase({ databaseUrl: postgres.url, dataDir: '', onQuery: options.onQuery });
   await migrate(db);
   return {
     db,
-    url: url.toString(),
+    url: postgres.url,
     drop: async () => {
       await db.close();
-      const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await postgres.drop();
     },
   };
+}
+
+/** A new, empty database on the PostgreSQL of TEST_DATABASE_URL, and how to drop it. */
+export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!TEST_DATABASE_URL) throw new Error('createPostgresDatabase needs TEST_DATABASE_URL');
+  const name = `makima_test_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 export function tempDir(prefix = 'makima-test-'): string {

@@ -7,16 +7,15 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnMakima, runMakima, type Spawned } from '../cli/run.js';
-import { makeGitRepo, postGraphql, rawId, tempDir, TEST_DATABASE_URL } from '../harness.js';
+import { createPostgresDatabase, makeGitRepo, postGraphql, rawId, tempDir, TEST_DATABASE_URL } from '../harness.js';
 
 const root = tempDir('makima-crash-');
 const reposRoot = path.join(root, 'repos');
 const crashFile = path.join(root, 'crash-at');
 fs.mkdirSync(reposRoot);
-let databaseUrl: string | undefined;
+let database: { url: string; drop(): Promise<void> } | undefined;
 let env: Record<string, string>;
 let server: { process: Spawned; url: string } | undefined;
 let token: string;
@@ -37,15 +36,8 @@ async function stop(): Promise<void> {
 beforeAll(async () => {
   env = { MAKIMA_DATA_DIR: path.join(root, 'data'), MAKIMA_REPOS_ROOT: reposRoot, PORT: '0', MAKIMA_TEST_CRASH_FILE: crashFile, MAKIMA_LOG_LEVEL: 'warn' };
   if (TEST_DATABASE_URL) {
-    const name = `makima_crash_${process.pid}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(TEST_DATABASE_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    env.DATABASE_URL = databaseUrl;
+    database = await createPostgresDatabase();
+    env.DATABASE_URL = database.url;
     await runMakima(['migrate'], env);
     const created = await runMakima(['user', 'create', '--name', 'crash', '--json'], env);
     token = (JSON.parse(created.stdout) as { token: string }).token;
@@ -55,12 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stop();
-  if (databaseUrl) {
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
-    await admin.end();
-  }
+  await database?.drop();
   fs.rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
