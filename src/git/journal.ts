@@ -49,8 +49,6 @@ export async function undo(git: Git, step: UndoStep): Promise<void> {
 /** One change's journal file; it exists from the first step until the change's outcome is settled. */
 export class JournalFile {
   readonly record: JournalRecord;
-  private written = false;
-
   constructor(
     private readonly dir: string,
     what: string,
@@ -71,11 +69,10 @@ export class JournalFile {
   append(taskId: string, step: UndoStep): void {
     this.record.steps.push({ taskId, undo: step });
     writeDurably(this.dir, this.path, JSON.stringify(this.record));
-    this.written = true;
   }
 
   remove(): void {
-    if (this.written) fs.rmSync(this.path, { force: true });
+    if (this.hasSteps) fs.rmSync(this.path, { force: true });
   }
 }
 

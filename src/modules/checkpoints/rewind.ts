@@ -11,7 +11,7 @@ import { rewindConversationInTx } from '../conversation/rewind.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
 import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
-import { repositoryOf, workspaceOf } from '../tasks/workspace.js';
+import { repositoryOf } from '../tasks/workspace.js';
 import { checkpointOfTask, saveCheckpointInTx, snapshotOfCheckpoint } from './service.js';
 
 export type RewindMode = 'CODE' | 'CONVERSATION' | 'BOTH';
@@ -44,7 +44,7 @@ export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: 
   if (moveCode) {
     const saved = await saveCheckpointInTx(change, task, { message: `before rewind to #${checkpoint.number}`, isBackup: true });
     backupCheckpoint = saved.checkpoint;
-    await change.git.checkout(task.id, await workspaceOf(tx, task), saved.commit.sha, checkpoint.commitSha);
+    await change.git.checkout(task.id, saved.workspace, saved.commit.sha, checkpoint.commitSha);
     current = await tx.task.update({ where: { id: task.id }, data: { headCommit: checkpoint.commitSha, version: { increment: 1 } } });
   }
   if (snapshot) {

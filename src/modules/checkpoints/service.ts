@@ -5,7 +5,7 @@ import type { ServiceContext, Viewer } from '../../context.js';
 import type { Tx } from '../../db/change.js';
 import { BadInputError, NotFoundError } from '../../errors.js';
 import type { ConversationSnapshot, Prisma, PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
-import type { FileChange, Git, WorktreeCommit } from '../../git/index.js';
+import type { FileChange, Git, Workspace, WorktreeCommit } from '../../git/index.js';
 import { snapshotHead } from '../conversation/service.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { holdTask } from '../tasks/access.js';
@@ -79,6 +79,8 @@ export interface SavedCheckpoint {
   checkpoint: TaskCheckpoint;
   task: Task;
   commit: WorktreeCommit;
+  /** Where the checkpoint was taken. */
+  workspace: Workspace;
 }
 
 /**
@@ -141,7 +143,7 @@ export async function saveCheckpointInTx(change: GitChange, task: Task, spec: { 
       }),
     );
   }
-  return { checkpoint, task: updated, commit };
+  return { checkpoint, task: updated, commit, workspace };
 }
 
 export async function createCheckpoint(ctx: ServiceContext, input: { taskId: string; message: string; workerId?: string | null }): Promise<TaskCheckpoint> {

@@ -133,21 +133,25 @@ async function settle(ctx: AppContext, journal: JournalFile): Promise<void> {
 /** The commit failed: undo the steps unless the marker shows that the change committed after all. */
 async function resolveUnknownCommit(ctx: AppContext, session: GitSession, cause: unknown): Promise<void> {
   const record = session.journal.record;
-  await ctx.prisma.$transaction(
+  const committed = await ctx.prisma.$transaction(
     async (tx) => {
       await lockTasks(tx, Object.keys(record.tasks)); // waits out a commit that may still be in flight
-      const committed = await tx.gitChangeCommit.findUnique({ where: { id: record.id } });
-      if (committed) ctx.logger.error({ err: cause, journal: record.id }, 'a change reported a failed commit but did commit; its git steps stay');
-      else await session.rollback();
+      if (await tx.gitChangeCommit.findUnique({ where: { id: record.id } })) return true;
+      await session.rollback();
+      return false;
     },
     { timeout: 60_000, maxWait: 30_000 },
   );
-  if (fs.existsSync(session.journal.path) && (await ctx.prisma.gitChangeCommit.findUnique({ where: { id: record.id } }))) await settle(ctx, session.journal);
+  if (!committed) return;
+  ctx.logger.error({ err: cause, journal: record.id }, 'a change reported a failed commit but did commit; its git steps stay');
+  await settle(ctx, session.journal);
 }
 
-async function lockTasks(tx: Tx, taskIds: string[]): Promise<void> {
-  if (taskIds.length === 0) return;
-  await tx.$queryRaw`SELECT id FROM tasks WHERE id = ANY(${taskIds}::uuid[]) ORDER BY id FOR UPDATE`;
+/** Locks the rows of those of `taskIds` that exist (in id order) and returns their ids. */
+async function lockTasks(tx: Tx, taskIds: string[]): Promise<string[]> {
+  if (taskIds.length === 0) return [];
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ANY(${taskIds}::uuid[]) ORDER BY id FOR UPDATE`;
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -168,9 +172,9 @@ export async function recoverGitChanges(ctx: AppContext): Promise<number> {
     }
     let complete = false;
     await change(ctx.prisma, async (tx, recordEvent) => {
-      const existing = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ANY(${Object.keys(record.tasks)}::uuid[]) ORDER BY id FOR UPDATE`;
+      const existing = await lockTasks(tx, Object.keys(record.tasks));
       complete = await undoSteps(ctx, record);
-      for (const { id } of existing) {
+      for (const id of existing) {
         const task = record.tasks[id];
         recordEvent(
           historyEvent({ ownerId: task.ownerId, contractId: task.contractId, taskId: id }, 'TASK', 'recovered', {
