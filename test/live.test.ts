@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { change, HISTORY_LOCK_KEY } from '../src/db/change.js';
+import { change, historyLockSql } from '../src/db/change.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { SUBSCRIBER_TOO_SLOW_REASON } from '../src/errors.js';
@@ -199,7 +199,7 @@ describe('Subscription.timeline', () => {
     // A writer that takes a seq under the lock and then fails leaves a hole in the sequence.
     await expect(
       t.db.prisma.$transaction(async (tx) => {
-        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${HISTORY_LOCK_KEY})`);
+        await tx.$queryRawUnsafe(historyLockSql(`ARRAY['${user.id}']::uuid[]`));
         await tx.historyEvent.create({ data: { ownerId: user.id, eventType: 'TASK', eventSubtype: 'doomed' } });
         throw new Error('the writer fails after taking its seq');
       }),

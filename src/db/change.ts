@@ -1,5 +1,6 @@
 // The one way to change the database: a transaction whose history events are written inside it,
-// last, under a transaction-scoped lock so that `seq` order is commit order (docs/design.md §6, §9).
+// last, under a per-owner transaction-scoped lock so that, for each owner, `seq` order is commit
+// order (docs/design.md §6, §9). Writers of different users never wait on each other.
 // Changes that also move git build on it: src/modules/tasks/change-with-git.ts.
 import type { HistoryEventType, Prisma, PrismaClient } from '../generated/prisma/client.js';
 
@@ -17,13 +18,66 @@ export interface HistoryEventDraft {
 
 export type RecordEvent = (event: HistoryEventDraft) => void;
 
-/** NOTIFY channel carrying the largest committed history seq. */
+/** NOTIFY channel carrying `<owner id> <largest seq>` for each owner a commit wrote history for. */
 export const HISTORY_CHANNEL = 'makima_history';
 /** NOTIFY channel carrying the id of a task whose event stream grew. */
 export const TASK_EVENTS_CHANNEL = 'makima_task_events';
 
-// Any constant works; it only has to be the same for every writer.
+// Any constant works; it only has to be the same for every writer. The lock of one owner's history
+// is the pair (HISTORY_LOCK_KEY, hashtext(owner id)): two owners that share a hash merely share a lock.
 export const HISTORY_LOCK_KEY = 0x6d6b6d61;
+
+/**
+ * SQL taking the history lock of every owner in `ownersSql` (an expression yielding a uuid[]), in
+ * one fixed order (no deadlock between writers of several owners). It must run before the seqs are
+ * taken and is held until commit: a seq of one owner can never commit after a larger one of the same
+ * owner, so each owner's history is a gap-free prefix to every reader (docs/design.md §6).
+ */
+export function historyLockSql(ownersSql: string): string {
+  return `SELECT count(pg_advisory_xact_lock(${HISTORY_LOCK_KEY}, k))
+            FROM (SELECT DISTINCT hashtext(o::text) AS k FROM unnest(${ownersSql}) AS o ORDER BY 1) AS keys`;
+}
+
+/**
+ * One statement that takes the owners' history locks, inserts the events (with each contract's
+ * phase at that moment) and notifies the live hubs, returning the new seqs. `$1` is the events as a
+ * JSON array of {ord, owner_id, contract_id, task_id, event_type, event_subtype, event_data}.
+ * The locks are taken in a fenced subquery that the INSERT's rows depend on, so they are held before
+ * any seq is drawn; only this statement and COMMIT run under them.
+ */
+export const INSERT_HISTORY_SQL = `
+  WITH e AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(ord int, owner_id uuid, contract_id uuid, task_id uuid,
+                                                     event_type text, event_subtype text, event_data jsonb)
+  ), locked AS (
+    ${historyLockSql('(SELECT array_agg(owner_id) FROM e)')} OFFSET 0
+  ), inserted AS (
+    INSERT INTO history_events (id, owner_id, contract_id, task_id, event_type, event_subtype, phase, event_data)
+    SELECT gen_random_uuid(), e.owner_id, e.contract_id, e.task_id, e.event_type::history_event_type,
+           e.event_subtype, c.phase, e.event_data
+      FROM locked CROSS JOIN e
+      LEFT JOIN contracts c ON c.id = e.contract_id
+     ORDER BY e.ord
+    RETURNING seq, owner_id
+  ), notified AS (
+    SELECT pg_notify('${HISTORY_CHANNEL}', owner_id::text || ' ' || max(seq)::text) FROM inserted GROUP BY owner_id
+  )
+  SELECT (SELECT count(*) FROM notified) AS notified, array_agg(seq::text ORDER BY seq) AS seqs FROM inserted`;
+
+/** The rows of INSERT_HISTORY_SQL's `$1`. */
+export function historyRowsJson(drafts: HistoryEventDraft[]): string {
+  return JSON.stringify(
+    drafts.map((d, ord) => ({
+      ord,
+      owner_id: d.ownerId,
+      contract_id: d.contractId ?? null,
+      task_id: d.taskId ?? null,
+      event_type: d.eventType.toLowerCase(),
+      event_subtype: d.eventSubtype,
+      event_data: d.data,
+    })),
+  );
+}
 
 export class NoHistoryEventError extends Error {
   constructor() {
@@ -82,28 +136,5 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
 class NothingChanged extends Error {}
 
 async function insertHistoryEvents(tx: Tx, drafts: HistoryEventDraft[]): Promise<void> {
-  const rows = drafts.map((d, ord) => ({
-    ord,
-    owner_id: d.ownerId,
-    contract_id: d.contractId ?? null,
-    task_id: d.taskId ?? null,
-    event_type: d.eventType.toLowerCase(),
-    event_subtype: d.eventSubtype,
-    event_data: d.data,
-  }));
-  // The lock is held until commit: a seq can never commit after a larger one (no gap for readers).
-  await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${HISTORY_LOCK_KEY})`);
-  const inserted = await tx.$queryRawUnsafe<{ seq: bigint }[]>(
-    `INSERT INTO history_events (id, owner_id, contract_id, task_id, event_type, event_subtype, phase, event_data)
-     SELECT gen_random_uuid(), e.owner_id, e.contract_id, e.task_id, e.event_type::history_event_type,
-            e.event_subtype, c.phase, e.event_data
-       FROM jsonb_to_recordset($1::jsonb) AS e(ord int, owner_id uuid, contract_id uuid, task_id uuid,
-                                               event_type text, event_subtype text, event_data jsonb)
-       LEFT JOIN contracts c ON c.id = e.contract_id
-      ORDER BY e.ord
-     RETURNING seq`,
-    JSON.stringify(rows),
-  );
-  const maxSeq = inserted.reduce((m, r) => (BigInt(r.seq) > m ? BigInt(r.seq) : m), 0n);
-  await tx.$executeRawUnsafe(`SELECT pg_notify('${HISTORY_CHANNEL}', $1)`, maxSeq.toString());
+  await tx.$queryRawUnsafe(INSERT_HISTORY_SQL, historyRowsJson(drafts));
 }

@@ -1,10 +1,13 @@
 // The live hub, one per server: it LISTENs for committed history events and task events, reads
 // each new batch ONCE for all of this instance's subscribers, and fans it out in memory. Several
 // instances on one PostgreSQL each run a hub; NOTIFY tells every one of them (docs/design.md §6).
+// History is followed per owner (a subscription only ever sees its viewer's events): each owner's
+// seqs commit in order (db/change.ts), so reading past the last delivered seq never skips one, and
+// an instance reads only for owners that have subscribers on it.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { RESYNC, type Database } from '../db/database.js';
-import { HISTORY_CHANNEL, HISTORY_LOCK_KEY, TASK_EVENTS_CHANNEL } from '../db/change.js';
+import { HISTORY_CHANNEL, TASK_EVENTS_CHANNEL } from '../db/change.js';
 import { SubscriberTooSlowError } from '../errors.js';
 import type { HistoryEvent, PrismaClient, TaskEvent } from '../generated/prisma/client.js';
 
@@ -66,9 +69,15 @@ export class LiveFeed<T> {
 export type HistoryFeed = LiveFeed<HistoryEvent>;
 export type TaskEventFeed = LiveFeed<TaskEvent>;
 
-interface HistorySubscriber {
-  ownerId: string;
-  matches: (event: HistoryEvent) => boolean;
+type Matches = (event: HistoryEvent) => boolean;
+
+/** One owner's history as this hub follows it, while that owner has subscribers here. */
+interface OwnerStream {
+  /** The largest seq delivered; undefined until the stream's starting point is read. */
+  position: bigint | undefined;
+  ready: Promise<void>;
+  feeds: Map<HistoryFeed, Matches>;
+  drain: () => void;
 }
 
 interface TaskStream {
@@ -91,18 +100,16 @@ export interface LiveHubOptions {
 export class LiveHub extends EventEmitter {
   /** Queries made to read new events: one per batch, however many subscribers share it. */
   readonly reads = { history: 0, taskEvents: 0 };
-  private historyPosition = 0n;
-  private readonly historyFeeds = new Map<string, Map<HistoryFeed, HistorySubscriber>>();
+  private readonly ownerStreams = new Map<string, OwnerStream>();
   private readonly taskStreams = new Map<string, TaskStream>();
   private readonly unlisten: (() => Promise<void>)[] = [];
-  private readonly drainHistory = serialized(() => this.readHistory(), (err) => this.readFailed(err));
   private stopped = false;
 
   constructor(private readonly options: LiveHubOptions) {
     super();
   }
 
-  /** LISTENs first, then reads where history stands, so that no commit falls between the two. */
+  /** LISTENs first: a stream's starting point is read afterwards, so no commit falls between the two. */
   async start(): Promise<void> {
     const { db } = this.options;
     this.unlisten.push(await db.listen(HISTORY_CHANNEL, (payload) => this.onHistoryNotification(payload)));
@@ -113,28 +120,24 @@ export class LiveHub extends EventEmitter {
         else this.taskStreams.get(taskId)?.drain();
       }),
     );
-    const [{ max }] = await db.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM history_events');
-    this.historyPosition = BigInt(max ?? 0);
-    this.drainHistory();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const unlisten of this.unlisten.splice(0)) await unlisten();
-    for (const feeds of this.historyFeeds.values()) for (const feed of feeds.keys()) feed.close();
+    for (const stream of this.ownerStreams.values()) for (const feed of stream.feeds.keys()) feed.close();
     for (const stream of this.taskStreams.values()) for (const feed of stream.feeds) feed.close();
   }
 
   /**
-   * A live feed of the owner's history events that `matches` accepts, starting after everything
-   * this hub has delivered so far (its `liveFrom`).
+   * A live feed of the owner's history events that `matches` accepts; resolves once the feed's
+   * `liveFrom` is known (everything after it reaches the feed).
    */
-  followHistory(ownerId: string, matches: (event: HistoryEvent) => boolean, onOverflow: () => void): HistoryFeed {
-    let owned = this.historyFeeds.get(ownerId);
-    if (!owned) this.historyFeeds.set(ownerId, (owned = new Map()));
+  async followHistory(ownerId: string, matches: Matches, onOverflow: () => void): Promise<HistoryFeed> {
+    const stream = this.ownerStreams.get(ownerId) ?? this.openOwnerStream(ownerId);
     const feed = new LiveFeed<HistoryEvent>(this.options.subscriberBuffer, (f) => this.detachHistory(ownerId, f), () => this.overflowed(ownerId, onOverflow));
-    feed.liveFrom = this.historyPosition;
-    owned.set(feed, { ownerId, matches });
+    stream.feeds.set(feed, matches);
+    await this.startingPoint(stream, feed);
     return feed;
   }
 
@@ -143,55 +146,78 @@ export class LiveHub extends EventEmitter {
     const stream = this.taskStreams.get(taskId) ?? this.openTaskStream(taskId);
     const feed = new LiveFeed<TaskEvent>(this.options.subscriberBuffer, (f) => this.detachTaskFeed(taskId, f), () => this.overflowed(ownerId, onOverflow));
     stream.feeds.add(feed);
-    // A running stream delivers to the feed from its current position; a new one sets every
-    // waiting feed's position once it has read where the task's events stand.
-    if (stream.position !== undefined) feed.liveFrom = BigInt(stream.position);
-    else {
-      try {
-        await stream.ready;
-      } catch (err) {
-        feed.close();
-        throw err;
-      }
-    }
+    await this.startingPoint(stream, feed);
     return feed;
   }
 
-  private onHistoryNotification(payload: string): void {
-    // The payload is the largest seq of a commit: nothing to read if it was already delivered.
-    if (/^\d+$/.test(payload) && BigInt(payload) <= this.historyPosition) return;
-    this.drainHistory();
-  }
-
-  private async readHistory(): Promise<void> {
-    const { prisma } = this.options;
-    for (;;) {
-      if (this.stopped) return;
-      const after = this.historyPosition;
-      const query = { where: { seq: { gt: after } }, orderBy: { seq: 'asc' as const }, take: BATCH_SIZE };
-      this.reads.history++;
-      let rows = await prisma.historyEvent.findMany(query);
-      if (rows.length === 0) return;
-      if (hasGap(after, rows.map((r) => r.seq))) {
-        // A missing seq is either rolled back or (if a writer bypassed the lock) not committed yet.
-        // Holding the writers' lock in shared mode waits out every writer that holds a seq, so
-        // what this read returns is final: a seq still missing now will never appear.
-        rows = await prisma.$transaction(async (tx) => {
-          await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock_shared(${HISTORY_LOCK_KEY})`);
-          return tx.historyEvent.findMany(query);
-        });
-      }
-      this.historyPosition = rows[rows.length - 1].seq;
-      this.fanOutHistory(rows);
-      if (rows.length < BATCH_SIZE) return;
+  /**
+   * A running stream delivers to a new feed from its current position; a new one sets every waiting
+   * feed's position once it has read where the stream stands.
+   */
+  private async startingPoint<T>(stream: { position: bigint | number | undefined; ready: Promise<void> }, feed: LiveFeed<T>): Promise<void> {
+    if (stream.position !== undefined) {
+      feed.liveFrom = BigInt(stream.position);
+      return;
+    }
+    try {
+      await stream.ready;
+    } catch (err) {
+      feed.close();
+      throw err;
     }
   }
 
-  private fanOutHistory(rows: HistoryEvent[]): void {
-    for (const row of rows) {
-      const owned = this.historyFeeds.get(row.ownerId);
-      if (!owned) continue;
-      for (const [feed, subscriber] of owned) if (subscriber.matches(row)) feed.push(row);
+  private onHistoryNotification(payload: string): void {
+    if (payload === RESYNC) {
+      for (const stream of this.ownerStreams.values()) stream.drain();
+      return;
+    }
+    // `<owner id> <largest seq of the commit>`: nothing to read without subscribers of that owner
+    // here, or when that seq was already delivered.
+    const [ownerId, seq] = payload.split(' ');
+    const stream = this.ownerStreams.get(ownerId);
+    if (!stream) return;
+    if (stream.position !== undefined && /^\d+$/.test(seq ?? '') && BigInt(seq) <= stream.position) return;
+    stream.drain();
+  }
+
+  private openOwnerStream(ownerId: string): OwnerStream {
+    const stream: OwnerStream = {
+      position: undefined,
+      feeds: new Map(),
+      ready: Promise.resolve(),
+      drain: serialized(() => this.readHistory(ownerId, stream), (err) => this.readFailed(err)),
+    };
+    stream.ready = (async () => {
+      try {
+        const [{ max }] = await this.options.db.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM history_events WHERE owner_id = $1', [ownerId]);
+        stream.position = BigInt(max ?? 0);
+      } catch (err) {
+        if (this.ownerStreams.get(ownerId) === stream) this.ownerStreams.delete(ownerId);
+        throw err;
+      }
+      for (const feed of stream.feeds.keys()) feed.liveFrom = stream.position;
+    })();
+    this.ownerStreams.set(ownerId, stream);
+    return stream;
+  }
+
+  private async readHistory(ownerId: string, stream: OwnerStream): Promise<void> {
+    await stream.ready;
+    for (;;) {
+      if (this.stopped || this.ownerStreams.get(ownerId) !== stream) return;
+      // The owner's seqs commit in order (its history lock is held from drawing a seq to COMMIT):
+      // a seq visible now has every smaller seq of this owner committed or rolled back.
+      this.reads.history++;
+      const rows = await this.options.prisma.historyEvent.findMany({
+        where: { ownerId, seq: { gt: stream.position } },
+        orderBy: { seq: 'asc' },
+        take: BATCH_SIZE,
+      });
+      if (rows.length === 0) return;
+      stream.position = rows[rows.length - 1].seq;
+      for (const row of rows) for (const [feed, matches] of stream.feeds) if (matches(row)) feed.push(row);
+      if (rows.length < BATCH_SIZE) return;
     }
   }
 
@@ -236,9 +262,9 @@ export class LiveHub extends EventEmitter {
   }
 
   private detachHistory(ownerId: string, feed: HistoryFeed): void {
-    const owned = this.historyFeeds.get(ownerId);
-    owned?.delete(feed);
-    if (owned?.size === 0) this.historyFeeds.delete(ownerId);
+    const stream = this.ownerStreams.get(ownerId);
+    stream?.feeds.delete(feed);
+    if (stream?.feeds.size === 0) this.ownerStreams.delete(ownerId);
   }
 
   private detachTaskFeed(taskId: string, feed: TaskEventFeed): void {
@@ -257,11 +283,6 @@ export class LiveHub extends EventEmitter {
     // A failed read is retried by the next notification: nothing is skipped, only delayed.
     if (!this.stopped) this.options.logger.error({ err }, 'reading live events failed');
   }
-}
-
-/** Whether `seqs` (ascending) do not follow `after` one by one. */
-function hasGap(after: bigint, seqs: bigint[]): boolean {
-  return seqs.some((seq, i) => seq !== after + BigInt(i) + 1n);
 }
 
 /**

@@ -14,7 +14,7 @@ export function followTimeline(ctx: ServiceContext, input: { filter: HistoryFilt
   return catchUpThenLive({
     after: options.after,
     seqOf: (event) => event.seq,
-    follow: async () => ctx.live.followHistory(viewer.id, (event) => matchesHistoryFilter(event, viewer.id, filter), options.onOverflow),
+    follow: () => ctx.live.followHistory(viewer.id, (event) => matchesHistoryFilter(event, viewer.id, filter), options.onOverflow),
     readPage: (from, to) =>
       ctx.prisma.historyEvent.findMany({ where: { AND: [where, { seq: { gt: from, lte: to } }] }, orderBy: { seq: 'asc' }, take: CATCH_UP_PAGE }),
   });
