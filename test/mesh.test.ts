@@ -271,15 +271,31 @@ describe('claimTask with waitSeconds (long-poll)', () => {
 });
 
 describe('renewLease', () => {
-  it("extends the holder's lease and records TASK/lease_renewed", async () => {
+  it("extends the holder's lease in place, without a history event (a renewal is not history)", async () => {
     const user = await t.createUser();
     const { supervisorId: taskId } = await newContract(t, user);
     const a = await claim(user, 'w', { leaseSeconds: 5 });
+    const before = await taskHistory(t, taskId);
     const r = await user.ok(RenewLease, { input: { taskId, workerId: 'w', leaseSeconds: 120 } });
     expect(Date.parse(r.renewLease.leaseExpiresAt)).toBeGreaterThan(Date.parse(a!.leaseExpiresAt) + 100_000);
-    expect((await user.ok(TaskState, { id: taskId })).task!.leaseExpiresAt).toBe(r.renewLease.leaseExpiresAt);
-    const events = await taskHistory(t, taskId);
-    expect(events.at(-1)).toMatchObject({ eventSubtype: 'lease_renewed', eventData: { workerId: 'w', leaseExpiresAt: r.renewLease.leaseExpiresAt } });
+    const again = await user.ok(RenewLease, { input: { taskId, workerId: 'w', leaseSeconds: 60 } });
+    expect(Date.parse(again.renewLease.leaseExpiresAt)).toBeLessThan(Date.parse(r.renewLease.leaseExpiresAt));
+    expect((await user.ok(TaskState, { id: taskId })).task).toMatchObject({ status: 'RUNNING', leaseExpiresAt: again.renewLease.leaseExpiresAt });
+    expect(await taskHistory(t, taskId)).toEqual(before);
+  });
+
+  it('refuses a renewal after the lease lapsed, recording the interruption once', async () => {
+    const user = await t.createUser();
+    const { supervisorId: taskId } = await newContract(t, user);
+    await claim(user, 'w', { leaseSeconds: 1 });
+    await t.db.prisma.task.update({ where: { id: rawId(taskId) }, data: { leaseExpiresAt: new Date(Date.now() - 60_000) } });
+    const late = await user.gql(RenewLease, { input: { taskId, workerId: 'w' } });
+    expect(codes(late)).toEqual(['CONFLICT']);
+    expect(late.errors![0].message).toMatch(/lapsed/);
+    expect((await user.ok(TaskState, { id: taskId })).task!.status).toBe('INTERRUPTED');
+    expect((await taskHistory(t, taskId)).filter((e) => e.eventSubtype === 'interrupted')).toHaveLength(1);
+    expect(codes(await user.gql(RenewLease, { input: { taskId, workerId: 'w' } }))).toEqual(['CONFLICT']);
+    expect((await taskHistory(t, taskId)).filter((e) => e.eventSubtype === 'interrupted')).toHaveLength(1);
   });
 
   it('is a CONFLICT for a worker that does not hold the task, or a task that is not running', async () => {

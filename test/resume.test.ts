@@ -131,7 +131,6 @@ describe('resumeTask', () => {
     expect(events.map((e) => e.eventSubtype)).toEqual([
       'created',
       'status_changed',
-      'lease_renewed',
       'interrupted',
       'resumed',
       'status_changed',

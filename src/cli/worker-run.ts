@@ -285,7 +285,10 @@ class TaskRun {
         () => this.options.client.request(RenewLease, { input: { taskId: this.taskId, workerId: this.options.workerId, leaseSeconds: this.options.leaseSeconds } }),
         { retry: false },
       );
-      if (result) this.leaseUntil = Date.parse(result.renewLease.leaseExpiresAt);
+      if (result) {
+        this.leaseUntil = Date.parse(result.renewLease.leaseExpiresAt);
+        this.options.report('lease_renewed', { taskId: this.taskId, leaseExpiresAt: result.renewLease.leaseExpiresAt }, `  lease renewed until ${result.renewLease.leaseExpiresAt}`);
+      }
     } catch (err) {
       // The next renewal tries again; the lease is half used when this one runs.
       process.stderr.write(`makima worker: could not renew the lease: ${(err as Error).message}\n`);

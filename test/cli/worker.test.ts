@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/gql/index.js';
 import { eventually, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { claim, CompleteTask, createContract, interruptedEvent, ResumeTask, taskEvent, taskOnRepo, TaskState } from '../fixtures.js';
+import { claim, CompleteTask, createContract, interruptedEvent, ResumeTask, taskOnRepo, TaskState } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/agent.mjs', import.meta.url));
@@ -135,7 +135,7 @@ describe('makima worker', () => {
     const pid = await agentPid(first);
     await first.waitFor(/"event":"message","taskId":"[^"]+","role":"ASSISTANT","index":0/);
     // The worker keeps the lease: it is renewed every second (half the lease).
-    await taskEvent(t, user, supervisor.id, 'lease_renewed');
+    await first.waitFor(/"event":"lease_renewed","taskId":"[^"]+","leaseExpiresAt"/);
     await first.stop('SIGKILL');
     killGroup(pid);
 

@@ -69,7 +69,7 @@ export const CATALOGUE = {
       when: 'a worker claims a task',
       data: z.object({ from: status, to: status, workerId: z.string(), reason, leaseExpiresAt: time }),
     },
-    lease_renewed: { when: 'a worker renews its lease', data: z.object({ workerId: z.string(), leaseExpiresAt: time }) },
+    lease_renewed: { when: 'no longer written (a renewal is not history since 0.2; older databases have these)', data: z.object({ workerId: z.string(), leaseExpiresAt: time }) },
     interrupted: {
       when: "a worker's lease lapsed",
       data: z.object({ from: status, to: status, workerId: z.string().nullable(), leaseExpiredAt: time, detectedBy: z.string() }),

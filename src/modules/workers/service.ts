@@ -10,6 +10,7 @@ import { pathMessages } from '../conversation/service.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { assertWorkerId, databaseNow, holdTask } from '../tasks/access.js';
 import { currentHead } from '../tasks/workspace.js';
+import { renewHeldLease } from './sql.js';
 import { startLeaseSweep } from './sweep.js';
 
 export const MAX_WAIT_SECONDS = 60;
@@ -122,16 +123,24 @@ export interface WorkerCall {
   workerId: string;
 }
 
-/** Extends the lease of the worker that holds the task by `leaseSeconds` from now. */
+/**
+ * Extends the lease of the worker that holds the task by `leaseSeconds` from now. A renewal is not
+ * history (docs/design.md §7): it is one conditional UPDATE, with no transaction of its own and no
+ * event — the task's `leaseExpiresAt` shows it. Only when that UPDATE finds nothing to renew does the
+ * call take the full path, which says why (not found, not held, or lapsed — then recorded).
+ */
 export async function renewLease(ctx: ServiceContext, input: WorkerCall & { leaseSeconds?: number | null }): Promise<Date> {
   const leaseSeconds = assertLeaseSeconds(input.leaseSeconds, ctx.config.defaultLeaseSeconds);
-  return change(ctx.prisma, async (tx, record) => {
-    const task = await holdTask(tx, record, ctx.viewer, { ...input, action: 'renew the lease' });
-    const leaseExpiresAt = new Date((await databaseNow(tx)).getTime() + leaseSeconds * 1000);
-    await tx.task.update({ where: { id: task.id }, data: { leaseExpiresAt } });
-    record(historyEvent(aboutTask(task), 'TASK', 'lease_renewed', { workerId: input.workerId, leaseExpiresAt: leaseExpiresAt.toISOString() }));
-    return leaseExpiresAt;
-  });
+  const workerId = assertWorkerId(input.workerId);
+  for (;;) {
+    const renewed = await renewHeldLease(ctx.db, { taskId: input.taskId, ownerId: ctx.viewer.id, workerId, leaseSeconds });
+    if (renewed) return renewed;
+    // Refuses (committing a lapse first); returns null only if the task became renewable meanwhile.
+    await change(ctx.prisma, async (tx, record) => {
+      await holdTask(tx, record, ctx.viewer, { ...input, action: 'renew the lease' });
+      return null;
+    });
+  }
 }
 
 export async function completeTask(ctx: ServiceContext, input: WorkerCall): Promise<Task> {
