@@ -3,6 +3,7 @@
 // order (docs/design.md §6, §9). Writers of different users never wait on each other.
 // Changes that also move git build on it: src/modules/tasks/change-with-git.ts.
 import type { HistoryEventType, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { Database, RawTransaction } from './database.js';
 
 export type Tx = Prisma.TransactionClient;
 
@@ -127,6 +128,30 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
     );
     if (refusal) throw refusal;
     return result;
+  } catch (err) {
+    if (err instanceof NothingChanged) return null as T;
+    throw err;
+  }
+}
+
+/**
+ * The same contract as `change`, on one connection outside Prisma, for the hot paths a fleet runs
+ * all day (appending messages, recording task events): `fn` gets the raw transaction, the events it
+ * records are inserted last by the same statement as in `change`, null means nothing was done (rolled
+ * back). A hot path that meets anything unusual returns null and takes its general path.
+ */
+export async function changeRaw<T>(db: Database, fn: (sql: RawTransaction, record: RecordEvent) => Promise<T>): Promise<T> {
+  try {
+    return await db.rawTransaction(async (sql) => {
+      const drafts: HistoryEventDraft[] = [];
+      const value = await fn(sql, (e) => drafts.push(e));
+      if (drafts.length === 0) {
+        if (value === null) throw new NothingChanged();
+        throw new NoHistoryEventError();
+      }
+      await sql.query(INSERT_HISTORY_SQL, [historyRowsJson(drafts)]);
+      return value;
+    });
   } catch (err) {
     if (err instanceof NothingChanged) return null as T;
     throw err;

@@ -3,12 +3,14 @@
 // one pointer; no message is ever copied or overwritten.
 import crypto from 'node:crypto';
 import type { ServiceContext, Viewer } from '../../context.js';
-import { change, type RecordEvent, type Tx } from '../../db/change.js';
+import { change, changeRaw, type RecordEvent, type Tx } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { holdTask } from '../tasks/access.js';
+import { mayWrite } from '../tasks/sql.js';
+import { insertAppend, lockTaskWithSpine } from './sql.js';
 
 export interface MessageDraft {
   role: MessageRole;
@@ -149,10 +151,73 @@ export async function appendMessages(
 ): Promise<AppendResult> {
   const limits = { maxMessageBytes: ctx.config.maxMessageBytes, snapshotEvery: ctx.config.snapshotEvery };
   validateDrafts(input.messages, limits); // before the task's row is locked: bad input costs no transaction
+  const fast = await appendDirect(ctx, input, limits);
+  if (fast) return fast;
   return change(ctx.prisma, async (tx, record) => {
     // From a worker (workerId), only the holder of a live lease may write: a late worker is refused.
     const task = await holdTask(tx, record, ctx.viewer, { taskId: input.taskId, workerId: input.workerId, action: 'append messages' });
     return appendMessagesInTx(tx, record, task, input.messages, input.expectedHeadId, limits);
+  });
+}
+
+/**
+ * The hot path of appendMessages (docs/design.md §9): the same change as appendMessagesInTx in
+ * three statements on one connection (lock and read with the jump spine, write, history) plus
+ * BEGIN/COMMIT. Anything unusual — no such task, a worker that does not hold it, a lapsed lease, a
+ * head that moved — returns null (rolled back, nothing written) for the general path to answer.
+ */
+async function appendDirect(
+  ctx: ServiceContext,
+  input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null; workerId?: string | null },
+  limits: ConversationLimits,
+): Promise<AppendResult | null> {
+  return changeRaw(ctx.db, async (sql, record) => {
+    const locked = await lockTaskWithSpine(sql, input.taskId, ctx.viewer.id);
+    if (!locked || !mayWrite(locked.task, input.workerId, locked.now)) return null;
+    const { task, spine } = locked;
+    if (input.expectedHeadId !== undefined && input.expectedHeadId !== task.headMessageId) return null;
+    const head = task.headMessageId ? spine.get(task.headMessageId)! : null;
+    const firstDepth = head ? head.depth + 1 : 0;
+    let parent: JumpLink | null = head;
+    const rows = input.messages.map((m, i) => {
+      const link = { id: crypto.randomUUID(), depth: firstDepth + i, ...jumpFor(parent, spine) };
+      spine.set(link.id, link);
+      const row = { ...link, parentId: parent?.id ?? null, role: m.role, content: m.content, toolCalls: m.toolCalls ?? null };
+      parent = link;
+      return row;
+    });
+    const snapshots = rows
+      .filter((m) => (m.depth + 1) % limits.snapshotEvery === 0)
+      .map((m) => ({ id: crypto.randomUUID(), messageCount: m.depth + 1, headMessageId: m.id }));
+    const now = await insertAppend(sql, { taskId: task.id, messages: rows, snapshots });
+    const last = rows[rows.length - 1];
+    const count = last.depth + 1;
+    record(historyEvent(aboutTask(task), 'CHAT', 'message', { count: rows.length, headId: last.id, messageCount: count, roles: rows.map((m) => m.role) }));
+    return {
+      task: { ...task, headMessageId: last.id, messageCount: count, version: task.version + 1, updatedAt: now },
+      messages: rows.map((m) => ({
+        id: m.id,
+        taskId: task.id,
+        parentId: m.parentId,
+        role: m.role,
+        content: m.content as ConversationMessage['content'],
+        toolCalls: (m.toolCalls ?? null) as ConversationMessage['toolCalls'],
+        depth: m.depth,
+        jumpId: m.jumpId,
+        jumpDepth: m.jumpDepth,
+        createdAt: now,
+      })),
+      snapshots: snapshots.map((sn) => ({
+        id: sn.id,
+        taskId: task.id,
+        checkpointId: null,
+        snapshotType: 'AUTO' as const,
+        messageCount: sn.messageCount,
+        headMessageId: sn.headMessageId,
+        metadata: null,
+        createdAt: now,
+      })),
+    };
   });
 }
 
