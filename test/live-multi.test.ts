@@ -2,6 +2,7 @@
 // written through one instance reaches subscribers on the others. (A PGlite database belongs to one
 // process, so this applies to PostgreSQL only.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { historyLockSql } from '../src/db/change.js';
 import { LISTENER_APPLICATION_NAME, openDatabase } from '../src/db/database.js';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { createTestDatabase, ENGINE, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
@@ -101,5 +102,62 @@ describe.runIf(ENGINE === 'postgres')('several server instances on one PostgreSQ
     expect(rows).toHaveLength(82);
     expect((await stream.count(82)).map((e) => e.seq)).toEqual(rows.map((r) => r.seq.toString()));
     await client.dispose();
+  });
+
+  it('delivers each user exactly their events while many users write concurrently through both instances', async () => {
+    const users = await Promise.all([0, 1, 2].map(() => userOnBoth()));
+    const repo = await a.makeRepo();
+    const tasks = await Promise.all(users.map(async ({ onA }) => (await createContract(onA, repo, 'fleet')).supervisor.id));
+    // Each user has a subscriber on each instance, following from the start.
+    const clients = users.flatMap(({ onA }) => [wsClient(a.wsUrl, onA.token), wsClient(b.wsUrl, onA.token)]);
+    const streams = clients.map((client) => collect(client, LiveTimeline, { after: historyCursor(0n) }, 'timeline'));
+    // 18 writers (6 per user, half through each instance), each on its user's task, with no global lock.
+    await Promise.all(
+      users.flatMap(({ onA, onB }, u) =>
+        Array.from({ length: 6 }, async (_, w) => {
+          for (let i = 0; i < 6; i++) await append(w % 2 ? onA : onB, tasks[u]);
+        }),
+      ),
+    );
+    for (const [u, { onA }] of users.entries()) {
+      const rows = await a.db.prisma.historyEvent.findMany({ where: { ownerId: onA.id }, orderBy: { seq: 'asc' } });
+      expect(rows).toHaveLength(2 + 36);
+      for (const stream of streams.slice(2 * u, 2 * u + 2)) {
+        expect((await stream.count(rows.length)).map((e) => e.seq)).toEqual(rows.map((r) => r.seq.toString()));
+      }
+    }
+    await Promise.all(clients.map((c) => c.dispose()));
+  });
+
+  it("never makes one user's writer wait for another user's history lock", async () => {
+    const { onA: first } = await userOnBoth();
+    const { onA: second } = await userOnBoth();
+    const repo = await a.makeRepo();
+    const firstTask = (await createContract(first, repo, 'held')).supervisor.id;
+    const secondTask = (await createContract(second, repo, 'free')).supervisor.id;
+    // Another connection holds the first user's history lock (as a writer between its insert and COMMIT).
+    const holder = await openDatabase({ databaseUrl: shared.url, dataDir: '' });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const transaction = holder.rawTransaction(async (sql) => {
+      await sql.query(historyLockSql(`ARRAY['${first.id}']::uuid[]`));
+      holding();
+      await released;
+    });
+    await held;
+    let firstDone = false;
+    const firstAppend = append(first, firstTask).then(() => (firstDone = true));
+    // The second user's writes go through while the first user's lock is held …
+    await append(second, secondTask);
+    await append(second, secondTask);
+    expect(firstDone).toBe(false);
+    // … and the first user's write completes once it is released.
+    release();
+    await transaction;
+    await firstAppend;
+    expect(firstDone).toBe(true);
+    await holder.close();
   });
 });
