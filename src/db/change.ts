@@ -149,7 +149,7 @@ export async function changeRaw<T>(db: Database, fn: (sql: RawTransaction, recor
         if (value === null) throw new NothingChanged();
         throw new NoHistoryEventError();
       }
-      await sql.query(INSERT_HISTORY_SQL, [historyRowsJson(drafts)]);
+      await sql.queryAndCommit(INSERT_HISTORY_SQL, [historyRowsJson(drafts)]);
       return value;
     });
   } catch (err) {
