@@ -9,7 +9,10 @@
 // BENCH_SECONDS (default 6) of writing per variant and cell, in BENCH_ROUNDS (default 3) rounds;
 // BENCH_WRITERS (default 1,8,32,128); BENCH_USERS_AT (default 32,128: where the one-user-per-writer
 // variant runs); BENCH_WRITES_QUICK=1 for development (writers 1,8; 1 s; 1 round);
-// BENCH_WRITES_OUT (default writes, writes-quick in quick mode) names bench/results/<name>.json.
+// BENCH_OPERATIONS (default append1,append10,events10); BENCH_VARIANTS (default all: makima,
+// makima-2, makima-users, makima-pglite, floor-lock — the no-lock floor always runs, it is the
+// reference); BENCH_WRITES_OUT (default writes, writes-quick in quick mode) names
+// bench/results/<name>.json.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +48,9 @@ const POOL = 10;
 const TSX_LOADER = ['--import', 'tsx'];
 const SERVER_ENTRY = path.join('bench', 'writes', 'server.ts');
 const MAX_WRITERS = Math.max(...WRITERS);
+const OPS = process.env.BENCH_OPERATIONS ? OPERATIONS.filter((o) => process.env.BENCH_OPERATIONS!.split(',').includes(o.key)) : OPERATIONS;
+const SELECTED = new Set((process.env.BENCH_VARIANTS || 'makima,makima-2,makima-users,makima-pglite,floor-lock').split(',').map((s) => s.trim()));
+SELECTED.add('floor');
 
 /** The goals of issue #14, checked on makima on PostgreSQL, one instance. */
 const GOAL_FLOOR_FRACTION = 1 / 3;
@@ -104,10 +110,23 @@ interface CellResult {
   errors: string[];
 }
 
-function makimaWriter(op: Operation, tasks: SeededTask[], tokens: Map<string, string>, endpoints: GraphqlEndpoint[]) {
+/** Writes sent to makima on PostgreSQL: each acknowledged one must have left exactly one history event. */
+interface Tally {
+  acknowledged: number;
+  failed: number;
+}
+
+function makimaWriter(op: Operation, tasks: SeededTask[], tokens: Map<string, string>, endpoints: GraphqlEndpoint[], tally: Tally) {
   // Bodies are built once: a writer sends the same request (to its own task) again and again.
   const bodies = tasks.map((t) => op.body(t.id));
-  return (i: number) => endpoints[i % endpoints.length].post(bodies[i], tokens.get(tasks[i].ownerId)!).then(() => undefined);
+  return (i: number) =>
+    endpoints[i % endpoints.length].post(bodies[i], tokens.get(tasks[i].ownerId)!).then(
+      () => void tally.acknowledged++,
+      (err: unknown) => {
+        tally.failed++;
+        throw err;
+      },
+    );
 }
 
 async function measure(variant: Variant, writers: number, seconds: number, sampler: LockSampler | null): Promise<Measured> {
@@ -187,7 +206,7 @@ function goals(results: CellResult[]): Goal[] {
   for (const r of pg1.filter((r) => r.writers === GOAL_P99_AT)) {
     out.push({ goal: `${r.operation}, ${writersText(r.writers)}: p99 < ${GOAL_P99_MS} ms`, measured: ms(r.p99Ms), met: r.p99Ms < GOAL_P99_MS });
   }
-  for (const op of OPERATIONS) {
+  for (const op of OPS) {
     const series = WRITERS.map((w) => cell(op.name, w, 'makima')).filter((r): r is CellResult => !!r);
     for (let i = 1; i < series.length; i++) {
       const best = Math.max(...series.slice(0, i).map((r) => r.writesPerSecond));
@@ -228,6 +247,9 @@ runBench('writes', async () => {
   console.log(`bench:writes — database ${bench.name} on PostgreSQL ${bench.serverVersion}`);
   console.log(`writers ${WRITERS.join('/')}, ${SECONDS} s per variant and cell in ${ROUNDS} interleaved round(s)${QUICK ? ' (quick mode)' : ''}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'makima-bench-writes-'));
+  // Also on Ctrl-C (runBench exits the process): the PGlite directory and the servers' data dirs go.
+  const removeTmp = () => fs.rmSync(tmp, { recursive: true, force: true });
+  process.once('exit', removeTmp);
   try {
     // PostgreSQL: user 0 owns the makima writers' tasks and the floor writers' tasks; users 1… (one
     // task each) are the writers of the one-user-per-writer variant.
@@ -256,6 +278,8 @@ runBench('writes', async () => {
     const [endA, endB, endLite] = servers.map((s) => new GraphqlEndpoint(s.url));
     const pool = new pg.Pool({ connectionString: bench.url, max: POOL });
     const floor = new Floor(pool, floorTasks);
+    const pgTally: Tally = { acknowledged: 0, failed: 0 };
+    const liteTally: Tally = { acknowledged: 0, failed: 0 };
     const sampler = await LockSampler.open(bench.url, bench.name);
 
     const variantsOf = (op: Operation, writers: number): Variant[] => {
@@ -263,17 +287,17 @@ runBench('writes', async () => {
       const vs: Variant[] = [
         { key: 'floor', pids: [], sampled: true, write: floorWrite('none') },
         { key: 'floor-lock', pids: [], sampled: true, write: floorWrite('global') },
-        { key: 'makima', pids: [pgA.pid], sampled: true, write: makimaWriter(op, makimaTasks, pgTokens, [endA]) },
+        { key: 'makima', pids: [pgA.pid], sampled: true, write: makimaWriter(op, makimaTasks, pgTokens, [endA], pgTally) },
       ];
-      if (writers >= 2) vs.push({ key: 'makima-2', pids: [pgA.pid, pgB.pid], sampled: true, write: makimaWriter(op, makimaTasks, pgTokens, [endA, endB]) });
-      if (USERS_AT.includes(writers)) vs.push({ key: 'makima-users', pids: [pgA.pid], sampled: true, write: makimaWriter(op, userTasks, pgTokens, [endA]) });
-      vs.push({ key: 'makima-pglite', pids: [lite.pid], sampled: false, write: makimaWriter(op, liteUsers[0].tasks, liteTokens, [endLite]) });
-      return vs;
+      if (writers >= 2) vs.push({ key: 'makima-2', pids: [pgA.pid, pgB.pid], sampled: true, write: makimaWriter(op, makimaTasks, pgTokens, [endA, endB], pgTally) });
+      if (USERS_AT.includes(writers)) vs.push({ key: 'makima-users', pids: [pgA.pid], sampled: true, write: makimaWriter(op, userTasks, pgTokens, [endA], pgTally) });
+      vs.push({ key: 'makima-pglite', pids: [lite.pid], sampled: false, write: makimaWriter(op, liteUsers[0].tasks, liteTokens, [endLite], liteTally) });
+      return vs.filter((v) => SELECTED.has(v.key));
     };
 
     // Every variant sees every operation before anything is measured: nothing runs on a cold JIT.
     console.log(`warming up (${WARMUP_SECONDS} s per variant and operation, ${WARMUP_WRITERS} writers) …`);
-    for (const op of OPERATIONS) {
+    for (const op of OPS) {
       for (const v of variantsOf(op, Math.max(...USERS_AT, WARMUP_WRITERS))) {
         const warm = await runWriters(Math.min(WARMUP_WRITERS, MAX_WRITERS), WARMUP_SECONDS, v.write);
         if (warm.failures) throw new Error(`${VARIANT_LABELS[v.key]}, ${op.name}: ${warm.failures} writes failed while warming up:\n${warm.errors.join('\n')}`);
@@ -281,7 +305,7 @@ runBench('writes', async () => {
     }
 
     const results: CellResult[] = [];
-    for (const op of OPERATIONS) {
+    for (const op of OPS) {
       for (const writers of WRITERS) {
         const variants = variantsOf(op, writers);
         const runs = variants.map(() => [] as Measured[]);
@@ -296,9 +320,20 @@ runBench('writes', async () => {
           results.push({ ...c, ofFloor });
           line.push(`${c.label} ${c.writesPerSecond.toFixed(0)}/s${c.failures ? ` (${c.failures} FAILED: ${c.errors[0]})` : ''}`);
         }
-        console.log(`${op.name}, ${writers} writers: ${line.join('; ')}`);
+        console.log(`${op.name}, ${writersText(writers)}: ${line.join('; ')}`);
       }
     }
+    // Every acknowledged write is in the database, once: one history event each (a failed write
+    // may or may not have committed).
+    const [{ count }] = (
+      await pool.query<{ count: number }>('SELECT count(*)::int AS count FROM history_events WHERE task_id = ANY($1::uuid[])', [
+        [...makimaTasks, ...userTasks].map((t) => t.id),
+      ])
+    ).rows;
+    if (count < pgTally.acknowledged || count > pgTally.acknowledged + pgTally.failed) {
+      throw new Error(`makima on PostgreSQL acknowledged ${pgTally.acknowledged} writes (${pgTally.failed} failed) but the database holds ${count} history events for them`);
+    }
+    console.log(`checked: ${count} history events in PostgreSQL for ${pgTally.acknowledged} acknowledged makima writes (${pgTally.failed} failed)`);
     await sampler.close();
     await pool.end();
     for (const e of [endA, endB, endLite]) e.close();
@@ -357,6 +392,6 @@ runBench('writes', async () => {
     });
     console.log(`\nwritten to ${file}`);
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTmp();
   }
 });

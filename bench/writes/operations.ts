@@ -2,6 +2,8 @@
 // the rows the floor inserts: the same content, the same number of rows per write.
 
 export interface Operation {
+  /** Its name in BENCH_OPERATIONS. */
+  key: string;
   name: string;
   kind: 'messages' | 'events';
   /** Rows per write. */
@@ -21,6 +23,7 @@ const RECORD = 'mutation Record($input: RecordTaskEventsInput!) { recordTaskEven
 function appendMessages(count: number): Operation {
   const content = { text: TEXT };
   return {
+    key: `append${count}`,
     name: `appendMessages ×${count}`,
     kind: 'messages',
     count,
@@ -33,6 +36,7 @@ function appendMessages(count: number): Operation {
 function recordTaskEvents(count: number): Operation {
   const data = { text: TEXT };
   return {
+    key: `events${count}`,
     name: `recordTaskEvents ×${count}`,
     kind: 'events',
     count,
