@@ -24,6 +24,7 @@ export class LockSampler {
 
   static async open(url: string, database: string): Promise<LockSampler> {
     const client = new pg.Client({ connectionString: url, application_name: 'bench-writes-sampler' });
+    client.on('error', () => undefined); // ended when the database is dropped (Ctrl-C); a sample then fails the run
     await client.connect();
     return new LockSampler(client, database);
   }
