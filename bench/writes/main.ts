@@ -129,7 +129,7 @@ function makimaWriter(op: Operation, tasks: SeededTask[], tokens: Map<string, st
     );
 }
 
-async function measure(variant: Variant, writers: number, seconds: number, sampler: LockSampler | null): Promise<Measured> {
+async function measure(variant: Variant, writers: number, seconds: number, sampler: LockSampler | null, endpoints: GraphqlEndpoint[]): Promise<Measured> {
   const cpu = () => {
     const each = variant.pids.map(cpuSeconds);
     return each.some((c) => c === null) ? null : (each as number[]).reduce((a, b) => a + b, 0);
@@ -137,6 +137,7 @@ async function measure(variant: Variant, writers: number, seconds: number, sampl
   const cpuBefore = variant.pids.length ? cpu() : null;
   const driverBefore = process.cpuUsage();
   const stop = variant.sampled && sampler ? sampler.start() : null;
+  for (const e of endpoints) e.reset();
   const run = await runWriters(writers, seconds, variant.write);
   const waits = stop ? await stop() : null;
   const cpuAfter = variant.pids.length ? cpu() : null;
@@ -276,7 +277,11 @@ runBench('writes', async () => {
     ]);
     const servers: ChildServer[] = [pgA, pgB, lite];
     const [endA, endB, endLite] = servers.map((s) => new GraphqlEndpoint(s.url));
-    const pool = new pg.Pool({ connectionString: bench.url, max: POOL });
+    // The floor's connections are opened once and kept (like a server's pool under steady load): on a
+    // PostgreSQL shared with other work, reconnecting mid-run could find max_connections reached.
+    const pool = new pg.Pool({ connectionString: bench.url, max: POOL, idleTimeoutMillis: 0 });
+    const opened = await Promise.all(Array.from({ length: POOL }, () => pool.connect()));
+    for (const c of opened) c.release();
     // Dropping the database on Ctrl-C ends idle connections: not an error of the benchmark's.
     pool.on('error', () => undefined);
     const floor = new Floor(pool, floorTasks);
@@ -301,6 +306,7 @@ runBench('writes', async () => {
     console.log(`warming up (${WARMUP_SECONDS} s per variant and operation, ${WARMUP_WRITERS} writers) …`);
     for (const op of OPS) {
       for (const v of variantsOf(op, Math.max(...USERS_AT, WARMUP_WRITERS))) {
+        for (const e of [endA, endB, endLite]) e.reset();
         const warm = await runWriters(Math.min(WARMUP_WRITERS, MAX_WRITERS), WARMUP_SECONDS, v.write);
         if (warm.failures) throw new Error(`${VARIANT_LABELS[v.key]}, ${op.name}: ${warm.failures} writes failed while warming up:\n${warm.errors.join('\n')}`);
       }
@@ -312,7 +318,7 @@ runBench('writes', async () => {
         const variants = variantsOf(op, writers);
         const runs = variants.map(() => [] as Measured[]);
         for (let round = 0; round < ROUNDS; round++) {
-          for (const [i, v] of variants.entries()) runs[i].push(await measure(v, writers, SECONDS / ROUNDS, sampler));
+          for (const [i, v] of variants.entries()) runs[i].push(await measure(v, writers, SECONDS / ROUNDS, sampler, [endA, endB, endLite]));
         }
         const cells = variants.map((v, i) => summarize(op, writers, v.key, runs[i]));
         const floorRate = cells.find((c) => c.variant === 'floor')!.writesPerSecond;

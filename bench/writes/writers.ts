@@ -41,8 +41,21 @@ export async function runWriters(writers: number, seconds: number, write: (write
 
 /** A GraphQL endpoint reached over keep-alive HTTP/1.1 connections (one per concurrent request). */
 export class GraphqlEndpoint {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
+  private agent = GraphqlEndpoint.newAgent();
   private readonly target: URL;
+
+  private static newAgent(): http.Agent {
+    return new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
+  }
+
+  /**
+   * Drops every connection: each run starts on fresh ones. A connection left idle between runs
+   * would be closed by the server (its keep-alive timeout) and could be reused at that moment.
+   */
+  reset(): void {
+    this.agent.destroy();
+    this.agent = GraphqlEndpoint.newAgent();
+  }
 
   constructor(url: string) {
     this.target = new URL(url);
