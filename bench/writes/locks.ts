@@ -14,6 +14,8 @@ export interface LockWaits {
   advisory: number;
   /** Mean backends waiting on any other heavyweight lock. */
   otherLocks: number;
+  /** Mean backends inside a transaction with no statement running (waiting on their client). */
+  idleInTransaction: number;
 }
 
 export class LockSampler {
@@ -32,11 +34,12 @@ export class LockSampler {
   /** Samples until the returned function is called; it resolves with the means. */
   start(): () => Promise<LockWaits> {
     let stopped = false;
-    const sums = { samples: 0, active: 0, advisory: 0, otherLocks: 0 };
+    const sums = { samples: 0, active: 0, advisory: 0, otherLocks: 0, idleInTransaction: 0 };
     const loop = (async () => {
       while (!stopped) {
-        const { rows } = await this.client.query<{ active: number; advisory: number; other: number }>(
+        const { rows } = await this.client.query<{ active: number; advisory: number; other: number; idle_tx: number }>(
           `SELECT count(*) FILTER (WHERE state = 'active')::int AS active,
+                  count(*) FILTER (WHERE state = 'idle in transaction')::int AS idle_tx,
                   count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory')::int AS advisory,
                   count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event <> 'advisory')::int AS other
              FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
@@ -46,6 +49,7 @@ export class LockSampler {
         sums.active += rows[0].active;
         sums.advisory += rows[0].advisory;
         sums.otherLocks += rows[0].other;
+        sums.idleInTransaction += rows[0].idle_tx;
         await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
       }
     })();
@@ -63,12 +67,7 @@ export class LockSampler {
 
 /** Means over several runs' sums (as returned by a sampler's stop function). */
 export function meanWaits(runs: LockWaits[]): LockWaits {
-  const total = runs.reduce((a, r) => ({ samples: a.samples + r.samples, active: a.active + r.active, advisory: a.advisory + r.advisory, otherLocks: a.otherLocks + r.otherLocks }), {
-    samples: 0,
-    active: 0,
-    advisory: 0,
-    otherLocks: 0,
-  });
-  const n = Math.max(1, total.samples);
-  return { samples: total.samples, active: total.active / n, advisory: total.advisory / n, otherLocks: total.otherLocks / n };
+  const samples = runs.reduce((a, r) => a + r.samples, 0);
+  const mean = (k: 'active' | 'advisory' | 'otherLocks' | 'idleInTransaction') => runs.reduce((a, r) => a + r[k], 0) / Math.max(1, samples);
+  return { samples, active: mean('active'), advisory: mean('advisory'), otherLocks: mean('otherLocks'), idleInTransaction: mean('idleInTransaction') };
 }

@@ -105,7 +105,7 @@ interface CellResult {
   driverCpuMsPerWrite: number;
   /** writes/s ÷ the no-lock floor's in the same cell (PostgreSQL variants). */
   ofFloor: number | null;
-  lockWaits: { active: number; advisory: number; otherLocks: number } | null;
+  lockWaits: { active: number; advisory: number; otherLocks: number; idleInTransaction: number } | null;
   failures: number;
   errors: string[];
 }
@@ -170,7 +170,7 @@ function summarize(op: Operation, writers: number, key: VariantKey, runs: Measur
     p99Ms: percentile(latencies, 99),
     serverCpuMsPerWrite: cpu === null || writes === 0 ? null : (cpu * 1000) / writes,
     driverCpuMsPerWrite: writes === 0 ? NaN : (driver * 1000) / writes,
-    lockWaits: waits && { active: waits.active, advisory: waits.advisory, otherLocks: waits.otherLocks },
+    lockWaits: waits && { active: waits.active, advisory: waits.advisory, otherLocks: waits.otherLocks, idleInTransaction: waits.idleInTransaction },
     failures: runs.reduce((s, r) => s + r.run.failures, 0),
     errors: [...new Set(runs.flatMap((r) => r.run.errors))].slice(0, 3),
   };
@@ -183,6 +183,24 @@ async function prepareDatabase(db: Database, plan: number[], label: string): Pro
   } finally {
     await db.close();
   }
+}
+
+/** The errors a server logged, grouped by message (its log file: JSON lines from pino). */
+function loggedErrors(file: string, server: string): { server: string; message: string; count: number }[] {
+  if (!fs.existsSync(file)) return [];
+  const counts = new Map<string, number>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: string; err?: { message?: string } };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    const message = `${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message.replace(/\s+/g, ' ').slice(0, 300)}` : ''}`;
+    counts.set(message, (counts.get(message) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([message, count]) => ({ server, message, count }));
 }
 
 interface Goal {
@@ -269,11 +287,17 @@ runBench('writes', async () => {
     const liteUsers = await prepareDatabase(await openDatabase({ dataDir: liteDir }), [MAX_WRITERS], 'writes-pglite');
     const liteTokens = new Map(liteUsers.map((u) => [u.id, u.token]));
 
-    const serverEnv = (name: string, extra: Record<string, string>) => ({ MAKIMA_DATA_DIR: path.join(tmp, name), MAKIMA_REPOS_ROOT: tmp, ...extra });
+    const logOf = (name: string) => path.join(tmp, `${name}.log`);
+    const serverEnv = (name: string, extra: Record<string, string>) => ({
+      MAKIMA_DATA_DIR: path.join(tmp, name),
+      MAKIMA_REPOS_ROOT: tmp,
+      BENCH_SERVER_LOG: logOf(name),
+      ...extra,
+    });
     const [pgA, pgB, lite] = await Promise.all([
       spawnServer({ label: 'makima A', node: NODE_HOST, args: [...TSX_LOADER, SERVER_ENTRY], env: serverEnv('a', { DATABASE_URL: bench.url }) }),
       spawnServer({ label: 'makima B', node: NODE_HOST, args: [...TSX_LOADER, SERVER_ENTRY], env: serverEnv('b', { DATABASE_URL: bench.url }) }),
-      spawnServer({ label: 'makima PGlite', node: NODE_HOST, args: [...TSX_LOADER, SERVER_ENTRY], env: { MAKIMA_DATA_DIR: liteDir, MAKIMA_REPOS_ROOT: tmp, DATABASE_URL: '' } }),
+      spawnServer({ label: 'makima PGlite', node: NODE_HOST, args: [...TSX_LOADER, SERVER_ENTRY], env: { MAKIMA_DATA_DIR: liteDir, MAKIMA_REPOS_ROOT: tmp, BENCH_SERVER_LOG: logOf('pglite'), DATABASE_URL: '' } }),
     ]);
     const servers: ChildServer[] = [pgA, pgB, lite];
     const [endA, endB, endLite] = servers.map((s) => new GraphqlEndpoint(s.url));
@@ -347,17 +371,25 @@ runBench('writes', async () => {
     for (const e of [endA, endB, endLite]) e.close();
     await Promise.all(servers.map((s) => s.stop()));
     await bench.drop();
+    const serverErrors = (['a', 'b', 'pglite'] as const).flatMap((name, i) => loggedErrors(logOf(name), servers[i].label));
+    if (serverErrors.length) {
+      console.log('\nerrors the servers logged (why writes failed):');
+      for (const e of serverErrors) console.log(`  ${e.server}: ${e.count} × ${e.message}`);
+    }
 
     const m = machine(bench.serverVersion);
-    const waits = (r: CellResult) => (r.lockWaits ? `${r.lockWaits.active.toFixed(1)} / ${r.lockWaits.advisory.toFixed(1)} / ${r.lockWaits.otherLocks.toFixed(1)}` : '—');
+    const waits = (r: CellResult) =>
+      r.lockWaits
+        ? `${r.lockWaits.active.toFixed(1)} / ${r.lockWaits.advisory.toFixed(1)} / ${r.lockWaits.otherLocks.toFixed(1)} / ${r.lockWaits.idleInTransaction.toFixed(1)}`
+        : '—';
     printTable({
       title:
         `Writes — each writer on its own task, closed loop; ${SECONDS} s per variant and cell in ${ROUNDS} interleaved round(s), after a warm-up; ` +
         `PostgreSQL pool ${POOL} per makima instance and for the floor\n` +
         `of floor = writes/s ÷ the no-lock SQL floor's in the same cell; server CPU/write = CPU time of the server process(es) ÷ writes; ` +
-        `connections active / waiting on the advisory lock / on other locks = means of pg_stat_activity samples\n` +
+        `conns = means of pg_stat_activity samples: running a statement / waiting on the advisory lock / on another lock / idle in a transaction\n` +
         `${describeMachine(m)}; makima on Node ${pgA.node}; load average at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}`,
-      head: ['operation', 'writers', 'variant', 'writes/s', 'of floor', 'p50', 'p99', 'server CPU/write', 'conns active / adv. wait / other wait', 'failed'],
+      head: ['operation', 'writers', 'variant', 'writes/s', 'of floor', 'p50', 'p99', 'server CPU/write', 'conns active / adv. wait / other wait / idle in tx', 'failed'],
       rows: results.map((r) => [
         r.operation,
         r.writers,
@@ -394,9 +426,15 @@ runBench('writes', async () => {
         serverCpuMsPerWrite: round2(r.serverCpuMsPerWrite),
         driverCpuMsPerWrite: round2(r.driverCpuMsPerWrite),
         ofFloor: r.ofFloor === null ? null : Number(r.ofFloor.toFixed(3)),
-        lockWaits: r.lockWaits && { active: round2(r.lockWaits.active), advisory: round2(r.lockWaits.advisory), otherLocks: round2(r.lockWaits.otherLocks) },
+        lockWaits: r.lockWaits && {
+          active: round2(r.lockWaits.active),
+          advisory: round2(r.lockWaits.advisory),
+          otherLocks: round2(r.lockWaits.otherLocks),
+          idleInTransaction: round2(r.lockWaits.idleInTransaction),
+        },
       })),
       goals: checked,
+      serverErrors,
     });
     console.log(`\nwritten to ${file}`);
   } finally {

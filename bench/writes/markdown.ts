@@ -11,7 +11,7 @@ interface Row {
   p50Ms: number;
   p99Ms: number;
   serverCpuMsPerWrite: number | null;
-  lockWaits: { active: number; advisory: number; otherLocks: number } | null;
+  lockWaits: { active: number; advisory: number; otherLocks: number; idleInTransaction?: number } | null;
   failures: number;
 }
 
