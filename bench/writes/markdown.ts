@@ -22,6 +22,7 @@ const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
   settings: { seconds: number; rounds: number };
   results: Row[];
   goals: { goal: string; measured: string; met: boolean }[];
+  serverErrors?: { server: string; message: string; count: number }[];
 };
 const msText = (v: number | null, digits = 0) => (v === null ? '—' : `${v.toFixed(digits)} ms`);
 console.log(`${file}: ${data.date}, ${data.settings.seconds} s per variant and cell in ${data.settings.rounds} rounds, load average at start ${data.loadAverage.start.map((l) => l.toFixed(1)).join(' ')}\n`);
@@ -33,9 +34,13 @@ for (const r of data.results) {
   cells.get(key)!.set(r.label, r);
 }
 const rate = (r: Row | undefined) => (r ? `${r.writesPerSecond.toLocaleString('en-US')}${r.failures ? ` (${r.failures} failed)` : ''}` : '—');
-const waits = (r: Row | undefined) => (r?.lockWaits ? `${r.lockWaits.advisory.toFixed(1)} of ${r.lockWaits.active.toFixed(1)}` : '—');
+const waits = (r: Row | undefined) =>
+  r?.lockWaits
+    ? `${r.lockWaits.advisory.toFixed(1)} of ${r.lockWaits.active.toFixed(1)}` +
+      (r.lockWaits.idleInTransaction === undefined ? '' : `, ${r.lockWaits.idleInTransaction.toFixed(1)} idle in tx`)
+    : '—';
 console.log(
-  '| operation | writers | floor, no lock / one global lock | makima writes/s | of floor | p50 / p99 | server CPU/write | conns waiting on the lock | ×2 instances | one user per writer (waiting) | PGlite (CPU/write) |',
+  '| operation | writers | floor, no lock / one global lock | makima writes/s | of floor | p50 / p99 | server CPU/write | conns waiting on the lock of running, idle in a transaction | ×2 instances | one user per writer (waiting) | PGlite (CPU/write) |',
 );
 console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
 for (const [key, row] of cells) {
@@ -55,3 +60,7 @@ for (const [key, row] of cells) {
 const met = data.goals.filter((g) => g.met).length;
 console.log(`\nGoals met: ${met} of ${data.goals.length}`);
 for (const g of data.goals) console.log(`- ${g.met ? 'met' : '**not met**'}: ${g.goal} — ${g.measured}`);
+if (data.serverErrors?.length) {
+  console.log('\nErrors the servers logged:');
+  for (const e of data.serverErrors) console.log(`- ${e.server}: ${e.count} × ${e.message}`);
+}
