@@ -1,0 +1,66 @@
+// Prints a bench:writes results file as the README's Markdown tables:
+// `npx tsx bench/writes/markdown.ts [bench/results/writes.json]`.
+import fs from 'node:fs';
+
+interface Row {
+  operation: string;
+  writers: number;
+  label: string;
+  writesPerSecond: number;
+  ofFloor: number | null;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuMsPerWrite: number | null;
+  lockWaits: { active: number; advisory: number; otherLocks: number; idleInTransaction?: number } | null;
+  failures: number;
+}
+
+const file = process.argv[2] ?? 'bench/results/writes.json';
+const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+  date: string;
+  loadAverage: { start: number[] };
+  settings: { seconds: number; rounds: number };
+  results: Row[];
+  goals: { goal: string; measured: string; met: boolean }[];
+  serverErrors?: { server: string; message: string; count: number }[];
+};
+const msText = (v: number | null, digits = 0) => (v === null ? '—' : `${v.toFixed(digits)} ms`);
+console.log(`${file}: ${data.date}, ${data.settings.seconds} s per variant and cell in ${data.settings.rounds} rounds, load average at start ${data.loadAverage.start.map((l) => l.toFixed(1)).join(' ')}\n`);
+// One row per operation and writer count, the variants side by side.
+const cells = new Map<string, Map<string, Row>>();
+for (const r of data.results) {
+  const key = `${r.operation}|${r.writers}`;
+  if (!cells.has(key)) cells.set(key, new Map());
+  cells.get(key)!.set(r.label, r);
+}
+const rate = (r: Row | undefined) => (r ? `${r.writesPerSecond.toLocaleString('en-US')}${r.failures ? ` (${r.failures} failed)` : ''}` : '—');
+const waits = (r: Row | undefined) =>
+  r?.lockWaits
+    ? `${r.lockWaits.advisory.toFixed(1)} of ${r.lockWaits.active.toFixed(1)}` +
+      (r.lockWaits.idleInTransaction === undefined ? '' : `, ${r.lockWaits.idleInTransaction.toFixed(1)} idle in tx`)
+    : '—';
+console.log(
+  '| operation | writers | floor, no lock / one global lock | makima writes/s | of floor | p50 / p99 | server CPU/write | conns waiting on the lock of running, idle in a transaction | ×2 instances | one user per writer (waiting) | PGlite (CPU/write) |',
+);
+console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+for (const [key, row] of cells) {
+  const [operation, writers] = key.split('|');
+  const floor = row.get('SQL floor, no lock');
+  const lock = row.get('SQL floor, one global lock');
+  const m = row.get('makima, PostgreSQL');
+  const two = row.get('makima ×2 instances, PostgreSQL');
+  const users = row.get('makima, PostgreSQL, one user per writer');
+  const lite = row.get('makima, PGlite');
+  console.log(
+    `| ${operation} | ${writers} | ${rate(floor)} / ${rate(lock)} | ${rate(m)} | ${m?.ofFloor == null ? '—' : `${(m.ofFloor * 100).toFixed(1)} %`} | ` +
+      `${m ? `${msText(m.p50Ms)} / ${msText(m.p99Ms)}` : '—'} | ${msText(m?.serverCpuMsPerWrite ?? null, 1)} | ${waits(m)} | ${rate(two)} | ` +
+      `${users ? `${rate(users)} (${waits(users)})` : '—'} | ${lite ? `${rate(lite)} (${msText(lite.serverCpuMsPerWrite, 1)})` : '—'} |`,
+  );
+}
+const met = data.goals.filter((g) => g.met).length;
+console.log(`\nGoals met: ${met} of ${data.goals.length}`);
+for (const g of data.goals) console.log(`- ${g.met ? 'met' : '**not met**'}: ${g.goal} — ${g.measured}`);
+if (data.serverErrors?.length) {
+  console.log('\nErrors the servers logged:');
+  for (const e of data.serverErrors) console.log(`- ${e.server}: ${e.count} × ${e.message}`);
+}

@@ -1,0 +1,22 @@
+// makima as a child process of bench:writes: like bench/servers/makima.ts, but also on embedded
+// PGlite (MAKIMA_DATA_DIR, no DATABASE_URL). Serves on a free port and prints one JSON ready line
+// with its URL, the Node version and the engine; SIGTERM stops it cleanly. With BENCH_SERVER_LOG, its
+// log (errors only, as JSON lines) goes to that file, for the benchmark to report why writes failed.
+import pino from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { createLogger, startServer } from '../../src/server.js';
+
+const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', MAKIMA_LOG_LEVEL: process.env.MAKIMA_LOG_LEVEL ?? 'error' });
+if (!config.databaseUrl && !process.env.MAKIMA_DATA_DIR) {
+  throw new Error('bench/writes/server.ts needs DATABASE_URL (a benchmark database) or MAKIMA_DATA_DIR (a seeded PGlite directory)');
+}
+const logFile = process.env.BENCH_SERVER_LOG;
+const logger = logFile ? pino({ level: 'error', base: undefined }, pino.destination({ dest: logFile, sync: true })) : createLogger(config);
+const server = await startServer({ config, logger });
+console.log(JSON.stringify({ ready: true, url: server.url, node: process.version, server: 'makima', engine: config.databaseUrl ? 'postgres' : 'pglite' }));
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void server.stop().finally(() => process.exit(0));
+  });
+}
