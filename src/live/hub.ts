@@ -87,10 +87,15 @@ export interface LiveHubOptions {
   subscriberBuffer: number;
 }
 
-/** Emits 'slow-subscriber' (ownerId) whenever it drops a feed that overflowed. */
+/**
+ * Emits 'slow-subscriber' (ownerId) whenever it drops a feed that overflowed, and carries
+ * 'lease-lapsed' (task ids) from the lease sweep (workers/sweep.ts) to whoever counts them.
+ */
 export class LiveHub extends EventEmitter {
   /** Queries made to read new events: one per batch, however many subscribers share it. */
   readonly reads = { history: 0, taskEvents: 0 };
+  /** History events read (committed by any instance on this database), for metrics. */
+  historyEventsRead = 0;
   private historyPosition = 0n;
   private readonly historyFeeds = new Map<string, Map<HistoryFeed, HistorySubscriber>>();
   private readonly taskStreams = new Map<string, TaskStream>();
@@ -157,6 +162,20 @@ export class LiveHub extends EventEmitter {
     return feed;
   }
 
+  /** Whether the hub listens for new events: started and not stopped (readiness). */
+  get listening(): boolean {
+    return this.unlisten.length > 0 && !this.stopped;
+  }
+
+  /** Live feeds open now: history (timeline, history subscriptions) and task events (metrics). */
+  subscriberCounts(): { history: number; taskEvents: number } {
+    let history = 0;
+    let taskEvents = 0;
+    for (const feeds of this.historyFeeds.values()) history += feeds.size;
+    for (const stream of this.taskStreams.values()) taskEvents += stream.feeds.size;
+    return { history, taskEvents };
+  }
+
   private onHistoryNotification(payload: string): void {
     // The payload is the largest seq of a commit: nothing to read if it was already delivered.
     if (/^\d+$/.test(payload) && BigInt(payload) <= this.historyPosition) return;
@@ -182,6 +201,7 @@ export class LiveHub extends EventEmitter {
         });
       }
       this.historyPosition = rows[rows.length - 1].seq;
+      this.historyEventsRead += rows.length;
       this.fanOutHistory(rows);
       if (rows.length < BATCH_SIZE) return;
     }
