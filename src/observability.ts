@@ -32,8 +32,9 @@ export function requestLogging(app: AppContext): Plugin<Context> {
   const started = new WeakMap<Request, number>();
   const operations = new WeakMap<Request, Operation>();
   return {
-    onRequest({ request }) {
-      started.set(request, performance.now());
+    onRequest({ request, url }) {
+      // A Prometheus scrape every few seconds is not news.
+      if (url.pathname !== METRICS_PATH) started.set(request, performance.now());
     },
     onParams({ request, params }) {
       // Refused before it runs (a syntax error, persisted-only mode), an operation still has the name it was sent with.

@@ -108,6 +108,9 @@ describe('request logs', () => {
     const wsLine = await eventually(async () => s.lines.find((l) => l.msg === 'graphql-ws operation'), 'the graphql-ws log line');
     expect(wsLine).toMatchObject({ level: 30, transport: 'graphql-ws', operationName: 'Me', operationType: 'query', status: 'started', user: { id: user.id } });
 
+    await (await fetch(new URL('/metrics', s.server.url))).text();
+    expect(s.lines.some((l) => l.path === '/metrics')).toBe(false);
+
     const everything = JSON.stringify(s.lines);
     expect(everything).not.toContain(user.token);
     expect(everything).not.toContain('viewer {');
@@ -320,8 +323,15 @@ describe('persisted operations', () => {
     }
   });
 
-  it('will not start without the file, or with one that does not parse', () => {
+  it('will not start without the file, or with one that does not parse', async () => {
     expect(() => loadConfig({ MAKIMA_PERSISTED_ONLY: 'true' })).toThrow(/needs MAKIMA_PERSISTED_OPERATIONS/);
+    const dir = tempDir();
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ abc: 'query { viewer {' }));
+    await expect(startLogged({ MAKIMA_PERSISTED_OPERATIONS: bad })).rejects.toThrow(/the operation "abc" in .* does not parse/);
+    fs.writeFileSync(bad, '["query { viewer { id } }"]');
+    await expect(startLogged({ MAKIMA_PERSISTED_OPERATIONS: bad })).rejects.toThrow(/must hold one JSON object/);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
