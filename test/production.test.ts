@@ -300,6 +300,7 @@ describe('persisted operations', () => {
   });
   afterAll(async () => s?.stop());
 
+  type Refused = { data?: unknown; errors: { message: string; extensions: Record<string, unknown> }[] };
   const byId = (id: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: id } } });
 
   it('serves a known operation by its id, and by its exact text', async () => {
@@ -310,12 +311,15 @@ describe('persisted operations', () => {
   });
 
   it('refuses an unknown id and any other document, over HTTP and graphql-ws', async () => {
-    expect(codes((await (await post(s.server.url, byId(sha256Hex('query Other { viewer { id } }')), bearer(token))).json()) as never)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
-    expect(codes((await (await post(s.server.url, { query: VIEWER }, bearer(token))).json()) as never)).toEqual(['PERSISTED_QUERY_ONLY']);
+    const unknown = (await (await post(s.server.url, byId(sha256Hex('query Other { viewer { id } }')), bearer(token))).json()) as Refused;
+    expect(unknown).toMatchObject({ errors: [{ message: expect.stringMatching(/not known/), extensions: { code: 'BAD_USER_INPUT', field: 'extensions.persistedQuery.sha256Hash' } }] });
+    expect(unknown.data).toBeUndefined();
+    const other = (await (await post(s.server.url, { query: VIEWER }, bearer(token))).json()) as Refused;
+    expect(other).toMatchObject({ errors: [{ message: expect.stringMatching(/only runs persisted operations/), extensions: { code: 'BAD_USER_INPUT', field: 'query' } }] });
     const client = wsClient(s.server.wsUrl, token);
     try {
       const refused = await new Promise<unknown>((resolve) => client.subscribe({ query: VIEWER }, { next: () => undefined, error: resolve, complete: () => undefined }));
-      expect((refused as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code)).toEqual(['PERSISTED_QUERY_ONLY']);
+      expect(refused).toMatchObject([{ message: expect.stringMatching(/only runs persisted operations/), extensions: { code: 'BAD_USER_INPUT', field: 'query' } }]);
       const served = await new Promise((resolve, reject) => client.subscribe({ query: '', ...byId(sha256Hex(known)) }, { next: resolve, error: reject, complete: () => undefined }));
       expect(served).toEqual({ data: { viewer: { name: 'persisted' } } });
     } finally {

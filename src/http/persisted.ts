@@ -6,14 +6,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { parse, GraphQLError } from 'graphql';
+import { parse, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ConfigError } from '../config.js';
-
-/** A persisted operation was named that the file does not hold. */
-export const PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND';
-/** Persisted-only mode refused a document that is not in the file. */
-export const PERSISTED_QUERY_ONLY = 'PERSISTED_QUERY_ONLY';
+import { BadInputError } from '../errors.js';
 
 export interface PersistedOperations {
   /** The document of an id (the SHA-256 hex of its text, or any key the file gives it). */
@@ -58,14 +54,13 @@ function persistedId(extensions: unknown): string | undefined {
   return persisted?.version === 1 && typeof persisted.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
 }
 
+// Refusals are bad input like any other (the API has one code for it); `field` tells them apart.
 export function persistedQueryNotFound(): GraphQLError {
-  return new GraphQLError('this persisted operation is not known to the server (MAKIMA_PERSISTED_OPERATIONS)', { extensions: { code: PERSISTED_QUERY_NOT_FOUND } });
+  return new BadInputError('this persisted operation is not known to the server (MAKIMA_PERSISTED_OPERATIONS)', 'extensions.persistedQuery.sha256Hash');
 }
 
 export function persistedQueryOnly(): GraphQLError {
-  return new GraphQLError('this server only runs persisted operations: send extensions.persistedQuery.sha256Hash of an operation it knows', {
-    extensions: { code: PERSISTED_QUERY_ONLY },
-  });
+  return new BadInputError('this server only runs persisted operations: send extensions.persistedQuery.sha256Hash of an operation it knows', 'query');
 }
 
 /**
@@ -93,7 +88,7 @@ export function persistedOperationsPlugins(operations: PersistedOperations): Plu
     customErrors: {
       notFound: persistedQueryNotFound,
       persistedQueryOnly,
-      keyNotFound: () => new GraphQLError('send a document (query) or the id of a persisted operation (extensions.persistedQuery.sha256Hash)', { extensions: { code: 'BAD_USER_INPUT' } }),
+      keyNotFound: () => new BadInputError('send a document (query) or the id of a persisted operation (extensions.persistedQuery.sha256Hash)', 'query'),
     },
   }) as Plugin;
   return [allowedByText, plugin];
