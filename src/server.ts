@@ -237,10 +237,9 @@ function errorMasker(app: AppContext): (error: unknown, message?: string) => Gra
 }
 
 /**
- * Running in production (README): 401/429 on the JSON response types, request logs, Prometheus
- * metrics, persisted operations and rate limiting per token, each on only when configured where
- * that is how it is documented. The status plugin comes first so that the logs and the metrics see
- * the status the client gets.
+ * Running in production (README): 401/429 on the JSON response types, request logs and Prometheus
+ * metrics always; persisted operations and rate limiting per token when configured. The status
+ * plugin comes first so that the logs and the metrics see the status the client gets.
  */
 function productionPlugins(app: AppContext, metrics: Metrics, persisted: PersistedOperations | undefined): Plugin[] {
   const { config } = app;
