@@ -22,6 +22,11 @@ import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
 import { isRequestRefusal, limitPlugins } from './schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
+import { corsOptions } from './http/cors.js';
+import { loadPersistedOperations, persistedOperationsPlugins, resolvePersisted, type PersistedOperations } from './http/persisted.js';
+import { rateLimitPlugin } from './http/rate-limit.js';
+import { refusalStatusPlugin } from './http/status.js';
+import { createMetrics, describeOperation, readinessCheck, READY_PATH, requestLogging, serveReadiness, type Metrics } from './observability.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** graphql-ws close code for a socket whose connection_init carried no valid token. */
@@ -58,7 +63,9 @@ export function createLogger(config: Config): Logger {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config);
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  // Read before anything opens: a bad file stops the start with a ConfigError.
+  const persisted = config.persistedOperationsFile ? loadPersistedOperations(config.persistedOperationsFile, config.persistedOnly) : undefined;
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize }));
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'applied database migrations');
@@ -83,15 +90,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (!options.db) await db.close();
     throw err;
   }
-  const yoga = createApp(app);
+  let wss: WebSocketServer | undefined;
+  const metrics = createMetrics(app, () => wss?.clients.size ?? 0);
+  const yoga = createApp(app, productionPlugins(app, metrics, persisted));
 
   let draining = false;
+  const ready = readinessCheck(app, () => draining);
   const server = http.createServer((req, res) => {
     // While stopping, finish this request but do not keep its connection alive.
     if (draining) res.setHeader('connection', 'close');
     // A request that began before the stop leaves an idle keep-alive connection when it ends.
     res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
+    if (req.url === READY_PATH) return void serveReadiness(ready, res);
     if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
@@ -100,8 +111,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     void yoga.handle(req, res);
   });
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
-  const ws = attachGraphqlWs(app, yoga, wss, options.wsKeepAliveMs ?? WS_KEEP_ALIVE_MS);
+  wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  const ws = attachGraphqlWs(app, yoga, wss, options.wsKeepAliveMs ?? WS_KEEP_ALIVE_MS, persisted);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -161,7 +172,7 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
 }
 
 // The API's error codes, plus the end of a subscription that fell too far behind (live/hub.ts).
-const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW']);
+const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED']);
 /** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
 const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'OPERATION_RESOLUTION_FAILURE']);
 
@@ -225,7 +236,23 @@ function errorMasker(app: AppContext): (error: unknown, message?: string) => Gra
   };
 }
 
-function createApp(app: AppContext): YogaServerInstance<InitialContext, Context> {
+/**
+ * Running in production (README): 401/429 on the JSON response types, request logs and Prometheus
+ * metrics always; persisted operations and rate limiting per token when configured. The status
+ * plugin comes first so that the logs and the metrics see the status the client gets.
+ */
+function productionPlugins(app: AppContext, metrics: Metrics, persisted: PersistedOperations | undefined): Plugin[] {
+  const { config } = app;
+  return [
+    refusalStatusPlugin(),
+    requestLogging(app) as Plugin,
+    metrics.plugin,
+    ...(persisted ? persistedOperationsPlugins(persisted) : []),
+    ...(config.rateLimit > 0 ? [rateLimitPlugin(config.rateLimit, config.rateLimitWindowSeconds) as Plugin] : []),
+  ];
+}
+
+function createApp(app: AppContext, production: Plugin[]): YogaServerInstance<InitialContext, Context> {
   const maskError = errorMasker(app);
   return createYoga<InitialContext, Context>({
     schema: getSchema(),
@@ -235,7 +262,8 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
-    plugins: [...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes()],
+    cors: corsOptions(app.config.corsOrigins),
+    plugins: [...production, ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
@@ -258,7 +286,7 @@ type Prepared = { prepared: OperationResult };
  * the code HTTP gives it, and the socket's other operations go on. Thrown out of a graphql-ws hook,
  * the same refusal would close the whole socket with 4500, which clients treat as fatal.
  */
-function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keepAliveMs: number): GraphqlWsTransport {
+function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keepAliveMs: number, persisted: PersistedOperations | undefined): GraphqlWsTransport {
   const maskError = errorMasker(app);
   return serveGraphqlWs(
     wss,
@@ -271,15 +299,41 @@ function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keep
         return viewer !== null; // false closes the socket with 4403 Forbidden
       },
       onSubscribe: async (ctx, _id, payload) => {
+        const start = performance.now();
+        let prepared: Awaited<ReturnType<typeof prepareOperation>>;
         try {
-          return await prepareOperation(yoga, maskError, ctx.connectionParams, ctx.extra, payload);
+          const query = persisted ? resolvePersisted(persisted, payload.query, payload.extensions) : payload.query;
+          if (typeof query !== 'string') prepared = [query];
+          else prepared = await prepareOperation(yoga, maskError, ctx.connectionParams, ctx.extra, { ...payload, query });
         } catch (err) {
           // A server fault (the context could not be built, say): this operation fails, not the socket.
-          return [maskError(err)];
+          prepared = [maskError(err)];
         }
+        logWsOperation(app, payload, prepared, performance.now() - start);
+        return prepared;
       },
     },
     { logger: app.logger, keepAliveMs },
+  );
+}
+
+/** The graphql-ws counterpart of the HTTP request log (observability.ts): one line per operation started or refused. */
+function logWsOperation(app: AppContext, payload: SubscribePayload, prepared: (ExecutionArgs & { rootValue: Prepared }) | readonly GraphQLError[], ms: number): void {
+  const refused = Array.isArray(prepared) ? (prepared as readonly GraphQLError[]) : undefined;
+  const args = refused ? undefined : (prepared as ExecutionArgs);
+  const viewer = (args?.contextValue as Context | undefined)?.viewer;
+  const operation = args ? describeOperation(args.document, payload.operationName) : { name: payload.operationName ?? undefined, type: undefined };
+  app.logger.info(
+    {
+      transport: 'graphql-ws',
+      operationName: operation.name,
+      operationType: operation.type,
+      status: refused ? 'refused' : 'started',
+      codes: refused?.map((e) => e.extensions?.code),
+      durationMs: Math.round(ms * 10) / 10,
+      user: viewer ? { id: viewer.id, name: viewer.name } : undefined,
+    },
+    'graphql-ws operation',
   );
 }
 

@@ -8,7 +8,7 @@ import { CliError } from './output.js';
 export async function openConfiguredDatabase(config: Config): Promise<Database> {
   const { openDatabase, DataDirLockedError } = await import('../db/database.js');
   try {
-    return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize });
   } catch (err) {
     if (err instanceof DataDirLockedError) throw new CliError(err.message);
     throw err;

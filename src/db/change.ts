@@ -80,6 +80,9 @@ export function historyRowsJson(drafts: HistoryEventDraft[]): string {
   );
 }
 
+/** History events this process has committed (both helpers), for metrics. */
+export const written = { historyEvents: 0 };
+
 export class NoHistoryEventError extends Error {
   constructor() {
     super('a state change must record at least one history event');
@@ -105,6 +108,7 @@ export class RefuseAfterCommit extends Error {
  */
 export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: RecordEvent) => Promise<T>): Promise<T> {
   let refusal: Error | undefined;
+  let committedEvents = 0;
   try {
     const result = await prisma.$transaction(
       async (tx) => {
@@ -122,10 +126,12 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
           throw new NoHistoryEventError();
         }
         await insertHistoryEvents(tx, drafts);
+        committedEvents = drafts.length;
         return value as T;
       },
       { timeout: 60_000, maxWait: 30_000 },
     );
+    written.historyEvents += committedEvents;
     if (refusal) throw refusal;
     return result;
   } catch (err) {
@@ -141,8 +147,9 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
  * back). A hot path that meets anything unusual returns null and takes its general path.
  */
 export async function changeRaw<T>(db: Database, fn: (sql: RawTransaction, record: RecordEvent) => Promise<T>): Promise<T> {
+  let committedEvents = 0;
   try {
-    return await db.rawTransaction(async (sql) => {
+    const value = await db.rawTransaction(async (sql) => {
       const drafts: HistoryEventDraft[] = [];
       const value = await fn(sql, (e) => drafts.push(e));
       if (drafts.length === 0) {
@@ -150,8 +157,11 @@ export async function changeRaw<T>(db: Database, fn: (sql: RawTransaction, recor
         throw new NoHistoryEventError();
       }
       await sql.queryAndCommit(INSERT_HISTORY_SQL, [historyRowsJson(drafts)]);
+      committedEvents = drafts.length;
       return value;
     });
+    written.historyEvents += committedEvents;
+    return value;
   } catch (err) {
     if (err instanceof NothingChanged) return null as T;
     throw err;
