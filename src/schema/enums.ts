@@ -21,6 +21,19 @@ export const RewindModeEnum = builder.enumType('RewindMode', {
   } as const,
 });
 
+export const FileChangeStatusEnum = builder.enumType('FileChangeStatus', {
+  description:
+    'How a file differs between two commits, as `git diff --name-status --no-renames` reports it. A rename is a DELETED ' +
+    'path and an ADDED one. (Until this enum, FileChange.status was a String in lower case: added, modified, deleted, type_changed.)',
+  // The values are stored (checkpoints' filesChanged, FILE/changed data) in git's lower-case words.
+  values: {
+    ADDED: { value: 'added', description: 'The file is new (git status A)' },
+    MODIFIED: { value: 'modified', description: 'The content changed (git status M)' },
+    DELETED: { value: 'deleted', description: 'The file was removed (git status D)' },
+    TYPE_CHANGED: { value: 'type_changed', description: 'The file changed kind: regular file, symbolic link or submodule (git status T)' },
+  } as const,
+});
+
 /** Every API enum by name. */
 export const API_ENUMS = {
   ContractPhase: ContractPhaseEnum,
@@ -31,4 +44,5 @@ export const API_ENUMS = {
   HistoryEventType: HistoryEventTypeEnum,
   AssignmentReason: AssignmentReasonEnum,
   RewindMode: RewindModeEnum,
+  FileChangeStatus: FileChangeStatusEnum,
 } as const;

@@ -4,8 +4,9 @@ import type { FileChange } from '../../git/index.js';
 import { builder } from '../../schema/builder.js';
 import { ID_CURSOR } from '../../schema/cursors.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
-import { RewindModeEnum } from '../../schema/enums.js';
+import { FileChangeStatusEnum, RewindModeEnum } from '../../schema/enums.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
+import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { ConversationSnapshotRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
 import { branchFromCheckpoint } from './branch.js';
@@ -16,7 +17,7 @@ export const FileChangeRef = builder.objectRef<FileChange>('FileChange').impleme
   description: 'A file that differs between two commits (renames appear as a deletion and an addition)',
   fields: (t) => ({
     path: t.exposeString('path'),
-    status: t.exposeString('status', { description: 'added, modified, deleted or type_changed' }),
+    status: t.expose('status', { type: FileChangeStatusEnum, description: 'How the file changed (an enum since this API version; it was a lower-case String)' }),
     additions: t.exposeInt('additions', { description: 'Lines added (0 for a binary file)' }),
     deletions: t.exposeInt('deletions', { description: 'Lines deleted (0 for a binary file)' }),
     binary: t.exposeBoolean('binary'),
@@ -74,10 +75,15 @@ builder.prismaObjectField(CheckpointRef, 'diff', (t) =>
   }),
 );
 
-export const CheckpointConnection = builder.connectionObject({ type: CheckpointRef, name: 'CheckpointConnection', extensions: { cursor: ID_CURSOR } });
+export const CheckpointConnection = builder.connectionObject({
+  type: CheckpointRef,
+  name: 'CheckpointConnection',
+  extensions: { cursor: ID_CURSOR },
+  fields: (t) => ({ totalCount: t.int({ description: TOTAL_COUNT_DESCRIPTION, resolve: resolveTotalCount }) }),
+});
 
 builder.prismaObjectFields(TaskRef, (t) => ({
-  checkpoints: t.relatedConnection('checkpoints', { cursor: 'id', query: { orderBy: { number: 'asc' } } }, CheckpointConnection),
+  checkpoints: t.relatedConnection('checkpoints', { cursor: 'id', totalCount: true, query: { orderBy: { number: 'asc' } } }, CheckpointConnection),
   forkedAtCheckpoint: t.relation('forkedAtCheckpoint', { nullable: true }),
   forkedAtMessage: t.relation('forkedAtMessage', { nullable: true, description: 'The message this task was forked at, for a fork at a message' }),
 }));

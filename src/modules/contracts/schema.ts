@@ -5,6 +5,7 @@ import { ID_CURSOR } from '../../schema/cursors.js';
 import { ContractPhaseEnum, TaskStatusEnum } from '../../schema/enums.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
+import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { TaskConnection, TaskRef } from '../tasks/schema.js';
 import { advanceContractPhase, createContract, createTask, findOwnContract, findSupervisor } from './service.js';
 
@@ -26,10 +27,16 @@ builder.queryFields((t) => ({
     {
       type: 'Contract',
       cursor: 'id',
+      totalCount: (_root, _args, ctx) => ctx.prisma.contract.count({ where: { ownerId: requireViewer(ctx).id } }),
       resolve: (query, _root, _args, ctx) =>
         ctx.prisma.contract.findMany({ ...query, where: { ownerId: requireViewer(ctx).id }, orderBy: { createdAt: 'desc' } }),
     },
-    { name: 'ContractConnection', extensions: { cursor: ID_CURSOR } },
+    {
+      name: 'ContractConnection',
+      extensions: { cursor: ID_CURSOR },
+      // Pothos adds totalCount for a counting field; this declares it again with its description.
+      fields: (t) => ({ totalCount: t.int({ description: TOTAL_COUNT_DESCRIPTION, extensions: { pothosPrismaTotalCount: true }, resolve: resolveTotalCount }) }),
+    },
   ),
   contract: t.prismaField({
     type: 'Contract',
@@ -84,6 +91,7 @@ builder.prismaObjectFields(ContractRef, (t) => ({
   }),
   tasks: t.relatedConnection('tasks', {
     cursor: 'id',
+    totalCount: true,
     args: { status: t.arg({ type: [TaskStatusEnum] }) },
     query: (args) => ({
       where: args.status?.length ? { status: { in: args.status } } : {},

@@ -12,6 +12,7 @@ import { decodeCanonicalBase64, ID_CURSOR, INT4_MAX, isIntegerUpTo, type CursorK
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { MessageRoleEnum, SnapshotTypeEnum } from '../../schema/enums.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
+import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
 import { findSupervisor } from '../contracts/service.js';
@@ -52,6 +53,7 @@ export const ConversationMessageConnection = builder.connectionObject({
   type: ConversationMessageRef,
   name: 'ConversationMessageConnection',
   extensions: { cursor: CONVERSATION_CURSOR },
+  fields: (t) => ({ totalCount: t.int({ description: TOTAL_COUNT_DESCRIPTION, resolve: resolveTotalCount }) }),
 });
 
 function cursorDepth(cursor: string | undefined): number | undefined {
@@ -80,7 +82,8 @@ export async function conversationPage(ctx: Context, info: GraphQLResolveInfo, h
   // Pothos gives an empty page the `after`/`before` it was asked with, or "" without one, which no
   // list accepts back as a cursor. An empty page has no cursors: null, as every other list says.
   if (connection.edges.length === 0) connection.pageInfo = { ...connection.pageInfo, startCursor: null, endCursor: null };
-  return connection;
+  // The path's length is stored (messageCount): counting it costs nothing.
+  return { ...connection, totalCount: count };
 }
 
 export const ConversationSnapshotRef = builder.prismaNode('ConversationSnapshot', {
@@ -108,6 +111,7 @@ export const ConversationSnapshotConnection = builder.connectionObject({
   type: ConversationSnapshotRef,
   name: 'ConversationSnapshotConnection',
   extensions: { cursor: ID_CURSOR },
+  fields: (t) => ({ totalCount: t.int({ description: TOTAL_COUNT_DESCRIPTION, resolve: resolveTotalCount }) }),
 });
 
 async function taskConversation(ctx: Context, info: GraphQLResolveInfo, task: Task, atSnapshot: string | null | undefined, args: DefaultConnectionArguments) {
@@ -130,7 +134,7 @@ builder.prismaObjectFields(TaskRef, (t) => ({
     },
     ConversationMessageConnection,
   ),
-  snapshots: t.relatedConnection('snapshots', { cursor: 'id', query: { orderBy: { createdAt: 'asc' } } }, ConversationSnapshotConnection),
+  snapshots: t.relatedConnection('snapshots', { cursor: 'id', totalCount: true, query: { orderBy: { createdAt: 'asc' } } }, ConversationSnapshotConnection),
 }));
 
 builder.prismaObjectField(ContractRef, 'supervisorConversation', (t) =>

@@ -19,7 +19,7 @@ const role = z.enum(['SYSTEM', 'USER', 'ASSISTANT', 'TOOL']).register(apiEnums, 
 const taskEventType = z.enum(['OUTPUT', 'TOOL_CALL', 'TOOL_RESULT', 'ERROR', 'STATUS']).register(apiEnums, { name: 'TaskEventType' });
 const snapshotType = z.enum(['AUTO', 'MANUAL', 'CHECKPOINT']).register(apiEnums, { name: 'SnapshotType' });
 const rewindMode = z.enum(['CODE', 'CONVERSATION', 'BOTH']).register(apiEnums, { name: 'RewindMode' });
-const fileStatus = z.enum(['added', 'modified', 'deleted', 'type_changed']);
+const fileStatus = z.enum(['added', 'modified', 'deleted', 'type_changed']).register(apiEnums, { name: 'FileChangeStatus' });
 
 const int = z.number().int();
 const time = z.iso.datetime().describe('an ISO 8601 time');

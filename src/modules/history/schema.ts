@@ -6,7 +6,7 @@ import { builder } from '../../schema/builder.js';
 import { HISTORY_CURSOR } from '../../schema/cursors.js';
 import { ContractPhaseEnum, HistoryEventTypeEnum } from '../../schema/enums.js';
 import { decodeOptionalId, nodeWhere } from '../../schema/ids.js';
-import { HistoryEventDetailsRef, historyEventDetails } from './details.js';
+import { HistoryEventDetailsRef, historyEventData, historyEventDetails } from './details.js';
 import type { HistoryFilter } from './service.js';
 
 /** The opaque cursor of a history event: the same string connections use, so it can be passed as `after`. */
@@ -21,7 +21,11 @@ export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
     eventType: t.expose('eventType', { type: HistoryEventTypeEnum }),
     eventSubtype: t.exposeString('eventSubtype', { nullable: true }),
     phase: t.expose('phase', { type: ContractPhaseEnum, nullable: true, description: "The contract's phase when the event happened" }),
-    data: t.expose('eventData', { type: 'JSON' }),
+    data: t.field({
+      type: 'JSON',
+      description: 'The event\'s data as recorded, its ids as global IDs (see details for typed fields)',
+      resolve: (e) => historyEventData(e.eventType, e.eventSubtype, e.eventData),
+    }),
     contract: t.relation('contract', { nullable: true }),
     task: t.relation('task', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

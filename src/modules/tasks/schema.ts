@@ -5,6 +5,7 @@ import { ID_CURSOR } from '../../schema/cursors.js';
 import { TaskStatusEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
+import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { findOwnTask } from './access.js';
 
 export const TaskRef = builder.prismaNode('Task', {
@@ -31,10 +32,15 @@ export const TaskRef = builder.prismaNode('Task', {
 });
 
 /** The one connection type for lists of tasks (Contract.tasks, Task.forks). */
-export const TaskConnection = builder.connectionObject({ type: TaskRef, name: 'TaskConnection', extensions: { cursor: ID_CURSOR } });
+export const TaskConnection = builder.connectionObject({
+  type: TaskRef,
+  name: 'TaskConnection',
+  extensions: { cursor: ID_CURSOR },
+  fields: (t) => ({ totalCount: t.int({ description: TOTAL_COUNT_DESCRIPTION, resolve: resolveTotalCount }) }),
+});
 
 builder.prismaObjectField(TaskRef, 'forks', (t) =>
-  t.relatedConnection('forks', { cursor: 'id', query: { orderBy: { createdAt: 'asc' } } }, TaskConnection),
+  t.relatedConnection('forks', { cursor: 'id', totalCount: true, query: { orderBy: { createdAt: 'asc' } } }, TaskConnection),
 );
 
 builder.queryField('task', (t) =>
