@@ -46,10 +46,18 @@ function fieldType(schema: z.ZodType, objectName: string, field: string): FieldT
       return { type: [element.type], nullable, convert: (v) => (Array.isArray(v) ? v.map(element.convert) : v) };
     }
     case 'object':
-      return { type: objectType(`${objectName}${pascal(field)}`, def.shape!), nullable, convert: same };
+      return { type: objectType(`${objectName}${pascal(field)}`, def.shape!, s.description), nullable, convert: same };
     default:
       throw new Error(`history catalogue: ${objectName}.${field} has a type (${def.type}) that details cannot serve`);
   }
+}
+
+/** A field's description: on the schema itself, or on the one it makes optional or nullable. */
+function describedOf(schema: z.ZodType): string | undefined {
+  for (let s: z.ZodType | undefined = schema; s; s = (s._zod.def as unknown as { innerType?: z.ZodType }).innerType) {
+    if (s.description) return s.description;
+  }
+  return undefined;
 }
 
 /** How each field of a details type is served, by type name: `HistoryEvent.data` converts its ids the same way. */
@@ -68,7 +76,7 @@ function objectType(name: string, shape: Record<string, z.ZodType>, description?
           t.field({
             type: f.type as 'String',
             nullable: f.nullable,
-            description: f.schema.description,
+            description: describedOf(f.schema),
             resolve: (data: Data) => f.convert(data[f.key] ?? null) as string,
           }),
         ]),
