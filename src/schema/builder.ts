@@ -65,7 +65,7 @@ export const builder = new SchemaBuilder<{
     startCursorFieldOptions: { description: 'The cursor of the first item of the page; null when the page is empty' },
     endCursorFieldOptions: { description: 'The cursor of the last item of the page: pass it as `after` for the next page; null when the page is empty' },
     firstArgOptions: { description: `Page forward: at most this many items after \`after\`, 0–${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); more is BAD_USER_INPUT, not a silent cut. Not with \`last\`` },
-    afterArgOptions: { description: 'A cursor this list returned: the page starts after it. Another list\'s cursor is BAD_USER_INPUT' },
+    afterArgOptions: { description: 'A cursor this list returned: the page starts after it. A cursor of another kind of list is BAD_USER_INPUT' },
     lastArgOptions: { description: `Page backward: at most this many items before \`before\`, 0–${MAX_PAGE_SIZE}. Not with \`first\`` },
     beforeArgOptions: { description: 'A cursor this list returned: the page ends before it' },
     defaultConnectionTypeOptions: { fields: () => ({}) },
