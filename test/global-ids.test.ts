@@ -4,8 +4,10 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '../src/global-id.js';
+import { historyCursor } from '../src/modules/history/schema.js';
 import { rawId, startTestServer, type TestServer } from './harness.js';
 import { AppendMessages, checkpoint, ForkTask, RewindTask, say, snapshot, taskOnRepo } from './fixtures.js';
+import { collect, wsClient } from './ws-client.js';
 import { write } from './worktrees.js';
 
 let t: TestServer;
@@ -55,6 +57,24 @@ describe('global IDs at the API edge', () => {
     // The stored data is unchanged: raw UUIDs, as the catalogue declares them.
     const stored = await t.db.prisma.historyEvent.findFirstOrThrow({ where: { taskId: rawId(f.taskId), eventType: 'CHECKPOINT', eventSubtype: 'rewound' } });
     expect((stored.eventData as { checkpointId: string }).checkpointId).toBe(rawId(first.id));
+  });
+
+  it('are what a live timeline subscription serves in data, as the queries do', async () => {
+    const user = await t.createUser();
+    const f = await taskOnRepo(t, user);
+    write(f.worktree, { 'a.txt': 'a\n' });
+    const cp = await checkpoint(user, f.taskId, 'first');
+    const client = wsClient(t.wsUrl, user.token);
+    try {
+      const live = collect(client, `subscription($after: String) { timeline(after: $after) { eventType eventSubtype data } }`, { after: historyCursor(0n) }, 'timeline');
+      const events = await live.until((items) => items.some((e: { eventType: string; eventSubtype: string }) => e.eventType === 'CHECKPOINT' && e.eventSubtype === 'created'), 'CHECKPOINT/created');
+      const created = events.find((e: { eventType: string }) => e.eventType === 'CHECKPOINT');
+      expect(created.data).toMatchObject({ checkpointId: cp.id, number: 1 });
+      expect(JSON.stringify(events.map((e: { data: unknown }) => e.data))).not.toMatch(UUID);
+      live.stop();
+    } finally {
+      await client.dispose();
+    }
   });
 
   it("are what a CONFLICT's details hold: currentHeadId is the head's global ID, and the message names it", async () => {
