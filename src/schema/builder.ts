@@ -53,17 +53,33 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
+    edgesFieldOptions: { nullable: false, description: 'The items of this page, in the order of the list' },
+    nodeFieldOptions: { nullable: false, description: 'The item' },
+    cursorFieldOptions: { description: "This item's position: pass it as `after` (or `before`) to page from it" },
+    pageInfoFieldOptions: { description: 'Where this page is in the list, for paging on' },
+    nodeTypeOptions: { description: 'An object with a global ID: fetch any of them with `node(id:)`' },
+    idFieldOptions: { description: 'The global ID: what `node(id:)` and every ID argument take (they also take the raw UUID)' },
+    pageInfoTypeOptions: { description: 'Where a page is in its list. An empty page has null cursors' },
+    hasNextPageFieldOptions: { description: 'Whether items follow this page (paging forward with first)' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede this page (paging backward with last)' },
+    startCursorFieldOptions: { description: 'The cursor of the first item of the page; null when the page is empty' },
+    endCursorFieldOptions: { description: 'The cursor of the last item of the page: pass it as `after` for the next page; null when the page is empty' },
+    firstArgOptions: { description: `Page forward: at most this many items after \`after\`, 0–${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); more is BAD_USER_INPUT, not a silent cut. Not with \`last\`` },
+    afterArgOptions: { description: 'A cursor this list returned: the page starts after it. A cursor of another kind of list is BAD_USER_INPUT' },
+    lastArgOptions: { description: `Page backward: at most this many items before \`before\`, 0–${MAX_PAGE_SIZE}. Not with \`first\`` },
+    beforeArgOptions: { description: 'A cursor this list returned: the page ends before it' },
     defaultConnectionTypeOptions: { fields: () => ({}) },
     nodeQueryOptions: {
+      description: 'The object with this global ID (or raw UUID); NOT_FOUND when it is not one of yours, exactly as when it does not exist',
+      args: { id: { description: 'A global ID, as any `id` field returns it' } },
       resolve: (_root, args, _ctx, info, resolveNode) => {
         assertNodeType(info, args.id);
         return resolveNode(args.id);
       },
     },
     nodesQueryOptions: {
-      args: { ids: { description: `At most ${MAX_PAGE_SIZE}`, extensions: { maxItems: MAX_PAGE_SIZE } } },
+      description: 'The objects with these IDs, in the same order; null in the place of an id that names nothing of yours',
+      args: { ids: { description: `Global IDs (or raw UUIDs), at most ${MAX_PAGE_SIZE}`, extensions: { maxItems: MAX_PAGE_SIZE } } },
       // An id of a type that has no IDs is the client's error: null in its place, with NOT_FOUND
       // at that position; an id that names nothing the viewer can see is just null.
       resolve: (_root, args, ctx, info) =>
@@ -97,9 +113,15 @@ function nodeOrNull(ctx: Context, info: GraphQLResolveInfo, id: { id: string; ty
   );
 }
 
-builder.addScalarType('DateTime', DateTimeResolver);
-builder.addScalarType('JSON', JSONResolver);
+builder.addScalarType('DateTime', DateTimeResolver, { description: 'A date and time, as an ISO 8601 string with a time zone (RFC 3339): 2026-11-30T12:00:00Z' });
+builder.addScalarType('JSON', JSONResolver, { description: 'Any JSON value: an object, array, string, number, boolean or null' });
 
-builder.queryType({ authScopes: { viewer: true } });
-builder.mutationType({ authScopes: { viewer: true } });
-builder.subscriptionType({ authScopes: { viewer: true } });
+builder.queryType({ authScopes: { viewer: true }, description: "Reading: everything is the viewer's own (the token's user); another user's object is NOT_FOUND, like a missing one" });
+builder.mutationType({
+  authScopes: { viewer: true },
+  description: 'Changing state: each mutation takes one `input`, returns a payload, and is atomic with the history event it writes; a refused one changes nothing',
+});
+builder.subscriptionType({
+  authScopes: { viewer: true },
+  description: 'Following history live over graphql-ws (or server-sent events): first what is stored after the cursor `after`, then new events as they commit',
+});
