@@ -12,7 +12,9 @@ import type { AppContext, Context } from './context.js';
 import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphiql.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { authenticate, bearerToken } from './modules/auth/service.js';
+import { Authenticator } from './modules/auth/authenticator.js';
+import { bearerToken } from './modules/auth/service.js';
+import { actorPlugin } from './schema/actor.js';
 import { localGit } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './modules/tasks/change-with-git.js';
@@ -73,12 +75,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (!options.db) await db.close();
     throw err;
   }
-  const app: AppContext = { config, db, prisma: db.prisma, logger, live, git: localGit };
+  const auth = new Authenticator(db.prisma, logger);
+  const app: AppContext = { config, db, prisma: db.prisma, logger, live, git: localGit, auth };
   try {
+    await auth.start(db);
     // Before serving: a change that moved git and died mid-way is settled first (docs/design.md §9).
     const rolledBack = await recoverGitChanges(app);
     if (rolledBack) logger.warn({ rolledBack }, 'rolled back changes that moved git and did not commit before the last stop');
   } catch (err) {
+    await auth.stop();
     await live.stop();
     if (!options.db) await db.close();
     throw err;
@@ -138,6 +143,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         // Closing the hub ends every subscription's live feed: each SSE stream then completes, and
         // its response ends, which closes its connection (see `draining` above).
         await live.stop();
+        await auth.stop();
         await socketsClosed;
         await closed;
       } finally {
@@ -235,12 +241,13 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
-    plugins: [...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes()],
+    plugins: [...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
-      const viewer = await authenticate(app.prisma, bearerToken(header));
-      return { ...app, viewer, ...(closeSocket ? { closeSocket } : {}) };
+      const authentication = await app.auth.authenticate(bearerToken(header));
+      const refusal = authentication.viewer ? {} : { authRefusal: authentication.refusal };
+      return { ...app, viewer: authentication.viewer, ...refusal, ...(closeSocket ? { closeSocket } : {}) };
     },
   });
 }
@@ -267,8 +274,17 @@ function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keep
       subscribe: (args) => (args.rootValue as Prepared).prepared,
       onConnect: async (ctx) => {
         const params = (ctx.connectionParams ?? {}) as Record<string, unknown>;
-        const viewer = await authenticate(app.prisma, bearerToken(params.authorization ?? params.Authorization));
-        return viewer !== null; // false closes the socket with 4403 Forbidden
+        const { viewer } = await app.auth.authenticate(bearerToken(params.authorization ?? params.Authorization));
+        if (!viewer) return false; // closes the socket with 4403 Forbidden
+        // The socket lives as long as its token: a revocation (on any instance) or the expiry closes it.
+        const untrack = app.auth.trackSocket(viewer, (why) =>
+          ctx.extra.close(
+            why === 'revoked' ? CloseCode.TokenRevoked : CloseCode.TokenExpired,
+            why === 'revoked' ? `API token "${viewer.tokenName}" was revoked` : `API token "${viewer.tokenName}" expired`,
+          ),
+        );
+        ctx.extra.socket.once('close', untrack);
+        return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
         try {

@@ -2,6 +2,7 @@
 // last, under a transaction-scoped lock so that `seq` order is commit order (docs/design.md §6, §9).
 // Changes that also move git build on it: src/modules/tasks/change-with-git.ts.
 import type { HistoryEventType, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { takeActor, type Actor } from './actor.js';
 
 export type Tx = Prisma.TransactionClient;
 
@@ -13,6 +14,8 @@ export interface HistoryEventDraft {
   eventType: HistoryEventType;
   eventSubtype: string;
   data: Record<string, unknown>;
+  /** Who caused it (db/actor.ts); change() sets it from the request. Null: the server itself. */
+  actor?: Actor | null;
 }
 
 export type RecordEvent = (event: HistoryEventDraft) => void;
@@ -66,7 +69,11 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
           if (value === null) throw new NothingChanged();
           throw new NoHistoryEventError();
         }
-        await insertHistoryEvents(tx, drafts);
+        const actor = takeActor();
+        await insertHistoryEvents(
+          tx,
+          drafts.map((d) => ({ ...d, actor: d.actor ?? actor })),
+        );
         return value as T;
       },
       { timeout: 60_000, maxWait: 30_000 },
@@ -90,15 +97,16 @@ async function insertHistoryEvents(tx: Tx, drafts: HistoryEventDraft[]): Promise
     event_type: d.eventType.toLowerCase(),
     event_subtype: d.eventSubtype,
     event_data: d.data,
+    actor: d.actor ?? null,
   }));
   // The lock is held until commit: a seq can never commit after a larger one (no gap for readers).
   await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${HISTORY_LOCK_KEY})`);
   const inserted = await tx.$queryRawUnsafe<{ seq: bigint }[]>(
-    `INSERT INTO history_events (id, owner_id, contract_id, task_id, event_type, event_subtype, phase, event_data)
+    `INSERT INTO history_events (id, owner_id, contract_id, task_id, event_type, event_subtype, phase, event_data, actor)
      SELECT gen_random_uuid(), e.owner_id, e.contract_id, e.task_id, e.event_type::history_event_type,
-            e.event_subtype, c.phase, e.event_data
+            e.event_subtype, c.phase, e.event_data, e.actor
        FROM jsonb_to_recordset($1::jsonb) AS e(ord int, owner_id uuid, contract_id uuid, task_id uuid,
-                                               event_type text, event_subtype text, event_data jsonb)
+                                               event_type text, event_subtype text, event_data jsonb, actor jsonb)
        LEFT JOIN contracts c ON c.id = e.contract_id
       ORDER BY e.ord
      RETURNING seq`,

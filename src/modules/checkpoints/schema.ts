@@ -5,6 +5,7 @@ import { builder } from '../../schema/builder.js';
 import { ID_CURSOR } from '../../schema/cursors.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { RewindModeEnum } from '../../schema/enums.js';
+import { workerMayReport } from '../../schema/scopes.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { ConversationSnapshotRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
@@ -124,6 +125,7 @@ const BranchFromCheckpointPayload = builder.simpleObject('BranchFromCheckpointPa
 
 builder.mutationFields((t) => ({
   createCheckpoint: t.field({
+    ...workerMayReport,
     type: CreateCheckpointPayload,
     args: { input: t.arg({ type: CreateCheckpointInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({

@@ -11,6 +11,7 @@ import { builder } from '../../schema/builder.js';
 import { decodeCanonicalBase64, ID_CURSOR, INT4_MAX, isIntegerUpTo, type CursorKind } from '../../schema/cursors.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { MessageRoleEnum, SnapshotTypeEnum } from '../../schema/enums.js';
+import { workerMayReport } from '../../schema/scopes.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
@@ -214,6 +215,7 @@ builder.mutationFields((t) => ({
       }),
   }),
   appendMessages: t.field({
+    ...workerMayReport,
     type: AppendMessagesPayload,
     args: { input: t.arg({ type: AppendMessagesInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {

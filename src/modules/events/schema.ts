@@ -7,6 +7,7 @@ import { TaskEventTypeEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { keysetPage } from '../../schema/keyset.js';
 import { closeSlowSubscriber, liveEvent, parseSeqCursor } from '../../schema/subscriptions.js';
+import { workerMayReport } from '../../schema/scopes.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { TaskRef } from '../tasks/schema.js';
 import { followTaskEvents, MAX_EVENTS_PER_BATCH, recordTaskEvents } from './service.js';
@@ -78,6 +79,7 @@ const RecordTaskEventsPayload = builder.simpleObject('RecordTaskEventsPayload', 
 
 builder.mutationField('recordTaskEvents', (t) =>
   t.field({
+    ...workerMayReport,
     type: RecordTaskEventsPayload,
     args: { input: t.arg({ type: RecordTaskEventsInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({

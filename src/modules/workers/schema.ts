@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import { builder } from '../../schema/builder.js';
 import { AssignmentReasonEnum } from '../../schema/enums.js';
 import { decodeId } from '../../schema/ids.js';
+import { workerMayCall } from '../../schema/scopes.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { ConversationMessageRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
@@ -75,6 +76,7 @@ const taskId = (id: unknown) => decodeId(String(id), 'Task', 'taskId');
 
 builder.mutationFields((t) => ({
   claimTask: t.field({
+    ...workerMayCall,
     type: ClaimTaskPayload,
     description: "Claims the viewer's oldest PENDING task for a worker, or returns a null assignment",
     args: { input: t.arg({ type: ClaimTaskInput, required: true }) },
@@ -83,6 +85,7 @@ builder.mutationFields((t) => ({
     }),
   }),
   renewLease: t.field({
+    ...workerMayCall,
     type: RenewLeasePayload,
     args: { input: t.arg({ type: RenewLeaseInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
@@ -90,6 +93,7 @@ builder.mutationFields((t) => ({
     }),
   }),
   completeTask: t.field({
+    ...workerMayCall,
     type: CompleteTaskPayload,
     args: { input: t.arg({ type: CompleteTaskInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
@@ -97,6 +101,7 @@ builder.mutationFields((t) => ({
     }),
   }),
   failTask: t.field({
+    ...workerMayCall,
     type: FailTaskPayload,
     args: { input: t.arg({ type: FailTaskInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
