@@ -6,7 +6,6 @@ import type { PrismaClient } from './generated/prisma/client.js';
 import type { TokenScope } from './generated/prisma/enums.js';
 import type { Git } from './git/index.js';
 import type { LiveHub } from './live/hub.js';
-import type { Authenticator } from './modules/auth/authenticator.js';
 
 export interface Viewer {
   id: string;
@@ -20,6 +19,16 @@ export interface Viewer {
   expiresAt: Date | null;
 }
 
+/** Token checks for one server (modules/auth/authenticator.ts). */
+export interface TokenAuthority {
+  /** The viewer of a bearer token; null (with why, when worth saying) for a missing, unknown, revoked or expired one. */
+  authenticate(token: string | null | undefined): Promise<{ viewer: Viewer } | { viewer: null; refusal?: string }>;
+  /** Calls `close` when the viewer's token is revoked (on any instance) or expires; returns the untrack function. */
+  trackSocket(viewer: Viewer, close: (reason: 'revoked' | 'expired') => void): () => void;
+  /** Drops a revoked token on this instance at once (its cache entries and sockets). */
+  forget(tokenId: string, reason: 'revoked'): void;
+}
+
 /** Built once per server. */
 export interface AppContext {
   config: Config;
@@ -31,7 +40,7 @@ export interface AppContext {
   /** The one way to git (src/git/index.ts). */
   git: Git;
   /** Token checks, their cache, and the sockets of each token (closed when it is revoked). */
-  auth: Authenticator;
+  auth: TokenAuthority;
 }
 
 /** What a service receives: the server's parts and the authenticated viewer it acts for. */

@@ -19,6 +19,7 @@ import { localGit } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
+import { startArchiveRetention } from './modules/control/archive.js';
 import { BadInputError } from './errors.js';
 import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
@@ -113,6 +114,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server.listen(config.port, config.host, () => resolve());
   });
   const stopWorkers = await startWorkers(app);
+  const stopRetention = startArchiveRetention(app);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
@@ -138,6 +140,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       try {
         // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
         await stopWorkers();
+        await stopRetention();
         // Sockets are closed, not drained: a client reconnects with its cursor and misses nothing.
         const socketsClosed = ws.closeAll('server is shutting down', STOP_GRACE_MS);
         // Closing the hub ends every subscription's live feed: each SSE stream then completes, and

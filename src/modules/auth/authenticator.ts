@@ -4,7 +4,7 @@
 // trusting it until its cache entry expires (README, "Accounts, tokens and scopes").
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { Viewer } from '../../context.js';
+import type { TokenAuthority, Viewer } from '../../context.js';
 import { RESYNC, type Database } from '../../db/database.js';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { TokenScope } from '../../generated/prisma/enums.js';
@@ -36,7 +36,7 @@ interface TokenRow {
 /** A socket opened with a token: closed when the token is revoked or expires. */
 type CloseSocket = (reason: 'revoked' | 'expired') => void;
 
-export class Authenticator {
+export class Authenticator implements TokenAuthority {
   // Per token hash; unknown tokens are not cached (they cannot fill the cache).
   private readonly cache = new LRUCache<string, Viewer>({ max: 10_000, ttl: AUTH_CACHE_MS });
   private readonly sockets = new Map<string, Set<CloseSocket>>();

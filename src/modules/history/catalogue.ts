@@ -45,6 +45,10 @@ export const CATALOGUE = {
   PHASE: {
     created: { when: 'a contract is created', data: z.object({ name: z.string(), to: phase, repositoryPath: z.string() }) },
     changed: { when: "a contract's phase is advanced", data: z.object({ from: phase, to: phase }) },
+    archived: {
+      when: 'a contract is archived (after the TASK/archived of each of its tasks)',
+      data: z.object({ tasks: int.describe('how many of its tasks were archived by it'), retention: z.boolean().describe('true when the retention archived it') }),
+    },
   },
   TASK: {
     created: { when: 'a task is created (a new task, a supervisor, a fork)', data: z.object(taskRow) },
@@ -73,6 +77,23 @@ export const CATALOGUE = {
     interrupted: {
       when: "a worker's lease lapsed",
       data: z.object({ from: status, to: status, workerId: z.string().nullable(), leaseExpiredAt: time, detectedBy: z.string() }),
+    },
+    cancel_requested: {
+      when: 'cancelTask on a RUNNING task: its worker is told at its next renew or report',
+      data: z.object({ reason: z.string().nullable(), workerId: z.string().nullable() }),
+    },
+    cancelled: {
+      when: 'a task is cancelled: at once when PENDING, INTERRUPTED or FAILED; when RUNNING, once its worker is told or its lease lapses',
+      data: z.object({ from: status, to: status, reason: z.string().nullable(), workerId: z.string().nullable(), detectedBy: z.string() }),
+    },
+    archived: {
+      when: "a task is archived: its worktree and branch removed, its checkpoints kept under refs/makima/",
+      data: z.object({
+        branch: z.string().nullable().describe('the branch removed'),
+        worktreePath: z.string().nullable().describe('the worktree removed'),
+        headCommit: sha.nullable().describe('the commit the branch was at, kept under refs/makima/'),
+        retention: z.boolean().describe('true when the retention archived it'),
+      }),
     },
     completed: { when: 'a worker completes a task', data: z.object({ from: status, to: status, workerId: z.string() }) },
     failed: { when: 'a worker fails a task', data: z.object({ from: status, to: status, workerId: z.string(), error: z.string() }) },
