@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import { builder } from '../../schema/builder.js';
 import { AssignmentReasonEnum } from '../../schema/enums.js';
 import { decodeId } from '../../schema/ids.js';
+import { actingWorker } from '../../db/actor.js';
 import { workerMayCall } from '../../schema/scopes.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { ConversationMessageRef } from '../conversation/schema.js';
@@ -80,9 +81,10 @@ builder.mutationFields((t) => ({
     type: ClaimTaskPayload,
     description: "Claims the viewer's oldest PENDING task for a worker, or returns a null assignment",
     args: { input: t.arg({ type: ClaimTaskInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({
-      assignment: await claimTask(serviceContext(ctx), input, requestSignal(ctx)),
-    }),
+    resolve: async (_root, { input }, ctx) => {
+      actingWorker(input.workerId); // the claim's history event names the worker (db/actor.ts)
+      return { assignment: await claimTask(serviceContext(ctx), input, requestSignal(ctx)) };
+    },
   }),
   renewLease: t.field({
     ...workerMayCall,
