@@ -30,13 +30,14 @@ const ActorKindEnum = builder.enumType('ActorKind', {
   } as const,
 });
 
-const HistoryActorRef = builder.objectRef<ActorRecord | null>('HistoryActor').implement({
+/** An event without an actor (the server itself, or recorded before actors were kept) resolves to `{}`. */
+const HistoryActorRef = builder.objectRef<ActorRecord>('HistoryActor').implement({
   description: 'Who caused a history event',
   fields: (t) => ({
-    kind: t.field({ type: ActorKindEnum, description: 'USER, WORKER or SERVER', resolve: (a) => (!a ? 'SERVER' : a.workerId ? 'WORKER' : 'USER') }),
-    userName: t.string({ nullable: true, description: "The name of the token's user; null for SERVER", resolve: (a) => a?.userName ?? null }),
-    tokenName: t.string({ nullable: true, description: 'The name of the API token used (ApiToken.name); null for SERVER', resolve: (a) => a?.tokenName ?? null }),
-    workerId: t.string({ nullable: true, description: "The worker's id, for WORKER", resolve: (a) => a?.workerId ?? null }),
+    kind: t.field({ type: ActorKindEnum, description: 'USER, WORKER or SERVER', resolve: (a) => (!a.userName ? 'SERVER' : a.workerId ? 'WORKER' : 'USER') }),
+    userName: t.string({ nullable: true, description: "The name of the token's user; null for SERVER", resolve: (a) => a.userName ?? null }),
+    tokenName: t.string({ nullable: true, description: 'The name of the API token used (ApiToken.name); null for SERVER', resolve: (a) => a.tokenName ?? null }),
+    workerId: t.string({ nullable: true, description: "The worker's id, for WORKER", resolve: (a) => a.workerId ?? null }),
     description: t.string({
       description: 'One line for people, e.g. `worker w1 (alice, token "ci")`, `alice (token "default")` or `server`',
       resolve: (a) => describeActor(a),
@@ -46,7 +47,7 @@ const HistoryActorRef = builder.objectRef<ActorRecord | null>('HistoryActor').im
 
 /** One line naming an actor, as the CLI prints it. */
 export function describeActor(a: ActorRecord | null): string {
-  if (!a) return 'server';
+  if (!a?.userName) return 'server';
   const who = `${a.userName ?? '?'}, token "${a.tokenName ?? '?'}"`;
   return a.workerId ? `worker ${a.workerId} (${who})` : `${a.userName ?? '?'} (token "${a.tokenName ?? '?'}")`;
 }
@@ -65,7 +66,7 @@ export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
     actor: t.field({
       type: HistoryActorRef,
       description: 'Who caused the event: a user with a token, a worker, or the server itself (events recorded before actors were kept show SERVER)',
-      resolve: (e) => (e.actor && typeof e.actor === 'object' ? (e.actor as ActorRecord) : null),
+      resolve: (e) => (e.actor && typeof e.actor === 'object' ? (e.actor as ActorRecord) : {}),
     }),
     seq: t.string({ description: 'Position in commit order (a 64-bit integer as a string)', resolve: (e) => e.seq.toString() }),
     cursor: t.string({ description: 'Pass as `after` to connections and subscriptions', resolve: (e) => historyCursor(e.seq) }),
