@@ -93,7 +93,7 @@ describe('cancelTask', () => {
     expect((await u.ok(TaskStatus, { id: f.taskId })).task.status).toBe('CANCELLED');
   });
 
-  it('refuses a finished task, a supervisor, and tokens without the FULL scope', async () => {
+  it("refuses a finished task, a supervisor, and another user's task", async () => {
     const f = await completedTask();
     expect(codes(await user.gql(CancelTask, { id: f.taskId }))).toEqual(['CONFLICT']);
     const contract = await createContract(user, await t.makeRepo());
