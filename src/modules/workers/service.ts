@@ -122,7 +122,13 @@ export interface WorkerCall {
   workerId: string;
 }
 
-/** Extends the lease of the worker that holds the task by `leaseSeconds` from now. */
+/**
+ * Extends the lease of the worker that holds the task by `leaseSeconds` from now.
+ * issue #15 (cancelTask) — keep in a rewrite: holdTask refuses a task whose cancel_requested_at is
+ * set (it ends the task CANCELLED and answers CONFLICT with reason CANCELLED). A one-statement
+ * renewal must add `AND cancel_requested_at IS NULL` to its WHERE and fall back to holdTask when no
+ * row matched, so that the worker still learns of the cancel at its next renewal.
+ */
 export async function renewLease(ctx: ServiceContext, input: WorkerCall & { leaseSeconds?: number | null }): Promise<Date> {
   const leaseSeconds = assertLeaseSeconds(input.leaseSeconds, ctx.config.defaultLeaseSeconds);
   return change(ctx.prisma, async (tx, record) => {
