@@ -109,11 +109,8 @@ describe('makima task-cancel, task-archive, contract-archive', () => {
 });
 
 describe('makima user create', () => {
-  it('goes through the running server when it holds the embedded database', async () => {
-    if (TEST_DATABASE_URL) {
-      // On PostgreSQL nothing holds a lock: the command opens the database itself (covered in cli/serve tests).
-      return;
-    }
+  // Only the embedded database has a data directory a server holds; on PostgreSQL the command opens the database itself.
+  it.skipIf(TEST_DATABASE_URL)('goes through the running server when it holds the embedded database', async () => {
     const root = tempDir();
     const serveEnv = { MAKIMA_DATA_DIR: path.join(root, 'data'), MAKIMA_REPOS_ROOT: root, PORT: '0', MAKIMA_LOG_LEVEL: 'warn' };
     const server = spawnMakima(['serve', '--json'], serveEnv);
