@@ -88,9 +88,11 @@ describe('makima task-cancel, task-archive, contract-archive', () => {
     // The supervisor is held by another worker, so the one below claims the task.
     await u.ok(`mutation { claimTask(input: { workerId: "w-supervisor", leaseSeconds: 600 }) { assignment { task { id } } } }`);
     const task = await createTask(u, contract.id, 'long job');
+    // The worker machine has a WORKER token: enough for the whole worker protocol and its reports.
+    const workerToken = (await u.ok(`mutation { createApiToken(input: { name: "machine", scope: WORKER }) { token } }`)).createApiToken.token;
     const worker = spawnMakima(['worker', '--once', '--json', '--worker-id', 'w-cancel', '--lease-seconds', '2', '--command', `'${process.execPath}' '${AGENT}'`], {
       MAKIMA_URL: t.url,
-      MAKIMA_TOKEN: u.token,
+      MAKIMA_TOKEN: workerToken,
       AGENT_MODE: 'hang',
       AGENT_CONTEXT_FILE: path.join(tempDir(), 'context.json'),
     });
@@ -105,6 +107,10 @@ describe('makima task-cancel, task-archive, contract-archive', () => {
     expect(await worker.stop()).toBe(0);
     expect(() => process.kill(agentPid, 0)).toThrow();
     expect((await u.ok(TaskState, { id: claimedTask })).task.status).toBe('CANCELLED');
+    const recorded = await u.ok(`query($id: ID!) { task(id: $id) { conversation(first: 5) { edges { node { content } } } history(first: 20) { edges { node { eventSubtype actor { description } } } } } }`, { id: claimedTask });
+    expect(recorded.task.conversation.edges.length).toBeGreaterThan(0); // the agent's report, made with the WORKER token
+    const cancelled = recorded.task.history.edges.find((e: any) => e.node.eventSubtype === 'cancelled');
+    expect(cancelled.node.actor.description).toBe('worker w-cancel (runner, token "machine")');
   });
 });
 
