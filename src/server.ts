@@ -104,6 +104,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       res.writeHead(413, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ errors: [{ message: `request body is larger than ${config.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }));
     }
+    if (String(req.headers.accept ?? '').includes('text/event-stream')) void endWithToken(app, req, res);
     void yoga.handle(req, res);
   });
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
@@ -156,6 +157,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger.info('makima stopped');
     })());
   return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, stop };
+}
+
+/** A server-sent event stream lives as long as its token: a revocation (on any instance) or the expiry cuts it. */
+async function endWithToken(app: AppContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  try {
+    const { viewer } = await app.auth.authenticate(bearerToken(req.headers.authorization));
+    if (!viewer || res.writableEnded) return;
+    res.once('close', app.auth.trackSocket(viewer, () => res.destroy()));
+  } catch (err) {
+    app.logger.error({ err }, 'could not check the token of an event stream'); // the request itself answers the failure
+  }
 }
 
 async function health(app: AppContext, res: http.ServerResponse): Promise<void> {

@@ -114,6 +114,30 @@ describe('revokeApiToken', () => {
   });
 });
 
+describe('revokeApiToken and server-sent events', () => {
+  it('cuts an SSE subscription of the token on the other instance', async () => {
+    const user = await a.createUser('sse');
+    const { token, id } = await newToken(user, { name: 'sse-dashboard', scope: 'READ' });
+    const res = await fetch(b.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: `subscription { timeline { seq } }` }),
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    await user.ok(RevokeApiToken, { id });
+    // Read until the stream ends: the server cuts it (done, or an aborted body).
+    const ended = await (async () => {
+      for (;;) {
+        const chunk = await reader.read().catch(() => ({ done: true }));
+        if (chunk.done) return true;
+      }
+    })();
+    expect(ended).toBe(true);
+    expect(codes(await as(b, token)(ViewerName))).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
 describe('token scopes', () => {
   it('READ: queries and subscriptions, every mutation FORBIDDEN naming the scope it needs', async () => {
     const user = await a.createUser();
