@@ -25,6 +25,8 @@ const envSchema = z.object({
   MAKIMA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   MAKIMA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   MAKIMA_SUBSCRIBER_BUFFER: z.coerce.number().int().min(1).default(1000),
+  MAKIMA_ARCHIVE_AFTER_DAYS: z.coerce.number().min(0).default(0),
+  MAKIMA_ARCHIVE_SWEEP_MS: z.coerce.number().int().min(50).default(3_600_000),
   MAKIMA_URL: z.string().url().optional(),
   MAKIMA_TOKEN: z.string().min(1).optional(),
   MAKIMA_TEST_CRASH_FILE: z.string().min(1).optional(),
@@ -56,6 +58,10 @@ export interface Config {
   maxBodyBytes: number;
   /** Events a subscriber may have queued before it is closed as too slow. */
   subscriberBuffer: number;
+  /** Finished tasks (COMPLETED, FAILED, CANCELLED) unchanged this many days are archived; 0: never (modules/control/archive.ts). */
+  archiveAfterDays: number;
+  /** How often the server looks for tasks to archive. */
+  archiveSweepMs: number;
   /** Where the CLI finds the server, and with which token. */
   clientUrl: string | undefined;
   clientToken: string | undefined;
@@ -108,6 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxMessageBytes: e.MAKIMA_MAX_MESSAGE_BYTES,
     maxBodyBytes: e.MAKIMA_MAX_BODY_BYTES,
     subscriberBuffer: e.MAKIMA_SUBSCRIBER_BUFFER,
+    archiveAfterDays: e.MAKIMA_ARCHIVE_AFTER_DAYS,
+    archiveSweepMs: e.MAKIMA_ARCHIVE_SWEEP_MS,
     clientUrl: e.MAKIMA_URL,
     clientToken: e.MAKIMA_TOKEN,
     testCrashFile: e.MAKIMA_TEST_CRASH_FILE,

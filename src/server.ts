@@ -12,11 +12,14 @@ import type { AppContext, Context } from './context.js';
 import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphiql.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { authenticate, bearerToken } from './modules/auth/service.js';
+import { Authenticator } from './modules/auth/authenticator.js';
+import { bearerToken } from './modules/auth/service.js';
+import { actorPlugin } from './schema/actor.js';
 import { localGit } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
+import { startArchiveRetention } from './modules/control/archive.js';
 import { BadInputError } from './errors.js';
 import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
@@ -80,12 +83,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (!options.db) await db.close();
     throw err;
   }
-  const app: AppContext = { config, db, prisma: db.prisma, logger, live, git: localGit };
+  const auth = new Authenticator(db.prisma, logger);
+  const app: AppContext = { config, db, prisma: db.prisma, logger, live, git: localGit, auth };
   try {
+    await auth.start(db);
     // Before serving: a change that moved git and died mid-way is settled first (docs/design.md §9).
     const rolledBack = await recoverGitChanges(app);
     if (rolledBack) logger.warn({ rolledBack }, 'rolled back changes that moved git and did not commit before the last stop');
   } catch (err) {
+    await auth.stop();
     await live.stop();
     if (!options.db) await db.close();
     throw err;
@@ -109,6 +115,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       res.writeHead(413, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ errors: [{ message: `request body is larger than ${config.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }));
     }
+    if (String(req.headers.accept ?? '').includes('text/event-stream')) void endWithToken(app, req, res);
     void yoga.handle(req, res);
   });
   wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
@@ -119,6 +126,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server.listen(config.port, config.host, () => resolve());
   });
   const stopWorkers = await startWorkers(app);
+  const stopRetention = startArchiveRetention(app);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
@@ -144,11 +152,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       try {
         // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
         await stopWorkers();
+        await stopRetention();
         // Sockets are closed, not drained: a client reconnects with its cursor and misses nothing.
         const socketsClosed = ws.closeAll('server is shutting down', STOP_GRACE_MS);
         // Closing the hub ends every subscription's live feed: each SSE stream then completes, and
         // its response ends, which closes its connection (see `draining` above).
         await live.stop();
+        await auth.stop();
         await socketsClosed;
         await closed;
       } finally {
@@ -158,6 +168,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger.info('makima stopped');
     })());
   return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, stop };
+}
+
+/** A server-sent event stream lives as long as its token: a revocation (on any instance) or the expiry cuts it. */
+async function endWithToken(app: AppContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  try {
+    const { viewer } = await app.auth.authenticate(bearerToken(req.headers.authorization));
+    if (!viewer || res.writableEnded) return;
+    res.once('close', app.auth.trackSocket(viewer, () => res.destroy()));
+  } catch (err) {
+    app.logger.error({ err }, 'could not check the token of an event stream'); // the request itself answers the failure
+  }
 }
 
 async function health(app: AppContext, res: http.ServerResponse): Promise<void> {
@@ -263,12 +284,13 @@ function createApp(app: AppContext, production: Plugin[]): YogaServerInstance<In
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
     cors: corsOptions(app.config.corsOrigins),
-    plugins: [...production, ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes()],
+    plugins: [...production, ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
-      const viewer = await authenticate(app.prisma, bearerToken(header));
-      return { ...app, viewer, ...(closeSocket ? { closeSocket } : {}) };
+      const authentication = await app.auth.authenticate(bearerToken(header));
+      const refusal = authentication.viewer ? {} : { authRefusal: authentication.refusal };
+      return { ...app, viewer: authentication.viewer, ...refusal, ...(closeSocket ? { closeSocket } : {}) };
     },
   });
 }
@@ -295,8 +317,17 @@ function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keep
       subscribe: (args) => (args.rootValue as Prepared).prepared,
       onConnect: async (ctx) => {
         const params = (ctx.connectionParams ?? {}) as Record<string, unknown>;
-        const viewer = await authenticate(app.prisma, bearerToken(params.authorization ?? params.Authorization));
-        return viewer !== null; // false closes the socket with 4403 Forbidden
+        const { viewer } = await app.auth.authenticate(bearerToken(params.authorization ?? params.Authorization));
+        if (!viewer) return false; // closes the socket with 4403 Forbidden
+        // The socket lives as long as its token: a revocation (on any instance) or the expiry closes it.
+        const untrack = app.auth.trackSocket(viewer, (why) =>
+          ctx.extra.close(
+            why === 'revoked' ? CloseCode.TokenRevoked : CloseCode.TokenExpired,
+            why === 'revoked' ? `API token "${viewer.tokenName}" was revoked` : `API token "${viewer.tokenName}" expired`,
+          ),
+        );
+        ctx.extra.socket.once('close', untrack);
+        return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
         const start = performance.now();

@@ -4,12 +4,12 @@
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin, { resolveNodes } from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import { isObjectType, type GraphQLResolveInfo } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Context } from '../context.js';
-import { MakimaError, UnauthenticatedError } from '../errors.js';
+import { ForbiddenError, MakimaError, UnauthenticatedError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 
@@ -33,7 +33,12 @@ function assertNodeType(info: GraphQLResolveInfo, id: { typename: string; id: st
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { viewer: boolean };
+  /**
+   * viewer: any valid token. full: a FULL token. worker: a FULL or WORKER token (the worker
+   * protocol, and reporting on a task the worker holds). READ tokens have only `viewer`: queries
+   * and subscriptions (README, "Accounts, tokens and scopes").
+   */
+  AuthScopes: { viewer: boolean; full: boolean; worker: boolean };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
@@ -45,10 +50,21 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, SimpleObjectsPlugin],
   scopeAuth: {
-    authScopes: (ctx) => ({ viewer: ctx.viewer !== null }),
+    authScopes: (ctx) => ({
+      viewer: ctx.viewer !== null,
+      full: ctx.viewer?.scope === 'FULL',
+      worker: ctx.viewer?.scope === 'FULL' || ctx.viewer?.scope === 'WORKER',
+    }),
     // Refuse a subscription when it starts, not at its first event.
     authorizeOnSubscribe: true,
-    unauthorizedError: () => new UnauthenticatedError(),
+    unauthorizedError: (_parent, ctx, info, result) => {
+      if (!ctx.viewer) return new UnauthenticatedError(ctx.authRefusal);
+      const needs = neededScopes(result.failure);
+      const field = `${info.parentType.name === 'Mutation' ? '' : `${info.parentType.name}.`}${info.fieldName}`;
+      const error = new ForbiddenError(`${field} needs a ${needs.join(' or ')} token; this token ("${ctx.viewer.tokenName}") is ${ctx.viewer.scope}`);
+      Object.assign(error.extensions, { requiredScopes: needs, tokenScope: ctx.viewer.scope });
+      return error;
+    },
   },
   relay: {
     clientMutationId: 'omit',
@@ -97,6 +113,19 @@ export const builder = new SchemaBuilder<{
   },
 });
 
+/** The token scopes that would have passed a failed scope check (for the FORBIDDEN message). */
+function neededScopes(failure: AuthFailure): string[] {
+  switch (failure.kind) {
+    case AuthScopeFailureType.AuthScope:
+      return failure.scope === 'worker' ? ['WORKER', 'FULL'] : failure.scope === 'full' ? ['FULL'] : ['any valid'];
+    case AuthScopeFailureType.AnyAuthScopes:
+    case AuthScopeFailureType.AllAuthScopes:
+      return [...new Set(failure.failures.flatMap(neededScopes))];
+    default:
+      return ['FULL'];
+  }
+}
+
 /**
  * One entry of `nodes(ids:)`, which is `[Node]!`: an id that names nothing the viewer can see
  * (missing, another user's, malformed) is null in its position, as Relay expects. Loaded all
@@ -117,8 +146,9 @@ builder.addScalarType('DateTime', DateTimeResolver, { description: 'A date and t
 builder.addScalarType('JSON', JSONResolver, { description: 'Any JSON value: an object, array, string, number, boolean or null' });
 
 builder.queryType({ authScopes: { viewer: true }, description: "Reading: everything is the viewer's own (the token's user); another user's object is NOT_FOUND, like a missing one" });
+// Every mutation needs a FULL token unless it says otherwise (schema/scopes.ts).
 builder.mutationType({
-  authScopes: { viewer: true },
+  authScopes: { full: true },
   description: 'Changing state: each mutation takes one `input`, returns a payload, and is atomic with the history event it writes; a refused one changes nothing',
 });
 builder.subscriptionType({

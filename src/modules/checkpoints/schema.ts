@@ -5,6 +5,7 @@ import { builder } from '../../schema/builder.js';
 import { ID_CURSOR } from '../../schema/cursors.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { FileChangeStatusEnum, RewindModeEnum } from '../../schema/enums.js';
+import { workerMayReport } from '../../schema/scopes.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { ConversationSnapshotRef } from '../conversation/schema.js';
@@ -148,6 +149,7 @@ const BranchFromCheckpointPayload = builder.simpleObject('BranchFromCheckpointPa
 
 builder.mutationFields((t) => ({
   createCheckpoint: t.field({
+    ...workerMayReport,
     type: CreateCheckpointPayload,
     description:
       "Commits everything in the task's worktree (tracked and untracked, not ignored) as checkpoint #n with a snapshot of its conversation; " +

@@ -11,6 +11,7 @@ import { builder } from '../../schema/builder.js';
 import { decodeCanonicalBase64, ID_CURSOR, INT4_MAX, isIntegerUpTo, type CursorKind } from '../../schema/cursors.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { MessageRoleEnum, SnapshotTypeEnum } from '../../schema/enums.js';
+import { workerMayReport } from '../../schema/scopes.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { ContractRef } from '../contracts/schema.js';
@@ -239,6 +240,7 @@ builder.mutationFields((t) => ({
       }),
   }),
   appendMessages: t.field({
+    ...workerMayReport,
     type: AppendMessagesPayload,
     description:
       "Appends messages after the conversation's head, all or nothing; writes CHAT/message, and an AUTO snapshot every MAKIMA_SNAPSHOT_EVERY messages. " +

@@ -7,6 +7,7 @@ import { TaskEventTypeEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { keysetPage } from '../../schema/keyset.js';
 import { closeSlowSubscriber, liveEvent, parseSeqCursor } from '../../schema/subscriptions.js';
+import { workerMayReport } from '../../schema/scopes.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { TaskRef } from '../tasks/schema.js';
 import { followTaskEvents, MAX_EVENTS_PER_BATCH, recordTaskEvents } from './service.js';
@@ -86,6 +87,7 @@ const RecordTaskEventsPayload = builder.simpleObject('RecordTaskEventsPayload', 
 
 builder.mutationField('recordTaskEvents', (t) =>
   t.field({
+    ...workerMayReport,
     type: RecordTaskEventsPayload,
     description:
       "Appends events to a task's stream, all or nothing, numbered on from its last seq; writes one TASK/output for the batch. " +

@@ -56,6 +56,10 @@ export const CATALOGUE = {
       data: z.object({ name: text("The contract's name"), to: phase('The phase it starts in'), repositoryPath: text('Its git repository') }),
     },
     changed: { when: "a contract's phase is advanced", data: z.object({ from: phase('The phase before'), to: phase('The phase after') }) },
+    archived: {
+      when: 'a contract is archived (after the TASK/archived of each of its tasks)',
+      data: z.object({ tasks: int('How many of its tasks were archived by it'), retention: flag('True when the retention archived it') }),
+    },
   },
   TASK: {
     created: { when: 'a task is created (a new task, a supervisor, a fork)', data: z.object(taskRow) },
@@ -107,6 +111,29 @@ export const CATALOGUE = {
     failed: {
       when: 'a worker fails a task',
       data: z.object({ from: status('The status before'), to: status('The status after'), workerId: text('The worker that failed it'), error: text('Why it failed') }),
+    },
+    cancel_requested: {
+      when: 'cancelTask on a RUNNING task: its worker is told at its next renew or report',
+      data: z.object({ reason: text('Why, as given to cancelTask').nullable(), workerId: text('The worker running it').nullable() }),
+    },
+    cancelled: {
+      when: 'a task is cancelled: at once when PENDING, INTERRUPTED or FAILED; when RUNNING, once its worker is told or its lease lapses',
+      data: z.object({
+        from: status('The status before'),
+        to: status('The status after'),
+        reason: text('Why, as given to cancelTask').nullable(),
+        workerId: text('The worker that was running it').nullable(),
+        detectedBy: text('What ended it: cancelTask, the worker call that was told, or the sweep'),
+      }),
+    },
+    archived: {
+      when: 'a task is archived: its worktree and branch removed, its checkpoints kept under refs/makima/',
+      data: z.object({
+        branch: text('The branch removed').nullable(),
+        worktreePath: text('The worktree removed').nullable(),
+        headCommit: sha('The commit the branch was at, kept under refs/makima/').nullable(),
+        retention: flag('True when the retention archived it'),
+      }),
     },
     resumed: {
       when: 'a task or supervisor is resumed (also from a checkpoint)',

@@ -14,6 +14,44 @@ export function historyCursor(seq: bigint): string {
   return formatPrismaCursor({ seq }, 'seq');
 }
 
+interface ActorRecord {
+  userId?: string;
+  userName?: string;
+  tokenName?: string;
+  workerId?: string;
+}
+
+const ActorKindEnum = builder.enumType('ActorKind', {
+  description: 'What kind of party caused a history event',
+  values: {
+    USER: { description: 'A person (or script) calling the API with an API token' },
+    WORKER: { description: "A worker's call (claim, renew, complete, fail, or a report with workerId), made with an API token" },
+    SERVER: { description: 'The server itself: the lease sweep, the archive retention, a recovery at start' },
+  } as const,
+});
+
+/** An event without an actor (the server itself, or recorded before actors were kept) resolves to `{}`. */
+const HistoryActorRef = builder.objectRef<ActorRecord>('HistoryActor').implement({
+  description: 'Who caused a history event',
+  fields: (t) => ({
+    kind: t.field({ type: ActorKindEnum, description: 'USER, WORKER or SERVER', resolve: (a) => (!a.userName ? 'SERVER' : a.workerId ? 'WORKER' : 'USER') }),
+    userName: t.string({ nullable: true, description: "The name of the token's user; null for SERVER", resolve: (a) => a.userName ?? null }),
+    tokenName: t.string({ nullable: true, description: 'The name of the API token used (ApiToken.name); null for SERVER', resolve: (a) => a.tokenName ?? null }),
+    workerId: t.string({ nullable: true, description: "The worker's id, for WORKER", resolve: (a) => a.workerId ?? null }),
+    description: t.string({
+      description: 'One line for people, e.g. `worker w1 (alice, token "ci")`, `alice (token "default")` or `server`',
+      resolve: (a) => describeActor(a),
+    }),
+  }),
+});
+
+/** One line naming an actor, as the CLI prints it. */
+export function describeActor(a: ActorRecord | null): string {
+  if (!a?.userName) return 'server';
+  const who = `${a.userName ?? '?'}, token "${a.tokenName ?? '?'}"`;
+  return a.workerId ? `worker ${a.workerId} (${who})` : `${a.userName ?? '?'} (token "${a.tokenName ?? '?'}")`;
+}
+
 export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
   description: 'A state change, recorded in the same transaction as the change, with the contract\'s phase at that moment (the README lists every kind)',
   id: { field: 'id' },
@@ -30,6 +68,11 @@ export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
     contract: t.relation('contract', { nullable: true, description: 'The contract it concerns' }),
     task: t.relation('task', { nullable: true, description: 'The task it concerns, if any' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the change committed' }),
+    actor: t.field({
+      type: HistoryActorRef,
+      description: 'Who caused the event: a user with a token, a worker, or the server itself (events recorded before actors were kept show SERVER)',
+      resolve: (e) => (e.actor && typeof e.actor === 'object' ? (e.actor as ActorRecord) : {}),
+    }),
     seq: t.string({ description: 'Position in commit order (a 64-bit integer as a string)', resolve: (e) => e.seq.toString() }),
     cursor: t.string({ description: 'Pass as `after` to connections and subscriptions', resolve: (e) => historyCursor(e.seq) }),
     details: t.field({

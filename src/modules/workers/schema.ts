@@ -3,6 +3,8 @@ import type { Context } from '../../context.js';
 import { builder } from '../../schema/builder.js';
 import { AssignmentReasonEnum } from '../../schema/enums.js';
 import { decodeId } from '../../schema/ids.js';
+import { actingWorker } from '../../db/actor.js';
+import { workerMayCall } from '../../schema/scopes.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { ConversationMessageRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
@@ -82,16 +84,19 @@ const taskId = (id: unknown) => decodeId(String(id), 'Task', 'taskId');
 
 builder.mutationFields((t) => ({
   claimTask: t.field({
+    ...workerMayCall,
     type: ClaimTaskPayload,
     description:
       'Claims your oldest PENDING task for a worker (never the same task for two workers): it becomes RUNNING under a lease; writes TASK/status_changed. ' +
       'A null assignment when nothing is pending (after waiting up to waitSeconds). BAD_USER_INPUT for a bad workerId, leaseSeconds or waitSeconds',
     args: { input: t.arg({ type: ClaimTaskInput, required: true, description: 'The arguments, as one object' }) },
-    resolve: async (_root, { input }, ctx) => ({
-      assignment: await claimTask(serviceContext(ctx), input, requestSignal(ctx)),
-    }),
+    resolve: async (_root, { input }, ctx) => {
+      actingWorker(input.workerId); // the claim's history event names the worker (db/actor.ts)
+      return { assignment: await claimTask(serviceContext(ctx), input, requestSignal(ctx)) };
+    },
   }),
   renewLease: t.field({
+    ...workerMayCall,
     type: RenewLeasePayload,
     description:
       "Extends the lease of the worker that holds the task; writes TASK/lease_renewed. CONFLICT when this worker does not hold it (the lease lapsed, " +
@@ -102,6 +107,7 @@ builder.mutationFields((t) => ({
     }),
   }),
   completeTask: t.field({
+    ...workerMayCall,
     type: CompleteTaskPayload,
     description: 'Marks a held task COMPLETED; writes TASK/completed. CONFLICT when this worker does not hold it; NOT_FOUND for a task not yours',
     args: { input: t.arg({ type: CompleteTaskInput, required: true, description: 'The arguments, as one object' }) },
@@ -110,6 +116,7 @@ builder.mutationFields((t) => ({
     }),
   }),
   failTask: t.field({
+    ...workerMayCall,
     type: FailTaskPayload,
     description: 'Marks a held task FAILED with the error (resumable); writes TASK/failed. BAD_USER_INPUT for an empty or too long error; CONFLICT when this worker does not hold it; NOT_FOUND for a task not yours',
     args: { input: t.arg({ type: FailTaskInput, required: true, description: 'The arguments, as one object' }) },
