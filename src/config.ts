@@ -2,6 +2,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** A yes/no variable: true/false, 1/0, yes/no. */
+const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Origins as a browser sends them: scheme://host[:port], no path; or `*` (any origin, never with credentials). */
+const corsOrigins = z
+  .string()
+  .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+  .pipe(z.array(z.union([z.literal('*'), z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin is scheme://host[:port] without a path, or *')])));
+
 const envSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   MAKIMA_DATA_DIR: z.string().min(1).optional(),
@@ -16,9 +25,19 @@ const envSchema = z.object({
   MAKIMA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   MAKIMA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   MAKIMA_SUBSCRIBER_BUFFER: z.coerce.number().int().min(1).default(1000),
+  MAKIMA_ARCHIVE_AFTER_DAYS: z.coerce.number().min(0).default(0),
+  MAKIMA_ARCHIVE_SWEEP_MS: z.coerce.number().int().min(50).default(3_600_000),
   MAKIMA_URL: z.string().url().optional(),
   MAKIMA_TOKEN: z.string().min(1).optional(),
   MAKIMA_TEST_CRASH_FILE: z.string().min(1).optional(),
+  // Running in production (README, "Running in production").
+  MAKIMA_PG_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
+  MAKIMA_CORS_ORIGINS: z.string().optional(),
+  MAKIMA_METRICS: flag.default(true),
+  MAKIMA_PERSISTED_OPERATIONS: z.string().min(1).optional(),
+  MAKIMA_PERSISTED_ONLY: flag.default(false),
+  MAKIMA_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
+  MAKIMA_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
 
 export interface Config {
@@ -39,11 +58,28 @@ export interface Config {
   maxBodyBytes: number;
   /** Events a subscriber may have queued before it is closed as too slow. */
   subscriberBuffer: number;
+  /** Finished tasks (COMPLETED, FAILED, CANCELLED) unchanged this many days are archived; 0: never (modules/control/archive.ts). */
+  archiveAfterDays: number;
+  /** How often the server looks for tasks to archive. */
+  archiveSweepMs: number;
   /** Where the CLI finds the server, and with which token. */
   clientUrl: string | undefined;
   clientToken: string | undefined;
   /** Tests only: a file naming a crash point; the server SIGKILLs itself there (modules/tasks/crash-points.ts). */
   testCrashFile: string | undefined;
+  /** Connections in the PostgreSQL pool (besides the one LISTEN connection); ignored for PGlite. */
+  pgPoolSize: number;
+  /** Origins a browser may call the API from (CORS); empty: none but the server's own. `*`: any, without credentials. */
+  corsOrigins: string[];
+  /** Whether /metrics serves Prometheus metrics. */
+  metrics: boolean;
+  /** A JSON file of persisted operations: `{ "<sha256 of the document>": "<document>" }`. */
+  persistedOperationsFile: string | undefined;
+  /** Only persisted operations run (over HTTP and graphql-ws); needs persistedOperationsFile. */
+  persistedOnly: boolean;
+  /** Operations per token per rateLimitWindowSeconds on one instance; 0: no limit. */
+  rateLimit: number;
+  rateLimitWindowSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -57,6 +93,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const origins = corsOrigins.safeParse(e.MAKIMA_CORS_ORIGINS ?? '');
+  if (!origins.success) throw new ConfigError(`invalid configuration:\n  MAKIMA_CORS_ORIGINS: ${origins.error.issues.map((i) => i.message).join('; ')}`);
+  if (e.MAKIMA_PERSISTED_ONLY && !e.MAKIMA_PERSISTED_OPERATIONS) {
+    throw new ConfigError('invalid configuration:\n  MAKIMA_PERSISTED_ONLY: needs MAKIMA_PERSISTED_OPERATIONS (the file of operations that may run)');
+  }
   const dataDir = path.resolve(cwd, e.MAKIMA_DATA_DIR ?? '.makima');
   return {
     databaseUrl: e.DATABASE_URL,
@@ -73,8 +114,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxMessageBytes: e.MAKIMA_MAX_MESSAGE_BYTES,
     maxBodyBytes: e.MAKIMA_MAX_BODY_BYTES,
     subscriberBuffer: e.MAKIMA_SUBSCRIBER_BUFFER,
+    archiveAfterDays: e.MAKIMA_ARCHIVE_AFTER_DAYS,
+    archiveSweepMs: e.MAKIMA_ARCHIVE_SWEEP_MS,
     clientUrl: e.MAKIMA_URL,
     clientToken: e.MAKIMA_TOKEN,
     testCrashFile: e.MAKIMA_TEST_CRASH_FILE,
+    pgPoolSize: e.MAKIMA_PG_POOL_SIZE,
+    corsOrigins: origins.data,
+    metrics: e.MAKIMA_METRICS,
+    persistedOperationsFile: e.MAKIMA_PERSISTED_OPERATIONS === undefined ? undefined : path.resolve(cwd, e.MAKIMA_PERSISTED_OPERATIONS),
+    persistedOnly: e.MAKIMA_PERSISTED_ONLY,
+    rateLimit: e.MAKIMA_RATE_LIMIT,
+    rateLimitWindowSeconds: e.MAKIMA_RATE_LIMIT_WINDOW_SECONDS,
   };
 }

@@ -2,7 +2,7 @@
 // unexpected and is masked by the server.
 import { GraphQLError } from 'graphql';
 
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'GIT_ERROR' | 'SUBSCRIBER_TOO_SLOW';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'GIT_ERROR' | 'SUBSCRIBER_TOO_SLOW' | 'RATE_LIMITED';
 
 export class MakimaError extends GraphQLError {
   constructor(
@@ -62,5 +62,12 @@ export class SubscriberTooSlowError extends MakimaError {
   constructor() {
     super('SUBSCRIBER_TOO_SLOW', SUBSCRIBER_TOO_SLOW_REASON);
     this.name = 'SubscriberTooSlowError';
+  }
+}
+
+/** A token used more than MAKIMA_RATE_LIMIT operations in its window (http/rate-limit.ts); HTTP 429. */
+export class RateLimitedError extends MakimaError {
+  constructor(limit: number, windowSeconds: number, retryAfterSeconds: number) {
+    super('RATE_LIMITED', `rate limit reached: ${limit} operations per ${windowSeconds} s for this token; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 }

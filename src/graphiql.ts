@@ -1,12 +1,95 @@
 // GraphiQL served by makima itself, so that it works without internet access: Ruru's prebuilt
 // GraphiQL distribution (static files from its package), talking to /graphql over HTTP and to the
 // same path over graphql-ws for subscriptions.
+//
+// The page brings its own fetcher (FETCHER_SCRIPT) instead of Ruru's: Ruru's graphql-ws client
+// retries a socket the server refused (4403: no valid token in connection_init) five times with
+// backoff, so a subscription with a bad token spun for most of a minute before any word of it.
+// Ours does not retry a refusal and says what to fix; everything else is as Ruru's fetcher does it.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
 import type http from 'node:http';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { getStaticFile } from 'ruru/static';
 import { ruruHTML } from 'ruru/server';
 
 export const GRAPHIQL_STATIC_PATH = '/graphiql-static/';
+
+/** graphql-ws's browser build (the same package the server uses), served next to GraphiQL's files. */
+const GRAPHQL_WS_CLIENT = 'makima-graphql-ws.min.js';
+const graphqlWsClient = (() => {
+  let code: Buffer | undefined;
+  // The package does not export its umd/ folder; it sits beside dist/, where its main entry is.
+  const file = () => path.join(path.dirname(createRequire(import.meta.url).resolve('graphql-ws')), '..', 'umd', 'graphql-ws.min.js');
+  return () => (code ??= fs.readFileSync(file()));
+})();
+
+/**
+ * The browser side: a GraphiQL fetcher. Queries and mutations are POSTed as JSON; a subscription
+ * runs over graphql-ws with the Headers tab as connection_init payload, on a client of its own
+ * that is disposed when the subscription ends. A close the server means as a refusal (4401, 4403)
+ * is not retried: it ends the subscription at once with a message saying what to do.
+ */
+const FETCHER_SCRIPT = String.raw`
+RURU_CONFIG.fetcher = (function (graphqlPath) {
+  const REFUSED = { 4401: 'Unauthorized', 4403: 'Forbidden' };
+  const wsUrl = location.origin.replace(/^http/, 'ws') + graphqlPath;
+  const isClose = (e) => e !== null && typeof e === 'object' && 'code' in e && 'reason' in e;
+  // A plain { message }, as Ruru reports a lost socket: GraphiQL shows it without a stack.
+  const explain = (e) => {
+    if (!isClose(e)) return { message: String((e && e.message) || e) };
+    if (REFUSED[e.code]) {
+      return { message: 'The server refused the subscription socket (' + e.code + ' ' + (e.reason || REFUSED[e.code]) + '): ' +
+        'the token is missing or not valid. Put {"Authorization": "Bearer <token>"} in the Headers tab and run it again.' };
+    }
+    return { message: 'The subscription socket closed (' + e.code + (e.reason ? ' ' + e.reason : '') + ')' };
+  };
+  const isSubscription = (params, documentAST) => {
+    const operations = ((documentAST && documentAST.definitions) || []).filter((d) => d.kind === 'OperationDefinition');
+    const operation = params.operationName ? operations.find((o) => o.name && o.name.value === params.operationName) : operations[0];
+    return Boolean(operation && operation.operation === 'subscription');
+  };
+  /** An async iterator over one subscription: results are queued until GraphiQL asks for them. */
+  const subscribe = (params, headers) => {
+    const client = graphqlWs.createClient({
+      url: wsUrl,
+      connectionParams: headers,
+      shouldRetry: (e) => isClose(e) && !REFUSED[e.code],
+    });
+    const queue = [];
+    let waiting = null;
+    let finished = null;
+    const push = (item) => {
+      if (waiting) { const w = waiting; waiting = null; item.error ? w.reject(item.error) : w.resolve(item.done ? { done: true, value: undefined } : { done: false, value: item.value }); }
+      else queue.push(item);
+    };
+    const end = (item) => { if (finished) return; finished = item; push(item); client.dispose(); };
+    const unsubscribe = client.subscribe(params, {
+      next: (value) => push({ value }),
+      error: (e) => end({ error: explain(e) }),
+      complete: () => end({ done: true }),
+    });
+    return {
+      next() {
+        if (queue.length) { const item = queue.shift(); return item.error ? Promise.reject(item.error) : Promise.resolve(item.done ? { done: true, value: undefined } : { done: false, value: item.value }); }
+        if (finished) return Promise.resolve({ done: true, value: undefined });
+        return new Promise((resolve, reject) => { waiting = { resolve, reject }; });
+      },
+      return() { unsubscribe(); end({ done: true }); return Promise.resolve({ done: true, value: undefined }); },
+      [Symbol.asyncIterator]() { return this; },
+    };
+  };
+  return (params, options) => {
+    const headers = Object.assign({}, options && options.headers);
+    if (isSubscription(params, options && options.documentAST)) return subscribe(params, headers);
+    return fetch(location.origin + graphqlPath, {
+      method: 'POST',
+      headers: Object.assign({ 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' }, headers),
+      body: JSON.stringify(params),
+    }).then((res) => res.json());
+  };
+})`;
 
 const DEFAULT_QUERY = '# Add your token under Headers: {"Authorization": "Bearer <token>"}\n{ viewer { id name } }\n';
 
@@ -20,7 +103,7 @@ export function graphiqlPage(graphqlPath: string): string {
       titleTag: '<title>makima · GraphiQL</title>',
       // graphql-ws on the same host and path as the page: ws:// or wss:// to match http(s)://.
       configScript: (original) =>
-        `${original}\n<script>RURU_CONFIG.subscriptionEndpoint = location.origin.replace(/^http/, 'ws') + ${JSON.stringify(graphqlPath)};</script>`,
+        `${original}\n<script src="${GRAPHIQL_STATIC_PATH}${GRAPHQL_WS_CLIENT}"></script>\n<script>${FETCHER_SCRIPT}(${JSON.stringify(graphqlPath)});</script>`,
     },
   });
 }
@@ -28,6 +111,11 @@ export function graphiqlPage(graphqlPath: string): string {
 /** Serves one of GraphiQL's static files (a request under GRAPHIQL_STATIC_PATH). */
 export async function serveGraphiqlAsset(req: http.IncomingMessage, res: http.ServerResponse, logger: Logger): Promise<void> {
   try {
+    if (req.url === `${GRAPHIQL_STATIC_PATH}${GRAPHQL_WS_CLIENT}`) {
+      const code = graphqlWsClient();
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' });
+      return void res.end(code);
+    }
     const file = await getStaticFile({ staticPath: GRAPHIQL_STATIC_PATH, urlPath: req.url ?? '', acceptEncoding: req.headers['accept-encoding'], disallowDevAssets: true });
     if (!file) {
       res.writeHead(404, { 'content-type': 'text/plain' });

@@ -12,16 +12,24 @@ import type { AppContext, Context } from './context.js';
 import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphiql.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { authenticate, bearerToken } from './modules/auth/service.js';
+import { Authenticator } from './modules/auth/authenticator.js';
+import { bearerToken } from './modules/auth/service.js';
+import { actorPlugin } from './schema/actor.js';
 import { localGit } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
+import { startArchiveRetention } from './modules/control/archive.js';
 import { BadInputError } from './errors.js';
 import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
 import { isRequestRefusal, limitPlugins } from './schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
+import { corsOptions } from './http/cors.js';
+import { loadPersistedOperations, persistedOperationsPlugins, resolvePersisted, type PersistedOperations } from './http/persisted.js';
+import { rateLimitPlugin } from './http/rate-limit.js';
+import { refusalStatusPlugin } from './http/status.js';
+import { createMetrics, describeOperation, readinessCheck, READY_PATH, requestLogging, serveReadiness, type Metrics } from './observability.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** graphql-ws close code for a socket whose connection_init carried no valid token. */
@@ -58,7 +66,9 @@ export function createLogger(config: Config): Logger {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config);
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  // Read before anything opens: a bad file stops the start with a ConfigError.
+  const persisted = config.persistedOperationsFile ? loadPersistedOperations(config.persistedOperationsFile, config.persistedOnly) : undefined;
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize }));
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'applied database migrations');
@@ -73,41 +83,50 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (!options.db) await db.close();
     throw err;
   }
-  const app: AppContext = { config, db, prisma: db.prisma, logger, live, git: localGit };
+  const auth = new Authenticator(db.prisma, logger);
+  const app: AppContext = { config, db, prisma: db.prisma, logger, live, git: localGit, auth };
   try {
+    await auth.start(db);
     // Before serving: a change that moved git and died mid-way is settled first (docs/design.md §9).
     const rolledBack = await recoverGitChanges(app);
     if (rolledBack) logger.warn({ rolledBack }, 'rolled back changes that moved git and did not commit before the last stop');
   } catch (err) {
+    await auth.stop();
     await live.stop();
     if (!options.db) await db.close();
     throw err;
   }
-  const yoga = createApp(app);
+  let wss: WebSocketServer | undefined;
+  const metrics = createMetrics(app, () => wss?.clients.size ?? 0);
+  const yoga = createApp(app, productionPlugins(app, metrics, persisted));
 
   let draining = false;
+  const ready = readinessCheck(app, () => draining);
   const server = http.createServer((req, res) => {
     // While stopping, finish this request but do not keep its connection alive.
     if (draining) res.setHeader('connection', 'close');
     // A request that began before the stop leaves an idle keep-alive connection when it ends.
     res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
+    if (req.url === READY_PATH) return void serveReadiness(ready, res);
     if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
       res.writeHead(413, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ errors: [{ message: `request body is larger than ${config.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }));
     }
+    if (String(req.headers.accept ?? '').includes('text/event-stream')) void endWithToken(app, req, res);
     void yoga.handle(req, res);
   });
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
-  const ws = attachGraphqlWs(app, yoga, wss, options.wsKeepAliveMs ?? WS_KEEP_ALIVE_MS);
+  wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  const ws = attachGraphqlWs(app, yoga, wss, options.wsKeepAliveMs ?? WS_KEEP_ALIVE_MS, persisted);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
   const stopWorkers = await startWorkers(app);
+  const stopRetention = startArchiveRetention(app);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
@@ -133,11 +152,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       try {
         // The mesh first: it ends the lease sweep and releases long-polling claimTask requests.
         await stopWorkers();
+        await stopRetention();
         // Sockets are closed, not drained: a client reconnects with its cursor and misses nothing.
         const socketsClosed = ws.closeAll('server is shutting down', STOP_GRACE_MS);
         // Closing the hub ends every subscription's live feed: each SSE stream then completes, and
         // its response ends, which closes its connection (see `draining` above).
         await live.stop();
+        await auth.stop();
         await socketsClosed;
         await closed;
       } finally {
@@ -147,6 +168,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger.info('makima stopped');
     })());
   return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, stop };
+}
+
+/** A server-sent event stream lives as long as its token: a revocation (on any instance) or the expiry cuts it. */
+async function endWithToken(app: AppContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  try {
+    const { viewer } = await app.auth.authenticate(bearerToken(req.headers.authorization));
+    if (!viewer || res.writableEnded) return;
+    res.once('close', app.auth.trackSocket(viewer, () => res.destroy()));
+  } catch (err) {
+    app.logger.error({ err }, 'could not check the token of an event stream'); // the request itself answers the failure
+  }
 }
 
 async function health(app: AppContext, res: http.ServerResponse): Promise<void> {
@@ -161,7 +193,7 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
 }
 
 // The API's error codes, plus the end of a subscription that fell too far behind (live/hub.ts).
-const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW']);
+const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED']);
 /** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
 const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'OPERATION_RESOLUTION_FAILURE']);
 
@@ -225,7 +257,23 @@ function errorMasker(app: AppContext): (error: unknown, message?: string) => Gra
   };
 }
 
-function createApp(app: AppContext): YogaServerInstance<InitialContext, Context> {
+/**
+ * Running in production (README): 401/429 on the JSON response types, request logs and Prometheus
+ * metrics always; persisted operations and rate limiting per token when configured. The status
+ * plugin comes first so that the logs and the metrics see the status the client gets.
+ */
+function productionPlugins(app: AppContext, metrics: Metrics, persisted: PersistedOperations | undefined): Plugin[] {
+  const { config } = app;
+  return [
+    refusalStatusPlugin(),
+    requestLogging(app) as Plugin,
+    metrics.plugin,
+    ...(persisted ? persistedOperationsPlugins(persisted) : []),
+    ...(config.rateLimit > 0 ? [rateLimitPlugin(config.rateLimit, config.rateLimitWindowSeconds) as Plugin] : []),
+  ];
+}
+
+function createApp(app: AppContext, production: Plugin[]): YogaServerInstance<InitialContext, Context> {
   const maskError = errorMasker(app);
   return createYoga<InitialContext, Context>({
     schema: getSchema(),
@@ -235,12 +283,14 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
-    plugins: [...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes()],
+    cors: corsOptions(app.config.corsOrigins),
+    plugins: [...production, ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
-      const viewer = await authenticate(app.prisma, bearerToken(header));
-      return { ...app, viewer, ...(closeSocket ? { closeSocket } : {}) };
+      const authentication = await app.auth.authenticate(bearerToken(header));
+      const refusal = authentication.viewer ? {} : { authRefusal: authentication.refusal };
+      return { ...app, viewer: authentication.viewer, ...refusal, ...(closeSocket ? { closeSocket } : {}) };
     },
   });
 }
@@ -258,7 +308,7 @@ type Prepared = { prepared: OperationResult };
  * the code HTTP gives it, and the socket's other operations go on. Thrown out of a graphql-ws hook,
  * the same refusal would close the whole socket with 4500, which clients treat as fatal.
  */
-function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keepAliveMs: number): GraphqlWsTransport {
+function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keepAliveMs: number, persisted: PersistedOperations | undefined): GraphqlWsTransport {
   const maskError = errorMasker(app);
   return serveGraphqlWs(
     wss,
@@ -267,19 +317,54 @@ function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keep
       subscribe: (args) => (args.rootValue as Prepared).prepared,
       onConnect: async (ctx) => {
         const params = (ctx.connectionParams ?? {}) as Record<string, unknown>;
-        const viewer = await authenticate(app.prisma, bearerToken(params.authorization ?? params.Authorization));
-        return viewer !== null; // false closes the socket with 4403 Forbidden
+        const { viewer } = await app.auth.authenticate(bearerToken(params.authorization ?? params.Authorization));
+        if (!viewer) return false; // closes the socket with 4403 Forbidden
+        // The socket lives as long as its token: a revocation (on any instance) or the expiry closes it.
+        const untrack = app.auth.trackSocket(viewer, (why) =>
+          ctx.extra.close(
+            why === 'revoked' ? CloseCode.TokenRevoked : CloseCode.TokenExpired,
+            why === 'revoked' ? `API token "${viewer.tokenName}" was revoked` : `API token "${viewer.tokenName}" expired`,
+          ),
+        );
+        ctx.extra.socket.once('close', untrack);
+        return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
+        const start = performance.now();
+        let prepared: Awaited<ReturnType<typeof prepareOperation>>;
         try {
-          return await prepareOperation(yoga, maskError, ctx.connectionParams, ctx.extra, payload);
+          const query = persisted ? resolvePersisted(persisted, payload.query, payload.extensions) : payload.query;
+          if (typeof query !== 'string') prepared = [query];
+          else prepared = await prepareOperation(yoga, maskError, ctx.connectionParams, ctx.extra, { ...payload, query });
         } catch (err) {
           // A server fault (the context could not be built, say): this operation fails, not the socket.
-          return [maskError(err)];
+          prepared = [maskError(err)];
         }
+        logWsOperation(app, payload, prepared, performance.now() - start);
+        return prepared;
       },
     },
     { logger: app.logger, keepAliveMs },
+  );
+}
+
+/** The graphql-ws counterpart of the HTTP request log (observability.ts): one line per operation started or refused. */
+function logWsOperation(app: AppContext, payload: SubscribePayload, prepared: (ExecutionArgs & { rootValue: Prepared }) | readonly GraphQLError[], ms: number): void {
+  const refused = Array.isArray(prepared) ? (prepared as readonly GraphQLError[]) : undefined;
+  const args = refused ? undefined : (prepared as ExecutionArgs);
+  const viewer = (args?.contextValue as Context | undefined)?.viewer;
+  const operation = args ? describeOperation(args.document, payload.operationName) : { name: payload.operationName ?? undefined, type: undefined };
+  app.logger.info(
+    {
+      transport: 'graphql-ws',
+      operationName: operation.name,
+      operationType: operation.type,
+      status: refused ? 'refused' : 'started',
+      codes: refused?.map((e) => e.extensions?.code),
+      durationMs: Math.round(ms * 10) / 10,
+      user: viewer ? { id: viewer.id, name: viewer.name } : undefined,
+    },
+    'graphql-ws operation',
   );
 }
 

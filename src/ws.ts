@@ -15,7 +15,8 @@ import { CLOSE_SUBSCRIBER_TOO_SLOW } from './live/hub.js';
 /**
  * Every code a graphql-ws socket is closed with by makima (README, "Close codes"). graphql-ws
  * clients retry after a close unless the code is fatal: 1002, 1007, 1009, 4400, 4401, 4406, 4409,
- * 4429 and 4500 are; 1001, 4403, 4408, 4410 and 4413 are not.
+ * 4429 and 4500 are; 1001, 4403, 4408, 4410, 4413, 4419 and 4420 are not (a retry with a revoked or
+ * expired token is refused with 4403, which ends the client's retries once they are used up).
  */
 export const CloseCode = {
   /** The server is stopping. Reconnect (later, or to another instance) with your last cursor. */
@@ -40,6 +41,13 @@ export const CloseCode = {
   SubscriberAlreadyExists: GraphqlWsCloseCode.SubscriberAlreadyExists,
   /** The client stopped answering WebSocket pings (it stopped reading, or the network is gone). */
   KeepAliveTimeout: 4410,
+  /**
+   * The socket's API token was revoked (on any server instance). Reconnecting with it is refused
+   * with 4403; a client must get a new token (README, "Accounts, tokens and scopes").
+   */
+  TokenRevoked: 4419,
+  /** The socket's API token reached its `expiresAt`. Reconnecting with it is refused with 4403. */
+  TokenExpired: 4420,
   /** A subscriber fell more than MAKIMA_SUBSCRIBER_BUFFER events behind: reconnect with the last cursor. */
   SubscriberTooSlow: CLOSE_SUBSCRIBER_TOO_SLOW,
   /** A second `connection_init` (graphql-ws). */

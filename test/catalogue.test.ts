@@ -52,10 +52,12 @@ describe('the history event catalogue', () => {
     for (const event of history) expect(event.details.__typename).toMatch(/Details$/);
     const rewound = history.find((e: { eventSubtype: string; eventType: string }) => e.eventType === 'CHECKPOINT' && e.eventSubtype === 'rewound');
     expect(rewound.details).toMatchObject({ __typename: 'CheckpointRewoundDetails', number: 1, mode: 'BOTH', checkpointId: first.id, backupCheckpointNumber: 3 });
-    expect(rawId(rewound.details.backupCheckpointId)).toBe(rewound.data.backupCheckpointId);
+    // data serves the same global IDs as details (it is stored with raw UUIDs).
+    expect(rewound.data.backupCheckpointId).toBe(rewound.details.backupCheckpointId);
+    expect(rewound.data.checkpointId).toBe(first.id);
     const message = history.find((e: { details: { __typename: string } }) => e.details.__typename === 'ChatMessageDetails');
     expect(message.details).toMatchObject({ count: 2, messageCount: 2, roles: ['USER', 'ASSISTANT'] });
     const files = history.find((e: { eventType: string }) => e.eventType === 'FILE');
-    expect(files.details.files).toEqual(expect.arrayContaining([{ path: expect.any(String), status: 'added' }]));
+    expect(files.details.files).toEqual(expect.arrayContaining([{ path: expect.any(String), status: 'ADDED' }]));
   });
 });

@@ -59,9 +59,9 @@ describe('createCheckpoint', () => {
     expect(tree.sort()).toEqual(['.gitignore', 'README.md', 'new/untracked.txt', 'src/a.txt']);
     expect(await status(f.worktree)).toBe('');
     expect(cp.filesChanged).toEqual([
-      { path: 'new/untracked.txt', status: 'added', additions: 1, deletions: 0, binary: false },
-      { path: 'src/a.txt', status: 'modified', additions: 1, deletions: 1, binary: false },
-      { path: 'src/b.txt', status: 'deleted', additions: 0, deletions: 2, binary: false },
+      { path: 'new/untracked.txt', status: 'ADDED', additions: 1, deletions: 0, binary: false },
+      { path: 'src/a.txt', status: 'MODIFIED', additions: 1, deletions: 1, binary: false },
+      { path: 'src/b.txt', status: 'DELETED', additions: 0, deletions: 2, binary: false },
     ]);
     // Kept reachable under its own ref, whatever happens to the branch later.
     expect(await simpleGit(f.repo).revparse([`refs/makima/checkpoints/${rawId(f.taskId)}/1`])).toBe(cp.commitSha);
@@ -77,7 +77,8 @@ describe('createCheckpoint', () => {
       { path: 'src/b.txt', status: 'deleted' },
     ]);
     const created = events.find((e) => e.eventType === 'CHECKPOINT')!;
-    expect(created.data).toMatchObject({ checkpointId: rawId(cp.id), number: 1, commitSha: cp.commitSha, message: 'first steps', isBackup: false });
+    // Ids in data are global IDs, as every ID argument takes them.
+    expect(created.data).toMatchObject({ checkpointId: cp.id, number: 1, commitSha: cp.commitSha, message: 'first steps', isBackup: false });
   });
 
   it('links a CHECKPOINT snapshot of the conversation both ways', async () => {
@@ -175,10 +176,10 @@ describe('Checkpoint.diff', () => {
 
     const diff = await diffOf(user, cp3.id, cp1.id);
     expect(diff.files).toEqual([
-      { path: 'c.txt', status: 'added', additions: 2, deletions: 0, binary: false },
-      { path: 'img.bin', status: 'added', additions: 0, deletions: 0, binary: true },
-      { path: 'src/a.txt', status: 'modified', additions: 2, deletions: 1, binary: false },
-      { path: 'src/b.txt', status: 'deleted', additions: 0, deletions: 2, binary: false },
+      { path: 'c.txt', status: 'ADDED', additions: 2, deletions: 0, binary: false },
+      { path: 'img.bin', status: 'ADDED', additions: 0, deletions: 0, binary: true },
+      { path: 'src/a.txt', status: 'MODIFIED', additions: 2, deletions: 1, binary: false },
+      { path: 'src/b.txt', status: 'DELETED', additions: 0, deletions: 2, binary: false },
     ]);
     expect(diff.against!.number).toBe(1);
     expect(diff.baseCommit).toBe(cp1.commitSha);
@@ -192,7 +193,7 @@ describe('Checkpoint.diff', () => {
     expect(byDefault.files.map((x) => x.path)).toEqual(['c.txt', 'img.bin', 'src/b.txt']);
     const first = await diffOf(user, cp1.id);
     expect(first.against).toBeNull();
-    expect(first.files).toEqual([{ path: 'keep.txt', status: 'added', additions: 1, deletions: 0, binary: false }]);
+    expect(first.files).toEqual([{ path: 'keep.txt', status: 'ADDED', additions: 1, deletions: 0, binary: false }]);
   });
 
   it('after a rewind, compares a new checkpoint with the checkpoint rewound to, not with the backup', async () => {

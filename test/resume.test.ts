@@ -240,6 +240,10 @@ describe('resumeSupervisor', () => {
     const r = await user.ok(ResumeSupervisor, { input: { contractId, fromSnapshotId: snapshotId } });
     expect(r.resumeSupervisor.task).toMatchObject({ id: supervisorId, status: 'PENDING', pendingReason: 'RESUME', messageCount: 3 });
     expect(r.resumeSupervisor.task.resumeNote).toMatch(/went off the rails.*rewound to snapshot/);
+    // The note names snapshots by the global IDs that arguments take, never by raw UUID.
+    expect(r.resumeSupervisor.task.resumeNote).toContain(`rewound to snapshot ${snapshotId} `);
+    expect(r.resumeSupervisor.task.resumeNote).toContain(`kept in snapshot ${r.resumeSupervisor.backupSnapshot!.id}.`);
+    expect(r.resumeSupervisor.task.resumeNote).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
     expect(r.resumeSupervisor.backupSnapshot!.messageCount).toBe(6);
 
     const assignment = await claim(user, 'w2');
@@ -334,6 +338,8 @@ describe('resumeTaskFromCheckpoint', () => {
     const resumed = r.resumeTaskFromCheckpoint;
     expect(resumed.task).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME_FROM_CHECKPOINT', messageCount: 2, headCommit: f.checkpoint.commitSha });
     expect(resumed.task.resumeNote).toMatch(/FAILED — last error: broke the build.*rewound to checkpoint #1/);
+    expect(resumed.task.resumeNote).toContain(`and snapshot ${resumed.backupSnapshot!.id}.`);
+    expect(resumed.task.resumeNote).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
     expect(resumed.backupCheckpoint).toMatchObject({ number: 2, isBackup: true });
     expect(resumed.backupSnapshot!.messageCount).toBe(3);
     expect(fileMap(f.worktree)).toEqual(f.filesAtCheckpoint);

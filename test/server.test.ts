@@ -32,7 +32,14 @@ describe('the HTTP endpoint', () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('makima');
-    expect(html).toContain("RURU_CONFIG.subscriptionEndpoint = location.origin.replace(/^http/, 'ws') + \"/graphql\"");
+    // Its own fetcher: graphql-ws on the same origin and path (ws:// for http://), from the server's copy of graphql-ws.
+    expect(html).toContain("location.origin.replace(/^http/, 'ws') + graphqlPath");
+    expect(html).toContain('("/graphql");');
+    const client = html.match(/<script src="(\/graphiql-static\/[^"]+)"><\/script>/)?.[1];
+    expect(client).toBeDefined();
+    const asset = await fetch(new URL(client!, t.url));
+    expect(asset.status).toBe(200);
+    expect(await asset.text()).toContain('graphqlWs');
     // Every asset is served by the server itself: no CDN is reachable from these machines.
     expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}\/[^"']*\.(js|css)/i);
   });

@@ -25,15 +25,18 @@ export function clientCommand(cmd: Command): Command {
 
 interface GraphqlError {
   message: string;
-  extensions?: { code?: string };
+  extensions?: { code?: string; reason?: string };
 }
 
 /** The API refused a request: `codes` are the errors' extensions.code, for callers that act on them. */
 export class ApiError extends CliError {
   readonly codes: string[];
+  /** The errors' extensions.reason, where set (e.g. CANCELLED: the task a worker runs was cancelled). */
+  readonly reasons: string[];
   constructor(errors: GraphqlError[]) {
     super(describeErrors(errors));
     this.codes = errors.map((e) => e.extensions?.code ?? '');
+    this.reasons = errors.flatMap((e) => (typeof e.extensions?.reason === 'string' ? [e.extensions.reason] : []));
   }
 }
 

@@ -4,13 +4,16 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { CliError } from './output.js';
 
-/** Opens the configured database; a data dir held by another process is a one-line CliError. */
+/** The embedded database's data directory is held by another process (a running server, say). */
+export class DataDirHeldError extends CliError {}
+
+/** Opens the configured database; a data dir held by another process is a one-line CliError (DataDirHeldError). */
 export async function openConfiguredDatabase(config: Config): Promise<Database> {
   const { openDatabase, DataDirLockedError } = await import('../db/database.js');
   try {
-    return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize });
   } catch (err) {
-    if (err instanceof DataDirLockedError) throw new CliError(err.message);
+    if (err instanceof DataDirLockedError) throw new DataDirHeldError(err.message);
     throw err;
   }
 }

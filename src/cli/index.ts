@@ -16,6 +16,8 @@ import { registerTaskRewind } from './task-rewind.js';
 import { registerTimeline } from './timeline.js';
 import { registerUser } from './user.js';
 import { registerWorker } from './worker.js';
+import { registerToken } from './token.js';
+import { registerControl } from './control.js';
 
 export function buildProgram(): Command {
   const program = new Command('makima')
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerTaskResumeFrom(program);
   registerTimeline(program);
   registerWorker(program);
+  registerToken(program);
+  registerControl(program);
   return program;
 }
 

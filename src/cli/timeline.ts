@@ -11,7 +11,7 @@ import { CliError, color, printTable, println, summarize, when } from './output.
 
 const EventFields = graphql(`
   fragment CliTimelineEvent on HistoryEvent {
-    seq cursor eventType eventSubtype phase data createdAt
+    seq cursor eventType eventSubtype phase data createdAt actor { description }
     contract { id name }
     task { id name }
   }
@@ -179,15 +179,15 @@ function printNewest(events: TimelineEvent[], json?: boolean): void | Promise<vo
   if (json) return events.forEach((e) => println(JSON.stringify(e)));
   if (!events.length) return println(color.dim('no events'));
   return printTable(
-    ['time', 'event', 'phase', 'contract', 'task', 'details'],
-    events.map((e) => [when(e.createdAt), eventName(e), e.phase, e.contract?.name, e.task?.name, summarize(e.data, 60)]),
+    ['time', 'event', 'phase', 'contract', 'task', 'by', 'details'],
+    events.map((e) => [when(e.createdAt), eventName(e), e.phase, e.contract?.name, e.task?.name, e.actor.description, summarize(e.data, 60)]),
   );
 }
 
 function printLine(event: TimelineEvent, json?: boolean): void {
   if (json) return println(JSON.stringify(event));
   const where = [event.contract?.name, event.task?.name].filter(Boolean).join(' › ');
-  println(`${color.dim(when(event.createdAt))}  ${color.bold(eventName(event))}  ${event.phase ?? ''}  ${color.cyan(where)}  ${summarize(event.data, 80)}`);
+  println(`${color.dim(when(event.createdAt))}  ${color.bold(eventName(event))}  ${event.phase ?? ''}  ${color.cyan(where)}  ${color.dim(`by ${event.actor.description}`)}  ${summarize(event.data, 80)}`);
 }
 
 function eventName(event: TimelineEvent): string {

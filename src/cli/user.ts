@@ -1,31 +1,76 @@
-// `makima user create --name N [--json]`: a user and an API token, printed once.
+// `makima user create --name N [--json]`: a user and an API token, printed once. It opens the
+// database itself; when a running server holds the embedded database, it asks that server instead
+// (createUser, which only the administrator — the first user — may call), so adding a user needs
+// no downtime. The server is found at --url / MAKIMA_URL, else at HOST and PORT; the token is
+// --token / MAKIMA_TOKEN, else the local user's token in the data directory.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { migrateDatabase, openConfiguredDatabase } from './database.js';
+import { loadConfig, type Config } from '../config.js';
+import { graphql } from '../generated/gql/index.js';
+import { ApiClient } from './client.js';
+import { DataDirHeldError, migrateDatabase, openConfiguredDatabase } from './database.js';
 import { CliError, color, printJson, println } from './output.js';
+
+const CreateUser = graphql(`
+  mutation CliCreateUser($input: CreateUserInput!) { createUser(input: $input) { token user { id name } } }
+`);
+
+interface Created {
+  id: string;
+  name: string;
+  token: string;
+}
+
+type UserOptions = { name: string; json?: boolean; url?: string; token?: string };
 
 export function registerUser(program: Command): void {
   const user = program.command('user').description('manage users and their API tokens');
   user
     .command('create')
-    .description('create a user and print its API token (shown only once)')
+    .description('create a user and print its API token (shown only once); through the running server if one holds the embedded database')
     .requiredOption('--name <name>', "the user's name")
     .option('--json', 'print { "id", "name", "token" } as JSON')
-    .action(async (opts: { name: string; json?: boolean }) => {
+    .option('--url <url>', 'the running server, when it holds the embedded database (default: MAKIMA_URL, else HOST and PORT)')
+    .option('--token <token>', "an administrator's token for it (default: MAKIMA_TOKEN, else the local user's token in the data directory)")
+    .action(async (opts: UserOptions) => {
       if (!opts.name.trim()) throw new CliError('--name must not be empty');
       const config = loadConfig();
-      const db = await openConfiguredDatabase(config);
-      try {
-        await migrateDatabase(db);
-        const { createUser } = await import('../modules/auth/service.js');
-        const created = await createUser(db.prisma, opts.name);
-        if (opts.json) return printJson(created);
-        println(`created user ${color.bold(created.name)} (${created.id})`);
-        println(`token: ${created.token}`);
-        println(color.dim('It is shown only this once. Use it as MAKIMA_TOKEN, or in GraphiQL under Headers:'));
-        println(color.dim(`  {"Authorization": "Bearer ${created.token}"}`));
-      } finally {
-        await db.close();
-      }
+      const created = await createDirectly(config, opts.name).catch((err: unknown) => {
+        if (!(err instanceof DataDirHeldError)) throw err;
+        return createThroughServer(config, opts, err);
+      });
+      if (opts.json) return printJson(created);
+      println(`created user ${color.bold(created.name)} (${created.id})`);
+      println(`token: ${created.token}`);
+      println(color.dim('It is shown only this once. Use it as MAKIMA_TOKEN, or in GraphiQL under Headers:'));
+      println(color.dim(`  {"Authorization": "Bearer ${created.token}"}`));
     });
+}
+
+async function createDirectly(config: Config, name: string): Promise<Created> {
+  const db = await openConfiguredDatabase(config);
+  try {
+    await migrateDatabase(db);
+    const { createUser } = await import('../modules/auth/service.js');
+    const { id, token } = await createUser(db.prisma, name);
+    return { id, name: name.trim(), token };
+  } finally {
+    await db.close();
+  }
+}
+
+async function createThroughServer(config: Config, opts: UserOptions, held: DataDirHeldError): Promise<Created> {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = opts.url ?? config.clientUrl ?? `http://${host}:${config.port}/graphql`;
+  const localToken = path.join(config.dataDir, 'local-token');
+  const token = opts.token ?? config.clientToken ?? (fs.existsSync(localToken) ? fs.readFileSync(localToken, 'utf8').trim() : undefined);
+  if (!token) throw new CliError(`${held.message}\nTo add a user through the running server, give an administrator's token: --token or MAKIMA_TOKEN`);
+  try {
+    const { createUser } = await new ApiClient(url, token).request(CreateUser, { input: { name: opts.name } });
+    return { id: createUser.user.id, name: createUser.user.name, token: createUser.token };
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    throw new CliError(`${held.message}\nAdding the user through the server at ${url} failed too: ${err.message}`);
+  }
 }

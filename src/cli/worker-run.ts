@@ -67,7 +67,8 @@ export type RunOutcome =
   | { kind: 'completed' }
   | { kind: 'failed'; error: string }
   | { kind: 'released' }
-  | { kind: 'lost'; reason: string };
+  | { kind: 'lost'; reason: string }
+  | { kind: 'cancelled'; reason: string };
 
 /** Why the task was failed when the worker was stopped; the task can then be resumed. */
 export const WORKER_STOPPED = 'worker stopped';
@@ -90,6 +91,8 @@ class TaskRun {
   private child: ChildProcess | undefined;
   private lost: string | undefined;
   private stopping = false;
+  /** The task was lost because it was cancelled (cancelTask), not because the lease lapsed. */
+  private cancelled = false;
   private declared: { kind: 'done' } | { kind: 'fail'; error: string } | undefined;
   private batch: { type: TaskEventType; data: unknown }[] = [];
   private batchBytes = 0;
@@ -308,6 +311,8 @@ class TaskRun {
         return await request();
       } catch (err) {
         if (err instanceof ApiError) {
+          // cancelTask: the server answers the next call with CONFLICT, reason CANCELLED: stop the agent.
+          if (err.codes.includes('CONFLICT') && err.reasons.includes('CANCELLED')) return this.lose(err.message, true);
           if (err.codes.includes('CONFLICT') || err.codes.includes('NOT_FOUND')) return this.lose(err.message);
           throw err;
         }
@@ -318,9 +323,10 @@ class TaskRun {
     }
   }
 
-  private lose(reason: string): undefined {
+  private lose(reason: string, cancelled = false): undefined {
     if (!this.lost) {
       this.lost = reason;
+      this.cancelled = cancelled;
       this.kill();
     }
     return undefined;
@@ -330,6 +336,10 @@ class TaskRun {
   private async finish(end: AgentEnd): Promise<RunOutcome> {
     const { report } = this.options;
     const task = this.assignment.task;
+    if (this.lost && this.cancelled) {
+      report('cancelled', { taskId: task.id, reason: this.lost }, `cancelled ${task.name} (${task.id}): its agent was stopped — ${this.lost}`);
+      return { kind: 'cancelled', reason: this.lost };
+    }
     if (this.lost) {
       report('lost', { taskId: task.id, reason: this.lost }, `lost ${task.name} (${task.id}): ${this.lost}`);
       return { kind: 'lost', reason: this.lost };

@@ -3,6 +3,7 @@
 // order (docs/design.md §6, §9). Writers of different users never wait on each other.
 // Changes that also move git build on it: src/modules/tasks/change-with-git.ts.
 import type { HistoryEventType, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { takeActor, type Actor } from './actor.js';
 import type { Database, RawTransaction } from './database.js';
 
 export type Tx = Prisma.TransactionClient;
@@ -15,6 +16,8 @@ export interface HistoryEventDraft {
   eventType: HistoryEventType;
   eventSubtype: string;
   data: Record<string, unknown>;
+  /** Who caused it (db/actor.ts); change() sets it from the request. Null: the server itself. */
+  actor?: Actor | null;
 }
 
 export type RecordEvent = (event: HistoryEventDraft) => void;
@@ -49,13 +52,13 @@ export function historyLockSql(ownersSql: string): string {
 export const INSERT_HISTORY_SQL = `
   WITH e AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(ord int, owner_id uuid, contract_id uuid, task_id uuid,
-                                                     event_type text, event_subtype text, event_data jsonb)
+                                                     event_type text, event_subtype text, event_data jsonb, actor jsonb)
   ), locked AS (
     ${historyLockSql('(SELECT array_agg(owner_id) FROM e)')} OFFSET 0
   ), inserted AS (
-    INSERT INTO history_events (id, owner_id, contract_id, task_id, event_type, event_subtype, phase, event_data)
+    INSERT INTO history_events (id, owner_id, contract_id, task_id, event_type, event_subtype, phase, event_data, actor)
     SELECT gen_random_uuid(), e.owner_id, e.contract_id, e.task_id, e.event_type::history_event_type,
-           e.event_subtype, c.phase, e.event_data
+           e.event_subtype, c.phase, e.event_data, e.actor
       FROM locked CROSS JOIN e
       LEFT JOIN contracts c ON c.id = e.contract_id
      ORDER BY e.ord
@@ -65,7 +68,7 @@ export const INSERT_HISTORY_SQL = `
   )
   SELECT (SELECT count(*) FROM notified) AS notified, array_agg(seq::text ORDER BY seq) AS seqs FROM inserted`;
 
-/** The rows of INSERT_HISTORY_SQL's `$1`. */
+/** The rows of INSERT_HISTORY_SQL's `$1` ({ord, owner_id, contract_id, task_id, event_type, event_subtype, event_data, actor}). */
 export function historyRowsJson(drafts: HistoryEventDraft[]): string {
   return JSON.stringify(
     drafts.map((d, ord) => ({
@@ -76,9 +79,13 @@ export function historyRowsJson(drafts: HistoryEventDraft[]): string {
       event_type: d.eventType.toLowerCase(),
       event_subtype: d.eventSubtype,
       event_data: d.data,
+      actor: d.actor ?? null,
     })),
   );
 }
+
+/** History events this process has committed (both helpers), for metrics. */
+export const written = { historyEvents: 0 };
 
 export class NoHistoryEventError extends Error {
   constructor() {
@@ -105,6 +112,7 @@ export class RefuseAfterCommit extends Error {
  */
 export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: RecordEvent) => Promise<T>): Promise<T> {
   let refusal: Error | undefined;
+  let committedEvents = 0;
   try {
     const result = await prisma.$transaction(
       async (tx) => {
@@ -121,11 +129,17 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
           if (value === null) throw new NothingChanged();
           throw new NoHistoryEventError();
         }
-        await insertHistoryEvents(tx, drafts);
+        const actor = takeActor();
+        await insertHistoryEvents(
+          tx,
+          drafts.map((d) => ({ ...d, actor: d.actor ?? actor })),
+        );
+        committedEvents = drafts.length;
         return value as T;
       },
       { timeout: 60_000, maxWait: 30_000 },
     );
+    written.historyEvents += committedEvents;
     if (refusal) throw refusal;
     return result;
   } catch (err) {
@@ -141,17 +155,22 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
  * back). A hot path that meets anything unusual returns null and takes its general path.
  */
 export async function changeRaw<T>(db: Database, fn: (sql: RawTransaction, record: RecordEvent) => Promise<T>): Promise<T> {
+  let committedEvents = 0;
   try {
-    return await db.rawTransaction(async (sql) => {
+    const value = await db.rawTransaction(async (sql) => {
       const drafts: HistoryEventDraft[] = [];
       const value = await fn(sql, (e) => drafts.push(e));
       if (drafts.length === 0) {
         if (value === null) throw new NothingChanged();
         throw new NoHistoryEventError();
       }
-      await sql.queryAndCommit(INSERT_HISTORY_SQL, [historyRowsJson(drafts)]);
+      const actor = takeActor();
+      await sql.queryAndCommit(INSERT_HISTORY_SQL, [historyRowsJson(drafts.map((d) => ({ ...d, actor: d.actor ?? actor })))]);
+      committedEvents = drafts.length;
       return value;
     });
+    written.historyEvents += committedEvents;
+    return value;
   } catch (err) {
     if (err instanceof NothingChanged) return null as T;
     throw err;

@@ -76,10 +76,12 @@ export interface OpenOptions {
   pglite?: PGlite;
   /** Called with every query Prisma sends and its parameters as JSON (tests count queries to prove there is no N+1). */
   onQuery?: (sql: string, params: string) => void;
+  /** PostgreSQL: connections in the pool, besides the one that carries LISTEN (MAKIMA_PG_POOL_SIZE; default 10). */
+  poolSize?: number;
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.onQuery);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.onQuery, options.poolSize);
   return openPGlite(options);
 }
 
@@ -91,8 +93,8 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery: OpenOptions['on
   return client as unknown as PrismaClient;
 }
 
-async function openPostgres(url: string, onQuery: OpenOptions['onQuery']): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+async function openPostgres(url: string, onQuery: OpenOptions['onQuery'], poolSize = 10): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
   pool.on('error', () => undefined); // an idle client's error is reported again on its next use
   const prisma = createPrisma(new PrismaPg(pool), onQuery);
   const handlers = new Map<string, Set<(payload: string) => void>>();

@@ -40,6 +40,20 @@ export function checkpointRef(taskId: string, number: number): string {
   return `refs/makima/checkpoints/${taskId}/${number}`;
 }
 
+/** The ref that keeps an archived task's last commit alive once its branch is removed (archiveTask). */
+export function archiveRef(taskId: string): string {
+  return `refs/makima/archived/${taskId}`;
+}
+
+/**
+ * A checkpoint commit's message: the client's message, then git trailers naming the task and its
+ * contract, so that `git log` (and `git log --grep=Makima-Task:`) explains every commit makima made.
+ */
+export function withTrailers(message: string, taskId: string, contractId: string | null): string {
+  const trailers = [`Makima-Task: ${taskId}`, ...(contractId ? [`Makima-Contract: ${contractId}`] : [])];
+  return `${message.trimEnd()}\n\n${trailers.join('\n')}\n`;
+}
+
 /** Fails with an actionable GitError unless the worktree exists and has `branch` checked out. */
 export async function assertWorktreeOnBranch(worktreePath: string, branch: string): Promise<void> {
   if (!fs.existsSync(worktreePath)) {
@@ -97,6 +111,19 @@ export async function unprotectCheckpoint(repoPath: string, taskId: string, numb
   const current = await step('read the checkpoint ref', () => git(repoPath).raw(['rev-parse', '--verify', '--quiet', ref]));
   if (current !== assertSha(sha)) return;
   await step('remove the checkpoint ref', () => git(repoPath).raw(['update-ref', '-d', ref, sha]));
+}
+
+/** Keeps an archived task's last commit reachable; the ref is only ever created, never overwritten. */
+export async function protectArchive(repoPath: string, taskId: string, sha: string): Promise<void> {
+  await step('record the archive ref', () => git(repoPath).raw(['update-ref', archiveRef(taskId), assertSha(sha), '']));
+}
+
+/** Removes an archive ref if it still points at `sha` (missing already is fine: undo is idempotent). */
+export async function unprotectArchive(repoPath: string, taskId: string, sha: string): Promise<void> {
+  const ref = archiveRef(taskId);
+  const current = await step('read the archive ref', () => git(repoPath).raw(['rev-parse', '--verify', '--quiet', ref]));
+  if (current !== assertSha(sha)) return;
+  await step('remove the archive ref', () => git(repoPath).raw(['update-ref', '-d', ref, sha]));
 }
 
 /** The numbers of every checkpoint ref of a task, whether or not the database knows the checkpoint. */

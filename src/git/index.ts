@@ -16,16 +16,18 @@ import {
   deleteBranch,
   diffPatch,
   headCommit,
+  protectArchive,
   protectCheckpoint,
   undoCommit,
+  unprotectArchive,
   unprotectCheckpoint,
 } from './checkpoints.js';
-import { addWorktree, assertBranchName, git, removeWorktree, resolveRepository } from './repo.js';
+import { addWorktree, assertBranchName, git, removeWorktree, resolveRepository, restoreWorktree } from './repo.js';
 
 import type { Git } from './seam.js';
 
 export type { FileChange, FileStatus, WorktreeCommit } from './checkpoints.js';
-export { checkpointRef } from './checkpoints.js';
+export { archiveRef, checkpointRef, withTrailers } from './checkpoints.js';
 export type { Git, Workspace } from './seam.js';
 export { claimLeftoverJournals, JournalFile, undo, type JournalRecord, type UndoStep } from './journal.js';
 
@@ -43,8 +45,11 @@ export const localGit: Git = {
   protectCheckpoint,
   unprotectCheckpoint,
   checkpointRefNumbers,
+  protectArchive,
+  unprotectArchive,
   addWorkspace: (w, commit) => addWorktree(w.repositoryPath, w.worktreePath, w.branch, commit),
   removeWorkspace: (w) => removeWorktree(w.repositoryPath, w.worktreePath, w.branch),
+  restoreWorkspace: (w, sha) => restoreWorktree(w.repositoryPath, w.worktreePath, w.branch, sha),
   async workspaceHead(w) {
     if (!fs.existsSync(w.worktreePath)) return null;
     return headCommit(w.worktreePath).catch(() => null);

@@ -12,7 +12,9 @@ export type UndoStep =
   | { op: 'undoCommit'; workspace: Workspace; previousHead: string }
   | { op: 'unprotectCheckpoint'; repositoryPath: string; taskId: string; number: number; sha: string }
   | { op: 'checkout'; workspace: Workspace; sha: string }
-  | { op: 'deleteBranch'; repositoryPath: string; name: string; sha: string };
+  | { op: 'deleteBranch'; repositoryPath: string; name: string; sha: string }
+  | { op: 'restoreWorkspace'; workspace: Workspace; sha: string }
+  | { op: 'unprotectArchive'; repositoryPath: string; taskId: string; sha: string };
 
 /** A task a change moves the git of: who owns it, and whether the change creates it. */
 export interface JournalTask {
@@ -43,6 +45,10 @@ export async function undo(git: Git, step: UndoStep): Promise<void> {
       return git.checkout(step.workspace, step.sha);
     case 'deleteBranch':
       return git.deleteBranch(step.repositoryPath, step.name, step.sha);
+    case 'restoreWorkspace':
+      return git.restoreWorkspace(step.workspace, step.sha);
+    case 'unprotectArchive':
+      return git.unprotectArchive(step.repositoryPath, step.taskId, step.sha);
   }
 }
 

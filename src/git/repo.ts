@@ -158,6 +158,23 @@ export async function removeWorktree(repoPath: string, worktreePath: string, bra
   await git(repoPath).raw(['branch', '-D', branch]).catch(() => undefined);
 }
 
+/**
+ * Undoes `removeWorktree`: the worktree back on its branch, the branch at `sha` if it was removed
+ * too. Idempotent: a worktree that exists is left alone, so it may run after half of the removal.
+ */
+export async function restoreWorktree(repoPath: string, worktreePath: string, branch: string, sha: string): Promise<void> {
+  assertSha(sha);
+  if (fs.existsSync(path.join(worktreePath, '.git'))) return;
+  fs.rmSync(worktreePath, { recursive: true, force: true });
+  await git(repoPath).raw(['worktree', 'prune']);
+  const args = (await branchExists(repoPath, branch)) ? [worktreePath, branch] : ['-b', branch, worktreePath, sha];
+  try {
+    await git(repoPath).raw(['worktree', 'add', ...args]);
+  } catch (err) {
+    throw new GitError(`could not restore the worktree ${worktreePath} on branch ${branch}: ${firstLine(err)}`);
+  }
+}
+
 export async function branchExists(repoPath: string, branch: string): Promise<boolean> {
   // With --quiet a missing ref exits 1 with no stderr, which simple-git does not treat as an error:
   // the (empty) output is the answer.

@@ -27,12 +27,17 @@ export interface Git {
   /** Keeps a checkpoint's commit reachable under its own ref, which must not exist yet. Undo: unprotectCheckpoint. */
   protectCheckpoint(repositoryPath: string, taskId: string, number: number, sha: string): Promise<void>;
   unprotectCheckpoint(repositoryPath: string, taskId: string, number: number, sha: string): Promise<void>;
+  /** Keeps an archived task's last commit reachable under refs/makima/archived/<task>. Undo: unprotectArchive. */
+  protectArchive(repositoryPath: string, taskId: string, sha: string): Promise<void>;
+  unprotectArchive(repositoryPath: string, taskId: string, sha: string): Promise<void>;
   /** The numbers of all of a task's checkpoint refs (a number whose ref exists is never handed out again). */
   checkpointRefNumbers(repositoryPath: string, taskId: string): Promise<number[]>;
 
   /** Creates the workspace on its new branch at `commit`. Undo: removeWorkspace. */
   addWorkspace(workspace: Workspace, commit: string): Promise<void>;
+  /** Removes the worktree and its branch. Undo (of an archive): restoreWorkspace at the branch's commit. */
   removeWorkspace(workspace: Workspace): Promise<void>;
+  restoreWorkspace(workspace: Workspace, sha: string): Promise<void>;
   /** The commit the workspace is at, or null when it no longer exists. */
   workspaceHead(workspace: Workspace): Promise<string | null>;
   /** GIT_ERROR with what to do unless the workspace exists and is on its branch. */

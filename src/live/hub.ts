@@ -96,7 +96,10 @@ export interface LiveHubOptions {
   subscriberBuffer: number;
 }
 
-/** Emits 'slow-subscriber' (ownerId) whenever it drops a feed that overflowed. */
+/**
+ * Emits 'slow-subscriber' (ownerId) whenever it drops a feed that overflowed, and carries
+ * 'lease-lapsed' (task ids) from the lease sweep (workers/sweep.ts) to whoever counts them.
+ */
 export class LiveHub extends EventEmitter {
   /** Queries made to read new events: one per batch, however many subscribers share it. */
   readonly reads = { history: 0, taskEvents: 0 };
@@ -107,6 +110,20 @@ export class LiveHub extends EventEmitter {
 
   constructor(private readonly options: LiveHubOptions) {
     super();
+  }
+
+  /** Whether the hub listens for new events: started and not stopped (readiness). */
+  get listening(): boolean {
+    return this.unlisten.length > 0 && !this.stopped;
+  }
+
+  /** Live feeds open now: history (timeline, history subscriptions) and task events (metrics). */
+  subscriberCounts(): { history: number; taskEvents: number } {
+    let history = 0;
+    let taskEvents = 0;
+    for (const stream of this.ownerStreams.values()) history += stream.feeds.size;
+    for (const stream of this.taskStreams.values()) taskEvents += stream.feeds.size;
+    return { history, taskEvents };
   }
 
   /** LISTENs first: a stream's starting point is read afterwards, so no commit falls between the two. */

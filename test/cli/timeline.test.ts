@@ -52,10 +52,10 @@ describe('makima timeline', () => {
     const result = await runMakima(['timeline', '--first', '3'], env(user));
     expect(result.code).toBe(0);
     const [head, ...rows] = result.stdout.trim().split('\n');
-    expect(head.trim().split(/\s{2,}/)).toEqual(['time', 'event', 'phase', 'contract', 'task', 'details']);
+    expect(head.trim().split(/\s{2,}/)).toEqual(['time', 'event', 'phase', 'contract', 'task', 'by', 'details']);
     expect(rows).toHaveLength(3);
     rows.forEach((row, i) => expect(row).toContain(`${newest[i].eventType}/${newest[i].eventSubtype}`));
-    expect(rows[0]).toMatch(/CHAT\/message\s+RESEARCH\s+c\s+worker task\s+\{"count":1/);
+    expect(rows[0]).toMatch(/CHAT\/message\s+RESEARCH\s+c\s+worker task\s+\S+ \(token "default"\)\s+\{"count":1/);
   });
 
   it('filters by type and contract and prints JSON lines with --json', async () => {
@@ -125,10 +125,10 @@ describe('makima timeline --follow', () => {
     // Nothing matches yet: the follower starts after the newest event of any type, so a message
     // sent before its subscription is open is not missed.
     await say(user, f.taskId, 'hello there');
-    await follower.waitFor(/CHAT\/message\s+RESEARCH\s+c › worker task\s+\{"count":1/);
+    await follower.waitFor(/CHAT\/message\s+RESEARCH\s+c › worker task\s+by \S+ \(token "default"\)\s+\{"count":1/);
     await follower.waitFor(/following live events; Ctrl-C stops/);
     await say(user, f.taskId, 'one', 'two');
-    await follower.waitFor(/CHAT\/message\s+RESEARCH\s+c › worker task\s+\{"count":2/);
+    await follower.waitFor(/CHAT\/message\s+RESEARCH\s+c › worker task\s+by \S+ \(token "default"\)\s+\{"count":2/);
     expect(await follower.stop('SIGINT')).toBe(0);
   });
 });

@@ -120,7 +120,7 @@ describe('makima worker', () => {
       { type: 'ERROR', data: { message: `makima worker: line 7 of the agent's output: unknown instruction "dance"` } },
       { type: 'ERROR', data: { message: refused } },
     ]);
-    expect(task.checkpoints).toEqual([{ number: 1, message: 'write notes', filesChanged: [{ path: 'notes.txt', status: 'added' }] }]);
+    expect(task.checkpoints).toEqual([{ number: 1, message: 'write notes', filesChanged: [{ path: 'notes.txt', status: 'ADDED' }] }]);
     expect(fs.readFileSync(path.join(supervisor.worktreePath, 'notes.txt'), 'utf8')).toBe('notes after 0 messages\n');
 
     const context = JSON.parse(fs.readFileSync(contextFile, 'utf8'));

@@ -262,3 +262,37 @@ describe('a server killed inside a change that moves git', () => {
     }
   }, 300_000);
 });
+
+describe('a server killed inside an archive (issue #15)', () => {
+  const Archive = {
+    cancel: `mutation($t: ID!) { cancelTask(input: { taskId: $t }) { task { status } } }`,
+    archive: `mutation($t: ID!) { archiveTask(input: { taskId: $t }) { task { id } } }`,
+    state: `query($t: ID!) { task(id: $t) { archivedAt worktreePath branch headCommit history(first: 5, filter: { eventTypes: [TASK] }) { edges { node { eventSubtype } } } } }`,
+  };
+
+  it.each(STEPS('archive task', ['commitWorkspace', 'protectArchive', 'removeWorkspace']))('archiveTask, killed at %s, either archived everything or restored the worktree with its uncommitted work', async (point) => {
+    const f = await fixture();
+    await api(Archive.cancel, { t: f.taskId });
+    const before = (await api(Archive.state, { t: f.taskId })).task;
+    const work = uncommittedWork(f.worktree, point);
+    await crashAt(point, () => api(Archive.archive, { t: f.taskId }));
+    const after = (await api(Archive.state, { t: f.taskId })).task;
+    const archivedRef = git(f.repo, 'for-each-ref', '--format=%(objectname)', `refs/makima/archived/${rawId(f.taskId)}`);
+    if (point.endsWith('after-commit')) {
+      expect(after.archivedAt).not.toBeNull();
+      expect(fs.existsSync(f.worktree)).toBe(false);
+      expect(git(f.repo, 'branch', '--list', before.branch)).toBe('');
+      expect(archivedRef).toBe(after.headCommit);
+      expect(git(f.repo, 'show', `${archivedRef}:${work.file}`)).toBe(work.content.trim());
+    } else {
+      expect(after).toMatchObject({ archivedAt: null, worktreePath: before.worktreePath, branch: before.branch, headCommit: before.headCommit });
+      expect(after.history.edges[0].node.eventSubtype).toBe('recovered');
+      expect(archivedRef).toBe('');
+      expect(git(f.worktree, 'rev-parse', 'HEAD')).toBe(before.headCommit);
+      expect(fs.readFileSync(path.join(f.worktree, work.file), 'utf8')).toBe(work.content); // still uncommitted, not lost
+      await api(Archive.archive, { t: f.taskId }); // and the archive can be done now
+      expect(fs.existsSync(f.worktree)).toBe(false);
+    }
+    for (const c of [f.first, f.second]) expect(git(f.repo, 'rev-parse', '--verify', '--quiet', `refs/makima/checkpoints/${rawId(f.taskId)}/${c.number}`)).not.toBe('');
+  }, 120_000);
+});

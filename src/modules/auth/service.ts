@@ -1,66 +1,89 @@
 // Users and API tokens: tokens are random, shown once, stored only as a SHA-256 hash (docs/design.md §7).
+// A token has a scope (FULL, READ, WORKER) and may expire; a revoked token stops working at once
+// on every instance (authenticator.ts). The first user is the administrator: only it may add users.
 import crypto from 'node:crypto';
-import { LRUCache } from 'lru-cache';
-import type { Viewer } from '../../context.js';
-import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { ServiceContext } from '../../context.js';
+import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
+import type { ApiToken, PrismaClient } from '../../generated/prisma/client.js';
+import type { TokenScope } from '../../generated/prisma/enums.js';
 
-const TOKEN_PREFIX = 'mk_';
+export const TOKEN_PREFIX = 'mk_';
+export const MAX_TOKEN_NAME_LENGTH = 100;
+export const MAX_USER_NAME_LENGTH = 100;
 
 export function hashToken(token: string): string {
   return crypto.createHash('sha256').update(token).digest('hex');
+}
+
+function newToken(): string {
+  return TOKEN_PREFIX + crypto.randomBytes(32).toString('base64url');
 }
 
 export interface CreatedUser {
   id: string;
   name: string;
   token: string;
+  isAdmin: boolean;
 }
 
-/** Creates a user with one API token; the token is returned here and never again. */
+/**
+ * Creates a user with one FULL API token; the token is returned here and never again. The first
+ * user of a database is its administrator (an advisory lock makes "first" exact across instances).
+ */
 export async function createUser(prisma: PrismaClient, name: string, tokenName = 'default'): Promise<CreatedUser> {
   const trimmed = name.trim();
-  if (!trimmed) throw new Error('a user needs a non-empty name');
-  const token = TOKEN_PREFIX + crypto.randomBytes(32).toString('base64url');
-  const user = await prisma.user.create({
-    data: { name: trimmed, tokens: { create: { name: tokenName, tokenHash: hashToken(token) } } },
+  if (!trimmed) throw new BadInputError('a user needs a non-empty name', 'name');
+  if (trimmed.length > MAX_USER_NAME_LENGTH) throw new BadInputError(`a user's name is at most ${MAX_USER_NAME_LENGTH} characters`, 'name');
+  const token = newToken();
+  const user = await prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('makima_users'))`;
+    const isAdmin = (await tx.user.count()) === 0;
+    return tx.user.create({ data: { name: trimmed, isAdmin, tokens: { create: { name: tokenName, tokenHash: hashToken(token) } } } });
   });
-  return { id: user.id, name: user.name, token };
+  return { id: user.id, name: user.name, token, isAdmin: user.isAdmin };
 }
 
-/** How long a token that was checked is trusted without asking the database again. */
-export const AUTH_CACHE_MS = 5_000;
-
-// Every request authenticates; a burst of requests with one token costs one lookup, not one each.
-// Entries are per token hash and expire after AUTH_CACHE_MS, so a revoked token stops working
-// within that time; unknown tokens are not cached (they cannot fill the cache).
-const authCache = new LRUCache<string, Viewer>({ max: 10_000, ttl: AUTH_CACHE_MS });
-
-interface TokenRow {
-  token_id: string;
-  user_id: string;
-  user_name: string;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
+/** createUser through the API: only the administrator may add users, and only with a FULL token. */
+export async function createUserAsAdmin(ctx: ServiceContext, name: string): Promise<CreatedUser> {
+  if (!ctx.viewer.isAdmin) throw new ForbiddenError('only the administrator (the first user) may create users');
+  return createUser(ctx.prisma, name);
 }
 
-/** The viewer a bearer token belongs to, or null for a missing, unknown or revoked token. */
-export async function authenticate(prisma: PrismaClient, token: string | undefined | null): Promise<Viewer | null> {
-  if (!token || !token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-  const hash = hashToken(token);
-  const cached = authCache.get(hash);
-  if (cached) return cached;
-  const [row] = await prisma.$queryRaw<TokenRow[]>`
-    SELECT t.id AS token_id, u.id AS user_id, u.name AS user_name, t.last_used_at, t.revoked_at
-      FROM api_tokens t JOIN users u ON u.id = t.user_id
-     WHERE t.token_hash = ${hash}`;
-  if (!row || row.revoked_at) return null;
-  // last_used_at is advisory: refresh it at most once a minute so reads stay read-only in practice.
-  if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > 60_000) {
-    await prisma.apiToken.update({ where: { id: row.token_id }, data: { lastUsedAt: new Date() } });
-  }
-  const viewer = { id: row.user_id, name: row.user_name };
-  authCache.set(hash, viewer);
-  return viewer;
+export interface CreateApiTokenInput {
+  name: string;
+  scope?: TokenScope | null;
+  expiresAt?: Date | null;
+}
+
+/** A new token of the viewer's; the secret is returned here and never again. */
+export async function createApiToken(ctx: ServiceContext, input: CreateApiTokenInput): Promise<{ token: string; apiToken: ApiToken }> {
+  const name = input.name.trim();
+  if (!name) throw new BadInputError('a token needs a non-empty name', 'name');
+  if (name.length > MAX_TOKEN_NAME_LENGTH) throw new BadInputError(`a token's name is at most ${MAX_TOKEN_NAME_LENGTH} characters`, 'name');
+  if (/\p{C}/u.test(name)) throw new BadInputError("a token's name must contain only printable characters", 'name');
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new BadInputError('expiresAt must be in the future', 'expiresAt');
+  const token = newToken();
+  const apiToken = await ctx.prisma.apiToken.create({
+    data: { userId: ctx.viewer.id, name, scope: input.scope ?? 'FULL', expiresAt: input.expiresAt ?? null, tokenHash: hashToken(token) },
+  });
+  return { token, apiToken };
+}
+
+/**
+ * Revokes one of the viewer's tokens (also the one making the call). The NOTIFY is sent in the same
+ * transaction, so every instance hears of it as the revocation commits.
+ */
+export async function revokeApiToken(ctx: ServiceContext, tokenId: string): Promise<ApiToken> {
+  const apiToken = await ctx.prisma.$transaction(async (tx) => {
+    const found = await tx.apiToken.findFirst({ where: { id: tokenId, userId: ctx.viewer.id } });
+    if (!found) throw new NotFoundError('API token', tokenId);
+    if (found.revokedAt) throw new ConflictError(`API token "${found.name}" was already revoked at ${found.revokedAt.toISOString()}`, { revokedAt: found.revokedAt.toISOString() });
+    const revoked = await tx.apiToken.update({ where: { id: found.id }, data: { revokedAt: new Date() } });
+    await tx.$executeRaw`SELECT pg_notify('makima_token_revoked', ${found.id})`;
+    return revoked;
+  });
+  ctx.auth.forget(apiToken.id, 'revoked');
+  return apiToken;
 }
 
 /** Reads "Bearer <token>" from an Authorization header value. */

@@ -5,19 +5,21 @@ import { ID_CURSOR } from '../../schema/cursors.js';
 import { ContractPhaseEnum, TaskStatusEnum } from '../../schema/enums.js';
 import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
+import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { TaskConnection, TaskRef } from '../tasks/schema.js';
 import { advanceContractPhase, createContract, createTask, findOwnContract, findSupervisor } from './service.js';
 
 export const ContractRef = builder.prismaNode('Contract', {
+  description: 'A unit of work on one git repository, moving through phases RESEARCH → … → DONE, with a supervisor task and the tasks it runs',
   id: { field: 'id' },
   findUnique: (id, ctx) => nodeWhere(id, 'Contract', { ownerId: ctx.viewer?.id ?? '' }),
   fields: (t) => ({
-    name: t.exposeString('name'),
-    description: t.exposeString('description', { nullable: true }),
-    phase: t.expose('phase', { type: ContractPhaseEnum }),
-    repositoryPath: t.exposeString('repositoryPath'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    name: t.exposeString('name', { description: 'A name for people (at most 200 characters)' }),
+    description: t.exposeString('description', { nullable: true, description: 'What the contract is for (at most 20,000 characters)' }),
+    phase: t.expose('phase', { type: ContractPhaseEnum, description: 'The current phase' }),
+    repositoryPath: t.exposeString('repositoryPath', { description: 'The git repository, as given at creation (inside MAKIMA_REPOS_ROOT); if it moves, operations that need it are GIT_ERROR until it is back' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the contract was created' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the contract last changed (its phase)' }),
   }),
 });
 
@@ -26,51 +28,73 @@ builder.queryFields((t) => ({
     {
       type: 'Contract',
       cursor: 'id',
+      description: 'Your contracts, newest first',
+      totalCount: (_root, _args, ctx) => ctx.prisma.contract.count({ where: { ownerId: requireViewer(ctx).id } }),
       resolve: (query, _root, _args, ctx) =>
         ctx.prisma.contract.findMany({ ...query, where: { ownerId: requireViewer(ctx).id }, orderBy: { createdAt: 'desc' } }),
     },
-    { name: 'ContractConnection', extensions: { cursor: ID_CURSOR } },
+    {
+      name: 'ContractConnection',
+      description: 'A page of contracts',
+      extensions: { cursor: ID_CURSOR },
+      // Pothos adds totalCount for a counting field; this declares it again with its description.
+      fields: (t) => ({ totalCount: t.int({ description: TOTAL_COUNT_DESCRIPTION, extensions: { pothosPrismaTotalCount: true }, resolve: resolveTotalCount }) }),
+    },
+    { description: 'A contract and its cursor' },
   ),
   contract: t.prismaField({
     type: 'Contract',
     nullable: true,
-    args: { id: t.arg.id({ required: true }) },
+    description: 'One of your contracts; NOT_FOUND when it is not yours or does not exist',
+    args: { id: t.arg.id({ required: true, description: 'A Contract ID (or its UUID)' }) },
     resolve: (query, _root, args, ctx) => findOwnContract(ctx.prisma, requireViewer(ctx), decodeId(String(args.id), 'Contract'), query),
   }),
 }));
 
 const CreateContractInput = builder.inputType('CreateContractInput', {
+  description: 'A new contract on a repository',
   fields: (t) => ({
-    name: t.string({ required: true }),
-    description: t.string(),
-    repositoryPath: t.string({ required: true, description: 'A git repository inside MAKIMA_REPOS_ROOT' }),
+    name: t.string({ required: true, description: 'Not empty, at most 200 characters' }),
+    description: t.string({ description: 'At most 20,000 characters' }),
+    repositoryPath: t.string({
+      required: true,
+      description: 'A git repository inside MAKIMA_REPOS_ROOT, its git directory too (BAD_USER_INPUT otherwise; nothing is written to it)',
+    }),
   }),
 });
 
-const ContractPayload = (name: string) =>
+const ContractPayload = (name: string, description: string) =>
   builder.simpleObject(name, {
-    fields: (t) => ({ contract: t.field({ type: ContractRef, nullable: false }) }),
+    description,
+    fields: (t) => ({ contract: t.field({ type: ContractRef, nullable: false, description: 'The contract, as it is now' }) }),
   });
 
-const CreateContractPayload = ContractPayload('CreateContractPayload');
-const AdvanceContractPhasePayload = ContractPayload('AdvanceContractPhasePayload');
+const CreateContractPayload = ContractPayload('CreateContractPayload', 'What createContract made');
+const AdvanceContractPhasePayload = ContractPayload('AdvanceContractPhasePayload', 'What advanceContractPhase changed');
 
 const AdvanceContractPhaseInput = builder.inputType('AdvanceContractPhaseInput', {
+  description: 'A contract and the phase it moves to',
   fields: (t) => ({
-    contractId: t.id({ required: true }),
-    phase: t.field({ type: ContractPhaseEnum, required: true }),
+    contractId: t.id({ required: true, description: 'A Contract ID (or its UUID)' }),
+    phase: t.field({ type: ContractPhaseEnum, required: true, description: 'A later phase than the current one (phases never go back: BAD_USER_INPUT)' }),
   }),
 });
 
 builder.mutationFields((t) => ({
   createContract: t.field({
     type: CreateContractPayload,
-    args: { input: t.arg({ type: CreateContractInput, required: true }) },
+    description:
+      'Creates a contract in phase RESEARCH and its supervisor task (PENDING, with its own worktree and branch); writes PHASE/created and TASK/created. ' +
+      'BAD_USER_INPUT for a name, description or repository that is not acceptable; GIT_ERROR when git cannot make the worktree',
+    args: { input: t.arg({ type: CreateContractInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => ({ contract: await createContract(serviceContext(ctx), input) }),
   }),
   advanceContractPhase: t.field({
     type: AdvanceContractPhasePayload,
-    args: { input: t.arg({ type: AdvanceContractPhaseInput, required: true }) },
+    description:
+      'Moves a contract forward to a later phase; writes PHASE/changed. BAD_USER_INPUT for a phase that is not later, NOT_FOUND for a contract not yours, ' +
+      'CONFLICT when it changed phase concurrently (read it again and retry)',
+    args: { input: t.arg({ type: AdvanceContractPhaseInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => ({
       contract: await advanceContractPhase(serviceContext(ctx), { contractId: decodeId(String(input.contractId), 'Contract', 'contractId'), phase: input.phase }),
     }),
@@ -80,11 +104,14 @@ builder.mutationFields((t) => ({
 builder.prismaObjectFields(ContractRef, (t) => ({
   supervisor: t.prismaField({
     type: 'Task',
+    description: "The contract's supervisor task, created with it",
     resolve: (query, contract, _args, ctx) => findSupervisor(ctx.prisma, requireViewer(ctx), contract.id, query),
   }),
   tasks: t.relatedConnection('tasks', {
     cursor: 'id',
-    args: { status: t.arg({ type: [TaskStatusEnum] }) },
+    totalCount: true,
+    description: 'The tasks of this contract (the supervisor included), oldest first',
+    args: { status: t.arg({ type: [TaskStatusEnum], description: 'Only tasks in one of these statuses (at most 100)' }) },
     query: (args) => ({
       where: args.status?.length ? { status: { in: args.status } } : {},
       orderBy: { createdAt: 'asc' },
@@ -93,22 +120,27 @@ builder.prismaObjectFields(ContractRef, (t) => ({
 }));
 
 const CreateTaskInput = builder.inputType('CreateTaskInput', {
+  description: 'A new task in a contract',
   fields: (t) => ({
-    contractId: t.id({ required: true }),
-    name: t.string({ required: true }),
-    prompt: t.string(),
-    continueFromTaskId: t.id({ description: "Start the new worktree at this task's head commit" }),
+    contractId: t.id({ required: true, description: 'A Contract ID (or its UUID)' }),
+    name: t.string({ required: true, description: 'Not empty, at most 200 characters' }),
+    prompt: t.string({ description: 'What the agent is to do, at most 100,000 characters' }),
+    continueFromTaskId: t.id({ description: "Start the new worktree at this task's current commit (a task of the same contract, else BAD_USER_INPUT)" }),
   }),
 });
 
 const CreateTaskPayload = builder.simpleObject('CreateTaskPayload', {
-  fields: (t) => ({ task: t.field({ type: TaskRef, nullable: false }) }),
+  description: 'What createTask made',
+  fields: (t) => ({ task: t.field({ type: TaskRef, nullable: false, description: 'The new task, PENDING (reason NEW)' }) }),
 });
 
 builder.mutationField('createTask', (t) =>
   t.field({
     type: CreateTaskPayload,
-    args: { input: t.arg({ type: CreateTaskInput, required: true }) },
+    description:
+      'Creates a PENDING task with its own worktree and branch, at the repository head or at the commit of continueFromTaskId; writes TASK/created ' +
+      '(TASK/continued for a continuation). BAD_USER_INPUT for a bad name or prompt, NOT_FOUND for a contract or task not yours, GIT_ERROR when git cannot make the worktree',
+    args: { input: t.arg({ type: CreateTaskInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => ({
       task: await createTask(serviceContext(ctx), {
         contractId: decodeId(String(input.contractId), 'Contract', 'contractId'),

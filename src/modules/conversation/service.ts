@@ -6,6 +6,7 @@ import type { ServiceContext, Viewer } from '../../context.js';
 import { change, changeRaw, type RecordEvent, type Tx } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
+import { globalIdOrNull } from '../../global-id.js';
 import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { holdTask } from '../tasks/access.js';
@@ -101,8 +102,8 @@ export async function appendMessagesInTx(
   validateDrafts(messages, limits);
   if (expectedHeadId !== undefined && expectedHeadId !== task.headMessageId) {
     throw new ConflictError(
-      `the conversation head is ${task.headMessageId ?? 'empty'}, not ${expectedHeadId ?? 'empty'}: another writer appended first. Read the conversation again and retry.`,
-      { currentHeadId: task.headMessageId },
+      `the conversation head is ${globalIdOrNull('ConversationMessage', task.headMessageId) ?? 'empty'}, not ${globalIdOrNull('ConversationMessage', expectedHeadId) ?? 'empty'}: another writer appended first. Read the conversation again and retry.`,
+      { currentHeadId: globalIdOrNull('ConversationMessage', task.headMessageId) },
     );
   }
   const known = await jumpSpine(tx, task.headMessageId);

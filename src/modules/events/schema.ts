@@ -7,6 +7,7 @@ import { TaskEventTypeEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { keysetPage } from '../../schema/keyset.js';
 import { closeSlowSubscriber, liveEvent, parseSeqCursor } from '../../schema/subscriptions.js';
+import { workerMayReport } from '../../schema/scopes.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { TaskRef } from '../tasks/schema.js';
 import { followTaskEvents, MAX_EVENTS_PER_BATCH, recordTaskEvents } from './service.js';
@@ -17,19 +18,24 @@ export function taskEventCursor(event: Pick<TaskEvent, 'taskId' | 'seq'>): strin
 }
 
 export const TaskEventRef = builder.prismaNode('TaskEvent', {
+  description: "One entry of a task's raw stream: output, a tool call or result, an error, a status line",
   id: { field: 'id' },
   findUnique: (id, ctx) => nodeWhere(id, 'TaskEvent', { task: { ownerId: ctx.viewer?.id ?? '' } }),
   fields: (t) => ({
-    type: t.expose('type', { type: TaskEventTypeEnum }),
-    data: t.expose('data', { type: 'JSON' }),
+    type: t.expose('type', { type: TaskEventTypeEnum, description: 'What kind of entry it is' }),
+    data: t.expose('data', { type: 'JSON', description: 'The payload, as the worker sent it' }),
     seq: t.exposeInt('seq', { description: "Position in the task's stream: 1, 2, … without gaps" }),
-    task: t.relation('task'),
+    task: t.relation('task', { description: 'The task whose stream it is in' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the server recorded the event' }),
     cursor: t.string({ description: 'Pass as `after` to Task.events and Subscription.taskEvents', resolve: (e) => taskEventCursor(e) }),
   }),
 });
 
-export const TaskEventConnection = builder.connectionObject({ type: TaskEventRef, name: 'TaskEventConnection', extensions: { cursor: TASK_EVENT_CURSOR } });
+// No totalCount: the stream is unbounded, and `seq` of its last event already says how long it is.
+export const TaskEventConnection = builder.connectionObject(
+  { type: TaskEventRef, name: 'TaskEventConnection', description: 'A page of task events, oldest first', extensions: { cursor: TASK_EVENT_CURSOR } },
+  { description: 'A task event and its cursor' },
+);
 
 builder.prismaObjectField(TaskRef, 'events', (t) =>
   t.prismaConnection(
@@ -53,15 +59,17 @@ builder.prismaObjectField(TaskRef, 'events', (t) =>
 );
 
 const TaskEventInput = builder.inputType('TaskEventInput', {
+  description: 'One task event to record',
   fields: (t) => ({
-    type: t.field({ type: TaskEventTypeEnum, required: true }),
-    data: t.field({ type: 'JSON', required: true }),
+    type: t.field({ type: TaskEventTypeEnum, required: true, description: 'What kind of entry it is' }),
+    data: t.field({ type: 'JSON', required: true, description: 'The payload: any JSON but null, at most MAKIMA_MAX_MESSAGE_BYTES (1 MiB), nested at most 100 levels' }),
   }),
 });
 
 const RecordTaskEventsInput = builder.inputType('RecordTaskEventsInput', {
+  description: "A batch of events for a task's stream",
   fields: (t) => ({
-    taskId: t.id({ required: true }),
+    taskId: t.id({ required: true, description: 'A Task ID (or its UUID)' }),
     events: t.field({
       type: [TaskEventInput],
       required: true,
@@ -73,13 +81,18 @@ const RecordTaskEventsInput = builder.inputType('RecordTaskEventsInput', {
 });
 
 const RecordTaskEventsPayload = builder.simpleObject('RecordTaskEventsPayload', {
-  fields: (t) => ({ events: t.field({ type: [TaskEventRef] }) }),
+  description: 'What recordTaskEvents wrote',
+  fields: (t) => ({ events: t.field({ type: [TaskEventRef], description: 'The events, in order, with their seq' }) }),
 });
 
 builder.mutationField('recordTaskEvents', (t) =>
   t.field({
+    ...workerMayReport,
     type: RecordTaskEventsPayload,
-    args: { input: t.arg({ type: RecordTaskEventsInput, required: true }) },
+    description:
+      "Appends events to a task's stream, all or nothing, numbered on from its last seq; writes one TASK/output for the batch. " +
+      'BAD_USER_INPUT for an empty or oversized batch or payload; CONFLICT for a worker that does not hold the task; NOT_FOUND for a task not yours',
+    args: { input: t.arg({ type: RecordTaskEventsInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => ({
       events: await recordTaskEvents(serviceContext(ctx), {
         taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
@@ -94,7 +107,10 @@ builder.subscriptionFields((t) => ({
   taskEvents: t.field({
     type: TaskEventRef,
     description: "A task's output, tool calls, tool results and errors: oldest first after the cursor `after`, then live",
-    args: { taskId: t.arg.id({ required: true }), after: t.arg.string() },
+    args: {
+      taskId: t.arg.id({ required: true, description: 'A Task ID (or its UUID); NOT_FOUND when it is not yours' }),
+      after: t.arg.string({ description: "A cursor of this task's events (TaskEvent.cursor or an edge cursor): start after it; without one, only new events" }),
+    },
     extensions: { cursor: TASK_EVENT_CURSOR },
     subscribe: (_root, args, ctx) => {
       const taskId = decodeId(String(args.taskId), 'Task', 'taskId');

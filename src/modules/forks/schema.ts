@@ -7,17 +7,26 @@ import { forkTask } from './service.js';
 
 const ForkTaskInput = builder.inputType('ForkTaskInput', {
   description: 'Exactly one of checkpointId and messageId',
-  fields: (t) => ({ taskId: t.id({ required: true }), checkpointId: t.id(), messageId: t.id(), name: t.string() }),
+  fields: (t) => ({
+    taskId: t.id({ required: true, description: 'A Task ID (or its UUID): the task to fork' }),
+    checkpointId: t.id({ description: "Fork at this checkpoint of the task: its commit and its conversation snapshot" }),
+    messageId: t.id({ description: "Fork at this message of the task's conversation tree: the conversation up to it, the code of the latest checkpoint at or before it" }),
+    name: t.string({ description: "The fork's name, at most 200 characters (default: the original's name and ' (fork)')" }),
+  }),
 });
 
 const ForkTaskPayload = builder.simpleObject('ForkTaskPayload', {
-  fields: (t) => ({ task: t.field({ type: TaskRef }) }),
+  description: 'What forkTask made',
+  fields: (t) => ({ task: t.field({ type: TaskRef, description: 'The fork: a new PENDING task (reason FORK) with its own worktree and branch' }) }),
 });
 
 builder.mutationField('forkTask', (t) =>
   t.field({
     type: ForkTaskPayload,
-    args: { input: t.arg({ type: ForkTaskInput, required: true }) },
+    description:
+      'Creates a new task from a checkpoint or a message of another; the original is only read, even while a worker runs it. Writes TASK/created and ' +
+      'TASK/forked. BAD_USER_INPUT unless exactly one of checkpointId and messageId, or for one of another task; NOT_FOUND for one not yours; GIT_ERROR when git cannot make the worktree',
+    args: { input: t.arg({ type: ForkTaskInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => ({
       task: await forkTask(serviceContext(ctx), {
         taskId: decodeId(String(input.taskId), 'Task', 'taskId'),

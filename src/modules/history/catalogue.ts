@@ -10,118 +10,193 @@ export const nodeIds = z.registry<{ node: 'Task' | 'Checkpoint' | 'ConversationS
 const idOf = (node: 'Task' | 'Checkpoint' | 'ConversationSnapshot' | 'ConversationMessage', description: string) =>
   z.string().describe(description).register(nodeIds, { node });
 
-/** Enums shared with the API: details fields of these types use the API's enum of that name. */
+/**
+ * Enums shared with the API: details fields of these types use the API's enum of that name. Each
+ * field makes its own (described) schema: a registry entry belongs to one schema instance, and
+ * `.describe()` makes a new one.
+ */
 export const apiEnums = z.registry<{ name: string }>();
-const phase = z.enum(['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE']).register(apiEnums, { name: 'ContractPhase' });
-const status = z.enum(['PENDING', 'RUNNING', 'INTERRUPTED', 'COMPLETED', 'FAILED', 'CANCELLED']).register(apiEnums, { name: 'TaskStatus' });
-const reason = z.enum(['NEW', 'RESUME', 'RESUME_FROM_CHECKPOINT', 'FORK']).register(apiEnums, { name: 'AssignmentReason' });
-const role = z.enum(['SYSTEM', 'USER', 'ASSISTANT', 'TOOL']).register(apiEnums, { name: 'MessageRole' });
-const taskEventType = z.enum(['OUTPUT', 'TOOL_CALL', 'TOOL_RESULT', 'ERROR', 'STATUS']).register(apiEnums, { name: 'TaskEventType' });
-const snapshotType = z.enum(['AUTO', 'MANUAL', 'CHECKPOINT']).register(apiEnums, { name: 'SnapshotType' });
-const rewindMode = z.enum(['CODE', 'CONVERSATION', 'BOTH']).register(apiEnums, { name: 'RewindMode' });
-const fileStatus = z.enum(['added', 'modified', 'deleted', 'type_changed']);
+const apiEnum = <const V extends readonly [string, ...string[]]>(name: string, values: V) => (description: string) =>
+  z.enum(values).describe(description).register(apiEnums, { name });
+const phase = apiEnum('ContractPhase', ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE']);
+const status = apiEnum('TaskStatus', ['PENDING', 'RUNNING', 'INTERRUPTED', 'COMPLETED', 'FAILED', 'CANCELLED']);
+const reason = apiEnum('AssignmentReason', ['NEW', 'RESUME', 'RESUME_FROM_CHECKPOINT', 'FORK']);
+const role = apiEnum('MessageRole', ['SYSTEM', 'USER', 'ASSISTANT', 'TOOL']);
+const taskEventType = apiEnum('TaskEventType', ['OUTPUT', 'TOOL_CALL', 'TOOL_RESULT', 'ERROR', 'STATUS']);
+const snapshotType = apiEnum('SnapshotType', ['AUTO', 'MANUAL', 'CHECKPOINT']);
+const rewindMode = apiEnum('RewindMode', ['CODE', 'CONVERSATION', 'BOTH']);
+const fileStatus = apiEnum('FileChangeStatus', ['added', 'modified', 'deleted', 'type_changed']);
 
-const int = z.number().int();
-const time = z.iso.datetime().describe('an ISO 8601 time');
-const sha = z.string().describe('a commit sha');
+const int = (description: string) => z.number().int().describe(description);
+const text = (description: string) => z.string().describe(description);
+const flag = (description: string) => z.boolean().describe(description);
+const time = (description: string) => z.iso.datetime().describe(`${description} (ISO 8601)`);
+const sha = (description: string) => z.string().describe(description);
 
 const taskRow = {
-  name: z.string(),
-  branch: z.string().describe("the task's own branch"),
-  baseCommit: sha,
-  isSupervisor: z.boolean(),
+  name: text("The task's name"),
+  branch: text("The task's own branch"),
+  baseCommit: sha('The commit its worktree started at'),
+  isSupervisor: flag("Whether it is its contract's supervisor"),
 };
 
 const resumeExtras = {
-  fromSnapshotId: idOf('ConversationSnapshot', 'resumeSupervisor: the snapshot the conversation was rewound to').optional(),
-  checkpointId: idOf('Checkpoint', 'resumeTaskFromCheckpoint: the checkpoint rewound to').optional(),
-  checkpointNumber: int.optional(),
-  commitSha: sha.optional(),
-  backupCheckpointId: idOf('Checkpoint', 'the worktree before the rewind').nullable().optional(),
-  backupSnapshotId: idOf('ConversationSnapshot', 'the conversation before the rewind').nullable().optional(),
+  fromSnapshotId: idOf('ConversationSnapshot', 'ResumeSupervisor: the snapshot the conversation was rewound to').optional(),
+  checkpointId: idOf('Checkpoint', 'ResumeTaskFromCheckpoint: the checkpoint rewound to').optional(),
+  checkpointNumber: int('ResumeTaskFromCheckpoint: its number').optional(),
+  commitSha: sha('ResumeTaskFromCheckpoint: its commit').optional(),
+  backupCheckpointId: idOf('Checkpoint', 'The worktree before the rewind').nullable().optional(),
+  backupSnapshotId: idOf('ConversationSnapshot', 'The conversation before the rewind').nullable().optional(),
 };
 
 export const CATALOGUE = {
   PHASE: {
-    created: { when: 'a contract is created', data: z.object({ name: z.string(), to: phase, repositoryPath: z.string() }) },
-    changed: { when: "a contract's phase is advanced", data: z.object({ from: phase, to: phase }) },
+    created: {
+      when: 'a contract is created',
+      data: z.object({ name: text("The contract's name"), to: phase('The phase it starts in'), repositoryPath: text('Its git repository') }),
+    },
+    changed: { when: "a contract's phase is advanced", data: z.object({ from: phase('The phase before'), to: phase('The phase after') }) },
+    archived: {
+      when: 'a contract is archived (after the TASK/archived of each of its tasks)',
+      data: z.object({ tasks: int('How many of its tasks were archived by it'), retention: flag('True when the retention archived it') }),
+    },
   },
   TASK: {
     created: { when: 'a task is created (a new task, a supervisor, a fork)', data: z.object(taskRow) },
     continued: {
       when: "a task is created that continues from another task's code",
-      data: z.object({ ...taskRow, fromTaskId: idOf('Task', 'the task continued from'), commit: sha }),
+      data: z.object({ ...taskRow, fromTaskId: idOf('Task', 'The task continued from'), commit: sha("That task's commit the new one starts at") }),
     },
     forked: {
       when: 'a task is forked from a checkpoint or a message (after its TASK/created)',
       data: z.object({
-        fromTaskId: idOf('Task', 'the original task'),
-        atCheckpointId: idOf('Checkpoint', 'the fork point, for a fork at a checkpoint').nullable(),
-        atCheckpointNumber: int.nullable(),
-        atMessageId: idOf('ConversationMessage', 'the fork point, for a fork at a message').nullable(),
-        commitSha: sha.describe("the commit the fork's worktree starts at"),
-        codeFromCheckpointId: idOf('Checkpoint', 'the checkpoint whose code the fork starts from').nullable(),
-        headMessageId: idOf('ConversationMessage', "the fork's conversation head").nullable(),
-        messageCount: int,
+        fromTaskId: idOf('Task', 'The original task'),
+        atCheckpointId: idOf('Checkpoint', 'The fork point, for a fork at a checkpoint').nullable(),
+        atCheckpointNumber: int("That checkpoint's number").nullable(),
+        atMessageId: idOf('ConversationMessage', 'The fork point, for a fork at a message').nullable(),
+        commitSha: sha("The commit the fork's worktree starts at"),
+        codeFromCheckpointId: idOf('Checkpoint', 'The checkpoint whose code the fork starts from').nullable(),
+        headMessageId: idOf('ConversationMessage', "The fork's conversation head").nullable(),
+        messageCount: int("Messages in the fork's conversation"),
       }),
     },
     status_changed: {
       when: 'a worker claims a task',
-      data: z.object({ from: status, to: status, workerId: z.string(), reason, leaseExpiresAt: time }),
+      data: z.object({
+        from: status('The status before'),
+        to: status('The status after'),
+        workerId: text('The worker that claimed it'),
+        reason: reason('Why the worker received it'),
+        leaseExpiresAt: time('When its lease lapses unless renewed'),
+      }),
     },
-    lease_renewed: { when: 'no longer written (a renewal is not history since 0.2; older databases have these)', data: z.object({ workerId: z.string(), leaseExpiresAt: time }) },
+    lease_renewed: {
+      when: 'no longer written (a renewal is not history since 0.2; older databases have these)',
+      data: z.object({ workerId: text('The worker that renewed'), leaseExpiresAt: time('When the lease now lapses') }),
+    },
     interrupted: {
       when: "a worker's lease lapsed",
-      data: z.object({ from: status, to: status, workerId: z.string().nullable(), leaseExpiredAt: time, detectedBy: z.string() }),
+      data: z.object({
+        from: status('The status before'),
+        to: status('The status after'),
+        workerId: text('The worker whose lease lapsed').nullable(),
+        leaseExpiredAt: time('When the lease lapsed'),
+        detectedBy: text('What noticed the lapse: the sweep, or the call that touched the task'),
+      }),
     },
-    completed: { when: 'a worker completes a task', data: z.object({ from: status, to: status, workerId: z.string() }) },
-    failed: { when: 'a worker fails a task', data: z.object({ from: status, to: status, workerId: z.string(), error: z.string() }) },
+    completed: {
+      when: 'a worker completes a task',
+      data: z.object({ from: status('The status before'), to: status('The status after'), workerId: text('The worker that completed it') }),
+    },
+    failed: {
+      when: 'a worker fails a task',
+      data: z.object({ from: status('The status before'), to: status('The status after'), workerId: text('The worker that failed it'), error: text('Why it failed') }),
+    },
+    cancel_requested: {
+      when: 'cancelTask on a RUNNING task: its worker is told at its next renew or report',
+      data: z.object({ reason: text('Why, as given to cancelTask').nullable(), workerId: text('The worker running it').nullable() }),
+    },
+    cancelled: {
+      when: 'a task is cancelled: at once when PENDING, INTERRUPTED or FAILED; when RUNNING, once its worker is told or its lease lapses',
+      data: z.object({
+        from: status('The status before'),
+        to: status('The status after'),
+        reason: text('Why, as given to cancelTask').nullable(),
+        workerId: text('The worker that was running it').nullable(),
+        detectedBy: text('What ended it: cancelTask, the worker call that was told, or the sweep'),
+      }),
+    },
+    archived: {
+      when: 'a task is archived: its worktree and branch removed, its checkpoints kept under refs/makima/',
+      data: z.object({
+        branch: text('The branch removed').nullable(),
+        worktreePath: text('The worktree removed').nullable(),
+        headCommit: sha('The commit the branch was at, kept under refs/makima/').nullable(),
+        retention: flag('True when the retention archived it'),
+      }),
+    },
     resumed: {
       when: 'a task or supervisor is resumed (also from a checkpoint)',
-      data: z.object({ from: status, to: status, reason, note: z.string(), ...resumeExtras }),
+      data: z.object({
+        from: status('The status before'),
+        to: status('The status after'),
+        reason: reason('Why the next worker receives it'),
+        note: text('The resume note the next worker receives'),
+        ...resumeExtras,
+      }),
     },
     recovered: {
       when: 'at start, a change that moved git and died before committing was rolled back',
       data: z.object({
-        change: z.string().describe('what the change was doing, e.g. "rewind task"'),
-        startedAt: time,
-        undone: z.array(z.string()).describe('the git steps undone, last first'),
-        journalId: z.string(),
+        change: text('What the change was doing, e.g. "rewind task"'),
+        startedAt: time('When the change started'),
+        undone: z.array(z.string()).describe('The git steps undone, last first'),
+        journalId: text('The journal entry of the change'),
       }),
     },
     output: {
       when: 'a batch of task events is recorded',
-      data: z.object({ count: int, types: z.array(taskEventType), firstSeq: int, lastSeq: int }),
+      data: z.object({
+        count: int('Events in the batch'),
+        types: z.array(taskEventType('A type')).describe('Their types, each once'),
+        firstSeq: int('The seq of the first'),
+        lastSeq: int('The seq of the last'),
+      }),
     },
   },
   CHAT: {
     message: {
       when: 'messages are appended',
-      data: z.object({ count: int, headId: idOf('ConversationMessage', 'the new head'), messageCount: int, roles: z.array(role) }),
+      data: z.object({
+        count: int('Messages appended'),
+        headId: idOf('ConversationMessage', 'The new head'),
+        messageCount: int('Messages in the conversation now'),
+        roles: z.array(role('A role')).describe('The roles of the messages appended'),
+      }),
     },
     snapshot: {
       when: 'a manual snapshot is taken',
       data: z.object({
-        snapshotId: idOf('ConversationSnapshot', 'the snapshot'),
-        messageCount: int,
-        headId: idOf('ConversationMessage', 'the head it points at').nullable(),
-        type: snapshotType,
+        snapshotId: idOf('ConversationSnapshot', 'The snapshot'),
+        messageCount: int('Messages in the snapshot'),
+        headId: idOf('ConversationMessage', 'The head it points at').nullable(),
+        type: snapshotType('Its type'),
       }),
     },
     rewound: {
       when: 'a conversation is rewound (also as part of a task rewind or resume)',
       data: z.object({
-        fromHeadId: idOf('ConversationMessage', 'the head before').nullable(),
-        fromMessageCount: int,
-        toHeadId: idOf('ConversationMessage', 'the head after').nullable(),
-        toMessageCount: int,
-        backupSnapshotId: idOf('ConversationSnapshot', 'the old head; rewind to it to undo'),
-        toMessageId: idOf('ConversationMessage', 'rewound to this message').optional(),
-        toSnapshotId: idOf('ConversationSnapshot', 'rewound to this snapshot').optional(),
-        checkpointId: idOf('Checkpoint', "rewound to this checkpoint's snapshot").optional(),
-        checkpointNumber: int.optional(),
-        snapshotId: idOf('ConversationSnapshot', 'resumeSupervisor: rewound to this snapshot').optional(),
-        reason: z.string().optional(),
+        fromHeadId: idOf('ConversationMessage', 'The head before').nullable(),
+        fromMessageCount: int('Messages before'),
+        toHeadId: idOf('ConversationMessage', 'The head after').nullable(),
+        toMessageCount: int('Messages after'),
+        backupSnapshotId: idOf('ConversationSnapshot', 'The old head; rewind to it to undo'),
+        toMessageId: idOf('ConversationMessage', 'Rewound to this message').optional(),
+        toSnapshotId: idOf('ConversationSnapshot', 'Rewound to this snapshot').optional(),
+        checkpointId: idOf('Checkpoint', "Rewound to this checkpoint's snapshot").optional(),
+        checkpointNumber: int("That checkpoint's number").optional(),
+        snapshotId: idOf('ConversationSnapshot', 'ResumeSupervisor: rewound to this snapshot').optional(),
+        reason: text('Which operation rewound it, when not rewindConversation').optional(),
       }),
     },
   },
@@ -129,45 +204,52 @@ export const CATALOGUE = {
     created: {
       when: 'a checkpoint is created (also the backup before a rewind)',
       data: z.object({
-        checkpointId: idOf('Checkpoint', 'the checkpoint'),
-        number: int,
-        commitSha: sha,
-        branch: z.string(),
-        message: z.string(),
-        isBackup: z.boolean(),
-        newCommit: z.boolean().describe('false when nothing had changed since HEAD'),
-        snapshotId: idOf('ConversationSnapshot', 'the conversation at this checkpoint'),
-        messageCount: int,
-        filesChanged: int,
+        checkpointId: idOf('Checkpoint', 'The checkpoint'),
+        number: int('Its number'),
+        commitSha: sha('Its commit'),
+        branch: text('The branch it was made on'),
+        message: text('Its message'),
+        isBackup: flag('Whether it is the backup saved before a rewind'),
+        newCommit: flag('False when nothing had changed since HEAD'),
+        snapshotId: idOf('ConversationSnapshot', 'The conversation at this checkpoint'),
+        messageCount: int('Messages in that conversation'),
+        filesChanged: int('Files it changed'),
       }),
     },
     rewound: {
       when: "a task's code (and/or conversation) is rewound to a checkpoint",
       data: z.object({
-        checkpointId: idOf('Checkpoint', 'the checkpoint rewound to'),
-        number: int,
-        mode: rewindMode,
-        commitSha: sha.nullable(),
-        fromCommit: sha.nullable(),
-        backupCheckpointId: idOf('Checkpoint', 'the worktree before; rewind to it to undo').nullable(),
-        backupCheckpointNumber: int.nullable(),
-        backupSnapshotId: idOf('ConversationSnapshot', 'the conversation before').nullable(),
+        checkpointId: idOf('Checkpoint', 'The checkpoint rewound to'),
+        number: int('Its number'),
+        mode: rewindMode('What was rewound'),
+        commitSha: sha('The commit the worktree is now at').nullable(),
+        fromCommit: sha('The commit it was at before').nullable(),
+        backupCheckpointId: idOf('Checkpoint', 'The worktree before; rewind to it to undo').nullable(),
+        backupCheckpointNumber: int("That backup's number").nullable(),
+        backupSnapshotId: idOf('ConversationSnapshot', 'The conversation before').nullable(),
       }),
     },
     branched: {
       when: 'a branch is created from a checkpoint',
-      data: z.object({ checkpointId: idOf('Checkpoint', 'the checkpoint'), number: int, branchName: z.string(), commitSha: sha }),
+      data: z.object({
+        checkpointId: idOf('Checkpoint', 'The checkpoint'),
+        number: int('Its number'),
+        branchName: text('The new branch'),
+        commitSha: sha('The commit it points at'),
+      }),
     },
   },
   FILE: {
     changed: {
       when: 'a checkpoint changed files (at most 1,000 paths listed)',
       data: z.object({
-        checkpointId: idOf('Checkpoint', 'the checkpoint'),
-        number: int,
-        since: sha.describe('the commit compared against'),
-        files: z.array(z.object({ path: z.string(), status: fileStatus })),
-        truncated: z.boolean(),
+        checkpointId: idOf('Checkpoint', 'The checkpoint'),
+        number: int('Its number'),
+        since: sha('The commit compared against'),
+        files: z
+          .array(z.object({ path: text('The path in the repository'), status: fileStatus('How it changed') }).describe('A changed file'))
+          .describe('The changed files, at most 1,000'),
+        truncated: flag('Whether more files changed than are listed'),
       }),
     },
   },

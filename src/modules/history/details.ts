@@ -46,14 +46,26 @@ function fieldType(schema: z.ZodType, objectName: string, field: string): FieldT
       return { type: [element.type], nullable, convert: (v) => (Array.isArray(v) ? v.map(element.convert) : v) };
     }
     case 'object':
-      return { type: objectType(`${objectName}${pascal(field)}`, def.shape!), nullable, convert: same };
+      return { type: objectType(`${objectName}${pascal(field)}`, def.shape!, s.description), nullable, convert: same };
     default:
       throw new Error(`history catalogue: ${objectName}.${field} has a type (${def.type}) that details cannot serve`);
   }
 }
 
+/** A field's description: on the schema itself, or on the one it makes optional or nullable. */
+function describedOf(schema: z.ZodType): string | undefined {
+  for (let s: z.ZodType | undefined = schema; s; s = (s._zod.def as unknown as { innerType?: z.ZodType }).innerType) {
+    if (s.description) return s.description;
+  }
+  return undefined;
+}
+
+/** How each field of a details type is served, by type name: `HistoryEvent.data` converts its ids the same way. */
+const converters = new Map<string, Map<string, (value: unknown) => unknown>>();
+
 function objectType(name: string, shape: Record<string, z.ZodType>, description?: string) {
   const fields = Object.entries(shape).map(([key, schema]) => ({ key, schema, ...fieldType(schema, name, key) }));
+  converters.set(name, new Map(fields.map((f) => [f.key, f.convert])));
   return builder.objectRef<Data>(name).implement({
     description,
     fields: (t) =>
@@ -64,7 +76,7 @@ function objectType(name: string, shape: Record<string, z.ZodType>, description?
           t.field({
             type: f.type as 'String',
             nullable: f.nullable,
-            description: f.schema.description,
+            description: describedOf(f.schema),
             resolve: (data: Data) => f.convert(data[f.key] ?? null) as string,
           }),
         ]),
@@ -88,4 +100,15 @@ export const HistoryEventDetailsRef = builder.unionType('HistoryEventDetails', {
 export function historyEventDetails(type: string, subtype: string | null, data: unknown): Data | null {
   if (!subtype || !eventSchema(type, subtype) || typeof data !== 'object' || data === null) return null;
   return { ...(data as Data), __typename: detailsTypeName(type, subtype) };
+}
+
+/**
+ * A stored event's `data` as the API serves it: the ids the catalogue declares (raw UUIDs in the
+ * database) become global IDs, as in `details`; everything else, and the data of a kind the
+ * catalogue does not declare, is served as stored.
+ */
+export function historyEventData(type: string, subtype: string | null, data: unknown): unknown {
+  const convert = subtype && eventSchema(type, subtype) ? converters.get(detailsTypeName(type, subtype)) : undefined;
+  if (!convert || typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, convert.get(key)?.(value) ?? value]));
 }

@@ -4,6 +4,7 @@
 import type { ServiceContext, Viewer } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { ConflictError } from '../../errors.js';
+import { globalId, globalIdOrNull } from '../../global-id.js';
 import type { AssignmentReason, ConversationSnapshot, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import { notifyWorkPending } from '../../live/work.js';
 import { rewindTaskInTx } from '../checkpoints/rewind.js';
@@ -29,6 +30,8 @@ function resumeNoteFor(task: Task): string {
 
 /** Only an INTERRUPTED or FAILED task can be resumed; anything else is a CONFLICT saying why. */
 function assertResumable(task: Task): void {
+  // issue #15: an archived task has no worktree left; its code lives on in its checkpoints.
+  if (task.archivedAt) throw new ConflictError(`task ${task.id} is archived: it has no worktree to resume in. Fork it (forkTask) from a checkpoint instead.`, { archivedAt: task.archivedAt.toISOString() });
   if (task.status === 'INTERRUPTED' || task.status === 'FAILED') return;
   const details = { status: task.status };
   switch (task.status) {
@@ -111,7 +114,7 @@ export async function resumeSupervisor(
     const note = resumeNoteFor(task);
     if (!snapshot) return { task: await makePending(tx, record, task, 'RESUME', note), backupSnapshot: null };
     const rewound = await rewindConversationInTx(tx, record, task, snapshot.headMessageId, { reason: 'resumeSupervisor', snapshotId: snapshot.id });
-    const from = `${note} Its conversation was rewound to snapshot ${snapshot.id} (${snapshot.messageCount} messages); the previous head is kept in snapshot ${rewound.backupSnapshot.id}.`;
+    const from = `${note} Its conversation was rewound to snapshot ${globalId('ConversationSnapshot', snapshot.id)} (${snapshot.messageCount} messages); the previous head is kept in snapshot ${globalId('ConversationSnapshot', rewound.backupSnapshot.id)}.`;
     const resumed = await makePending(tx, record, rewound.task, 'RESUME', from, {
       fromSnapshotId: snapshot.id,
       backupSnapshotId: rewound.backupSnapshot.id,
@@ -143,7 +146,7 @@ export async function resumeTaskFromCheckpoint(ctx: ServiceContext, input: { tas
     const note =
       `${resumeNoteFor(task)} Its code and conversation were rewound to checkpoint #${checkpoint.number} ` +
       `(commit ${checkpoint.commitSha}); the state before is kept in checkpoint ` +
-      `#${rewound.backupCheckpoint?.number ?? '?'} and snapshot ${rewound.backupSnapshot?.id ?? '?'}.`;
+      `#${rewound.backupCheckpoint?.number ?? '?'} and snapshot ${globalIdOrNull('ConversationSnapshot', rewound.backupSnapshot?.id) ?? '?'}.`;
     const resumed = await makePending(tx, record, rewound.task, 'RESUME_FROM_CHECKPOINT', note, {
       checkpointId: checkpoint.id,
       checkpointNumber: checkpoint.number,

@@ -5,10 +5,11 @@
 // interruptLapsed, used by the lease sweep and by every call that finds one. Times come from the
 // database's clock, so that several server instances agree.
 import type { Viewer } from '../../context.js';
+import { actingWorker } from '../../db/actor.js';
 import { RefuseAfterCommit, type RecordEvent, type Tx } from '../../db/change.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import type { Prisma, PrismaClient, Task } from '../../generated/prisma/client.js';
-import { historyEvent } from '../history/catalogue.js';
+import { aboutTask, historyEvent } from '../history/catalogue.js';
 
 export const MAX_WORKER_ID_LENGTH = 200;
 
@@ -46,6 +47,8 @@ export async function databaseNow(tx: Tx): Promise<Date> {
 
 interface InterruptedRow {
   id: string;
+  status: 'interrupted' | 'cancelled';
+  cancel_reason: string | null;
   owner_id: string;
   contract_id: string | null;
   worker_id: string | null;
@@ -54,17 +57,31 @@ interface InterruptedRow {
 
 /**
  * Marks RUNNING tasks whose lease has lapsed INTERRUPTED (all of them, or only `taskId`) and records
- * a TASK/interrupted event for each, in `tx`. Safe to run concurrently on several instances: the
+ * a TASK/interrupted event for each, in `tx` — or CANCELLED (TASK/cancelled) when a cancel was
+ * asked of it (cancelTask): the worker that should have been told is gone. Safe to run concurrently on several instances: the
  * conditional UPDATE re-checks each row under its lock, so each lapse is recorded exactly once.
  * The worker id and lease expiry are kept, so a late call can be told whose lease lapsed and when.
  */
 export async function interruptLapsed(tx: Tx, record: RecordEvent, detectedBy: string, taskId?: string): Promise<string[]> {
   const rows = await tx.$queryRaw<InterruptedRow[]>`
-    UPDATE tasks SET status = 'interrupted', version = version + 1, updated_at = clock_timestamp()
+    UPDATE tasks SET status = (CASE WHEN cancel_requested_at IS NULL THEN 'interrupted' ELSE 'cancelled' END)::task_status,
+           version = version + 1, updated_at = clock_timestamp()
      WHERE status = 'running' AND lease_expires_at < clock_timestamp()
        AND (${taskId ?? null}::uuid IS NULL OR id = ${taskId ?? null}::uuid)
-    RETURNING id, owner_id, contract_id, worker_id, lease_expires_at`;
+    RETURNING id, status::text AS status, cancel_reason, owner_id, contract_id, worker_id, lease_expires_at`;
   for (const row of rows) {
+    if (row.status === 'cancelled') {
+      record(
+        historyEvent({ ownerId: row.owner_id, contractId: row.contract_id, taskId: row.id }, 'TASK', 'cancelled', {
+          from: 'RUNNING',
+          to: 'CANCELLED',
+          reason: row.cancel_reason,
+          workerId: row.worker_id,
+          detectedBy: `${detectedBy} (lease lapsed)`,
+        }),
+      );
+      continue;
+    }
     record(
       historyEvent({ ownerId: row.owner_id, contractId: row.contract_id, taskId: row.id }, 'TASK', 'interrupted', {
         from: 'RUNNING',
@@ -78,7 +95,18 @@ export async function interruptLapsed(tx: Tx, record: RecordEvent, detectedBy: s
   return rows.map((r) => r.id);
 }
 
+/** The refusal a worker gets once the task it ran was cancelled: `reason: CANCELLED` tells it to stop its agent. */
+export function cancelledError(task: Task, action: string): ConflictError {
+  const why = task.cancelReason ? ` (${task.cancelReason})` : '';
+  return new ConflictError(`cannot ${action}: task ${task.id} was cancelled${why}. Stop its agent and claim new work.`, {
+    reason: 'CANCELLED',
+    status: 'CANCELLED',
+    cancelReason: task.cancelReason,
+  });
+}
+
 function notHeldError(task: Task, workerId: string, action: string): ConflictError {
+  if (task.status === 'CANCELLED') return cancelledError(task, action);
   const details = { status: task.status, workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null };
   if (task.status === 'INTERRUPTED' && task.workerId === workerId && task.leaseExpiresAt) {
     return new ConflictError(
@@ -118,12 +146,19 @@ export async function holdTask(tx: Tx, record: RecordEvent, viewer: Viewer, hold
   const workerId = hold.workerId == null ? null : assertWorkerId(hold.workerId);
   const locked = await lockTask(tx, viewer, hold.taskId);
   if (workerId === null) return locked;
+  actingWorker(workerId);
   const lapsed = await interruptLapsed(tx, record, hold.action, hold.taskId);
   if (lapsed.length) {
     const task = await tx.task.findUniqueOrThrow({ where: { id: hold.taskId } });
     throw new RefuseAfterCommit(notHeldError(task, workerId, hold.action));
   }
   if (locked.status !== 'RUNNING' || locked.workerId !== workerId) throw notHeldError(locked, workerId, hold.action);
+  if (locked.cancelRequestedAt) {
+    // cancelTask asked this running task to stop: its worker learns it now, and the task ends CANCELLED.
+    const cancelled = await tx.task.update({ where: { id: locked.id }, data: { status: 'CANCELLED', leaseExpiresAt: null, version: { increment: 1 } } });
+    record(historyEvent(aboutTask(locked), 'TASK', 'cancelled', { from: 'RUNNING', to: 'CANCELLED', reason: locked.cancelReason, workerId, detectedBy: hold.action }));
+    throw new RefuseAfterCommit(cancelledError(cancelled, hold.action));
+  }
   return locked;
 }
 

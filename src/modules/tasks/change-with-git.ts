@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import type { AppContext } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
-import { claimLeftoverJournals, JournalFile, undo, type Git, type JournalRecord, type UndoStep, type Workspace, type WorktreeCommit } from '../../git/index.js';
+import { claimLeftoverJournals, JournalFile, undo, withTrailers, type Git, type JournalRecord, type UndoStep, type Workspace, type WorktreeCommit } from '../../git/index.js';
 import { historyEvent } from '../history/catalogue.js';
 
 /** The git side of one change: reads go to the seam (`git`), moves are journaled with their undo. */
@@ -49,8 +49,10 @@ export class GitSession {
 
   async commitWorkspace(taskId: string, workspace: Workspace, message: string): Promise<WorktreeCommit> {
     const previousHead = await this.git.workspaceHead(workspace);
-    if (!previousHead) return this.git.commitWorkspace(workspace, message); // fails with what to do
-    return this.step(taskId, 'commitWorkspace', { op: 'undoCommit', workspace, previousHead }, () => this.git.commitWorkspace(workspace, message));
+    // The commit names its task and contract in git trailers (git log explains it); the message kept in the database does not.
+    const full = withTrailers(message, taskId, this.journal.record.tasks[taskId]?.contractId ?? null);
+    if (!previousHead) return this.git.commitWorkspace(workspace, full); // fails with what to do
+    return this.step(taskId, 'commitWorkspace', { op: 'undoCommit', workspace, previousHead }, () => this.git.commitWorkspace(workspace, full));
   }
 
   protectCheckpoint(taskId: string, repositoryPath: string, number: number, sha: string): Promise<void> {
@@ -62,6 +64,15 @@ export class GitSession {
   /** Moves a workspace whose state is all committed at `from` (e.g. just saved as a backup) to `sha`. */
   checkout(taskId: string, workspace: Workspace, from: string, sha: string): Promise<void> {
     return this.step(taskId, 'checkout', { op: 'checkout', workspace, sha: from }, () => this.git.checkout(workspace, sha));
+  }
+
+  /** Removes a workspace (worktree and branch) whose state is all committed at `sha` (archiveTask). */
+  removeWorkspace(taskId: string, workspace: Workspace, sha: string): Promise<void> {
+    return this.step(taskId, 'removeWorkspace', { op: 'restoreWorkspace', workspace, sha }, () => this.git.removeWorkspace(workspace));
+  }
+
+  protectArchive(taskId: string, repositoryPath: string, sha: string): Promise<void> {
+    return this.step(taskId, 'protectArchive', { op: 'unprotectArchive', repositoryPath, taskId, sha }, () => this.git.protectArchive(repositoryPath, taskId, sha));
   }
 
   createBranch(taskId: string, repositoryPath: string, name: string, sha: string): Promise<void> {

@@ -5,43 +5,57 @@ import { ID_CURSOR } from '../../schema/cursors.js';
 import { TaskStatusEnum } from '../../schema/enums.js';
 import { decodeId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
+import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { findOwnTask } from './access.js';
 
 export const TaskRef = builder.prismaNode('Task', {
+  description:
+    "One agent's work within a contract: its own git worktree and branch, a conversation, checkpoints, events and history. " +
+    "Every contract has one supervisor task (isSupervisor)",
   id: { field: 'id' },
   findUnique: (id, ctx) => nodeWhere(id, 'Task', { ownerId: ctx.viewer?.id ?? '' }),
   fields: (t) => ({
-    name: t.exposeString('name'),
-    prompt: t.exposeString('prompt', { nullable: true }),
-    status: t.expose('status', { type: TaskStatusEnum }),
-    isSupervisor: t.exposeBoolean('isSupervisor'),
-    contract: t.relation('contract', { nullable: true }),
-    branch: t.exposeString('branch', { nullable: true }),
-    worktreePath: t.exposeString('worktreePath', { nullable: true }),
-    baseCommit: t.exposeString('baseCommit', { nullable: true }),
-    headCommit: t.exposeString('headCommit', { nullable: true }),
-    forkedFrom: t.relation('forkedFrom', { nullable: true }),
-    continuedFrom: t.relation('continuedFrom', { nullable: true }),
+    name: t.exposeString('name', { description: 'A name for people (at most 200 characters)' }),
+    prompt: t.exposeString('prompt', { nullable: true, description: 'What the agent is asked to do (at most 100,000 characters)' }),
+    status: t.expose('status', { type: TaskStatusEnum, description: 'Where the task is in its life' }),
+    isSupervisor: t.exposeBoolean('isSupervisor', { description: "Whether this is its contract's supervisor (created with the contract)" }),
+    contract: t.relation('contract', { nullable: true, description: 'The contract the task belongs to' }),
+    branch: t.exposeString('branch', { nullable: true, description: "The task's own git branch, makima/<name>-<id>" }),
+    worktreePath: t.exposeString('worktreePath', { nullable: true, description: "The task's git worktree, under MAKIMA_WORKTREES_DIR" }),
+    baseCommit: t.exposeString('baseCommit', { nullable: true, description: 'The commit the worktree started at' }),
+    headCommit: t.exposeString('headCommit', { nullable: true, description: "The commit the task's branch is at, as of its last checkpoint or rewind" }),
+    forkedFrom: t.relation('forkedFrom', { nullable: true, description: 'For a fork (forkTask): the task it was forked from' }),
+    continuedFrom: t.relation('continuedFrom', { nullable: true, description: "The task whose code this one continues (createTask's continueFromTaskId)" }),
     lastError: t.exposeString('lastError', { nullable: true, description: 'Why the task last failed, if it did' }),
-    leaseExpiresAt: t.expose('leaseExpiresAt', { type: 'DateTime', nullable: true }),
-    workerId: t.exposeString('workerId', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    leaseExpiresAt: t.expose('leaseExpiresAt', { type: 'DateTime', nullable: true, description: "While RUNNING: when the worker's lease lapses unless renewed (renewLease)" }),
+    workerId: t.exposeString('workerId', { nullable: true, description: 'While RUNNING: the worker that claimed the task' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the task was created' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the task last changed' }),
   }),
 });
 
 /** The one connection type for lists of tasks (Contract.tasks, Task.forks). */
-export const TaskConnection = builder.connectionObject({ type: TaskRef, name: 'TaskConnection', extensions: { cursor: ID_CURSOR } });
+export const TaskConnection = builder.connectionObject(
+  {
+    type: TaskRef,
+    name: 'TaskConnection',
+    description: 'A page of tasks',
+    extensions: { cursor: ID_CURSOR },
+    fields: (t) => ({ totalCount: t.int({ description: TOTAL_COUNT_DESCRIPTION, resolve: resolveTotalCount }) }),
+  },
+  { description: 'A task and its cursor' },
+);
 
 builder.prismaObjectField(TaskRef, 'forks', (t) =>
-  t.relatedConnection('forks', { cursor: 'id', query: { orderBy: { createdAt: 'asc' } } }, TaskConnection),
+  t.relatedConnection('forks', { cursor: 'id', totalCount: true, description: 'The tasks forked from this one (forkTask), oldest first', query: { orderBy: { createdAt: 'asc' } } }, TaskConnection),
 );
 
 builder.queryField('task', (t) =>
   t.prismaField({
     type: 'Task',
     nullable: true,
-    args: { id: t.arg.id({ required: true }) },
+    description: 'One of your tasks; NOT_FOUND when it is not yours or does not exist',
+    args: { id: t.arg.id({ required: true, description: 'A Task ID (or its UUID)' }) },
     resolve: (query, _root, args, ctx) => findOwnTask(ctx.prisma, requireViewer(ctx), decodeId(String(args.id), 'Task'), query),
   }),
 );

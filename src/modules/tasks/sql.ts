@@ -1,6 +1,7 @@
 // The tasks' hot-path SQL (docs/design.md §9): a task row read and locked outside Prisma, returned
 // in exactly the shape Prisma's `Task` has. The column map is typed against the model, so a field
 // added to schema.prisma fails the type check here until it is mapped.
+import { actingWorker } from '../../db/actor.js';
 import type { RawTransaction } from '../../db/database.js';
 import type { Task } from '../../generated/prisma/client.js';
 
@@ -29,6 +30,9 @@ const TASK_FIELDS: { [K in keyof Task]-?: string } = {
   version: 'version',
   workerId: 'worker_id',
   leaseExpiresAt: 'lease_expires_at',
+  cancelRequestedAt: 'cancel_requested_at',
+  cancelReason: 'cancel_reason',
+  archivedAt: 'archived_at',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 };
@@ -60,8 +64,15 @@ export async function lockOwnTaskRow(sql: RawTransaction, taskId: string, ownerI
   return rows.length ? { task: taskFromRow(rows[0]), now: new Date(rows[0].clockNow as Date) } : null;
 }
 
-/** Whether the caller may write to the task now: the owner (no worker), or the worker holding its live lease. */
+/**
+ * Whether the caller may write to the task now: the owner (no worker), or the worker holding its
+ * live lease with no cancel asked of it (cancelTask: the general path tells the worker). A worker's
+ * write is then recorded as the worker's (db/actor.ts).
+ */
 export function mayWrite(task: Task, workerId: string | null | undefined, now: Date): boolean {
   if (workerId == null) return true;
-  return task.status === 'RUNNING' && task.workerId === workerId && task.leaseExpiresAt !== null && task.leaseExpiresAt >= now;
+  const holds =
+    task.status === 'RUNNING' && task.workerId === workerId && task.leaseExpiresAt !== null && task.leaseExpiresAt >= now && task.cancelRequestedAt === null;
+  if (holds) actingWorker(workerId);
+  return holds;
 }

@@ -25,8 +25,8 @@ builder.queryField('timeline', (t) =>
     {
       type: 'HistoryEvent',
       cursor: 'seq',
-      description: "Every event of the viewer's, newest first",
-      args: { filter: t.arg({ type: HistoryFilterInput }) },
+      description: "Every history event of yours, newest first (no totalCount: the timeline is unbounded)",
+      args: { filter: t.arg({ type: HistoryFilterInput, description: 'Which events; all of them when left out' }) },
       resolve: (query, _root, args, ctx) => historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter))]),
     },
     HistoryEventConnection,
@@ -39,7 +39,7 @@ builder.prismaObjectField(ContractRef, 'history', (t) =>
       type: 'HistoryEvent',
       cursor: 'seq',
       description: 'Every event of this contract across all phases, newest first',
-      args: { filter: t.arg({ type: HistoryFilterInput }) },
+      args: { filter: t.arg({ type: HistoryFilterInput, description: 'Which events; all of them when left out' }) },
       resolve: (query, contract, args, ctx) =>
         historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), { contractId: contract.id }]),
     },
@@ -53,7 +53,7 @@ builder.prismaObjectField(TaskRef, 'history', (t) =>
       type: 'HistoryEvent',
       cursor: 'seq',
       description: 'Every event of this task, newest first',
-      args: { filter: t.arg({ type: HistoryFilterInput }) },
+      args: { filter: t.arg({ type: HistoryFilterInput, description: 'Which events; all of them when left out' }) },
       resolve: (query, task, args, ctx) =>
         historyPage(ctx, query, [historyWhere(requireViewer(ctx).id, decodeHistoryFilter(args.filter)), { taskId: task.id }]),
     },
@@ -65,7 +65,10 @@ builder.subscriptionFields((t) => ({
   timeline: t.field({
     type: HistoryEventRef,
     description: "The viewer's history events matching `filter`: oldest first after the cursor `after`, then live",
-    args: { filter: t.arg({ type: HistoryFilterInput }), after: t.arg.string() },
+    args: {
+      filter: t.arg({ type: HistoryFilterInput, description: 'Which events; all of them when left out' }),
+      after: t.arg.string({ description: 'A history cursor (HistoryEvent.cursor): start after it; without one, only new events' }),
+    },
     extensions: { cursor: HISTORY_CURSOR },
     subscribe: (_root, args, ctx) =>
       followTimeline(serviceContext(ctx), {
@@ -77,7 +80,10 @@ builder.subscriptionFields((t) => ({
   contractHistory: t.field({
     type: HistoryEventRef,
     description: "A contract's history events across all phases: oldest first after the cursor `after`, then live",
-    args: { contractId: t.arg.id({ required: true }), after: t.arg.string() },
+    args: {
+      contractId: t.arg.id({ required: true, description: 'A Contract ID (or its UUID); NOT_FOUND when it is not yours' }),
+      after: t.arg.string({ description: 'A history cursor (HistoryEvent.cursor): start after it; without one, only new events' }),
+    },
     extensions: { cursor: HISTORY_CURSOR },
     subscribe: (_root, args, ctx) =>
       followContractHistory(serviceContext(ctx), {

@@ -3,6 +3,8 @@ import type { Context } from '../../context.js';
 import { builder } from '../../schema/builder.js';
 import { AssignmentReasonEnum } from '../../schema/enums.js';
 import { decodeId } from '../../schema/ids.js';
+import { actingWorker } from '../../db/actor.js';
+import { workerMayCall } from '../../schema/scopes.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { ConversationMessageRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
@@ -11,15 +13,15 @@ import { claimTask, completeTask, failTask, renewLease, type TaskAssignment } fr
 const TaskAssignmentRef = builder.objectRef<TaskAssignment>('TaskAssignment').implement({
   description: 'A claimed task with everything a worker needs to run it',
   fields: (t) => ({
-    task: t.field({ type: TaskRef, resolve: (a) => a.task }),
-    reason: t.field({ type: AssignmentReasonEnum, resolve: (a) => a.reason }),
+    task: t.field({ type: TaskRef, description: 'The task, now RUNNING under this worker', resolve: (a) => a.task }),
+    reason: t.field({ type: AssignmentReasonEnum, description: 'Why the worker receives it', resolve: (a) => a.reason }),
     conversation: t.field({
       type: [ConversationMessageRef],
       description: 'The full context: the conversation from the root to the head, in order',
       resolve: (a) => a.conversation,
     }),
-    worktreePath: t.exposeString('worktreePath'),
-    branch: t.exposeString('branch'),
+    worktreePath: t.exposeString('worktreePath', { description: "The task's git worktree: where the agent works" }),
+    branch: t.exposeString('branch', { description: "The task's branch, checked out in the worktree" }),
     commitSha: t.exposeString('commitSha', { description: "The commit the task's worktree is at" }),
     leaseExpiresAt: t.expose('leaseExpiresAt', { type: 'DateTime', description: 'Renew the lease (renewLease) before this' }),
     resumeNote: t.exposeString('resumeNote', { nullable: true, description: 'Why the task was resumed (previous status, last error, lapsed lease)' }),
@@ -27,6 +29,7 @@ const TaskAssignmentRef = builder.objectRef<TaskAssignment>('TaskAssignment').im
 });
 
 const ClaimTaskInput = builder.inputType('ClaimTaskInput', {
+  description: 'Who claims, for how long, and how long to wait for work',
   fields: (t) => ({
     workerId: t.string({ required: true, description: "The worker's name for itself (printable, at most 200 characters)" }),
     leaseSeconds: t.int({ description: 'Lease length, 1..3600 (default MAKIMA_LEASE_SECONDS)' }),
@@ -35,37 +38,43 @@ const ClaimTaskInput = builder.inputType('ClaimTaskInput', {
 });
 
 const RenewLeaseInput = builder.inputType('RenewLeaseInput', {
+  description: 'The task whose lease to extend, and its worker',
   fields: (t) => ({
-    taskId: t.id({ required: true }),
-    workerId: t.string({ required: true }),
+    taskId: t.id({ required: true, description: 'A Task ID (or its UUID) of a task this worker holds' }),
+    workerId: t.string({ required: true, description: 'The worker that claimed the task' }),
     leaseSeconds: t.int({ description: 'New lease length from now, 1..3600 (default MAKIMA_LEASE_SECONDS)' }),
   }),
 });
 
 const CompleteTaskInput = builder.inputType('CompleteTaskInput', {
+  description: 'The finished task and its worker',
   fields: (t) => ({
-    taskId: t.id({ required: true }),
-    workerId: t.string({ required: true }),
+    taskId: t.id({ required: true, description: 'A Task ID (or its UUID) of a task this worker holds' }),
+    workerId: t.string({ required: true, description: 'The worker that claimed the task' }),
   }),
 });
 
 const FailTaskInput = builder.inputType('FailTaskInput', {
+  description: 'The failed task, its worker, and why',
   fields: (t) => ({
-    taskId: t.id({ required: true }),
-    workerId: t.string({ required: true }),
-    error: t.string({ required: true, description: 'Why the task failed; shown as Task.lastError and in the resume note' }),
+    taskId: t.id({ required: true, description: 'A Task ID (or its UUID) of a task this worker holds' }),
+    workerId: t.string({ required: true, description: 'The worker that claimed the task' }),
+    error: t.string({ required: true, description: 'Why the task failed, not empty, at most 20,000 characters; shown as Task.lastError and in the resume note' }),
   }),
 });
 
 const ClaimTaskPayload = builder.simpleObject('ClaimTaskPayload', {
+  description: 'What claimTask found',
   fields: (t) => ({ assignment: t.field({ type: TaskAssignmentRef, nullable: true, description: 'Null when nothing is pending' }) }),
 });
 const RenewLeasePayload = builder.simpleObject('RenewLeasePayload', {
-  fields: (t) => ({ leaseExpiresAt: t.field({ type: 'DateTime' }) }),
+  description: 'The renewed lease',
+  fields: (t) => ({ leaseExpiresAt: t.field({ type: 'DateTime', description: 'When the lease now lapses (database clock): renew again before' }) }),
 });
-const taskPayload = (name: string) => builder.simpleObject(name, { fields: (t) => ({ task: t.field({ type: TaskRef }) }) });
-const CompleteTaskPayload = taskPayload('CompleteTaskPayload');
-const FailTaskPayload = taskPayload('FailTaskPayload');
+const taskPayload = (name: string, description: string, task: string) =>
+  builder.simpleObject(name, { description, fields: (t) => ({ task: t.field({ type: TaskRef, description: task }) }) });
+const CompleteTaskPayload = taskPayload('CompleteTaskPayload', 'What completeTask changed', 'The task, COMPLETED');
+const FailTaskPayload = taskPayload('FailTaskPayload', 'What failTask changed', 'The task, FAILED (lastError says why)');
 /** Aborted when the HTTP client goes away, so an abandoned long-poll claims nothing. */
 function requestSignal(ctx: Context): AbortSignal | undefined {
   return (ctx as Context & { request?: Request }).request?.signal;
@@ -75,30 +84,42 @@ const taskId = (id: unknown) => decodeId(String(id), 'Task', 'taskId');
 
 builder.mutationFields((t) => ({
   claimTask: t.field({
+    ...workerMayCall,
     type: ClaimTaskPayload,
-    description: "Claims the viewer's oldest PENDING task for a worker, or returns a null assignment",
-    args: { input: t.arg({ type: ClaimTaskInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({
-      assignment: await claimTask(serviceContext(ctx), input, requestSignal(ctx)),
-    }),
+    description:
+      'Claims your oldest PENDING task for a worker (never the same task for two workers): it becomes RUNNING under a lease; writes TASK/status_changed. ' +
+      'A null assignment when nothing is pending (after waiting up to waitSeconds). BAD_USER_INPUT for a bad workerId, leaseSeconds or waitSeconds',
+    args: { input: t.arg({ type: ClaimTaskInput, required: true, description: 'The arguments, as one object' }) },
+    resolve: async (_root, { input }, ctx) => {
+      actingWorker(input.workerId); // the claim's history event names the worker (db/actor.ts)
+      return { assignment: await claimTask(serviceContext(ctx), input, requestSignal(ctx)) };
+    },
   }),
   renewLease: t.field({
+    ...workerMayCall,
     type: RenewLeasePayload,
-    args: { input: t.arg({ type: RenewLeaseInput, required: true }) },
+    description:
+      "Extends the lease of the worker that holds the task; writes TASK/lease_renewed. CONFLICT when this worker does not hold it (the lease lapsed, " +
+      'another worker has it): stop working on the task. BAD_USER_INPUT for leaseSeconds out of range; NOT_FOUND for a task not yours',
+    args: { input: t.arg({ type: RenewLeaseInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => ({
       leaseExpiresAt: await renewLease(serviceContext(ctx), { ...input, taskId: taskId(input.taskId) }),
     }),
   }),
   completeTask: t.field({
+    ...workerMayCall,
     type: CompleteTaskPayload,
-    args: { input: t.arg({ type: CompleteTaskInput, required: true }) },
+    description: 'Marks a held task COMPLETED; writes TASK/completed. CONFLICT when this worker does not hold it; NOT_FOUND for a task not yours',
+    args: { input: t.arg({ type: CompleteTaskInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => ({
       task: await completeTask(serviceContext(ctx), { ...input, taskId: taskId(input.taskId) }),
     }),
   }),
   failTask: t.field({
+    ...workerMayCall,
     type: FailTaskPayload,
-    args: { input: t.arg({ type: FailTaskInput, required: true }) },
+    description: 'Marks a held task FAILED with the error (resumable); writes TASK/failed. BAD_USER_INPUT for an empty or too long error; CONFLICT when this worker does not hold it; NOT_FOUND for a task not yours',
+    args: { input: t.arg({ type: FailTaskInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => ({
       task: await failTask(serviceContext(ctx), { ...input, taskId: taskId(input.taskId) }),
     }),

@@ -25,7 +25,9 @@ export function startLeaseSweep(app: AppContext): () => Promise<void> {
     timer = setTimeout(() => {
       running = sweepLapsedLeases(app)
         .then((ids) => {
-          if (ids.length) app.logger.info({ tasks: ids }, 'interrupted tasks whose lease lapsed');
+          if (!ids.length) return;
+          app.logger.info({ tasks: ids }, 'interrupted tasks whose lease lapsed');
+          app.live.emit('lease-lapsed', ids);
         })
         .catch((err: unknown) => app.logger.error({ err }, 'lease sweep failed'))
         .finally(schedule);
