@@ -22,6 +22,7 @@ import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
 import { isRequestRefusal, limitPlugins } from './schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
+import { isWebRequest, serveWeb } from './web.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** graphql-ws close code for a socket whose connection_init carried no valid token. */
@@ -93,6 +94,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
     if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
+    if (isWebRequest(req)) return void serveWeb(req, res, logger);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
       res.writeHead(413, { 'content-type': 'application/json' });
