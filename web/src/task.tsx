@@ -49,7 +49,6 @@ interface Task {
   forkedAtMessage: { index: number } | null;
   continuedFrom: { id: string; name: string } | null;
   checkpoints: { edges: { node: Checkpoint }[] };
-  forks: { edges: { node: ForkNode }[] };
 }
 
 interface Message {
@@ -75,8 +74,9 @@ const TASK_QUERY = `query TaskPage($id: ID!) { task(id: $id) {
   id name prompt status isSupervisor branch headCommit workerId leaseExpiresAt lastError resumeNote messageCount createdAt
   contract { id name phase } forkedFrom { id name } forkedAtCheckpoint { number } forkedAtMessage { index } continuedFrom { id name }
   checkpoints(first: 100) { edges { node { id number message commitSha isBackup createdAt filesChanged { path status additions deletions binary } } } }
-  forks(first: 50) { edges { node { ${FORK_FIELDS} forks(first: 20) { edges { node { ${FORK_FIELDS} } } } } } }
 } }`;
+// Two levels of forks per request (the cost limit counts 20 × 10 nodes); deeper ones are on each fork's page.
+const FORKS_QUERY = `query TaskForks($id: ID!) { task(id: $id) { forks(first: 20) { edges { node { ${FORK_FIELDS} forks(first: 10) { edges { node { ${FORK_FIELDS} } } } } } } } }`;
 const CONVERSATION_QUERY = `query Conversation($id: ID!, $after: String) { task(id: $id) {
   conversation(first: 50, after: $after) { edges { node { id index role content toolCalls createdAt } } pageInfo { hasNextPage endCursor } } } }`;
 const EVENTS_QUERY = `query TaskEvents($id: ID!) { task(id: $id) { events(last: 100) { edges { node { id seq cursor type data createdAt } } } } }`;
@@ -119,6 +119,8 @@ function Content({ content }: { content: unknown }) {
       </>
     );
   }
+  const text = (content as { text?: unknown } | null)?.text;
+  if (typeof text === 'string' && Object.keys(content as object).length === 1) return <Folded text={text} />;
   return <Folded text={asText(content)} />;
 }
 
@@ -335,6 +337,27 @@ function CheckpointRow({ task, checkpoint, steer }: { task: Task; checkpoint: Ch
   );
 }
 
+/** This task's forks, and theirs, each with where it left its original. */
+function Forks({ task, version }: { task: Task; version: number }) {
+  const { data, error } = useQuery<{ task: { forks: { edges: { node: ForkNode }[] } } | null }>(FORKS_QUERY, { id: task.id, version });
+  const forks = data?.task?.forks.edges.map((e) => e.node) ?? [];
+  return (
+    <section aria-labelledby="forks-title">
+      <h2 id="forks-title">Forks</h2>
+      {error && <ApiErrorText error={error} />}
+      {data && forks.length === 0 && <p class="empty">No forks of this task.</p>}
+      {forks.length > 0 && (
+        <div class="tree" aria-label="Forks of this task">
+          <p>
+            <strong>{task.name}</strong> (this task)
+          </p>
+          <ForkTree forks={forks} />
+        </div>
+      )}
+    </section>
+  );
+}
+
 function ForkTree({ forks }: { forks: ForkNode[] }) {
   return (
     <ul class="fork-tree">
@@ -405,19 +428,7 @@ export function TaskPage({ id, messageId }: { id: string; messageId?: string }) 
               </ol>
             )}
           </section>
-          <section aria-labelledby="forks-title">
-            <h2 id="forks-title">Forks</h2>
-            {task.forks.edges.length === 0 ? (
-              <p class="empty">No forks of this task.</p>
-            ) : (
-              <div class="tree" aria-label="Forks of this task">
-                <p>
-                  <strong>{task.name}</strong> (this task)
-                </p>
-                <ForkTree forks={task.forks.edges.map((e) => e.node)} />
-              </div>
-            )}
-          </section>
+          <Forks task={task} version={version} />
           <Output taskId={task.id} />
         </div>
       </div>
