@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { TestServer } from '../harness.js';
 
@@ -60,8 +60,8 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
   expect(violations, `axe-core on the ${screen}`).toEqual([]);
 }
 
-/** Saves a screenshot of the page as <name>.png (in docs/screenshots with UPDATE_SCREENSHOTS=1). */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** Saves a screenshot of the page (or of one element) as <name>.png (in docs/screenshots with UPDATE_SCREENSHOTS=1). */
+export async function screenshot(page: Page, name: string, element?: Locator): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+  await (element ?? page).screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }

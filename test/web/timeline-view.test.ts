@@ -203,8 +203,7 @@ describe.runIf(hasChromium)('the timeline view', () => {
     expect(await row.locator('.patch .hunk').count()).toBe(1);
     await expectAccessible(page, 'task page');
     await screenshot(page, 'task');
-    await row.locator('.patch').scrollIntoViewIfNeeded();
-    await screenshot(page, 'checkpoint-diff');
+    await screenshot(page, 'checkpoint-diff', row);
     await context.close();
   });
 
