@@ -149,7 +149,12 @@ describe.runIf(hasChromium)('the timeline view', () => {
     const supervisor = page.getByRole('region', { name: 'Supervisor' });
     await expect.poll(() => supervisor.locator('tbody tr').textContent()).toMatch(/RUNNING.*worker-7, lease ends in (\d+ s|\d+ min)/);
     expect(await page.getByRole('region', { name: 'Tasks' }).locator('tbody tr').textContent()).toContain('index builderPENDING');
-    expect(await page.getByRole('region', { name: 'History' }).locator('li').first().textContent()).toContain('TASK/created');
+    const history = page.getByRole('region', { name: 'History' });
+    expect(await history.locator('li').first().textContent()).toContain('TASK/created');
+    // The history follows the contract live.
+    await page.locator('.connection.live').waitFor();
+    await createTask(user, contract.id, 'query planner');
+    await expect.poll(() => history.locator('li').first().textContent()).toContain('TASK/created query planner');
     await expectAccessible(page, 'contract page');
     await screenshot(page, 'contract');
     await context.close();

@@ -45,10 +45,11 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   return body.data;
 }
 
-export type Connection = 'connecting' | 'live' | 'reconnecting';
+/** idle: no subscription needs the socket (graphql-ws closes it lazily, with 1000). */
+export type Connection = 'idle' | 'connecting' | 'live' | 'reconnecting';
 type ConnectionListener = (state: Connection) => void;
 const connectionListeners = new Set<ConnectionListener>();
-let connection: Connection = 'connecting';
+let connection: Connection = 'idle';
 
 function setConnection(state: Connection): void {
   connection = state;
@@ -82,20 +83,15 @@ export function wsClient(): Client {
     retryAttempts: 0,
     keepAlive: 10_000,
     on: {
+      // While reconnecting, a new attempt does not change what the page says until it succeeds.
+      connecting: () => connection === 'idle' && setConnection('connecting'),
       connected: () => setConnection('live'),
       closed: (event) => {
         const code = (event as CloseEvent | undefined)?.code;
         if (code === CLOSE_FORBIDDEN && token === session.token()) session.refused((event as CloseEvent).reason || 'the server refused the token');
-        else setConnection('reconnecting');
+        else setConnection(code === 1000 ? 'idle' : 'reconnecting');
       },
     },
   });
   return client;
-}
-
-/** Closes the socket as a dropped network would (for the "reconnecting" path; the tests use it). */
-export function dropSocket(): void {
-  const old = client;
-  client = undefined;
-  void old?.dispose();
 }

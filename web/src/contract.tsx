@@ -1,11 +1,12 @@
 // A contract: its phase, its supervisor and tasks with their status (running ones with their
-// worker and lease), and its history, newest first.
-import { useState } from 'preact/hooks';
+// worker and lease), and its history, newest first, followed live (contractHistory).
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, gql } from './api';
 import { fullTime, relative, shortTime, summarise } from './format';
 import { useQuery } from './hooks';
+import { follow } from './live';
 import { ApiErrorText } from './steer';
-import { EVENT_FIELDS, EventLabel, PHASES, type HistoryEvent } from './timeline';
+import { EVENT_FIELDS, EventLabel, PHASES, START, type HistoryEvent } from './timeline';
 
 interface TaskRow {
   id: string;
@@ -37,6 +38,7 @@ const CONTRACT_QUERY = `query ContractPage($id: ID!) { contract(id: $id) {
   tasks(first: 100) { edges { node { ${TASK_FIELDS} } } pageInfo { hasNextPage } }
   history(first: 50) { edges { node { ${EVENT_FIELDS} } } pageInfo { hasNextPage endCursor } }
 } }`;
+const LIVE_HISTORY = `subscription LiveContractHistory($contractId: ID!, $after: String) { contractHistory(contractId: $contractId, after: $after) { ${EVENT_FIELDS} } }`;
 const HISTORY_QUERY = `query ContractHistory($id: ID!, $after: String) { contract(id: $id) { history(first: 50, after: $after) { edges { node { ${EVENT_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`;
 
 function TaskTable({ tasks }: { tasks: TaskRow[] }) {
@@ -81,11 +83,24 @@ export function ContractPage({ id }: { id: string }) {
   const [older, setOlder] = useState<HistoryEvent[]>([]);
   const [page, setPage] = useState<{ hasNextPage: boolean; endCursor: string | null }>();
   const [moreError, setMoreError] = useState<ApiError>();
+  const [live, setLive] = useState<HistoryEvent[]>([]);
+  const newest = data?.contract?.history.edges[0]?.node.cursor;
+  useEffect(() => {
+    if (!data?.contract) return;
+    return follow<HistoryEvent>({
+      query: LIVE_HISTORY,
+      field: 'contractHistory',
+      after: newest ?? START,
+      variables: (after) => ({ contractId: id, after }),
+      onEvent: (event) => setLive((old) => [event, ...old]),
+      onError: setMoreError,
+    });
+  }, [data]);
   if (loading && !data) return <main><p role="status">Loading the contract…</p></main>;
   if (error) return <main><ApiErrorText error={error} /></main>;
   const contract = data?.contract;
   if (!contract) return <main><p class="error" role="alert">NOT_FOUND: no contract with this id is yours.</p></main>;
-  const history = [...contract.history.edges.map((e) => e.node), ...older];
+  const history = [...live, ...contract.history.edges.map((e) => e.node), ...older];
   const pageInfo = page ?? contract.history.pageInfo;
   const loadMore = async () => {
     try {

@@ -54,9 +54,9 @@ function SignIn({ refusal }: { refusal?: string }) {
 }
 
 function ConnectionState() {
-  const [state, setState] = useState<Connection>('connecting');
+  const [state, setState] = useState<Connection>('idle');
   useEffect(() => onConnection(setState), []);
-  const text = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting… (events are kept and resumed from the last one)' }[state];
+  const text = { idle: '', connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting… (events are kept and resumed from the last one)' }[state];
   return (
     <span class={`connection ${state}`} role="status" aria-live="polite" data-state={state}>
       {text}

@@ -24,7 +24,7 @@ export const EVENT_FIELDS = `id seq cursor eventType eventSubtype phase createdA
 const PAGE = 100;
 const ROW = 34;
 /** The cursor before the first history event: follow from there when nothing matches yet, so nothing is missed. */
-const START = 'R1BDOkk6MA==';
+export const START = 'R1BDOkk6MA==';
 
 const PAGE_QUERY = `query TimelinePage($first: Int!, $after: String, $filter: HistoryFilter) {
   timeline(first: $first, after: $after, filter: $filter) { edges { node { ${EVENT_FIELDS} } } pageInfo { hasNextPage endCursor } }
