@@ -201,7 +201,7 @@ function Conversation({ task, messageId, steer, version }: { task: Task; message
   return (
     <section aria-labelledby="conversation-title" class="conversation">
       <h2 id="conversation-title">
-        Conversation <span class="muted">({task.messageCount} messages)</span>
+        Conversation <span class="muted">({task.messageCount} message{task.messageCount === 1 ? '' : 's'})</span>
       </h2>
       {error && <ApiErrorText error={error} />}
       {loading && <p role="status">Loading the conversation…</p>}
