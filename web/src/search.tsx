@@ -19,17 +19,14 @@ const SEARCH_QUERY = `query Search($query: String!) { search(query: $query, firs
   node { id ... on ConversationMessage { index } ... on Checkpoint { number } }
   task { id name } contract { id name } } } } }`;
 
-/**
- * The snippet with its marked terms as <mark>: the server marks them with <b>…</b> (PostgreSQL's
- * ts_headline) or «…»; everything else is text, never HTML.
- */
+/** The snippet with the terms the server marks (<mark>…</mark>) highlighted; everything else is text, never HTML. */
 export function Snippet({ text }: { text: string }) {
-  const parts = text.split(/(<b>.*?<\/b>|<mark>.*?<\/mark>|«.*?»)/g);
+  const parts = text.split(/(<mark>.*?<\/mark>)/g);
   return (
     <span class="snippet">
       {parts.map((part, i) => {
-        const marked = /^(?:<b>(.*)<\/b>|<mark>(.*)<\/mark>|«(.*)»)$/.exec(part);
-        return marked ? <mark key={i}>{marked[1] ?? marked[2] ?? marked[3]}</mark> : part;
+        const marked = /^<mark>(.*)<\/mark>$/.exec(part);
+        return marked ? <mark key={i}>{marked[1]}</mark> : part;
       })}
     </span>
   );
