@@ -49,6 +49,12 @@ interface Task {
   forkedAtMessage: { index: number } | null;
   continuedFrom: { id: string; name: string } | null;
   checkpoints: { edges: { node: Checkpoint }[] };
+  conversation: ConversationPage;
+}
+
+interface ConversationPage {
+  edges: { node: Message }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
 interface Message {
@@ -69,16 +75,19 @@ interface TaskEvent {
   createdAt: string;
 }
 
+const CONVERSATION_PAGE = `fragment ConversationPage on ConversationMessageConnection { edges { node { id index role content toolCalls createdAt } } pageInfo { hasNextPage endCursor } }`;
 const FORK_FIELDS = 'id name status forkedAtCheckpoint { number } forkedAtMessage { index }';
 const TASK_QUERY = `query TaskPage($id: ID!) { task(id: $id) {
   id name prompt status isSupervisor branch headCommit workerId leaseExpiresAt lastError resumeNote messageCount createdAt
   contract { id name phase } forkedFrom { id name } forkedAtCheckpoint { number } forkedAtMessage { index } continuedFrom { id name }
   checkpoints(first: 100) { edges { node { id number message commitSha isBackup createdAt filesChanged { path status additions deletions binary } } } }
-} }`;
+  conversation(first: 50) { ...ConversationPage }
+} }
+${CONVERSATION_PAGE}`;
 // Two levels of forks per request (the cost limit counts 20 × 10 nodes); deeper ones are on each fork's page.
 const FORKS_QUERY = `query TaskForks($id: ID!) { task(id: $id) { forks(first: 20) { edges { node { ${FORK_FIELDS} forks(first: 10) { edges { node { ${FORK_FIELDS} } } } } } } } }`;
-const CONVERSATION_QUERY = `query Conversation($id: ID!, $after: String) { task(id: $id) {
-  conversation(first: 50, after: $after) { edges { node { id index role content toolCalls createdAt } } pageInfo { hasNextPage endCursor } } } }`;
+const CONVERSATION_QUERY = `query Conversation($id: ID!, $after: String) { task(id: $id) { conversation(first: 50, after: $after) { ...ConversationPage } } }
+${CONVERSATION_PAGE}`;
 const EVENTS_QUERY = `query TaskEvents($id: ID!) { task(id: $id) { events(last: 100) { edges { node { id seq cursor type data createdAt } } } } }`;
 const LIVE_EVENTS = `subscription LiveTaskEvents($taskId: ID!, $after: String) { taskEvents(taskId: $taskId, after: $after) { id seq cursor type data createdAt } }`;
 const DIFF_QUERY = `query CheckpointDiff($id: ID!) { node(id: $id) { ... on Checkpoint { diff { files { path status additions deletions binary } patch truncated against { number } } } } }`;
@@ -161,29 +170,30 @@ function MessageView({ message, highlighted, onRewind, onFork }: { message: Mess
   );
 }
 
-/** The conversation from its root, 50 messages a page; with `messageId`, pages up to that message and shows it. */
-function Conversation({ task, messageId, steer, version }: { task: Task; messageId?: string; steer: (s: Steering) => void; version: number }) {
+/**
+ * The conversation from its root, 50 messages a page (the first page comes with the task's own
+ * query); with `messageId`, pages on up to that message and shows it.
+ */
+function Conversation({ task, messageId, steer }: { task: Task; messageId?: string; steer: (s: Steering) => void }) {
   const [messages, setMessages] = useState<Message[]>([]);
-  const [page, setPage] = useState<{ hasNextPage: boolean; endCursor: string | null }>({ hasNextPage: false, endCursor: null });
+  const [page, setPage] = useState<ConversationPage['pageInfo']>({ hasNextPage: false, endCursor: null });
   const [error, setError] = useState<ApiError>();
   const [loading, setLoading] = useState(true);
 
-  const load = async (after: string | null, keep: Message[]): Promise<void> => {
-    const { task: t } = await gql<{ task: { conversation: { edges: { node: Message }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } }>(CONVERSATION_QUERY, {
-      id: task.id,
-      after,
-    });
-    const all = [...keep, ...t.conversation.edges.map((e) => e.node)];
+  const show = async (next: ConversationPage, keep: Message[]): Promise<void> => {
+    const all = [...keep, ...next.edges.map((e) => e.node)];
     setMessages(all);
-    setPage(t.conversation.pageInfo);
-    if (messageId && t.conversation.pageInfo.hasNextPage && !all.some((m) => m.id === messageId)) return load(t.conversation.pageInfo.endCursor, all);
+    setPage(next.pageInfo);
+    if (messageId && next.pageInfo.hasNextPage && !all.some((m) => m.id === messageId)) return show(await nextPage(next.pageInfo.endCursor), all);
   };
+  const nextPage = async (after: string | null): Promise<ConversationPage> =>
+    (await gql<{ task: { conversation: ConversationPage } }>(CONVERSATION_QUERY, { id: task.id, after })).task.conversation;
   useEffect(() => {
     setLoading(true);
-    load(null, [])
+    show(task.conversation, [])
       .catch(setError)
       .finally(() => setLoading(false));
-  }, [task.id, version]);
+  }, [task]);
   useEffect(() => {
     if (!messageId || loading) return;
     const el = document.getElementById(`message-${messageId}`);
@@ -218,7 +228,7 @@ function Conversation({ task, messageId, steer, version }: { task: Task; message
         ))}
       </ol>
       {page.hasNextPage && (
-        <button type="button" onClick={() => void load(page.endCursor, messages).catch(setError)}>
+        <button type="button" onClick={() => void nextPage(page.endCursor).then((next) => show(next, messages)).catch(setError)}>
           Show the next 50 messages
         </button>
       )}
@@ -339,6 +349,7 @@ function CheckpointRow({ task, checkpoint, steer }: { task: Task; checkpoint: Ch
 
 /** This task's forks, and theirs, each with where it left its original. */
 function Forks({ task, version }: { task: Task; version: number }) {
+  // `version` only makes useQuery run again after a steering action (graphql-js ignores a variable the operation does not declare).
   const { data, error } = useQuery<{ task: { forks: { edges: { node: ForkNode }[] } } | null }>(FORKS_QUERY, { id: task.id, version });
   const forks = data?.task?.forks.edges.map((e) => e.node) ?? [];
   return (
@@ -414,7 +425,7 @@ export function TaskPage({ id, messageId }: { id: string; messageId?: string }) 
         )))}>Cancel…</button>
       </div>
       <div class="task-columns">
-        <Conversation task={task} messageId={messageId} steer={setSteering} version={version} />
+        <Conversation task={task} messageId={messageId} steer={setSteering} />
         <div class="side">
           <section aria-labelledby="checkpoints-title">
             <h2 id="checkpoints-title">Checkpoints</h2>
