@@ -10,6 +10,12 @@ import { startTestServer, type TestServer } from '../harness.js';
 import { appendMessages, checkpoint, taskOnRepo } from '../fixtures.js';
 import { hasChromium, launch, origin, signedIn } from './browser.js';
 
+/**
+ * The budget for the task page's first render (the issue's: a second). A machine busy with other
+ * work may pass a larger one, FIRST_RENDER_BUDGET_MS=3000; the test logs what it measured.
+ */
+const FIRST_RENDER_BUDGET_MS = Number(process.env.FIRST_RENDER_BUDGET_MS ?? 1000);
+
 describe.runIf(hasChromium)('the timeline view on a large history', () => {
   let t: TestServer;
   let browser: Browser;
@@ -32,16 +38,24 @@ describe.runIf(hasChromium)('the timeline view on a large history', () => {
       await checkpoint(user, fx.taskId, `step ${i}`);
     }
     const { context, page } = await signedIn(browser, user.token);
+    // The moment the page first shows the conversation's first page and the checkpoints, recorded
+    // by the page itself (the test's own round trips to the browser are not part of it).
+    await context.addInitScript(() => {
+      new MutationObserver((_, observer) => {
+        if (!document.querySelector('[aria-label="Message 50, ASSISTANT"]') || !document.querySelector('[aria-label="Checkpoint 10"]')) return;
+        (window as unknown as { rendered: number }).rendered = performance.now();
+        observer.disconnect();
+      }).observe(document, { childList: true, subtree: true });
+    });
     await page.goto(`${origin(t)}/#/task/${fx.taskId}`);
-    await page.getByRole('listitem', { name: 'Message 50, ASSISTANT' }).waitFor();
     await page.getByRole('listitem', { name: 'Checkpoint 10' }).waitFor();
     // Milliseconds from the start of the navigation to the conversation and checkpoints shown.
-    const firstRender = await page.evaluate(() => performance.now());
+    const firstRender = await page.evaluate(() => (window as unknown as { rendered: number }).rendered);
     const requests = await page.evaluate(() =>
       performance.getEntriesByType('resource').map((r) => `${r.name.replace(location.origin, '')} ${Math.round(r.startTime)}+${Math.round(r.duration)} ms`),
     );
     console.log(`task page: first render at ${Math.round(firstRender)} ms; requests: ${requests.join(', ')}`);
-    expect(firstRender).toBeLessThan(1000);
+    expect(firstRender).toBeLessThan(FIRST_RENDER_BUDGET_MS);
 
     const [template] = await t.db.prisma.historyEvent.findMany({ where: { ownerId: user.id, eventType: 'CHAT' }, take: 1 });
     await t.db.query(
@@ -57,7 +71,13 @@ describe.runIf(hasChromium)('the timeline view on a large history', () => {
     // Scroll to the end of what is loaded, again and again: pages of 100 load as the end nears.
     for (let shown = 0; shown < 3000; ) {
       await viewport.evaluate((el) => (el.scrollTop = el.scrollHeight));
-      await expect.poll(() => page.locator('.count').textContent()).not.toBe(`${shown} events shown, older ones load as you scroll`);
+      const before = `${shown} events shown, older ones load as you scroll`;
+      await expect
+        .poll(async () => {
+          const error = await page.locator('.timeline .error').allTextContents();
+          return error.length ? error.join(' ') : page.locator('.count').textContent();
+        }, { timeout: 30_000 })
+        .not.toBe(before);
       shown = Number(/^(\d+)/.exec((await page.locator('.count').textContent()) ?? '')?.[1]);
     }
     // However many are loaded, only the rows in view (and a few around) are in the DOM…

@@ -271,7 +271,8 @@ function Timeline({ filter }: { filter: Record<string, unknown> }) {
         aria-label="Timeline events, newest first (scroll with the arrow keys)"
         onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
       >
-        <div role="list" style={{ height: rows.length * ROW, position: 'relative' }}>
+        {/* Preact 11 adds no unit to a number in `style`: the height is given in px. */}
+        <div role="list" style={{ height: `${rows.length * ROW}px`, position: 'relative' }}>
           <div style={{ transform: `translateY(${start * ROW}px)` }}>
             {rows.slice(start, end).map((row) =>
               row.kind === 'group' ? (
