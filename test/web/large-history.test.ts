@@ -11,10 +11,13 @@ import { appendMessages, checkpoint, taskOnRepo } from '../fixtures.js';
 import { hasChromium, launch, origin, signedIn } from './browser.js';
 
 /**
- * The budget for the task page's first render (the issue's: a second). A machine busy with other
- * work may pass a larger one, FIRST_RENDER_BUDGET_MS=3000; the test logs what it measured.
+ * The budgets: the task page's first render within a second (the issue's), a scroll step's render
+ * within 16 ms (one frame at 60 Hz). A machine busy with other work may scale both,
+ * PERF_BUDGET_FACTOR=3; the test logs what it measured.
  */
-const FIRST_RENDER_BUDGET_MS = Number(process.env.FIRST_RENDER_BUDGET_MS ?? 1000);
+const FACTOR = Number(process.env.PERF_BUDGET_FACTOR ?? 1);
+const FIRST_RENDER_BUDGET_MS = 1000 * FACTOR;
+const SCROLL_STEP_BUDGET_MS = 16 * FACTOR;
 
 describe.runIf(hasChromium)('the timeline view on a large history', () => {
   let t: TestServer;
@@ -82,20 +85,24 @@ describe.runIf(hasChromium)('the timeline view on a large history', () => {
     }
     // However many are loaded, only the rows in view (and a few around) are in the DOM…
     expect(await viewport.locator('.row').count()).toBeLessThan(80);
-    // …and a scroll step renders well within a frame's budget.
-    const frames = await viewport.evaluate(async (el) => {
+    // …and a scroll step (the scroll event, the render of the rows now in view) fits in a frame.
+    const steps = await viewport.evaluate(async (el) => {
+      const rows = el.querySelector('[role="list"] > div') as HTMLElement;
       const times: number[] = [];
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 100; i++) {
+        const top = Math.floor(Math.random() * (el.scrollHeight - el.clientHeight));
+        const before = rows.style.transform;
         const started = performance.now();
-        el.scrollTop = Math.random() * (el.scrollHeight - el.clientHeight);
+        el.scrollTop = top;
         el.dispatchEvent(new Event('scroll'));
-        await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+        // Preact renders in a microtask after the state change: wait for the rows to move.
+        for (let n = 0; n < 10_000 && rows.style.transform === before; n++) await Promise.resolve();
         times.push(performance.now() - started);
       }
-      return times.sort((a, b) => a - b);
+      return times.sort((x, y) => x - y);
     });
-    expect(frames[Math.floor(frames.length * 0.95)]).toBeLessThan(100);
-    console.log(`task page first render ${Math.round(firstRender)} ms; timeline scroll step p50 ${Math.round(frames[30])} ms, p95 ${Math.round(frames[57])} ms over 3,000 loaded of 100,000+ events`);
+    console.log(`task page first render ${Math.round(firstRender)} ms; timeline (3,000 of 100,000+ events loaded) scroll step p50 ${steps[49].toFixed(1)} ms, p95 ${steps[94].toFixed(1)} ms`);
+    expect(steps[94]).toBeLessThan(SCROLL_STEP_BUDGET_MS);
     await context.close();
   }, 300_000);
 });
