@@ -6,6 +6,9 @@
 // Otherwise it runs the build (tsc -p tsconfig.build.json), removes compiled files whose source is
 // gone, and stamps dist/.buildinfo, since tsc leaves that file untouched when nothing it emits changed.
 //
+// The timeline view (web/src → web/dist, scripts/build-web.mjs) is rebuilt the same way, under the
+// same lock, when a file under web/src is newer than its bundle.
+//
 // Used three ways: `node scripts/ensure-build.mjs` (the command line; exit status 1 when the build
 // cannot produce dist/), `await ensureBuild()` from bin/makima.js, and test/global-setup.ts.
 // The check costs a few milliseconds (one stat per file under src/); a build takes seconds, and
@@ -15,6 +18,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWeb, webStaleReason } from './build-web.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
@@ -94,7 +98,7 @@ function runTsc() {
  * Throws when the build could not produce dist/. `log` receives one line before a build starts.
  */
 export async function ensureBuild({ log = (line) => process.stderr.write(`${line}\n`) } = {}) {
-  if (!staleReason()) return false;
+  if (!staleReason() && !webStaleReason()) return false;
   fs.mkdirSync(DIST, { recursive: true });
   // proper-lockfile keeps refreshing the lock's time while we hold it, so a lock left by a killed
   // build is taken over after `stale` ms, while a slow build on a busy machine keeps its lock.
@@ -106,8 +110,13 @@ export async function ensureBuild({ log = (line) => process.stderr.write(`${line
     retries: { retries: 600, minTimeout: 200, maxTimeout: 500 },
   });
   try {
-    const reason = staleReason(); // another process may have built while we waited for the lock
-    if (!reason) return false;
+    const webReason = webStaleReason(); // another process may have built while we waited for the lock
+    if (webReason) {
+      log(`makima: building the timeline view… (${webReason})`);
+      await buildWeb();
+    }
+    const reason = staleReason();
+    if (!reason) return Boolean(webReason);
     log(`makima: building… (${reason})`);
     const started = Date.now();
     const newest = newestSource();

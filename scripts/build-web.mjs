@@ -1,0 +1,76 @@
+// Builds the timeline view (web/src, Preact + TSX) into web/dist: one JavaScript bundle, one
+// stylesheet and index.html, all served by the makima server itself at `/` (src/web.ts) — nothing
+// from a CDN, so the page works offline.
+//
+// Used three ways: `node scripts/build-web.mjs` (`npm run build:web`, part of `npm run build`),
+// and `webStaleReason()` / `buildWeb()` from scripts/ensure-build.mjs, which rebuilds the page when a
+// file under web/src is newer than the bundle (so `npm start` always serves the current page).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = path.join(ROOT, 'web', 'src');
+const OUT = path.join(ROOT, 'web', 'dist');
+const BUNDLE = path.join(OUT, 'app.js');
+
+function mtime(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** The newest modification time among web/src (files and folders), this script and web/tsconfig.json. */
+function newestSource() {
+  let newest = Math.max(mtime(SRC), mtime(fileURLToPath(import.meta.url)), mtime(path.join(ROOT, 'web', 'tsconfig.json')));
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      newest = Math.max(newest, mtime(full));
+      if (entry.isDirectory()) walk(full);
+    }
+  };
+  walk(SRC);
+  return newest;
+}
+
+/** Why web/dist must be (re)built, or undefined when it is current (or there is no web/src). */
+export function webStaleReason() {
+  if (!fs.existsSync(SRC)) return undefined;
+  if (!fs.existsSync(BUNDLE)) return 'web/dist/app.js is missing';
+  return newestSource() > mtime(BUNDLE) ? 'web/src is newer than web/dist' : undefined;
+}
+
+/** Bundles web/src/main.tsx (and its CSS) into web/dist and copies index.html; throws on a build error. */
+export async function buildWeb() {
+  const started = Date.now();
+  const esbuild = await import('esbuild');
+  fs.mkdirSync(OUT, { recursive: true });
+  await esbuild.build({
+    entryPoints: { app: path.join(SRC, 'main.tsx') },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['es2022'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    outdir: OUT,
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  fs.copyFileSync(path.join(SRC, 'index.html'), path.join(OUT, 'index.html'));
+  // The bundle's time is when the sources were read, so an edit made during the build counts as newer.
+  const t = new Date(Math.min(started, Date.now()));
+  fs.utimesSync(BUNDLE, t, t);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await buildWeb();
+  } catch (err) {
+    process.stderr.write(`makima: building the timeline view failed: ${err instanceof Error ? err.message : err}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,460 @@
+// A task: its state (worker and lease while running), its conversation (paginated, tool calls and
+// results collapsible, long content folded), its output events live, its checkpoints with their
+// diffs, its forks as a tree — and the steering actions (actions.tsx), each confirmed first.
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, gql } from './api';
+import * as actions from './actions';
+import { Diff, type CheckpointDiff, type FileChange } from './diff';
+import { asText, fullTime, relative, shortSha, shortTime } from './format';
+import { useQuery } from './hooks';
+import { follow } from './live';
+import { ApiErrorText, SteeringDialog, type Steering } from './steer';
+
+interface ForkNode {
+  id: string;
+  name: string;
+  status: string;
+  forkedAtCheckpoint: { number: number } | null;
+  forkedAtMessage: { index: number } | null;
+  forks?: { edges: { node: ForkNode }[] };
+}
+
+interface Checkpoint {
+  id: string;
+  number: number;
+  message: string;
+  commitSha: string;
+  isBackup: boolean;
+  createdAt: string;
+  filesChanged: FileChange[];
+}
+
+interface Task {
+  id: string;
+  name: string;
+  prompt: string | null;
+  status: string;
+  isSupervisor: boolean;
+  branch: string | null;
+  headCommit: string | null;
+  workerId: string | null;
+  leaseExpiresAt: string | null;
+  lastError: string | null;
+  resumeNote: string | null;
+  messageCount: number;
+  createdAt: string;
+  contract: { id: string; name: string; phase: string } | null;
+  forkedFrom: { id: string; name: string } | null;
+  forkedAtCheckpoint: { number: number } | null;
+  forkedAtMessage: { index: number } | null;
+  continuedFrom: { id: string; name: string } | null;
+  checkpoints: { edges: { node: Checkpoint }[] };
+  conversation: ConversationPage;
+}
+
+interface ConversationPage {
+  edges: { node: Message }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+interface Message {
+  id: string;
+  index: number;
+  role: string;
+  content: unknown;
+  toolCalls: unknown;
+  createdAt: string;
+}
+
+interface TaskEvent {
+  id: string;
+  seq: number;
+  cursor: string;
+  type: string;
+  data: unknown;
+  createdAt: string;
+}
+
+const CONVERSATION_PAGE = `fragment ConversationPage on ConversationMessageConnection { edges { node { id index role content toolCalls createdAt } } pageInfo { hasNextPage endCursor } }`;
+const FORK_FIELDS = 'id name status forkedAtCheckpoint { number } forkedAtMessage { index }';
+const TASK_QUERY = `query TaskPage($id: ID!) { task(id: $id) {
+  id name prompt status isSupervisor branch headCommit workerId leaseExpiresAt lastError resumeNote messageCount createdAt
+  contract { id name phase } forkedFrom { id name } forkedAtCheckpoint { number } forkedAtMessage { index } continuedFrom { id name }
+  checkpoints(first: 100) { edges { node { id number message commitSha isBackup createdAt filesChanged { path status additions deletions binary } } } }
+  conversation(first: 50) { ...ConversationPage }
+} }
+${CONVERSATION_PAGE}`;
+// Two levels of forks per request (the cost limit counts 20 × 10 nodes); deeper ones are on each fork's page.
+const FORKS_QUERY = `query TaskForks($id: ID!) { task(id: $id) { forks(first: 20) { edges { node { ${FORK_FIELDS} forks(first: 10) { edges { node { ${FORK_FIELDS} } } } } } } } }`;
+const CONVERSATION_QUERY = `query Conversation($id: ID!, $after: String) { task(id: $id) { conversation(first: 50, after: $after) { ...ConversationPage } } }
+${CONVERSATION_PAGE}`;
+const EVENTS_QUERY = `query TaskEvents($id: ID!) { task(id: $id) { events(last: 100) { edges { node { id seq cursor type data createdAt } } } } }`;
+const LIVE_EVENTS = `subscription LiveTaskEvents($taskId: ID!, $after: String) { taskEvents(taskId: $taskId, after: $after) { id seq cursor type data createdAt } }`;
+const DIFF_QUERY = `query CheckpointDiff($id: ID!) { node(id: $id) { ... on Checkpoint { diff { files { path status additions deletions binary } patch truncated against { number } } } } }`;
+
+const FOLD_CHARS = 1200;
+const FOLD_LINES = 16;
+
+/** Long text folded to its first lines, with a button that shows the rest. */
+function Folded({ text }: { text: string }) {
+  const lines = text.split('\n');
+  const long = text.length > FOLD_CHARS || lines.length > FOLD_LINES;
+  const [open, setOpen] = useState(false);
+  if (!long || open) return <pre class="content">{text}</pre>;
+  const head = lines.slice(0, FOLD_LINES).join('\n').slice(0, FOLD_CHARS);
+  return (
+    <>
+      <pre class="content">{head}…</pre>
+      <button type="button" class="link" aria-expanded="false" onClick={() => setOpen(true)}>
+        Show all ({lines.length} lines, {text.length} characters)
+      </button>
+    </>
+  );
+}
+
+/** A message's content: text as text; Anthropic-style blocks with tool calls and results collapsible. */
+function Content({ content }: { content: unknown }) {
+  if (typeof content === 'string') return <Folded text={content} />;
+  if (Array.isArray(content)) {
+    return (
+      <>
+        {content.map((block, i) => {
+          const b = block as { type?: string; text?: string; name?: string; input?: unknown; content?: unknown };
+          if (b.type === 'text' && typeof b.text === 'string') return <Folded key={i} text={b.text} />;
+          if (b.type === 'tool_use') return <Collapsible key={i} label={`Tool call: ${b.name ?? ''}`} text={asText(b.input)} />;
+          if (b.type === 'tool_result') return <Collapsible key={i} label="Tool result" text={asText(b.content)} />;
+          return <Folded key={i} text={asText(block)} />;
+        })}
+      </>
+    );
+  }
+  const text = (content as { text?: unknown } | null)?.text;
+  if (typeof text === 'string' && Object.keys(content as object).length === 1) return <Folded text={text} />;
+  return <Folded text={asText(content)} />;
+}
+
+function Collapsible({ label, text }: { label: string; text: string }) {
+  return (
+    <details class="tool">
+      <summary>{label}</summary>
+      <Folded text={text} />
+    </details>
+  );
+}
+
+function MessageView({ message, highlighted, onRewind, onFork }: { message: Message; highlighted: boolean; onRewind: () => void; onFork: () => void }) {
+  const calls = Array.isArray(message.toolCalls) ? message.toolCalls : message.toolCalls ? [message.toolCalls] : [];
+  const tool = message.role === 'TOOL';
+  return (
+    <li class={`message role-${message.role.toLowerCase()}${highlighted ? ' highlighted' : ''}`} id={`message-${message.id}`} aria-label={`Message ${message.index + 1}, ${message.role}`} tabIndex={highlighted ? -1 : undefined}>
+      <div class="message-head">
+        <span class="role">{message.role}</span>
+        <span class="index">#{message.index + 1}</span>
+        <time dateTime={message.createdAt} title={fullTime(message.createdAt)}>
+          {shortTime(message.createdAt)}
+        </time>
+        <span class="spacer" />
+        <button type="button" class="small" onClick={onRewind}>
+          Rewind here
+        </button>
+        <button type="button" class="small" onClick={onFork}>
+          Fork here
+        </button>
+      </div>
+      {tool ? <Collapsible label="Tool result" text={asText(message.content)} /> : <Content content={message.content} />}
+      {calls.map((call, i) => {
+        const c = call as { name?: string; function?: { name?: string }; input?: unknown; arguments?: unknown };
+        return <Collapsible key={i} label={`Tool call: ${c.name ?? c.function?.name ?? ''}`} text={asText(c.input ?? c.arguments ?? call)} />;
+      })}
+    </li>
+  );
+}
+
+/**
+ * The conversation from its root, 50 messages a page (the first page comes with the task's own
+ * query); with `messageId`, pages on up to that message and shows it.
+ */
+function Conversation({ task, messageId, steer }: { task: Task; messageId?: string; steer: (s: Steering) => void }) {
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [page, setPage] = useState<ConversationPage['pageInfo']>({ hasNextPage: false, endCursor: null });
+  const [error, setError] = useState<ApiError>();
+  const [loading, setLoading] = useState(true);
+
+  const show = async (next: ConversationPage, keep: Message[]): Promise<void> => {
+    const all = [...keep, ...next.edges.map((e) => e.node)];
+    setMessages(all);
+    setPage(next.pageInfo);
+    if (messageId && next.pageInfo.hasNextPage && !all.some((m) => m.id === messageId)) return show(await nextPage(next.pageInfo.endCursor), all);
+  };
+  const nextPage = async (after: string | null): Promise<ConversationPage> =>
+    (await gql<{ task: { conversation: ConversationPage } }>(CONVERSATION_QUERY, { id: task.id, after })).task.conversation;
+  useEffect(() => {
+    setLoading(true);
+    show(task.conversation, [])
+      .catch(setError)
+      .finally(() => setLoading(false));
+  }, [task]);
+  useEffect(() => {
+    if (!messageId || loading) return;
+    const el = document.getElementById(`message-${messageId}`);
+    el?.scrollIntoView({ block: 'center' });
+    el?.focus();
+  }, [messageId, loading]);
+
+  const form = { name: '' };
+  const nameField = (
+    <label class="field">
+      Name of the fork (optional)
+      <input type="text" onInput={(e) => (form.name = e.currentTarget.value)} />
+    </label>
+  );
+  return (
+    <section aria-labelledby="conversation-title" class="conversation">
+      <h2 id="conversation-title">
+        Conversation <span class="muted">({task.messageCount} message{task.messageCount === 1 ? '' : 's'})</span>
+      </h2>
+      {error && <ApiErrorText error={error} />}
+      {loading && <p role="status">Loading the conversation…</p>}
+      {!loading && messages.length === 0 && <p class="empty">No messages yet.</p>}
+      <ol class="messages">
+        {messages.map((m) => (
+          <MessageView
+            key={m.id}
+            message={m}
+            highlighted={m.id === messageId}
+            onRewind={() => steer(actions.rewindConversation(task, m))}
+            onFork={() => steer(actions.forkTask(task, { message: m }, () => form.name, nameField))}
+          />
+        ))}
+      </ol>
+      {page.hasNextPage && (
+        <button type="button" onClick={() => void nextPage(page.endCursor).then((next) => show(next, messages)).catch(setError)}>
+          Show the next 50 messages
+        </button>
+      )}
+    </section>
+  );
+}
+
+/** The task's output events: the last 100, then new ones live as the task runs. */
+function Output({ taskId }: { taskId: string }) {
+  const [events, setEvents] = useState<TaskEvent[]>([]);
+  const [error, setError] = useState<ApiError>();
+  useEffect(() => {
+    let stop: (() => void) | undefined;
+    let cancelled = false;
+    gql<{ task: { events: { edges: { node: TaskEvent }[] } } }>(EVENTS_QUERY, { id: taskId }).then(({ task }) => {
+      if (cancelled) return;
+      const first = task.events.edges.map((e) => e.node);
+      setEvents(first);
+      stop = follow<TaskEvent>({
+        query: LIVE_EVENTS,
+        field: 'taskEvents',
+        // With no event yet there is no cursor: follow live from now.
+        after: first[first.length - 1]?.cursor,
+        variables: (after) => ({ taskId, after }),
+        onEvent: (event) => setEvents((old) => (old.some((e) => e.seq >= event.seq) ? old : [...old, event])),
+        onError: setError,
+      });
+    }, setError);
+    return () => {
+      cancelled = true;
+      stop?.();
+    };
+  }, [taskId]);
+  return (
+    <section aria-labelledby="output-title" class="output">
+      <h2 id="output-title">Output</h2>
+      {error && <ApiErrorText error={error} />}
+      {events.length === 0 ? (
+        <p class="empty">No output yet; it appears here live while the task runs.</p>
+      ) : (
+        <ol class="events" aria-live="polite">
+          {events.map((e) => (
+            <li key={e.id} class={`task-event type-${e.type.toLowerCase()}`}>
+              <time dateTime={e.createdAt}>{shortTime(e.createdAt)}</time> <span class="kind">{e.type}</span>
+              <Folded text={typeof e.data === 'object' && e.data && 'text' in e.data ? String((e.data as { text: unknown }).text) : asText(e.data)} />
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+function CheckpointRow({ task, checkpoint, steer }: { task: Task; checkpoint: Checkpoint; steer: (s: Steering) => void }) {
+  const [diff, setDiff] = useState<CheckpointDiff>();
+  const [open, setOpen] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const added = checkpoint.filesChanged.reduce((n, f) => n + f.additions, 0);
+  const removed = checkpoint.filesChanged.reduce((n, f) => n + f.deletions, 0);
+  const toggle = async () => {
+    setOpen(!open);
+    if (diff || open) return;
+    try {
+      const { node } = await gql<{ node: { diff: CheckpointDiff } }>(DIFF_QUERY, { id: checkpoint.id });
+      setDiff(node.diff);
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  };
+  const form = { mode: 'CODE', name: '' };
+  const modeField = (
+    <fieldset class="field">
+      <legend>What to rewind</legend>
+      {['CODE', 'CONVERSATION', 'BOTH'].map((m) => (
+        <label key={m} class="radio">
+          <input type="radio" name="mode" value={m} defaultChecked={m === 'CODE'} onChange={() => (form.mode = m)} /> {m === 'CODE' ? 'Code' : m === 'CONVERSATION' ? 'Conversation' : 'Both'}
+        </label>
+      ))}
+    </fieldset>
+  );
+  const nameField = (label: string, required: boolean) => (
+    <label class="field">
+      {label}
+      <input type="text" required={required} onInput={(e) => (form.name = e.currentTarget.value)} />
+    </label>
+  );
+  return (
+    <li class={`checkpoint${checkpoint.isBackup ? ' backup' : ''}`} aria-label={`Checkpoint ${checkpoint.number}`}>
+      <div class="checkpoint-head">
+        <strong>#{checkpoint.number}</strong> <span>{checkpoint.message}</span>
+        {checkpoint.isBackup && <span class="badge">backup</span>}
+        <code>{shortSha(checkpoint.commitSha)}</code>
+        <span class="plus">+{added}</span> <span class="minus">−{removed}</span>
+        <span class="muted">{checkpoint.filesChanged.length} file(s)</span>
+        <time dateTime={checkpoint.createdAt}>{shortTime(checkpoint.createdAt)}</time>
+      </div>
+      <div class="checkpoint-actions">
+        <button type="button" class="small" aria-expanded={open} onClick={() => void toggle()}>
+          {open ? 'Hide diff' : 'Show diff'}
+        </button>
+        <button type="button" class="small" onClick={() => steer(actions.rewindTask(task, checkpoint, () => form.mode, modeField))}>
+          Rewind…
+        </button>
+        <button type="button" class="small" onClick={() => steer(actions.forkTask(task, { checkpoint }, () => form.name, nameField('Name of the fork (optional)', false)))}>
+          Fork…
+        </button>
+        <button type="button" class="small" onClick={() => steer(actions.branchFromCheckpoint(task, checkpoint, () => form.name, nameField('Branch name', true)))}>
+          Branch…
+        </button>
+        <button type="button" class="small" onClick={() => steer(actions.resumeFromCheckpoint(task, checkpoint))}>
+          Resume from here…
+        </button>
+      </div>
+      {open && (error ? <ApiErrorText error={error} /> : diff ? <Diff diff={diff} /> : <p role="status">Loading the diff…</p>)}
+    </li>
+  );
+}
+
+/** This task's forks, and theirs, each with where it left its original. */
+function Forks({ task, version }: { task: Task; version: number }) {
+  // `version` only makes useQuery run again after a steering action (graphql-js ignores a variable the operation does not declare).
+  const { data, error } = useQuery<{ task: { forks: { edges: { node: ForkNode }[] } } | null }>(FORKS_QUERY, { id: task.id, version });
+  const forks = data?.task?.forks.edges.map((e) => e.node) ?? [];
+  return (
+    <section aria-labelledby="forks-title">
+      <h2 id="forks-title">Forks</h2>
+      {error && <ApiErrorText error={error} />}
+      {data && forks.length === 0 && <p class="empty">No forks of this task.</p>}
+      {forks.length > 0 && (
+        <div class="tree" aria-label="Forks of this task">
+          <p>
+            <strong>{task.name}</strong> (this task)
+          </p>
+          <ForkTree forks={forks} />
+        </div>
+      )}
+    </section>
+  );
+}
+
+function ForkTree({ forks }: { forks: ForkNode[] }) {
+  return (
+    <ul class="fork-tree">
+      {forks.map((f) => (
+        <li key={f.id}>
+          <a href={`#/task/${f.id}`}>{f.name}</a> <span class={`status status-${f.status.toLowerCase()}`}>{f.status}</span>{' '}
+          <span class="muted">
+            left at {f.forkedAtCheckpoint ? `checkpoint #${f.forkedAtCheckpoint.number}` : f.forkedAtMessage ? `message ${f.forkedAtMessage.index + 1}` : 'its start'}
+          </span>
+          {f.forks && f.forks.edges.length > 0 && <ForkTree forks={f.forks.edges.map((e) => e.node)} />}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function TaskPage({ id, messageId }: { id: string; messageId?: string }) {
+  const { data, error, loading, reload } = useQuery<{ task: Task | null }>(TASK_QUERY, { id });
+  const [steering, setSteering] = useState<Steering>();
+  const [version, setVersion] = useState(0);
+  if (loading && !data) return <main><p role="status">Loading the task…</p></main>;
+  if (error) return <main><ApiErrorText error={error} /></main>;
+  const task = data?.task;
+  if (!task) return <main><p class="error" role="alert">NOT_FOUND: no task with this id is yours.</p></main>;
+  const cancelForm = { reason: '' };
+  return (
+    <main class="task-page">
+      <nav aria-label="Breadcrumb" class="crumbs">
+        <a href="#/">Timeline</a> ›{' '}
+        {task.contract && (
+          <>
+            <a href={`#/contract/${task.contract.id}`}>{task.contract.name}</a> ›{' '}
+          </>
+        )}
+        <span aria-current="page">{task.name}</span>
+      </nav>
+      <h1>
+        {task.name} <span class={`status status-${task.status.toLowerCase()}`}>{task.status}</span>
+      </h1>
+      <dl class="facts">
+        {task.isSupervisor && (<><dt>Role</dt><dd>the contract's supervisor</dd></>)}
+        {task.branch && (<><dt>Branch</dt><dd><code>{task.branch}</code> at <code>{shortSha(task.headCommit)}</code></dd></>)}
+        {task.workerId && (<><dt>Worker</dt><dd>{task.workerId}{task.leaseExpiresAt && <> · lease ends {relative(task.leaseExpiresAt)}</>}</dd></>)}
+        {task.forkedFrom && (<><dt>Forked from</dt><dd><a href={`#/task/${task.forkedFrom.id}`}>{task.forkedFrom.name}</a> at {task.forkedAtCheckpoint ? `checkpoint #${task.forkedAtCheckpoint.number}` : task.forkedAtMessage ? `message ${task.forkedAtMessage.index + 1}` : 'its start'}</dd></>)}
+        {task.continuedFrom && (<><dt>Continues</dt><dd><a href={`#/task/${task.continuedFrom.id}`}>{task.continuedFrom.name}</a></dd></>)}
+        {task.lastError && (<><dt>Last error</dt><dd>{task.lastError}</dd></>)}
+        {task.resumeNote && (<><dt>Resume note</dt><dd>{task.resumeNote}</dd></>)}
+      </dl>
+      {task.prompt && <details class="prompt"><summary>Prompt</summary><Folded text={task.prompt} /></details>}
+      <div class="task-actions" role="group" aria-label="Steer this task">
+        <button type="button" onClick={() => setSteering(actions.resumeTask(task))}>Resume…</button>
+        <button type="button" onClick={() => setSteering(actions.cancelTask(task, () => cancelForm.reason, (
+          <label class="field">Reason (optional)<input type="text" onInput={(e) => (cancelForm.reason = e.currentTarget.value)} /></label>
+        )))}>Cancel…</button>
+      </div>
+      <div class="task-columns">
+        <Conversation task={task} messageId={messageId} steer={setSteering} />
+        <div class="side">
+          <section aria-labelledby="checkpoints-title">
+            <h2 id="checkpoints-title">Checkpoints</h2>
+            {task.checkpoints.edges.length === 0 ? (
+              <p class="empty">No checkpoints yet.</p>
+            ) : (
+              <ol class="checkpoints">
+                {[...task.checkpoints.edges].reverse().map(({ node }) => (
+                  <CheckpointRow key={node.id} task={task} checkpoint={node} steer={setSteering} />
+                ))}
+              </ol>
+            )}
+          </section>
+          <Forks task={task} version={version} />
+          <Output taskId={task.id} />
+        </div>
+      </div>
+      {steering && (
+        <SteeringDialog
+          steering={steering}
+          onClose={(changed) => {
+            setSteering(undefined);
+            if (changed) {
+              reload();
+              setVersion((v) => v + 1);
+            }
+          }}
+        />
+      )}
+    </main>
+  );
+}
