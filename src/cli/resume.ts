@@ -3,6 +3,7 @@
 // its full context.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { resolveSnapshot, supervisorOf } from './arguments.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
 import { color, printJson, println } from './output.js';
@@ -16,8 +17,10 @@ const ResumeSupervisor = graphql(`
   }
 `);
 
-export function registerResume(program: Command): void {
-  clientCommand(program.command('resume').argument('<contract>', 'contract ID'))
+export const contractResume: CliCommand = { name: 'contract resume', aliases: ['resume'], define: defineResume };
+
+function defineResume(cmd: Command): void {
+  clientCommand(cmd.argument('<contract>', 'contract ID'))
     .description("resume a contract's interrupted or failed supervisor; the next worker receives it with its full context")
     .option('--from-snapshot <snapshot>', "first rewind the supervisor's conversation to this snapshot (ID, or #3: the snapshot of its checkpoint 3)")
     .action(async (contract: string, opts: ClientOptions & { json?: boolean; fromSnapshot?: string }) => {

@@ -3,6 +3,7 @@
 // and the next worker runs it from that point.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { resolveCheckpoint } from './arguments.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
 import { color, printJson, println } from './output.js';
@@ -17,10 +18,11 @@ const ResumeTaskFromCheckpoint = graphql(`
   }
 `);
 
-export function registerTaskResumeFrom(program: Command): void {
+export const taskResumeFrom: CliCommand = { name: 'task resume-from', aliases: ['task-resume-from'], define: defineTaskResumeFrom };
+
+function defineTaskResumeFrom(cmd: Command): void {
   clientCommand(
-    program
-      .command('task-resume-from')
+    cmd
       .argument('<task>', 'task ID')
       .argument('<checkpoint>', 'checkpoint ID, or its number like #3'),
   )

@@ -2,6 +2,7 @@
 // next worker runs it with its full context.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
 import { color, printJson, println } from './output.js';
 
@@ -13,8 +14,10 @@ const ResumeTask = graphql(`
   }
 `);
 
-export function registerTaskResume(program: Command): void {
-  clientCommand(program.command('task-resume').argument('<task>', 'task ID'))
+export const taskResume: CliCommand = { name: 'task resume', aliases: ['task-resume'], define: defineTaskResume };
+
+function defineTaskResume(cmd: Command): void {
+  clientCommand(cmd.argument('<task>', 'task ID'))
     .description('resume an interrupted or failed task; the next worker receives it with its full context')
     .action(async (taskArg: string, opts: ClientOptions & { json?: boolean }) => {
       const { resumeTask } = await clientFrom(opts).request(ResumeTask, { input: { taskId: taskArg } });

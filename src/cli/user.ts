@@ -1,18 +1,19 @@
 // `makima user create --name N [--json]`: a user and an API token, printed once.
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import type { CliCommand } from './command.js';
 import { migrateDatabase, openConfiguredDatabase } from './database.js';
-import { CliError, color, printJson, println } from './output.js';
+import { UsageError, color, printJson, println } from './output.js';
 
-export function registerUser(program: Command): void {
-  const user = program.command('user').description('manage users and their API tokens');
-  user
-    .command('create')
+export const userCreate: CliCommand = { name: 'user create', define: defineUserCreate };
+
+function defineUserCreate(cmd: Command): void {
+  cmd
     .description('create a user and print its API token (shown only once)')
     .requiredOption('--name <name>', "the user's name")
     .option('--json', 'print { "id", "name", "token" } as JSON')
     .action(async (opts: { name: string; json?: boolean }) => {
-      if (!opts.name.trim()) throw new CliError('--name must not be empty');
+      if (!opts.name.trim()) throw new UsageError('--name must not be empty');
       const config = loadConfig();
       const db = await openConfiguredDatabase(config);
       try {
