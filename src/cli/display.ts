@@ -69,3 +69,9 @@ export function displayData(value: unknown, key = ''): unknown {
   }
   return value;
 }
+
+/** A payload holding a task whose resume note the CLI shows with global IDs. */
+export function withDisplayedNote<P extends { task: { resumeNote?: string | null } }>(payload: P): P {
+  const note = payload.task.resumeNote;
+  return note ? { ...payload, task: { ...payload.task, resumeNote: displayText(note) } } : payload;
+}

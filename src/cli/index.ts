@@ -20,7 +20,6 @@ import { ConfigError } from '../config.js';
 import { mount, type CliCommand } from './command.js';
 import { ApiError } from './client.js';
 import { contractAdvance, contractCreate, contractList, contractShow } from './contract.js';
-import { displayText } from './display.js';
 import { migrate } from './migrate.js';
 import { CliError, ExitCode, type ExitKind } from './output.js';
 import { contractResume } from './resume.js';
@@ -98,7 +97,7 @@ export async function runCli(argv: string[]): Promise<number> {
       if (err.exitCode === 0) return ExitCode.OK; // --help, --version
       return fail(json, 'USAGE', err.message.replace(/^error: /, ''));
     }
-    if (err instanceof CliError) return fail(json, err.kind, displayText(err.message), err instanceof ApiError ? err.errors : undefined);
+    if (err instanceof CliError) return fail(json, err.kind, err.message, err instanceof ApiError ? err.errors : undefined);
     if (EXPECTED.some((cls) => err instanceof cls)) return fail(json, 'ERROR', (err as Error).message);
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     return fail(json, 'INTERNAL', `unexpected error: ${detail}`);

@@ -6,6 +6,7 @@ import { graphql } from '../generated/gql/index.js';
 import type { CliCommand } from './command.js';
 import { resolveSnapshot, supervisorOf } from './arguments.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
+import { withDisplayedNote } from './display.js';
 import { color, printJson, println } from './output.js';
 
 const ResumeSupervisor = graphql(`
@@ -26,12 +27,12 @@ function defineResume(cmd: Command): void {
     .action(async (contract: string, opts: ClientOptions & { json?: boolean; fromSnapshot?: string }) => {
       const client = clientFrom(opts);
       const fromSnapshotId = opts.fromSnapshot ? await resolveSnapshot(client, () => supervisorOf(client, contract), opts.fromSnapshot) : undefined;
-      const { resumeSupervisor } = await client.request(ResumeSupervisor, { input: { contractId: contract, fromSnapshotId } });
+      const resumeSupervisor = withDisplayedNote((await client.request(ResumeSupervisor, { input: { contractId: contract, fromSnapshotId } })).resumeSupervisor);
       if (opts.json) return printJson(resumeSupervisor);
       const { task, backupSnapshot } = resumeSupervisor;
       println(`resumed ${color.bold(task.name)} (${task.id}): ${task.status}, ${task.messageCount} messages`);
       if (task.resumeNote) println(color.dim(`  ${task.resumeNote}`));
-      if (backupSnapshot) println(color.dim(`  undo the rewind: makima rewind-conversation ${contract} --to ${backupSnapshot.id}`));
+      if (backupSnapshot) println(color.dim(`  undo the rewind: makima conversation rewind ${contract} --to ${backupSnapshot.id}`));
       println(color.dim('  the next worker that claims work receives it with its full context'));
     });
 }

@@ -34,6 +34,6 @@ function defineRewindConversation(cmd: Command): void {
       if (opts.json) return printJson(rewindConversation);
       const { task: rewound, backupSnapshot } = rewindConversation;
       println(`rewound the conversation of ${color.bold(rewound.name)} to ${rewound.messageCount} messages (head ${rewound.headMessage?.id ?? 'empty'})`);
-      println(color.dim(`the previous head (${backupSnapshot.messageCount} messages) is snapshot ${backupSnapshot.id}; undo: makima rewind-conversation --task ${rewound.id} --to ${backupSnapshot.id}`));
+      println(color.dim(`the previous head (${backupSnapshot.messageCount} messages) is snapshot ${backupSnapshot.id}; undo: makima conversation rewind --task ${rewound.id} --to ${backupSnapshot.id}`));
     });
 }

@@ -43,7 +43,7 @@ function defineTaskRewind(cmd: Command): void {
       if (backupSnapshot) {
         println(`  conversation: now ${rewound.messageCount} messages; the previous head is snapshot ${backupSnapshot.id} (${backupSnapshot.messageCount} messages)`);
       }
-      if (backupCheckpoint) println(color.dim(`undo (code): makima task-rewind ${rewound.id} '#${backupCheckpoint.number}'`));
-      if (backupSnapshot) println(color.dim(`undo (conversation): makima rewind-conversation --task ${rewound.id} --to ${backupSnapshot.id}`));
+      if (backupCheckpoint) println(color.dim(`undo (code): makima task rewind ${rewound.id} '#${backupCheckpoint.number}'`));
+      if (backupSnapshot) println(color.dim(`undo (conversation): makima conversation rewind --task ${rewound.id} --to ${backupSnapshot.id}`));
     });
 }

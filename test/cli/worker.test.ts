@@ -212,7 +212,7 @@ describe('makima worker', () => {
     expect(idle.output()).toContain('worker idle stopped');
 
     const unreachable = await runMakima(['worker', '--command', 'true'], { MAKIMA_URL: 'http://127.0.0.1:1/graphql', MAKIMA_TOKEN: user.token });
-    expect(unreachable.code).toBe(1);
+    expect(unreachable.code).toBe(5);
     expect(unreachable.stderr).toMatch(/^makima: could not reach http:\/\/127\.0\.0\.1:1\/graphql: /);
   });
 });
