@@ -4,7 +4,6 @@ import { builder } from './builder.js';
 import '../modules/auth/schema.js';
 import '../modules/history/schema.js';
 import '../modules/tasks/schema.js';
-import '../modules/tasks/fleet-schema.js';
 import '../modules/contracts/schema.js';
 import '../modules/events/schema.js';
 import '../modules/conversation/schema.js';
