@@ -58,7 +58,7 @@ export type HistoryEntry = ({ kind: 'message' } & Message) | ({ kind: 'event' } 
  * The streams, each already oldest first, merged by time; on a tie the earlier stream wins
  * (a change — the task created, a checkpoint — before the message or event of the same instant).
  */
-export function interleave(...streams: HistoryEntry[][]): HistoryEntry[] {
+function interleave(...streams: HistoryEntry[][]): HistoryEntry[] {
   const out: HistoryEntry[] = [];
   const next = streams.map(() => 0);
   for (;;) {
