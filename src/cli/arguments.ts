@@ -1,12 +1,13 @@
 // How commands read the objects people name: IDs (opaque global IDs or raw UUIDs), checkpoint
-// numbers (`#3`), and rewind targets that may be a message or a snapshot.
+// numbers (`#3`, or just `3`), and rewind targets that may be a message or a snapshot.
 import { graphql } from '../generated/gql/index.js';
 import { ApiError, type ApiClient } from './client.js';
-import { CliError } from './output.js';
+import { CliError, UsageError } from './output.js';
 import { taskCheckpoints } from './task-checkpoints.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const CHECKPOINT_NUMBER = /^#(\d+)$/;
+/** A checkpoint number: `#3` or a bare `3` (no ID is all digits). */
+const CHECKPOINT_NUMBER = /^#?(\d+)$/;
 
 /** The typename inside a global ID ("Checkpoint" for base64 "Checkpoint:<uuid>"), if it is one. */
 export function globalIdType(id: string): string | undefined {
@@ -19,7 +20,7 @@ function globalId(typename: string, uuid: string): string {
   return Buffer.from(`${typename}:${uuid}`).toString('base64');
 }
 
-/** A checkpoint argument: `#3` (the task's checkpoint number 3) or a checkpoint ID, passed as is. */
+/** A checkpoint argument: `#3` or `3` (the task's checkpoint number 3) or a checkpoint ID, passed as is. */
 export async function resolveCheckpoint(client: ApiClient, task: string, arg: string): Promise<string> {
   const number = CHECKPOINT_NUMBER.exec(arg);
   if (!number) return arg;
@@ -31,7 +32,7 @@ async function checkpointByNumber(client: ApiClient, task: string, number: numbe
   const checkpoint = checkpoints.find((c) => c.number === number);
   if (checkpoint) return checkpoint;
   const range = checkpoints.length ? `it has #1–#${checkpoints[checkpoints.length - 1].number}` : 'it has no checkpoints';
-  throw new CliError(`task ${found.name} (${found.id}) has no checkpoint #${number}; ${range}`);
+  throw new CliError(`task ${found.name} (${found.id}) has no checkpoint #${number}; ${range}`, 'NOT_FOUND');
 }
 
 /** A snapshot argument: `#3` (the snapshot taken with the task's checkpoint 3) or a snapshot ID, passed as is. */
@@ -51,7 +52,7 @@ const Supervisor = graphql(`
 /** The ID of a contract's supervisor task. */
 export async function supervisorOf(client: ApiClient, contract: string): Promise<string> {
   const data = await client.request(Supervisor, { contract });
-  if (!data.contract) throw new CliError(`contract ${contract} was not found`);
+  if (!data.contract) throw new CliError(`contract ${contract} was not found`, 'NOT_FOUND');
   return data.contract.supervisor.id;
 }
 
@@ -82,18 +83,18 @@ export async function resolveRewindTarget(client: ApiClient, task: () => Promise
       return { toSnapshotId: arg };
     case 'Checkpoint': {
       const { node } = await client.request(CheckpointSnapshot, { checkpoint: arg });
-      if (node?.__typename !== 'Checkpoint') throw new CliError(`checkpoint ${arg} was not found`);
+      if (node?.__typename !== 'Checkpoint') throw new CliError(`checkpoint ${arg} was not found`, 'NOT_FOUND');
       return snapshotOf(node, arg);
     }
     case undefined:
       break;
     default:
-      throw new CliError(`--to: ${arg} is a ${globalIdType(arg)} ID; give a message or snapshot ID, or a checkpoint number like #3`);
+      throw new UsageError(`--to: ${arg} is a ${globalIdType(arg)} ID; give a message or snapshot ID, or a checkpoint number like #3`);
   }
-  if (!UUID.test(arg)) throw new CliError(`--to: "${arg}" is neither a message or snapshot ID nor a checkpoint number like #3`);
+  if (!UUID.test(arg)) throw new UsageError(`--to: "${arg}" is neither a message or snapshot ID nor a checkpoint number like #3`);
   if (await exists(client, globalId('ConversationMessage', arg))) return { toMessageId: arg };
   if (await exists(client, globalId('ConversationSnapshot', arg))) return { toSnapshotId: arg };
-  throw new CliError(`--to: no message or snapshot ${arg} was found`);
+  throw new CliError(`--to: no message or snapshot ${arg} was found`, 'NOT_FOUND');
 }
 
 /** Whether the viewer can see the node: Query.node answers NOT_FOUND for anything else. */
@@ -107,6 +108,6 @@ async function exists(client: ApiClient, id: string): Promise<boolean> {
 }
 
 function snapshotOf(checkpoint: { number: number; snapshot?: { id: string } | null }, arg: string): { toSnapshotId: string } {
-  if (!checkpoint.snapshot) throw new CliError(`checkpoint #${checkpoint.number} (${arg}) has no conversation snapshot to rewind to`);
+  if (!checkpoint.snapshot) throw new CliError(`checkpoint #${checkpoint.number} (${arg}) has no conversation snapshot to rewind to`, 'NOT_FOUND');
   return { toSnapshotId: checkpoint.snapshot.id };
 }

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { createClient, type Client, type ClientOptions as WsClientOptions } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig } from '../config.js';
-import { CliError } from './output.js';
+import { displayText } from './display.js';
+import { CliError, type ExitKind } from './output.js';
 
 export interface ClientOptions {
   url?: string;
@@ -25,18 +26,31 @@ export function clientCommand(cmd: Command): Command {
 
 interface GraphqlError {
   message: string;
-  extensions?: { code?: string; reason?: string };
+  extensions?: { code?: unknown; reason?: unknown };
 }
+
+/** Which exit status an API error code leads to; the first error's code that has one decides. */
+const EXIT_KINDS: Record<string, ExitKind> = {
+  BAD_USER_INPUT: 'USAGE',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  FORBIDDEN: 'UNAUTHORIZED',
+};
 
 /** The API refused a request: `codes` are the errors' extensions.code, for callers that act on them. */
 export class ApiError extends CliError {
   readonly codes: string[];
   /** The errors' extensions.reason, where set (e.g. CANCELLED: the task a worker runs was cancelled). */
   readonly reasons: string[];
-  constructor(errors: GraphqlError[]) {
-    super(describeErrors(errors));
-    this.codes = errors.map((e) => e.extensions?.code ?? '');
+  /** The errors as the CLI shows them (global IDs, CLI command names), for --json. */
+  readonly errors: { message: string; code: string | null }[];
+  constructor(errors: readonly GraphqlError[]) {
+    const codes = errors.map((e) => (typeof e.extensions?.code === 'string' ? e.extensions.code : ''));
+    super(describeErrors(errors), codes.map((c) => EXIT_KINDS[c]).find(Boolean) ?? 'ERROR');
+    this.codes = codes;
     this.reasons = errors.flatMap((e) => (typeof e.extensions?.reason === 'string' ? [e.extensions.reason] : []));
+    this.errors = errors.map((e, i) => ({ message: displayText(e.message), code: codes[i] || null }));
   }
 }
 
@@ -76,16 +90,16 @@ export class ApiClient {
       });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new CliError(`could not reach ${this.url}: ${networkReason(err)}`);
+      throw new CliError(`could not reach ${this.url}: ${networkReason(err)}`, 'UNREACHABLE');
     }
     let body: { data?: R | null; errors?: GraphqlError[] };
     try {
       body = (await res.json()) as typeof body;
     } catch {
-      throw new CliError(`${this.url} answered HTTP ${res.status} without a GraphQL response; is MAKIMA_URL the /graphql endpoint?`);
+      throw new CliError(`${this.url} answered HTTP ${res.status} without a GraphQL response; is MAKIMA_URL the /graphql endpoint?`, 'UNREACHABLE');
     }
     if (body.errors?.length) throw new ApiError(body.errors);
-    if (!body.data) throw new CliError(`${this.url} returned no data (HTTP ${res.status})`);
+    if (!body.data) throw new CliError(`${this.url} returned no data (HTTP ${res.status})`, 'UNREACHABLE');
     return body.data;
   }
 
@@ -105,7 +119,7 @@ export class ApiClient {
 }
 
 export function describeErrors(errors: readonly { message: string; extensions?: { code?: unknown } }[]): string {
-  return errors.map((e) => (e.extensions?.code ? `${e.extensions.code}: ${e.message}` : e.message)).join('; ');
+  return errors.map((e) => displayText(e.extensions?.code ? `${e.extensions.code}: ${e.message}` : e.message)).join('; ');
 }
 
 function networkReason(err: unknown): string {
@@ -119,12 +133,12 @@ export function clientFrom(options: ClientOptions): ApiClient {
   const url = options.url ?? config.clientUrl ?? DEFAULT_URL;
   const token = options.token ?? config.clientToken;
   if (!token) {
-    throw new CliError('no API token: set MAKIMA_TOKEN or pass --token (create one with `makima user create --name <you>`)');
+    throw new CliError('no API token: set MAKIMA_TOKEN or pass --token (create one with `makima user create --name <you>`)', 'UNAUTHORIZED');
   }
   try {
     new URL(url);
   } catch {
-    throw new CliError(`--url / MAKIMA_URL is not a URL: ${url}`);
+    throw new CliError(`--url / MAKIMA_URL is not a URL: ${url}`, 'USAGE');
   }
   return new ApiClient(url, token);
 }

@@ -1,60 +1,125 @@
 // Builds the commander program from one file per command and runs it; expected failures print one
-// line and exit non-zero, never a stack trace.
+// line (or, under --json, one JSON object) on stderr and exit with their own status, never a stack.
+//
+// Adding a command — one file, one line:
+//   1. In src/cli/<name>.ts export a CliCommand (command.ts):
+//        export const tokenRevoke: CliCommand = {
+//          name: 'token revoke',              // `<noun> <verb>`; one word for what stands alone
+//          aliases: ['revoke-token'],         // optional: older names, hidden from the help
+//          define: (cmd) => clientCommand(cmd.argument('<token>', 'token ID'))
+//            .description('revoke an API token at once')
+//            .action(async (token, opts) => { … }),
+//        };
+//   2. Add it to COMMANDS below, where it belongs in `makima --help`. The group (`token`) is made
+//      on first use; its one-line summary is in command.ts GROUPS.
+// Inside the action: throw CliError(message, kind) (output.ts) for an expected failure — its kind
+// picks the exit status (README "Exit codes"); an ApiError already carries the API's. Show IDs as
+// the API returns them, and pass the API's sentences and history data through display.ts.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
-import { CliError } from './output.js';
-import { registerMigrate } from './migrate.js';
-import { registerResume } from './resume.js';
-import { registerRewindConversation } from './rewind-conversation.js';
-import { registerServe } from './serve.js';
-import { registerTaskCheckpoints } from './task-checkpoints.js';
-import { registerTaskFork } from './task-fork.js';
-import { registerTaskHistory } from './task-history.js';
-import { registerTaskResume } from './task-resume.js';
-import { registerTaskResumeFrom } from './task-resume-from.js';
-import { registerTaskRewind } from './task-rewind.js';
-import { registerTimeline } from './timeline.js';
-import { registerUser } from './user.js';
-import { registerWorker } from './worker.js';
-import { registerToken } from './token.js';
-import { registerControl } from './control.js';
+import { mount, type CliCommand } from './command.js';
+import { ApiError } from './client.js';
+import { contractAdvance, contractCreate, contractList, contractShow } from './contract.js';
+import { migrate } from './migrate.js';
+import { CliError, ExitCode, type ExitKind } from './output.js';
+import { contractResume } from './resume.js';
+import { conversationRewind } from './rewind-conversation.js';
+import { serve } from './serve.js';
+import { taskCheckpointsCommand } from './task-checkpoints.js';
+import { taskCreate, taskList, taskShow } from './task.js';
+import { taskDiff } from './task-diff.js';
+import { taskEvents } from './task-events.js';
+import { taskFork } from './task-fork.js';
+import { taskHistory } from './task-history.js';
+import { taskResume } from './task-resume.js';
+import { taskResumeFrom } from './task-resume-from.js';
+import { taskRewind } from './task-rewind.js';
+import { taskSnapshots } from './task-snapshots.js';
+import { timeline } from './timeline.js';
+import { userCreate } from './user.js';
+import { worker } from './worker.js';
+import { VERSION } from './version.js';
+import { tokenCreate, tokenList, tokenRevoke } from './token.js';
+import { contractArchive, taskArchive, taskCancel } from './control.js';
 
-export function buildProgram(): Command {
+/** Every command, in the order of `makima --help`. */
+const COMMANDS: CliCommand[] = [
+  serve,
+  migrate,
+  userCreate,
+  contractCreate,
+  contractList,
+  contractShow,
+  contractAdvance,
+  contractResume,
+  contractArchive,
+  taskCreate,
+  taskList,
+  taskShow,
+  taskHistory,
+  taskEvents,
+  taskCheckpointsCommand,
+  taskSnapshots,
+  taskDiff,
+  taskRewind,
+  taskFork,
+  taskResume,
+  taskResumeFrom,
+  taskCancel,
+  taskArchive,
+  conversationRewind,
+  timeline,
+  worker,
+  tokenCreate,
+  tokenList,
+  tokenRevoke,
+];
+
+export function buildProgram(json = false): Command {
   const program = new Command('makima')
     .description('Resume and history for AI coding agents: server, administration and API client')
+    .version(VERSION, '-V, --version', 'print the version of makima')
     .showHelpAfterError()
     .exitOverride();
-  registerServe(program);
-  registerUser(program);
-  registerMigrate(program);
-  registerTaskHistory(program);
-  registerTaskCheckpoints(program);
-  registerTaskRewind(program);
-  registerTaskFork(program);
-  registerRewindConversation(program);
-  registerResume(program);
-  registerTaskResume(program);
-  registerTaskResumeFrom(program);
-  registerTimeline(program);
-  registerWorker(program);
-  registerToken(program);
-  registerControl(program);
+  // Under --json a usage error is reported as JSON by runCli, not by commander's text and help.
+  if (json) program.configureOutput({ writeErr: () => {}, outputError: () => {} });
+  for (const command of COMMANDS) mount(program, command);
   return program;
 }
 
 const EXPECTED = [CliError, ConfigError];
 
+/** Whether the command line asks for JSON (before a `--` that ends the options). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 export async function runCli(argv: string[]): Promise<number> {
+  const json = wantsJson(argv);
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
-    return 0;
+    await buildProgram(json).parseAsync(argv, { from: 'user' });
+    return ExitCode.OK;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    if (EXPECTED.some((cls) => err instanceof cls)) {
-      process.stderr.write(`makima: ${(err as Error).message}\n`);
-      return 1;
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return ExitCode.OK; // --help, --version
+      return fail(json, 'USAGE', err.message.replace(/^error: /, ''));
     }
-    process.stderr.write(`makima: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 2;
+    if (err instanceof CliError) return fail(json, err.kind, err.message, err instanceof ApiError ? err.errors : undefined);
+    if (EXPECTED.some((cls) => err instanceof cls)) return fail(json, 'ERROR', (err as Error).message);
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    return fail(json, 'INTERNAL', `unexpected error: ${detail}`);
   }
+}
+
+/**
+ * Reports a failure on stderr and returns its exit status: `makima: <message>` for people, or
+ * under --json one object `{"error":{"kind","exitCode","message","errors"?}}` (errors: the API's,
+ * each with its extensions.code).
+ */
+function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null }[]): number {
+  const exitCode = ExitCode[kind];
+  if (json) process.stderr.write(`${JSON.stringify({ error: { kind, exitCode, message, ...(errors ? { errors } : {}) } })}\n`);
+  else process.stderr.write(`makima: ${message}\n`);
+  return exitCode;
 }

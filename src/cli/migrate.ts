@@ -1,12 +1,14 @@
 // `makima migrate`: applies pending migrations (the server also does this at start).
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import type { CliCommand } from './command.js';
 import { migrateDatabase, openConfiguredDatabase } from './database.js';
 import { printJson, println } from './output.js';
 
-export function registerMigrate(program: Command): void {
-  program
-    .command('migrate')
+export const migrate: CliCommand = { name: 'migrate', define: defineMigrate };
+
+function defineMigrate(cmd: Command): void {
+  cmd
     .description('apply pending database migrations (prisma/migrations)')
     .option('--json', 'print the applied migrations as JSON')
     .action(async (opts: { json?: boolean }) => {

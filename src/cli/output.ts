@@ -1,7 +1,46 @@
 // How commands speak: one-line errors, JSON for scripts, colour only on a terminal.
 import pc from 'picocolors';
 
-export class CliError extends Error {}
+/**
+ * The exit status of every command (README "Exit codes"): scripts branch on it, so each kind of
+ * failure has its own and the numbers never change.
+ */
+export const ExitCode = {
+  OK: 0,
+  /** Anything else that went wrong: a git error, a failed task under `worker --once`, a port in use. */
+  ERROR: 1,
+  /** The command line is wrong: an unknown command or option, a bad value (also BAD_USER_INPUT). */
+  USAGE: 2,
+  /** What was named does not exist or is not the viewer's (NOT_FOUND). */
+  NOT_FOUND: 3,
+  /** The object is not in a state that allows it (CONFLICT): running, already pending, finished. */
+  CONFLICT: 4,
+  /** No server answered at the URL, or it did not answer as a GraphQL API. */
+  UNREACHABLE: 5,
+  /** No token, or a token the server refuses (UNAUTHENTICATED, FORBIDDEN). */
+  UNAUTHORIZED: 6,
+  /** A bug in makima: an unexpected exception (its stack is printed). */
+  INTERNAL: 70,
+} as const;
+
+export type ExitKind = keyof typeof ExitCode;
+
+/** An expected failure: one line for people (or a JSON object under --json) and its exit status. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ExitKind = 'ERROR',
+  ) {
+    super(message);
+  }
+}
+
+/** The command line itself is wrong (exit 2). */
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 'USAGE');
+  }
+}
 
 export const color = pc.createColors(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
 

@@ -3,9 +3,10 @@
 // backup snapshot.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { resolveRewindTarget, supervisorOf } from './arguments.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
-import { CliError, color, printJson, println } from './output.js';
+import { UsageError, color, printJson, println } from './output.js';
 
 const RewindConversation = graphql(`
   mutation CliRewindConversation($input: RewindConversationInput!) {
@@ -16,13 +17,15 @@ const RewindConversation = graphql(`
   }
 `);
 
-export function registerRewindConversation(program: Command): void {
-  clientCommand(program.command('rewind-conversation').argument('[contract]', "contract ID: rewind its supervisor's conversation"))
+export const conversationRewind: CliCommand = { name: 'conversation rewind', aliases: ['rewind-conversation'], define: defineRewindConversation };
+
+function defineRewindConversation(cmd: Command): void {
+  clientCommand(cmd.argument('[contract]', "contract ID: rewind its supervisor's conversation"))
     .description("move a conversation's head back to a message or snapshot (the old head is kept in a backup snapshot)")
     .requiredOption('--to <target>', 'message ID, snapshot ID, or a checkpoint (#3 or its ID) to use its snapshot; a raw UUID is tried as a message, then as a snapshot')
     .option('--task <task>', "rewind this task's own conversation instead of a contract's supervisor")
     .action(async (contract: string | undefined, opts: ClientOptions & { json?: boolean; to: string; task?: string }) => {
-      if (!contract === !opts.task) throw new CliError('give exactly one of <contract> and --task');
+      if (!contract === !opts.task) throw new UsageError('give exactly one of <contract> and --task');
       const client = clientFrom(opts);
       const task = () => (opts.task ? Promise.resolve(opts.task) : supervisorOf(client, contract!));
       const target = await resolveRewindTarget(client, task, opts.to);
@@ -31,6 +34,6 @@ export function registerRewindConversation(program: Command): void {
       if (opts.json) return printJson(rewindConversation);
       const { task: rewound, backupSnapshot } = rewindConversation;
       println(`rewound the conversation of ${color.bold(rewound.name)} to ${rewound.messageCount} messages (head ${rewound.headMessage?.id ?? 'empty'})`);
-      println(color.dim(`the previous head (${backupSnapshot.messageCount} messages) is snapshot ${backupSnapshot.id}; undo: makima rewind-conversation --task ${rewound.id} --to ${backupSnapshot.id}`));
+      println(color.dim(`the previous head (${backupSnapshot.messageCount} messages) is snapshot ${backupSnapshot.id}; undo: makima conversation rewind --task ${rewound.id} --to ${backupSnapshot.id}`));
     });
 }

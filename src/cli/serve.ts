@@ -12,12 +12,14 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { RunningServer } from '../server.js';
+import type { CliCommand } from './command.js';
 import { migrateDatabase, openConfiguredDatabase } from './database.js';
 import { CliError, color, println } from './output.js';
 
-export function registerServe(program: Command): void {
-  program
-    .command('serve')
+export const serve: CliCommand = { name: 'serve', define: defineServe };
+
+function defineServe(cmd: Command): void {
+  cmd
     .description('serve the GraphQL API, GraphiQL and graphql-ws subscriptions')
     .option('--port <port>', 'port to listen on (default: PORT or 4000)')
     .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')

@@ -2,6 +2,7 @@
 // changed, whether it is a backup made by a rewind, time), or JSON.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { allNodes, clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
 import { color, printJson, printTable, println, when } from './output.js';
 
@@ -37,8 +38,10 @@ export async function taskCheckpoints(client: ApiClient, task: string) {
   return { task: found!, checkpoints };
 }
 
-export function registerTaskCheckpoints(program: Command): void {
-  clientCommand(program.command('task-checkpoints').argument('<task>', 'task ID'))
+export const taskCheckpointsCommand: CliCommand = { name: 'task checkpoints', aliases: ['task-checkpoints'], define: defineTaskCheckpoints };
+
+function defineTaskCheckpoints(cmd: Command): void {
+  clientCommand(cmd.argument('<task>', 'task ID'))
     .description("list a task's checkpoints: number, commit, message, files changed, backup, time")
     .action(async (task: string, opts: ClientOptions & { json?: boolean }) => {
       const { task: found, checkpoints } = await taskCheckpoints(clientFrom(opts), task);

@@ -2,9 +2,10 @@
 // another — its code at a checkpoint and the conversation up to there; the original is untouched.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { resolveCheckpoint } from './arguments.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
-import { CliError, color, printJson, println } from './output.js';
+import { UsageError, color, printJson, println } from './output.js';
 
 const ForkTask = graphql(`
   mutation CliForkTask($input: ForkTaskInput!) {
@@ -19,14 +20,16 @@ const ForkTask = graphql(`
   }
 `);
 
-export function registerTaskFork(program: Command): void {
-  clientCommand(program.command('task-fork').argument('<task>', 'task ID'))
+export const taskFork: CliCommand = { name: 'task fork', aliases: ['task-fork'], define: defineTaskFork };
+
+function defineTaskFork(cmd: Command): void {
+  clientCommand(cmd.argument('<task>', 'task ID'))
     .description('fork a task at a checkpoint or a message: a new pending task with its own worktree and branch')
     .option('--checkpoint <checkpoint>', 'fork at this checkpoint (ID, or its number like #3)')
     .option('--message <message>', 'fork at this message of the conversation (ID)')
     .option('--name <name>', 'name of the new task (default: "<name> (fork)")')
     .action(async (task: string, opts: ClientOptions & { json?: boolean; checkpoint?: string; message?: string; name?: string }) => {
-      if (!opts.checkpoint === !opts.message) throw new CliError('give exactly one of --checkpoint and --message');
+      if (!opts.checkpoint === !opts.message) throw new UsageError('give exactly one of --checkpoint and --message');
       const client = clientFrom(opts);
       const checkpointId = opts.checkpoint ? await resolveCheckpoint(client, task, opts.checkpoint) : undefined;
       const { forkTask } = await client.request(ForkTask, { input: { taskId: task, checkpointId, messageId: opts.message, name: opts.name } });

@@ -1,8 +1,12 @@
-// `makima task-history <task>`: what a task said and did — its conversation and its events (output,
-// tool calls, tool results, errors, status lines) interleaved by time, for people or as JSON.
+// `makima task history <task>` (alias `task-history`): what a task said, did and went through — its
+// conversation, its events (output, tool calls, tool results, errors, status lines) and its history
+// (created, status changes, checkpoints, rewinds, resumes, forks) interleaved by time, for people or
+// as JSON.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { allNodes, clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
+import { displayData } from './display.js';
 import { color, printJson, println, summarize, when } from './output.js';
 
 const TaskConversation = graphql(`
@@ -28,23 +32,47 @@ const TaskEvents = graphql(`
   }
 `);
 
+const TaskLifecycle = graphql(`
+  query CliTaskLifecycle($task: ID!, $after: String) {
+    task(id: $task) {
+      history(first: 100, after: $after, filter: { eventTypes: [TASK, CHECKPOINT, CHAT] }) {
+        edges { node { seq eventType eventSubtype data createdAt } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+`);
+
+/**
+ * History kinds that the conversation and the events already tell (a message appended, output
+ * recorded) or that are noise here (a lease renewed every half lease).
+ */
+const TOLD_ELSEWHERE = new Set(['CHAT/message', 'TASK/output', 'TASK/lease_renewed']);
+
 type Message = { id: string; index: number; role: string; content: unknown; toolCalls?: unknown; createdAt: string };
 type TaskEvent = { id: string; seq: number; type: string; data: unknown; createdAt: string };
-export type HistoryEntry = ({ kind: 'message' } & Message) | ({ kind: 'event' } & TaskEvent);
+type Change = { seq: string; eventType: string; eventSubtype?: string | null; data: unknown; createdAt: string };
+export type HistoryEntry = ({ kind: 'message' } & Message) | ({ kind: 'event' } & TaskEvent) | ({ kind: 'change' } & Change);
 
-/** Both streams, each already in order, merged by time; on a tie the message comes first. */
-export function interleave(messages: Message[], events: TaskEvent[]): HistoryEntry[] {
+/**
+ * The streams, each already oldest first, merged by time; on a tie the earlier stream wins
+ * (a change — the task created, a checkpoint — before the message or event of the same instant).
+ */
+function interleave(...streams: HistoryEntry[][]): HistoryEntry[] {
   const out: HistoryEntry[] = [];
-  let m = 0;
-  let e = 0;
-  while (m < messages.length || e < events.length) {
-    const takeMessage = e >= events.length || (m < messages.length && Date.parse(messages[m].createdAt) <= Date.parse(events[e].createdAt));
-    out.push(takeMessage ? { kind: 'message', ...messages[m++] } : { kind: 'event', ...events[e++] });
+  const next = streams.map(() => 0);
+  for (;;) {
+    let pick = -1;
+    for (let i = 0; i < streams.length; i++) {
+      const entry = streams[i][next[i]];
+      if (entry && (pick < 0 || Date.parse(entry.createdAt) < Date.parse(streams[pick][next[pick]].createdAt))) pick = i;
+    }
+    if (pick < 0) return out;
+    out.push(streams[pick][next[pick]++]);
   }
-  return out;
 }
 
-async function taskHistory(client: ApiClient, task: string) {
+async function loadTaskHistory(client: ApiClient, task: string) {
   let info: { id: string; name: string; status: string } | undefined;
   const messages = await allNodes(async (after) => {
     const { task: t } = await client.request(TaskConversation, { task, after });
@@ -52,17 +80,31 @@ async function taskHistory(client: ApiClient, task: string) {
     return t!.conversation;
   });
   const events = await allNodes(async (after) => (await client.request(TaskEvents, { task, after })).task!.events);
-  return { task: info!, entries: interleave(messages, events) };
+  const newestFirst = await allNodes(async (after) => (await client.request(TaskLifecycle, { task, after })).task!.history);
+  const changes = newestFirst
+    .reverse()
+    .filter((c) => !TOLD_ELSEWHERE.has(`${c.eventType}/${c.eventSubtype}`))
+    .map((c) => ({ kind: 'change' as const, ...c, data: displayData(c.data) }));
+  return {
+    task: info!,
+    entries: interleave(
+      changes,
+      messages.map((m) => ({ kind: 'message' as const, ...m })),
+      events.map((e) => ({ kind: 'event' as const, ...e })),
+    ),
+  };
 }
 
-export function registerTaskHistory(program: Command): void {
-  clientCommand(program.command('task-history').argument('<task>', 'task ID'))
-    .description("show a task's conversation and events (output, tool calls, results, errors) interleaved by time")
+export const taskHistory: CliCommand = { name: 'task history', aliases: ['task-history'], define: defineTaskHistory };
+
+function defineTaskHistory(cmd: Command): void {
+  clientCommand(cmd.argument('<task>', 'task ID'))
+    .description("show a task's conversation, events (output, tool calls, results, errors) and changes (status, checkpoints, rewinds) by time")
     .action(async (task: string, opts: ClientOptions & { json?: boolean }) => {
-      const history = await taskHistory(clientFrom(opts), task);
+      const history = await loadTaskHistory(clientFrom(opts), task);
       if (opts.json) return printJson(history);
       println(`${color.bold(history.task.name)} ${color.dim(`${history.task.id} · ${history.task.status}`)}`);
-      if (!history.entries.length) return println(color.dim('no messages or events yet'));
+      if (!history.entries.length) return println(color.dim('no messages, events or changes yet'));
       for (const entry of history.entries) println(describeEntry(entry));
     });
 }
@@ -86,6 +128,18 @@ function describeEntry(entry: HistoryEntry): string {
     const calls = entry.toolCalls == null ? '' : color.dim(`  [tool calls: ${summarize(entry.toolCalls, 60)}]`);
     return `${time} ${label} ${summarize(entry.content, 100)}${calls}`;
   }
+  if (entry.kind === 'change') {
+    const label = color.magenta(`${entry.eventType}/${entry.eventSubtype ?? ''}`.toLowerCase().padEnd(11));
+    return `${time} ${label} ${describeChange(entry.data)}`;
+  }
   const label = (EVENT_COLORS[entry.type] ?? color.dim)(entry.type.toLowerCase().padEnd(11));
   return `${time} ${label} ${summarize(entry.data, 100)}`;
+}
+
+/** A change's data in one line: `FROM → TO` first when it is a status change, then the rest. */
+function describeChange(data: unknown): string {
+  if (!data || typeof data !== 'object') return summarize(data, 100);
+  const { from, to, ...rest } = data as Record<string, unknown>;
+  const move = typeof from === 'string' && typeof to === 'string' ? `${from} → ${to}  ` : '';
+  return `${move}${summarize(move ? rest : data, 100)}`;
 }

@@ -3,8 +3,10 @@
 // and the next worker runs it from that point.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { resolveCheckpoint } from './arguments.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
+import { withDisplayedNote } from './display.js';
 import { color, printJson, println } from './output.js';
 
 const ResumeTaskFromCheckpoint = graphql(`
@@ -17,10 +19,11 @@ const ResumeTaskFromCheckpoint = graphql(`
   }
 `);
 
-export function registerTaskResumeFrom(program: Command): void {
+export const taskResumeFrom: CliCommand = { name: 'task resume-from', aliases: ['task-resume-from'], define: defineTaskResumeFrom };
+
+function defineTaskResumeFrom(cmd: Command): void {
   clientCommand(
-    program
-      .command('task-resume-from')
+    cmd
       .argument('<task>', 'task ID')
       .argument('<checkpoint>', 'checkpoint ID, or its number like #3'),
   )
@@ -28,7 +31,7 @@ export function registerTaskResumeFrom(program: Command): void {
     .action(async (taskArg: string, checkpointArg: string, opts: ClientOptions & { json?: boolean }) => {
       const client = clientFrom(opts);
       const checkpointId = await resolveCheckpoint(client, taskArg, checkpointArg);
-      const { resumeTaskFromCheckpoint: resumed } = await client.request(ResumeTaskFromCheckpoint, { input: { taskId: taskArg, checkpointId } });
+      const resumed = withDisplayedNote((await client.request(ResumeTaskFromCheckpoint, { input: { taskId: taskArg, checkpointId } })).resumeTaskFromCheckpoint);
       if (opts.json) return printJson(resumed);
       const { task, backupCheckpoint, backupSnapshot } = resumed;
       println(`resumed ${color.bold(task.name)} (${task.id}) from checkpoint ${checkpointArg}: ${task.status}, commit ${task.headCommit?.slice(0, 10)}, ${task.messageCount} messages`);

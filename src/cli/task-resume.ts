@@ -2,7 +2,9 @@
 // next worker runs it with its full context.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
+import { withDisplayedNote } from './display.js';
 import { color, printJson, println } from './output.js';
 
 const ResumeTask = graphql(`
@@ -13,11 +15,13 @@ const ResumeTask = graphql(`
   }
 `);
 
-export function registerTaskResume(program: Command): void {
-  clientCommand(program.command('task-resume').argument('<task>', 'task ID'))
+export const taskResume: CliCommand = { name: 'task resume', aliases: ['task-resume'], define: defineTaskResume };
+
+function defineTaskResume(cmd: Command): void {
+  clientCommand(cmd.argument('<task>', 'task ID'))
     .description('resume an interrupted or failed task; the next worker receives it with its full context')
     .action(async (taskArg: string, opts: ClientOptions & { json?: boolean }) => {
-      const { resumeTask } = await clientFrom(opts).request(ResumeTask, { input: { taskId: taskArg } });
+      const resumeTask = withDisplayedNote((await clientFrom(opts).request(ResumeTask, { input: { taskId: taskArg } })).resumeTask);
       if (opts.json) return printJson(resumeTask);
       const { task } = resumeTask;
       println(`resumed ${color.bold(task.name)} (${task.id}): ${task.status}, ${task.messageCount} messages`);

@@ -2,6 +2,7 @@
 // and/or conversation back to a checkpoint; what was there before is kept as a backup to undo it.
 import { Option, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { resolveCheckpoint } from './arguments.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
 import { color, printJson, println } from './output.js';
@@ -18,10 +19,11 @@ const RewindTask = graphql(`
 
 const MODES = ['code', 'conversation', 'both'] as const;
 
-export function registerTaskRewind(program: Command): void {
+export const taskRewind: CliCommand = { name: 'task rewind', aliases: ['task-rewind'], define: defineTaskRewind };
+
+function defineTaskRewind(cmd: Command): void {
   clientCommand(
-    program
-      .command('task-rewind')
+    cmd
       .argument('<task>', 'task ID')
       .argument('<checkpoint>', 'checkpoint ID, or its number like #3'),
   )
@@ -41,7 +43,7 @@ export function registerTaskRewind(program: Command): void {
       if (backupSnapshot) {
         println(`  conversation: now ${rewound.messageCount} messages; the previous head is snapshot ${backupSnapshot.id} (${backupSnapshot.messageCount} messages)`);
       }
-      if (backupCheckpoint) println(color.dim(`undo (code): makima task-rewind ${rewound.id} '#${backupCheckpoint.number}'`));
-      if (backupSnapshot) println(color.dim(`undo (conversation): makima rewind-conversation --task ${rewound.id} --to ${backupSnapshot.id}`));
+      if (backupCheckpoint) println(color.dim(`undo (code): makima task rewind ${rewound.id} '#${backupCheckpoint.number}'`));
+      if (backupSnapshot) println(color.dim(`undo (conversation): makima conversation rewind --task ${rewound.id} --to ${backupSnapshot.id}`));
     });
 }

@@ -3,11 +3,14 @@
 // event's cursor after a dropped connection, so that nothing is missed or printed twice.
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { InvalidArgumentError, type Command } from 'commander';
-import { print } from 'graphql';
 import { graphql } from '../generated/gql/index.js';
 import type { HistoryFilter } from '../generated/gql/graphql.js';
-import { clientCommand, clientFrom, describeErrors, type ApiClient, type ClientOptions } from './client.js';
-import { CliError, color, printTable, println, summarize, when } from './output.js';
+import type { CliCommand } from './command.js';
+import { clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
+import { displayData } from './display.js';
+import { follow } from './follow.js';
+import { color, printTable, println, summarize, when } from './output.js';
+import { timeOption } from './since.js';
 
 const EventFields = graphql(`
   fragment CliTimelineEvent on HistoryEvent {
@@ -64,16 +67,18 @@ interface TimelineOptions extends ClientOptions {
   first: number;
 }
 
-export function registerTimeline(program: Command): void {
-  clientCommand(program.command('timeline'))
+export const timeline: CliCommand = { name: 'timeline', define: defineTimeline };
+
+function defineTimeline(cmd: Command): void {
+  clientCommand(cmd)
     .description('show the newest history events; with --follow, keep printing new ones as they happen')
     .option('--follow', 'after the newest events (oldest first), print every new event live until Ctrl-C')
     .option('--type <type>', `only events of this type (${EVENT_TYPES.join(', ')}); repeatable`, collectOneOf(EVENT_TYPES))
     .option('--phase <phase>', `only events in this contract phase (${PHASES.join(', ')}); repeatable`, collectOneOf(PHASES))
     .option('--contract <contract>', "only this contract's events")
     .option('--task <task>', "only this task's events")
-    .option('--since <time>', 'only events at or after this ISO 8601 time')
-    .option('--until <time>', 'only events at or before this ISO 8601 time')
+    .option('--since <time>', 'only events at or after this time: ISO 8601, or how long ago (30m, 2h, 3d, 1w)', timeOption)
+    .option('--until <time>', 'only events at or before this time: ISO 8601, or how long ago (30m, 2h, 3d, 1w)', timeOption)
     .option('--first <n>', 'how many of the newest events to show', positiveInt, 20)
     .action(async (opts: TimelineOptions) => {
       const client = clientFrom(opts);
@@ -90,7 +95,15 @@ export function registerTimeline(program: Command): void {
       const oldestFirst = [...newest].reverse();
       for (const event of oldestFirst) printLine(event, opts.json);
       const start = oldestFirst.at(-1) ?? (await newestEvents(client, {}, 1))[0];
-      await follow(client, filter, start, (event) => printLine(event, opts.json));
+      await follow(client, {
+        document: FollowTimeline,
+        variables: (after) => ({ filter, after }),
+        item: (data) => data.timeline,
+        what: 'the live timeline',
+        start,
+        position: (event) => `event ${event.seq}`,
+        onItem: (event) => printLine(event, opts.json),
+      });
     });
 }
 
@@ -106,76 +119,13 @@ async function newestEvents(client: ApiClient, filter: HistoryFilter, count: num
   return events;
 }
 
-/**
- * Follows Subscription.timeline from just after `start` until Ctrl-C. graphql-ws reconnects with
- * backoff after a dropped connection and re-sends the subscribe payload it was given; its variables
- * are a getter, read when the payload is serialised, so each re-subscription asks for the events
- * after the last one printed (and the server sends each event after a cursor exactly once).
- */
-async function follow(client: ApiClient, filter: HistoryFilter, start: TimelineEvent | undefined, onEvent: (event: TimelineEvent) => void): Promise<void> {
-  let lastSeq = start ? BigInt(start.seq) : -1n;
-  let lastCursor = start?.cursor;
-  let stopping = false;
-  const ws = client.subscriptions({
-    retryAttempts: Infinity,
-    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** retries) * (0.5 + Math.random() / 2))),
-    on: {
-      closed: () => {
-        if (!stopping) process.stderr.write(color.dim('makima: connection lost; reconnecting…\n'));
-      },
-      connected: (_socket, _payload, wasRetry) => {
-        if (wasRetry) process.stderr.write(color.dim(`makima: reconnected; resuming after event ${lastSeq}\n`));
-        else process.stderr.write(color.dim('makima: following live events; Ctrl-C stops\n'));
-      },
-    },
-  });
-  const payload = {
-    query: print(FollowTimeline),
-    get variables() {
-      return { filter, after: lastCursor };
-    },
-  };
-  await new Promise<void>((resolve, reject) => {
-    const stop = () => {
-      stopping = true;
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      unsubscribe();
-      void ws.dispose();
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    const unsubscribe = ws.subscribe<{ timeline: TimelineEvent }>(payload, {
-      next: (result) => {
-        if (result.errors?.length) return fail(new CliError(describeErrors(result.errors)));
-        const event = result.data?.timeline;
-        if (!event) return;
-        lastSeq = BigInt(event.seq);
-        lastCursor = event.cursor;
-        onEvent(event);
-      },
-      error: (err) => fail(new CliError(`the live timeline ended: ${describeClose(err)}`)),
-      complete: () => stopping || fail(new CliError('the server ended the live timeline')),
-    });
-    function fail(err: Error) {
-      stopping = true;
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void ws.dispose();
-      reject(err);
-    }
-  });
+/** An event as the CLI shows it: IDs in its data as global IDs (display.ts). */
+function shown(event: TimelineEvent): TimelineEvent {
+  return { ...event, data: displayData(event.data) };
 }
 
-function describeClose(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (Array.isArray(err)) return describeErrors(err);
-  const close = err as { code?: number; reason?: string };
-  return close.code ? `closed with ${close.code} ${close.reason ?? ''}`.trim() : String(err);
-}
-
-function printNewest(events: TimelineEvent[], json?: boolean): void | Promise<void> {
+function printNewest(raw: TimelineEvent[], json?: boolean): void | Promise<void> {
+  const events = raw.map(shown);
   if (json) return events.forEach((e) => println(JSON.stringify(e)));
   if (!events.length) return println(color.dim('no events'));
   return printTable(
@@ -184,7 +134,8 @@ function printNewest(events: TimelineEvent[], json?: boolean): void | Promise<vo
   );
 }
 
-function printLine(event: TimelineEvent, json?: boolean): void {
+function printLine(raw: TimelineEvent, json?: boolean): void {
+  const event = shown(raw);
   if (json) return println(JSON.stringify(event));
   const where = [event.contract?.name, event.task?.name].filter(Boolean).join(' › ');
   println(`${color.dim(when(event.createdAt))}  ${color.bold(eventName(event))}  ${event.phase ?? ''}  ${color.cyan(where)}  ${color.dim(`by ${event.actor.description}`)}  ${summarize(event.data, 80)}`);

@@ -1,6 +1,7 @@
 // `makima token create|list|revoke`: the viewer's API tokens. The secret is printed once, by create.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { allNodes, clientCommand, clientFrom, type ClientOptions } from './client.js';
 import { CliError, color, printJson, println, printTable, when } from './output.js';
 
@@ -35,10 +36,10 @@ function expiry(value: string): string {
   return time.toISOString();
 }
 
-export function registerToken(program: Command): void {
-  const token = program.command('token').description('create, list and revoke your API tokens');
-
-  clientCommand(token.command('create'))
+export const tokenCreate: CliCommand = {
+  name: 'token create',
+  define: (cmd: Command) =>
+  void clientCommand(cmd)
     .description('create an API token and print it (shown only this once)')
     .requiredOption('--name <name>', 'what the token is for (shown in the history of what it does)')
     .option('--scope <scope>', 'FULL (everything), READ (queries and subscriptions) or WORKER (the worker protocol)', 'FULL')
@@ -53,9 +54,13 @@ export function registerToken(program: Command): void {
       println(`created ${t.scope} token ${color.bold(t.name)} (${t.id})${t.expiresAt ? `, expires ${t.expiresAt}` : ''}`);
       println(`token: ${createApiToken.token}`);
       println(color.dim('It is shown only this once: store it now (e.g. as MAKIMA_TOKEN on the machine that uses it).'));
-    });
+    }),
+};
 
-  clientCommand(token.command('list'))
+export const tokenList: CliCommand = {
+  name: 'token list',
+  define: (cmd: Command) =>
+  void clientCommand(cmd)
     .description('list your API tokens (never their secrets), newest first')
     .action(async (opts: ClientOptions & { json?: boolean }) => {
       const client = clientFrom(opts);
@@ -68,13 +73,17 @@ export function registerToken(program: Command): void {
         ['ID', 'NAME', 'SCOPE', 'STATE', 'CREATED', 'LAST USED', 'EXPIRES'],
         tokens.map((t) => [t.id, t.name, t.scope, state(t), when(t.createdAt), t.lastUsedAt ? when(t.lastUsedAt) : 'never', t.expiresAt ?? 'never']),
       );
-    });
+    }),
+};
 
-  clientCommand(token.command('revoke').argument('<token-id>', 'the ID of the token (as `makima token list` shows it)'))
+export const tokenRevoke: CliCommand = {
+  name: 'token revoke',
+  define: (cmd: Command) =>
+  void clientCommand(cmd.argument('<token-id>', 'the ID of the token (as `makima token list` shows it)'))
     .description('revoke one of your API tokens: every server instance refuses it at once')
     .action(async (id: string, opts: ClientOptions & { json?: boolean }) => {
       const { revokeApiToken } = await clientFrom(opts).request(RevokeApiToken, { input: { id } });
       if (opts.json) return printJson(revokeApiToken);
       println(`revoked token ${color.bold(revokeApiToken.apiToken.name)} (${revokeApiToken.apiToken.id})`);
-    });
-}
+    }),
+};

@@ -9,8 +9,9 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { graphql } from '../generated/gql/index.js';
 import { ApiClient } from './client.js';
+import type { CliCommand } from './command.js';
 import { DataDirHeldError, migrateDatabase, openConfiguredDatabase } from './database.js';
-import { CliError, color, printJson, println } from './output.js';
+import { CliError, UsageError, color, printJson, println } from './output.js';
 
 const CreateUser = graphql(`
   mutation CliCreateUser($input: CreateUserInput!) { createUser(input: $input) { token user { id name } } }
@@ -24,17 +25,17 @@ interface Created {
 
 type UserOptions = { name: string; json?: boolean; url?: string; token?: string };
 
-export function registerUser(program: Command): void {
-  const user = program.command('user').description('manage users and their API tokens');
-  user
-    .command('create')
+export const userCreate: CliCommand = { name: 'user create', define: defineUserCreate };
+
+function defineUserCreate(cmd: Command): void {
+  cmd
     .description('create a user and print its API token (shown only once); through the running server if one holds the embedded database')
     .requiredOption('--name <name>', "the user's name")
     .option('--json', 'print { "id", "name", "token" } as JSON')
     .option('--url <url>', 'the running server, when it holds the embedded database (default: MAKIMA_URL, else HOST and PORT)')
     .option('--token <token>', "an administrator's token for it (default: MAKIMA_TOKEN, else the local user's token in the data directory)")
     .action(async (opts: UserOptions) => {
-      if (!opts.name.trim()) throw new CliError('--name must not be empty');
+      if (!opts.name.trim()) throw new UsageError('--name must not be empty');
       const config = loadConfig();
       const created = await createDirectly(config, opts.name).catch((err: unknown) => {
         if (!(err instanceof DataDirHeldError)) throw err;
@@ -65,12 +66,12 @@ async function createThroughServer(config: Config, opts: UserOptions, held: Data
   const url = opts.url ?? config.clientUrl ?? `http://${host}:${config.port}/graphql`;
   const localToken = path.join(config.dataDir, 'local-token');
   const token = opts.token ?? config.clientToken ?? (fs.existsSync(localToken) ? fs.readFileSync(localToken, 'utf8').trim() : undefined);
-  if (!token) throw new CliError(`${held.message}\nTo add a user through the running server, give an administrator's token: --token or MAKIMA_TOKEN`);
+  if (!token) throw new CliError(`${held.message}\nTo add a user through the running server, give an administrator's token: --token or MAKIMA_TOKEN`, 'UNAUTHORIZED');
   try {
     const { createUser } = await new ApiClient(url, token).request(CreateUser, { input: { name: opts.name } });
     return { id: createUser.user.id, name: createUser.user.name, token: createUser.token };
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
-    throw new CliError(`${held.message}\nAdding the user through the server at ${url} failed too: ${err.message}`);
+    throw new CliError(`${held.message}\nAdding the user through the server at ${url} failed too: ${err.message}`, err.kind);
   }
 }

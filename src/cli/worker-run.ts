@@ -1,6 +1,7 @@
 // One task on the reference worker: runs the agent command in the task's worktree with the full
 // context on stdin, turns its stdout into task events, messages and checkpoints (worker-protocol),
-// keeps the lease renewed, and completes or fails the task when the agent exits.
+// keeps the lease renewed, shows the agent's output to the operator as it comes (each line with its
+// time), and completes or fails the task when the agent exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { graphql } from '../generated/gql/index.js';
 import { ApiError, type ApiClient } from './client.js';
-import { CliError } from './output.js';
+import { CliError, summarize } from './output.js';
 import { agentRecord, canIdentifyProcesses, isRecordedGroupRunning, readRecord, recordPath, removeRecord, stopRecordedGroup, writeRecord, type AgentRecord } from './worker-agents.js';
 import { parseLine, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
 
@@ -188,6 +189,7 @@ class TaskRun {
     const instruction = parseLine(line);
     switch (instruction.kind) {
       case 'event':
+        this.stream(instruction.type, instruction.data);
         return this.addEvent(instruction.type, instruction.data, line.length);
       case 'done':
       case 'fail':
@@ -208,6 +210,13 @@ class TaskRun {
       if (!(err instanceof ApiError)) throw err;
       await this.protocolError(at, `the ${instruction.kind} was refused: ${err.message}`);
     }
+  }
+
+  /** Shows the operator what the agent reports as it reports it, each line with the time it was read. */
+  private stream(type: TaskEventType, data: unknown): void {
+    const at = new Date().toISOString();
+    const text = type === 'OUTPUT' && typeof data === 'string' ? data : `${type.toLowerCase()} ${summarize(data, 200)}`;
+    this.options.report('output', { taskId: this.taskId, at, type, data }, `  ${at.slice(11, 23)} │ ${text}`);
   }
 
   private async addEvent(type: TaskEventType, data: unknown, bytes: number): Promise<void> {
@@ -347,7 +356,7 @@ class TaskRun {
     if (this.stopping || this.options.signal.aborted) {
       const failed = await this.call(() => this.fail(WORKER_STOPPED));
       if (!failed) return this.finish(end);
-      report('released', { taskId: task.id }, `released ${task.name} (${task.id}): FAILED with "${WORKER_STOPPED}"; resume it with makima task-resume ${task.id}`);
+      report('released', { taskId: task.id }, `released ${task.name} (${task.id}): FAILED with "${WORKER_STOPPED}"; resume it with makima task resume ${task.id}`);
       return { kind: 'released' };
     }
     const error = this.failure(end);

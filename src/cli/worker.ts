@@ -3,8 +3,9 @@
 import os from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
 import { ApiError, clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
-import { CliError, color, println } from './output.js';
+import { CliError, UsageError, color, println } from './output.js';
 import { ClaimTask, runAssignment, type Report } from './worker-run.js';
 
 const Viewer = graphql(`
@@ -28,15 +29,17 @@ function leaseSeconds(value: string): number {
   return n;
 }
 
-export function registerWorker(program: Command): void {
-  clientCommand(program.command('worker'))
+export const worker: CliCommand = { name: 'worker', define: defineWorker };
+
+function defineWorker(cmd: Command): void {
+  clientCommand(cmd)
     .description("claim tasks and run an agent command on each, in the task's worktree (see the README for its protocol)")
     .requiredOption('--command <command>', "the agent command, run with /bin/sh -c; it gets the task's context as JSON on stdin")
     .option('--worker-id <id>', "this worker's name (default: <hostname>-<pid>)")
     .option('--lease-seconds <n>', 'lease length; it is renewed every half of it', leaseSeconds, 60)
     .option('--once', 'run one task, then exit (status 1 if the task failed)')
     .action(async (opts: WorkerOptions) => {
-      if (!opts.command.trim()) throw new CliError('--command must not be empty');
+      if (!opts.command.trim()) throw new UsageError('--command must not be empty');
       const client = clientFrom(opts);
       const workerId = opts.workerId ?? `${os.hostname()}-${process.pid}`;
       const report = reporter(opts.json);

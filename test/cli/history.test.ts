@@ -53,10 +53,11 @@ describe('makima task-history', () => {
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^worker task .* · PENDING$/);
     const rows = lines.slice(1).map((l) => l.split(/\s+/).slice(1, 2)[0]);
-    expect(rows).toEqual(['user', 'assistant', 'tool_call', 'tool_result', 'output', 'user', 'error']);
-    expect(lines[1]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z\s+user\s+\{"text":"Add a search box"\}$/);
-    expect(lines[3]).toContain('{"tool":"bash","command":"npm test"}');
-    expect(lines[5]).toContain('All tests pass.');
+    expect(rows).toEqual(['task/created', 'user', 'assistant', 'tool_call', 'tool_result', 'output', 'checkpoint/created', 'user', 'error', 'checkpoint/created']);
+    expect(lines[2]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z\s+user\s+\{"text":"Add a search box"\}$/);
+    expect(lines[4]).toContain('{"tool":"bash","command":"npm test"}');
+    expect(lines[6]).toContain('All tests pass.');
+    expect(lines[7]).toContain('"message":"add the search box"');
     expect(result.stdout).not.toMatch(/\x1b\[/); // no colours when stdout is not a terminal
   });
 
@@ -75,7 +76,8 @@ describe('makima task-history', () => {
     expect(messages.map((m: { content: { text: string } }) => m.content.text)).toEqual(texts);
     expect(events.map((e: { seq: number }) => e.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     // All messages were appended before any event was recorded.
-    expect(history.entries.findIndex((e: { kind: string }) => e.kind === 'event')).toBe(130);
+    const told = history.entries.filter((e: { kind: string }) => e.kind !== 'change');
+    expect(told.findIndex((e: { kind: string }) => e.kind === 'event')).toBe(130);
   });
 });
 
@@ -128,28 +130,28 @@ describe('errors of the client commands', () => {
     const f = await taskOnRepo(t, other);
     for (const id of ['4e0b4d9a-2a50-4b5c-9a0e-8d1c2a7b9f10', f.taskId]) {
       const result = await runMakima(['task-history', id], env(user));
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(3);
       expect(result.stderr).toMatch(/^makima: NOT_FOUND: task .* was not found\n$/);
       oneLine(result.stderr);
     }
     const bad = await runMakima(['task-checkpoints', 'not-an-id', '--json'], env(user));
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^makima: BAD_USER_INPUT: /);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stderr).error).toMatchObject({ kind: 'USAGE', exitCode: 2, errors: [{ code: 'BAD_USER_INPUT' }] });
   });
 
   it('an unreachable server says which URL it could not reach', async () => {
     const url = `http://127.0.0.1:${await closedPort()}/graphql`;
     const result = await runMakima(['task-history', 'x'], { MAKIMA_URL: url, MAKIMA_TOKEN: 'mk_x' });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(5);
     expect(result.stderr).toBe(`makima: could not reach ${url}: ECONNREFUSED\n`);
   });
 
   it('a missing or wrong token is explained', async () => {
     const none = await runMakima(['task-checkpoints', 'x'], { MAKIMA_URL: t.url });
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(6);
     expect(none.stderr).toMatch(/no API token: set MAKIMA_TOKEN or pass --token/);
     const wrong = await runMakima(['task-checkpoints', 'x', '--url', t.url, '--token', 'mk_wrong'], {});
-    expect(wrong.code).toBe(1);
+    expect(wrong.code).toBe(6);
     expect(wrong.stderr).toMatch(/^makima: UNAUTHENTICATED: /);
     oneLine(wrong.stderr);
   });

@@ -65,7 +65,7 @@ describe('makima task-resume', () => {
     const user = await t.createUser();
     const f = await taskOnRepo(t, user);
     const result = await runMakima(['task-resume', f.taskId], env(user));
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/^makima: CONFLICT: task \S+ is already PENDING \(NEW\); the next worker that claims work receives it\n$/);
     expect((await user.ok(TaskState, { id: f.taskId })).task).toMatchObject({ status: 'PENDING', resumeNote: null });
   });
@@ -122,7 +122,9 @@ describe('makima resume', () => {
   it('refuses an unknown contract with NOT_FOUND', async () => {
     const user = await t.createUser();
     const result = await runMakima(['resume', '4e0b4d9a-2a50-4b5c-9a0e-8d1c2a7b9f10'], env(user));
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe('makima: NOT_FOUND: contract 4e0b4d9a-2a50-4b5c-9a0e-8d1c2a7b9f10 was not found\n');
+    expect(result.code).toBe(3);
+    // The raw UUID given is named by the global ID that the commands take.
+    const globalId = Buffer.from('Contract:4e0b4d9a-2a50-4b5c-9a0e-8d1c2a7b9f10').toString('base64');
+    expect(result.stderr).toBe(`makima: NOT_FOUND: contract ${globalId} was not found\n`);
   });
 });

@@ -40,10 +40,10 @@ describe('makima task-rewind', () => {
     expect(task.headCommit).toBe(f.first.commitSha);
     expect(task.messageCount).toBe(4); // CODE leaves the conversation alone
     expect(result.stdout).toContain('rewound worker task to checkpoint #1 (code)');
-    expect(result.stdout).toContain(`undo (code): makima task-rewind ${f.taskId} '#3'`);
+    expect(result.stdout).toContain(`undo (code): makima task rewind ${f.taskId} '#3'`);
 
     // The undo it printed works.
-    const undo = await runMakima(['task-rewind', f.taskId, '#3'], env(user));
+    const undo = await runMakima(['task', 'rewind', f.taskId, '#3'], env(user));
     expect(undo.code).toBe(0);
     expect(fileMap(f.worktree)['src/b.txt']).toBe('second\n');
   });
@@ -68,17 +68,17 @@ describe('makima task-rewind', () => {
     expect(result.code).toBe(0);
     expect(await conversationTexts(user, f.taskId)).toEqual(['one', 'two']);
     expect(fileMap(f.worktree)['src/b.txt']).toBe('second\n');
-    expect(result.stdout).toMatch(/undo \(conversation\): makima rewind-conversation --task \S+ --to \S+/);
+    expect(result.stdout).toMatch(/undo \(conversation\): makima conversation rewind --task \S+ --to \S+/);
   });
 
   it('refuses an unknown checkpoint number or mode, changing nothing', async () => {
     const user = await t.createUser();
     const f = await taskWithCheckpoints(user);
     const missing = await runMakima(['task-rewind', f.taskId, '#7'], env(user));
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr).toBe(`makima: task worker task (${f.taskId}) has no checkpoint #7; it has #1–#2\n`);
     const mode = await runMakima(['task-rewind', f.taskId, '#1', '--mode', 'everything'], env(user));
-    expect(mode.code).toBe(1);
+    expect(mode.code).toBe(2);
     expect(mode.stderr).toMatch(/argument 'everything' is invalid. Allowed choices are code, conversation, both/);
     expect((await user.ok(TaskState, { id: f.taskId })).task!.headCommit).toBe(f.second.commitSha);
   });
@@ -114,7 +114,7 @@ describe('makima task-fork', () => {
     const f = await taskWithCheckpoints(user);
     for (const args of [[], ['--checkpoint', '#1', '--message', f.messageIds[0]]]) {
       const result = await runMakima(['task-fork', f.taskId, ...args], env(user));
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(2);
       expect(result.stderr).toBe('makima: give exactly one of --checkpoint and --message\n');
     }
   });
@@ -129,7 +129,7 @@ describe('makima rewind-conversation', () => {
     const result = await runMakima(['rewind-conversation', f.contractId, '--to', ids[1]], env(user));
     expect(result.code).toBe(0);
     expect(await conversationTexts(user, supervisor)).toEqual(['plan', 'research']);
-    const [, backup] = result.stdout.match(/undo: makima rewind-conversation --task \S+ --to (\S+)/)!;
+    const [, backup] = result.stdout.match(/undo: makima conversation rewind --task \S+ --to (\S+)/)!;
 
     // Undo with the backup snapshot given as a raw UUID: tried as a message, found as a snapshot.
     const undo = await runMakima(['rewind-conversation', '--task', supervisor, '--to', rawId(backup), '--json'], env(user));
@@ -158,7 +158,7 @@ describe('makima rewind-conversation', () => {
     expect(task.stderr).toMatch(/^makima: --to: \S+ is a Task ID; give a message or snapshot ID/);
     const both = await runMakima(['rewind-conversation', f.contractId, '--task', f.taskId, '--to', f.messageIds[0]], env(user));
     expect(both.stderr).toBe('makima: give exactly one of <contract> and --task\n');
-    for (const r of [unknown, task, both]) expect(r.code).toBe(1);
+    expect([unknown.code, task.code, both.code]).toEqual([3, 2, 2]);
     expect(await conversationTexts(user, f.taskId)).toEqual(['one', 'two', 'three', 'four']);
   });
 });

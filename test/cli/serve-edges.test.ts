@@ -104,8 +104,9 @@ describe('makima serve on a port that is in use', () => {
     // It used to open and migrate the database first, then take ~25 s to exit.
     expect(Date.now() - started).toBeLessThan(15_000);
 
+    // Under --json the same failure is one JSON object on stderr, like every command's.
     const flag = await runMakima(['serve', '--port', String(port), '--json'], { MAKIMA_DATA_DIR: dataDir });
-    expect(flag.stderr).toBe(`makima: port ${port} on 127.0.0.1 is in use; set PORT or --port\n`);
+    expect(JSON.parse(flag.stderr)).toEqual({ error: { kind: 'ERROR', exitCode: 1, message: `port ${port} on 127.0.0.1 is in use; set PORT or --port` } });
     expect(flag.code).toBe(1);
     expect(flag.stdout).toBe('');
   });

@@ -106,7 +106,7 @@ describe('makima user create', () => {
 
   it('refuses an empty name with a one-line error', async () => {
     const result = await runMakima(['user', 'create', '--name', ' '], { MAKIMA_DATA_DIR: freshDataDir() });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

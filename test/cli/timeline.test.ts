@@ -77,7 +77,7 @@ describe('makima timeline', () => {
   it('refuses an unknown event type with a clear message', async () => {
     const user = await t.createUser();
     const result = await runMakima(['timeline', '--type', 'gossip'], env(user));
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/option '--type <type>' argument 'gossip' is invalid. expected one of TASK, CHAT, CHECKPOINT, PHASE, FILE/);
   });
 });

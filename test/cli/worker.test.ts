@@ -179,7 +179,10 @@ describe('makima worker', () => {
     const { env, contextFile } = workerEnv(user, 'work');
     const second = await runMakima(['worker', '--command', COMMAND, '--once', '--json'], env);
     expect(second.code).toBe(0);
-    const events = second.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = second.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    // The agent's output is streamed as it comes (one `output` line each); the rest in this order.
+    expect(lines.filter((e: { event: string }) => e.event === 'output').length).toBeGreaterThan(0);
+    const events = lines.filter((e: { event: string }) => e.event !== 'output');
     expect(events.map((e: { event: string }) => e.event)).toEqual(['started', 'claimed', 'agent_started', 'message', 'checkpoint', 'message', 'completed', 'stopped']);
     expect(events[1]).toMatchObject({ taskId: f.taskId, reason: 'RESUME' });
     expect(JSON.parse(fs.readFileSync(contextFile, 'utf8')).resumeNote).toContain('last error: the agent exited with status 3');
@@ -212,7 +215,7 @@ describe('makima worker', () => {
     expect(idle.output()).toContain('worker idle stopped');
 
     const unreachable = await runMakima(['worker', '--command', 'true'], { MAKIMA_URL: 'http://127.0.0.1:1/graphql', MAKIMA_TOKEN: user.token });
-    expect(unreachable.code).toBe(1);
+    expect(unreachable.code).toBe(5);
     expect(unreachable.stderr).toMatch(/^makima: could not reach http:\/\/127\.0\.0\.1:1\/graphql: /);
   });
 });

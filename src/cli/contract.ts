@@ -1,0 +1,136 @@
+// `makima contract create|list|show|advance`: contracts — a piece of work on one repository, its
+// phase, its supervisor and its tasks.
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { graphql } from '../generated/gql/index.js';
+import type { ContractPhase } from '../generated/gql/graphql.js';
+import type { CliCommand } from './command.js';
+import { allNodes, clientCommand, clientFrom, type ClientOptions } from './client.js';
+import { CliError, color, printJson, printTable, println, when } from './output.js';
+import { leaseText } from './task.js';
+
+const PHASES: ContractPhase[] = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
+
+const CreateContract = graphql(`
+  mutation CliCreateContract($input: CreateContractInput!) {
+    createContract(input: $input) {
+      contract { id name description phase repositoryPath createdAt supervisor { id name status branch worktreePath } }
+    }
+  }
+`);
+
+const Contracts = graphql(`
+  query CliContracts($after: String) {
+    contracts(first: 100, after: $after) {
+      edges { node { id name phase repositoryPath createdAt updatedAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+const ContractDetails = graphql(`
+  query CliContract($id: ID!) {
+    contract(id: $id) {
+      id name description phase repositoryPath createdAt updatedAt
+      supervisor { id name status }
+    }
+  }
+`);
+
+const ContractTasks = graphql(`
+  query CliContractTasks($id: ID!, $after: String) {
+    contract(id: $id) {
+      tasks(first: 100, after: $after) {
+        edges { node { id name status isSupervisor workerId leaseExpiresAt updatedAt } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+`);
+
+const AdvancePhase = graphql(`
+  mutation CliAdvanceContractPhase($input: AdvanceContractPhaseInput!) {
+    advanceContractPhase(input: $input) { contract { id name phase updatedAt } }
+  }
+`);
+
+function phase(value: string): ContractPhase {
+  const upper = value.toUpperCase() as ContractPhase;
+  if (!PHASES.includes(upper)) throw new InvalidArgumentError(`expected one of ${PHASES.join(', ')}`);
+  return upper;
+}
+
+type JsonOption = ClientOptions & { json?: boolean };
+
+export const contractCreate: CliCommand = {
+  name: 'contract create',
+  define: (cmd: Command) =>
+    clientCommand(cmd)
+      .description('create a contract on a git repository; its supervisor task is created with it, pending')
+      .requiredOption('--name <name>', "the contract's name")
+      .requiredOption('--repo <path>', 'the git repository (inside the server\'s MAKIMA_REPOS_ROOT); a relative path is taken from here')
+      .option('--description <text>', 'what the contract is about')
+      .action(async (opts: JsonOption & { name: string; repo: string; description?: string }) => {
+        const input = { name: opts.name, description: opts.description, repositoryPath: path.resolve(opts.repo) };
+        const { createContract } = await clientFrom(opts).request(CreateContract, { input });
+        if (opts.json) return printJson(createContract);
+        const { contract } = createContract;
+        println(`created contract ${color.bold(contract.name)} (${contract.id}) on ${contract.repositoryPath}, phase ${contract.phase}`);
+        println(`  supervisor ${contract.supervisor.name} (${contract.supervisor.id}): ${contract.supervisor.status}, branch ${contract.supervisor.branch}`);
+        println(color.dim(`  add a task: makima task create ${contract.id} --name <name> --prompt <what to do>`));
+      }),
+};
+
+export const contractList: CliCommand = {
+  name: 'contract list',
+  aliases: ['contracts'],
+  define: (cmd: Command) =>
+    clientCommand(cmd)
+      .description('list your contracts, newest first')
+      .action(async (opts: JsonOption) => {
+        const client = clientFrom(opts);
+        const contracts = await allNodes(async (after) => (await client.request(Contracts, { after })).contracts);
+        if (opts.json) return printJson({ contracts });
+        if (!contracts.length) return println(color.dim('no contracts yet; create one with makima contract create --name <name> --repo <path>'));
+        await printTable(
+          ['id', 'name', 'phase', 'repository', 'updated'],
+          contracts.map((c) => [c.id, c.name, c.phase, c.repositoryPath, when(c.updatedAt)]),
+        );
+      }),
+};
+
+export const contractShow: CliCommand = {
+  name: 'contract show',
+  define: (cmd: Command) =>
+    clientCommand(cmd.argument('<contract>', 'contract ID'))
+      .description('show a contract: phase, repository, supervisor and every task with its worker and lease')
+      .action(async (id: string, opts: JsonOption) => {
+        const client = clientFrom(opts);
+        const { contract } = await client.request(ContractDetails, { id });
+        if (!contract) throw new CliError(`contract ${id} was not found`, 'NOT_FOUND');
+        const tasks = await allNodes(async (after) => (await client.request(ContractTasks, { id, after })).contract!.tasks);
+        if (opts.json) return printJson({ contract: { ...contract, tasks } });
+        println(`${color.bold(contract.name)} ${color.dim(`${contract.id} · ${contract.phase}`)}`);
+        if (contract.description) println(`  ${contract.description}`);
+        println(`  repository ${contract.repositoryPath}`);
+        println(`  created ${when(contract.createdAt)}, updated ${when(contract.updatedAt)}`);
+        println();
+        await printTable(
+          ['id', 'task', 'status', 'worker', 'lease', 'updated'],
+          tasks.map((t) => [t.id, t.isSupervisor ? `${t.name} (supervisor)` : t.name, t.status, t.workerId, leaseText(t), when(t.updatedAt)]),
+        );
+      }),
+};
+
+export const contractAdvance: CliCommand = {
+  name: 'contract advance',
+  define: (cmd: Command) =>
+    clientCommand(cmd.argument('<contract>', 'contract ID').argument('<phase>', `the next phase: ${PHASES.join(', ')} (any case)`, phase))
+      .description("move a contract to another phase (recorded in its history)")
+      .action(async (contractId: string, to: ContractPhase, opts: JsonOption) => {
+        const { advanceContractPhase } = await clientFrom(opts).request(AdvancePhase, { input: { contractId, phase: to } });
+        if (opts.json) return printJson(advanceContractPhase);
+        const { contract } = advanceContractPhase;
+        println(`contract ${color.bold(contract.name)} (${contract.id}) is now in phase ${contract.phase}`);
+      }),
+};
