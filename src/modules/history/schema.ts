@@ -14,6 +14,8 @@ export function historyCursor(seq: bigint): string {
   return formatPrismaCursor({ seq }, 'seq');
 }
 
+// `task` and `contract` are added in modules/timeline (above tasks and contracts in the module
+// order), where the history pages that join them in are.
 export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
   id: { field: 'id' },
   findUnique: (id, ctx) => nodeWhere(id, 'HistoryEvent', { ownerId: ctx.viewer?.id ?? '' }),
@@ -22,8 +24,6 @@ export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
     eventSubtype: t.exposeString('eventSubtype', { nullable: true }),
     phase: t.expose('phase', { type: ContractPhaseEnum, nullable: true, description: "The contract's phase when the event happened" }),
     data: t.expose('eventData', { type: 'JSON' }),
-    contract: t.relation('contract', { nullable: true }),
-    task: t.relation('task', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     seq: t.string({ description: 'Position in commit order (a 64-bit integer as a string)', resolve: (e) => e.seq.toString() }),
     cursor: t.string({ description: 'Pass as `after` to connections and subscriptions', resolve: (e) => historyCursor(e.seq) }),
