@@ -20,6 +20,7 @@ import { startWorkers } from './modules/workers/service.js';
 import { BadInputError } from './errors.js';
 import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
+import { jitPlugin } from './schema/jit.js';
 import { isRequestRefusal, limitPlugins } from './schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
 
@@ -235,7 +236,7 @@ function createApp(app: AppContext): YogaServerInstance<InitialContext, Context>
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
-    plugins: [...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes()],
+    plugins: [...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), jitPlugin()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;

@@ -14,7 +14,7 @@ import { ContractRef } from '../contracts/schema.js';
 import { decodeHistoryFilter, HistoryEventConnection, HistoryEventRef, HistoryFilterInput } from '../history/schema.js';
 import { JOINABLE_CONTRACT_FIELDS, JOINABLE_TASK_FIELDS, readHistoryPage, type HistoryRow } from '../history/sql.js';
 import { TaskRef } from '../tasks/schema.js';
-import { nodeSelections, selectsOnly } from './selection.js';
+import { nodeSelections, selectsOnly } from '../../schema/selection.js';
 import { followContractHistory, followTimeline } from './service.js';
 
 const historyConnection = prismaConnectionHelpers(builder, 'HistoryEvent', { cursor: 'seq' });

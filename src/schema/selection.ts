@@ -1,6 +1,6 @@
-// What a history connection's query asks of its events' task and contract, read from the
+// What a connection's query asks of a relation of its nodes, read from the
 // operation (fields, inline fragments and named fragments), to decide whether one SQL join can
-// answer it (modules/timeline/schema.ts).
+// answer it (modules/timeline/schema.ts joins an event's task and contract this way).
 import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
 type Fragments = GraphQLResolveInfo['fragments'];
