@@ -1,6 +1,6 @@
 // bench:timeline — timeline reads, makima against PostGraphile 5 on the same data and the same Node
 // (22), makima on Node 20 as extra information, and the same reads as raw SQL as the floor.
-// BENCH_SECONDS (default 3) of load per client and read, in interleaved rounds, BENCH_CONNECTIONS (default 20).
+// BENCH_SECONDS (default 3) of load per client and read, in BENCH_ROUNDS (default 2) interleaved rounds, BENCH_CONNECTIONS (default 20).
 // BENCH_EVENTS (default 1,000,000) history events, for trying the benchmark out at a smaller size.
 // BENCH_BASELINE=<a checkout of makima, with node_modules> adds that version of makima beside this
 // one ("makima before"), to show a change's effect side by side in one run.
@@ -32,7 +32,7 @@ import {
 } from './reads.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_SECONDS = 0.75;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const TSX_LOADER = ['--import', 'tsx'];
