@@ -217,9 +217,19 @@ runBench('fanout', async () => {
 
   const makimaIsLive = await hasLiveTimeline(makima.url, owners[0].token);
   const outcomes: Outcome[] = [];
+  // A shape that fails (a subscriber refused or closed) is reported as such; the others still run.
+  const attempt = async (side: Side, scenario: Scenario): Promise<Outcome> => {
+    try {
+      return await measure(side, scenario, owners);
+    } catch (err) {
+      const note = `FAILED: ${(err as Error).message.split('\n')[0].slice(0, 200)}`;
+      console.log(`  ${note}`);
+      return { scenario: scenario.name, subscribers: scenario.subscribers, label: side.label, node: side.server.node, measured: false, note };
+    }
+  };
   for (const scenario of SCENARIOS) {
-    outcomes.push(await measure(bareSide, scenario, owners));
-    if (makimaIsLive) outcomes.push(await measure(makimaSide, scenario, owners));
+    outcomes.push(await attempt(bareSide, scenario));
+    if (makimaIsLive) outcomes.push(await attempt(makimaSide, scenario));
     else {
       const note = 'not measured: this build of makima has no Subscription.timeline yet';
       outcomes.push({ scenario: scenario.name, label: makimaSide.label, node: makima.node, measured: false, note });

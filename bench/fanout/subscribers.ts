@@ -17,6 +17,9 @@ export interface SubscriberSet {
   close(): Promise<void>;
 }
 
+/** Subscribers connecting at once. */
+const CONNECT_WAVE = 250;
+
 export interface Subscriber {
   token: string;
 }
@@ -39,8 +42,7 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
       await Promise.all(clients.map((c) => c.dispose()));
     },
   };
-  const connected = subscribers.map(
-    (s, i) =>
+  const connect = (s: Subscriber, i: number) =>
       new Promise<void>((resolve, reject) => {
         const client = createClient({
           url: wsUrl,
@@ -75,8 +77,11 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
             complete: () => undefined,
           },
         );
-      }),
-  );
-  await Promise.all(connected);
+      });
+  // In waves: ten thousand sockets opened in the same instant overflow the server's accept backlog
+  // (closed with 1006 before the handshake), which is a property of the client, not of the server.
+  for (let from = 0; from < subscribers.length; from += CONNECT_WAVE) {
+    await Promise.all(subscribers.slice(from, from + CONNECT_WAVE).map((s, j) => connect(s, from + j)));
+  }
   return set;
 }
