@@ -57,6 +57,8 @@ interface Scenario {
 interface Outcome {
   scenario: string;
   subscribers?: number;
+  /** Time to connect (and acknowledge) every subscriber, in waves (subscribers.ts). */
+  connectSeconds?: number;
   label: string;
   node: string;
   measured: boolean;
@@ -110,7 +112,10 @@ async function measure(side: Side, scenario: Scenario, allOwners: { id: string; 
   const perOwner = scenario.subscribers / owners.length;
   const subscribers = Array.from({ length: scenario.subscribers }, (_, i) => ({ token: side.tokenOf(owners[i % owners.length]) }));
   console.log(`${scenario.name}, ${side.label}: connecting ${scenario.subscribers} subscribers …`);
+  const connectStart = nowMs();
   const set = await subscribeAll(side.wsUrl, subscribers);
+  const connectSeconds = (nowMs() - connectStart) / 1000;
+  console.log(`  connected in ${connectSeconds.toFixed(1)} s`);
   try {
     await waitUntilLive(
       side,
@@ -136,6 +141,7 @@ async function measure(side: Side, scenario: Scenario, allOwners: { id: string; 
     return {
       scenario: scenario.name,
       subscribers: scenario.subscribers,
+      connectSeconds: Number(connectSeconds.toFixed(1)),
       label: side.label,
       node: side.server.node,
       measured: true,
