@@ -127,7 +127,10 @@ async function measure(side: Side, scenario: Scenario, allOwners: { id: string; 
     // the measurement starts from a server that is neither cold nor behind.
     const warmup = await runWriter({ owners: owners.map((o) => o.id), rate: scenario.rate, seconds: WARMUP_SECONDS, kind: 'warmup', publish: side.publish });
     await until(() => set.warmups() >= warmup.written * perOwner, DRAIN_MS);
-    console.log(`  all subscribers live and warmed up; writing ${scenario.rate} events/s for ${SECONDS} s`);
+    const behind = warmup.written * perOwner - set.warmups();
+    console.log(
+      `  all subscribers live; ${behind > 0 ? `${behind} warm-up deliveries still missing after ${DRAIN_MS / 1000} s` : 'warm-up drained'}; writing ${scenario.rate} events/s for ${SECONDS} s`,
+    );
     const cpuBefore = cpuSeconds(side.server.pid);
     const start = nowMs();
     const writer = await runWriter({ owners: owners.map((o) => o.id), rate: scenario.rate, seconds: SECONDS, kind: 'measure', publish: side.publish });
