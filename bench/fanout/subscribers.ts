@@ -35,6 +35,7 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
   let warmups = 0;
   const clients: Client[] = [];
   let closing = false;
+  let closedCount = 0;
   const set: SubscriberSet = {
     received,
     lastReceipt: 0,
@@ -44,6 +45,10 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
     async close() {
       closing = true;
       await Promise.all(clients.map((c) => c.dispose()));
+      // Until every socket has closed (at most 30 s): ten thousand closing sockets would otherwise
+      // hold up the next shape's handshakes in this process (graphql-ws's 4408 init timeout).
+      const deadline = nowMs() + 30_000;
+      while (closedCount < clients.length && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     },
   };
   const connect = (s: Subscriber, i: number) =>
@@ -57,6 +62,7 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
           on: {
             connected: () => resolve(),
             closed: (e) => {
+              closedCount++;
               const reason = `subscriber ${i} closed: ${(e as { code?: number; reason?: string }).code} ${(e as { reason?: string }).reason ?? ''}`;
               if (!closing) errors.push(reason); // e.g. closed as too slow (4413) in the middle of the run
               reject(new Error(reason));
