@@ -18,6 +18,13 @@ const queries: Query[] = [];
 
 beforeAll(async () => {
   tdb = await createTestDatabase({ onQuery: (sql, params) => void (counting && queries.push({ sql, params })) });
+  // History pages are read by raw SQL (modules/history/sql.ts): those statements count as well.
+  // (Not the token lookup, also raw SQL: it is cached between requests, so it would count only once.)
+  const raw = tdb.db.query.bind(tdb.db);
+  tdb.db.query = (sql, params) => {
+    if (counting && sql.includes('FROM history_events')) queries.push({ sql, params: JSON.stringify(params ?? []) });
+    return raw(sql, params);
+  };
   // No background sweeps: every query counted below is one the request made.
   t = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '3600000' }, tdb);
 });
@@ -294,11 +301,9 @@ describe('SQL queries per page', () => {
     // The next page is a keyset read: a seq condition, and no rows skipped by OFFSET.
     const next = await measure(doc, { first: 100, after: large.data.timeline.pageInfo.endCursor });
     expect(next.queries.length).toBe(large.queries.length);
-    const read = next.queries.find((q) => q.sql.includes('FROM "public"."history_events"'))!;
-    expect(read.sql).toMatch(/"seq" < \$\d+/);
-    const offset = /OFFSET \$(\d+)/.exec(read.sql);
-    const skipped = offset ? Number(JSON.parse(read.params)[Number(offset[1]) - 1]) : 0;
-    expect(skipped).toBe(0);
+    const read = next.queries.find((q) => q.sql.includes('FROM history_events'))!;
+    expect(read.sql).toMatch(/h\.seq < \$\d+/);
+    expect(read.sql).not.toMatch(/OFFSET/);
   });
 
   it('reads Contract.history, a conversation page and a task events page in constant queries', async () => {

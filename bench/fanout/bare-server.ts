@@ -75,6 +75,9 @@ const server = http.createServer((req, res) => {
     res.writeHead(204).end();
   });
 });
+// The writer's keep-alive connection may idle through a long connect phase (10,000 subscribers):
+// closed at Node's default 5 s, its reuse by the next publish races the close ("fetch failed").
+server.keepAliveTimeout = 600_000;
 const wss = new WebSocketServer({ server, path: '/graphql' });
 useServer(
   {

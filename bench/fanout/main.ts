@@ -4,7 +4,10 @@
 // against a bare graphql-ws server (no database) publishing the same payloads, as the floor.
 // Two shapes of the same 1,000 deliveries/s: 1,000 users with one subscriber each and 1,000
 // events/s written, and 100 users with ten subscribers each (one event, ten dashboards) and 100
-// events/s written. BENCH_SECONDS (default 8) of writing per run.
+// events/s written; then 10,000 subscribers: 10,000 users with one each and 1,000 events/s (every
+// event matters to one subscriber in ten thousand), and 1,000 users with ten each and 100 events/s.
+// BENCH_SECONDS (default 8) of writing per run; BENCH_MAX_SUBSCRIBERS (default 10,000) leaves out
+// the shapes with more subscribers, for a quick run.
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,11 +23,13 @@ import { nowMs, type PublishedEvent } from './payload.js';
 import { subscribeAll, type SubscriberSet } from './subscribers.js';
 import { runWriter, type WriterEvent } from './writer.js';
 
-const SUBSCRIBERS = 1000;
+const MAX_SUBSCRIBERS = Number(process.env.BENCH_MAX_SUBSCRIBERS ?? 10_000);
 const SCENARIOS: Scenario[] = [
-  { name: '1,000 users × 1 subscriber', users: 1000, rate: 1000 },
-  { name: '100 users × 10 subscribers', users: 100, rate: 100 },
-];
+  { name: '1,000 users × 1 subscriber', users: 1000, subscribers: 1000, rate: 1000 },
+  { name: '100 users × 10 subscribers', users: 100, subscribers: 1000, rate: 100 },
+  { name: '10,000 users × 1 subscriber', users: 10_000, subscribers: 10_000, rate: 1000 },
+  { name: '1,000 users × 10 subscribers', users: 1000, subscribers: 10_000, rate: 100 },
+].filter((s) => s.subscribers <= MAX_SUBSCRIBERS);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const TARGET_P99_MS = 100;
 const DRAIN_MS = 5_000;
@@ -42,14 +47,18 @@ interface Side {
 
 interface Scenario {
   name: string;
-  /** Users whose timelines are followed; SUBSCRIBERS / users subscribers each. */
+  /** Users whose timelines are followed; subscribers / users subscribers each. */
   users: number;
+  subscribers: number;
   /** Events written per second, round-robin over the users. */
   rate: number;
 }
 
 interface Outcome {
   scenario: string;
+  subscribers?: number;
+  /** Time to connect (and acknowledge) every subscriber, in waves (subscribers.ts). */
+  connectSeconds?: number;
   label: string;
   node: string;
   measured: boolean;
@@ -89,10 +98,10 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
 }
 
 /** Writes probe events until every subscriber has received one: then all of them are live. */
-async function waitUntilLive(side: Side, set: SubscriberSet, owners: string[]): Promise<void> {
-  const deadline = nowMs() + 30_000;
-  while (set.live() < SUBSCRIBERS) {
-    if (nowMs() > deadline) throw new Error(`${side.label}: only ${set.live()} of ${SUBSCRIBERS} subscribers are receiving events after 30 s`);
+async function waitUntilLive(side: Side, set: SubscriberSet, owners: string[], subscribers: number): Promise<void> {
+  const deadline = nowMs() + 60_000;
+  while (set.live() < subscribers) {
+    if (nowMs() > deadline) throw new Error(`${side.label}: only ${set.live()} of ${subscribers} subscribers are receiving events after 60 s`);
     await side.publish(owners.map((ownerId) => ({ ownerId, data: { batch: -1, kind: 'probe', n: -1 } })));
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -100,21 +109,28 @@ async function waitUntilLive(side: Side, set: SubscriberSet, owners: string[]): 
 
 async function measure(side: Side, scenario: Scenario, allOwners: { id: string; token: string }[]): Promise<Outcome> {
   const owners = allOwners.slice(0, scenario.users);
-  const perOwner = SUBSCRIBERS / owners.length;
-  const subscribers = Array.from({ length: SUBSCRIBERS }, (_, i) => ({ token: side.tokenOf(owners[i % owners.length]) }));
-  console.log(`${scenario.name}, ${side.label}: connecting ${SUBSCRIBERS} subscribers …`);
+  const perOwner = scenario.subscribers / owners.length;
+  const subscribers = Array.from({ length: scenario.subscribers }, (_, i) => ({ token: side.tokenOf(owners[i % owners.length]) }));
+  console.log(`${scenario.name}, ${side.label}: connecting ${scenario.subscribers} subscribers …`);
+  const connectStart = nowMs();
   const set = await subscribeAll(side.wsUrl, subscribers);
+  const connectSeconds = (nowMs() - connectStart) / 1000;
+  console.log(`  connected in ${connectSeconds.toFixed(1)} s`);
   try {
     await waitUntilLive(
       side,
       set,
       owners.map((o) => o.id),
+      scenario.subscribers,
     );
     // Warm up at the measured rate (JIT, pools, the first reads), then let the warm-up drain, so
     // the measurement starts from a server that is neither cold nor behind.
     const warmup = await runWriter({ owners: owners.map((o) => o.id), rate: scenario.rate, seconds: WARMUP_SECONDS, kind: 'warmup', publish: side.publish });
     await until(() => set.warmups() >= warmup.written * perOwner, DRAIN_MS);
-    console.log(`  all subscribers live and warmed up; writing ${scenario.rate} events/s for ${SECONDS} s`);
+    const behind = warmup.written * perOwner - set.warmups();
+    console.log(
+      `  all subscribers live; ${behind > 0 ? `${behind} warm-up deliveries still missing after ${DRAIN_MS / 1000} s` : 'warm-up drained'}; writing ${scenario.rate} events/s for ${SECONDS} s`,
+    );
     const cpuBefore = cpuSeconds(side.server.pid);
     const start = nowMs();
     const writer = await runWriter({ owners: owners.map((o) => o.id), rate: scenario.rate, seconds: SECONDS, kind: 'measure', publish: side.publish });
@@ -127,6 +143,8 @@ async function measure(side: Side, scenario: Scenario, allOwners: { id: string; 
     const spanSeconds = (Math.max(set.lastReceipt, start + writer.seconds * 1000) - start) / 1000;
     return {
       scenario: scenario.name,
+      subscribers: scenario.subscribers,
+      connectSeconds: Number(connectSeconds.toFixed(1)),
       label: side.label,
       node: side.server.node,
       measured: true,
@@ -208,9 +226,19 @@ runBench('fanout', async () => {
 
   const makimaIsLive = await hasLiveTimeline(makima.url, owners[0].token);
   const outcomes: Outcome[] = [];
+  // A shape that fails (a subscriber refused or closed) is reported as such; the others still run.
+  const attempt = async (side: Side, scenario: Scenario): Promise<Outcome> => {
+    try {
+      return await measure(side, scenario, owners);
+    } catch (err) {
+      const note = `FAILED: ${(err as Error).message.split('\n')[0].slice(0, 200)}`;
+      console.log(`  ${note}`);
+      return { scenario: scenario.name, subscribers: scenario.subscribers, label: side.label, node: side.server.node, measured: false, note };
+    }
+  };
   for (const scenario of SCENARIOS) {
-    outcomes.push(await measure(bareSide, scenario, owners));
-    if (makimaIsLive) outcomes.push(await measure(makimaSide, scenario, owners));
+    outcomes.push(await attempt(bareSide, scenario));
+    if (makimaIsLive) outcomes.push(await attempt(makimaSide, scenario));
     else {
       const note = 'not measured: this build of makima has no Subscription.timeline yet';
       outcomes.push({ scenario: scenario.name, label: makimaSide.label, node: makima.node, measured: false, note });
@@ -240,7 +268,7 @@ runBench('fanout', async () => {
       : [o.scenario, o.label, '—', '—', '—', '—', '—', '—', '—', '—', '—', o.note!];
   printTable({
     title:
-      `Live fan-out — ${SUBSCRIBERS} graphql-ws subscribers of Subscription.timeline, a writer at a steady rate for ${SECONDS} s (after a ${WARMUP_SECONDS} s warm-up at that rate);\n` +
+      `Live fan-out — ${SCENARIOS.map((s) => s.subscribers.toLocaleString('en')).filter((v, i, a) => a.indexOf(v) === i).join(' and ')} graphql-ws subscribers of Subscription.timeline, a writer at a steady rate for ${SECONDS} s (after a ${WARMUP_SECONDS} s warm-up at that rate);\n` +
       `delivery = commit (write acknowledged) → receipt; end to end = write call → receipt; target: delivery p99 < ${TARGET_P99_MS} ms, nothing lost\n` +
       `${describeMachine(m)}; load average at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}`,
     head: [
@@ -265,7 +293,7 @@ runBench('fanout', async () => {
     date: new Date().toISOString(),
     machine: m,
     loadAverage: { start: loadStart, end: os.loadavg() },
-    settings: { subscribers: SUBSCRIBERS, scenarios: SCENARIOS, seconds: SECONDS, targetP99Ms: TARGET_P99_MS },
+    settings: { scenarios: SCENARIOS, seconds: SECONDS, targetP99Ms: TARGET_P99_MS },
     results: outcomes.map((o) => ({
       ...o,
       writeRate: o.writeRate && Math.round(o.writeRate),

@@ -17,6 +17,13 @@ export interface SubscriberSet {
   close(): Promise<void>;
 }
 
+/**
+ * Subscribers connecting at once. makima spends several ms of CPU on each new socket (the token
+ * check among it); a wave so large that its last connection_init waits more than graphql-ws's 3 s
+ * init timeout is closed with 4408, which measures the connect storm rather than the fan-out.
+ */
+const CONNECT_WAVE = 50;
+
 export interface Subscriber {
   token: string;
 }
@@ -28,6 +35,7 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
   let warmups = 0;
   const clients: Client[] = [];
   let closing = false;
+  let closedCount = 0;
   const set: SubscriberSet = {
     received,
     lastReceipt: 0,
@@ -37,10 +45,13 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
     async close() {
       closing = true;
       await Promise.all(clients.map((c) => c.dispose()));
+      // Until every socket has closed (at most 30 s): ten thousand closing sockets would otherwise
+      // hold up the next shape's handshakes in this process (graphql-ws's 4408 init timeout).
+      const deadline = nowMs() + 30_000;
+      while (closedCount < clients.length && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     },
   };
-  const connected = subscribers.map(
-    (s, i) =>
+  const connect = (s: Subscriber, i: number) =>
       new Promise<void>((resolve, reject) => {
         const client = createClient({
           url: wsUrl,
@@ -51,6 +62,7 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
           on: {
             connected: () => resolve(),
             closed: (e) => {
+              closedCount++;
               const reason = `subscriber ${i} closed: ${(e as { code?: number; reason?: string }).code} ${(e as { reason?: string }).reason ?? ''}`;
               if (!closing) errors.push(reason); // e.g. closed as too slow (4413) in the middle of the run
               reject(new Error(reason));
@@ -75,8 +87,11 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
             complete: () => undefined,
           },
         );
-      }),
-  );
-  await Promise.all(connected);
+      });
+  // In waves: ten thousand sockets opened in the same instant overflow the server's accept backlog
+  // (closed with 1006 before the handshake) and its init timeout (4408); see CONNECT_WAVE.
+  for (let from = 0; from < subscribers.length; from += CONNECT_WAVE) {
+    await Promise.all(subscribers.slice(from, from + CONNECT_WAVE).map((s, j) => connect(s, from + j)));
+  }
   return set;
 }

@@ -1,6 +1,12 @@
 // bench:timeline — timeline reads, makima against PostGraphile 5 on the same data and the same Node
 // (22), makima on Node 20 as extra information, and the same reads as raw SQL as the floor.
-// BENCH_SECONDS (default 3) of load per client and read, in interleaved rounds, BENCH_CONNECTIONS (default 20).
+// BENCH_SECONDS (default 3) of load per client and read, in BENCH_ROUNDS (default 2) interleaved rounds, BENCH_CONNECTIONS (default 20).
+// BENCH_EVENTS (default 1,000,000) history events, for trying the benchmark out at a smaller size.
+// BENCH_BASELINE=<a checkout of makima, with node_modules> adds that version of makima beside this
+// one ("makima before"), to show a change's effect side by side in one run.
+// BENCH_PROFILE=<dir> writes a CPU profile of every makima server (from ready to stop) there and
+// prints its top self-time buckets (also kept in the results file).
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -9,7 +15,8 @@ import { httpLoad, merge, sqlLoad, type LoadResult, type Run } from '../lib/load
 import { createBenchDatabase } from '../lib/postgres.js';
 import { describeMachine, machine, ms, printTable, writeResults } from '../lib/report.js';
 import { runBench } from '../lib/run.js';
-import { generateHistory } from './generate.js';
+import { profileBuckets, type Bucket } from '../lib/profile.js';
+import { DEFAULT_SHAPE, generateHistory } from './generate.js';
 import {
   MAKIMA_TIMELINE,
   makimaPage,
@@ -25,11 +32,14 @@ import {
 } from './reads.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_SECONDS = 0.75;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const TSX_LOADER = ['--import', 'tsx'];
 const MAKIMA_ENTRY = path.join('bench', 'servers', 'makima.ts');
+const EVENTS = Number(process.env.BENCH_EVENTS ?? DEFAULT_SHAPE.historyEvents);
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 
 interface Target {
   label: string;
@@ -70,16 +80,28 @@ runBench('timeline', async () => {
   const loadStart = os.loadavg();
   const db = await createBenchDatabase('timeline');
   console.log(`bench:timeline — database ${db.name} on PostgreSQL ${db.serverVersion}`);
-  console.log('generating 1,000,000 history events, 200,000 task events, 2,000 checkpoints …');
-  const history = await generateHistory(db.url);
+  const shape = { ...DEFAULT_SHAPE, historyEvents: EVENTS, taskEvents: Math.round((DEFAULT_SHAPE.taskEvents * EVENTS) / DEFAULT_SHAPE.historyEvents) };
+  console.log(`generating ${shape.historyEvents.toLocaleString('en')} history events, ${shape.taskEvents.toLocaleString('en')} task events, checkpoints …`);
+  const history = await generateHistory(db.url, shape);
   console.log(`generated in ${history.seconds.toFixed(1)} s`);
   const viewer = history.users[0];
 
   const env = { DATABASE_URL: db.url };
-  const [postgraphile22, makima22, makima20] = await Promise.all([
+  if (PROFILE_DIR) fs.mkdirSync(PROFILE_DIR, { recursive: true });
+  const profiles = new Map<ChildServer, string>();
+  const makima = async (name: string, node: string, entry: string) => {
+    const file = PROFILE_DIR && path.join(PROFILE_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}-node${node === NODE22 ? 22 : 'host'}.cpuprofile`);
+    const server = await spawnServer({ label: name, node, args: [...TSX_LOADER, entry], env: { ...env, ...(file ? { BENCH_PROFILE_FILE: file } : {}) } });
+    if (file) profiles.set(server, file);
+    return server;
+  };
+  const baselineEntry = BASELINE && path.join(BASELINE, MAKIMA_ENTRY);
+  const [postgraphile22, makima22, makima20, before22, before20] = await Promise.all([
     spawnServer({ label: 'PostGraphile 5', node: NODE22, args: ['bench/peer/postgraphile.mjs'], env }),
-    spawnServer({ label: 'makima', node: NODE22, args: [...TSX_LOADER, MAKIMA_ENTRY], env }),
-    spawnServer({ label: 'makima', node: NODE_HOST, args: [...TSX_LOADER, MAKIMA_ENTRY], env }),
+    makima('makima', NODE22, MAKIMA_ENTRY),
+    makima('makima', NODE_HOST, MAKIMA_ENTRY),
+    baselineEntry ? makima('makima before', NODE22, baselineEntry) : undefined,
+    baselineEntry ? makima('makima before', NODE_HOST, baselineEntry) : undefined,
   ]);
   const auth = { authorization: `Bearer ${viewer.token}` };
   const targets: Target[] = [
@@ -87,6 +109,8 @@ runBench('timeline', async () => {
     { label: `makima (Node ${makima22.node})`, server: makima22, kind: 'makima', headers: auth },
     { label: `makima (Node ${makima20.node})`, server: makima20, kind: 'makima', headers: auth },
   ];
+  if (before22) targets.push({ label: `makima before (Node ${before22.node})`, server: before22, kind: 'makima', headers: auth });
+  if (before20) targets.push({ label: `makima before (Node ${before20.node})`, server: before20, kind: 'makima', headers: auth });
 
   const pool = new pg.Pool({ connectionString: db.url, max: CONNECTIONS });
   // The viewer's contract that is now in REVIEW (generate.ts: contract 5), read for its EXECUTE phase.
@@ -155,8 +179,16 @@ runBench('timeline', async () => {
     }
   }
   await pool.end();
-  await Promise.all([postgraphile22.stop(), makima22.stop(), makima20.stop()]);
+  await Promise.all(targets.map((t) => t.server.stop()));
   await db.drop();
+  const buckets: Record<string, Bucket[]> = {};
+  for (const target of targets) {
+    const file = profiles.get(target.server);
+    if (!file || !fs.existsSync(file)) continue;
+    buckets[target.label] = profileBuckets(file, 1.5);
+    console.log(`\nCPU profile of ${target.label} (self time, share of busy time; ${path.relative(process.cwd(), file)}):`);
+    for (const b of buckets[target.label]) console.log(`  ${b.percent.toFixed(1).padStart(5)} %  ${b.bucket}`);
+  }
 
   const m = machine(db.serverVersion);
   printTable({
@@ -177,10 +209,11 @@ runBench('timeline', async () => {
     benchmark: 'timeline',
     date: new Date().toISOString(),
     machine: m,
-    settings: { seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, pageSize: PAGE },
+    settings: { seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, pageSize: PAGE, baseline: BASELINE ? 'makima before' : null },
     loadAverage: { start: loadStart, end: os.loadavg() },
     data: { ...history.shape, generationSeconds: Number(history.seconds.toFixed(1)), steps: history.timings },
     servers: targets.map((t) => ({ label: t.label, node: t.server.node })),
+    ...(Object.keys(buckets).length ? { profiles: buckets } : {}),
     results: rows.map((r) => ({
       read: r.read,
       client: r.client,

@@ -52,6 +52,8 @@ export function describeActor(a: ActorRecord | null): string {
   return a.workerId ? `worker ${a.workerId} (${who})` : `${a.userName ?? '?'} (token "${a.tokenName ?? '?'}")`;
 }
 
+// `task` and `contract` are added in modules/timeline (above tasks and contracts in the module
+// order), where the history pages that join them in are.
 export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
   description: 'A state change, recorded in the same transaction as the change, with the contract\'s phase at that moment (the README lists every kind)',
   id: { field: 'id' },
@@ -65,8 +67,6 @@ export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
       description: 'The event\'s data as recorded, its ids as global IDs (see details for typed fields)',
       resolve: (e) => historyEventData(e.eventType, e.eventSubtype, e.eventData),
     }),
-    contract: t.relation('contract', { nullable: true, description: 'The contract it concerns' }),
-    task: t.relation('task', { nullable: true, description: 'The task it concerns, if any' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the change committed' }),
     actor: t.field({
       type: HistoryActorRef,

@@ -12,10 +12,15 @@ export interface HistoryFilter {
   until?: Date | null;
 }
 
+/** BAD_USER_INPUT for a filter no event can match by construction (since after until). */
+export function checkHistoryFilter(filter: HistoryFilter | null | undefined): void {
+  if (filter?.since && filter.until && filter.since > filter.until) throw new BadInputError('filter.since is after filter.until', 'filter');
+}
+
 /** The Prisma `where` for the viewer's history events matching `filter`. */
 export function historyWhere(ownerId: string, filter: HistoryFilter | null | undefined): Prisma.HistoryEventWhereInput {
   const f = filter ?? {};
-  if (f.since && f.until && f.since > f.until) throw new BadInputError('filter.since is after filter.until', 'filter');
+  checkHistoryFilter(f);
   return {
     ownerId,
     ...(f.eventTypes?.length ? { eventType: { in: f.eventTypes } } : {}),
