@@ -12,6 +12,7 @@ import '../modules/forks/schema.js';
 import '../modules/resume/schema.js';
 import '../modules/workers/schema.js';
 import '../modules/timeline/schema.js';
+import '../modules/search/schema.js';
 
 let schema: GraphQLSchema | undefined;
 
