@@ -11,6 +11,11 @@ export const SEARCH_HIT_KINDS: SearchHitKind[] = ['MESSAGE', 'TASK_EVENT', 'CHEC
 
 /** The longest query accepted, in characters. */
 export const MAX_QUERY_LENGTH = 1000;
+/**
+ * How many matches of each kind are ranked: the newest ones. A query whose words are in more rows
+ * than this (a common word) returns the best of its most recent matches.
+ */
+export const MAX_RANKED = 2000;
 /** Where the snippet marks a matched term. */
 export const MARK_START = '<mark>';
 export const MARK_END = '</mark>';
@@ -87,16 +92,21 @@ function branches(ownerId: string, tsq: Prisma.Sql, filter: SearchFilter, after:
     if (filter.until) where.push(Prisma.sql`${Prisma.raw(x)}.created_at <= ${filter.until}`);
     return where;
   };
-  const rank = (x: string) => Prisma.sql`ts_rank_cd(${Prisma.raw(x)}.search_vector, q.tsq)`;
   // Keyset: every branch is ordered like the whole list, so each needs only the rows after the cursor.
-  const afterCursor = (x: string) =>
-    after ? [Prisma.sql`(${rank(x)}, ${Prisma.raw(x)}.created_at, ${Prisma.raw(x)}.id) < (${after.score}::float8::real, ${after.createdAt}::timestamptz, ${after.id}::uuid)`] : [];
+  const afterCursor = after ? Prisma.sql`WHERE (r.score, r.created_at, r.id) < (${after.score}::float8::real, ${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
   const branch = (kind: SearchHitKind, table: string, x: string, extra: Prisma.Sql[]) => {
-    const where = [...common(x), ...extra, ...afterCursor(x)];
-    return Prisma.sql`(SELECT ${kind}::text AS kind, ${Prisma.raw(x)}.id, ${Prisma.raw(x)}.task_id, ${Prisma.raw(x)}.created_at, ${rank(x)} AS score
-        FROM ${Prisma.raw(table)} ${Prisma.raw(x)} JOIN tasks t ON t.id = ${Prisma.raw(x)}.task_id, (SELECT ${tsq} AS tsq) q
-       WHERE ${Prisma.join(where, ' AND ')}
-       ORDER BY score DESC, ${Prisma.raw(x)}.created_at DESC, ${Prisma.raw(x)}.id DESC LIMIT ${take})`;
+    const where = [...common(x), ...extra];
+    const X = Prisma.raw(x);
+    // Ranked among the newest MAX_RANKED matches of the kind: ranking reads every candidate's vector,
+    // so a word found in most rows would otherwise cost a pass over most of the table.
+    return Prisma.sql`(SELECT ${kind}::text AS kind, r.id, r.task_id, r.created_at, r.score FROM (
+        SELECT c.id, c.task_id, c.created_at, ts_rank_cd(c.search_vector, q.tsq) AS score FROM (
+          SELECT ${X}.id, ${X}.task_id, ${X}.created_at, ${X}.search_vector
+            FROM ${Prisma.raw(table)} ${X} JOIN tasks t ON t.id = ${X}.task_id, (SELECT ${tsq} AS tsq) q
+           WHERE ${Prisma.join(where, ' AND ')}
+           ORDER BY ${X}.created_at DESC LIMIT ${MAX_RANKED}) c, (SELECT ${tsq} AS tsq) q
+      ) r ${afterCursor}
+      ORDER BY r.score DESC, r.created_at DESC, r.id DESC LIMIT ${take})`;
   };
   const out: Prisma.Sql[] = [];
   if (kinds.has('MESSAGE')) {
@@ -128,8 +138,6 @@ export async function search(
   const filter = input.filter ?? {};
   const query = checkQuery(input.query, filter);
   const tsq = tsQuery(query);
-  const [{ nodes }] = await ctx.prisma.$queryRaw<{ nodes: number }[]>`SELECT numnode(${tsq}) AS nodes`;
-  if (nodes === 0) throw new BadInputError(`query "${query.slice(0, 60)}" has no searchable words`, 'query');
   const parts = branches(ctx.viewer.id, tsq, filter, input.after, input.first + 1);
   if (parts.length === 0) return { hits: [], hasNextPage: false };
   const rows = await ctx.prisma.$queryRaw<HitRow[]>`
@@ -141,6 +149,11 @@ export async function search(
            CASE WHEN position(${MARK_START} IN english_line) > 0 THEN english_line
                 ELSE ts_headline('simple'::regconfig, translate(body, '/\\.:', '    '), q.tsq, ${HEADLINE_OPTIONS}) END AS snippet
       FROM lines, q ORDER BY score DESC, created_at DESC, id DESC`;
+  if (rows.length === 0) {
+    // Only an empty answer can be a query with nothing to search for (punctuation, operators alone).
+    const [{ nodes }] = await ctx.prisma.$queryRaw<{ nodes: number }[]>`SELECT numnode(${tsq}) AS nodes`;
+    if (nodes === 0) throw new BadInputError(`query "${query.slice(0, 60)}" has no searchable words`, 'query');
+  }
   const hasNextPage = rows.length > input.first;
   const page = rows.slice(0, input.first);
   return { hits: await withNodes(ctx, page), hasNextPage };
@@ -149,10 +162,12 @@ export async function search(
 /** The rows the hits name (their node, task and contract), loaded in one query per table. */
 async function withNodes(ctx: ServiceContext, rows: HitRow[]): Promise<SearchHit[]> {
   const ids = (kind: SearchHitKind) => rows.filter((r) => r.kind === kind).map((r) => r.id);
+  if (rows.length === 0) return [];
+  const load = <T>(list: string[], find: (ids: string[]) => Promise<T[]>) => (list.length ? find(list) : Promise.resolve([]));
   const [messages, events, checkpoints, tasks] = await Promise.all([
-    ctx.prisma.conversationMessage.findMany({ where: { id: { in: ids('MESSAGE') } } }),
-    ctx.prisma.taskEvent.findMany({ where: { id: { in: ids('TASK_EVENT') } } }),
-    ctx.prisma.taskCheckpoint.findMany({ where: { id: { in: ids('CHECKPOINT') } } }),
+    load(ids('MESSAGE'), (id) => ctx.prisma.conversationMessage.findMany({ where: { id: { in: id } } })),
+    load(ids('TASK_EVENT'), (id) => ctx.prisma.taskEvent.findMany({ where: { id: { in: id } } })),
+    load(ids('CHECKPOINT'), (id) => ctx.prisma.taskCheckpoint.findMany({ where: { id: { in: id } } })),
     ctx.prisma.task.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.task_id))] }, ownerId: ctx.viewer.id }, include: { contract: true } }),
   ]);
   const byId = new Map<string, ConversationMessage | TaskEvent | TaskCheckpoint>([...messages, ...events, ...checkpoints].map((n) => [n.id, n]));
