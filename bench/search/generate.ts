@@ -30,8 +30,8 @@ export const COMMANDS = ['npm test -- parser', 'git rebase -i main', 'rm -rf bui
 const arr = (xs: string[]) => `ARRAY[${xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(',')}]::text[]`;
 /** A sentence of 8–40 words for row `g` (Zipf-like: random()^3 favours the first words). */
 const sentence = (g: string) =>
-  `(SELECT string_agg((${arr(WORDS)})[1 + floor(${WORDS.length} * power(random(), 3))::int], ' ') FROM generate_series(1, 8 + (${g} * 7919) % 33))`;
-const pick = (xs: string[], g: string, salt: number) => `(${arr(xs)})[1 + ((${g} * ${salt}) % ${xs.length})]`;
+  `(SELECT string_agg((${arr(WORDS)})[1 + floor(${WORDS.length} * power(random(), 3))::int], ' ') FROM generate_series(1, 8 + ((${g})::bigint * 7919 % 33)::int))`;
+const pick = (xs: string[], g: string, salt: number) => `(${arr(xs)})[1 + ((${g})::bigint * ${salt} % ${xs.length})::int]`;
 
 export interface Generated {
   users: CreatedUser[];

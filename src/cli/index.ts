@@ -3,11 +3,14 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { CliError } from './output.js';
+import { registerImport } from './import.js';
 import { registerMigrate } from './migrate.js';
 import { registerResume } from './resume.js';
 import { registerRewindConversation } from './rewind-conversation.js';
+import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
 import { registerTaskCheckpoints } from './task-checkpoints.js';
+import { registerTaskExport } from './task-export.js';
 import { registerTaskFork } from './task-fork.js';
 import { registerTaskHistory } from './task-history.js';
 import { registerTaskResume } from './task-resume.js';
@@ -35,6 +38,9 @@ export function buildProgram(): Command {
   registerTaskResumeFrom(program);
   registerTimeline(program);
   registerWorker(program);
+  registerSearch(program);
+  registerTaskExport(program);
+  registerImport(program);
   return program;
 }
 
