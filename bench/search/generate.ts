@@ -28,9 +28,20 @@ export const IDENTIFIERS = ['parseExpression', 'tokenizeInput', 'handleRequest',
 export const COMMANDS = ['npm test -- parser', 'git rebase -i main', 'rm -rf build/ && make', 'npx tsc --noEmit', 'grep -rn TODO src', 'docker compose up -d db', 'psql -c "vacuum analyze"', 'git log --oneline -5'];
 
 const arr = (xs: string[]) => `ARRAY[${xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(',')}]::text[]`;
-/** A sentence of 8–40 words for row `g` (Zipf-like: random()^3 favours the first words). */
+/**
+ * Pseudo-words of a long tail (3 syllables of 20: 8,000 of them, each in about 0.1% of rows), so the
+ * text has the rare, specific words real prose has — "a specific word" is one of them.
+ */
+export const SYLLABLES = ['ka', 'lo', 'mir', 'ten', 'vos', 'pra', 'dul', 'sem', 'ri', 'bax', 'nor', 'que', 'tal', 'fen', 'gor', 'hu', 'ix', 'jam', 'wel', 'zo'];
+const tailWord = `(${arr(SYLLABLES)})[1 + floor(20 * random())::int] || (${arr(SYLLABLES)})[1 + floor(20 * random())::int] || (${arr(SYLLABLES)})[1 + floor(20 * random())::int]`;
+/**
+ * A sentence of 8–40 words for row `g`: 70% from the coding vocabulary, Zipf-like (random()^3
+ * favours its first words, so "the" and "error" are in many rows), 30% from the long tail.
+ */
 const sentence = (g: string) =>
-  `(SELECT string_agg((${arr(WORDS)})[1 + floor(${WORDS.length} * power(random(), 3))::int], ' ') FROM generate_series(1, 8 + ((${g})::bigint * 7919 % 33)::int))`;
+  `(SELECT string_agg(CASE WHEN random() < 0.7 THEN (${arr(WORDS)})[1 + floor(${WORDS.length} * power(random(), 3))::int] ELSE ${tailWord} END, ' ') FROM generate_series(1, 8 + ((${g})::bigint * 7919 % 33)::int))`;
+/** The task of row `g`: runs of 7 rows, so that a row's task (and owner) does not follow its kind (g mod 4). */
+const taskOf = (g: string) => `(1 + ((${g}) / 7) % ${TASKS})`;
 const pick = (xs: string[], g: string, salt: number) => `(${arr(xs)})[1 + ((${g})::bigint * ${salt} % ${xs.length})::int]`;
 
 export interface Generated {
@@ -65,7 +76,7 @@ export async function generateSearchData(url: string, rows: number): Promise<Gen
     await step(
       'conversation_messages',
       `INSERT INTO conversation_messages (id, task_id, role, content, tool_calls, depth, created_at)
-       SELECT md5('m-' || g)::uuid, md5('task-' || (1 + g % ${TASKS}))::uuid,
+       SELECT md5('m-' || g)::uuid, md5('task-' || ${taskOf('g')})::uuid,
               (ARRAY['user','assistant','assistant','tool']::message_role[])[1 + g % 4],
               to_jsonb(${sentence('g')} || CASE WHEN g % 5 = 0 THEN ' in ' || ${pick(PATHS, 'g', 31)} ELSE '' END
                                          || CASE WHEN g % 7 = 0 THEN ' ' || ${pick(IDENTIFIERS, 'g', 17)} ELSE '' END),
@@ -76,7 +87,7 @@ export async function generateSearchData(url: string, rows: number): Promise<Gen
     await step(
       'task_events',
       `INSERT INTO task_events (id, task_id, seq, type, data, created_at)
-       SELECT md5('e-' || g)::uuid, md5('task-' || (1 + g % ${TASKS}))::uuid, g / ${TASKS} + 1,
+       SELECT md5('e-' || g)::uuid, md5('task-' || ${taskOf('g')})::uuid, g,
               (ARRAY['tool_call','tool_result','output','error']::task_event_type[])[1 + g % 4],
               CASE g % 4
                 WHEN 0 THEN jsonb_build_object('tool', 'Bash', 'command', ${pick(COMMANDS, 'g', 11)})
