@@ -49,7 +49,10 @@ beforeAll(async () => {
     { type: 'ERROR', data: { message: "ENOENT: no such file or directory, open 'config/local.json'" } },
   ]);
   sha = (await checkpoint(alice, a.taskId, 'Rewrite the tokenizer')).commitSha;
-  await appendMessages(alice, other.taskId, [{ role: 'USER', content: 'Another task also mentions the parser once.' }]);
+  await appendMessages(alice, other.taskId, [
+    { role: 'USER', content: 'Another task also mentions the parser once.' },
+    { role: 'USER', content: 'The ts linter, the src folder and the parser settings, each on its own.' },
+  ]);
   const bobTask = await taskOnRepo(t, bob);
   await appendMessages(bob, bobTask.taskId, [{ role: 'USER', content: 'Bob secretly discusses the parser and ENOENT too.' }]);
 });
@@ -87,6 +90,9 @@ describe('search', () => {
     expect(path.map((h) => h.node.id)).toContain(messageIds[1]);
     expect(path[0].snippet).toContain('<mark>');
     expect((await hits(alice, 'parser.ts')).map((h) => h.node.id)).toContain(messageIds[1]);
+    // A path's parts must be in a row: src, parser and ts scattered over a message are no match.
+    expect((await hits(alice, 'src/parser.ts')).map((h) => h.task.id)).not.toContain(other.taskId);
+    expect((await hits(alice, 'parser.ts', { taskId: other.taskId }))).toEqual([]);
     const enoent = await hits(alice, 'ENOENT');
     expect(enoent.map((h) => [h.kind, h.node.__typename])).toEqual([['TASK_EVENT', 'TaskEvent']]);
     expect(enoent[0].snippet).toContain('<mark>ENOENT</mark>');
@@ -98,7 +104,7 @@ describe('search', () => {
   });
 
   it('filters by task, contract, kind, role and time', async () => {
-    expect((await hits(alice, 'parser', { taskId: other.taskId })).map((h) => h.task.id)).toEqual([other.taskId]);
+    expect(new Set((await hits(alice, 'parser', { taskId: other.taskId })).map((h) => h.task.id))).toEqual(new Set([other.taskId]));
     expect(new Set((await hits(alice, 'parser', { contractId: a.contractId })).map((h) => h.task.id))).toEqual(new Set([a.taskId]));
     expect((await hits(alice, 'parser', { roles: ['ASSISTANT'] })).map((h) => h.node.id)).toEqual([messageIds[1]]);
     expect(await hits(alice, 'ENOENT', { kinds: ['MESSAGE'] })).toEqual([]);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { ServiceContext } from '../../src/context.js';
 import { openDatabase } from '../../src/db/database.js';
-import { search, type SearchFilter } from '../../src/modules/search/service.js';
+import { asWritten, search, type SearchFilter } from '../../src/modules/search/service.js';
 import { createBenchDatabase } from '../lib/postgres.js';
 import { bytes, describeMachine, machine, ms, percentile, printTable, writeResults } from '../lib/report.js';
 import { runBench } from '../lib/run.js';
@@ -92,7 +92,7 @@ runBench('search', async () => {
       { name: 'a very common word', query: 'error', literal: 'error' },
       { name: 'a phrase', query: '"merge conflict"', literal: 'merge conflict' },
       { name: 'an identifier', query: 'parseExpression', literal: 'parseExpression' },
-      { name: 'a path', query: 'src/server/handler.ts', literal: 'src/server/handler.ts' },
+      { name: 'a path', query: 'src/db/migrate.ts', literal: 'src/db/migrate.ts' },
       { name: 'a shell command', query: '"rm -rf build"', literal: 'rm -rf build' },
       { name: 'filtered: one task, messages', query: 'retry', literal: 'retry', filter: { taskId: someTask, kinds: ['MESSAGE'] } },
     ];
@@ -114,8 +114,8 @@ runBench('search', async () => {
           await client.query<{ n: string }>(
             `SELECT (SELECT count(*) FROM conversation_messages m JOIN tasks t ON t.id = m.task_id WHERE t.owner_id = $1 AND m.search_vector @@ q.tsq)
                   + (SELECT count(*) FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE t.owner_id = $1 AND e.search_vector @@ q.tsq) AS n
-               FROM (SELECT websearch_to_tsquery('english', $2) || websearch_to_tsquery('simple', translate($2, '/\\.:', '    ')) AS tsq) q`,
-            [viewer.id, c.query],
+               FROM (SELECT websearch_to_tsquery('english', $2) || websearch_to_tsquery('simple', $3) AS tsq) q`,
+            [viewer.id, c.query, asWritten(c.query)],
           )
         ).rows[0].n,
       );

@@ -56,19 +56,37 @@ interface HitRow {
 /** A sha prefix a person might paste: 7 to 39 hex digits (a full sha matches as a word). */
 const HEX_PREFIX = /^[0-9a-f]{7,39}$/i;
 
+const SEPARATORS = /[/\\.:]/g;
+
+/**
+ * The query as the 'simple' half of the vectors reads text: path and dotted-name separators turned
+ * into spaces, and outside quotes a word that had them made a phrase of its parts — so that
+ * `src/parser.ts` means "src parser ts" in a row, not three words anywhere.
+ */
+export function asWritten(query: string): string {
+  return query
+    .split(/("[^"]*")/)
+    .map((part, i) =>
+      i % 2 === 1
+        ? part.replace(SEPARATORS, ' ')
+        : part.replace(/(^|\s)(-?)([^\s"]*[/\\.:][^\s"]*)/g, (_m, lead: string, not: string, word: string) => `${lead}${not}"${word.replace(SEPARATORS, ' ')}"`),
+    )
+    .join('');
+}
+
 /**
  * The tsquery of a web-search-style query (quoted phrases, `-exclusion`, `or`): its English reading
- * (stemmed) OR its reading as written (the 'simple' half of the vectors, path separators split),
- * OR — when it holds sha prefixes — the other words as written AND each prefix as a prefix match.
+ * (stemmed) OR its reading as written (the 'simple' half of the vectors), OR — when it holds sha
+ * prefixes — the other words as written AND each prefix as a prefix match.
  */
 function tsQuery(query: string): Prisma.Sql {
   const words = query.split(/\s+/);
   const prefixes = words.filter((w) => HEX_PREFIX.test(w)).map((w) => `${w.toLowerCase()}:*`);
   const english = Prisma.sql`websearch_to_tsquery('english'::regconfig, ${query})`;
-  const simple = Prisma.sql`websearch_to_tsquery('simple'::regconfig, translate(${query}, '/\\.:', '    '))`;
+  const simple = Prisma.sql`websearch_to_tsquery('simple'::regconfig, ${asWritten(query)})`;
   if (prefixes.length === 0) return Prisma.sql`(${english} || ${simple})`;
-  const rest = words.filter((w) => !HEX_PREFIX.test(w)).join(' ');
-  const withPrefixes = Prisma.sql`(websearch_to_tsquery('simple'::regconfig, translate(${rest}, '/\\.:', '    ')) && to_tsquery('simple'::regconfig, ${prefixes.join(' & ')}))`;
+  const rest = asWritten(words.filter((w) => !HEX_PREFIX.test(w)).join(' '));
+  const withPrefixes = Prisma.sql`(websearch_to_tsquery('simple'::regconfig, ${rest}) && to_tsquery('simple'::regconfig, ${prefixes.join(' & ')}))`;
   return Prisma.sql`(${english} || ${simple} || ${withPrefixes})`;
 }
 
