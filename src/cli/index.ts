@@ -41,6 +41,9 @@ import { worker } from './worker.js';
 import { VERSION } from './version.js';
 import { tokenCreate, tokenList, tokenRevoke } from './token.js';
 import { contractArchive, taskArchive, taskCancel } from './control.js';
+import { search } from './search.js';
+import { taskExport } from './task-export.js';
+import { importCommand } from './import.js';
 
 /** Every command, in the order of `makima --help`. */
 const COMMANDS: CliCommand[] = [
@@ -73,6 +76,9 @@ const COMMANDS: CliCommand[] = [
   tokenCreate,
   tokenList,
   tokenRevoke,
+  search,
+  taskExport,
+  importCommand,
 ];
 
 export function buildProgram(json = false): Command {

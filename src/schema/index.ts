@@ -13,6 +13,8 @@ import '../modules/resume/schema.js';
 import '../modules/workers/schema.js';
 import '../modules/timeline/schema.js';
 import '../modules/control/schema.js';
+import '../modules/search/schema.js';
+import '../modules/transcripts/schema.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -38,15 +38,33 @@ interface Dmmf {
   datamodel: { models: DmmfModel[]; enums: { name: string; dbName: string | null; values: { name: string; dbName: string | null }[] }[]; indexes: DmmfIndex[] };
 }
 
-const dmmf = JSON.parse(
-  wasm.get_dmmf(JSON.stringify({ prismaSchema: [['schema.prisma', fs.readFileSync(new URL('../../prisma/schema.prisma', import.meta.url), 'utf8')]] })),
-) as Dmmf;
+const prismaSchema = fs.readFileSync(new URL('../../prisma/schema.prisma', import.meta.url), 'utf8');
+const dmmf = JSON.parse(wasm.get_dmmf(JSON.stringify({ prismaSchema: [['schema.prisma', prismaSchema]] }))) as Dmmf;
+
+/**
+ * The `Unsupported("…")` fields of each model (e.g. the search vectors), which Prisma's DMMF leaves
+ * out, read from the schema text: model name → field name → { column, type, nullable }.
+ */
+function unsupportedFields(): Map<string, Map<string, { column: string; type: string; nullable: boolean }>> {
+  const out = new Map<string, Map<string, { column: string; type: string; nullable: boolean }>>();
+  for (const [, model, body] of prismaSchema.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)) {
+    for (const [line, field, type, optional] of body.matchAll(/^\s*(\w+)\s+Unsupported\("([^"]+)"\)(\?)?.*$/gm)) {
+      if (!out.has(model)) out.set(model, new Map());
+      out.get(model)!.set(field, { column: /@map\("([^"]+)"\)/.exec(line)?.[1] ?? field, type, nullable: optional === '?' });
+    }
+  }
+  return out;
+}
+const unsupported = unsupportedFields();
 
 const models = dmmf.datamodel.models;
 const table = (m: DmmfModel) => m.dbName ?? m.name;
 const column = (f: DmmfField) => f.dbName ?? f.name;
 const scalarFields = (m: DmmfModel) => m.fields.filter((f) => f.kind !== 'object');
-const columnOf = (m: DmmfModel, fieldName: string) => column(m.fields.find((f) => f.name === fieldName)!);
+const columnOf = (m: DmmfModel, fieldName: string) => {
+  const field = m.fields.find((f) => f.name === fieldName);
+  return field ? column(field) : unsupported.get(m.name)!.get(fieldName)!.column;
+};
 
 function expectedType(f: DmmfField): string {
   if (f.kind === 'enum') {
@@ -96,6 +114,8 @@ describe('the migrated database matches schema.prisma', () => {
       for (const f of scalarFields(m)) {
         expected[`${table(m)}.${column(f)}`] = { type: expectedType(f), nullable: !f.isRequired, hasDefault: hasDbDefault(f) };
       }
+      // Generated columns (GENERATED ALWAYS AS … STORED) have no column default.
+      for (const u of unsupported.get(m.name)?.values() ?? []) expected[`${table(m)}.${u.column}`] = { type: u.type, nullable: u.nullable, hasDefault: false };
     }
     expect(await actualColumns()).toEqual(expected);
   });

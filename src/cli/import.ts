@@ -1,0 +1,92 @@
+// `makima import <file|dir> --contract <id> [--source claude-code|makima] [--name N]`: agent sessions
+// into makima as tasks. A directory is a Claude Code project folder (~/.claude/projects/<project>/):
+// every *.jsonl in it, one import each, with progress on standard error. Importing a session again
+// adds only what is new.
+import fs from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { graphql } from '../generated/gql/index.js';
+import type { CliCommand } from './command.js';
+import { clientCommand, clientFrom, type ClientOptions } from './client.js';
+import { CliError, color, printJson, println } from './output.js';
+
+const ImportTranscript = graphql(`
+  mutation CliImportTranscript($input: ImportTranscriptInput!) {
+    importTranscript(input: $input) {
+      task { id name status messageCount }
+      messageCount
+      skipped { line reason }
+    }
+  }
+`);
+
+const SOURCES = { 'claude-code': 'CLAUDE_CODE_JSONL', makima: 'MAKIMA_JSONL' } as const;
+type Source = (typeof SOURCES)[keyof typeof SOURCES];
+
+function sourceOf(value: string): Source {
+  const source = SOURCES[value.toLowerCase() as keyof typeof SOURCES];
+  if (!source) throw new InvalidArgumentError('claude-code or makima');
+  return source;
+}
+
+/** The files to import: the file itself, or every *.jsonl directly in the directory, by name. */
+function sessionFiles(target: string): string[] {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(target);
+  } catch {
+    throw new CliError(`${target} does not exist`);
+  }
+  if (!stat.isDirectory()) return [target];
+  const files = fs.readdirSync(target).filter((f) => f.endsWith('.jsonl')).sort().map((f) => path.join(target, f));
+  if (files.length === 0) throw new CliError(`${target} holds no .jsonl session files`);
+  return files;
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`;
+}
+
+export const importCommand: CliCommand = {
+  name: 'import',
+  define: (cmd: Command) =>
+  void clientCommand(cmd.argument('<path>', 'a session file (.jsonl), or a Claude Code project folder: every session in it'))
+    .description('import agent sessions (Claude Code, or a makima JSONL export) as tasks you can search, export, fork and resume')
+    .requiredOption('--contract <contract>', 'the contract the tasks join')
+    .option('--source <source>', 'claude-code (default) or makima', sourceOf, 'CLAUDE_CODE_JSONL' as Source)
+    .option('--name <name>', "the task's name (one file only; default: the session's summary or first prompt)")
+    .action(async (target: string, opts: ClientOptions & { json?: boolean; contract: string; source: Source; name?: string }) => {
+      const files = sessionFiles(target);
+      if (opts.name && files.length > 1) throw new CliError('--name names one task: give a file, not a directory');
+      const client = clientFrom(opts);
+      const results: { file: string; task?: { id: string; name: string; messageCount: number }; added?: number; skipped?: { line: number; reason: string }[]; error?: string }[] = [];
+      const progress = files.length > 1 && !opts.json;
+      for (const [i, file] of files.entries()) {
+        if (progress) process.stderr.write(`\r${bar(i, files.length)} ${path.basename(file).slice(0, 40).padEnd(40)}`);
+        try {
+          const content = fs.readFileSync(file, 'utf8');
+          const { importTranscript: r } = await client.request(ImportTranscript, { input: { contractId: opts.contract, source: opts.source, content, name: opts.name } });
+          results.push({ file, task: r.task, added: r.messageCount, skipped: r.skipped });
+        } catch (err) {
+          if (files.length === 1) throw err;
+          results.push({ file, error: (err as Error).message });
+        }
+      }
+      if (progress) process.stderr.write(`\r${bar(files.length, files.length)} ${'done'.padEnd(40)}\n`);
+      if (opts.json) printJson(files.length === 1 ? results[0] : results);
+      else {
+        for (const r of results) {
+          if (r.error) {
+            println(`${color.red('failed')} ${r.file}: ${r.error}`);
+            continue;
+          }
+          const again = r.added === 0 ? color.dim(' (already imported: nothing new)') : '';
+          println(`${path.basename(r.file)} → ${color.bold(r.task!.name)} ${color.dim(r.task!.id)}: ${r.added} messages added, ${r.task!.messageCount} on the conversation${again}`);
+          for (const s of r.skipped ?? []) println(color.dim(`  skipped line ${s.line}: ${s.reason}`));
+        }
+      }
+      const failed = results.filter((r) => r.error).length;
+      if (failed) throw new CliError(`${failed} of ${files.length} sessions could not be imported (see above)`);
+    }),
+};

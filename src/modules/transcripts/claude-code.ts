@@ -1,0 +1,137 @@
+// Reading a Claude Code session (~/.claude/projects/<project>/<session>.jsonl): one JSON record per
+// line. `user`/`assistant`/`system` records are messages linked by `uuid`/`parentUuid` — a tree, since
+// a rewind in Claude Code starts a new branch from an earlier message; `isSidechain` marks a
+// sub-agent's; `summary` names the session. The format has no official schema: whatever is not
+// understood is kept (unknown content blocks stay in the content) or skipped with a reason.
+import crypto from 'node:crypto';
+import type { MessageRole } from '../../generated/prisma/client.js';
+import { asRecord, compact, jsonLines, mostRecentLeaf, parseTime, type DraftEvent, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
+
+/** Record types that carry no conversation, and what they are. */
+const NOT_CONVERSATION: Record<string, string> = {
+  'file-history-snapshot': "Claude Code's file backup bookkeeping",
+  'queue-operation': "Claude Code's input queue bookkeeping",
+};
+
+type Block = Record<string, unknown>;
+
+function blocksOf(content: unknown): Block[] {
+  return Array.isArray(content) ? content.map(asRecord).filter((b): b is Block => b !== null) : [];
+}
+
+/** A user record whose content is only tool results is the tools speaking, not the person. */
+function roleOf(type: string, content: unknown): MessageRole {
+  if (type === 'assistant') return 'ASSISTANT';
+  if (type === 'system') return 'SYSTEM';
+  const blocks = blocksOf(content);
+  return blocks.length > 0 && blocks.every((b) => b.type === 'tool_result') ? 'TOOL' : 'USER';
+}
+
+/** Tool calls and tool results of a message, as its `toolCalls`, in block order. */
+function toolCallsOf(content: unknown): Record<string, unknown>[] {
+  return blocksOf(content).flatMap((b): Record<string, unknown>[] => {
+    if (b.type === 'tool_use') return [{ type: 'tool_use', id: b.id, name: b.name, input: b.input }];
+    if (b.type === 'tool_result') return [{ type: 'tool_result', toolUseId: b.tool_use_id, isError: b.is_error === true, content: b.content }];
+    return [];
+  });
+}
+
+function firstText(content: unknown): string | null {
+  if (typeof content === 'string') return content;
+  const block = blocksOf(content).find((b) => b.type === 'text' && typeof b.text === 'string');
+  return (block?.text as string | undefined) ?? null;
+}
+
+function messageOf(record: Record<string, unknown>, type: string, line: number): DraftMessage {
+  const message = asRecord(record.message) ?? {};
+  const content = type === 'system' ? (record.content ?? message.content ?? '') : (message.content ?? '');
+  const calls = toolCallsOf(content);
+  const parent = typeof record.parentUuid === 'string' ? record.parentUuid : typeof record.logicalParentUuid === 'string' ? record.logicalParentUuid : null;
+  return {
+    key: record.uuid as string,
+    parentKey: parent,
+    role: roleOf(type, content),
+    content,
+    toolCalls: calls.length ? calls : null,
+    createdAt: parseTime(record.timestamp),
+    sidechain: record.isSidechain === true,
+    line,
+    metadata: compact({
+      source: 'claude-code',
+      type,
+      subtype: record.subtype,
+      model: message.model,
+      usage: message.usage,
+      messageId: message.id,
+      stopReason: message.stop_reason,
+      requestId: record.requestId,
+      isSidechain: record.isSidechain === true ? true : undefined,
+      agentId: record.agentId,
+      isMeta: record.isMeta,
+      cwd: record.cwd,
+      gitBranch: record.gitBranch,
+      version: record.version,
+      toolUseResult: record.toolUseResult,
+    }),
+  };
+}
+
+/** TOOL_CALL and TOOL_RESULT events for the tool blocks of a message, so search finds shell commands. */
+function eventsOf(m: DraftMessage): DraftEvent[] {
+  return ((m.toolCalls as Record<string, unknown>[] | null) ?? []).map((call) =>
+    call.type === 'tool_use'
+      ? { messageKey: m.key, type: 'TOOL_CALL' as const, createdAt: m.createdAt, data: compact({ toolUseId: call.id, name: call.name, input: call.input })! }
+      : { messageKey: m.key, type: 'TOOL_RESULT' as const, createdAt: m.createdAt, data: compact({ toolUseId: call.toolUseId, isError: call.isError, content: call.content })! },
+  );
+}
+
+export function readClaudeCode(content: string): TranscriptDraft {
+  const skipped: TranscriptSkip[] = [];
+  const messages: DraftMessage[] = [];
+  const seen = new Map<string, number>();
+  let sessionId: string | null = null;
+  let summary: string | null = null;
+  for (const entry of jsonLines(content)) {
+    if ('torn' in entry) {
+      skipped.push({ line: entry.line, reason: entry.torn });
+      continue;
+    }
+    const record = asRecord(entry.value);
+    const type = typeof record?.type === 'string' ? record.type : null;
+    if (!record || !type) {
+      skipped.push({ line: entry.line, reason: 'not a Claude Code record: no "type"' });
+      continue;
+    }
+    if (typeof record.sessionId === 'string') sessionId ??= record.sessionId;
+    if (type === 'summary') {
+      if (typeof record.summary === 'string') summary ??= record.summary;
+      continue;
+    }
+    if (type !== 'user' && type !== 'assistant' && type !== 'system') {
+      const what = NOT_CONVERSATION[type];
+      skipped.push({ line: entry.line, reason: what ? `${type} record: ${what}, not part of the conversation` : `unknown record type "${type}"` });
+      continue;
+    }
+    if (typeof record.uuid !== 'string' || record.uuid === '') {
+      skipped.push({ line: entry.line, reason: `${type} record without a uuid` });
+      continue;
+    }
+    const earlier = seen.get(record.uuid);
+    if (earlier !== undefined) {
+      skipped.push({ line: entry.line, reason: `a repeat of the record on line ${earlier} (uuid ${record.uuid})` });
+      continue;
+    }
+    seen.set(record.uuid, entry.line);
+    messages.push(messageOf(record, type, entry.line));
+  }
+  const firstUser = messages.find((m) => m.role === 'USER' && !m.sidechain);
+  return {
+    sessionKey: `claude-code:${sessionId ?? `sha256-${crypto.createHash('sha256').update(content).digest('hex')}`}`,
+    name: summary,
+    prompt: firstUser ? firstText(firstUser.content) : null,
+    messages,
+    headKey: mostRecentLeaf(messages),
+    events: messages.flatMap(eventsOf),
+    skipped,
+  };
+}

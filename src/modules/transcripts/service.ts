@@ -1,0 +1,302 @@
+// Transcripts (README "Search, export and import"): a task's conversation exported for a reviewer
+// (Markdown) or losslessly (makima JSONL), and an agent session imported — a Claude Code session
+// file or a makima export — as a normal makima task: searchable, exportable, forkable at any
+// message, resumable by a worker. One import is one change: it lands whole or not at all.
+import crypto from 'node:crypto';
+import type { ServiceContext } from '../../context.js';
+import { TASK_EVENTS_CHANNEL, type RecordEvent, type Tx } from '../../db/change.js';
+import { change } from '../../db/change.js';
+import { storableJsonSize } from '../../db/json.js';
+import { BadInputError, ConflictError, MakimaError } from '../../errors.js';
+import { Prisma, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
+import { aboutTask, historyEvent } from '../history/catalogue.js';
+import { findOwnContract } from '../contracts/service.js';
+import { pathMessages } from '../conversation/service.js';
+import { findOwnTask, lockTask } from '../tasks/access.js';
+import { changeWithGit } from '../tasks/change-with-git.js';
+import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH } from '../tasks/service.js';
+import { provisionTask, repositoryHead } from '../tasks/workspace.js';
+import { readClaudeCode } from './claude-code.js';
+import type { DraftMessage, TranscriptDraft, TranscriptSkip } from './draft.js';
+import { writeMarkdown } from './markdown.js';
+import { readMakimaJsonl, writeMakimaJsonl, type TranscriptData } from './makima-jsonl.js';
+
+export type TranscriptFormat = 'MARKDOWN' | 'JSONL';
+export type TranscriptSource = 'CLAUDE_CODE_JSONL' | 'MAKIMA_JSONL';
+
+/** The largest transcript one import takes, in characters (the request body limit applies too). */
+export const MAX_TRANSCRIPT_CHARS = 64 * 1024 * 1024;
+const INSERT_CHUNK = 2000;
+
+// ---------------------------------------------------------------------------------------------
+// Export
+
+/** Everything a transcript shows of one task: its message tree (branches included), stream, checkpoints and markers. */
+async function transcriptData(ctx: ServiceContext, taskId: string): Promise<{ data: TranscriptData; path: Set<string>; contractName: string | null }> {
+  const task = (await findOwnTask(ctx.prisma, ctx.viewer, taskId, { include: { contract: true } })) as Task & { contract: { name: string } | null };
+  const [onPath, own] = await Promise.all([pathMessages(ctx.prisma, task.headMessageId, 0, task.messageCount), ctx.prisma.conversationMessage.findMany({ where: { taskId } })]);
+  const byId = new Map<string, ConversationMessage>([...own, ...onPath].map((m) => [m.id, m]));
+  // A branch of this task may start from another task's message (after a fork): bring in its ancestors.
+  for (;;) {
+    const missing = [...new Set([...byId.values()].map((m) => m.parentId).filter((p): p is string => p !== null && !byId.has(p)))];
+    if (missing.length === 0) break;
+    for (const m of await ctx.prisma.conversationMessage.findMany({ where: { id: { in: missing }, task: { ownerId: ctx.viewer.id } } })) byId.set(m.id, m);
+    if (missing.every((id) => !byId.has(id))) break;
+  }
+  const messages = [...byId.values()].sort((a, b) => a.depth - b.depth || a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+  const [records, events, checkpoints, history, forks] = await Promise.all([
+    ctx.prisma.transcriptRecord.findMany({ where: { messageId: { in: messages.map((m) => m.id) } }, select: { messageId: true, metadata: true } }),
+    ctx.prisma.taskEvent.findMany({ where: { taskId }, orderBy: { seq: 'asc' } }),
+    ctx.prisma.taskCheckpoint.findMany({ where: { taskId }, orderBy: { number: 'asc' } }),
+    ctx.prisma.historyEvent.findMany({
+      where: {
+        taskId,
+        OR: [
+          { eventType: 'CHAT', eventSubtype: 'rewound' },
+          { eventType: 'CHECKPOINT', eventSubtype: 'rewound' },
+          { eventType: 'TASK', eventSubtype: { in: ['forked', 'resumed'] } },
+        ],
+      },
+      orderBy: { seq: 'asc' },
+    }),
+    ctx.prisma.task.findMany({ where: { forkedFromTaskId: taskId, ownerId: ctx.viewer.id }, orderBy: { createdAt: 'asc' }, select: { id: true, name: true, createdAt: true } }),
+  ]);
+  const metadata = new Map(records.map((r) => [r.messageId, r.metadata]));
+  const markerKind = (e: { eventType: string; eventSubtype: string | null }) => (e.eventType === 'CHECKPOINT' ? 'code_rewound' : (e.eventSubtype ?? ''));
+  const data: TranscriptData = {
+    task,
+    messages: messages.map((m) => ({ ...m, metadata: metadata.get(m.id) ?? null })),
+    events,
+    checkpoints,
+    markers: [
+      ...history.map((e) => ({ kind: markerKind(e), data: e.eventData, createdAt: e.createdAt })),
+      ...forks.map((f) => ({ kind: 'fork', data: { taskId: f.id, name: f.name }, createdAt: f.createdAt })),
+    ].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()),
+  };
+  return { data, path: new Set(onPath.map((m) => m.id)), contractName: task.contract?.name ?? null };
+}
+
+/** A task's transcript: Markdown for a reviewer, or makima JSONL that importTranscript reads back. */
+export async function taskTranscript(ctx: ServiceContext, input: { taskId: string; format: TranscriptFormat }): Promise<string> {
+  const { data, path, contractName } = await transcriptData(ctx, input.taskId);
+  return input.format === 'JSONL' ? writeMakimaJsonl(data) : writeMarkdown(data, contractName, path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import
+
+export interface ImportResult {
+  task: Task;
+  /** Messages this import added (0 when the session had been imported before and nothing is new). */
+  messageCount: number;
+  skipped: TranscriptSkip[];
+}
+
+/**
+ * Messages that cannot be stored (too large, unstorable text) are skipped with the reason, and
+ * their children attached to their parent, so the rest of the tree stays connected.
+ */
+function storableMessages(ctx: ServiceContext, draft: TranscriptDraft): { messages: DraftMessage[]; alias: Map<string, string | null> } {
+  const alias = new Map<string, string | null>();
+  const messages: DraftMessage[] = [];
+  for (const m of draft.messages) {
+    try {
+      const size = storableJsonSize(m.content, 'content', ctx.config.maxMessageBytes) + (m.toolCalls == null ? 0 : storableJsonSize(m.toolCalls, 'toolCalls', ctx.config.maxMessageBytes));
+      if (size > ctx.config.maxMessageBytes) throw new BadInputError(`the message is ${size} bytes; the limit is ${ctx.config.maxMessageBytes} bytes (MAKIMA_MAX_MESSAGE_BYTES)`);
+      if (m.metadata) storableJsonSize(m.metadata, 'metadata', ctx.config.maxMessageBytes);
+      messages.push(m);
+    } catch (err) {
+      if (!(err instanceof BadInputError)) throw err;
+      draft.skipped.push({ line: m.line, reason: `message ${m.key} not imported: ${err.message}; its replies are attached to its parent` });
+      alias.set(m.key, m.parentKey);
+    }
+  }
+  return { messages, alias };
+}
+
+/** Parents first (a depth-first walk from the roots, children in file order); messages in a parent cycle are left out. */
+function parentsFirst(messages: DraftMessage[], parentOf: (m: DraftMessage) => string | null, known: (key: string) => boolean): { ordered: DraftMessage[]; cyclic: DraftMessage[] } {
+  const keys = new Set(messages.map((m) => m.key));
+  const children = new Map<string | null, DraftMessage[]>();
+  for (const m of messages) {
+    const parent = parentOf(m);
+    const slot = parent !== null && (keys.has(parent) || known(parent)) ? parent : null;
+    if (!children.has(slot)) children.set(slot, []);
+    children.get(slot)!.push(m);
+  }
+  const ordered: DraftMessage[] = [];
+  const stack = [...(children.get(null) ?? []), ...[...children.entries()].filter(([k]) => k !== null && !keys.has(k)).flatMap(([, v]) => v)].reverse();
+  while (stack.length) {
+    const m = stack.pop()!;
+    ordered.push(m);
+    stack.push(...[...(children.get(m.key) ?? [])].reverse());
+  }
+  const placed = new Set(ordered.map((m) => m.key));
+  return { ordered, cyclic: messages.filter((m) => !placed.has(m.key)) };
+}
+
+interface JumpLink {
+  id: string;
+  depth: number;
+  jumpId: string | null;
+  jumpDepth: number | null;
+}
+
+/** The skew-binary jump pointer of a new child of `parent`, by the same rule as appendMessages (conversation/service.ts). */
+function jumpFor(parent: JumpLink | null, known: Map<string, JumpLink>): Pick<JumpLink, 'jumpId' | 'jumpDepth'> {
+  if (!parent) return { jumpId: null, jumpDepth: null };
+  const j = parent.jumpId ? known.get(parent.jumpId) : undefined;
+  if (j && j.jumpId !== null && j.jumpDepth !== null && parent.depth - j.depth === j.depth - j.jumpDepth) return { jumpId: j.jumpId, jumpDepth: j.jumpDepth };
+  return { jumpId: parent.id, jumpDepth: parent.depth };
+}
+
+async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await write(rows.slice(i, i + INSERT_CHUNK));
+}
+
+/**
+ * Writes the draft's messages not imported yet (by record key) into `task`'s tree, their task
+ * events, and moves the head; null when there was nothing new.
+ */
+async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: TranscriptDraft, fresh: boolean, storable: ReturnType<typeof storableMessages>): Promise<ImportResult | null> {
+  const existing = fresh ? [] : await tx.transcriptRecord.findMany({ where: { ownerId: task.ownerId, sessionKey: draft.sessionKey }, select: { recordKey: true, messageId: true } });
+  const idOfKey = new Map(existing.map((r) => [r.recordKey, r.messageId]));
+  const known = new Map<string, JumpLink>();
+  for (const m of await tx.conversationMessage.findMany({ where: { id: { in: [...idOfKey.values()] } }, select: { id: true, depth: true, jumpId: true, jumpDepth: true } })) known.set(m.id, m);
+  const resolve = (key: string | null): string | null => {
+    let k = key;
+    for (let hops = 0; k !== null && storable.alias.has(k) && hops < 10_000; hops++) k = storable.alias.get(k)!;
+    return k;
+  };
+  const fresher = storable.messages.filter((m) => !idOfKey.has(m.key));
+  const { ordered, cyclic } = parentsFirst(fresher, (m) => resolve(m.parentKey), (k) => idOfKey.has(k));
+  for (const m of cyclic) draft.skipped.push({ line: m.line, reason: `message ${m.key} not imported: its parents form a cycle` });
+  const now = new Date();
+  const rows = ordered.map((m) => {
+    const parentKey = resolve(m.parentKey);
+    const parentId = parentKey === null ? null : (idOfKey.get(parentKey) ?? null);
+    const parent = parentId ? known.get(parentId)! : null;
+    const id = crypto.randomUUID();
+    const link = { id, depth: parent ? parent.depth + 1 : 0, ...jumpFor(parent, known) };
+    known.set(id, link);
+    idOfKey.set(m.key, id);
+    const metadata = parentKey === null && m.parentKey !== null ? { ...m.metadata, missingParent: m.parentKey } : m.metadata;
+    return { m, id, parentId, link, metadata };
+  });
+  if (rows.length === 0 && !fresh) return null;
+  await inChunks(rows, (chunk) =>
+    tx.conversationMessage.createMany({
+      data: chunk.map(({ m, id, parentId, link }) => ({
+        id,
+        taskId: task.id,
+        parentId,
+        role: m.role,
+        content: m.content as Prisma.InputJsonValue,
+        toolCalls: m.toolCalls == null ? undefined : (m.toolCalls as Prisma.InputJsonValue),
+        depth: link.depth,
+        jumpId: link.jumpId,
+        jumpDepth: link.jumpDepth,
+        createdAt: m.createdAt ?? now,
+      })),
+    }),
+  );
+  await inChunks(rows, (chunk) =>
+    tx.transcriptRecord.createMany({
+      data: chunk.map(({ m, id, metadata }) => ({ messageId: id, ownerId: task.ownerId, taskId: task.id, sessionKey: draft.sessionKey, recordKey: m.key, metadata: (metadata ?? undefined) as Prisma.InputJsonValue | undefined })),
+    }),
+  );
+  const headId = idOfKey.get(resolve(draft.headKey) ?? '') ?? rows.at(-1)?.id ?? task.headMessageId;
+  const head = headId ? known.get(headId) : undefined;
+  const updated = await tx.task.update({
+    where: { id: task.id },
+    data: { headMessageId: headId, messageCount: head ? head.depth + 1 : task.messageCount, version: { increment: 1 } },
+  });
+  if (rows.length > 0) {
+    record(historyEvent(aboutTask(task), 'CHAT', 'message', { count: rows.length, headId: headId!, messageCount: updated.messageCount, roles: [...new Set(rows.map((r) => r.m.role))] }));
+  }
+  await writeEvents(tx, record, task, draft, fresh, new Set(rows.map((r) => r.m.key)), idOfKey);
+  return { task: updated, messageCount: rows.length, skipped: draft.skipped };
+}
+
+/** The draft's task events: those of the messages just written (and, on a first import, the rest). */
+async function writeEvents(tx: Tx, record: RecordEvent, task: Task, draft: TranscriptDraft, fresh: boolean, written: Set<string>, idOfKey: Map<string, string>): Promise<void> {
+  const events = draft.events.filter((e) => (e.messageKey === null ? fresh : written.has(e.messageKey)));
+  if (events.length === 0) return;
+  const { _max } = await tx.taskEvent.aggregate({ where: { taskId: task.id }, _max: { seq: true } });
+  const firstSeq = (_max.seq ?? 0) + 1;
+  const now = new Date();
+  await inChunks(
+    events.map((e, i) => ({ e, seq: firstSeq + i })),
+    (chunk) =>
+      tx.taskEvent.createMany({
+        data: chunk.map(({ e, seq }) => ({
+          taskId: task.id,
+          seq,
+          type: e.type,
+          data: (e.messageKey ? { ...e.data, messageId: idOfKey.get(e.messageKey) } : e.data) as Prisma.InputJsonValue,
+          createdAt: e.createdAt ?? now,
+        })),
+      }),
+  );
+  const lastSeq = firstSeq + events.length - 1;
+  record(historyEvent(aboutTask(task), 'TASK', 'output', { count: events.length, types: [...new Set(events.map((e) => e.type))], firstSeq, lastSeq }));
+  await tx.$executeRaw`SELECT pg_notify(${TASK_EVENTS_CHANNEL}, ${task.id})`;
+}
+
+function readDraft(source: TranscriptSource, content: string): TranscriptDraft {
+  return source === 'CLAUDE_CODE_JSONL' ? readClaudeCode(content) : readMakimaJsonl(content);
+}
+
+function taskName(input: string | null | undefined, draft: TranscriptDraft): string {
+  if (input != null) {
+    const name = input.trim();
+    if (!name) throw new BadInputError('name must not be empty', 'name');
+    if (name.length > MAX_NAME_LENGTH) throw new BadInputError(`name is longer than ${MAX_NAME_LENGTH} characters`, 'name');
+    return name;
+  }
+  const first = (draft.name ?? draft.prompt ?? '').replace(/\s+/g, ' ').trim();
+  if (!first) return 'Imported session';
+  return first.length > 80 ? `${first.slice(0, 79)}…` : first;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === 'P2002' || /unique constraint/i.test((err as Error)?.message ?? '');
+}
+
+/**
+ * Imports a session into the contract as one task: the first import of a session creates the task
+ * (INTERRUPTED, so resumeTask hands it to a worker), a later one adds only the records it has not
+ * seen and moves the head. BAD_USER_INPUT when nothing in it is a message.
+ */
+export async function importTranscript(
+  ctx: ServiceContext,
+  input: { contractId: string; source: TranscriptSource; content: string; name?: string | null },
+): Promise<ImportResult> {
+  if (input.content.length > MAX_TRANSCRIPT_CHARS) throw new BadInputError(`content is ${input.content.length} characters; the limit is ${MAX_TRANSCRIPT_CHARS}`, 'content');
+  const draft = readDraft(input.source, input.content);
+  const name = taskName(input.name, draft);
+  const storable = storableMessages(ctx, draft);
+  if (storable.messages.length === 0) {
+    const why = draft.skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`).join('; ');
+    throw new BadInputError(`the transcript holds no message to import${why ? ` (${why})` : ''}; is --source right?`, 'content');
+  }
+  const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
+  const previous = await ctx.prisma.transcriptRecord.findFirst({ where: { ownerId: ctx.viewer.id, sessionKey: draft.sessionKey }, select: { taskId: true } });
+  try {
+    if (previous) {
+      const result = await change(ctx.prisma, async (tx, record) => writeDraft(tx, record, await lockTask(tx, ctx.viewer, previous.taskId), draft, false, storable));
+      return result ?? { task: await findOwnTask(ctx.prisma, ctx.viewer, previous.taskId), messageCount: 0, skipped: draft.skipped };
+    }
+    const startCommit = await repositoryHead(ctx, contract);
+    const prompt = draft.prompt && draft.prompt.length > MAX_PROMPT_LENGTH ? draft.prompt.slice(0, MAX_PROMPT_LENGTH) : draft.prompt;
+    return (await changeWithGit(ctx, 'import transcript', async (gitChange) => {
+      const task = await provisionTask(ctx, gitChange, { contract, name, prompt, startCommit, data: { status: 'INTERRUPTED', pendingReason: null } });
+      return writeDraft(gitChange.tx, gitChange.record, task, draft, true, storable);
+    }))!;
+  } catch (err) {
+    if (!(err instanceof MakimaError) && isUniqueViolation(err)) {
+      throw new ConflictError(`session ${draft.sessionKey} was being imported by another request at the same time; import it again (nothing is duplicated)`);
+    }
+    throw err;
+  }
+}

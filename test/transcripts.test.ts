@@ -1,0 +1,218 @@
+// Transcripts: a Claude Code session imported as a task (tree, branches, sidechains, tool calls as
+// toolCalls and as task events, images, metadata, torn lines, idempotent re-import), the Markdown
+// export a reviewer reads, and the lossless JSONL round trip.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../src/generated/gql/index.js';
+import { codes, startTestServer, type TestServer, type TestUser } from './harness.js';
+import { appendMessages, checkpoint, createContract, recordTaskEvents, ResumeTask, RewindConversation, taskOnRepo } from './fixtures.js';
+
+const ImportTranscript = graphql(`
+  mutation ImportTranscript($input: ImportTranscriptInput!) {
+    importTranscript(input: $input) {
+      task { id name status messageCount headMessage { id } }
+      messageCount
+      skipped { line reason }
+    }
+  }
+`);
+const Transcript = graphql(`
+  query Transcript($id: ID!, $format: TranscriptFormat) { task(id: $id) { transcript(format: $format) } }
+`);
+const TaskConversation = graphql(`
+  query TaskConversation($id: ID!) {
+    task(id: $id) {
+      messageCount
+      conversation(first: 100) { edges { node { id role content toolCalls index createdAt } } }
+      events(first: 100) { edges { node { type data } } }
+    }
+  }
+`);
+const SearchIds = graphql(`
+  query SearchIds($query: String!, $filter: SearchFilter) { search(query: $query, filter: $filter) { edges { node { kind task { id } node { id } } } } }
+`);
+const ContractTasks = graphql(`
+  query ContractTasks($id: ID!) { contract(id: $id) { tasks(first: 100) { edges { node { id } } } } }
+`);
+
+const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'claude-code');
+const session = fs.readFileSync(path.join(FIXTURES, 'session.jsonl'), 'utf8');
+const continued = fs.readFileSync(path.join(FIXTURES, 'session-continued.jsonl'), 'utf8');
+
+let t: TestServer;
+let alice: TestUser;
+let contractId: string;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  alice = await t.createUser('alice');
+  contractId = (await createContract(alice, await t.makeRepo())).id;
+});
+afterAll(async () => t?.stop());
+
+async function importSession(content: string, source: 'CLAUDE_CODE_JSONL' | 'MAKIMA_JSONL' = 'CLAUDE_CODE_JSONL', name?: string) {
+  return (await alice.ok(ImportTranscript, { input: { contractId, source, content, name } })).importTranscript;
+}
+
+describe('importTranscript from Claude Code', () => {
+  let imported: Awaited<ReturnType<typeof importSession>>;
+  beforeAll(async () => {
+    imported = await importSession(session);
+  });
+
+  it('imports every message, names the task after the summary and makes the most recent main-line leaf the head', async () => {
+    expect(imported.messageCount).toBe(9);
+    expect(imported.task.name).toBe('Fixing the flaky parser test');
+    expect(imported.task.status).toBe('INTERRUPTED');
+    const { task } = await alice.ok(TaskConversation, { id: imported.task.id });
+    const path = task!.conversation.edges.map((e) => e.node);
+    expect(path.map((m) => m.role)).toEqual(['USER', 'ASSISTANT', 'USER', 'ASSISTANT']);
+    expect(path[2].content).toBe('Actually, run it with --runInBand instead');
+    expect(path.map((m) => m.createdAt)).toEqual(['2026-11-20T10:00:00.000Z', '2026-11-20T10:00:05.000Z', '2026-11-20T10:01:00.000Z', '2026-11-20T10:01:05.000Z']);
+    // The image and an unknown block type are kept in the content as they were.
+    expect((path[0].content as { type: string }[]).map((b) => b.type)).toEqual(['text', 'image']);
+    expect((path[3].content as { type: string }[]).map((b) => b.type)).toEqual(['thinking', 'text', 'server_tool_use_future']);
+  });
+
+  it('keeps tool calls and results as toolCalls and as task events, so search finds the shell command', async () => {
+    const { task } = await alice.ok(TaskConversation, { id: imported.task.id });
+    expect(task!.conversation.edges[1].node.toolCalls).toEqual([{ type: 'tool_use', id: 'toolu_01', name: 'Bash', input: { command: 'npm test -- parser', description: 'Run the parser tests' } }]);
+    const events = task!.events.edges.map((e) => e.node);
+    expect(events.map((e) => e.type)).toEqual(['TOOL_CALL', 'TOOL_RESULT']);
+    expect(events[0].data).toMatchObject({ toolUseId: 'toolu_01', name: 'Bash', input: { command: 'npm test -- parser' } });
+    expect(events[1].data).toMatchObject({ toolUseId: 'toolu_01', isError: true });
+    const hits = (await alice.ok(SearchIds, { query: '"npm test"', filter: { taskId: imported.task.id, kinds: ['TASK_EVENT'] } })).search.edges;
+    expect(hits.map((h) => h.node.kind)).toEqual(['TASK_EVENT']);
+  });
+
+  it('keeps the rewound branch as a branch, and the sidechain off the main line', async () => {
+    const [branch] = (await alice.ok(SearchIds, { query: '"fixture file is missing"', filter: { taskId: imported.task.id } })).search.edges;
+    const [sidechain] = (await alice.ok(SearchIds, { query: 'parseExpression', filter: { taskId: imported.task.id, roles: ['ASSISTANT'] } })).search.edges;
+    expect(branch && sidechain).toBeTruthy();
+    const { task } = await alice.ok(TaskConversation, { id: imported.task.id });
+    const onPath = task!.conversation.edges.map((e) => e.node.id);
+    expect(onPath).not.toContain(branch.node.node.id);
+    expect(onPath).not.toContain(sidechain.node.node.id);
+    // The old branch is a path of its own: user, assistant (tool call), tool result, assistant.
+    const rewound = await alice.ok(RewindConversation, { input: { taskId: imported.task.id, toMessageId: branch.node.node.id } });
+    expect(rewound.rewindConversation.task.messageCount).toBe(4);
+    const after = await alice.ok(TaskConversation, { id: imported.task.id });
+    expect(after.task!.conversation.edges.map((e) => e.node.role)).toEqual(['USER', 'ASSISTANT', 'TOOL', 'ASSISTANT']);
+    await alice.ok(RewindConversation, { input: { taskId: imported.task.id, toMessageId: imported.task.headMessage!.id } });
+  });
+
+  it('reports skipped records with their line and reason: bookkeeping, unknown types, repeats, a torn line', async () => {
+    const byLine = Object.fromEntries(imported.skipped.map((s) => [s.line, s.reason]));
+    expect(Object.keys(byLine).map(Number)).toEqual([2, 6, 8, 10, 15]);
+    expect(byLine[2]).toMatch(/file-history-snapshot/);
+    expect(byLine[6]).toMatch(/queue-operation/);
+    expect(byLine[8]).toMatch(/repeat of the record on line 7/);
+    expect(byLine[10]).toMatch(/unknown record type "progress-tick"/);
+    expect(byLine[15]).toMatch(/torn line/);
+  });
+
+  it('keeps model and usage, shown in the Markdown export', async () => {
+    const md = (await alice.ok(Transcript, { id: imported.task.id, format: 'MARKDOWN' })).task!.transcript;
+    expect(md).toContain('_model: claude-opus-4-1_');
+    expect(md).toContain('**Tool call** `Bash`');
+    expect(md).toContain('"command": "npm test -- parser"');
+    expect(md).toContain('_[image: image/png');
+    const jsonl = (await alice.ok(Transcript, { id: imported.task.id, format: 'JSONL' })).task!.transcript;
+    const a1 = jsonl.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.type === 'message' && r.metadata?.messageId === 'msg_01');
+    expect(a1.metadata).toMatchObject({ model: 'claude-sonnet-4-5', usage: { input_tokens: 1200, output_tokens: 85 }, requestId: 'req_01' });
+  });
+
+  it('adds nothing when the same session is imported again, and only the new records when it grew', async () => {
+    const again = await importSession(session);
+    expect(again.task.id).toBe(imported.task.id);
+    expect(again.messageCount).toBe(0);
+    const grown = await importSession(continued);
+    expect(grown.task.id).toBe(imported.task.id);
+    expect(grown.messageCount).toBe(1);
+    expect(grown.task.messageCount).toBe(5);
+    const { task } = await alice.ok(TaskConversation, { id: imported.task.id });
+    expect(task!.conversation.edges.at(-1)!.node.content).toBe('Great, commit it');
+  });
+
+  it('makes a task a worker can resume', async () => {
+    const resumed = await alice.ok(ResumeTask, { input: { taskId: imported.task.id } });
+    expect(resumed.resumeTask.task.status).toBe('PENDING');
+  });
+
+  it('refuses a transcript with no message, creating nothing', async () => {
+    const before = (await alice.ok(ContractTasks, { id: contractId })).contract!.tasks.edges.length;
+    const refused = await alice.gql(ImportTranscript, { input: { contractId, source: 'CLAUDE_CODE_JSONL', content: '{"type":"summary","summary":"x"}\nnot json\n' } });
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+    const other = await t.createUser('mallory');
+    expect(codes(await other.gql(ImportTranscript, { input: { contractId, source: 'CLAUDE_CODE_JSONL', content: session } }))).toEqual(['NOT_FOUND']);
+    expect((await alice.ok(ContractTasks, { id: contractId })).contract!.tasks.edges.length).toBe(before);
+  });
+});
+
+/** A canonical form of a task's whole message tree: each message by its content and its parent's form. */
+function treeOf(jsonl: string): { messages: string[]; head: string } {
+  const records = jsonl.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const header = records.find((r) => r.type === 'task');
+  const keyOf = new Map<string, string>();
+  const messages: string[] = [];
+  for (const m of records.filter((r) => r.type === 'message')) {
+    const form = JSON.stringify({ parent: m.parentId ? keyOf.get(m.parentId) : null, role: m.role, content: m.content, toolCalls: m.toolCalls, index: m.index, createdAt: m.createdAt });
+    const key = crypto.createHash('sha256').update(form).digest('hex');
+    keyOf.set(m.id, key);
+    messages.push(key);
+  }
+  return { messages: messages.sort(), head: keyOf.get(header.headMessageId)! };
+}
+
+describe('Task.transcript', () => {
+  it('round-trips through JSONL into an identical conversation (branches, tool calls, times, head)', async () => {
+    const a = await taskOnRepo(t, alice);
+    const first = await appendMessages(alice, a.taskId, [
+      { role: 'USER', content: 'Refactor the lexer' },
+      { role: 'ASSISTANT', content: [{ type: 'text', text: 'Reading it.' }], toolCalls: [{ name: 'read_file', input: { path: 'src/lexer.ts' } }] },
+      { role: 'TOOL', content: { output: 'export function lex() {}', exitCode: 0 } },
+    ]);
+    await alice.ok(RewindConversation, { input: { taskId: a.taskId, toMessageId: first.messages[1].id } });
+    await appendMessages(alice, a.taskId, [{ role: 'USER', content: 'Skip that; write tests first ✓ "quoted" \\ back' }]);
+    await recordTaskEvents(alice, a.taskId, [{ type: 'OUTPUT', data: { text: 'tests written' } }]);
+    const original = (await alice.ok(Transcript, { id: a.taskId, format: 'JSONL' })).task!.transcript;
+    const copy = await importSession(original, 'MAKIMA_JSONL');
+    expect(copy.messageCount).toBe(4);
+    expect(copy.skipped).toEqual([expect.objectContaining({ reason: expect.stringMatching(/rewound marker/) })]);
+    const exported = (await alice.ok(Transcript, { id: copy.task.id, format: 'JSONL' })).task!.transcript;
+    expect(treeOf(exported)).toEqual(treeOf(original));
+    const [o, c] = await Promise.all([alice.ok(TaskConversation, { id: a.taskId }), alice.ok(TaskConversation, { id: copy.task.id })]);
+    const strip = (r: typeof o) => r.task!.conversation.edges.map(({ node: { id: _id, ...rest } }) => rest);
+    expect(strip(c)).toEqual(strip(o));
+    expect(c.task!.events.edges.map((e) => e.node)).toEqual(o.task!.events.edges.map((e) => e.node));
+    expect((await importSession(original, 'MAKIMA_JSONL')).messageCount).toBe(0);
+  });
+
+  it('writes Markdown a reviewer can read: tool calls, cut results, checkpoints with files, rewinds', async () => {
+    const a = await taskOnRepo(t, alice);
+    const sent = await appendMessages(alice, a.taskId, [
+      { role: 'USER', content: 'Add a config loader' },
+      { role: 'ASSISTANT', content: 'Writing src/config.ts', toolCalls: [{ name: 'write_file', input: { path: 'src/config.ts' } }] },
+    ]);
+    await recordTaskEvents(alice, a.taskId, [{ type: 'TOOL_RESULT', data: { content: 'x'.repeat(5000) } }]);
+    fs.writeFileSync(path.join(a.worktree, 'src', 'config.ts'), 'export const a = 1;\nexport const b = 2;\n');
+    await checkpoint(alice, a.taskId, 'Config loader');
+    await alice.ok(RewindConversation, { input: { taskId: a.taskId, toMessageId: sent.messages[0].id } });
+    const md = (await alice.ok(Transcript, { id: a.taskId })).task!.transcript;
+    expect(md).toMatch(/^# worker task/);
+    expect(md).toMatch(/### 1\. User · \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/);
+    expect(md).toContain('[truncated: 3,000 more characters]');
+    expect(md).toContain('**Checkpoint #1**');
+    expect(md).toContain('`src/config.ts` (added, +2 −0)');
+    expect(md).toContain('**Conversation rewound** from 2 to 1 messages');
+    expect(md).toContain('1 more message on other branches');
+  });
+
+  it("is NOT_FOUND for another user's task", async () => {
+    const a = await taskOnRepo(t, alice);
+    const bob = await t.createUser('bob');
+    expect(codes(await bob.gql(Transcript, { id: a.taskId }))).toEqual(['NOT_FOUND']);
+  });
+});
