@@ -52,7 +52,7 @@ export interface AppendResult {
  * Appends messages at the task's head, atomically. With `expectedHeadId` the call is a CONFLICT
  * unless that is still the head (the guard against two writers); `null` expects an empty conversation.
  */
-interface JumpLink {
+export interface JumpLink {
   id: string;
   depth: number;
   jumpId: string | null;
@@ -82,7 +82,7 @@ async function jumpSpine(tx: Tx, id: string | null): Promise<Map<string, JumpLin
  * and its jump's jump span equal distances, skip both; otherwise jump to the parent. Any ancestor
  * is then reached from any descendant in O(log depth) steps.
  */
-function jumpFor(parent: JumpLink | null, known: Map<string, JumpLink>): Pick<JumpLink, 'jumpId' | 'jumpDepth'> {
+export function jumpFor(parent: JumpLink | null, known: Map<string, JumpLink>): Pick<JumpLink, 'jumpId' | 'jumpDepth'> {
   if (!parent) return { jumpId: null, jumpDepth: null };
   const j = parent.jumpId ? known.get(parent.jumpId) : undefined;
   if (j && j.jumpId !== null && j.jumpDepth !== null && parent.depth - j.depth === j.depth - j.jumpDepth) {

@@ -11,7 +11,7 @@ import { BadInputError, ConflictError, MakimaError } from '../../errors.js';
 import { Prisma, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { findOwnContract } from '../contracts/service.js';
-import { pathMessages } from '../conversation/service.js';
+import { jumpFor, pathMessages, type JumpLink } from '../conversation/service.js';
 import { findOwnTask, lockTask } from '../tasks/access.js';
 import { changeWithGit } from '../tasks/change-with-git.js';
 import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH } from '../tasks/service.js';
@@ -133,21 +133,6 @@ function parentsFirst(messages: DraftMessage[], parentOf: (m: DraftMessage) => s
   }
   const placed = new Set(ordered.map((m) => m.key));
   return { ordered, cyclic: messages.filter((m) => !placed.has(m.key)) };
-}
-
-interface JumpLink {
-  id: string;
-  depth: number;
-  jumpId: string | null;
-  jumpDepth: number | null;
-}
-
-/** The skew-binary jump pointer of a new child of `parent`, by the same rule as appendMessages (conversation/service.ts). */
-function jumpFor(parent: JumpLink | null, known: Map<string, JumpLink>): Pick<JumpLink, 'jumpId' | 'jumpDepth'> {
-  if (!parent) return { jumpId: null, jumpDepth: null };
-  const j = parent.jumpId ? known.get(parent.jumpId) : undefined;
-  if (j && j.jumpId !== null && j.jumpDepth !== null && parent.depth - j.depth === j.depth - j.jumpDepth) return { jumpId: j.jumpId, jumpDepth: j.jumpDepth };
-  return { jumpId: parent.id, jumpDepth: parent.depth };
 }
 
 async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
