@@ -1,6 +1,7 @@
 // The typed errors services throw; each maps to one `extensions.code` (docs/design.md §5). Anything else is
 // unexpected and is masked by the server.
 import { GraphQLError } from 'graphql';
+import { dataWithGlobalIds, withGlobalIds } from './global-id.js';
 
 export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'GIT_ERROR' | 'SUBSCRIBER_TOO_SLOW' | 'RATE_LIMITED';
 
@@ -10,7 +11,8 @@ export class MakimaError extends GraphQLError {
     message: string,
     details?: Record<string, unknown>,
   ) {
-    super(message, { extensions: { code, ...details } });
+    // Every id the API returns is the global ID its arguments take, in sentences and details alike.
+    super(withGlobalIds(message), { extensions: { code, ...(details ? (dataWithGlobalIds(details) as Record<string, unknown>) : {}) } });
   }
 }
 

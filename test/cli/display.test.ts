@@ -1,6 +1,7 @@
 // What the CLI shows in place of the API's raw UUIDs and mutation names, and the times --since takes.
 import { describe, expect, it } from 'vitest';
-import { displayData, displayText, toGlobalId } from '../../src/cli/display.js';
+import { displayData, displayText } from '../../src/cli/display.js';
+import { globalId as toGlobalId } from '../../src/global-id.js';
 import { parseTime } from '../../src/cli/since.js';
 
 const U1 = '4e0b4d9a-2a50-4b5c-9a0e-8d1c2a7b9f10';

@@ -41,7 +41,7 @@ export function FileList({ files }: { files: FileChange[] }) {
             <td>
               <code>{f.path}</code>
             </td>
-            <td>{f.status}</td>
+            <td>{f.status.toLowerCase().replace('_', ' ')}</td>
             <td class="plus">{f.binary ? 'binary' : `+${f.additions}`}</td>
             <td class="minus">{f.binary ? '' : `−${f.deletions}`}</td>
           </tr>
