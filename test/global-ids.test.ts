@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '../src/global-id.js';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { rawId, startTestServer, type TestServer } from './harness.js';
-import { AppendMessages, checkpoint, ForkTask, RewindTask, say, snapshot, taskOnRepo } from './fixtures.js';
+import { AppendMessages, checkpoint, claim, ForkTask, ResumeTask, RewindTask, say, snapshot, taskOnRepo } from './fixtures.js';
 import { collect, wsClient } from './ws-client.js';
 import { write } from './worktrees.js';
 
@@ -88,5 +88,21 @@ describe('global IDs at the API edge', () => {
     // A raw UUID passed in is still accepted; the answer speaks in global IDs.
     const raw = await user.gql(AppendMessages, { input: { taskId: f.taskId, expectedHeadId: rawId(first), messages: [{ role: 'USER', content: 'late' }] } });
     expect(raw.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', currentHeadId: second });
+  });
+
+  it('are what error messages and details name: no raw UUID in a CONFLICT or NOT_FOUND', async () => {
+    const user = await t.createUser();
+    const f = await taskOnRepo(t, user);
+    const other = await t.createUser();
+    // The claimed task is RUNNING under w1; resuming it is a CONFLICT that names it.
+    const held = (await claim(user, 'w1'))!.task.id;
+    const running = await user.gql(ResumeTask, { input: { taskId: held } });
+    expect(running.errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect(running.errors![0].message).toContain(held);
+    expect(JSON.stringify(running.errors)).not.toMatch(UUID);
+    const missing = await other.gql(ResumeTask, { input: { taskId: f.taskId } });
+    expect(missing.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    expect(missing.errors![0].message).toContain(f.taskId);
+    expect(JSON.stringify(missing.errors)).not.toMatch(UUID);
   });
 });
