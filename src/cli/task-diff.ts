@@ -72,7 +72,7 @@ export const taskDiff: CliCommand = {
         const from = diff.against ? `checkpoint #${diff.against.number} (${diff.against.commitSha.slice(0, 10)})` : `the base commit ${diff.baseCommit.slice(0, 10)}`;
         println(color.bold(`checkpoint #${node.number} (${node.commitSha.slice(0, 10)}) ${node.message}, against ${from}`));
         if (!diff.files.length) return println(color.dim('no changes'));
-        for (const f of diff.files) println(` ${f.status.padEnd(8)} ${f.path}  ${color.green(`+${f.additions}`)} ${color.red(`-${f.deletions}`)}`);
+        for (const f of diff.files) println(` ${f.status.toLowerCase().replace('_', ' ').padEnd(12)} ${f.path}  ${color.green(`+${f.additions}`)} ${color.red(`-${f.deletions}`)}`);
         if (opts.stat) return;
         println();
         process.stdout.write(colorPatch(diff.patch));

@@ -105,7 +105,7 @@ describe('makima task diff', () => {
     const first = await makima(user, 'task', 'diff', f.taskId, '1', '--stat');
     expect(first.stdout).toMatch(/against the base commit \w{10}\n added +src\/search\.ts {2}\+1 -0\n$/);
     const range = (await makima(user, 'task', 'diff', f.taskId, '#1', '2', '--json')).json();
-    expect(range).toMatchObject({ checkpoint: { number: 2 }, against: { number: 1 }, files: [{ path: 'src/search.ts', status: 'modified', additions: 1, deletions: 1 }] });
+    expect(range).toMatchObject({ checkpoint: { number: 2 }, against: { number: 1 }, files: [{ path: 'src/search.ts', status: 'MODIFIED', additions: 1, deletions: 1 }] });
     const missing = await makima(user, 'task', 'diff', f.taskId, '7');
     expect(missing.code).toBe(3);
   });
