@@ -2,7 +2,8 @@
 // database itself; when a running server holds the embedded database, it asks that server instead
 // (createUser, which only the administrator — the first user — may call), so adding a user needs
 // no downtime. The server is found at --url / MAKIMA_URL, else at HOST and PORT; the token is
-// --token / MAKIMA_TOKEN, else the local user's token in the data directory.
+// --token / MAKIMA_TOKEN, else the local user's token in the data directory; without any token, the
+// refusal is the data directory's own.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -62,16 +63,17 @@ async function createDirectly(config: Config, name: string): Promise<Created> {
 }
 
 async function createThroughServer(config: Config, opts: UserOptions, held: DataDirHeldError): Promise<Created> {
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = opts.url ?? config.clientUrl ?? `http://${host}:${config.port}/graphql`;
   const localToken = path.join(config.dataDir, 'local-token');
   const token = opts.token ?? config.clientToken ?? (fs.existsSync(localToken) ? fs.readFileSync(localToken, 'utf8').trim() : undefined);
-  if (!token) throw new CliError(`${held.message}\nTo add a user through the running server, give an administrator's token: --token or MAKIMA_TOKEN`, 'UNAUTHORIZED');
+  // Without a token to ask a server with, the refusal is the data directory's own (one line).
+  if (!token) throw held;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = opts.url ?? config.clientUrl ?? `http://${host}:${config.port}/graphql`;
   try {
     const { createUser } = await new ApiClient(url, token).request(CreateUser, { input: { name: opts.name } });
     return { id: createUser.user.id, name: createUser.user.name, token: createUser.token };
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
-    throw new CliError(`${held.message}\nAdding the user through the server at ${url} failed too: ${err.message}`, err.kind);
+    throw new CliError(`${held.message} Adding the user through the server at ${url} failed too: ${err.message}`, err.kind);
   }
 }

@@ -239,10 +239,19 @@ describe('the data directory lock', () => {
     const first = await serve(dataDir);
     fs.rmSync(lockFile(dataDir));
     expect(await exitCode(first.server)).toBe(1);
-    const lines = first.server.output().split('\n').filter((l) => l.startsWith('makima:'));
-    expect(lines).toEqual([
-      `makima: the embedded database in ${dataDir} is no longer this process's: its lock file ${lockFile(dataDir)} was removed; ` +
-        'the server stopped so that two processes never write the same database.',
+    // `serve --json` reports its failure as one JSON object on stderr (README "Exit codes").
+    const errors = first.server
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{"error"'))
+      .map((l) => (JSON.parse(l) as { error: { message: string; exitCode: number } }).error);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        exitCode: 1,
+        message:
+          `the embedded database in ${dataDir} is no longer this process's: its lock file ${lockFile(dataDir)} was removed; ` +
+          'the server stopped so that two processes never write the same database.',
+      }),
     ]);
     expect(first.server.output()).toContain('makima stopped');
 
