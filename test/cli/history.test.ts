@@ -107,7 +107,7 @@ describe('makima task-checkpoints', () => {
       [2, false, 'style the search box'],
       [3, true, 'before rewind to #1'],
     ]);
-    expect(checkpoints[1].filesChanged.map((c: { path: string; status: string }) => `${c.status} ${c.path}`)).toEqual(['deleted src/a.txt', 'added src/search.css']);
+    expect(checkpoints[1].filesChanged.map((c: { path: string; status: string }) => `${c.status} ${c.path}`)).toEqual(['DELETED src/a.txt', 'ADDED src/search.css']);
   });
 
   it('says so when a task has no checkpoints', async () => {
