@@ -36,7 +36,11 @@ function defineServe(cmd: Command): void {
         const { startServer } = await import('../server.js');
         server = await listening(config, () => startServer({ config, db }));
         // After listening, so that a port taken since the check above leaves no new user behind.
-        if (!config.databaseUrl) localToken = await ensureLocalUser(config, db);
+        if (!config.databaseUrl) {
+          localToken = await ensureLocalUser(config, db);
+          // Where this server listens, for `makima user create` while it holds the embedded database.
+          fs.writeFileSync(serverUrlFile(config), `${server.url}\n`);
+        }
       } catch (err) {
         // Nothing may keep the process alive after a failed start: the pool, the LISTEN connection,
         // the embedded database and its lock all go with the database.
@@ -78,6 +82,7 @@ function defineServe(cmd: Command): void {
         println(JSON.stringify({ url: server.url, wsUrl: server.wsUrl, database, localToken: localToken?.token ?? null }));
       } else greet(server.url, localToken, config);
       const outcome = await done;
+      if (!config.databaseUrl) fs.rmSync(serverUrlFile(config), { force: true });
       if (outcome.error) throw outcome.error;
       if (outcome.lost) throw new CliError(`${outcome.lost}; the server stopped so that two processes never write the same database.`);
     });
@@ -159,6 +164,11 @@ function describe(err: unknown): string {
 type LocalToken = { token: string; file: string; created: boolean };
 
 /** The first start of an embedded database creates a local user; its token is kept in the data dir. */
+/** The file in the data directory naming the URL of the server that holds the embedded database. */
+export function serverUrlFile(config: Config): string {
+  return path.join(config.dataDir, 'server-url');
+}
+
 async function ensureLocalUser(config: Config, db: Database): Promise<LocalToken | undefined> {
   const file = path.join(config.dataDir, 'local-token');
   if ((await db.prisma.user.count()) > 0) {

@@ -1,7 +1,8 @@
 // `makima user create --name N [--json]`: a user and an API token, printed once. It opens the
 // database itself; when a running server holds the embedded database, it asks that server instead
 // (createUser, which only the administrator — the first user — may call), so adding a user needs
-// no downtime. The server is found at --url / MAKIMA_URL, else at HOST and PORT; the token is
+// no downtime. The server is found at --url / MAKIMA_URL, else where it wrote its URL in the data
+// directory (`server-url`), else at HOST and PORT; the token is
 // --token / MAKIMA_TOKEN, else the local user's token in the data directory; without any token, the
 // refusal is the data directory's own.
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { ApiClient } from './client.js';
 import type { CliCommand } from './command.js';
 import { DataDirHeldError, migrateDatabase, openConfiguredDatabase } from './database.js';
 import { CliError, UsageError, color, printJson, println } from './output.js';
+import { serverUrlFile } from './serve.js';
 
 const CreateUser = graphql(`
   mutation CliCreateUser($input: CreateUserInput!) { createUser(input: $input) { token user { id name } } }
@@ -68,7 +70,9 @@ async function createThroughServer(config: Config, opts: UserOptions, held: Data
   // Without a token to ask a server with, the refusal is the data directory's own (one line).
   if (!token) throw held;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = opts.url ?? config.clientUrl ?? `http://${host}:${config.port}/graphql`;
+  const running = serverUrlFile(config);
+  const written = fs.existsSync(running) ? fs.readFileSync(running, 'utf8').trim() : undefined;
+  const url = opts.url ?? config.clientUrl ?? written ?? `http://${host}:${config.port}/graphql`;
   try {
     const { createUser } = await new ApiClient(url, token).request(CreateUser, { input: { name: opts.name } });
     return { id: createUser.user.id, name: createUser.user.name, token: createUser.token };

@@ -32,12 +32,16 @@ describe('makima serve (embedded database)', () => {
     const viewer = await postGraphql(url, Viewer, undefined, token);
     expect(viewer.data?.viewer.name).toBe('local');
 
-    const busy = await runMakima(['user', 'create', '--name', 'second'], env);
-    expect(busy.code).toBe(1);
-    expect(busy.stderr).toMatch(/in use by another makima process/);
-    expect(busy.stderr).not.toMatch(/\n\s+at /);
+    // The running server holds the embedded database: `user create` goes through it (no downtime),
+    // found by the URL it wrote in the data directory, with the local user's token.
+    const second = await runMakima(['user', 'create', '--name', 'second', '--json'], env);
+    expect([second.code, second.stderr]).toEqual([0, '']);
+    const created = JSON.parse(second.stdout) as { name: string; token: string };
+    expect(created.name).toBe('second');
+    expect((await postGraphql(url, Viewer, undefined, created.token)).data?.viewer.name).toBe('second');
 
     expect(await first.stop('SIGINT')).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'server-url'))).toBe(false);
 
     const again = spawnMakima(['serve'], env);
     servers.push(again);
