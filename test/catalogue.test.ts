@@ -25,9 +25,9 @@ const Details = `query($id: ID!) { task(id: $id) { history(first: 100) { edges {
 } } } } } }`;
 
 describe('the history event catalogue', () => {
-  it("is the source of the README's event table (run `npm run docs:events` after changing it)", () => {
-    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
-    expect(readme).toBe(withEventTable(readme));
+  it("is the source of the manual's event table in docs/api.md (run `npm run docs:events` after changing it)", () => {
+    const page = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'api.md'), 'utf8');
+    expect(page).toBe(withEventTable(page));
   });
 
   it('describes every event a flow of appends, checkpoints and a rewind writes, and serves them typed as details', async () => {

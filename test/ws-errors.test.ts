@@ -171,8 +171,8 @@ describe('closes makima initiates', () => {
   it('have one documented code each, in the one table', () => {
     const codes = Object.values(CloseCode);
     expect(new Set(codes).size).toBe(codes.length);
-    const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const missing = Object.entries(CloseCode).filter(([name, code]) => !readme.includes(`| \`${code}\` | ${name} |`));
+    const page = fs.readFileSync(new URL('../docs/live.md', import.meta.url), 'utf8');
+    const missing = Object.entries(CloseCode).filter(([name, code]) => !page.includes(`| \`${code}\` | ${name} |`));
     expect(missing).toEqual([]);
   });
 
