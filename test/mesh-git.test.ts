@@ -217,3 +217,74 @@ describe('git push over HTTP', () => {
     expect(await git(repo, ['rev-parse', `refs/makima/tasks/${rawId(taskId)}/keep`])).toBe(first);
   });
 });
+
+describe('server-side operations on a task whose code is in its branch', () => {
+  const Ops = {
+    fail: `mutation($input: FailTaskInput!) { failTask(input: $input) { task { id } } }`,
+    rewind: `mutation($input: RewindTaskInput!) { rewindTask(input: $input) { task { headCommit } backupCheckpoint { id number commitSha isBackup } } }`,
+    fork: `mutation($input: ForkTaskInput!) { forkTask(input: $input) { task { id branch headCommit worktreePath } } }`,
+    archive: `mutation($input: ArchiveTaskInput!) { archiveTask(input: $input) { task { id archivedAt } } }`,
+    resume: `mutation($id: ID!) { resumeTask(input: { taskId: $id }) { task { id } } }`,
+  };
+
+  /** A remote task with two recorded checkpoints (c1, c2), then stopped (FAILED). */
+  async function twoCheckpoints(workerId: string) {
+    const c = await claimedTask(workerId);
+    const work = await cloneTask(c.assignment.gitUrl, user.token, c.assignment);
+    const opts = { token: user.token, workerId };
+    const record = async (files: Record<string, string>, message: string) => {
+      const sha = await commitFiles(work, files, message);
+      await git(work, ['push', '--quiet', 'origin', `HEAD:refs/heads/${c.assignment.branch}`], opts);
+      return (await user.ok(Mesh.checkpoint, { input: { taskId: c.taskId, workerId, commitSha: sha, message } })).createCheckpoint.checkpoint;
+    };
+    const one = await record({ 'one.txt': '1\n' }, 'one');
+    const two = await record({ 'two.txt': '2\n' }, 'two');
+    return { ...c, work, one, two, opts, stop: () => user.ok(Ops.fail, { input: { taskId: c.taskId, workerId, error: 'stopped' } }) };
+  }
+
+  it('rewinds by moving the branch (backup first), non-destructively, and the next remote claim starts there', async () => {
+    const c = await twoCheckpoints('w-rewind');
+    const running = await user.gql(Ops.rewind, { input: { taskId: c.taskId, checkpointId: c.one.id } });
+    expect(codes(running)).toEqual(['CONFLICT']);
+    expect(running.errors![0].message).toMatch(/running on remote worker w-rewind .* cancel it first/);
+
+    await c.stop();
+    const rewound = (await user.ok(Ops.rewind, { input: { taskId: c.taskId, checkpointId: c.one.id } })).rewindTask;
+    expect(rewound.task.headCommit).toBe(c.one.commitSha);
+    expect(rewound.backupCheckpoint).toMatchObject({ number: 3, commitSha: c.two.commitSha, isBackup: true });
+    expect(await git(c.repo, ['rev-parse', `refs/heads/${c.assignment.branch}`])).toBe(c.one.commitSha);
+    const worktree = (await t.db.prisma.task.findUniqueOrThrow({ where: { id: rawId(c.taskId) } })).worktreePath!;
+    expect(fs.existsSync(worktree)).toBe(false);
+
+    await user.ok(Ops.resume, { id: c.taskId });
+    const next = (await user.ok(Mesh.claim, { input: { workerId: 'w-rewind-2', remote: true } })).claimTask.assignment;
+    expect(next).toMatchObject({ commitSha: c.one.commitSha, branch: c.assignment.branch });
+    await user.ok(Ops.fail, { input: { taskId: c.taskId, workerId: 'w-rewind-2', error: 'stopped' } });
+    const undone = (await user.ok(Ops.rewind, { input: { taskId: c.taskId, checkpointId: rewound.backupCheckpoint.id } })).rewindTask;
+    expect(undone.task.headCommit).toBe(c.two.commitSha);
+  });
+
+  it('keeps a pushed but never recorded commit under the task refs when the branch is put back', async () => {
+    const c = await twoCheckpoints('w-unrecorded');
+    const orphan = await commitFiles(c.work, { 'unrecorded.txt': 'pushed, never recorded\n' });
+    await git(c.work, ['push', '--quiet', 'origin', `HEAD:refs/heads/${c.assignment.branch}`], c.opts);
+    await c.stop();
+    await user.ok(Ops.rewind, { input: { taskId: c.taskId, checkpointId: c.one.id } });
+    expect(await git(c.repo, ['rev-parse', `refs/makima/tasks/${rawId(c.taskId)}/unrecorded/${orphan}`])).toBe(orphan);
+    expect(await git(c.repo, ['rev-parse', `refs/heads/${c.assignment.branch}`])).toBe(c.one.commitSha);
+  });
+
+  it('forks as a branch at the checkpoint (no server worktree), and archives by removing the branch only', async () => {
+    const c = await twoCheckpoints('w-fork');
+    const fork = (await user.ok(Ops.fork, { input: { taskId: c.taskId, checkpointId: c.one.id } })).forkTask.task;
+    expect(fork.headCommit).toBe(c.one.commitSha);
+    expect(await git(c.repo, ['rev-parse', `refs/heads/${fork.branch}`])).toBe(c.one.commitSha);
+    expect(fs.existsSync(fork.worktreePath)).toBe(false);
+
+    await c.stop();
+    await user.ok(Ops.archive, { input: { taskId: c.taskId } });
+    expect(await git(c.repo, ['for-each-ref', `refs/heads/${c.assignment.branch}`])).toBe('');
+    expect(await git(c.repo, ['rev-parse', `refs/makima/archived/${rawId(c.taskId)}`])).toBe(c.two.commitSha);
+    expect(await git(c.repo, ['rev-parse', `refs/makima/checkpoints/${rawId(c.taskId)}/2`])).toBe(c.two.commitSha);
+  });
+});

@@ -30,6 +30,8 @@ export interface NewTask {
   startCommit: string;
   pendingReason?: AssignmentReason;
   data?: Partial<Prisma.TaskUncheckedCreateInput>;
+  /** The task's code lives in its branch only (docs/design.md §11): no server worktree until a local claim materialises one. */
+  codeInRefs?: boolean;
   /** A continued task's creation is recorded as TASK/continued (one change, one event). */
   continuedFrom?: Omit<EventData<'TASK', 'continued'>, keyof EventData<'TASK', 'created'>>;
 }
@@ -72,7 +74,8 @@ export async function provisionTask(ctx: ServiceContext, change: GitChange, spec
     branch: `makima/${slug(spec.name)}-${id.slice(0, 8)}`,
   };
   change.git.touch({ id, ownerId: ctx.viewer.id, contractId: spec.contract.id }, true);
-  await change.git.addWorkspace(id, workspace, spec.startCommit);
+  if (spec.codeInRefs) await change.git.createBranch(id, workspace.repositoryPath, workspace.branch, spec.startCommit);
+  else await change.git.addWorkspace(id, workspace, spec.startCommit);
   const task = await change.tx.task.create({
     data: {
       id,
@@ -86,6 +89,7 @@ export async function provisionTask(ctx: ServiceContext, change: GitChange, spec
       baseCommit: spec.startCommit,
       headCommit: spec.startCommit,
       pendingReason: spec.pendingReason ?? 'NEW',
+      codeInRefs: spec.codeInRefs ?? false,
       ...spec.data,
     },
   });
