@@ -4,6 +4,7 @@
 // encoded ".."), a repository moved away, and a push over MAKIMA_MAX_PUSH_BYTES.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloneTask, commitFiles, git, runGit } from './git-client.js';
@@ -40,6 +41,18 @@ async function claimed(workerId: string, leaseSeconds = 300): Promise<Claimed> {
   const contract = (await user.ok(Ops.contract, { input: { name: 'refusals', repositoryPath: repo } })).createContract.contract;
   const { assignment } = (await user.ok(Ops.claim, { input: { workerId, remote: true, leaseSeconds } })).claimTask;
   return { user, repo, gitUrl: contract.gitUrl, assignment };
+}
+
+/** A GET with the path exactly as written (fetch would resolve "..", a client might not). */
+function rawGet(urlPath: string, token: string): Promise<{ status: number; code: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: t.server.port, path: urlPath, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.headers['x-makima-error-code'] as string | undefined, body }));
+    });
+    req.on('error', reject).end();
+  });
 }
 
 const branchOf = (repo: string, branch: string) => git(repo, ['rev-parse', `refs/heads/${branch}`]);
@@ -149,16 +162,17 @@ describe('requests that name no repository of the caller', () => {
     ['no contract id', '/git/', /not a repository URL/],
     ['an encoded ".."', '/git/%2E%2E.git/info/refs?service=git-upload-pack', /"\.\." is not a Contract ID/],
     ['an encoded path around the id', '/git/%2E%2E%2F%2E%2E%2Fetc.git/info/refs?service=git-upload-pack', /is not a Contract ID/],
-    ['a path after the repository', '/git/ID.git/../../../etc/passwd', /is not served: makima serves git's smart HTTP protocol only/],
+    ['a ".." path out of the repository', '/git/ID.git/../../../etc/passwd', /not a repository URL/],
+    ['a path after the repository', '/git/ID.git/objects/info/packs', /is not served: makima serves git's smart HTTP protocol only/],
     ['a dumb-protocol file', '/git/ID.git/HEAD', /is not served/],
     ['an unknown contract', `/git/${encodeURIComponent(Buffer.from('Contract:00000000-0000-4000-8000-000000000000').toString('base64'))}.git/info/refs?service=git-upload-pack`, /repository not found/],
   ])('%s: 404 saying what is served', async (_name, urlPath, message) => {
     const c = await claimed(`w-url-${crypto.randomBytes(3).toString('hex')}`);
     const id = new URL(c.gitUrl).pathname.replace(/^\/git\//, '').replace(/\.git$/, '');
-    const res = await fetch(new URL(urlPath.replace('ID', id), t.url).toString(), { headers: { authorization: `Bearer ${c.user.token}` } });
+    const res = await rawGet(urlPath.replace('ID', id), c.user.token);
     expect(res.status).toBe(404);
-    expect(res.headers.get('x-makima-error-code')).toBe('NOT_FOUND');
-    expect(await res.text()).toMatch(message);
+    expect(res.code).toBe('NOT_FOUND');
+    expect(res.body).toMatch(message);
   });
 
   it('a repository moved away: git prints where it should be', async () => {
