@@ -3,7 +3,7 @@
 // and rewinding to either undoes the rewind.
 import type { ServiceContext } from '../../context.js';
 import type { Tx } from '../../db/change.js';
-import { BadInputError, GitError } from '../../errors.js';
+import { BadInputError, ConflictError, GitError } from '../../errors.js';
 import type { ConversationSnapshot, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import type { Git } from '../../git/index.js';
 import { checkpointRef } from '../../git/index.js';
@@ -11,7 +11,7 @@ import { rewindConversationInTx } from '../conversation/rewind.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
 import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
-import { repositoryOf } from '../tasks/workspace.js';
+import { repositoryOf, settleBranch, workspaceOf } from '../tasks/workspace.js';
 import { checkpointOfTask, saveCheckpointInTx, snapshotOfCheckpoint } from './service.js';
 
 export type RewindMode = 'CODE' | 'CONVERSATION' | 'BOTH';
@@ -32,6 +32,7 @@ export interface TaskRewind {
  */
 export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: TaskCheckpoint, mode: RewindMode): Promise<TaskRewind> {
   const { tx, record } = change;
+  if (task.codeInRefs) assertNotRunningRemotely(task);
   assertNotHeldByWorker(task, 'rewound');
   const moveCode = mode !== 'CONVERSATION';
   const moveConversation = mode !== 'CODE';
@@ -42,9 +43,16 @@ export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: 
   let backupCheckpoint: TaskCheckpoint | null = null;
   let backupSnapshot: ConversationSnapshot | null = null;
   if (moveCode) {
+    // A task whose code lives in its branch (docs/design.md §11): its branch is put at its recorded
+    // head first (a pushed commit never recorded is kept under the task's refs), then moved.
+    if (task.codeInRefs) await settleBranch(change, task, await workspaceOf(tx, task));
     const saved = await saveCheckpointInTx(change, task, { message: `before rewind to #${checkpoint.number}`, isBackup: true });
     backupCheckpoint = saved.checkpoint;
-    await change.git.checkout(task.id, saved.workspace, saved.commit.sha, checkpoint.commitSha);
+    if (task.codeInRefs) {
+      await change.git.moveBranch(task.id, saved.workspace.repositoryPath, saved.workspace.branch, saved.commit.sha, checkpoint.commitSha);
+    } else {
+      await change.git.checkout(task.id, saved.workspace, saved.commit.sha, checkpoint.commitSha);
+    }
     current = await tx.task.update({ where: { id: task.id }, data: { headCommit: checkpoint.commitSha, version: { increment: 1 } } });
   }
   if (snapshot) {
@@ -65,6 +73,20 @@ export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: 
     }),
   );
   return { task: current, backupCheckpoint, backupSnapshot };
+}
+
+/**
+ * A task a remote worker runs has its current code on that worker's machine, not here: rewinding
+ * under it would leave the worker pushing onto a branch moved away from it. It is refused; the
+ * owner cancels it first, and the worker saves its work as a backup checkpoint before it stops.
+ */
+function assertNotRunningRemotely(task: Task): void {
+  if (task.status !== 'RUNNING' || !task.leaseExpiresAt || task.leaseExpiresAt <= new Date()) return;
+  throw new ConflictError(
+    `task ${task.id} is running on remote worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt.toISOString()}), which has its current code: ` +
+      'cancel it first (cancelTask) — its worker pushes its work as a backup checkpoint before it stops — then rewind',
+    { status: task.status, workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt.toISOString() },
+  );
 }
 
 async function checkpointSnapshot(tx: Tx, checkpoint: TaskCheckpoint): Promise<ConversationSnapshot> {

@@ -10,7 +10,7 @@ import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { findOwnContract } from '../contracts/service.js';
 import { assertNotHeldByWorker, lockTask } from '../tasks/access.js';
 import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
-import { currentHead, workspaceOf } from '../tasks/workspace.js';
+import { currentHead, settleBranch, workspaceOf } from '../tasks/workspace.js';
 
 /** Statuses a task may be archived in: nothing runs it, and nothing will claim it. */
 const ARCHIVABLE = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED']);
@@ -35,7 +35,13 @@ async function archiveLockedTask(ctx: AppContext, change: GitChange, task: Task,
   change.git.touch(task);
   let head = task.headCommit;
   let workspace: Awaited<ReturnType<typeof workspaceOf>> | null = null;
-  if (task.worktreePath && task.branch) {
+  if (task.codeInRefs && task.worktreePath && task.branch && head) {
+    // Its code lives in its branch (docs/design.md §11): no worktree to commit or remove, only the branch.
+    workspace = await workspaceOf(change.tx, task);
+    await settleBranch(change, task, workspace);
+    await change.git.protectArchive(task.id, workspace.repositoryPath, head);
+    await change.git.deleteBranch(task.id, workspace.repositoryPath, workspace.branch, head);
+  } else if (task.worktreePath && task.branch) {
     workspace = await workspaceOf(change.tx, task);
     if (await ctx.git.workspaceHead(workspace)) {
       await ctx.git.assertOnBranch(workspace);
@@ -44,7 +50,7 @@ async function archiveLockedTask(ctx: AppContext, change: GitChange, task: Task,
       head = await currentHead(ctx, task);
     }
   }
-  if (workspace && head) {
+  if (workspace && head && !task.codeInRefs) {
     await change.git.protectArchive(task.id, workspace.repositoryPath, head);
     await change.git.removeWorkspace(task.id, workspace, head);
   }

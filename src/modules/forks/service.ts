@@ -93,6 +93,8 @@ export async function forkTask(ctx: ServiceContext, input: ForkTaskInput): Promi
       prompt: original.prompt,
       startCommit: point.commitSha,
       pendingReason: 'FORK',
+      // A fork of a task whose code lives in its branch is a branch too: its claimant materialises it (docs/design.md §11).
+      codeInRefs: original.codeInRefs,
       data: {
         forkedFromTaskId: original.id,
         forkedAtCheckpointId: point.checkpoint?.id ?? null,
