@@ -33,23 +33,37 @@ export function jsonTooDeep(value: unknown, maxDepth = MAX_JSON_DEPTH): string |
   return undefined;
 }
 
-/** Whether a key or string anywhere in `value` is text that unstorableText refuses (iterative). */
-function hasUnstorableText(value: unknown): boolean {
-  const stack: unknown[] = [value];
+/**
+ * Where text that unstorableText refuses sits in `value` (iterative): a key or a string, its path
+ * below the value (`.a[2]`, `["the key"]`) and the problem; undefined when every key and string is storable.
+ */
+export function unstorableJsonText(value: unknown): { where: 'key' | 'string'; at: string; problem: 'NUL' | 'surrogate' } | undefined {
+  const stack: [unknown, string][] = [[value, '']];
   while (stack.length) {
-    const v = stack.pop();
+    const [v, at] = stack.pop()!;
     if (typeof v === 'string') {
-      if (unstorableText(v)) return true;
+      const problem = unstorableText(v);
+      if (problem) return { where: 'string', at, problem };
     } else if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
+      v.forEach((item, i) => stack.push([item, `${at}[${i}]`]));
     } else if (v !== null && typeof v === 'object') {
       for (const [key, item] of Object.entries(v)) {
-        if (unstorableText(key)) return true;
-        stack.push(item);
+        const problem = unstorableText(key);
+        if (problem) return { where: 'key', at, problem };
+        stack.push([item, `${at}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key.slice(0, 40))}]`}`]);
       }
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Why a JSON value at `field` cannot be stored (phrased to follow the field name), or undefined. */
+export function unstorableJsonReason(value: unknown): string | undefined {
+  const found = unstorableJsonText(value);
+  if (!found) return undefined;
+  const what = found.problem === 'NUL' ? 'a NUL character (\\u0000)' : 'an unpaired UTF-16 surrogate';
+  const place = found.where === 'key' ? `a key${found.at ? ` inside ${found.at}` : ''}` : `the text${found.at ? ` at ${found.at}` : ''}`;
+  return `holds ${what} in ${place}, which JSON storage cannot hold: remove it`;
 }
 
 /**
@@ -60,9 +74,8 @@ function hasUnstorableText(value: unknown): boolean {
 export function storableJsonSize(value: unknown, field: string, maxBytes: number): number {
   const deep = jsonTooDeep(value);
   if (deep) throw new BadInputError(`${field} ${deep}`, field);
-  if (hasUnstorableText(value)) {
-    throw new BadInputError(`${field} contains a NUL character (\\u0000) or an unpaired surrogate, which JSON storage cannot hold`, field);
-  }
+  const unstorable = unstorableJsonReason(value);
+  if (unstorable) throw new BadInputError(`${field} ${unstorable}`, field);
   const text = JSON.stringify(value);
   const size = Buffer.byteLength(text ?? 'null');
   if (size > maxBytes) throw new BadInputError(`${field} is ${size} bytes; the limit is ${maxBytes} bytes (MAKIMA_MAX_MESSAGE_BYTES)`, field);
