@@ -1,4 +1,4 @@
-// What a text or jsonb column can hold. PostgreSQL refuses the NUL character in both, and an
+// What a text, jsonb or timestamptz column can hold. PostgreSQL refuses the NUL character in both, and an
 // unpaired UTF-16 surrogate has no UTF-8 encoding (the driver would silently store U+FFFD in its
 // place); such values are refused up front as bad input instead of failing as a masked database
 // error or being changed on the way in. JSON is also bounded in nesting, so that nothing that
@@ -16,6 +16,37 @@ export function unstorableText(text: string): 'NUL' | 'surrogate' | undefined {
   if (text.includes('\u0000')) return 'NUL';
   if (LONE_SURROGATE.test(text)) return 'surrogate';
   return undefined;
+}
+
+/** The earliest and latest time makima stores: years 1 to 9999, what RFC 3339 (the API's DateTime) writes and PostgreSQL reads back. */
+export const EARLIEST_TIME = new Date('0001-01-01T00:00:00.000Z');
+export const LATEST_TIME = new Date('9999-12-31T23:59:59.999Z');
+
+/** Why a time cannot be stored (phrased to follow a field name), or undefined. */
+export function unstorableTime(date: Date): string | undefined {
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) return 'is not a time';
+  if (ms < EARLIEST_TIME.getTime() || ms > LATEST_TIME.getTime()) return `is ${date.toISOString()}, outside the years 0001 to 9999 that are stored`;
+  return undefined;
+}
+
+/**
+ * Why `text` cannot be stored in a text column of at most `maxLength` characters (phrased to follow
+ * a field name), or undefined: the one rule for text the API's arguments and imported records share.
+ */
+export function textProblem(text: string, maxLength: number): string | undefined {
+  if (text.length > maxLength) return `is ${text.length} characters long; at most ${maxLength} are accepted`;
+  const problem = unstorableText(text);
+  if (problem === 'NUL') return 'contains a NUL character (\\u0000)';
+  if (problem) return 'contains an unpaired UTF-16 surrogate';
+  return undefined;
+}
+
+/** `text` cut to at most `max` characters without splitting a surrogate pair (a cut pair would be unstorable). */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text[max - 1]) ? max - 1 : max;
+  return text.slice(0, end);
 }
 
 /**

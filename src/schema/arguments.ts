@@ -33,7 +33,7 @@ import {
   type ValueNode,
   type VariableDefinitionNode,
 } from 'graphql';
-import { jsonTooDeep, MAX_JSON_DEPTH, unstorableJsonReason, unstorableText } from '../db/json.js';
+import { jsonTooDeep, MAX_JSON_DEPTH, unstorableJsonReason, unstorableText, unstorableTime } from '../db/json.js';
 import { BadInputError } from '../errors.js';
 import type { CursorKind } from './cursors.js';
 import { isUuid } from './ids.js';
@@ -109,6 +109,10 @@ class ArgumentCheck {
         path,
       );
     }
+    // A time the DateTime scalar reads but the database cannot store (year 0); not a time at all, the scalar refuses.
+    const date = isScalarType(type) && type.name === 'DateTime' ? new Date(value) : null;
+    const time = date && !Number.isNaN(date.getTime()) ? unstorableTime(date) : undefined;
+    if (time) throw new BadInputError(`${path} ${time}: send a time in that range`, path);
     if (isScalarType(type) && type.name === 'ID' && !isWellFormedId(value)) {
       throw new BadInputError(`${path}: "${show(value)}" is not an ID: pass the id of an object as the API returned it, or its UUID`, path);
     }
