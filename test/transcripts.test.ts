@@ -247,9 +247,10 @@ describe('importTranscript bounds: every record meets the bounds of the API inpu
         assistantRecord('a\u0000b', 'root', 'nul id', { sessionId }),
         assistantRecord(huge, 'root', 'huge id', { sessionId }),
         userRecord('child', 'a reply to the NUL one', { sessionId, parentUuid: 'a\u0000b' }),
+        userRecord('orphan', 'a reply to a missing record whose id holds a NUL', { sessionId, parentUuid: 'gone\u0000' }),
       ),
     );
-    expect(result.messageCount).toBe(2);
+    expect(result.messageCount).toBe(3);
     expect(result.skipped.map((s) => s.line)).toEqual([2, 3]);
     expect(result.skipped[0].reason).toMatch(/its id contains a NUL/);
     expect(result.skipped[1].reason).toMatch(/its id is 3145728 characters long; at most 200/);

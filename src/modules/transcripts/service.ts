@@ -92,15 +92,22 @@ export interface ImportResult {
   skipped: TranscriptSkip[];
 }
 
-/** Why a record's key, parent or time cannot be stored, or undefined: the bounds every imported record meets. */
+/**
+ * Why a record's key or time cannot be stored, or undefined: the bounds every imported record meets.
+ * Its parent's key is only looked up (a parent skipped or missing leaves the reply at its nearest
+ * kept ancestor, or at the root), and recorded escaped when it names nothing (storedKey).
+ */
 function recordProblem(m: DraftMessage): string | undefined {
   const key = textProblem(m.key, MAX_RECORD_KEY_LENGTH);
   if (key) return `its id ${key}`;
-  const parent = m.parentKey === null ? undefined : textProblem(m.parentKey, MAX_RECORD_KEY_LENGTH);
-  if (parent) return `its parent id ${parent}`;
   const time = m.createdAt && unstorableTime(m.createdAt);
   if (time) return `its time ${time}`;
   return undefined;
+}
+
+/** A record key as it can be stored: itself, or (holding a NUL, a lone surrogate, or too long) as a cut JSON string, its escapes visible. */
+function storedKey(key: string): string {
+  return textProblem(key, MAX_RECORD_KEY_LENGTH) ? cutText(JSON.stringify(key), MAX_RECORD_KEY_LENGTH) : key;
 }
 
 /**
@@ -201,7 +208,7 @@ async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: Transc
     const link = { id, depth: parent ? parent.depth + 1 : 0, ...jumpFor(parent, known) };
     known.set(id, link);
     idOfKey.set(m.key, id);
-    const metadata = parentKey === null && m.parentKey !== null ? { ...m.metadata, missingParent: m.parentKey } : m.metadata;
+    const metadata = parentKey === null && m.parentKey !== null ? { ...m.metadata, missingParent: storedKey(m.parentKey) } : m.metadata;
     return { m, id, parentId, link, metadata };
   });
   if (rows.length === 0 && !fresh) return null;
