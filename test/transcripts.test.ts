@@ -246,8 +246,8 @@ describe('importTranscript bounds: every record meets the bounds of the API inpu
         userRecord('root', 'first question', { sessionId }),
         assistantRecord('a\u0000b', 'root', 'nul id', { sessionId }),
         assistantRecord(huge, 'root', 'huge id', { sessionId }),
-        userRecord('child', 'a reply to the NUL one', { sessionId, parentUuid: 'a\u0000b' }),
-        userRecord('orphan', 'a reply to a missing record whose id holds a NUL', { sessionId, parentUuid: 'gone\u0000' }),
+        userRecord('child', 'a reply to the NUL one', { sessionId, parentUuid: 'a\u0000b', timestamp: '2026-11-20T10:00:10.000Z' }),
+        userRecord('orphan', 'a reply to a missing record whose id holds a NUL', { sessionId, parentUuid: 'gone\u0000', timestamp: '2026-11-20T10:00:09.000Z' }),
       ),
     );
     expect(result.messageCount).toBe(3);

@@ -165,8 +165,9 @@ export async function search(
     WITH hits AS (
       SELECT * FROM (${Prisma.join(parts, ' UNION ALL ')}) u ORDER BY score DESC, created_at DESC, id DESC LIMIT ${input.first + 1}
     ), bodies AS (SELECT h.*, ${BODY} AS body FROM hits h)
+    -- rtrim: the body joins a row's texts with spaces, so a trailing one is the join's, not the text's.
     SELECT kind, id::text AS id, task_id::text AS task_id, created_at, score::float8 AS score,
-           left(coalesce(body, ''), ${MAX_SCANNED_CHARS}) AS body, length(coalesce(body, '')) AS body_length, (${tsq})::text AS tsq
+           left(rtrim(coalesce(body, '')), ${MAX_SCANNED_CHARS}) AS body, length(rtrim(coalesce(body, ''))) AS body_length, (${tsq})::text AS tsq
       FROM bodies ORDER BY score DESC, created_at DESC, id DESC`;
   if (rows.length === 0) {
     // Only an empty answer can be a query with nothing to search for (punctuation, operators alone).
