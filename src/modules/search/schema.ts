@@ -81,7 +81,7 @@ export const SearchHitRef = builder.objectRef<SearchHit>('SearchHit').implement(
   fields: (t) => ({
     score: t.exposeFloat('score', { description: 'Relevance (ts_rank_cd): higher is better; hits are ordered by it, then newest first' }),
     snippet: t.exposeString('snippet', {
-      description: `excerpt's text with each highlight between ${MARK_START} and ${MARK_END} (nothing else changed or escaped): a convenience, ambiguous when the text itself holds ${MARK_START}; use excerpt`,
+      description: `The excerpt's text with each highlight between ${MARK_START} and ${MARK_END} (nothing else changed or escaped): a convenience, ambiguous when the text itself holds ${MARK_START}; use excerpt`,
     }),
     excerpt: t.field({ type: SearchExcerptRef, description: 'The matched text in its context, as written, with the matched spans as offsets: what clients should show', resolve: (hit) => hit.excerpt }),
     kind: t.expose('kind', { type: SearchHitKindEnum, description: 'Which kind of object matched' }),
