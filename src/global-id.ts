@@ -3,7 +3,7 @@
 // its arguments take. The same encoding as Pothos's encodeGlobalID (test/global-ids.test.ts).
 
 /** Node types whose ids services hand out. */
-export type NodeType = 'Contract' | 'Task' | 'Checkpoint' | 'ConversationSnapshot' | 'ConversationMessage' | 'TaskEvent' | 'HistoryEvent' | 'User';
+export type NodeType = 'Contract' | 'Task' | 'Checkpoint' | 'ConversationSnapshot' | 'ConversationMessage' | 'TaskEvent' | 'HistoryEvent' | 'User' | 'ApiToken';
 
 /** base64(`<Type>:<UUID>`), as `node(id:)` and every ID argument take it. */
 export function globalId(type: NodeType, uuid: string): string {

@@ -40,6 +40,29 @@ const SnapshotMessages = graphql(`
 `);
 
 describe('appendMessages', () => {
+  it('refuses a NUL or a lone surrogate in a JSON key before it runs, naming the input path', async () => {
+    const user = await t.createUser();
+    const taskId = await newTask(user);
+    const cases: [unknown, RegExp][] = [
+      [{ 'a\u0000b': 1 }, /a NUL character .* in a key/],
+      [{ outer: { '\ud800': 'x' } }, /unpaired UTF-16 surrogate in a key inside \.outer/],
+      [[{ text: 'ok' }, { text: 'a\u0000' }], /a NUL character .* at \[1\]\.text/],
+    ];
+    for (const [content, message] of cases) {
+      const refused = await user.gql(AppendMessages, { input: { taskId, messages: [{ role: 'USER', content }] } });
+      expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+      // Refused by the pre-check (docs/design.md §5): no resolver ran, so there is no `data` at all.
+      expect(refused.data ?? null).toBeNull();
+      expect(refused.errors![0].extensions).toMatchObject({ field: 'input.messages[0].content' });
+      expect(refused.errors![0].message).toMatch(message);
+    }
+    // Written into the document rather than sent as a variable, the same.
+    const literal = await user.gql(`mutation { appendMessages(input: { taskId: "${taskId}", messages: [{ role: USER, content: { a: { b: "x", c: "\\u0000" } } }] }) { task { id } } }`);
+    expect(codes(literal)).toEqual(['BAD_USER_INPUT']);
+    expect(literal.errors![0].extensions).toMatchObject({ field: 'input.messages[0].content' });
+    expect((await user.ok(ConversationPage, { id: taskId })).task!.conversation.edges).toEqual([]);
+  });
+
   it('appends at the head and reads back root → head in pages', async () => {
     const user = await t.createUser();
     const taskId = await newTask(user);

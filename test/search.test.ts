@@ -13,6 +13,7 @@ const Search = graphql(`
         cursor
         node {
           score snippet kind createdAt
+          excerpt { text truncatedBefore truncatedAfter highlights { start end text } }
           task { id name }
           contract { id }
           node { __typename id ... on ConversationMessage { role index } ... on TaskEvent { type data } ... on Checkpoint { number commitSha } }
@@ -72,6 +73,36 @@ describe('search', () => {
     expect(found[0].kind).toBe('MESSAGE');
     expect(found[0].task.id).toBe(a.taskId);
     expect(found[0].contract?.id).toBe(a.contractId);
+  });
+
+  it('gives the text exactly as written, with the matched spans as offsets: paths, tags and </b> unchanged', async () => {
+    const f = await taskOnRepo(t, alice);
+    const text = 'edited src/zparser.ts: <b>bold</b> then </b> and <div class="x">zparsers</div>\nline two & more';
+    await appendMessages(alice, f.taskId, [{ role: 'USER', content: text }]);
+    for (const [query, marked] of [
+      ['zparser', ['zparser', 'zparsers']],
+      ['src/zparser.ts', ['src', 'zparser', 'ts', 'zparsers']], // a word is marked when one of its readings is one of the query's
+    ] as const) {
+      const [hit] = await hits(alice, query, { taskId: f.taskId });
+      expect(hit.excerpt.text).toBe(text);
+      expect(hit.excerpt).toMatchObject({ truncatedBefore: false, truncatedAfter: false });
+      expect(hit.excerpt.highlights.map((h) => h.text)).toEqual(marked);
+      for (const h of hit.excerpt.highlights) expect(text.slice(h.start, h.end)).toBe(h.text);
+    }
+    const [hit] = await hits(alice, 'zparser', { taskId: f.taskId });
+    expect(hit.snippet).toBe('edited src/<mark>zparser</mark>.ts: <b>bold</b> then </b> and <div class="x"><mark>zparsers</mark></div>\nline two & more');
+  });
+
+  it('cuts a long text around its matches, says so, and never splits a character', async () => {
+    const f = await taskOnRepo(t, alice);
+    const text = `${'😀 filler '.repeat(200)}the qwzrtoken is here${' and more filler 😀'.repeat(200)}`;
+    await appendMessages(alice, f.taskId, [{ role: 'USER', content: text }]);
+    const [hit] = await hits(alice, 'qwzrtoken', { taskId: f.taskId });
+    expect(hit.excerpt).toMatchObject({ truncatedBefore: true, truncatedAfter: true });
+    expect(hit.excerpt.text.length).toBeLessThanOrEqual(240);
+    expect(text).toContain(hit.excerpt.text);
+    expect(hit.excerpt.highlights.map((h) => h.text)).toEqual(['qwzrtoken']);
+    expect(hit.excerpt.text).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
   });
 
   it('finds stemmed words, phrases, exclusions and alternatives', async () => {

@@ -78,6 +78,19 @@ describe('createApiToken and apiTokens', () => {
     expect(JSON.stringify(await bob.ok(ApiTokens))).not.toContain('alice-ci');
     expect(codes(await bob.gql(RevokeApiToken, { id }))).toEqual(['NOT_FOUND']);
   });
+
+  it('names a token it cannot find by the global ID the API gave it, never the raw UUID', async () => {
+    const alice = await a.createUser();
+    const bob = await a.createUser();
+    const { id } = await newToken(alice, { name: 'not-bobs' });
+    const uuid = Buffer.from(id, 'base64').toString('utf8').split(':')[1];
+    for (const asked of [id, uuid]) {
+      const refused = await bob.gql(RevokeApiToken, { id: asked });
+      expect(codes(refused)).toEqual(['NOT_FOUND']);
+      expect(refused.errors![0].message).toContain(id);
+      expect(refused.errors![0].message).not.toContain(uuid);
+    }
+  });
 });
 
 describe('revokeApiToken', () => {

@@ -33,6 +33,9 @@ const TaskConversation = graphql(`
 const SearchIds = graphql(`
   query SearchIds($query: String!, $filter: SearchFilter) { search(query: $query, filter: $filter) { edges { node { kind task { id } node { id } } } } }
 `);
+const TaskPrompt = graphql(`
+  query TaskPrompt($id: ID!) { task(id: $id) { prompt } }
+`);
 const ContractTasks = graphql(`
   query ContractTasks($id: ID!) { contract(id: $id) { tasks(first: 100) { edges { node { id } } } } }
 `);
@@ -214,5 +217,107 @@ describe('Task.transcript', () => {
     const a = await taskOnRepo(t, alice);
     const bob = await t.createUser('bob');
     expect(codes(await bob.gql(Transcript, { id: a.taskId }))).toEqual(['NOT_FOUND']);
+  });
+});
+
+/** A Claude Code session file of these records, one JSON line each (JSON.stringify writes a NUL or a lone surrogate as an escape). */
+function claudeLines(...records: Record<string, unknown>[]): string {
+  return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+}
+function userRecord(uuid: string, text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'user', uuid, parentUuid: null, sessionId: `bounds-${crypto.randomUUID()}`, timestamp: '2026-11-20T10:00:00.000Z', message: { role: 'user', content: text }, ...extra };
+}
+function assistantRecord(uuid: string, parentUuid: string, text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'assistant', uuid, parentUuid, timestamp: '2026-11-20T10:00:05.000Z', message: { role: 'assistant', content: [{ type: 'text', text }] }, ...extra };
+}
+
+describe('importTranscript bounds: every record meets the bounds of the API inputs, or is skipped', () => {
+  async function imports(content: string, source: 'CLAUDE_CODE_JSONL' | 'MAKIMA_JSONL' = 'CLAUDE_CODE_JSONL') {
+    const result = await alice.gql(ImportTranscript, { input: { contractId, source, content } });
+    expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+    return result.data!.importTranscript;
+  }
+
+  it('skips a record whose uuid holds a NUL or is 3 MB long, and attaches its reply to its parent', async () => {
+    const sessionId = `bounds-${crypto.randomUUID()}`;
+    const huge = 'u'.repeat(3 * 1024 * 1024);
+    const result = await imports(
+      claudeLines(
+        userRecord('root', 'first question', { sessionId }),
+        assistantRecord('a\u0000b', 'root', 'nul id', { sessionId }),
+        assistantRecord(huge, 'root', 'huge id', { sessionId }),
+        userRecord('child', 'a reply to the NUL one', { sessionId, parentUuid: 'a\u0000b', timestamp: '2026-11-20T10:00:10.000Z' }),
+        userRecord('orphan', 'a reply to a missing record whose id holds a NUL', { sessionId, parentUuid: 'gone\u0000', timestamp: '2026-11-20T10:00:09.000Z' }),
+      ),
+    );
+    expect(result.messageCount).toBe(3);
+    expect(result.skipped.map((s) => s.line)).toEqual([2, 3]);
+    expect(result.skipped[0].reason).toMatch(/its id contains a NUL/);
+    expect(result.skipped[1].reason).toMatch(/its id is 3145728 characters long; at most 200/);
+    const { task } = await alice.ok(TaskConversation, { id: result.task.id });
+    expect(task!.conversation.edges.map((e) => e.node.content)).toEqual(['first question', 'a reply to the NUL one']);
+  });
+
+  it('skips records whose time the database cannot store: year 0, year -5000, the earliest JavaScript time', async () => {
+    const sessionId = `bounds-${crypto.randomUUID()}`;
+    const result = await imports(
+      claudeLines(
+        userRecord('t-root', 'kept', { sessionId }),
+        assistantRecord('t-zero', 't-root', 'year zero', { sessionId, timestamp: '0000-01-01T00:00:00.000Z' }),
+        assistantRecord('t-bc', 't-root', 'year -5000', { sessionId, timestamp: '-005000-01-01T00:00:00.000Z' }),
+        assistantRecord('t-min', 't-root', 'earliest', { sessionId, timestamp: -8.64e15 }),
+        assistantRecord('t-ok', 't-root', 'also kept', { sessionId }),
+      ),
+    );
+    expect(result.messageCount).toBe(2);
+    expect(result.skipped.map((s) => s.line)).toEqual([2, 3, 4]);
+    for (const s of result.skipped) expect(s.reason).toMatch(/its time is .* outside the years 0001 to 9999/);
+  });
+
+  it('does not name the task after a summary with a NUL or a lone surrogate, and says so', async () => {
+    for (const summary of ['bad\u0000summary', 'bad\ud800summary']) {
+      const result = await imports(claudeLines({ type: 'summary', summary }, userRecord(crypto.randomUUID(), 'the real question')));
+      expect(result.task.name).toBe('the real question');
+      expect(result.skipped).toEqual([{ line: 1, reason: expect.stringMatching(/summary record: its text contains (a NUL|an unpaired UTF-16 surrogate)/) }]);
+    }
+  });
+
+  it('takes the prompt from the first user message imported, not from one skipped for a NUL', async () => {
+    const sessionId = `bounds-${crypto.randomUUID()}`;
+    const result = await imports(claudeLines(userRecord('p1', 'has a \u0000 NUL', { sessionId }), userRecord('p2', 'clean prompt', { sessionId })));
+    expect(result.messageCount).toBe(1);
+    const { task } = await alice.ok(TaskPrompt, { id: result.task.id });
+    expect(task!.prompt).toBe('clean prompt');
+    expect(result.task.name).toBe('clean prompt');
+  });
+
+  it('keeps sessions whose ids hold a NUL, a lone surrogate or 3 MB apart, and re-imports each into its own task', async () => {
+    const ids = ['s\u0000x', 's\ud800', 's\ud801', 's\udc00', `${'s'.repeat(3 * 1024 * 1024)}`];
+    const tasks: string[] = [];
+    for (const sessionId of ids) {
+      const content = claudeLines(userRecord(crypto.randomUUID(), `session ${tasks.length}`, { sessionId }));
+      const first = await imports(content);
+      expect(first.messageCount).toBe(1);
+      const again = await imports(content);
+      expect(again.task.id).toBe(first.task.id);
+      expect(again.messageCount).toBe(0);
+      tasks.push(first.task.id);
+    }
+    expect(new Set(tasks).size).toBe(ids.length);
+  });
+
+  it('skips what a makima transcript holds that cannot be stored: a NUL in the header, a message id, an event', async () => {
+    const header = { type: 'task', format: 'makima-transcript', version: 1, id: `h\u0000${crypto.randomUUID()}`, name: 'n\u0000', prompt: 'p\ud800' };
+    const lines = [
+      header,
+      { type: 'message', id: crypto.randomUUID(), parentId: null, role: 'USER', content: 'kept', createdAt: '2026-11-20T10:00:00.000Z' },
+      { type: 'message', id: 'm\u0000', parentId: null, role: 'USER', content: 'bad id' },
+      { type: 'event', eventType: 'OUTPUT', data: { 'k\u0000': 1 } },
+      { type: 'event', eventType: 'OUTPUT', data: { text: 'ok' }, createdAt: '0000-01-01T00:00:00Z' },
+    ];
+    const result = await imports(lines.map((l) => JSON.stringify(l)).join('\n'), 'MAKIMA_JSONL');
+    expect(result.messageCount).toBe(1);
+    expect(result.task.name).toBe('kept');
+    expect(result.skipped.map((s) => s.line).sort()).toEqual([1, 1, 3, 4, 5]);
   });
 });

@@ -1,6 +1,6 @@
 // `makima search "<query>" [--contract C] [--task T] [--kind K] [--role R] [--since 2d] [--until T] [--first N]`:
 // full-text search over the viewer's messages, task events and checkpoints, best match first, each
-// hit with its task, time, kind, the snippet (matched terms highlighted) and the command to go on from it.
+// hit with its task, time, kind, the excerpt (matched spans highlighted) and the command to go on from it.
 import { InvalidArgumentError, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
 import type { MessageRole, SearchHitKind } from '../generated/gql/graphql.js';
@@ -14,6 +14,7 @@ const Search = graphql(`
       edges {
         node {
           score snippet kind createdAt
+          excerpt { text truncatedBefore truncatedAfter highlights { start end } }
           task { id name status }
           contract { id name }
           node { id ... on ConversationMessage { role index } ... on TaskEvent { type seq } ... on Checkpoint { number commitSha } }
@@ -58,10 +59,22 @@ function firstOf(value: string): number {
   return n;
 }
 
-/** The snippet for a terminal: marked terms in bold yellow, or between [ and ] without colour. */
-function highlight(snippet: string): string {
+/**
+ * A hit's excerpt for a terminal: the matched spans (the server's offsets, no markup parsed) in bold
+ * yellow, or between [ and ] without colour; line breaks and tabs shown as spaces, "…" where it is cut.
+ */
+export function highlight(excerpt: { text: string; truncatedBefore: boolean; truncatedAfter: boolean; highlights: readonly { start: number; end: number }[] }): string {
   const on = color.isColorSupported;
-  return snippet.replace(/<mark>(.*?)<\/mark>/g, (_m, term: string) => (on ? color.bold(color.yellow(term)) : `[${term}]`)).replace(/\s+/g, ' ');
+  const plain = (text: string) => text.replace(/\s+/g, ' ');
+  let out = '';
+  let at = 0;
+  for (const h of excerpt.highlights) {
+    const term = plain(excerpt.text.slice(h.start, h.end));
+    out += plain(excerpt.text.slice(at, h.start)) + (on ? color.bold(color.yellow(term)) : `[${term}]`);
+    at = h.end;
+  }
+  out += plain(excerpt.text.slice(at));
+  return `${excerpt.truncatedBefore ? '… ' : ''}${out.trim()}${excerpt.truncatedAfter ? ' …' : ''}`;
 }
 
 type Hit = NonNullable<Awaited<ReturnType<typeof searchOnce>>>['search']['edges'][number]['node'];
@@ -107,7 +120,7 @@ export const search: CliCommand = {
       if (hits.length === 0) return println(color.dim(`no matches for ${query}`));
       for (const hit of hits) {
         println(`${color.bold(hit.task.name)} ${color.dim(hit.task.id)}  ${when(hit.createdAt)}  ${where(hit)}  ${color.dim(`score ${hit.score.toFixed(3)}`)}`);
-        println(`  ${highlight(hit.snippet)}`);
+        println(`  ${highlight(hit.excerpt)}`);
         println(color.dim(`  → ${nextStep(hit)}`));
         println();
       }

@@ -1,4 +1,4 @@
-// What a text or jsonb column can hold. PostgreSQL refuses the NUL character in both, and an
+// What a text, jsonb or timestamptz column can hold. PostgreSQL refuses the NUL character in both, and an
 // unpaired UTF-16 surrogate has no UTF-8 encoding (the driver would silently store U+FFFD in its
 // place); such values are refused up front as bad input instead of failing as a masked database
 // error or being changed on the way in. JSON is also bounded in nesting, so that nothing that
@@ -18,6 +18,37 @@ export function unstorableText(text: string): 'NUL' | 'surrogate' | undefined {
   return undefined;
 }
 
+/** The earliest and latest time makima stores: years 1 to 9999, what RFC 3339 (the API's DateTime) writes and PostgreSQL reads back. */
+export const EARLIEST_TIME = new Date('0001-01-01T00:00:00.000Z');
+export const LATEST_TIME = new Date('9999-12-31T23:59:59.999Z');
+
+/** Why a time cannot be stored (phrased to follow a field name), or undefined. */
+export function unstorableTime(date: Date): string | undefined {
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) return 'is not a time';
+  if (ms < EARLIEST_TIME.getTime() || ms > LATEST_TIME.getTime()) return `is ${date.toISOString()}, outside the years 0001 to 9999 that are stored`;
+  return undefined;
+}
+
+/**
+ * Why `text` cannot be stored in a text column of at most `maxLength` characters (phrased to follow
+ * a field name), or undefined: the one rule for text the API's arguments and imported records share.
+ */
+export function textProblem(text: string, maxLength: number): string | undefined {
+  if (text.length > maxLength) return `is ${text.length} characters long; at most ${maxLength} are accepted`;
+  const problem = unstorableText(text);
+  if (problem === 'NUL') return 'contains a NUL character (\\u0000)';
+  if (problem) return 'contains an unpaired UTF-16 surrogate';
+  return undefined;
+}
+
+/** `text` cut to at most `max` characters without splitting a surrogate pair (a cut pair would be unstorable). */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text[max - 1]) ? max - 1 : max;
+  return text.slice(0, end);
+}
+
 /**
  * Why `value` is nested more deeply than `maxDepth` (phrased to follow a field name), or undefined.
  * Iterative, so that a value nested a million levels deep is measured without recursion.
@@ -33,23 +64,37 @@ export function jsonTooDeep(value: unknown, maxDepth = MAX_JSON_DEPTH): string |
   return undefined;
 }
 
-/** Whether a key or string anywhere in `value` is text that unstorableText refuses (iterative). */
-function hasUnstorableText(value: unknown): boolean {
-  const stack: unknown[] = [value];
+/**
+ * Where text that unstorableText refuses sits in `value` (iterative): a key or a string, its path
+ * below the value (`.a[2]`, `["the key"]`) and the problem; undefined when every key and string is storable.
+ */
+export function unstorableJsonText(value: unknown): { where: 'key' | 'string'; at: string; problem: 'NUL' | 'surrogate' } | undefined {
+  const stack: [unknown, string][] = [[value, '']];
   while (stack.length) {
-    const v = stack.pop();
+    const [v, at] = stack.pop()!;
     if (typeof v === 'string') {
-      if (unstorableText(v)) return true;
+      const problem = unstorableText(v);
+      if (problem) return { where: 'string', at, problem };
     } else if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
+      v.forEach((item, i) => stack.push([item, `${at}[${i}]`]));
     } else if (v !== null && typeof v === 'object') {
       for (const [key, item] of Object.entries(v)) {
-        if (unstorableText(key)) return true;
-        stack.push(item);
+        const problem = unstorableText(key);
+        if (problem) return { where: 'key', at, problem };
+        stack.push([item, `${at}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key.slice(0, 40))}]`}`]);
       }
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Why a JSON value at `field` cannot be stored (phrased to follow the field name), or undefined. */
+export function unstorableJsonReason(value: unknown): string | undefined {
+  const found = unstorableJsonText(value);
+  if (!found) return undefined;
+  const what = found.problem === 'NUL' ? 'a NUL character (\\u0000)' : 'an unpaired UTF-16 surrogate';
+  const place = found.where === 'key' ? `a key${found.at ? ` inside ${found.at}` : ''}` : `the text${found.at ? ` at ${found.at}` : ''}`;
+  return `holds ${what} in ${place}, which JSON storage cannot hold: remove it`;
 }
 
 /**
@@ -60,9 +105,8 @@ function hasUnstorableText(value: unknown): boolean {
 export function storableJsonSize(value: unknown, field: string, maxBytes: number): number {
   const deep = jsonTooDeep(value);
   if (deep) throw new BadInputError(`${field} ${deep}`, field);
-  if (hasUnstorableText(value)) {
-    throw new BadInputError(`${field} contains a NUL character (\\u0000) or an unpaired surrogate, which JSON storage cannot hold`, field);
-  }
+  const unstorable = unstorableJsonReason(value);
+  if (unstorable) throw new BadInputError(`${field} ${unstorable}`, field);
   const text = JSON.stringify(value);
   const size = Buffer.byteLength(text ?? 'null');
   if (size > maxBytes) throw new BadInputError(`${field} is ${size} bytes; the limit is ${maxBytes} bytes (MAKIMA_MAX_MESSAGE_BYTES)`, field);

@@ -10,8 +10,8 @@
 // - `maxLength` on an argument or input field: the longest text it takes (default MAX_TEXT_LENGTH);
 // - `cursor` (a CursorKind) on a connection type or a field: what its `after`/`before` must be.
 // Every text value (String, ID, DateTime, …) must also be storable: no NUL character, no unpaired
-// surrogate; every ID well-formed (a UUID, or a global ID holding one); every JSON value at most
-// MAX_JSON_DEPTH levels deep. Whether an ID names the right type of object is the resolver's
+// surrogate, and so must every key and string inside a JSON value; every ID well-formed (a UUID,
+// or a global ID holding one); every JSON value at most MAX_JSON_DEPTH levels deep. Whether an ID names the right type of object is the resolver's
 // check (decodeId), and whether it exists the service's.
 import {
   getNamedType,
@@ -33,7 +33,7 @@ import {
   type ValueNode,
   type VariableDefinitionNode,
 } from 'graphql';
-import { jsonTooDeep, MAX_JSON_DEPTH, unstorableText } from '../db/json.js';
+import { jsonTooDeep, MAX_JSON_DEPTH, unstorableJsonReason, unstorableText, unstorableTime } from '../db/json.js';
 import { BadInputError } from '../errors.js';
 import type { CursorKind } from './cursors.js';
 import { isUuid } from './ids.js';
@@ -109,6 +109,10 @@ class ArgumentCheck {
         path,
       );
     }
+    // A time the DateTime scalar reads but the database cannot store (year 0); not a time at all, the scalar refuses.
+    const date = isScalarType(type) && type.name === 'DateTime' ? new Date(value) : null;
+    const time = date && !Number.isNaN(date.getTime()) ? unstorableTime(date) : undefined;
+    if (time) throw new BadInputError(`${path} ${time}: send a time in that range`, path);
     if (isScalarType(type) && type.name === 'ID' && !isWellFormedId(value)) {
       throw new BadInputError(`${path}: "${show(value)}" is not an ID: pass the id of an object as the API returned it, or its UUID`, path);
     }
@@ -132,6 +136,9 @@ class ArgumentCheck {
   private json(value: unknown, path: string): void {
     const deep = jsonTooDeep(value, MAX_JSON_DEPTH);
     if (deep) throw new BadInputError(`${path} ${deep}`, path);
+    // Keys too: a jsonb column refuses a NUL or lone surrogate in a key as much as in a string.
+    const unstorable = unstorableJsonReason(value);
+    if (unstorable) throw new BadInputError(`${path} ${unstorable}`, path);
   }
 
   /** A value as the client sent it in the variables, at a position of `type`. */
@@ -187,7 +194,13 @@ class ArgumentCheck {
     if (node.kind === Kind.STRING) this.text(node.value, t, bounds, path);
   }
 
-  /** A JSON value written in the document: its nesting, and any variables inside it. */
+  /** A key or string of a JSON value written in the document (or a variable inside it): storable, like one sent in the variables. */
+  private jsonText(value: unknown, path: string): void {
+    const unstorable = unstorableJsonReason(value);
+    if (unstorable) throw new BadInputError(`${path} ${unstorable}`, path);
+  }
+
+  /** A JSON value written in the document: its nesting, its text, and any variables inside it. */
   private jsonLiteral(node: ValueNode, path: string): void {
     const stack: [ValueNode, number][] = [[node, 0]];
     while (stack.length) {
@@ -196,9 +209,12 @@ class ArgumentCheck {
         if (Object.hasOwn(this.variables, n.name.value)) {
           const deep = jsonTooDeep(this.variables[n.name.value], MAX_JSON_DEPTH - depth);
           if (deep) throw new BadInputError(`${path} is nested more than ${MAX_JSON_DEPTH} levels deep: flatten it`, path);
+          this.jsonText(this.variables[n.name.value], path);
         }
         continue;
       }
+      if (n.kind === Kind.STRING) this.jsonText(n.value, path);
+      if (n.kind === Kind.OBJECT) for (const f of n.fields) this.jsonText(f.name.value, path);
       if (n.kind !== Kind.LIST && n.kind !== Kind.OBJECT) continue;
       if (depth + 1 > MAX_JSON_DEPTH) throw new BadInputError(`${path} is nested more than ${MAX_JSON_DEPTH} levels deep: flatten it`, path);
       for (const child of n.kind === Kind.LIST ? n.values : n.fields.map((f) => f.value)) stack.push([child, depth + 1]);

@@ -99,7 +99,7 @@ describe('makima worker', () => {
     const { supervisor } = await newContract(user);
     const { env, contextFile } = workerEnv(user, 'work');
     const result = await runMakima(['worker', '--command', COMMAND, '--once', '--worker-id', 'w1'], env);
-    const refused = `makima worker: line 8 of the agent's output: the message was refused: BAD_USER_INPUT: messages[0].content contains a NUL character (\\u0000) or an unpaired surrogate, which JSON storage cannot hold`;
+    const refused = `makima worker: line 8 of the agent's output: the message was refused: BAD_USER_INPUT: input.messages[0].content holds a NUL character (\\u0000) in the text, which JSON storage cannot hold: remove it`;
     expect(result.stderr).toBe(`makima worker: line 7 of the agent's output: unknown instruction "dance"\n${refused}\n`);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`claimed c supervisor (${supervisor.id}): NEW, worktree ${supervisor.worktreePath}`);

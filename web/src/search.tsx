@@ -1,12 +1,20 @@
 // Search (Query.search): ranked hits across messages, task output and checkpoints, with the
 // matched terms highlighted; a hit opens its task at that message.
+import type { ComponentChild } from 'preact';
 import { useQuery } from './hooks';
 import { fullTime, shortTime } from './format';
 import { ApiErrorText } from './steer';
 
+interface Excerpt {
+  text: string;
+  truncatedBefore: boolean;
+  truncatedAfter: boolean;
+  highlights: { start: number; end: number }[];
+}
+
 interface Hit {
   score: number;
-  snippet: string;
+  excerpt: Excerpt;
   kind: string;
   createdAt: string;
   node: { id: string; index?: number; number?: number };
@@ -15,19 +23,24 @@ interface Hit {
 }
 
 const SEARCH_QUERY = `query Search($query: String!) { search(query: $query, first: 50) { edges { node {
-  score snippet kind createdAt
+  score kind createdAt excerpt { text truncatedBefore truncatedAfter highlights { start end } }
   node { id ... on ConversationMessage { index } ... on Checkpoint { number } }
   task { id name } contract { id name } } } } }`;
 
-/** The snippet with the terms the server marks (<mark>…</mark>) highlighted; everything else is text, never HTML. */
-export function Snippet({ text }: { text: string }) {
-  const parts = text.split(/(<mark>.*?<\/mark>)/g);
+/** A hit's excerpt with its matched spans highlighted, by the server's offsets: the text is shown as written, never parsed or treated as HTML. */
+export function Snippet({ excerpt }: { excerpt: Excerpt }) {
+  const parts: ComponentChild[] = [];
+  let at = 0;
+  excerpt.highlights.forEach((h, i) => {
+    parts.push(excerpt.text.slice(at, h.start), <mark key={i}>{excerpt.text.slice(h.start, h.end)}</mark>);
+    at = h.end;
+  });
+  parts.push(excerpt.text.slice(at));
   return (
     <span class="snippet">
-      {parts.map((part, i) => {
-        const marked = /^<mark>(.*)<\/mark>$/.exec(part);
-        return marked ? <mark key={i}>{marked[1]}</mark> : part;
-      })}
+      {excerpt.truncatedBefore ? '… ' : ''}
+      {parts}
+      {excerpt.truncatedAfter ? ' …' : ''}
     </span>
   );
 }
@@ -58,7 +71,7 @@ export function SearchPage({ query }: { query: string }) {
               {shortTime(hit.createdAt)}
             </time>
             <p>
-              <Snippet text={hit.snippet} />
+              <Snippet excerpt={hit.excerpt} />
             </p>
           </li>
         ))}

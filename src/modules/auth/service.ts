@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import type { ServiceContext } from '../../context.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { ApiToken, PrismaClient } from '../../generated/prisma/client.js';
+import { globalId } from '../../global-id.js';
 import type { TokenScope } from '../../generated/prisma/enums.js';
 
 export const TOKEN_PREFIX = 'mk_';
@@ -76,7 +77,7 @@ export async function createApiToken(ctx: ServiceContext, input: CreateApiTokenI
 export async function revokeApiToken(ctx: ServiceContext, tokenId: string): Promise<ApiToken> {
   const apiToken = await ctx.prisma.$transaction(async (tx) => {
     const found = await tx.apiToken.findFirst({ where: { id: tokenId, userId: ctx.viewer.id } });
-    if (!found) throw new NotFoundError('API token', tokenId);
+    if (!found) throw new NotFoundError('API token', globalId('ApiToken', tokenId));
     if (found.revokedAt) throw new ConflictError(`API token "${found.name}" was already revoked at ${found.revokedAt.toISOString()}`, { revokedAt: found.revokedAt.toISOString() });
     const revoked = await tx.apiToken.update({ where: { id: found.id }, data: { revokedAt: new Date() } });
     await tx.$executeRaw`SELECT pg_notify('makima_token_revoked', ${found.id})`;

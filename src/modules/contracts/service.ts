@@ -5,7 +5,7 @@ import { change, type Tx } from '../../db/change.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import { ContractPhase, type Contract, type Prisma, type PrismaClient, type Task } from '../../generated/prisma/client.js';
 import { historyEvent } from '../history/catalogue.js';
-import { findOwnTask } from '../tasks/access.js';
+import { assertContractOpen, findOwnTask } from '../tasks/access.js';
 import { changeWithGit } from '../tasks/change-with-git.js';
 import { assertName, assertPrompt } from '../tasks/service.js';
 import { currentHead, provisionTask, repositoryHead } from '../tasks/workspace.js';
@@ -53,6 +53,7 @@ export async function createContract(ctx: ServiceContext, input: CreateContractI
 
 export async function advanceContractPhase(ctx: ServiceContext, input: { contractId: string; phase: ContractPhase }): Promise<Contract> {
   const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
+  assertContractOpen(contract, 'advance its phase');
   const { phase } = input;
   const from = PHASE_ORDER.indexOf(contract.phase);
   const to = PHASE_ORDER.indexOf(phase);
@@ -66,8 +67,12 @@ export async function advanceContractPhase(ctx: ServiceContext, input: { contrac
   }
   return change(ctx.prisma, async (tx, record) => {
     // Conditional on the phase we read: a concurrent advance makes this one a clear CONFLICT.
-    const { count } = await tx.contract.updateMany({ where: { id: contract.id, phase: contract.phase }, data: { phase } });
-    if (count === 0) throw new ConflictError(`contract ${contract.id} changed phase concurrently; read it again and retry`);
+    const { count } = await tx.contract.updateMany({ where: { id: contract.id, phase: contract.phase, archivedAt: null }, data: { phase } });
+    if (count === 0) {
+      const now = await tx.contract.findUniqueOrThrow({ where: { id: contract.id } });
+      assertContractOpen(now, 'advance its phase');
+      throw new ConflictError(`contract ${contract.id} changed phase concurrently; read it again and retry`);
+    }
     record(historyEvent({ ownerId: ctx.viewer.id, contractId: contract.id }, 'PHASE', 'changed', { from: contract.phase, to: phase }));
     return tx.contract.findUniqueOrThrow({ where: { id: contract.id } });
   });

@@ -7,7 +7,7 @@ import { change } from '../../db/change.js';
 import { BadInputError, ConflictError } from '../../errors.js';
 import type { Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { databaseNow, interruptLapsed, lockTask } from '../tasks/access.js';
+import { assertTaskOpen, databaseNow, interruptLapsed, lockTask } from '../tasks/access.js';
 
 export const MAX_CANCEL_REASON_LENGTH = 2000;
 
@@ -27,6 +27,7 @@ export async function cancelTask(ctx: ServiceContext, input: CancelTaskInput): P
   const reason = assertReason(input.reason);
   return change(ctx.prisma, async (tx, record) => {
     let task = await lockTask(tx, ctx.viewer, input.taskId);
+    assertTaskOpen(task, 'cancel the task');
     if (task.isSupervisor) {
       throw new BadInputError(`task ${task.id} is a contract's supervisor; it is not cancelled on its own — archive the contract instead`, 'taskId');
     }

@@ -8,7 +8,7 @@ import { checkpointOfTask, snapshotOfCheckpoint } from '../checkpoints/service.j
 import { findOwnContract } from '../contracts/service.js';
 import { assertReachable, isOnPath } from '../conversation/service.js';
 import { historyEvent } from '../history/catalogue.js';
-import { findOwnTask } from '../tasks/access.js';
+import { assertContractOpen, findOwnTask } from '../tasks/access.js';
 import { changeWithGit } from '../tasks/change-with-git.js';
 import { assertName, MAX_NAME_LENGTH } from '../tasks/service.js';
 import { provisionTask } from '../tasks/workspace.js';
@@ -83,6 +83,7 @@ export async function forkTask(ctx: ServiceContext, input: ForkTaskInput): Promi
   const name = input.name == null ? `${original.name} (fork)`.slice(0, MAX_NAME_LENGTH) : assertName(input.name);
   if (!original.contractId) throw new BadInputError(`task ${original.id} has no contract to fork within`, 'taskId');
   const contract = await findOwnContract(ctx.prisma, ctx.viewer, original.contractId);
+  assertContractOpen(contract, 'fork a task into it'); // the fork joins the original's contract
   const point = input.checkpointId
     ? await forkPointAtCheckpoint(ctx.prisma, ctx.viewer, original, input.checkpointId)
     : await forkPointAtMessage(ctx.prisma, original, input.messageId!);

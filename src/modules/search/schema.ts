@@ -13,6 +13,7 @@ import { ConversationMessageRef } from '../conversation/schema.js';
 import { TaskEventRef } from '../events/schema.js';
 import { TaskRef } from '../tasks/schema.js';
 import { MARK_END, MARK_START, MAX_QUERY_LENGTH, search, type SearchHit, type SearchPosition } from './service.js';
+import type { Excerpt, Highlight } from './excerpt.js';
 
 export const SearchHitKindEnum = builder.enumType('SearchHitKind', {
   description: 'What a search hit is',
@@ -52,13 +53,37 @@ const SEARCH_CURSOR: CursorKind = { what: 'a search cursor', accepts: (cursor) =
 /** The GraphQL type of each kind's node (Pothos resolves the Node interface by this brand). */
 const NODE_TYPE = { MESSAGE: ConversationMessageRef, TASK_EVENT: TaskEventRef, CHECKPOINT: CheckpointRef } as const;
 
+const SearchHighlightRef = builder.objectRef<Highlight & { of: string }>('SearchHighlight').implement({
+  description: 'One matched span of an excerpt',
+  fields: (t) => ({
+    start: t.exposeInt('start', { description: "Where the span starts in the excerpt's text: a UTF-16 code unit offset (a JavaScript string index), from 0" }),
+    end: t.exposeInt('end', { description: 'Where it ends, exclusive (UTF-16 code units)' }),
+    text: t.string({ description: 'The matched text itself: text.slice(start, end)', resolve: (h) => h.of.slice(h.start, h.end) }),
+  }),
+});
+
+const SearchExcerptRef = builder.objectRef<Excerpt>('SearchExcerpt').implement({
+  description: 'A piece of the text a hit matched in, exactly as written (no markup, nothing escaped or removed), and the spans that matched',
+  fields: (t) => ({
+    text: t.exposeString('text', { description: 'The piece of the text, unchanged: path separators, `<`, tags and line breaks as written' }),
+    highlights: t.field({
+      type: [SearchHighlightRef],
+      description: 'The spans of `text` that matched the query, in order, not overlapping',
+      resolve: (e) => e.highlights.map((h) => ({ ...h, of: e.text })),
+    }),
+    truncatedBefore: t.exposeBoolean('truncatedBefore', { description: 'The text goes on before the excerpt (show "…")' }),
+    truncatedAfter: t.exposeBoolean('truncatedAfter', { description: 'The text goes on after the excerpt (show "…")' }),
+  }),
+});
+
 export const SearchHitRef = builder.objectRef<SearchHit>('SearchHit').implement({
   description: 'One match of a search: what matched, where, and how well',
   fields: (t) => ({
     score: t.exposeFloat('score', { description: 'Relevance (ts_rank_cd): higher is better; hits are ordered by it, then newest first' }),
     snippet: t.exposeString('snippet', {
-      description: `The matched text in its context, matched terms between ${MARK_START} and ${MARK_END} (the text itself is not HTML-escaped); fragments are joined by " … "`,
+      description: `The excerpt's text with each highlight between ${MARK_START} and ${MARK_END} (nothing else changed or escaped): a convenience, ambiguous when the text itself holds ${MARK_START}; use excerpt`,
     }),
+    excerpt: t.field({ type: SearchExcerptRef, description: 'The matched text in its context, as written, with the matched spans as offsets: what clients should show', resolve: (hit) => hit.excerpt }),
     kind: t.expose('kind', { type: SearchHitKindEnum, description: 'Which kind of object matched' }),
     node: t.field({
       type: builder.nodeInterfaceRef(),

@@ -1,9 +1,11 @@
 // Search (docs: README "Search, export and import"): the viewer's messages, task events and
 // checkpoints, by PostgreSQL full-text search over the generated `search_vector` columns (migration
-// 20261201100000_search_and_transcripts), ranked, with a snippet that marks the matched terms.
+// 20261201100000_search_and_transcripts), ranked, with an excerpt of the original text and the
+// spans that matched (excerpt.ts).
 // Rows are searchable as soon as their transaction commits: the vectors are generated columns.
 import type { ServiceContext } from '../../context.js';
 import { BadInputError } from '../../errors.js';
+import { excerpts, markedSnippet, MAX_SCANNED_CHARS, type Excerpt } from './excerpt.js';
 import { Prisma, type ConversationMessage, type Contract, type MessageRole, type Task, type TaskCheckpoint, type TaskEvent } from '../../generated/prisma/client.js';
 
 export type SearchHitKind = 'MESSAGE' | 'TASK_EVENT' | 'CHECKPOINT';
@@ -16,7 +18,7 @@ export const MAX_QUERY_LENGTH = 1000;
  * than this (a common word) returns the best of its most recent matches.
  */
 export const MAX_RANKED = 2000;
-/** Where the snippet marks a matched term. */
+/** Where the `snippet` string marks a matched term (a convenience: `excerpt` has the spans). */
 export const MARK_START = '<mark>';
 export const MARK_END = '</mark>';
 
@@ -39,6 +41,8 @@ export interface SearchPosition {
 
 export interface SearchHit extends SearchPosition {
   kind: SearchHitKind;
+  excerpt: Excerpt;
+  /** The excerpt's text with each highlight between MARK_START and MARK_END. */
   snippet: string;
   node: ConversationMessage | TaskEvent | TaskCheckpoint;
   task: Task & { contract: Contract | null };
@@ -50,7 +54,9 @@ interface HitRow {
   task_id: string;
   created_at: Date;
   score: number;
-  snippet: string;
+  body: string;
+  body_length: number;
+  tsq: string;
 }
 
 /** A sha prefix a person might paste: 7 to 39 hex digits (a full sha matches as a word). */
@@ -142,12 +148,9 @@ const BODY = Prisma.sql`CASE h.kind
     WHEN 'TASK_EVENT' THEN (SELECT makima_search_text(data) FROM task_events WHERE id = h.id)
     ELSE (SELECT message || ' ' || commit_sha || ' ' || makima_search_text(files_changed) FROM task_checkpoints WHERE id = h.id) END`;
 
-const HEADLINE_OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxWords=30, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
-
 /**
- * One page of the viewer's hits for `query`, best first (rank, then newest). The snippet is cut
- * around the English reading's matches; when only the as-written reading matched (an identifier,
- * part of a path) it is cut from the text with path separators split, where those terms are.
+ * One page of the viewer's hits for `query`, best first (rank, then newest), each with an excerpt
+ * of its text as written and the spans that matched (excerpt.ts).
  */
 export async function search(
   ctx: ServiceContext,
@@ -161,12 +164,11 @@ export async function search(
   const rows = await ctx.prisma.$queryRaw<HitRow[]>`
     WITH hits AS (
       SELECT * FROM (${Prisma.join(parts, ' UNION ALL ')}) u ORDER BY score DESC, created_at DESC, id DESC LIMIT ${input.first + 1}
-    ), bodies AS (SELECT h.*, ${BODY} AS body FROM hits h), q AS (SELECT ${tsq} AS tsq),
-    lines AS (SELECT b.*, ts_headline('english'::regconfig, b.body, q.tsq, ${HEADLINE_OPTIONS}) AS english_line FROM bodies b, q)
+    ), bodies AS (SELECT h.*, ${BODY} AS body FROM hits h)
+    -- rtrim: the body joins a row's texts with spaces, so a trailing one is the join's, not the text's.
     SELECT kind, id::text AS id, task_id::text AS task_id, created_at, score::float8 AS score,
-           CASE WHEN position(${MARK_START} IN english_line) > 0 THEN english_line
-                ELSE ts_headline('simple'::regconfig, translate(body, '/\\.:', '    '), q.tsq, ${HEADLINE_OPTIONS}) END AS snippet
-      FROM lines, q ORDER BY score DESC, created_at DESC, id DESC`;
+           left(rtrim(coalesce(body, '')), ${MAX_SCANNED_CHARS}) AS body, length(rtrim(coalesce(body, ''))) AS body_length, (${tsq})::text AS tsq
+      FROM bodies ORDER BY score DESC, created_at DESC, id DESC`;
   if (rows.length === 0) {
     // Only an empty answer can be a query with nothing to search for (punctuation, operators alone).
     const [{ nodes }] = await ctx.prisma.$queryRaw<{ nodes: number }[]>`SELECT numnode(${tsq}) AS nodes`;
@@ -174,11 +176,13 @@ export async function search(
   }
   const hasNextPage = rows.length > input.first;
   const page = rows.slice(0, input.first);
-  return { hits: await withNodes(ctx, page), hasNextPage };
+  const cut = await excerpts(ctx.prisma, rows[0]?.tsq ?? '', page.map((r) => r.body), page.map((r) => r.body_length));
+  return { hits: await withNodes(ctx, page, cut), hasNextPage };
 }
 
 /** The rows the hits name (their node, task and contract), loaded in one query per table. */
-async function withNodes(ctx: ServiceContext, rows: HitRow[]): Promise<SearchHit[]> {
+async function withNodes(ctx: ServiceContext, rows: HitRow[], cut: Excerpt[]): Promise<SearchHit[]> {
+  const excerptOf = new Map(rows.map((r, i) => [r.id, cut[i]]));
   const ids = (kind: SearchHitKind) => rows.filter((r) => r.kind === kind).map((r) => r.id);
   if (rows.length === 0) return [];
   const load = <T>(list: string[], find: (ids: string[]) => Promise<T[]>) => (list.length ? find(list) : Promise.resolve([]));
@@ -193,5 +197,8 @@ async function withNodes(ctx: ServiceContext, rows: HitRow[]): Promise<SearchHit
   // A row deleted between the two queries (its task removed) is left out rather than half-shown.
   return rows
     .filter((r) => byId.has(r.id) && taskById.has(r.task_id))
-    .map((r) => ({ kind: r.kind, id: r.id, score: r.score, createdAt: r.created_at, snippet: r.snippet, node: byId.get(r.id)!, task: taskById.get(r.task_id)! }));
+    .map((r) => {
+      const excerpt = excerptOf.get(r.id)!;
+      return { kind: r.kind, id: r.id, score: r.score, createdAt: r.created_at, excerpt, snippet: markedSnippet(excerpt, MARK_START, MARK_END), node: byId.get(r.id)!, task: taskById.get(r.task_id)! };
+    });
 }

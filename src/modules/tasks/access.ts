@@ -29,6 +29,34 @@ export async function lockTask(tx: Tx, viewer: Viewer, taskId: string): Promise<
   return tx.task.findUniqueOrThrow({ where: { id: taskId } });
 }
 
+/**
+ * The archived rule (docs/design.md §12), the one place it is decided: an archived task's record is
+ * closed — nothing is written to it again, by its owner or anyone (its worktree and branch are gone,
+ * and what it holds is what was archived). It can still be read, exported, forked from and branched
+ * from. An archived contract takes nothing new: no task (created, forked or imported), no phase.
+ * A CANCELLED task that is not archived stays its owner's to change; only workers are shut out.
+ */
+export function archivedError(what: 'task' | 'contract', id: string, archivedAt: Date, action: string): ConflictError {
+  const instead =
+    what === 'task'
+      ? 'Fork it (forkTask, from a checkpoint or a message) to go on from it.'
+      : 'Start a new contract on the repository; branchFromCheckpoint brings back the code of any of its checkpoints.';
+  return new ConflictError(`cannot ${action}: ${what} ${id} was archived at ${archivedAt.toISOString()}, and an archived ${what} takes no writes. ${instead}`, {
+    reason: 'ARCHIVED',
+    archivedAt: archivedAt.toISOString(),
+  });
+}
+
+/** CONFLICT (reason ARCHIVED) when the task is archived: see archivedError. */
+export function assertTaskOpen(task: Pick<Task, 'id' | 'archivedAt'>, action: string): void {
+  if (task.archivedAt) throw archivedError('task', task.id, task.archivedAt, action);
+}
+
+/** CONFLICT (reason ARCHIVED) when the contract is archived: see archivedError. */
+export function assertContractOpen(contract: { id: string; archivedAt: Date | null }, action: string): void {
+  if (contract.archivedAt) throw archivedError('contract', contract.id, contract.archivedAt, action);
+}
+
 /** A worker id is the worker's own name for itself: non-empty, printable, at most 200 characters. */
 export function assertWorkerId(workerId: string): string {
   if (!/\S/.test(workerId)) throw new BadInputError('workerId must not be empty', 'workerId');
@@ -140,11 +168,12 @@ export interface TaskHold {
  * Without a workerId the call is the owner's own. With one, the worker must hold the task —
  * RUNNING, leased by it, lease not lapsed — or the call is a CONFLICT saying why; a lapsed lease
  * found here is recorded first (the task becomes INTERRUPTED, committed) and then refused.
- * Another user's task is NOT_FOUND.
+ * An archived task is a CONFLICT for everyone (assertTaskOpen). Another user's task is NOT_FOUND.
  */
 export async function holdTask(tx: Tx, record: RecordEvent, viewer: Viewer, hold: TaskHold): Promise<Task> {
   const workerId = hold.workerId == null ? null : assertWorkerId(hold.workerId);
   const locked = await lockTask(tx, viewer, hold.taskId);
+  assertTaskOpen(locked, hold.action);
   if (workerId === null) return locked;
   actingWorker(workerId);
   const lapsed = await interruptLapsed(tx, record, hold.action, hold.taskId);

@@ -67,10 +67,12 @@ export async function lockOwnTaskRow(sql: RawTransaction, taskId: string, ownerI
 
 /**
  * Whether the caller may write to the task now: the owner (no worker), or the worker holding its
- * live lease with no cancel asked of it (cancelTask: the general path tells the worker). A worker's
- * write is then recorded as the worker's (db/actor.ts).
+ * live lease with no cancel asked of it (cancelTask: the general path tells the worker), and never
+ * to an archived task (access.ts assertTaskOpen: the general path refuses it, so the rule and its
+ * answer stay in one place). A worker's write is then recorded as the worker's (db/actor.ts).
  */
 export function mayWrite(task: Task, workerId: string | null | undefined, now: Date): boolean {
+  if (task.archivedAt !== null) return false;
   if (workerId == null) return true;
   const holds =
     task.status === 'RUNNING' && task.workerId === workerId && task.leaseExpiresAt !== null && task.leaseExpiresAt >= now && task.cancelRequestedAt === null;

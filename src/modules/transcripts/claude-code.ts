@@ -4,8 +4,9 @@
 // sub-agent's; `summary` names the session. The format has no official schema: whatever is not
 // understood is kept (unknown content blocks stay in the content) or skipped with a reason.
 import crypto from 'node:crypto';
+import { MAX_PROMPT_LENGTH } from '../tasks/service.js';
 import type { MessageRole } from '../../generated/prisma/client.js';
-import { asRecord, compact, jsonLines, mostRecentLeaf, parseTime, type DraftEvent, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
+import { asRecord, compact, jsonLines, mostRecentLeaf, parseTime, sessionKeyOf, usableText, type DraftEvent, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 
 /** Record types that carry no conversation, and what they are. */
 const NOT_CONVERSATION: Record<string, string> = {
@@ -34,12 +35,6 @@ function toolCallsOf(content: unknown): Record<string, unknown>[] {
     if (b.type === 'tool_result') return [{ type: 'tool_result', toolUseId: b.tool_use_id, isError: b.is_error === true, content: b.content }];
     return [];
   });
-}
-
-function firstText(content: unknown): string | null {
-  if (typeof content === 'string') return content;
-  const block = blocksOf(content).find((b) => b.type === 'text' && typeof b.text === 'string');
-  return (block?.text as string | undefined) ?? null;
 }
 
 function messageOf(record: Record<string, unknown>, type: string, line: number): DraftMessage {
@@ -80,8 +75,8 @@ function messageOf(record: Record<string, unknown>, type: string, line: number):
 function eventsOf(m: DraftMessage): DraftEvent[] {
   return ((m.toolCalls as Record<string, unknown>[] | null) ?? []).map((call) =>
     call.type === 'tool_use'
-      ? { messageKey: m.key, type: 'TOOL_CALL' as const, createdAt: m.createdAt, data: compact({ toolUseId: call.id, name: call.name, input: call.input })! }
-      : { messageKey: m.key, type: 'TOOL_RESULT' as const, createdAt: m.createdAt, data: compact({ toolUseId: call.toolUseId, isError: call.isError, content: call.content })! },
+      ? { messageKey: m.key, type: 'TOOL_CALL' as const, createdAt: m.createdAt, line: m.line, data: compact({ toolUseId: call.id, name: call.name, input: call.input })! }
+      : { messageKey: m.key, type: 'TOOL_RESULT' as const, createdAt: m.createdAt, line: m.line, data: compact({ toolUseId: call.toolUseId, isError: call.isError, content: call.content })! },
   );
 }
 
@@ -104,7 +99,9 @@ export function readClaudeCode(content: string): TranscriptDraft {
     }
     if (typeof record.sessionId === 'string') sessionId ??= record.sessionId;
     if (type === 'summary') {
-      if (typeof record.summary === 'string') summary ??= record.summary;
+      const usable: { text: string | null; problem?: string } = summary === null ? usableText(record.summary, MAX_PROMPT_LENGTH) : { text: null };
+      if (usable.problem) skipped.push({ line: entry.line, reason: `summary record: its text ${usable.problem}, so it does not name the task` });
+      summary ??= usable.text;
       continue;
     }
     if (type !== 'user' && type !== 'assistant' && type !== 'system') {
@@ -124,11 +121,10 @@ export function readClaudeCode(content: string): TranscriptDraft {
     seen.set(record.uuid, entry.line);
     messages.push(messageOf(record, type, entry.line));
   }
-  const firstUser = messages.find((m) => m.role === 'USER' && !m.sidechain);
   return {
-    sessionKey: `claude-code:${sessionId ?? `sha256-${crypto.createHash('sha256').update(content).digest('hex')}`}`,
+    sessionKey: sessionId === null ? `claude-code:sha256-${crypto.createHash('sha256').update(content).digest('hex')}` : sessionKeyOf('claude-code', sessionId),
     name: summary,
-    prompt: firstUser ? firstText(firstUser.content) : null,
+    prompt: null,
     messages,
     headKey: mostRecentLeaf(messages),
     events: messages.flatMap(eventsOf),

@@ -1,6 +1,14 @@
 // What an import reads from a transcript, whatever its source: a tree of messages keyed by the
 // source's own record ids, the task events they imply, and the lines it could not use (with why).
+import crypto from 'node:crypto';
+import { textProblem } from '../../db/json.js';
 import type { MessageRole, TaskEventType } from '../../generated/prisma/client.js';
+
+/**
+ * The longest record key (Claude Code's `uuid`, a makima message id) or session id an import
+ * takes: they are indexed, and PostgreSQL's index rows hold a few kilobytes at most.
+ */
+export const MAX_RECORD_KEY_LENGTH = 200;
 
 export interface DraftMessage {
   /** The record's id in the source (Claude Code's `uuid`, makima's message id). */
@@ -23,6 +31,7 @@ export interface DraftEvent {
   type: TaskEventType;
   data: Record<string, unknown>;
   createdAt: Date | null;
+  line: number;
 }
 
 export interface TranscriptSkip {
@@ -34,12 +43,38 @@ export interface TranscriptDraft {
   /** `<source>:<session id>`: a second import of the same session adds to the same task. */
   sessionKey: string;
   name: string | null;
+  /** The prompt the source names for the task (makima's header); null: the first imported user message's text. */
   prompt: string | null;
   messages: DraftMessage[];
   /** The message the task's head should point at (the most recent leaf of the main line). */
   headKey: string | null;
   events: DraftEvent[];
   skipped: TranscriptSkip[];
+}
+
+/**
+ * The session key of a source's session id: `<source>:<id>`. An id that is not storable text (a NUL,
+ * a lone surrogate) or longer than MAX_RECORD_KEY_LENGTH is keyed by the SHA-256 of its exact UTF-16
+ * code units instead, so that two different ids never become one key (a driver would store a lone
+ * surrogate as U+FFFD, merging sessions) and the same id always does.
+ */
+export function sessionKeyOf(source: string, id: string): string {
+  if (!textProblem(id, MAX_RECORD_KEY_LENGTH)) return `${source}:${id}`;
+  return `${source}:sha256-${crypto.createHash('sha256').update(Buffer.from(id, 'utf16le')).digest('hex')}`;
+}
+
+/** Text a transcript gives for a task's name or prompt, or why it cannot be used (a NUL, a lone surrogate, too long). */
+export function usableText(value: unknown, maxLength: number): { text: string | null; problem?: string } {
+  if (typeof value !== 'string') return { text: null };
+  const problem = textProblem(value, maxLength);
+  return problem ? { text: null, problem } : { text: value };
+}
+
+/** The text a person wrote in a message: the content itself when it is a string, else its first text block. */
+export function firstText(content: unknown): string | null {
+  if (typeof content === 'string') return content;
+  const block = Array.isArray(content) ? content.map(asRecord).find((b) => b?.type === 'text' && typeof b.text === 'string') : undefined;
+  return (block?.text as string | undefined) ?? null;
 }
 
 /** A time from a transcript, or null when it is missing or not a time. */

@@ -4,7 +4,8 @@
 // importTranscript(MAKIMA_JSONL) rebuilds the same conversation: same tree, roles, content, tool
 // calls, times and head.
 import type { MessageRole, TaskEventType } from '../../generated/prisma/client.js';
-import { asRecord, jsonLines, parseTime, type DraftEvent, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
+import { MAX_PROMPT_LENGTH } from '../tasks/service.js';
+import { asRecord, jsonLines, parseTime, sessionKeyOf, usableText, type DraftEvent, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 
 export const FORMAT = 'makima-transcript';
 export const VERSION = 1;
@@ -37,6 +38,7 @@ export function readMakimaJsonl(content: string): TranscriptDraft {
   const messages: DraftMessage[] = [];
   const events: DraftEvent[] = [];
   let header: Record<string, unknown> | null = null;
+  let headerLine = 0;
   for (const entry of jsonLines(content)) {
     if ('torn' in entry) {
       skipped.push({ line: entry.line, reason: entry.torn });
@@ -48,7 +50,10 @@ export function readMakimaJsonl(content: string): TranscriptDraft {
       case 'task':
         if (record.format !== FORMAT || record.version !== VERSION) skip(`a task header of another format (${String(record.format)} v${String(record.version)}); expected ${FORMAT} v${VERSION}`);
         else if (header) skip('a second task header');
-        else header = record;
+        else {
+          header = record;
+          headerLine = entry.line;
+        }
         break;
       case 'message':
         if (typeof record.id !== 'string' || !ROLES.has(record.role as string) || record.content === undefined || record.content === null) {
@@ -69,7 +74,7 @@ export function readMakimaJsonl(content: string): TranscriptDraft {
         break;
       case 'event':
         if (!EVENT_TYPES.has(record.eventType as string) || record.data === undefined || record.data === null) skip('an event without a type or data');
-        else events.push({ messageKey: null, type: record.eventType as DraftEvent['type'], data: record.data as Record<string, unknown>, createdAt: parseTime(record.createdAt) });
+        else events.push({ messageKey: null, type: record.eventType as DraftEvent['type'], data: record.data as Record<string, unknown>, createdAt: parseTime(record.createdAt), line: entry.line });
         break;
       case 'checkpoint':
         skip(`checkpoint #${String(record.number)} is not imported: its commit ${String(record.commitSha).slice(0, 12)} belongs to the original repository`);
@@ -83,10 +88,15 @@ export function readMakimaJsonl(content: string): TranscriptDraft {
   }
   if (!header) skipped.unshift({ line: 0, reason: `no task header (a {"type":"task","format":"${FORMAT}"} line): the messages are imported under a new session` });
   const headKey = typeof header?.headMessageId === 'string' ? header.headMessageId : (messages.at(-1)?.key ?? null);
+  const headerText = (field: 'name' | 'prompt') => {
+    const usable = usableText(header?.[field], MAX_PROMPT_LENGTH);
+    if (usable.problem) skipped.push({ line: headerLine, reason: `the task header's ${field} ${usable.problem}, so it is not used` });
+    return usable.text;
+  };
   return {
-    sessionKey: `makima:${typeof header?.id === 'string' ? header.id : (messages[0]?.key ?? 'empty')}`,
-    name: typeof header?.name === 'string' ? header.name : null,
-    prompt: typeof header?.prompt === 'string' ? header.prompt : null,
+    sessionKey: sessionKeyOf('makima', typeof header?.id === 'string' ? header.id : (messages[0]?.key ?? 'empty')),
+    name: headerText('name'),
+    prompt: headerText('prompt'),
     messages,
     headKey,
     // A stream's events belong to the task, not to a message: they come with the session's first import only.

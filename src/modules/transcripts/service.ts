@@ -6,18 +6,18 @@ import crypto from 'node:crypto';
 import type { ServiceContext } from '../../context.js';
 import { TASK_EVENTS_CHANNEL, type RecordEvent, type Tx } from '../../db/change.js';
 import { change } from '../../db/change.js';
-import { storableJsonSize } from '../../db/json.js';
+import { cutText, storableJsonSize, textProblem, unstorableTime } from '../../db/json.js';
 import { BadInputError, ConflictError, MakimaError } from '../../errors.js';
 import { Prisma, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { findOwnContract } from '../contracts/service.js';
 import { jumpFor, pathMessages, type JumpLink } from '../conversation/service.js';
-import { findOwnTask, lockTask } from '../tasks/access.js';
+import { assertContractOpen, findOwnTask, holdTask } from '../tasks/access.js';
 import { changeWithGit } from '../tasks/change-with-git.js';
 import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH } from '../tasks/service.js';
 import { provisionTask, repositoryHead } from '../tasks/workspace.js';
 import { readClaudeCode } from './claude-code.js';
-import type { DraftMessage, TranscriptDraft, TranscriptSkip } from './draft.js';
+import { firstText, MAX_RECORD_KEY_LENGTH, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 import { writeMarkdown } from './markdown.js';
 import { readMakimaJsonl, writeMakimaJsonl, type TranscriptData } from './makima-jsonl.js';
 
@@ -93,25 +93,68 @@ export interface ImportResult {
 }
 
 /**
- * Messages that cannot be stored (too large, unstorable text) are skipped with the reason, and
- * their children attached to their parent, so the rest of the tree stays connected.
+ * Why a record's key or time cannot be stored, or undefined: the bounds every imported record meets.
+ * Its parent's key is only looked up (a parent skipped or missing leaves the reply at its nearest
+ * kept ancestor, or at the root), and recorded escaped when it names nothing (storedKey).
+ */
+function recordProblem(m: DraftMessage): string | undefined {
+  const key = textProblem(m.key, MAX_RECORD_KEY_LENGTH);
+  if (key) return `its id ${key}`;
+  const time = m.createdAt && unstorableTime(m.createdAt);
+  if (time) return `its time ${time}`;
+  return undefined;
+}
+
+/** A record key as it can be stored: itself, or (holding a NUL, a lone surrogate, or too long) as a cut JSON string, its escapes visible. */
+function storedKey(key: string): string {
+  return textProblem(key, MAX_RECORD_KEY_LENGTH) ? cutText(JSON.stringify(key), MAX_RECORD_KEY_LENGTH) : key;
+}
+
+/**
+ * The draft's records that can be stored, with the same bounds as the API's own inputs (text with
+ * no NUL or lone surrogate, ids of a bounded length, times in years 1–9999, JSON storable and within
+ * MAKIMA_MAX_MESSAGE_BYTES). A message that fails one is skipped with the reason, and its replies are
+ * attached to its parent, so the rest of the tree stays connected; an event that fails one is skipped.
  */
 function storableMessages(ctx: ServiceContext, draft: TranscriptDraft): { messages: DraftMessage[]; alias: Map<string, string | null> } {
   const alias = new Map<string, string | null>();
   const messages: DraftMessage[] = [];
   for (const m of draft.messages) {
     try {
+      const problem = recordProblem(m);
+      if (problem) throw new BadInputError(problem);
       const size = storableJsonSize(m.content, 'content', ctx.config.maxMessageBytes) + (m.toolCalls == null ? 0 : storableJsonSize(m.toolCalls, 'toolCalls', ctx.config.maxMessageBytes));
       if (size > ctx.config.maxMessageBytes) throw new BadInputError(`the message is ${size} bytes; the limit is ${ctx.config.maxMessageBytes} bytes (MAKIMA_MAX_MESSAGE_BYTES)`);
       if (m.metadata) storableJsonSize(m.metadata, 'metadata', ctx.config.maxMessageBytes);
       messages.push(m);
     } catch (err) {
       if (!(err instanceof BadInputError)) throw err;
-      draft.skipped.push({ line: m.line, reason: `message ${m.key} not imported: ${err.message}; its replies are attached to its parent` });
+      // A key that cannot be stored cannot be shown either: name the record by its line.
+      const name = textProblem(m.key, MAX_RECORD_KEY_LENGTH) ? `on line ${m.line}` : m.key;
+      draft.skipped.push({ line: m.line, reason: `message ${name} not imported: ${err.message}; its replies are attached to its parent` });
       alias.set(m.key, m.parentKey);
     }
   }
+  draft.events = draft.events.filter((e) => {
+    try {
+      const time = e.createdAt && unstorableTime(e.createdAt);
+      if (time) throw new BadInputError(`its time ${time}`);
+      storableJsonSize(e.data, 'data', ctx.config.maxMessageBytes);
+      return true;
+    } catch (err) {
+      if (!(err instanceof BadInputError)) throw err;
+      if (e.messageKey === null) draft.skipped.push({ line: e.line, reason: `${e.type} event not imported: ${err.message}` });
+      return false;
+    }
+  });
   return { messages, alias };
+}
+
+/** The task's prompt: the one the source names, or the text of the first user message imported (not one skipped). */
+function promptOf(draft: TranscriptDraft, messages: DraftMessage[]): string | null {
+  const first = messages.find((m) => m.role === 'USER' && !m.sidechain);
+  const prompt = draft.prompt ?? (first ? firstText(first.content) : null);
+  return prompt === null ? null : cutText(prompt, MAX_PROMPT_LENGTH);
 }
 
 /** Parents first (a depth-first walk from the roots, children in file order); messages in a parent cycle are left out. */
@@ -165,7 +208,7 @@ async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: Transc
     const link = { id, depth: parent ? parent.depth + 1 : 0, ...jumpFor(parent, known) };
     known.set(id, link);
     idOfKey.set(m.key, id);
-    const metadata = parentKey === null && m.parentKey !== null ? { ...m.metadata, missingParent: m.parentKey } : m.metadata;
+    const metadata = parentKey === null && m.parentKey !== null ? { ...m.metadata, missingParent: storedKey(m.parentKey) } : m.metadata;
     return { m, id, parentId, link, metadata };
   });
   if (rows.length === 0 && !fresh) return null;
@@ -232,16 +275,16 @@ function readDraft(source: TranscriptSource, content: string): TranscriptDraft {
   return source === 'CLAUDE_CODE_JSONL' ? readClaudeCode(content) : readMakimaJsonl(content);
 }
 
-function taskName(input: string | null | undefined, draft: TranscriptDraft): string {
+function taskName(input: string | null | undefined, draft: TranscriptDraft, prompt: string | null): string {
   if (input != null) {
     const name = input.trim();
     if (!name) throw new BadInputError('name must not be empty', 'name');
     if (name.length > MAX_NAME_LENGTH) throw new BadInputError(`name is longer than ${MAX_NAME_LENGTH} characters`, 'name');
     return name;
   }
-  const first = (draft.name ?? draft.prompt ?? '').replace(/\s+/g, ' ').trim();
+  const first = (draft.name ?? prompt ?? '').replace(/\s+/g, ' ').trim();
   if (!first) return 'Imported session';
-  return first.length > 80 ? `${first.slice(0, 79)}…` : first;
+  return first.length > 80 ? `${cutText(first, 79)}…` : first;
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -249,9 +292,23 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
+ * A session is one task: importing it again adds to that task, so it is imported into that task's
+ * contract or not at all (a second copy elsewhere would make "imported again adds only what is new"
+ * depend on where). A copy in another contract comes from the task's own export, a session of its own.
+ */
+function elsewhereError(sessionKey: string, taskId: string, contractId: string | null): ConflictError {
+  return new ConflictError(
+    `session ${sessionKey} was imported before as task ${taskId} of contract ${contractId ?? '?'}, and importing it again adds to that task: ` +
+      `import it into contract ${contractId ?? '?'}. For a copy in this contract, export that task (Task.transcript(format: JSONL), makima task export) and import the export (source MAKIMA_JSONL).`,
+    { reason: 'IMPORTED_ELSEWHERE', taskId, contractId },
+  );
+}
+
+/**
  * Imports a session into the contract as one task: the first import of a session creates the task
  * (INTERRUPTED, so resumeTask hands it to a worker), a later one adds only the records it has not
- * seen and moves the head. BAD_USER_INPUT when nothing in it is a message.
+ * seen and moves the head. BAD_USER_INPUT when nothing in it is a message; CONFLICT when the session
+ * was imported into another contract, or into a task or contract since archived (tasks/access.ts).
  */
 export async function importTranscript(
   ctx: ServiceContext,
@@ -259,21 +316,29 @@ export async function importTranscript(
 ): Promise<ImportResult> {
   if (input.content.length > MAX_TRANSCRIPT_CHARS) throw new BadInputError(`content is ${input.content.length} characters; the limit is ${MAX_TRANSCRIPT_CHARS}`, 'content');
   const draft = readDraft(input.source, input.content);
-  const name = taskName(input.name, draft);
   const storable = storableMessages(ctx, draft);
+  const prompt = promptOf(draft, storable.messages);
+  const name = taskName(input.name, draft, prompt);
   if (storable.messages.length === 0) {
     const why = draft.skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`).join('; ');
     throw new BadInputError(`the transcript holds no message to import${why ? ` (${why})` : ''}; is --source right?`, 'content');
   }
   const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
-  const previous = await ctx.prisma.transcriptRecord.findFirst({ where: { ownerId: ctx.viewer.id, sessionKey: draft.sessionKey }, select: { taskId: true } });
+  const previous = await ctx.prisma.transcriptRecord.findFirst({
+    where: { ownerId: ctx.viewer.id, sessionKey: draft.sessionKey },
+    select: { taskId: true, task: { select: { contractId: true } } },
+  });
+  if (previous && previous.task.contractId !== contract.id) throw elsewhereError(draft.sessionKey, previous.taskId, previous.task.contractId);
+  assertContractOpen(contract, 'import a session into it');
   try {
     if (previous) {
-      const result = await change(ctx.prisma, async (tx, record) => writeDraft(tx, record, await lockTask(tx, ctx.viewer, previous.taskId), draft, false, storable));
+      const result = await change(ctx.prisma, async (tx, record) => {
+        const task = await holdTask(tx, record, ctx.viewer, { taskId: previous.taskId, action: `import more of session ${draft.sessionKey} into it` });
+        return writeDraft(tx, record, task, draft, false, storable);
+      });
       return result ?? { task: await findOwnTask(ctx.prisma, ctx.viewer, previous.taskId), messageCount: 0, skipped: draft.skipped };
     }
     const startCommit = await repositoryHead(ctx, contract);
-    const prompt = draft.prompt && draft.prompt.length > MAX_PROMPT_LENGTH ? draft.prompt.slice(0, MAX_PROMPT_LENGTH) : draft.prompt;
     return (await changeWithGit(ctx, 'import transcript', async (gitChange) => {
       const task = await provisionTask(ctx, gitChange, { contract, name, prompt, startCommit, data: { status: 'INTERRUPTED', pendingReason: null } });
       return writeDraft(gitChange.tx, gitChange.record, task, draft, true, storable);
