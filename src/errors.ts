@@ -56,7 +56,7 @@ export class GitError extends MakimaError {
 export const SUBSCRIBER_TOO_SLOW_REASON = 'subscriber too slow: reconnect with your last cursor';
 
 /**
- * Ends a subscription whose buffer overflowed (timeline/live.ts). Over graphql-ws the socket is
+ * Ends a subscription whose buffer overflowed (live/hub.ts). Over graphql-ws the socket is
  * closed first (code 4413), so only a transport without a socket (SSE) shows this error: an
  * expected condition, not a server fault.
  */

@@ -85,7 +85,7 @@ export async function createTask(ctx: ServiceContext, input: CreateTaskInput): P
   const name = assertName(input.name);
   const prompt = assertPrompt(input.prompt);
   const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
-  // issue #15: an archived contract takes no new work.
+  // An archived contract takes no new work.
   if (contract.archivedAt) throw new ConflictError(`contract ${contract.id} was archived at ${contract.archivedAt.toISOString()}; it takes no new tasks`, { archivedAt: contract.archivedAt.toISOString() });
   let startCommit = await repositoryHead(ctx, contract);
   let previous: Task | undefined;
