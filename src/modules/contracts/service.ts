@@ -10,7 +10,8 @@ import { changeWithGit } from '../tasks/change-with-git.js';
 import { assertName, assertPrompt } from '../tasks/service.js';
 import { currentHead, provisionTask, repositoryHead } from '../tasks/workspace.js';
 
-export const PHASE_ORDER: ContractPhase[] = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
+/** The phases in order: the order of the enum in prisma/schema.prisma, their one source. */
+export const PHASE_ORDER: ContractPhase[] = Object.values(ContractPhase);
 const MAX_DESCRIPTION_LENGTH = 20_000;
 
 type Db = Tx | PrismaClient;
