@@ -45,7 +45,9 @@ export function parseDockerfile(text) {
     const flags = {};
     let body = rest;
     for (let m; (m = /^--([a-z-]+)(?:=(\S+))?\s+/.exec(body)); body = body.slice(m[0].length)) flags[m[1]] = m[2] ?? true;
-    const args = body.startsWith('[') ? JSON.parse(body) : body.split(/\s+/).filter(Boolean);
+    const words = (text) => (text.startsWith('[') ? JSON.parse(text) : text.split(/\s+/).filter(Boolean));
+    // HEALTHCHECK [--flags] CMD <command>: its command may be in exec form too.
+    const args = op === 'HEALTHCHECK' && /^CMD\s/.test(body) ? ['CMD', ...words(body.slice(4).trim())] : words(body);
     if (op === 'FROM') {
       stages.push({ from: args[0], name: args[2] ?? String(stages.length), instructions: [] });
       continue;
@@ -208,7 +210,7 @@ async function start({ root, state }, log) {
       if (child.exitCode !== null) fail(`the server exited (${child.exitCode}) before it was healthy:\n${output}`);
       if (Date.now() > deadline) fail(`the HEALTHCHECK did not pass within 180 s:\n${output}`);
       const [hcmd, ...hargs] = state.healthcheck;
-      const r = spawnSync(hcmd === 'node' ? process.execPath : hcmd, hargs, { env: { ...env }, timeout: 5000 });
+      const r = spawnSync(hcmd === 'node' ? process.execPath : hcmd, hargs, { env: { ...env }, timeout: 30_000 });
       if (r.status === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

@@ -54,6 +54,10 @@ describe('the Dockerfile', () => {
     expect(copied(runtime, build.name)).toEqual(expect.arrayContaining(['/app/dist', '/app/web/dist', '/app/prisma/migrations', '/app/node_modules']));
     const entry = runtime.instructions.find((i) => i.op === 'ENTRYPOINT')!;
     expect(entry.args).toEqual(['node', 'dist/main.js']);
+    // The HEALTHCHECK, in exec form after its flags, is what the replay waits on.
+    const health = runtime.instructions.find((i) => i.op === 'HEALTHCHECK')!;
+    expect(health.args.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(health.args[3]).toContain('/ready');
   });
 
   it('is started by compose.yaml and its header command, which `user create` accepts', () => {
