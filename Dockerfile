@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # makima's server image (README, "Running in production"): built from this repository in two stages.
 # The build stage installs every dependency without install scripts (Prisma's client is generated
-# offline by `npm run generate`, see scripts/generate.mjs), compiles src/ to dist/ and drops the
-# development dependencies; the runtime stage holds only what `makima serve` runs, as a non-root user.
+# offline by `npm run generate`, see scripts/generate.mjs), compiles src/ to dist/, bundles the
+# browser view (web/src to web/dist) and drops the development dependencies; the runtime stage holds
+# only what `makima serve` runs, as a non-root user. No Docker engine runs in CI:
+# scripts/replay-dockerfile.mjs replays this file without one (docs/notes/house-ci.md).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -12,6 +14,7 @@ COPY tsconfig.json tsconfig.build.json codegen.ts prisma.config.ts schema.graphq
 COPY prisma ./prisma
 COPY scripts ./scripts
 COPY src ./src
+COPY web ./web
 RUN npm run generate \
  && npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
@@ -31,6 +34,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY --from=build /app/prisma/migrations ./prisma/migrations
 COPY LICENSE README.md ./
 # The image's `node` user (uid 1000) owns the data directory, the repositories and the worktrees;

@@ -68,7 +68,7 @@ export interface Config {
   /** Where the CLI finds the server, and with which token. */
   clientUrl: string | undefined;
   clientToken: string | undefined;
-  /** Tests only: a file naming a crash point; the server SIGKILLs itself there (modules/tasks/crash-points.ts). */
+  /** Tests only: a file naming a crash point; the server SIGKILLs itself there (modules/tasks/change-with-git.ts, crashPoint). */
   testCrashFile: string | undefined;
   /** Connections in the PostgreSQL pool (besides the one LISTEN connection); ignored for PGlite. */
   pgPoolSize: number;

@@ -3,7 +3,9 @@
 import { GraphQLError } from 'graphql';
 import { dataWithGlobalIds, withGlobalIds } from './global-id.js';
 
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'GIT_ERROR' | 'SUBSCRIBER_TOO_SLOW' | 'RATE_LIMITED';
+/** Every `extensions.code` the API answers with: the one list (the server's error policy reads it too). */
+export const ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED'] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class MakimaError extends GraphQLError {
   constructor(
@@ -56,7 +58,7 @@ export class GitError extends MakimaError {
 export const SUBSCRIBER_TOO_SLOW_REASON = 'subscriber too slow: reconnect with your last cursor';
 
 /**
- * Ends a subscription whose buffer overflowed (timeline/live.ts). Over graphql-ws the socket is
+ * Ends a subscription whose buffer overflowed (live/hub.ts). Over graphql-ws the socket is
  * closed first (code 4413), so only a transport without a socket (SSE) shows this error: an
  * expected condition, not a server fault.
  */

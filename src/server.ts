@@ -20,7 +20,7 @@ import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
 import { startArchiveRetention } from './modules/control/archive.js';
-import { BadInputError } from './errors.js';
+import { BadInputError, ERROR_CODES } from './errors.js';
 import { connectionArgumentsPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
 import { jitPlugin } from './schema/jit.js';
@@ -199,7 +199,7 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
 }
 
 // The API's error codes, plus the end of a subscription that fell too far behind (live/hub.ts).
-const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED']);
+const EXPECTED_CODES = new Set<string>(ERROR_CODES);
 /** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
 const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'OPERATION_RESOLUTION_FAILURE']);
 

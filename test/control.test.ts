@@ -1,4 +1,4 @@
-// Cancel and archive (issue #15 §2): cancelTask on pending and running tasks (the worker learns it
+// Cancel and archive: cancelTask on pending and running tasks (the worker learns it
 // at its next call), archiveTask / archiveContract on real git repositories (worktree and branch
 // gone, every checkpoint and the last commit kept under refs/makima/, still forkable and
 // branchable), the retention, and the trailers on checkpoint commits.

@@ -2,14 +2,12 @@
 // itself (no CDN), the token goes in the Headers tab, a timeline subscription over graphql-ws
 // shows an event that a mutation makes over HTTP, and a socket the server refuses (a bad token)
 // shows an error at once instead of a spinner.
-import fs from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyCursor } from '../src/modules/history/schema.js';
+import { CHROMIUM, hasChromium } from './chromium.js';
 import { startTestServer, type TestServer } from './harness.js';
 import { advancePhase, createContract } from './fixtures.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Replaces the text of the Monaco editor inside `container` as if pasted (no auto-closing brackets). */
 async function setEditorText(page: Page, container: string, text: string): Promise<void> {
@@ -59,7 +57,7 @@ async function printedSeqs(t: TestServer, ownerId: string): Promise<string[]> {
   return events.map((e) => `"seq": "${e.seq}"`);
 }
 
-describe.runIf(fs.existsSync(CHROMIUM))('GraphiQL', () => {
+describe.runIf(hasChromium)('GraphiQL', () => {
   let t: TestServer;
   let browser: Browser;
   beforeAll(async () => {

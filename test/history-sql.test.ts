@@ -1,7 +1,7 @@
 // The SQL read path of history pages (modules/history/sql.ts): its enum mapping against the
 // database's own labels, and the join of an event's task and contract, which serves a query only
 // when the query asks for no more than the join carries — whatever aliases and fragments it uses.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContractPhase, HistoryEventType, TaskStatus } from '../src/generated/prisma/enums.js';
 import { startTestServer, type TestServer, type TestUser } from './harness.js';
 import { createTask, newContract } from './fixtures.js';
@@ -34,17 +34,21 @@ describe('history pages in SQL', () => {
   });
 
   it('answers the same task and contract fields through the join as through the rows themselves', async () => {
+    // The history pages' SQL, as the server sends it (the spy records and calls through).
+    const history = recordHistorySql();
     // Joined: only id, name, status / id, name, phase, through an alias and both kinds of fragment.
     const joined = await user.ok(`
       query { timeline(first: 20) { edges { node { seq
         task { id ...TaskName } t2: task { ... on Task { status } }
         contract { id name phase } } } } }
       fragment TaskName on Task { name }`);
+    expect(history.take()).toEqual([{ task: true, contract: true }]);
     // Not joined: prompt and description are not in the join, so the rows are read whole.
     const whole = await user.ok(`
       query { timeline(first: 20) { edges { node { seq
         task { id name prompt } t2: task { status }
         contract { id name phase description } } } } }`);
+    expect(history.take()).toEqual([{ task: false, contract: false }]);
     const pick = (data: typeof joined) =>
       data.timeline.edges.map((e: { node: Record<string, Record<string, unknown> | null> & { seq: string } }) => ({
         seq: e.node.seq,
@@ -59,6 +63,27 @@ describe('history pages in SQL', () => {
     expect(prompts).toContain('the prompt text');
     // A fragment that asks for a field the join does not carry is answered in full too.
     const viaFragment = await user.ok(`query { timeline(first: 20) { edges { node { task { ...P } } } } } fragment P on Task { name prompt }`);
+    expect(history.take()).toEqual([{ task: false, contract: false }]);
+    history.restore();
     expect(viaFragment.timeline.edges.map((e: { node: { task: { prompt: string | null } | null } }) => e.node.task?.prompt)).toEqual(prompts);
   });
 });
+
+/** Records which joins each history page's SQL made, from the queries the server sends. */
+function recordHistorySql() {
+  const spy = vi.spyOn(t.db, 'query');
+  let seen = 0;
+  return {
+    /** The joins of the history pages read since the last call. */
+    take(): { task: boolean; contract: boolean }[] {
+      const pages = spy.mock.calls
+        .slice(seen)
+        .map(([sql]) => sql)
+        .filter((sql) => /FROM history_events h\b/.test(sql))
+        .map((sql) => ({ task: sql.includes('JOIN tasks t'), contract: sql.includes('JOIN contracts c') }));
+      seen = spy.mock.calls.length;
+      return pages;
+    },
+    restore: () => spy.mockRestore(),
+  };
+}

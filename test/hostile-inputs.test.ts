@@ -1,4 +1,4 @@
-// Every bad input is a coded client error, fast, and changes nothing (issue #13 §3). The table is
+// Every bad input is a coded client error, fast, and changes nothing (docs/design.md §5). The table is
 // not written by hand: it is read from the schema. Every argument of every query and mutation
 // field — and of every field of an object type with IDs (reached through `node`) — is walked down
 // to its leaves (input-object fields, list items), and each leaf gets the hostile values of its

@@ -182,12 +182,28 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     expect(result.data!.claimTask.assignment!.conversation.map((m) => m.id)).toEqual([messageId]);
   });
 
-  it("is not woken by another user's work", async () => {
+  it("is not woken by another user's work, and is by its own", async () => {
     const user = await t.createUser();
     const other = await t.createUser();
-    const waiting = await waitingClaim(t, user, 'idle', 1);
+    const signals = workSignals(t.db);
+    const waiting = await waitingClaim(t, user, 'idle', 30);
+    // Beside the claim, one waiter per user, as claimTask makes them: the other's tells when the
+    // other's announcement has arrived here, and by then a wrong wake-up of ours would have happened.
+    const ours = signals.waiter(user.id);
+    const theirs = signals.waiter(other.id);
+    let woken = false;
+    const oursWoke = ours.next(30_000).then(() => (woken = true));
+    const theirsWoke = theirs.next(30_000);
     await newContract(t, other);
-    expect((await waiting()).data!.claimTask.assignment).toBeNull();
+    await theirsWoke;
+    await new Promise(setImmediate);
+    expect(woken).toBe(false);
+    // Our own work wakes both the waiter and the claim, which takes it.
+    const { supervisorId } = await newContract(t, user);
+    await oursWoke;
+    expect((await waiting()).data!.claimTask.assignment).toMatchObject({ task: { id: supervisorId } });
+    ours.dispose();
+    theirs.dispose();
   });
 
   it('returns null when the time is up', async () => {

@@ -1,4 +1,4 @@
-// API tokens (issue #15 §1): create (the secret once), list (never the secret), revoke — at once on
+// API tokens (docs/design.md §7): create (the secret once), list (never the secret), revoke — at once on
 // every server instance, closing the token's graphql-ws sockets — scopes (FULL, READ, WORKER),
 // expiry, the administrator's createUser, and the actor on every history event.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,19 +134,34 @@ describe('revokeApiToken and server-sent events', () => {
     const res = await fetch(b.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: `subscription { timeline { seq } }` }),
+      body: JSON.stringify({ query: `subscription { timeline { seq eventType } }` }),
     });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = res.body!.getReader();
-    await user.ok(RevokeApiToken, { id });
-    // Read until the stream ends: the server cuts it (done, or an aborted body).
-    const ended = await (async () => {
+    const decoder = new TextDecoder();
+    let received = '';
+    /** Reads until `until` holds for what arrived ('seen'), the stream ends ('ended') or is cut ('cut'). */
+    const readUntil = async (until: (text: string) => boolean): Promise<'seen' | 'ended' | 'cut'> => {
       for (;;) {
-        const chunk = await reader.read().catch(() => ({ done: true }));
-        if (chunk.done) return true;
+        const chunk = await reader.read().catch(() => undefined);
+        if (!chunk) return 'cut';
+        if (chunk.done) return 'ended';
+        received += decoder.decode(chunk.value, { stream: true });
+        if (until(received)) return 'seen';
       }
-    })();
-    expect(ended).toBe(true);
+    };
+    // The stream is live before the revocation: the user's own event reaches it.
+    await createContract(user, await a.makeRepo(), 'sse-live');
+    expect(await readUntil((text) => text.includes('"PHASE"')), received).toBe('seen');
+    const revokedAt = Date.now();
+    await user.ok(RevokeApiToken, { id });
+    // Then the server cuts it (the response destroyed, not completed), well before a cached check
+    // of the token would expire — and nothing arrives on it after the revocation.
+    const before = received.length;
+    const deadline = new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), AUTH_CACHE_MS).unref());
+    expect(await Promise.race([readUntil(() => false), deadline])).toBe('cut');
+    expect(Date.now() - revokedAt).toBeLessThan(AUTH_CACHE_MS);
+    expect(received.slice(before)).not.toContain('event: next');
     expect(codes(await as(b, token)(ViewerName))).toEqual(['UNAUTHENTICATED']);
   });
 });

@@ -52,7 +52,7 @@ const OPS = process.env.BENCH_OPERATIONS ? OPERATIONS.filter((o) => process.env.
 const SELECTED = new Set((process.env.BENCH_VARIANTS || 'makima,makima-2,makima-users,makima-pglite,floor-lock').split(',').map((s) => s.trim()));
 SELECTED.add('floor');
 
-/** The goals of issue #14, checked on makima on PostgreSQL, one instance. */
+/** The goals of the write benchmark, checked on makima on PostgreSQL, one instance. */
 const GOAL_FLOOR_FRACTION = 1 / 3;
 const GOAL_FLOOR_AT = [32, 128];
 const GOAL_CPU_MS = 1.5;

@@ -4,12 +4,13 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
 import type { ContractPhase } from '../generated/gql/graphql.js';
+import { ContractPhase as Phases } from '../generated/prisma/enums.js';
 import type { CliCommand } from './command.js';
 import { allNodes, clientCommand, clientFrom, type ClientOptions } from './client.js';
 import { CliError, color, printJson, printTable, println, when } from './output.js';
 import { leaseText } from './task.js';
 
-const PHASES: ContractPhase[] = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
+const PHASES: ContractPhase[] = Object.values(Phases);
 
 const CreateContract = graphql(`
   mutation CliCreateContract($input: CreateContractInput!) {

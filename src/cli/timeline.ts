@@ -4,6 +4,7 @@
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
+import { ContractPhase } from '../generated/prisma/enums.js';
 import type { HistoryFilter } from '../generated/gql/graphql.js';
 import type { CliCommand } from './command.js';
 import { clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
@@ -38,7 +39,7 @@ const FollowTimeline = graphql(`
 type TimelineEvent = ResultOf<typeof EventFields>;
 
 const EVENT_TYPES = ['TASK', 'CHAT', 'CHECKPOINT', 'PHASE', 'FILE'];
-const PHASES = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
+const PHASES: string[] = Object.values(ContractPhase);
 
 /** A repeatable option whose values must be one of `allowed` (case-insensitive). */
 function collectOneOf(allowed: string[]) {

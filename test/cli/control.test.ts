@@ -1,4 +1,4 @@
-// The real `makima` binary for issue #15: `token create|list|revoke`, `task-cancel` (and the
+// The real `makima` binary for the operator's commands: `token create|list|revoke`, `task-cancel` (and the
 // reference worker stopping its agent when its task is cancelled), `task-archive`,
 // `contract-archive`, the actor in `timeline`, and `user create` through a running server that
 // holds the embedded database.

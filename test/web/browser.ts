@@ -9,8 +9,9 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { expect } from 'vitest';
 import type { TestServer } from '../harness.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const hasChromium = fs.existsSync(CHROMIUM);
+import { CHROMIUM } from '../chromium.js';
+
+export { CHROMIUM, hasChromium } from '../chromium.js';
 // The README's screenshots are rewritten only on request (UPDATE_SCREENSHOTS=1), so that running
 // the tests leaves the work tree clean; otherwise they go to a temp folder.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS

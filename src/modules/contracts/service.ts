@@ -10,7 +10,8 @@ import { changeWithGit } from '../tasks/change-with-git.js';
 import { assertName, assertPrompt } from '../tasks/service.js';
 import { currentHead, provisionTask, repositoryHead } from '../tasks/workspace.js';
 
-export const PHASE_ORDER: ContractPhase[] = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
+/** The phases in order: the order of the enum in prisma/schema.prisma, their one source. */
+export const PHASE_ORDER: ContractPhase[] = Object.values(ContractPhase);
 const MAX_DESCRIPTION_LENGTH = 20_000;
 
 type Db = Tx | PrismaClient;
@@ -90,7 +91,7 @@ export async function createTask(ctx: ServiceContext, input: CreateTaskInput): P
   const name = assertName(input.name);
   const prompt = assertPrompt(input.prompt);
   const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
-  // issue #15: an archived contract takes no new work.
+  // An archived contract takes no new work.
   if (contract.archivedAt) throw new ConflictError(`contract ${contract.id} was archived at ${contract.archivedAt.toISOString()}; it takes no new tasks`, { archivedAt: contract.archivedAt.toISOString() });
   let startCommit = await repositoryHead(ctx, contract);
   let previous: Task | undefined;

@@ -4,6 +4,7 @@
 // (history/details.ts) and the README's event table (scripts/event-table.ts) are generated from it.
 import { z } from 'zod';
 import type { HistoryEventDraft } from '../../db/change.js';
+import { ContractPhase } from '../../generated/prisma/enums.js';
 
 /** Which GraphQL node type an id field names (its value is a raw UUID in `data`, a global ID in `details`). */
 export const nodeIds = z.registry<{ node: 'Task' | 'Checkpoint' | 'ConversationSnapshot' | 'ConversationMessage' }>();
@@ -18,7 +19,7 @@ const idOf = (node: 'Task' | 'Checkpoint' | 'ConversationSnapshot' | 'Conversati
 export const apiEnums = z.registry<{ name: string }>();
 const apiEnum = <const V extends readonly [string, ...string[]]>(name: string, values: V) => (description: string) =>
   z.enum(values).describe(description).register(apiEnums, { name });
-const phase = apiEnum('ContractPhase', ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE']);
+const phase = apiEnum('ContractPhase', Object.values(ContractPhase) as [ContractPhase, ...ContractPhase[]]);
 const status = apiEnum('TaskStatus', ['PENDING', 'RUNNING', 'INTERRUPTED', 'COMPLETED', 'FAILED', 'CANCELLED']);
 const reason = apiEnum('AssignmentReason', ['NEW', 'RESUME', 'RESUME_FROM_CHECKPOINT', 'FORK']);
 const role = apiEnum('MessageRole', ['SYSTEM', 'USER', 'ASSISTANT', 'TOOL']);

@@ -30,7 +30,7 @@ function resumeNoteFor(task: Task): string {
 
 /** Only an INTERRUPTED or FAILED task can be resumed; anything else is a CONFLICT saying why. */
 function assertResumable(task: Task): void {
-  // issue #15: an archived task has no worktree left; its code lives on in its checkpoints.
+  // An archived task has no worktree left; its code lives on in its checkpoints.
   if (task.archivedAt) throw new ConflictError(`task ${task.id} is archived: it has no worktree to resume in. Fork it (forkTask) from a checkpoint instead.`, { archivedAt: task.archivedAt.toISOString() });
   if (task.status === 'INTERRUPTED' || task.status === 'FAILED') return;
   const details = { status: task.status };

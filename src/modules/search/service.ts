@@ -67,7 +67,7 @@ const SEPARATORS = /[/\\.:]/g;
 /**
  * The query as the 'simple' half of the vectors reads text: path and dotted-name separators turned
  * into spaces, and outside quotes a word that had them made a phrase of its parts — so that
- * `src/parser.ts` means "src parser ts" in a row, not three words anywhere.
+ * `src/server.ts` means "src server ts" in a row, not three words anywhere.
  */
 export function asWritten(query: string): string {
   return query
