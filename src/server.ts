@@ -21,7 +21,7 @@ import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
 import { startArchiveRetention } from './modules/control/archive.js';
 import { BadInputError } from './errors.js';
-import { connectionArgumentsPlugin } from './schema/connection-args.js';
+import { connectionArgumentsPlugin, emptyCursorPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
 import { jitPlugin } from './schema/jit.js';
 import { isRequestRefusal, limitPlugins } from './schema/limits.js';
@@ -287,7 +287,7 @@ function createApp(app: AppContext, production: Plugin[]): YogaServerInstance<In
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
     cors: corsOptions(app.config.corsOrigins),
-    plugins: [...production, ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
+    plugins: [...production, emptyCursorPlugin(), ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
