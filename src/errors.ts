@@ -73,3 +73,15 @@ export class RateLimitedError extends MakimaError {
     super('RATE_LIMITED', `rate limit reached: ${limit} operations per ${windowSeconds} s for this token; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 }
+
+/**
+ * Apollo's automatic persisted queries (http/persisted.ts): the messages and codes its link
+ * recognises, to fall back on sending the document. Not MakimaErrors: their messages are Apollo's
+ * protocol words, and a client that does not speak APQ never sees them.
+ */
+export class PersistedQueryError extends GraphQLError {
+  constructor(kind: 'NotFound' | 'NotSupported') {
+    const code = kind === 'NotFound' ? 'PERSISTED_QUERY_NOT_FOUND' : 'PERSISTED_QUERY_NOT_SUPPORTED';
+    super(`PersistedQuery${kind}`, { extensions: { code } });
+  }
+}

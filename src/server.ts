@@ -27,7 +27,7 @@ import { jitPlugin } from './schema/jit.js';
 import { isRequestRefusal, limitPlugins } from './schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
 import { corsOptions } from './http/cors.js';
-import { loadPersistedOperations, persistedOperationsPlugins, resolvePersisted, type PersistedOperations } from './http/persisted.js';
+import { loadPersistedOperations, persistedOperationsPlugin, resolvePersisted, type PersistedOperations } from './http/persisted.js';
 import { rateLimitPlugin } from './http/rate-limit.js';
 import { refusalStatusPlugin } from './http/status.js';
 import { createMetrics, describeOperation, readinessCheck, READY_PATH, requestLogging, serveReadiness, type Metrics } from './observability.js';
@@ -196,7 +196,10 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
 }
 
 // The API's error codes, plus the end of a subscription that fell too far behind (live/hub.ts).
-const EXPECTED_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED']);
+const EXPECTED_CODES = new Set([
+  ...['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED'],
+  ...['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED'],
+]);
 /** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
 const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'OPERATION_RESOLUTION_FAILURE']);
 
@@ -261,9 +264,10 @@ function errorMasker(app: AppContext): (error: unknown, message?: string) => Gra
 }
 
 /**
- * Running in production (README): 401/429 on the JSON response types, request logs and Prometheus
- * metrics always; persisted operations and rate limiting per token when configured. The status
- * plugin comes first so that the logs and the metrics see the status the client gets.
+ * Running in production (README): 401/429 and GraphQL-over-HTTP status codes, request logs and
+ * Prometheus metrics always; persisted operations (Apollo's link is answered even without a file)
+ * and rate limiting per token when configured. The status plugin comes first so that the logs and
+ * the metrics see the status the client gets.
  */
 function productionPlugins(app: AppContext, metrics: Metrics, persisted: PersistedOperations | undefined): Plugin[] {
   const { config } = app;
@@ -271,7 +275,7 @@ function productionPlugins(app: AppContext, metrics: Metrics, persisted: Persist
     refusalStatusPlugin(),
     requestLogging(app) as Plugin,
     metrics.plugin,
-    ...(persisted ? persistedOperationsPlugins(persisted) : []),
+    persistedOperationsPlugin(persisted),
     ...(config.rateLimit > 0 ? [rateLimitPlugin(config.rateLimit, config.rateLimitWindowSeconds) as Plugin] : []),
   ];
 }
@@ -286,6 +290,8 @@ function createApp(app: AppContext, production: Plugin[]): YogaServerInstance<In
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
+    // GraphQL over HTTP's persisted documents (http/persisted.ts).
+    extraParamNames: ['documentId'],
     cors: corsOptions(app.config.corsOrigins),
     plugins: [...production, emptyCursorPlugin(), ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
@@ -336,8 +342,8 @@ function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keep
         const start = performance.now();
         let prepared: Awaited<ReturnType<typeof prepareOperation>>;
         try {
-          const query = persisted ? resolvePersisted(persisted, payload.query, payload.extensions) : payload.query;
-          if (typeof query !== 'string') prepared = [query];
+          const query = resolvePersisted(persisted, payload as SubscribePayload & { documentId?: unknown }) ?? payload.query;
+          if (typeof query === 'object') prepared = [query];
           else prepared = await prepareOperation(yoga, maskError, ctx.connectionParams, ctx.extra, { ...payload, query });
         } catch (err) {
           // A server fault (the context could not be built, say): this operation fails, not the socket.

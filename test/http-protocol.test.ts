@@ -1,0 +1,149 @@
+// GraphQL over HTTP as real clients speak it (docs/notes/http-protocol.md): status codes per media
+// type, Apollo's automatic persisted queries and persisted documents, bounded /metrics labels and
+// who may read them, live subscriptions released when their socket or stream closes, and slow
+// clients cut within the configured timeouts — on a real server over real sockets.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../src/http/persisted.js';
+import { codes, startTestServer, tempDir, type TestServer, type TestUser } from './harness.js';
+import { wsClient } from './ws-client.js';
+
+type Body = { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+
+async function post(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; body: Body }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const type = res.headers.get('content-type');
+  return { status: res.status, type, body: type?.includes('json') ? ((await res.json()) as Body) : { data: await res.text() } };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const GRAPHQL_RESPONSE = 'application/graphql-response+json';
+const JSON_TYPE = 'application/json';
+
+describe('GraphQL over HTTP status codes', () => {
+  let t: TestServer;
+  let user: TestUser;
+  beforeAll(async () => {
+    t = await startTestServer();
+    user = await t.createUser();
+  });
+  afterAll(async () => t?.stop());
+
+  const refusals: [string, string, Record<string, unknown>?][] = [
+    ['first: 101', '{ contracts(first: 101) { edges { cursor } } }'],
+    ['first with last', '{ contracts(first: 1, last: 1) { edges { cursor } } }'],
+    ['a malformed cursor', '{ contracts(first: 1, after: "nope") { edges { cursor } } }'],
+    ['a depth limit', `{ ${'viewer { contracts(first: 1) { edges { node { tasks(first: 1) { edges { node { contract { '.repeat(3)}id${' } } } } } } } }'.repeat(3)} }`],
+    ['101 ids', 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: Array.from({ length: 101 }, () => '00000000-0000-0000-0000-000000000000') }],
+    ['a NUL in an input', 'query($n: String) { contracts(first: 1, after: $n) { edges { cursor } } }', { n: 'a\u0000b' }],
+  ];
+
+  it('answers a request refused before it ran 400 under application/graphql-response+json, and 200 under application/json', async () => {
+    for (const [what, query, variables] of refusals) {
+      const strict = await post(t.url, { query, variables }, { ...bearer(user.token), accept: GRAPHQL_RESPONSE });
+      expect(codes(strict.body), what).toEqual(['BAD_USER_INPUT']);
+      expect(strict.body.data, what).toBeUndefined();
+      expect(strict.status, what).toBe(400);
+      expect(strict.type, what).toContain(GRAPHQL_RESPONSE);
+      expect(strict.body.errors?.[0].extensions?.http, what).toBeUndefined();
+      const legacy = await post(t.url, { query, variables }, { ...bearer(user.token), accept: JSON_TYPE });
+      expect(codes(legacy.body), what).toEqual(['BAD_USER_INPUT']);
+      expect(legacy.status, what).toBe(200);
+    }
+  });
+
+  it('keeps 200 for a result with data, even with field errors', async () => {
+    const missing = Buffer.from('Task:00000000-0000-0000-0000-000000000000').toString('base64');
+    const res = await post(t.url, { query: 'query($id: ID!) { viewer { id } task(id: $id) { id } }', variables: { id: missing } }, { ...bearer(user.token), accept: GRAPHQL_RESPONSE });
+    expect(res.status).toBe(200);
+    expect(codes(res.body)).toEqual(['NOT_FOUND']);
+  });
+
+  it('answers a server-sent events request without a token 401 before any stream starts', async () => {
+    for (const headers of [{}, bearer('mk_not-a-real-token')]) {
+      const res = await post(t.url, { query: 'subscription { timeline { cursor } }' }, { accept: 'text/event-stream', ...headers });
+      expect(res.status).toBe(401);
+      expect(res.type).toContain(JSON_TYPE);
+      expect(codes(res.body)).toEqual(['UNAUTHENTICATED']);
+    }
+  });
+});
+
+describe("Apollo's automatic persisted queries and persisted documents", () => {
+  const known = 'query Known { viewer { name } }';
+  const other = 'query Other { viewer { id } }';
+  const hashOf = (query: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256Hex(query) } } });
+  let file: string;
+  beforeAll(() => {
+    file = path.join(tempDir(), 'operations.json');
+    fs.writeFileSync(file, JSON.stringify({ [sha256Hex(known)]: known }));
+  });
+
+  /** One subscribe over graphql-ws: its first result, or its error. */
+  async function overWs(t: TestServer, token: string, payload: Record<string, unknown>): Promise<unknown> {
+    const client = wsClient(t.wsUrl, token);
+    try {
+      return await new Promise((resolve) => client.subscribe({ query: '', ...payload }, { next: resolve, error: resolve, complete: () => undefined }));
+    } finally {
+      await client.dispose();
+    }
+  }
+
+  it('without a file: a hash alone is PERSISTED_QUERY_NOT_SUPPORTED (HTTP 200), and the document with its hash runs', async () => {
+    const t = await startTestServer();
+    try {
+      const user = await t.createUser('apq');
+      for (const accept of [JSON_TYPE, GRAPHQL_RESPONSE]) {
+        const refused = await post(t.url, hashOf(known), { ...bearer(user.token), accept });
+        expect(refused.status, accept).toBe(200);
+        expect(refused.body).toEqual({ errors: [{ message: 'PersistedQueryNotSupported', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } }] });
+      }
+      expect((await post(t.url, { query: known, ...hashOf(known) }, bearer(user.token))).body).toEqual({ data: { viewer: { name: 'apq' } } });
+      expect(await overWs(t, user.token, hashOf(known))).toMatchObject([{ message: 'PersistedQueryNotSupported', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } }]);
+      const mismatch = await post(t.url, { query: other, ...hashOf(known) }, bearer(user.token));
+      expect(codes(mismatch.body)).toEqual(['BAD_USER_INPUT']);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('with a file: an unknown hash is PERSISTED_QUERY_NOT_FOUND (HTTP 200), then the document with its hash runs', async () => {
+    const t = await startTestServer({ MAKIMA_PERSISTED_OPERATIONS: file });
+    try {
+      const user = await t.createUser('apq');
+      expect((await post(t.url, hashOf(known), bearer(user.token))).body).toEqual({ data: { viewer: { name: 'apq' } } });
+      for (const accept of [JSON_TYPE, GRAPHQL_RESPONSE]) {
+        const refused = await post(t.url, hashOf(other), { ...bearer(user.token), accept });
+        expect(refused.status, accept).toBe(200);
+        expect(refused.body).toEqual({ errors: [{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] });
+      }
+      expect((await post(t.url, { query: other, ...hashOf(other) }, bearer(user.token))).body).toMatchObject({ data: { viewer: { id: expect.any(String) } } });
+      expect(await overWs(t, user.token, hashOf(other))).toMatchObject([{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }]);
+      expect(await overWs(t, user.token, hashOf(known))).toEqual({ data: { viewer: { name: 'apq' } } });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('takes a persisted document by documentId, in the body, the query string and over graphql-ws', async () => {
+    const t = await startTestServer({ MAKIMA_PERSISTED_OPERATIONS: file, MAKIMA_PERSISTED_ONLY: 'true' });
+    try {
+      const user = await t.createUser('doc');
+      const documentId = `sha256:${sha256Hex(known)}`;
+      expect((await post(t.url, { documentId }, bearer(user.token))).body).toEqual({ data: { viewer: { name: 'doc' } } });
+      const url = new URL(t.url);
+      url.searchParams.set('documentId', documentId);
+      const get = await fetch(url, { headers: { ...bearer(user.token), accept: JSON_TYPE } });
+      expect(await get.json()).toEqual({ data: { viewer: { name: 'doc' } } });
+      expect(await overWs(t, user.token, { documentId })).toEqual({ data: { viewer: { name: 'doc' } } });
+      const unknown = await post(t.url, { documentId: `sha256:${sha256Hex(other)}` }, bearer(user.token));
+      expect(codes(unknown.body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+      // Persisted-only: Apollo's retry with the document is refused unless the document is on the list.
+      expect(codes((await post(t.url, { query: other, ...hashOf(other) }, bearer(user.token))).body)).toEqual(['BAD_USER_INPUT']);
+    } finally {
+      await t.stop();
+    }
+  });
+});
