@@ -7,8 +7,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/http/persisted.js';
-import { codes, startTestServer, tempDir, type TestServer, type TestUser } from './harness.js';
-import { wsClient } from './ws-client.js';
+import { codes, eventually, startTestServer, tempDir, type TestServer, type TestUser } from './harness.js';
+import { newContract } from './fixtures.js';
+import { collect, wsClient } from './ws-client.js';
 
 type Body = { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 
@@ -145,5 +146,63 @@ describe("Apollo's automatic persisted queries and persisted documents", () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe('live subscriptions', () => {
+  let t: TestServer;
+  let user: TestUser;
+  let taskId: string;
+  beforeAll(async () => {
+    t = await startTestServer();
+    user = await t.createUser('live');
+    taskId = (await newContract(t, user)).supervisorId;
+  });
+  afterAll(async () => t?.stop());
+
+  const live = () => t.server.app.live.subscriberCounts();
+  const total = () => live().history + live().taskEvents;
+  // A filter that never matches: this user never creates another contract, and the task never records events.
+  const NEVER = `subscription { timeline(filter: { eventTypes: [PHASE] }) { cursor } }`;
+  const NEVER_TASK = () => `subscription { taskEvents(taskId: "${taskId}") { seq } }`;
+
+  async function gauge(): Promise<number> {
+    const text = await (await fetch(new URL('/metrics', t.url))).text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('makima_live_subscribers{'))
+      .reduce((sum, l) => sum + Number(l.split(' ')[1]), 0);
+  }
+
+  it('are released when their graphql-ws socket closes, even with a filter that never matches', async () => {
+    const baseline = total();
+    const sockets = Array.from({ length: 40 }, () => wsClient(t.wsUrl, user.token));
+    sockets.forEach((client, i) => collect(client, i % 2 ? NEVER : NEVER_TASK(), {}, i % 2 ? 'timeline' : 'taskEvents'));
+    // The hub counts a feed once its subscription started; no message tells the client so.
+    await eventually(async () => total() === baseline + 40, 'every subscription to start');
+    expect(await gauge()).toBe(baseline + 40);
+    await Promise.all(sockets.map((client) => client.dispose()));
+    await eventually(async () => total() === baseline, 'every subscription to be released', 5000);
+    expect(await gauge()).toBe(baseline);
+  });
+
+  it('are released when their server-sent events stream is closed by the client', async () => {
+    const baseline = total();
+    const streams = Array.from({ length: 10 }, () => new AbortController());
+    const responses = await Promise.all(
+      streams.map((aborted, i) =>
+        fetch(t.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(user.token) },
+          body: JSON.stringify({ query: i % 2 ? NEVER : NEVER_TASK() }),
+          signal: aborted.signal,
+        }),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(streams.map(() => 200));
+    await eventually(async () => total() === baseline + 10, 'every stream to start');
+    for (const aborted of streams) aborted.abort();
+    await eventually(async () => total() === baseline, 'every stream to be released', 5000);
+    expect(await gauge()).toBe(baseline);
   });
 });
