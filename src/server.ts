@@ -26,6 +26,7 @@ import { getSchema } from './schema/index.js';
 import { jitPlugin } from './schema/jit.js';
 import { isRequestRefusal, limitPlugins } from './schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
+import { limitConnectionsPerClient, requestTimeouts } from './http/connections.js';
 import { corsOptions } from './http/cors.js';
 import { loadPersistedOperations, persistedOperationsPlugin, resolvePersisted, type PersistedOperations } from './http/persisted.js';
 import { rateLimitPlugin } from './http/rate-limit.js';
@@ -104,7 +105,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   let draining = false;
   const ready = readinessCheck(app, () => draining);
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(requestTimeouts(config), (req, res) => {
     // While stopping, finish this request but do not keep its connection alive.
     if (draining) res.setHeader('connection', 'close');
     // A request that began before the stop leaves an idle keep-alive connection when it ends.
@@ -121,6 +122,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (String(req.headers.accept ?? '').includes('text/event-stream')) void endWithToken(app, req, res);
     void yoga.handle(req, res);
   });
+  limitConnectionsPerClient(server, config.maxConnectionsPerClient, logger);
   wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
   const ws = attachGraphqlWs(app, yoga, wss, options.wsKeepAliveMs ?? WS_KEEP_ALIVE_MS, persisted);
 

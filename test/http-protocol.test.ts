@@ -206,3 +206,81 @@ describe('live subscriptions', () => {
     expect(await gauge()).toBe(baseline);
   });
 });
+
+describe('slow clients and many connections', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ MAKIMA_HEADERS_TIMEOUT_MS: '400', MAKIMA_REQUEST_TIMEOUT_MS: '800', MAKIMA_MAX_CONNECTIONS_PER_CLIENT: '6' });
+  });
+  afterAll(async () => t?.stop());
+
+  /**
+   * A raw client that sends `head` and then one byte of `trickle` every 50 ms, forever; resolves
+   * with what the server answered and how long after the start the server closed the connection.
+   */
+  function slowClient(head: string, trickle: string): Promise<{ answer: string; closedAfterMs: number }> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const socket = net.connect(t.server.port, '127.0.0.1');
+      let answer = '';
+      let i = 0;
+      let drip: NodeJS.Timeout | undefined;
+      socket.on('connect', () => {
+        socket.write(head);
+        drip = setInterval(() => socket.writable && socket.write(trickle[i++ % trickle.length]), 50);
+      });
+      socket.on('data', (chunk) => (answer += String(chunk)));
+      socket.on('error', () => undefined); // a reset after the server's answer is the cut itself
+      socket.on('close', () => {
+        clearInterval(drip);
+        resolve({ answer, closedAfterMs: Date.now() - started });
+      });
+      setTimeout(() => {
+        clearInterval(drip);
+        socket.destroy();
+        reject(new Error('the server kept a slow client for 10 s'));
+      }, 10_000).unref();
+    });
+  }
+
+  it('cuts a client that sends its headers slowly within the headers timeout', async () => {
+    const { answer, closedAfterMs } = await slowClient('POST /graphql HTTP/1.1\r\nhost: x\r\n', 'x-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(closedAfterMs).toBeLessThan(400 + 2000);
+  });
+
+  it('cuts a client that sends its body slowly within the request timeout', async () => {
+    const head = 'POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n';
+    const { answer, closedAfterMs } = await slowClient(head, '{"query":"{ viewer { id } }" ');
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(closedAfterMs).toBeLessThan(800 + 2000);
+  });
+
+  it('answers 429 to a client address over its connection cap, and takes it again once it closes some', async () => {
+    /** A keep-alive connection that has had one answer (so the server counts it). */
+    const held = async () => {
+      const socket = net.connect(t.server.port, '127.0.0.1');
+      const answer = await new Promise<string>((resolve) => {
+        socket.once('data', (chunk) => resolve(String(chunk)));
+        socket.write('GET /health HTTP/1.1\r\nhost: x\r\n\r\n');
+      });
+      return { socket, answer };
+    };
+    const open: { socket: net.Socket; answer: string }[] = [];
+    for (let i = 0; i < 6; i++) open.push(await held());
+    expect(open.map((c) => c.answer.slice(0, 12))).toEqual(open.map(() => 'HTTP/1.1 200'));
+    const refused = await held();
+    expect(refused.answer).toMatch(/^HTTP\/1\.1 429/);
+    const closed = new Promise((resolve) => open[0].socket.once('close', resolve));
+    open[0].socket.destroy();
+    await closed;
+    // The server sees the close a moment after the client: retry until it has (no event reaches the client).
+    const again = await eventually(async () => {
+      const c = await held();
+      c.socket.destroy();
+      return c.answer.startsWith('HTTP/1.1 200') && c;
+    }, 'the closed connection to be uncounted');
+    expect(again.answer).toMatch(/^HTTP\/1\.1 200/);
+    for (const c of open) c.socket.destroy();
+  });
+});
