@@ -31,7 +31,18 @@ import { corsOptions } from './http/cors.js';
 import { loadPersistedOperations, persistedOperationsPlugin, resolvePersisted, type PersistedOperations } from './http/persisted.js';
 import { rateLimitPlugin } from './http/rate-limit.js';
 import { refusalStatusPlugin } from './http/status.js';
-import { createMetrics, describeOperation, readinessCheck, READY_PATH, requestLogging, serveReadiness, type Metrics } from './observability.js';
+import {
+  createMetrics,
+  describeOperation,
+  METRICS_PATH,
+  operationNamesOf,
+  readinessCheck,
+  READY_PATH,
+  requestLogging,
+  serveMetrics,
+  serveReadiness,
+  type Metrics,
+} from './observability.js';
 import { isWebRequest, serveWeb } from './web.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -48,6 +59,8 @@ export interface RunningServer {
   port: number;
   app: AppContext;
   httpServer: http.Server;
+  /** /metrics on its own address, when MAKIMA_METRICS_LISTEN is set. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -71,7 +84,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logger = options.logger ?? createLogger(config);
   // Read before anything opens: a bad file stops the start with a ConfigError.
   const persisted = config.persistedOperationsFile ? loadPersistedOperations(config.persistedOperationsFile, config.persistedOnly) : undefined;
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize }));
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize, connectTimeoutMs: config.pgConnectTimeoutMs }));
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'applied database migrations');
@@ -100,7 +113,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw err;
   }
   let wss: WebSocketServer | undefined;
-  const metrics = createMetrics(app, () => wss?.clients.size ?? 0);
+  const metrics = createMetrics(app, () => wss?.clients.size ?? 0, persisted ? operationNamesOf(persisted.byId.values()) : []);
   const yoga = createApp(app, productionPlugins(app, metrics, persisted));
 
   let draining = false;
@@ -112,6 +125,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
     if (req.url === READY_PATH) return void serveReadiness(ready, res);
+    if (req.url === METRICS_PATH && config.metrics && !config.metricsListen) return void serveMetrics(metrics, config.metricsToken, req, res);
     if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
     if (isWebRequest(req)) return void serveWeb(req, res, logger);
     const length = Number(req.headers['content-length'] ?? 0);
@@ -130,6 +144,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  const metricsServer = config.metrics && config.metricsListen ? await listenForMetrics(config.metricsListen, metrics, config.metricsToken) : undefined;
   const stopWorkers = await startWorkers(app);
   const stopRetention = startArchiveRetention(app);
   const { port } = server.address() as AddressInfo;
@@ -166,13 +181,31 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         await auth.stop();
         await socketsClosed;
         await closed;
+        if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()).closeAllConnections());
       } finally {
         clearTimeout(cutOff);
       }
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
-  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, stop };
+  const metricsUrl = metricsServer ? `http://${hostOf(config.metricsListen!.host)}:${(metricsServer.address() as AddressInfo).port}${METRICS_PATH}` : undefined;
+  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, metricsUrl, stop };
+}
+
+const hostOf = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/** /metrics on its own address (MAKIMA_METRICS_LISTEN), for a Prometheus that scrapes a private port; nothing else is served there. */
+async function listenForMetrics(address: { host: string; port: number }, metrics: Metrics, token: string | undefined): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url === METRICS_PATH) return void serveMetrics(metrics, token, req, res);
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end(`only ${METRICS_PATH} is served here\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  return server;
 }
 
 /** A server-sent event stream lives as long as its token: a revocation (on any instance) or the expiry cuts it. */
@@ -276,7 +309,7 @@ function productionPlugins(app: AppContext, metrics: Metrics, persisted: Persist
   return [
     refusalStatusPlugin(),
     requestLogging(app) as Plugin,
-    metrics.plugin,
+    ...metrics.plugin,
     persistedOperationsPlugin(persisted),
     ...(config.rateLimit > 0 ? [rateLimitPlugin(config.rateLimit, config.rateLimitWindowSeconds) as Plugin] : []),
   ];

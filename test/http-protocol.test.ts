@@ -284,3 +284,53 @@ describe('slow clients and many connections', () => {
     for (const c of open) c.socket.destroy();
   });
 });
+
+describe('/metrics', () => {
+  it('labels operations from a bounded set: 3,000 anonymous unique names do not grow it', async () => {
+    const t = await startTestServer();
+    try {
+      const user = await t.createUser('metrics');
+      await user.ok('query Known { viewer { id } }');
+      const scrape = async () => (await fetch(new URL('/metrics', t.url))).text();
+      const before = await scrape();
+      expect(before).toContain('operationName="Known"');
+      for (let batch = 0; batch < 150; batch++) {
+        await Promise.all(
+          Array.from({ length: 20 }, async (_, i) => {
+            const res = await post(t.url, { query: `query Unique${batch}x${i} { viewer { id } }`, operationName: `Unique${batch}x${i}` });
+            expect(res.status).toBe(401);
+          }),
+        );
+      }
+      // A name the server has seen succeed is itself; one that only failed stays `other`, even authenticated.
+      expect(codes(await user.gql('query Failing { contracts(first: 101) { edges { cursor } } }'))).toEqual(['BAD_USER_INPUT']);
+      const after = await scrape();
+      expect(after).not.toMatch(/Unique\d+x\d+/);
+      expect(after).not.toContain('Failing');
+      expect(after).toContain('operationName="other"');
+      // Only counts moved: no new series beyond `other`'s.
+      expect(after.length).toBeLessThan(before.length + 20_000);
+    } finally {
+      await t.stop();
+    }
+  }, 300_000);
+
+  it('answers only the metrics token when MAKIMA_METRICS_TOKEN is set, and moves to MAKIMA_METRICS_LISTEN', async () => {
+    const token = 'metrics-secret-0123456789';
+    const t = await startTestServer({ MAKIMA_METRICS_TOKEN: token, MAKIMA_METRICS_LISTEN: '127.0.0.1:0' });
+    try {
+      const metricsUrl = t.server.metricsUrl!;
+      expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect((await fetch(new URL('/metrics', t.url))).status).not.toBe(200);
+      const refused = await fetch(metricsUrl);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await fetch(metricsUrl, { headers: bearer('wrong-token-0123456789') })).status).toBe(401);
+      const served = await fetch(metricsUrl, { headers: bearer(token) });
+      expect(served.status).toBe(200);
+      expect(await served.text()).toContain('makima_live_subscribers');
+    } finally {
+      await t.stop();
+    }
+  });
+});
