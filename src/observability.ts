@@ -136,11 +136,7 @@ export function createMetrics(app: AppContext, openSockets: () => number, persis
 
   const labels = { url: false, method: true, statusCode: true };
   const config = { registry, labels, metrics: {} };
-  const named = <L extends Record<string, unknown>>(fill: (params: LabelParams, context: unknown) => L) => (params: LabelParams, context: unknown) => {
-    const filled = fill(params, context);
-    return { ...filled, operationName: names.label(params.operationName) };
-  };
-  const byOperation = named((p) => ({ operationType: p.operationType }));
+  const byOperation = (p: LabelParams) => ({ operationName: names.label(p.operationName), operationType: p.operationType });
   // The library's metric types are keyed by its phase names; these are built exactly as it builds its own.
   const metric = (name: string, phases: string[], help: string, histogram: boolean): never =>
     (histogram ? getHistogramFromConfig : getCounterFromConfig)({ ...config, metrics: { [name]: true } } as never, name as never, phases as never, { help } as never, byOperation as never) as never;
@@ -159,8 +155,8 @@ export function createMetrics(app: AppContext, openSockets: () => number, persis
         'graphql_envelop_error_result' as never,
         ['parse', 'validate', 'context', 'execute', 'subscribe'] as never,
         { help: 'Counts the amount of errors reported from all phases', labelNames: ['operationType', 'operationName', 'path', 'phase'] } as never,
-        named((p) => ({
-          operationType: p.operationType,
+        ((p: LabelParams) => ({
+          ...byOperation(p),
           phase: p.errorPhase,
           // List indices would make a series per position: `tasks.edges.node`, not `tasks.edges.3.node`.
           ...(p.error?.path ? { path: p.error.path.filter((k) => typeof k === 'string').join('.') } : {}),
@@ -173,9 +169,9 @@ export function createMetrics(app: AppContext, openSockets: () => number, persis
         'graphql_yoga_http_duration' as never,
         ['request'] as never,
         { help: 'Time spent on HTTP connection', labelNames: ['operationName', 'operationType', 'method', 'statusCode'] } as never,
-        named((p, context) => {
+        ((p: LabelParams, context: unknown) => {
           const { request, response } = context as { request: Request; response: Response };
-          return { method: request.method, statusCode: response.status, operationType: p.operationType || 'unknown' };
+          return { method: request.method, statusCode: response.status, operationType: p.operationType || 'unknown', operationName: names.label(p.operationName) };
         }) as never,
       ),
       // Per-operation summaries and phases that duplicate the histograms above.
@@ -200,8 +196,9 @@ interface LabelParams {
 /**
  * The operation names /metrics labels: a bounded set, so that no client can grow it with names of
  * its own (each distinct label is a series kept for good). It holds the persisted operations'
- * names and those of operations that succeeded for an authenticated viewer, up to `cap`; any other
- * name — every name of a request without a valid token — is labelled `other`.
+ * names and those of operations that ran for an authenticated viewer (a result with `data`, field
+ * errors or not), up to `cap`; any other name — every name of a request without a valid token, or
+ * refused before it ran — is labelled `other`.
  */
 export class OperationNames {
   static readonly OTHER = 'other';
@@ -223,14 +220,15 @@ export class OperationNames {
     if (name && this.known.size < this.cap + 1 && name.length <= 100) this.known.add(name);
   }
 
-  /** Learns the name of every operation that ran without errors for a viewer (before the metrics see it). */
+  /** Learns the name of every operation that ran for a viewer (before the metrics see it). */
   get plugin(): Plugin {
     const learnFrom = (args: { contextValue: unknown; document: DocumentNode; operationName?: string | null }) => {
       if (!(args.contextValue as Context).viewer) return undefined;
       const name = args.operationName || getOperationAST(args.document, args.operationName)?.name?.value;
       return ({ result }: { result: unknown }) => {
-        const errors = (result as { errors?: unknown[] } | undefined)?.errors;
-        if (!errors?.length) this.learn(name);
+        // A subscription's event stream has no `data` of its own: it started, so it ran.
+        const ran = result !== null && typeof result === 'object' && (Symbol.asyncIterator in result || (result as { data?: unknown }).data != null);
+        if (ran) this.learn(name);
       };
     };
     return {
