@@ -41,6 +41,14 @@ const envSchema = z.object({
   // The mesh (docs/design.md §11): git over HTTP.
   MAKIMA_PUBLIC_URL: z.string().url().optional(),
   MAKIMA_MAX_PUSH_BYTES: z.coerce.number().int().min(1024).default(512 * 1024 * 1024),
+  // The HTTP protocol's bounds and /metrics access (docs/notes/http-protocol.md).
+  MAKIMA_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  MAKIMA_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  MAKIMA_MAX_CONNECTIONS_PER_CLIENT: z.coerce.number().int().min(0).default(256),
+  MAKIMA_METRICS_LISTEN: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, 'host:port, e.g. 0.0.0.0:9464 or [::1]:9464').optional(),
+  MAKIMA_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  MAKIMA_METRICS_OPERATION_NAMES: z.coerce.number().int().min(0).max(10_000).default(200),
+  MAKIMA_PG_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });
 
 export interface Config {
@@ -89,6 +97,21 @@ export interface Config {
   maxPushBytes: number;
   /** The hooks git's receive-pack runs for a push over HTTP (the push rules, git/push-hook.ts). */
   gitHooksDir: string;
+  // The HTTP protocol's bounds and /metrics access (docs/notes/http-protocol.md).
+  /** A client must have sent a request's headers within this many ms of starting it, else 408 and close. */
+  headersTimeoutMs: number;
+  /** A client must have sent a whole request (headers and body) within this many ms, else 408 and close. */
+  requestTimeoutMs: number;
+  /** Open connections one client address may hold; more are answered 429 and closed. 0: no cap. */
+  maxConnectionsPerClient: number;
+  /** Where /metrics is served instead of the API's port (`host:port`); undefined: on the API's port. */
+  metricsListen: { host: string; port: number } | undefined;
+  /** When set, /metrics answers only `Authorization: Bearer <this>`. */
+  metricsToken: string | undefined;
+  /** How many distinct operation names /metrics labels (the rest are `other`). */
+  metricsOperationNames: number;
+  /** How long opening a PostgreSQL connection may take before it fails. */
+  pgConnectTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -106,6 +129,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!origins.success) throw new ConfigError(`invalid configuration:\n  MAKIMA_CORS_ORIGINS: ${origins.error.issues.map((i) => i.message).join('; ')}`);
   if (e.MAKIMA_PERSISTED_ONLY && !e.MAKIMA_PERSISTED_OPERATIONS) {
     throw new ConfigError('invalid configuration:\n  MAKIMA_PERSISTED_ONLY: needs MAKIMA_PERSISTED_OPERATIONS (the file of operations that may run)');
+  }
+  if (e.MAKIMA_HEADERS_TIMEOUT_MS > e.MAKIMA_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration:\n  MAKIMA_HEADERS_TIMEOUT_MS: must not be larger than MAKIMA_REQUEST_TIMEOUT_MS (the headers are part of the request)');
   }
   const dataDir = path.resolve(cwd, e.MAKIMA_DATA_DIR ?? '.makima');
   return {
@@ -138,5 +164,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     publicUrl: e.MAKIMA_PUBLIC_URL?.replace(/\/+$/, ''),
     maxPushBytes: e.MAKIMA_MAX_PUSH_BYTES,
     gitHooksDir: path.join(dataDir, 'git-hooks'),
+    headersTimeoutMs: e.MAKIMA_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.MAKIMA_REQUEST_TIMEOUT_MS,
+    maxConnectionsPerClient: e.MAKIMA_MAX_CONNECTIONS_PER_CLIENT,
+    metricsListen: e.MAKIMA_METRICS_LISTEN === undefined ? undefined : hostPort(e.MAKIMA_METRICS_LISTEN),
+    metricsToken: e.MAKIMA_METRICS_TOKEN,
+    metricsOperationNames: e.MAKIMA_METRICS_OPERATION_NAMES,
+    pgConnectTimeoutMs: e.MAKIMA_PG_CONNECT_TIMEOUT_MS,
   };
+}
+
+function hostPort(value: string): { host: string; port: number } {
+  const colon = value.lastIndexOf(':');
+  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(colon + 1)) };
 }

@@ -4,7 +4,11 @@ import { GraphQLError } from 'graphql';
 import { dataWithGlobalIds, withGlobalIds } from './global-id.js';
 
 /** Every `extensions.code` the API answers with: the one list (the server's error policy reads it too). */
-export const ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED'] as const;
+export const ERROR_CODES = [
+  ...['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED'],
+  // Apollo's persisted-query protocol signals (PersistedQueryError below).
+  ...['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED'],
+] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class MakimaError extends GraphQLError {
@@ -73,5 +77,17 @@ export class SubscriberTooSlowError extends MakimaError {
 export class RateLimitedError extends MakimaError {
   constructor(limit: number, windowSeconds: number, retryAfterSeconds: number) {
     super('RATE_LIMITED', `rate limit reached: ${limit} operations per ${windowSeconds} s for this token; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+}
+
+/**
+ * Apollo's automatic persisted queries (http/persisted.ts): the messages and codes its link
+ * recognises, to fall back on sending the document. Not MakimaErrors: their messages are Apollo's
+ * protocol words, and a client that does not speak APQ never sees them.
+ */
+export class PersistedQueryError extends GraphQLError {
+  constructor(kind: 'NotFound' | 'NotSupported') {
+    const code = kind === 'NotFound' ? 'PERSISTED_QUERY_NOT_FOUND' : 'PERSISTED_QUERY_NOT_SUPPORTED';
+    super(`PersistedQuery${kind}`, { extensions: { code } });
   }
 }

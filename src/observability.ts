@@ -1,13 +1,15 @@
 // What an operator sees of a running server: one log line per request, Prometheus metrics at
 // /metrics, and a readiness check at /ready (README, "Running in production").
+import crypto from 'node:crypto';
 import type http from 'node:http';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
-import { getOperationAST, type DocumentNode } from 'graphql';
+import { getCounterFromConfig, getHistogramFromConfig, usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { getOperationAST, Kind, parse, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppContext, Context } from './context.js';
 import { readMigrations } from './db/migrate.js';
 import { written } from './db/change.js';
+import { bearerToken } from './modules/auth/service.js';
 
 export const METRICS_PATH = '/metrics';
 export const READY_PATH = '/ready';
@@ -75,7 +77,9 @@ export function requestLogging(app: AppContext): Plugin<Context> {
 /** This server's Prometheus registry, and the plugin that serves it and times every operation. */
 export interface Metrics {
   registry: Registry;
-  plugin: Plugin;
+  /** The plugins: OperationNames' learning, then the Prometheus plugin. */
+  plugin: Plugin[];
+  names: OperationNames;
 }
 
 /**
@@ -84,8 +88,9 @@ export interface Metrics {
  * graphql-ws sockets, history events, lease lapses, slow subscribers closed. A registry per server,
  * so that several servers in one process (tests) keep their own counts.
  */
-export function createMetrics(app: AppContext, openSockets: () => number): Metrics {
+export function createMetrics(app: AppContext, openSockets: () => number, persistedNames: Iterable<string> = []): Metrics {
   const registry = new Registry();
+  const names = new OperationNames(app.config.metricsOperationNames, persistedNames);
   collectDefaultMetrics({ register: registry });
   const { live } = app;
   new Gauge({
@@ -129,18 +134,46 @@ export function createMetrics(app: AppContext, openSockets: () => number): Metri
   });
   live.on('slow-subscriber', () => slow.inc());
 
+  const labels = { url: false, method: true, statusCode: true };
+  const config = { registry, labels, metrics: {} };
+  const byOperation = (p: LabelParams) => ({ operationName: names.label(p.operationName), operationType: p.operationType });
+  // The library's metric types are keyed by its phase names; these are built exactly as it builds its own.
+  const metric = (name: string, phases: string[], help: string, histogram: boolean): never =>
+    (histogram ? getHistogramFromConfig : getCounterFromConfig)({ ...config, metrics: { [name]: true } } as never, name as never, phases as never, { help } as never, byOperation as never) as never;
   const plugin = usePrometheus({
     registry,
-    endpoint: app.config.metrics ? METRICS_PATH : false,
+    // Served by server.ts (serveMetrics), where MAKIMA_METRICS_TOKEN and MAKIMA_METRICS_LISTEN apply.
+    endpoint: false,
     // The URL label would carry GET queries' text and make a series per distinct URL.
-    labels: { url: false, method: true, statusCode: true },
+    labels,
     metrics: {
-      graphql_envelop_request: true,
-      graphql_envelop_request_duration: true,
-      graphql_envelop_error_result: true,
-      graphql_envelop_phase_execute: true,
-      graphql_envelop_phase_subscribe: true,
-      graphql_yoga_http_duration: true,
+      // Each with operationName from the bounded set (OperationNames), never a client's own text.
+      graphql_envelop_request: metric('graphql_envelop_request', ['execute', 'subscribe'], 'Counts the amount of GraphQL requests executed through Envelop', false),
+      graphql_envelop_request_duration: metric('graphql_envelop_request_duration', ['execute', 'subscribe'], 'Time spent on running the GraphQL operation from parse to execute', true),
+      graphql_envelop_error_result: getCounterFromConfig(
+        { ...config, metrics: { graphql_envelop_error_result: true } } as never,
+        'graphql_envelop_error_result' as never,
+        ['parse', 'validate', 'context', 'execute', 'subscribe'] as never,
+        { help: 'Counts the amount of errors reported from all phases', labelNames: ['operationType', 'operationName', 'path', 'phase'] } as never,
+        ((p: LabelParams) => ({
+          ...byOperation(p),
+          phase: p.errorPhase,
+          // List indices would make a series per position: `tasks.edges.node`, not `tasks.edges.3.node`.
+          ...(p.error?.path ? { path: p.error.path.filter((k) => typeof k === 'string').join('.') } : {}),
+        })) as never,
+      ),
+      graphql_envelop_phase_execute: metric('graphql_envelop_phase_execute', ['execute'], 'Time spent on running the GraphQL "execute" function', true),
+      graphql_envelop_phase_subscribe: metric('graphql_envelop_phase_subscribe', ['subscribe'], 'Time spent on running the GraphQL "subscribe" function', true),
+      graphql_yoga_http_duration: getHistogramFromConfig(
+        { ...config, metrics: { graphql_yoga_http_duration: true } } as never,
+        'graphql_yoga_http_duration' as never,
+        ['request'] as never,
+        { help: 'Time spent on HTTP connection', labelNames: ['operationName', 'operationType', 'method', 'statusCode'] } as never,
+        ((p: LabelParams, context: unknown) => {
+          const { request, response } = context as { request: Request; response: Response };
+          return { method: request.method, statusCode: response.status, operationType: p.operationType || 'unknown', operationName: names.label(p.operationName) };
+        }) as never,
+      ),
       // Per-operation summaries and phases that duplicate the histograms above.
       graphql_envelop_request_time_summary: false,
       graphql_envelop_phase_parse: false,
@@ -150,8 +183,97 @@ export function createMetrics(app: AppContext, openSockets: () => number): Metri
       graphql_envelop_schema_change: false,
     },
   }) as Plugin;
-  return { registry, plugin };
+  return { registry, plugin: [names.plugin, plugin], names };
 }
+
+interface LabelParams {
+  operationName?: string;
+  operationType?: string;
+  errorPhase?: string;
+  error?: { path?: readonly (string | number)[] };
+}
+
+/**
+ * The operation names /metrics labels: a bounded set, so that no client can grow it with names of
+ * its own (each distinct label is a series kept for good). It holds the persisted operations'
+ * names and those of operations that ran for an authenticated viewer (a result with `data`, field
+ * errors or not), up to `cap`; any other name — every name of a request without a valid token, or
+ * refused before it ran — is labelled `other`.
+ */
+export class OperationNames {
+  static readonly OTHER = 'other';
+  private readonly known = new Set<string>(['Anonymous']);
+
+  constructor(
+    private readonly cap: number,
+    persisted: Iterable<string> = [],
+  ) {
+    for (const name of persisted) this.known.add(name);
+  }
+
+  label(name: string | undefined): string {
+    if (!name) return 'Anonymous';
+    return this.known.has(name) ? name : OperationNames.OTHER;
+  }
+
+  learn(name: string | undefined): void {
+    if (name && this.known.size < this.cap + 1 && name.length <= 100) this.known.add(name);
+  }
+
+  /** Learns the name of every operation that ran for a viewer (before the metrics see it). */
+  get plugin(): Plugin {
+    const learnFrom = (args: { contextValue: unknown; document: DocumentNode; operationName?: string | null }) => {
+      if (!(args.contextValue as Context).viewer) return undefined;
+      const name = args.operationName || getOperationAST(args.document, args.operationName)?.name?.value;
+      return ({ result }: { result: unknown }) => {
+        // A subscription's event stream has no `data` of its own: it started, so it ran.
+        const ran = result !== null && typeof result === 'object' && (Symbol.asyncIterator in result || (result as { data?: unknown }).data != null);
+        if (ran) this.learn(name);
+      };
+    };
+    return {
+      onExecute: ({ args }) => {
+        const done = learnFrom(args);
+        return done ? { onExecuteDone: done } : undefined;
+      },
+      onSubscribe: ({ args }) => {
+        const done = learnFrom(args);
+        return done ? { onSubscribeResult: done } : undefined;
+      },
+    };
+  }
+}
+
+/** The names of the operations in persisted documents (labels /metrics may use from the start). */
+export function operationNamesOf(documents: Iterable<string>): string[] {
+  const names: string[] = [];
+  for (const text of documents) {
+    for (const definition of parse(text).definitions) if (definition.kind === Kind.OPERATION_DEFINITION && definition.name) names.push(definition.name.value);
+  }
+  return names;
+}
+
+/**
+ * /metrics (docs/notes/http-protocol.md): on the API's port unless MAKIMA_METRICS_LISTEN gives it
+ * its own; with MAKIMA_METRICS_TOKEN, only for `Authorization: Bearer <token>` (what Prometheus's
+ * `authorization` scrape setting sends), else 401.
+ */
+export async function serveMetrics(metrics: Metrics, token: string | undefined, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  if (token !== undefined && !sameSecret(bearerToken(req.headers.authorization) ?? '', token)) {
+    res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="makima metrics"' });
+    return void res.end('a valid metrics token is required (MAKIMA_METRICS_TOKEN): send "Authorization: Bearer <token>"\n');
+  }
+  const body = await metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
 
 export interface Readiness {
   ready: boolean;

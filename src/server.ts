@@ -21,16 +21,28 @@ import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
 import { startArchiveRetention } from './modules/control/archive.js';
 import { BadInputError, ERROR_CODES } from './errors.js';
-import { connectionArgumentsPlugin } from './schema/connection-args.js';
+import { connectionArgumentsPlugin, emptyCursorPlugin } from './schema/connection-args.js';
 import { getSchema } from './schema/index.js';
 import { jitPlugin } from './schema/jit.js';
 import { isRequestRefusal, limitPlugins } from './schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
+import { limitConnectionsPerClient, requestTimeouts } from './http/connections.js';
 import { corsOptions } from './http/cors.js';
-import { loadPersistedOperations, persistedOperationsPlugins, resolvePersisted, type PersistedOperations } from './http/persisted.js';
+import { loadPersistedOperations, persistedOperationsPlugin, resolvePersisted, type PersistedOperations } from './http/persisted.js';
 import { rateLimitPlugin } from './http/rate-limit.js';
 import { refusalStatusPlugin } from './http/status.js';
-import { createMetrics, describeOperation, readinessCheck, READY_PATH, requestLogging, serveReadiness, type Metrics } from './observability.js';
+import {
+  createMetrics,
+  describeOperation,
+  METRICS_PATH,
+  operationNamesOf,
+  readinessCheck,
+  READY_PATH,
+  requestLogging,
+  serveMetrics,
+  serveReadiness,
+  type Metrics,
+} from './observability.js';
 import { isWebRequest, serveWeb } from './web.js';
 import { isGitRequest, serveGit } from './http/git.js';
 
@@ -48,6 +60,8 @@ export interface RunningServer {
   port: number;
   app: AppContext;
   httpServer: http.Server;
+  /** /metrics on its own address, when MAKIMA_METRICS_LISTEN is set. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -71,7 +85,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logger = options.logger ?? createLogger(config);
   // Read before anything opens: a bad file stops the start with a ConfigError.
   const persisted = config.persistedOperationsFile ? loadPersistedOperations(config.persistedOperationsFile, config.persistedOnly) : undefined;
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize }));
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize, connectTimeoutMs: config.pgConnectTimeoutMs }));
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'applied database migrations');
@@ -100,18 +114,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw err;
   }
   let wss: WebSocketServer | undefined;
-  const metrics = createMetrics(app, () => wss?.clients.size ?? 0);
+  const metrics = createMetrics(app, () => wss?.clients.size ?? 0, persisted ? operationNamesOf(persisted.byId.values()) : []);
   const yoga = createApp(app, productionPlugins(app, metrics, persisted));
 
   let draining = false;
   const ready = readinessCheck(app, () => draining);
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(requestTimeouts(config), (req, res) => {
     // While stopping, finish this request but do not keep its connection alive.
     if (draining) res.setHeader('connection', 'close');
     // A request that began before the stop leaves an idle keep-alive connection when it ends.
     res.on('finish', () => draining && server.closeIdleConnections());
     if (req.url === '/health') return void health(app, res);
     if (req.url === READY_PATH) return void serveReadiness(ready, res);
+    if (req.url === METRICS_PATH && config.metrics && !config.metricsListen) return void serveMetrics(metrics, config.metricsToken, req, res);
     if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
     if (isWebRequest(req)) return void serveWeb(req, res, logger);
     // Git's smart HTTP protocol for remote workers (docs/design.md §11): its own body limits.
@@ -124,6 +139,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (String(req.headers.accept ?? '').includes('text/event-stream')) void endWithToken(app, req, res);
     void yoga.handle(req, res);
   });
+  limitConnectionsPerClient(server, config.maxConnectionsPerClient, logger);
   wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
   const ws = attachGraphqlWs(app, yoga, wss, options.wsKeepAliveMs ?? WS_KEEP_ALIVE_MS, persisted);
 
@@ -131,6 +147,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  const metricsServer = config.metrics && config.metricsListen ? await listenForMetrics(config.metricsListen, metrics, config.metricsToken) : undefined;
   const stopWorkers = await startWorkers(app);
   const stopRetention = startArchiveRetention(app);
   const { port } = server.address() as AddressInfo;
@@ -167,13 +184,31 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         await auth.stop();
         await socketsClosed;
         await closed;
+        if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()).closeAllConnections());
       } finally {
         clearTimeout(cutOff);
       }
       if (!options.keepDatabase) await db.close();
       logger.info('makima stopped');
     })());
-  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, stop };
+  const metricsUrl = metricsServer ? `http://${hostOf(config.metricsListen!.host)}:${(metricsServer.address() as AddressInfo).port}${METRICS_PATH}` : undefined;
+  return { url, wsUrl: url.replace(/^http/, 'ws'), port, app, httpServer: server, metricsUrl, stop };
+}
+
+const hostOf = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/** /metrics on its own address (MAKIMA_METRICS_LISTEN), for a Prometheus that scrapes a private port; nothing else is served there. */
+async function listenForMetrics(address: { host: string; port: number }, metrics: Metrics, token: string | undefined): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url === METRICS_PATH) return void serveMetrics(metrics, token, req, res);
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end(`only ${METRICS_PATH} is served here\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  return server;
 }
 
 /** A server-sent event stream lives as long as its token: a revocation (on any instance) or the expiry cuts it. */
@@ -264,17 +299,18 @@ function errorMasker(app: AppContext): (error: unknown, message?: string) => Gra
 }
 
 /**
- * Running in production (README): 401/429 on the JSON response types, request logs and Prometheus
- * metrics always; persisted operations and rate limiting per token when configured. The status
- * plugin comes first so that the logs and the metrics see the status the client gets.
+ * Running in production (README): 401/429 and GraphQL-over-HTTP status codes, request logs and
+ * Prometheus metrics always; persisted operations (Apollo's link is answered even without a file)
+ * and rate limiting per token when configured. The status plugin comes first so that the logs and
+ * the metrics see the status the client gets.
  */
 function productionPlugins(app: AppContext, metrics: Metrics, persisted: PersistedOperations | undefined): Plugin[] {
   const { config } = app;
   return [
     refusalStatusPlugin(),
     requestLogging(app) as Plugin,
-    metrics.plugin,
-    ...(persisted ? persistedOperationsPlugins(persisted) : []),
+    ...metrics.plugin,
+    persistedOperationsPlugin(persisted),
     ...(config.rateLimit > 0 ? [rateLimitPlugin(config.rateLimit, config.rateLimitWindowSeconds) as Plugin] : []),
   ];
 }
@@ -289,8 +325,10 @@ function createApp(app: AppContext, production: Plugin[]): YogaServerInstance<In
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
+    // GraphQL over HTTP's persisted documents (http/persisted.ts).
+    extraParamNames: ['documentId'],
     cors: corsOptions(app.config.corsOrigins),
-    plugins: [...production, ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
+    plugins: [...production, emptyCursorPlugin(), ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
@@ -339,8 +377,8 @@ function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keep
         const start = performance.now();
         let prepared: Awaited<ReturnType<typeof prepareOperation>>;
         try {
-          const query = persisted ? resolvePersisted(persisted, payload.query, payload.extensions) : payload.query;
-          if (typeof query !== 'string') prepared = [query];
+          const query = resolvePersisted(persisted, payload as SubscribePayload & { documentId?: unknown }) ?? payload.query;
+          if (typeof query === 'object') prepared = [query];
           else prepared = await prepareOperation(yoga, maskError, ctx.connectionParams, ctx.extra, { ...payload, query });
         } catch (err) {
           // A server fault (the context could not be built, say): this operation fails, not the socket.

@@ -3,7 +3,8 @@
 // returns is accepted back; `first` with `last` is refused on every connection.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, startTestServer, type TestServer, type TestUser } from './harness.js';
+import { codes, eventually, startTestServer, type TestServer, type TestUser } from './harness.js';
+import { collect, wsClient } from './ws-client.js';
 
 let t: TestServer;
 let user: TestUser;
@@ -181,5 +182,35 @@ describe('first together with last', () => {
     expect(codes(await user.gql(`query($l: Int = 3) { contracts(first: 1, last: $l) { edges { cursor } } }`))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await user.gql(`query { ...F } fragment F on Query { contracts(first: 1, last: 1) { edges { cursor } } }`))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await user.gql(`{ contracts(first: 1, last: null) { edges { cursor } } }`))).toEqual([]);
+  });
+});
+
+describe('an empty cursor', () => {
+  it('is no cursor, as after or before, as a literal or a variable, on connections and subscriptions', async () => {
+    // Apollo Client's relayStylePagination keeps an empty page's endCursor as "" and sends it back.
+    const task = await newTask();
+    await append(task, 2);
+    const query = `query($t: ID!, $after: String, $before: String) {
+      task(id: $t) { forward: conversation(first: 10, after: $after) { edges { node { content } } } backward: conversation(last: 10, before: $before) { edges { node { content } } } }
+    }`;
+    const data = await user.ok(query, { t: task, after: '', before: '' });
+    expect(data.task.forward.edges.map((e: { node: { content: string } }) => e.node.content)).toEqual(['m0', 'm1']);
+    expect(data.task.backward.edges).toHaveLength(2);
+    expect((await user.ok(`{ contracts(first: 5, after: "") { edges { cursor } } timeline(last: 1, before: "") { edges { cursor } } }`)).contracts.edges.length).toBeGreaterThan(0);
+    // Another malformed cursor is still refused.
+    expect(codes(await user.gql(query, { t: task, after: 'x' }))).toEqual(['BAD_USER_INPUT']);
+
+    const client = wsClient(t.wsUrl, user.token);
+    try {
+      const events = collect(client, `subscription($after: String) { taskEvents(taskId: "${task}", after: $after) { type } }`, { after: '' }, 'taskEvents');
+      // The hub records the feed when the subscription starts; no message says so.
+      await eventually(async () => t.server.app.live.subscriberCounts().taskEvents > 0 || events.errors.length > 0, 'the subscription to start');
+      expect(events.errors).toEqual([]);
+      await user.ok(`mutation($t: ID!) { recordTaskEvents(input: { taskId: $t, events: [{ type: OUTPUT, data: "a" }] }) { events { id } } }`, { t: task });
+      await events.count(1);
+      expect(events.errors).toEqual([]);
+    } finally {
+      await client.dispose();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { startProfiling } from '../lib/profile.js';
 
-const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', MAKIMA_LOG_LEVEL: process.env.MAKIMA_LOG_LEVEL ?? 'error' });
+const config = loadConfig({ MAKIMA_MAX_CONNECTIONS_PER_CLIENT: '0', ...process.env, PORT: '0', HOST: '127.0.0.1', MAKIMA_LOG_LEVEL: process.env.MAKIMA_LOG_LEVEL ?? 'error' });
 if (!config.databaseUrl) throw new Error('bench/servers/makima.ts needs DATABASE_URL (a benchmark database)');
 const server = await startServer({ config });
 const writeProfile = await startProfiling(process.env.BENCH_PROFILE_FILE);

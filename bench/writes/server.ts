@@ -6,7 +6,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, startServer } from '../../src/server.js';
 
-const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', MAKIMA_LOG_LEVEL: process.env.MAKIMA_LOG_LEVEL ?? 'error' });
+const config = loadConfig({ MAKIMA_MAX_CONNECTIONS_PER_CLIENT: '0', ...process.env, PORT: '0', HOST: '127.0.0.1', MAKIMA_LOG_LEVEL: process.env.MAKIMA_LOG_LEVEL ?? 'error' });
 if (!config.databaseUrl && !process.env.MAKIMA_DATA_DIR) {
   throw new Error('bench/writes/server.ts needs DATABASE_URL (a benchmark database) or MAKIMA_DATA_DIR (a seeded PGlite directory)');
 }

@@ -13,7 +13,7 @@ import { loadConfig, type Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { RunningServer } from '../server.js';
 import type { CliCommand } from './command.js';
-import { migrateDatabase, openConfiguredDatabase } from './database.js';
+import { describeError, migrateDatabase, openConfiguredDatabase } from './database.js';
 import { CliError, color, println } from './output.js';
 
 export const serve: CliCommand = { name: 'serve', define: defineServe };
@@ -31,7 +31,6 @@ function defineServe(cmd: Command): void {
       let server: RunningServer | undefined;
       let localToken: LocalToken | undefined;
       try {
-        await assertReachable(config, db);
         await migrateDatabase(db);
         const { startServer } = await import('../server.js');
         server = await listening(config, () => startServer({ config, db }));
@@ -135,31 +134,8 @@ function listenFailure(err: unknown, host: string, port: number): string | undef
   }
 }
 
-/** A PostgreSQL that is down or a database that does not exist is one line that says what to check. */
-async function assertReachable(config: Config, db: Database): Promise<void> {
-  if (!config.databaseUrl) return;
-  try {
-    await db.query('SELECT 1');
-  } catch (err) {
-    const url = new URL(config.databaseUrl);
-    url.password = url.password ? '***' : '';
-    const name = decodeURIComponent(url.pathname.slice(1));
-    const hint =
-      (err as { code?: string }).code === '3D000'
-        ? `create it (CREATE DATABASE ${name}) or correct DATABASE_URL`
-        : 'check that PostgreSQL is running there and that DATABASE_URL is right';
-    throw new CliError(`cannot use the database ${url.toString()} (DATABASE_URL): ${describe(err)}; ${hint}`);
-  }
-}
-
-/** An error's message on one line; an AggregateError (each address of a host refused) by its parts. */
-function describe(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length) {
-    return [...new Set(err.errors.map((e: unknown) => describe(e)))].join('; ');
-  }
-  const e = err as { message?: string; code?: string } | undefined;
-  return (e?.message || e?.code || String(err)).split('\n')[0];
-}
+/** An error's message on one line. */
+const describe = describeError;
 
 type LocalToken = { token: string; file: string; created: boolean };
 

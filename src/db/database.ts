@@ -78,10 +78,12 @@ export interface OpenOptions {
   onQuery?: (sql: string, params: string) => void;
   /** PostgreSQL: connections in the pool, besides the one that carries LISTEN (MAKIMA_PG_POOL_SIZE; default 10). */
   poolSize?: number;
+  /** PostgreSQL: how long opening a connection may take (MAKIMA_PG_CONNECT_TIMEOUT_MS; default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.onQuery, options.poolSize);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.onQuery, options.poolSize, options.connectTimeoutMs);
   return openPGlite(options);
 }
 
@@ -93,8 +95,10 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery: OpenOptions['on
   return client as unknown as PrismaClient;
 }
 
-async function openPostgres(url: string, onQuery: OpenOptions['onQuery'], poolSize = 10): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+async function openPostgres(url: string, onQuery: OpenOptions['onQuery'], poolSize = 10, connectTimeoutMs = 10_000): Promise<Database> {
+  // Without a connect timeout a host that drops packets hangs every connection attempt (and a
+  // start) for as long as the kernel retries: minutes.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: connectTimeoutMs });
   pool.on('error', () => undefined); // an idle client's error is reported again on its next use
   const prisma = createPrisma(new PrismaPg(pool), onQuery);
   const handlers = new Map<string, Set<(payload: string) => void>>();
@@ -106,7 +110,7 @@ async function openPostgres(url: string, onQuery: OpenOptions['onQuery'], poolSi
   // it was down are lost, so listeners must re-read what they track.
   function listenerClient(): Promise<pg.Client> {
     listener ??= (async () => {
-      const client = new pg.Client({ connectionString: url, application_name: LISTENER_APPLICATION_NAME });
+      const client = new pg.Client({ connectionString: url, application_name: LISTENER_APPLICATION_NAME, connectionTimeoutMillis: connectTimeoutMs });
       client.on('notification', (msg) => {
         for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
       });

@@ -1,15 +1,19 @@
-// Persisted operations (MAKIMA_PERSISTED_OPERATIONS, MAKIMA_PERSISTED_ONLY), with graphql-yoga's
-// plugin: a client sends `extensions.persistedQuery.sha256Hash` (Apollo's format) instead of the
-// document. In persisted-only mode nothing else runs, over HTTP and graphql-ws alike, except a
-// document sent in full whose exact text is in the file (its SHA-256 is a key): so a client built
-// from the same documents (the CLI, say) needs no change.
+// Persisted operations (MAKIMA_PERSISTED_OPERATIONS, MAKIMA_PERSISTED_ONLY), over HTTP, SSE and
+// graphql-ws alike. A client names an operation instead of sending it, in either form:
+// - Apollo's automatic persisted queries: `extensions.persistedQuery: { version: 1, sha256Hash }`.
+//   An id the server does not know is PERSISTED_QUERY_NOT_FOUND, and without a file every id is
+//   PERSISTED_QUERY_NOT_SUPPORTED: on either, Apollo's link sends the document (with its hash,
+//   which must match it), so the link works in every mode;
+// - GraphQL over HTTP's persisted documents: `documentId` (`sha256:<hex>`, or any key of the file),
+//   in the body or the query string.
+// In persisted-only mode nothing else runs, except a document sent in full whose exact text is in
+// the file (its SHA-256 is a key): so a client built from the same documents (the CLI, say) needs no change.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { parse, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ConfigError } from '../config.js';
-import { BadInputError } from '../errors.js';
+import { BadInputError, PersistedQueryError } from '../errors.js';
 
 export interface PersistedOperations {
   /** The document of an id (the SHA-256 hex of its text, or any key the file gives it). */
@@ -49,47 +53,57 @@ export function loadPersistedOperations(file: string, only: boolean): PersistedO
   return { byId, byTextHash, only };
 }
 
-function persistedId(extensions: unknown): string | undefined {
-  const persisted = (extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
-  return persisted?.version === 1 && typeof persisted.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
+/** What a request names: the document it sent, and the id it gave, in either form. */
+export interface Requested {
+  query?: string | null;
+  extensions?: unknown;
+  documentId?: unknown;
 }
 
-// Refusals are bad input like any other (the API has one code for it); `field` tells them apart.
-export function persistedQueryNotFound(): GraphQLError {
-  return new BadInputError('this persisted operation is not known to the server (MAKIMA_PERSISTED_OPERATIONS)', 'extensions.persistedQuery.sha256Hash');
+/** The id a request gives, and where: Apollo's hash (version 1) or a persisted document's id. */
+function requestedId(request: Requested): { id: string; field: string } | undefined {
+  if (typeof request.documentId === 'string' && request.documentId !== '') return { id: request.documentId, field: 'documentId' };
+  const persisted = (request.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
+  if (persisted?.version === 1 && typeof persisted.sha256Hash === 'string') return { id: persisted.sha256Hash, field: 'extensions.persistedQuery.sha256Hash' };
+  return undefined;
+}
+
+function lookUp(operations: PersistedOperations, id: string): string | undefined {
+  return operations.byId.get(id) ?? (id.startsWith('sha256:') ? (operations.byId.get(id.slice(7)) ?? operations.byTextHash.get(id.slice(7))) : operations.byTextHash.get(id));
 }
 
 export function persistedQueryOnly(): GraphQLError {
-  return new BadInputError('this server only runs persisted operations: send extensions.persistedQuery.sha256Hash of an operation it knows', 'query');
+  return new BadInputError('this server only runs persisted operations: send extensions.persistedQuery.sha256Hash or documentId of an operation it knows', 'query');
 }
 
 /**
- * The document an operation sent over graphql-ws runs, or the refusal: graphql-ws is not served by
- * yoga's request pipeline, so the same rules are applied here.
+ * The document a request runs, or its refusal; `operations` is undefined without a file. One rule
+ * for HTTP (the plugin below) and graphql-ws (server.ts), which yoga's request pipeline does not serve.
  */
-export function resolvePersisted(operations: PersistedOperations, query: string | undefined, extensions: unknown): string | GraphQLError {
-  const id = persistedId(extensions);
-  if (id !== undefined && !query) return operations.byId.get(id) ?? persistedQueryNotFound();
-  if (!operations.only || (query && operations.byTextHash.has(sha256Hex(query)))) return query ?? '';
-  return persistedQueryOnly();
+export function resolvePersisted(operations: PersistedOperations | undefined, request: Requested): string | GraphQLError | undefined {
+  const named = requestedId(request);
+  const query = request.query || undefined;
+  if (named && !query) {
+    if (!operations) return new PersistedQueryError('NotSupported');
+    return lookUp(operations, named.id) ?? new PersistedQueryError('NotFound');
+  }
+  if (query && named?.field === 'extensions.persistedQuery.sha256Hash' && named.id !== sha256Hex(query)) {
+    // Apollo's link sends the document with its hash after PERSISTED_QUERY_NOT_FOUND; they must agree.
+    return new BadInputError('extensions.persistedQuery.sha256Hash is not the SHA-256 of the query sent with it', named.field);
+  }
+  if (operations?.only && !(query && operations.byTextHash.has(sha256Hex(query)))) return persistedQueryOnly();
+  return query;
 }
 
-/** The yoga plugins for HTTP (and SSE): a full document on the list is let through; then yoga's plugin. */
-export function persistedOperationsPlugins(operations: PersistedOperations): Plugin[] {
-  const allowedByText: Plugin = {
-    onParams({ params, setParams }) {
-      if (!operations.only || !params.query || !operations.byTextHash.has(sha256Hex(params.query))) return;
-      setParams({ ...params, query: undefined, extensions: { ...params.extensions, persistedQuery: { version: 1, sha256Hash: `text:${sha256Hex(params.query)}` } } });
+/** The yoga plugin for HTTP (and SSE): the request's document is the persisted one it names, or it is refused. */
+export function persistedOperationsPlugin(operations: PersistedOperations | undefined): Plugin {
+  return {
+    onParams({ request, params, setParams }) {
+      const { documentId, ...rest } = params as typeof params & { documentId?: unknown };
+      const fromUrl = request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') : null;
+      const resolved = resolvePersisted(operations, { ...rest, documentId: documentId ?? fromUrl ?? undefined });
+      if (typeof resolved === 'object') throw resolved;
+      if (resolved !== params.query || documentId !== undefined) setParams({ ...rest, query: resolved });
     },
   };
-  const plugin = usePersistedOperations({
-    allowArbitraryOperations: !operations.only,
-    getPersistedOperation: (id) => (id.startsWith('text:') ? operations.byTextHash.get(id.slice(5)) : operations.byId.get(id)) ?? null,
-    customErrors: {
-      notFound: persistedQueryNotFound,
-      persistedQueryOnly,
-      keyNotFound: () => new BadInputError('send a document (query) or the id of a persisted operation (extensions.persistedQuery.sha256Hash)', 'query'),
-    },
-  }) as Plugin;
-  return [allowedByText, plugin];
 }

@@ -34,10 +34,46 @@ export interface Source<T> {
  * exactly (after, liveFrom] — committed and final, since the hub has delivered up to there — and
  * the live part skips anything at or below the last seq sent. The feed is opened on the first pull,
  * so a subscription that is dropped before it starts leaves nothing registered.
+ *
+ * A subscription ends when its socket or stream closes: the transport calls `return()`. An async
+ * generator waiting inside `await` (for a live item that may never come, with a filter that never
+ * matches) would only act on that `return()` after its next item, so the feed would stay in the
+ * hub for good. The iterator handed out therefore closes the feed itself first: the waiting
+ * `next()` ends at once and the generator finishes.
  */
-export async function* catchUpThenLive<T>(source: Source<T>): AsyncGenerator<Live<T>> {
+export function catchUpThenLive<T>(source: Source<T>): AsyncGenerator<Live<T>> {
+  const consumer: Consumer<T> = { gone: false };
+  const items = follow(source, consumer);
+  const release = () => {
+    consumer.gone = true;
+    consumer.feed?.close();
+  };
+  const iterator: AsyncGenerator<Live<T>> = {
+    next: (...args) => items.next(...args),
+    return: (value) => {
+      release();
+      return items.return(value);
+    },
+    throw: (err) => {
+      release();
+      return items.throw(err);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+interface Consumer<T> {
+  /** The transport ended the subscription. */
+  gone: boolean;
+  feed?: LiveFeed<T>;
+}
+
+async function* follow<T>(source: Source<T>, consumer: Consumer<T>): AsyncGenerator<Live<T>> {
   const feed = await source.follow();
+  consumer.feed = feed;
   try {
+    if (consumer.gone) return; // ended while the feed was being opened
     let last = source.after ?? feed.liveFrom;
     while (last < feed.liveFrom) {
       const page = await source.readPage(last, feed.liveFrom);

@@ -1,10 +1,12 @@
 // The arguments every Relay connection shares (docs/design.md §5): `first` pages forward from
 // `after`, `last` backward from `before`. Given both, Pothos would silently use one and ignore the
 // other, so a request that passes both to any connection is refused before anything runs, in this
-// one place rather than in each connection's resolver.
+// one place rather than in each connection's resolver. An empty cursor is no cursor.
 import {
+  getNamedType,
   getOperationAST,
   getVariableValues,
+  isNonNullType,
   Kind,
   TypeInfo,
   visit,
@@ -13,6 +15,7 @@ import {
   type DocumentNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { BadInputError } from '../errors.js';
@@ -46,6 +49,28 @@ export function checkConnectionArguments(schema: GraphQLSchema, document: Docume
 }
 
 /**
+ * `after: ""` and `before: ""` mean no cursor, as in the reference implementation
+ * (graphql-relay-js): Apollo Client's relayStylePagination keeps an empty page's `endCursor` as ""
+ * and sends it back. The document is rewritten so that every later check and resolver sees null.
+ */
+export function emptyCursorsAsNull(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): DocumentNode {
+  const isEmpty = (value: ValueNode): boolean =>
+    (value.kind === Kind.STRING && value.value === '') || (value.kind === Kind.VARIABLE && variables[value.name.value] === '');
+  const typeInfo = new TypeInfo(schema);
+  return visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Argument(node) {
+        if ((node.name.value !== 'after' && node.name.value !== 'before') || !isEmpty(node.value)) return undefined;
+        const type = typeInfo.getArgument()?.type;
+        if (!type || isNonNullType(type) || getNamedType(type).name !== 'String') return undefined;
+        return { ...node, value: { kind: Kind.NULL } };
+      },
+    }),
+  );
+}
+
+/**
  * The yoga plugin: checks every operation, over HTTP, SSE and graphql-ws alike, with its variables
  * as execution will see them (defaults applied). Variables that do not coerce are left for
  * execution to report.
@@ -58,4 +83,24 @@ export function connectionArgumentsPlugin(): Plugin {
     if (variables.coerced) checkConnectionArguments(args.schema, args.document, operation, variables.coerced);
   };
   return { onExecute: check, onSubscribe: check };
+}
+
+/**
+ * Rewrites `after: ""` / `before: ""` to null before any other plugin sees the operation (it comes
+ * before the request checks, which would refuse "" as a malformed cursor), over HTTP, SSE and
+ * graphql-ws alike. `args` is the object execution receives, so it is changed in place.
+ */
+export function emptyCursorPlugin(): Plugin {
+  const rewrite = ({ args }: { args: { schema: GraphQLSchema; document: DocumentNode; variableValues?: unknown } }) => {
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    if (!Object.values(variables).includes('') && !documentHasEmptyString(args.document)) return;
+    args.document = emptyCursorsAsNull(args.schema, args.document, variables);
+  };
+  return { onExecute: rewrite, onSubscribe: rewrite };
+}
+
+/** A cheap pre-check: most documents hold no empty string literal, and need no rewrite. */
+function documentHasEmptyString(document: DocumentNode): boolean {
+  const source = document.loc?.source.body;
+  return source === undefined || /""/.test(source);
 }

@@ -207,3 +207,45 @@ describe.runIf(TEST_DATABASE_URL)('makima serve with DATABASE_URL (PostgreSQL)',
     );
   });
 });
+
+describe('makima migrate and user create with a PostgreSQL they cannot use', () => {
+  /** A TCP server that accepts and never answers: a PostgreSQL host that hangs. */
+  async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  it('say so in one line, within the connect timeout, for a refusing and for a silent host', async () => {
+    const silent = await silentServer();
+    try {
+      const refusing = await freePort();
+      for (const port of [refusing, silent.port]) {
+        const env = { DATABASE_URL: `postgres://postgres:secret@127.0.0.1:${port}/makima`, MAKIMA_DATA_DIR: path.join(freshDir(), 'data'), MAKIMA_PG_CONNECT_TIMEOUT_MS: '1000' };
+        for (const args of [['migrate'], ['user', 'create', '--name', 'x']]) {
+          const started = Date.now();
+          const result = await runMakima(args, env);
+          const what = `${args.join(' ')} on port ${port}`;
+          expect(result.code, what).toBe(1);
+          expect(result.stderr, what).toMatch(
+            new RegExp(`^makima: cannot use the database postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${port}/makima \\(DATABASE_URL\\): [^\\n]+; check that PostgreSQL is running there and that DATABASE_URL is right\\n$`),
+          );
+          expect(Date.now() - started, what).toBeLessThan(15_000);
+        }
+      }
+    } finally {
+      await silent.close();
+    }
+  }, 120_000);
+});
