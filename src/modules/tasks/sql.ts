@@ -33,6 +33,10 @@ const TASK_FIELDS: { [K in keyof Task]-?: string } = {
   cancelRequestedAt: 'cancel_requested_at',
   cancelReason: 'cancel_reason',
   archivedAt: 'archived_at',
+  agentSession: 'agent_session',
+  usageInputTokens: 'usage_input_tokens',
+  usageOutputTokens: 'usage_output_tokens',
+  usageCostUsd: 'usage_cost_usd',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 };

@@ -1,0 +1,153 @@
+// `makima worker --acp` against a real server, driving a scripted ACP agent (test/fixtures/acp-agent.ts,
+// a real child process speaking the Agent Client Protocol over stdio through the SDK's agent side):
+// a full turn recorded as conversation, events, checkpoints, agent session and usage; the permission
+// policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../../src/generated/gql/index.js';
+import { eventually, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
+import { claim, CompleteTask, createContract, createTask, interruptedEvent, ResumeTask } from '../fixtures.js';
+import { runMakima, spawnMakima, type Spawned } from './run.js';
+
+const AGENT = fileURLToPath(new URL('../fixtures/acp-agent.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const ACP = `'${process.execPath}' --import '${TSX}' '${AGENT}'`;
+
+let t: TestServer;
+let dir: string;
+const workers: Spawned[] = [];
+beforeAll(async () => {
+  t = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '100' });
+  dir = tempDir();
+});
+afterAll(async () => {
+  for (const w of workers) await w.stop('SIGKILL');
+  await t?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+let runs = 0;
+/** A worker's environment: the server, the token, the agent's script and its log file. */
+function agentEnv(user: TestUser, mode: string, extra: Record<string, string> = {}) {
+  const log = path.join(dir, `agent-${++runs}.jsonl`);
+  return { env: { MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token, ACP_AGENT_MODE: mode, ACP_AGENT_LOG: log, ...extra }, log };
+}
+
+function agentLog(file: string): Record<string, unknown>[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+function startWorker(args: string[], env: Record<string, string>): Spawned {
+  const worker = spawnMakima(['worker', '--acp', ACP, ...args], env);
+  workers.push(worker);
+  return worker;
+}
+
+const Recorded = graphql(`
+  query AcpRecorded($id: ID!) {
+    task(id: $id) {
+      status lastError
+      agentSession { protocol sessionId agentName agentVersion capabilities }
+      usage { inputTokens outputTokens costUsd }
+      conversation(first: 100) { edges { node { role content toolCalls } } }
+      events(first: 100) { edges { node { type data } } }
+      checkpoints(first: 10) { edges { node { number message filesChanged { path status } } } }
+      history(first: 100) { edges { node { eventType eventSubtype data } } }
+    }
+  }
+`);
+
+async function recorded(user: TestUser, taskId: string) {
+  const task = (await user.ok(Recorded, { id: taskId })).task!;
+  return {
+    ...task,
+    messages: task.conversation.edges.map((e) => e.node),
+    events: task.events.edges.map((e) => e.node) as { type: string; data: Record<string, unknown> }[],
+    checkpoints: task.checkpoints.edges.map((e) => e.node),
+    history: task.history.edges.map((e) => e.node),
+  };
+}
+
+/** A contract whose supervisor is out of the way, and one PENDING task of it with `prompt`. */
+async function plainTask(user: TestUser, prompt: string) {
+  const contract = await createContract(user, await t.makeRepo());
+  const supervisor = await claim(user, 'setup');
+  await user.ok(CompleteTask, { input: { taskId: supervisor!.task.id, workerId: 'setup' } });
+  const task = await createTask(user, contract.id, 'acp task', { prompt });
+  return { id: task.id, worktreePath: task.worktreePath! };
+}
+
+describe('makima worker --acp', () => {
+  it('records a full turn: coalesced messages with thoughts, tool calls with diffs, a terminal, checkpoints per edit and per turn, the session and usage', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Write a, b and c.');
+    const { env, log } = agentEnv(user, 'work');
+    const result = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'w1', '--checkpoint-every', 'edit'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`completed acp task (${task.id})`);
+
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.messages).toEqual([
+      { role: 'USER', content: [{ type: 'text', text: 'Write a, b and c.' }], toolCalls: null },
+      {
+        role: 'ASSISTANT',
+        content: [
+          { type: 'thought', text: 'Thinking hard.' },
+          { type: 'text', text: 'Hello, world. Done.' },
+        ],
+        toolCalls: [
+          { toolCallId: 'edit-1', kind: 'edit', title: 'Write a.txt', status: 'completed' },
+          { toolCallId: 'edit-2', kind: 'edit', title: 'Write b.txt', status: 'completed' },
+          { toolCallId: 'exec-1', kind: 'execute', title: 'Run a command', status: 'completed' },
+        ],
+      },
+    ]);
+    // Each tool call once as TOOL_CALL and once as TOOL_RESULT, keyed by toolCallId, in the order they came.
+    const calls = r.events.filter((e) => e.type === 'TOOL_CALL' || e.type === 'TOOL_RESULT').map((e) => [e.type, e.data.toolCallId, e.data.status]);
+    expect(calls).toEqual([
+      ['TOOL_CALL', 'edit-1', 'pending'],
+      ['TOOL_RESULT', 'edit-1', 'completed'],
+      ['TOOL_CALL', 'edit-2', 'pending'],
+      ['TOOL_RESULT', 'edit-2', 'completed'],
+      ['TOOL_CALL', 'exec-1', 'in_progress'],
+      ['TOOL_RESULT', 'exec-1', 'completed'],
+    ]);
+    const editResult = r.events.find((e) => e.type === 'TOOL_RESULT' && e.data.toolCallId === 'edit-1')!.data;
+    expect(editResult).toMatchObject({ kind: 'edit', title: 'Write a.txt', content: [{ type: 'diff', path: path.join(task.worktreePath, 'a.txt'), oldText: null, newText: 'alpha\n' }] });
+    const status = r.events.filter((e) => e.type === 'STATUS').map((e) => e.data.acp);
+    expect(status).toEqual(['plan', 'permission', 'terminal', 'current_mode_update', 'usage_update']);
+    expect(r.events.find((e) => e.data.acp === 'permission')!.data).toMatchObject({ toolCallId: 'edit-1', decision: 'allowed', optionId: 'yes', policy: 'default' });
+    expect(r.events.find((e) => e.data.acp === 'plan')!.data).toEqual({ acp: 'plan', entries: [{ content: 'write a and b', priority: 'high', status: 'in_progress' }] });
+    const outputs = r.events.filter((e) => e.type === 'OUTPUT').map((e) => e.data.acp);
+    expect(outputs).toEqual(['agent_thought_chunk', 'agent_thought_chunk', 'agent_message_chunk', 'agent_message_chunk', 'agent_message_chunk']);
+    // The write outside the worktree: an error to the agent, an ERROR event in the history, no file.
+    const errors = r.events.filter((e) => e.type === 'ERROR');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].data.message).toMatch(/^fs\/write_text_file: .*outside\.txt is outside the task's working directory/);
+    expect(fs.existsSync(path.join(task.worktreePath, '..', 'outside.txt'))).toBe(false);
+    const agent = agentLog(log);
+    expect(agent.find((e) => e.event === 'outside')).toMatchObject({ outcome: 'refused' });
+    expect(agent.find((e) => e.event === 'terminal')).toMatchObject({ exit: { exitCode: 0 }, output: `ran in ${fs.realpathSync(task.worktreePath)}\n` });
+    expect(agent.find((e) => e.event === 'new')).toMatchObject({ cwd: task.worktreePath });
+
+    // A checkpoint after each finished edit, holding exactly what it wrote, and one after the turn.
+    expect(r.checkpoints).toEqual([
+      { number: 1, message: 'edit 1: Write a.txt', filesChanged: [{ path: 'a.txt', status: 'ADDED' }] },
+      { number: 2, message: 'edit 2: Write b.txt', filesChanged: [{ path: 'b.txt', status: 'ADDED' }] },
+      { number: 3, message: 'turn ended: end_turn', filesChanged: [{ path: 'c.txt', status: 'ADDED' }] },
+    ]);
+    const sessionId = agent.find((e) => e.event === 'new')!.sessionId;
+    expect(r.agentSession).toEqual({ protocol: 'acp', sessionId, agentName: 'scripted-acp-agent', agentVersion: '1.2.3', capabilities: { loadSession: false } });
+    expect(r.usage).toEqual({ inputTokens: 100, outputTokens: 20, costUsd: 0.25 });
+    const kinds = r.history.map((h) => `${h.eventType}/${h.eventSubtype}`);
+    expect(kinds).toContain('TASK/agent_session');
+    expect(r.history.find((h) => h.eventSubtype === 'usage')!.data).toMatchObject({ inputTokens: 100, outputTokens: 20, costUsd: 0.25 });
+    expect(r.history.find((h) => h.eventSubtype === 'agent_session')!.data).toMatchObject({ protocol: 'acp', sessionId, how: 'new', agentName: 'scripted-acp-agent', workerId: 'w1' });
+  });
+});
