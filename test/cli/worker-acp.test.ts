@@ -41,6 +41,15 @@ function agentLog(file: string): Record<string, unknown>[] {
   return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
 }
 
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function startWorker(args: string[], env: Record<string, string>): Spawned {
   const worker = spawnMakima(['worker', '--acp', ACP, ...args], env);
   workers.push(worker);
@@ -61,6 +70,10 @@ const Recorded = graphql(`
   }
 `);
 
+const CancelTask = graphql(`
+  mutation AcpCancelTask($input: CancelTaskInput!) { cancelTask(input: $input) { task { id status } } }
+`);
+
 async function recorded(user: TestUser, taskId: string) {
   const task = (await user.ok(Recorded, { id: taskId })).task!;
   return {
@@ -68,7 +81,7 @@ async function recorded(user: TestUser, taskId: string) {
     messages: task.conversation.edges.map((e) => e.node),
     events: task.events.edges.map((e) => e.node) as { type: string; data: Record<string, unknown> }[],
     checkpoints: task.checkpoints.edges.map((e) => e.node),
-    history: task.history.edges.map((e) => e.node),
+    history: task.history.edges.map((e) => ({ ...e.node, data: e.node.data as Record<string, unknown> })),
   };
 }
 
@@ -81,7 +94,8 @@ async function plainTask(user: TestUser, prompt: string) {
   return { id: task.id, worktreePath: task.worktreePath! };
 }
 
-describe('makima worker --acp', () => {
+// Each test starts real workers and agents (TypeScript, through tsx): slower than most on a busy machine.
+describe('makima worker --acp', { timeout: 240_000 }, () => {
   it('records a full turn: coalesced messages with thoughts, tool calls with diffs, a terminal, checkpoints per edit and per turn, the session and usage', async () => {
     const user = await t.createUser();
     const task = await plainTask(user, 'Write a, b and c.');
@@ -149,5 +163,116 @@ describe('makima worker --acp', () => {
     expect(kinds).toContain('TASK/agent_session');
     expect(r.history.find((h) => h.eventSubtype === 'usage')!.data).toMatchObject({ inputTokens: 100, outputTokens: 20, costUsd: 0.25 });
     expect(r.history.find((h) => h.eventSubtype === 'agent_session')!.data).toMatchObject({ protocol: 'acp', sessionId, how: 'new', agentName: 'scripted-acp-agent', workerId: 'w1' });
+  });
+
+  it('answers permission requests by --permissions: reject refuses the edit, ask-fail fails the task; each decision is an event', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Write a.');
+    const rejecting = await runMakima(['worker', '--acp', ACP, '--once', '--permissions', 'reject'], agentEnv(user, 'work').env);
+    expect(rejecting.code).toBe(0);
+    const r = await recorded(user, task.id);
+    expect(r.events.find((e) => e.data.acp === 'permission')!.data).toMatchObject({ toolCallId: 'edit-1', decision: 'rejected', optionId: 'no', policy: 'reject' });
+    expect(r.events.find((e) => e.type === 'TOOL_RESULT' && e.data.toolCallId === 'edit-1')!.data).toMatchObject({ status: 'failed', rawOutput: { error: 'permission denied' } });
+    expect(fs.existsSync(path.join(task.worktreePath, 'a.txt'))).toBe(false);
+    expect(r.checkpoints.map((c) => c.filesChanged.map((f) => f.path))).toEqual([['b.txt', 'c.txt']]);
+
+    const asking = await plainTask(user, 'Write a, ask first.');
+    const { env, log } = agentEnv(user, 'work');
+    const failed = await runMakima(['worker', '--acp', ACP, '--once', '--permissions', 'ask-fail'], env);
+    expect(failed.code).toBe(1);
+    const a = await recorded(user, asking.id);
+    expect(a.status).toBe('FAILED');
+    expect(a.lastError).toBe('the agent asked permission for "Write a.txt" and --permissions ask-fail: nobody can be asked');
+    expect(a.events.find((e) => e.data.acp === 'permission')!.data).toMatchObject({ decision: 'cancelled', optionId: null, policy: 'ask-fail' });
+    expect(agentLog(log).find((e) => e.event === 'permission')).toMatchObject({ outcome: { outcome: 'cancelled' } });
+  });
+
+  it('fails the task on stopReason refusal, and with the end of stderr when the agent crashes mid-turn; what it said is kept', async () => {
+    const user = await t.createUser();
+    const refused = await plainTask(user, 'Do something bad.');
+    const refusal = await runMakima(['worker', '--acp', ACP, '--once'], agentEnv(user, 'refuse').env);
+    expect(refusal.code).toBe(1);
+    const r = await recorded(user, refused.id);
+    expect(r).toMatchObject({ status: 'FAILED', lastError: 'the agent refused to continue (stopReason refusal)' });
+    expect(r.messages.map((m) => m.content)).toEqual([[{ type: 'text', text: 'Do something bad.' }], [{ type: 'text', text: 'I will not.' }]]);
+    expect(r.checkpoints.map((c) => c.message)).toEqual(['turn ended: refusal']);
+
+    const crashing = await plainTask(user, 'Crash.');
+    const crash = await runMakima(['worker', '--acp', ACP, '--once'], agentEnv(user, 'crash').env);
+    expect(crash.code).toBe(1);
+    const c = await recorded(user, crashing.id);
+    expect(c.status).toBe('FAILED');
+    expect(c.lastError).toBe('the agent exited with status 3 before its turn ended; the end of its stderr:\npanic: the scripted agent crashed\nat step 2');
+    expect(c.messages.map((m) => m.content)).toEqual([[{ type: 'text', text: 'Crash.' }], [{ type: 'text', text: 'About to fall over.' }]]);
+  });
+
+  it('cancelTask reaches the agent as session/cancel; the task ends CANCELLED', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Take your time.');
+    const { env, log } = agentEnv(user, 'slow');
+    const worker = startWorker(['--once', '--lease-seconds', '2'], env);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'prompt'), 'the agent to be prompted', 60_000);
+    await user.ok(CancelTask, { input: { taskId: task.id, reason: 'changed my mind' } });
+    await worker.waitFor(/cancelled acp task/, 60_000);
+    const sessionId = agentLog(log).find((e) => e.event === 'new')!.sessionId;
+    expect(agentLog(log).filter((e) => e.event === 'cancel')).toEqual([{ event: 'cancel', sessionId }]);
+    expect((await recorded(user, task.id)).status).toBe('CANCELLED');
+  });
+
+  /** Runs `mode` with the agent hanging mid-turn, kills the worker, and waits for the lapse: the task is INTERRUPTED. */
+  async function interruptedRun(user: TestUser, load: boolean) {
+    const task = await plainTask(user, 'Start, then continue.');
+    const { env, log } = agentEnv(user, 'hang', { ACP_AGENT_LOAD: load ? '1' : '0' });
+    const worker = startWorker(['--lease-seconds', '2', '--worker-id', 'first'], env);
+    const pid = Number((await worker.waitFor(/agent started \(pid (\d+)\)/, 60_000))[1]);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'hanging'), 'the agent to hang', 60_000);
+    await eventually(async () => (await recorded(user, task.id)).messages.length === 1, 'the prompt to be recorded', 60_000);
+    await worker.stop('SIGKILL');
+    // The reaper stops an ACP agent like any other when its worker dies.
+    await eventually(async () => !groupAlive(pid), "the agent's process group to end", 30_000);
+    await interruptedEvent(t, user, task.id);
+    await user.ok(ResumeTask, { input: { taskId: task.id } });
+    return { task, sessionId: agentLog(log).find((e) => e.event === 'new')!.sessionId as string };
+  }
+
+  it('resumes with session/load when the agent can load: the replayed updates are not recorded twice', async () => {
+    const user = await t.createUser();
+    const { task, sessionId } = await interruptedRun(user, true);
+    const { env, log } = agentEnv(user, 'work', { ACP_AGENT_LOAD: '1' });
+    const second = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'second'], env);
+    expect(second.code).toBe(0);
+    const agent = agentLog(log);
+    expect(agent.filter((e) => e.event === 'load' || e.event === 'new')).toEqual([{ event: 'load', sessionId }]);
+    const prompt = agent.find((e) => e.event === 'prompt')!.prompt as string[];
+    expect(prompt).toHaveLength(1);
+    expect(prompt[0]).toMatch(/^Resumed: the task was INTERRUPTED .*\nContinue the task from where the conversation ends\.$/s);
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.messages.map((m) => m.role)).toEqual(['USER', 'USER', 'ASSISTANT']);
+    expect(JSON.stringify(r.messages)).not.toContain('replayed');
+    // History is newest first.
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => [h.data.how, h.data.sessionId]).reverse()).toEqual([
+      ['new', sessionId],
+      ['load', sessionId],
+    ]);
+  });
+
+  it('resumes an agent that cannot load with a new session whose prompt carries the conversation so far', async () => {
+    const user = await t.createUser();
+    const { task, sessionId } = await interruptedRun(user, false);
+    const { env, log } = agentEnv(user, 'work');
+    const second = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'second'], env);
+    expect(second.code).toBe(0);
+    const agent = agentLog(log);
+    expect(agent.some((e) => e.event === 'load')).toBe(false);
+    const newSession = agent.find((e) => e.event === 'new')!.sessionId;
+    expect(newSession).not.toBe(sessionId);
+    const [context, note] = agent.find((e) => e.event === 'prompt')!.prompt as string[];
+    expect(context).toBe('You are continuing the task "acp task". Its prompt was:\nStart, then continue.\n\nThe conversation so far:\n[user] Start, then continue.');
+    expect(note).toMatch(/^Resumed: the task was INTERRUPTED /);
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.agentSession!.sessionId).toBe(newSession);
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
   });
 });
