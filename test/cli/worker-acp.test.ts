@@ -206,6 +206,19 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     expect(c.messages.map((m) => m.content)).toEqual([[{ type: 'text', text: 'Crash.' }], [{ type: 'text', text: 'About to fall over.' }]]);
   });
 
+  it('fails the task with a clear reason when the agent never answers initialize; --command and --acp together are refused', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Hello?');
+    const { env, log } = agentEnv(user, 'mute');
+    const result = await runMakima(['worker', '--acp', ACP, '--once', '--init-timeout-seconds', '2'], env);
+    expect(result.code).toBe(1);
+    expect(agentLog(log).map((e) => e.event)).toEqual(['initialize']);
+    expect(await recorded(user, task.id)).toMatchObject({ status: 'FAILED', lastError: 'the agent did not answer initialize within 2s', agentSession: null });
+
+    const both = await runMakima(['worker', '--acp', ACP, '--command', 'true'], env);
+    expect(both).toMatchObject({ code: 2, stderr: 'makima: give either --command or --acp, not both\n' });
+  });
+
   it('cancelTask reaches the agent as session/cancel; the task ends CANCELLED', async () => {
     const user = await t.createUser();
     const task = await plainTask(user, 'Take your time.');
