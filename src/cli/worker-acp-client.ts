@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as acp from '@agentclientprotocol/sdk';
-import type { AcpHost, PermissionPolicy } from './worker-acp.js';
+import type { AcpHost, PermissionPolicy } from './worker-acp-host.js';
 
 /** A terminal's output kept by default (the agent may ask for less with outputByteLimit). */
 const TERMINAL_OUTPUT_BYTES = 1024 * 1024;

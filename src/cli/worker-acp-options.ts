@@ -2,7 +2,7 @@
 // speaks the Agent Client Protocol, how its permission requests are answered, and how often its work
 // is checkpointed. Parsed here so that worker.ts only mounts them.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { AcpOptions, CheckpointEvery, PermissionPolicy } from './worker-acp.js';
+import type { AcpOptions, CheckpointEvery, PermissionPolicy } from './worker-acp-host.js';
 
 export interface AcpFlags {
   acp?: string;

@@ -6,7 +6,7 @@
 import type * as acp from '@agentclientprotocol/sdk';
 import { graphql } from '../generated/gql/index.js';
 import { ApiError } from './client.js';
-import type { AcpHost, CheckpointEvery } from './worker-acp.js';
+import type { AcpHost, CheckpointEvery } from './worker-acp-host.js';
 import type { MessageRole } from './worker-protocol.js';
 
 const RecordTaskUsage = graphql(`

@@ -8,46 +8,10 @@ import type { ChildProcess } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import * as acp from '@agentclientprotocol/sdk';
 import { graphql } from '../generated/gql/index.js';
-import type { ApiClient } from './client.js';
 import { AcpClientSide } from './worker-acp-client.js';
 import { AcpTurn } from './worker-acp-turn.js';
-import type { MessageRole, TaskEventType } from './worker-protocol.js';
-import type { Assignment, Report } from './worker-run.js';
+import type { AcpHost, AcpOptions, Assignment } from './worker-acp-host.js';
 import { VERSION } from './version.js';
-
-export type PermissionPolicy = 'allow' | 'reject' | 'ask-fail' | 'default';
-export type CheckpointEvery = 'turn' | 'edit';
-
-export interface AcpOptions {
-  permissions: PermissionPolicy;
-  checkpointEvery: CheckpointEvery;
-  /** How long initialize, session/new and session/load may take. */
-  initTimeoutMs: number;
-}
-
-/** What a run gives the driver: where the agent works, and its reports to the API, kept in order. */
-export interface AcpHost {
-  workdir: string;
-  assignment: Assignment;
-  workerId: string;
-  report: Report;
-  /** A task event, batched with the others (it never overtakes work queued before it). */
-  event(type: TaskEventType, data: unknown): void;
-  /** Runs `work` after every event and report before it. */
-  inOrder(work: () => Promise<void>): Promise<void>;
-  /** One API call for the held task; undefined when the task is not this worker's any more. */
-  request<T>(send: (client: ApiClient) => Promise<T>): Promise<T | undefined>;
-  appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<string | undefined>;
-  checkpoint(message: string): Promise<void>;
-  recordError(message: string): Promise<void>;
-  declare(outcome: { kind: 'done' } | { kind: 'fail'; error: string }): void;
-  stderrTail(): string;
-  /** The task was lost (lapsed, cancelled) or the worker is stopping: nothing more to start. */
-  gone(): boolean;
-  /** How to ask the agent to stop before it is killed (cancelTask, Ctrl-C). */
-  onInterrupt(interrupt: () => void): void;
-  kill(): void;
-}
 
 const TaskAgentSession = graphql(`
   query CliTaskAgentSession($id: ID!) { task(id: $id) { id agentSession { protocol sessionId } } }
@@ -100,7 +64,7 @@ export async function driveAcpAgent(child: ChildProcess, host: AcpHost, options:
     .onRequest(acp.methods.client.terminal.waitForExit, ({ params }) => side.waitForTerminalExit(params))
     .onRequest(acp.methods.client.terminal.kill, ({ params }) => side.killTerminal(params))
     .onRequest(acp.methods.client.terminal.release, ({ params }) => side.releaseTerminal(params));
-  const stream = acp.ndJsonStream(Writable.toWeb(child.stdin!) as WritableStream<Uint8Array>, Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>);
+  const stream = acp.ndJsonStream(toAgent(child, host), Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>);
   try {
     const stopReason = await app.connectWith(stream, (ctx) => session(ctx, host, options, turn));
     if (host.gone()) return;
@@ -121,6 +85,27 @@ export async function driveAcpAgent(child: ChildProcess, host: AcpHost, options:
     await host.inOrder(async () => {});
   }
   host.declare(failure === undefined ? { kind: 'done' } : { kind: 'fail', error: failure });
+}
+
+/**
+ * The agent's stdin, watched: the SDK answers a line from the agent that is not a JSON-RPC message
+ * with an error of id null (-32700, -32600) and goes on. That answer is recorded as an ERROR event,
+ * so the agent's broken line is in the history, and the turn continues.
+ */
+function toAgent(child: ChildProcess, host: AcpHost): WritableStream<Uint8Array> {
+  const decoder = new TextDecoder();
+  const watch = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      const line = decoder.decode(chunk);
+      if (line.includes('"id":null') && line.includes('"error"')) {
+        const answer = JSON.parse(line) as { error?: { code?: number; message?: string } };
+        host.event('ERROR', { message: `makima worker: the agent sent a line that is not a JSON-RPC message; it was answered ${answer.error?.code}: ${answer.error?.message}`, acp: 'protocol_error', error: answer.error ?? null });
+      }
+      controller.enqueue(chunk);
+    },
+  });
+  void watch.readable.pipeTo(Writable.toWeb(child.stdin!) as WritableStream<Uint8Array>).catch(() => {});
+  return watch.writable;
 }
 
 /** initialize, then a session (loaded or new), then the prompt turn; returns its stopReason. */

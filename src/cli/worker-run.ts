@@ -11,7 +11,8 @@ import { graphql } from '../generated/gql/index.js';
 import { ApiError, type ApiClient } from './client.js';
 import { CliError, summarize } from './output.js';
 import { agentRecord, canIdentifyProcesses, isRecordedGroupRunning, readRecord, recordPath, removeRecord, stopRecordedGroup, writeRecord, type AgentRecord } from './worker-agents.js';
-import { driveAcpAgent, type AcpHost, type AcpOptions } from './worker-acp.js';
+import { driveAcpAgent } from './worker-acp.js';
+import type { AcpHost, AcpOptions } from './worker-acp-host.js';
 import { parseLine, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
 
 export const ClaimTask = graphql(`

@@ -11,7 +11,6 @@ import '../modules/checkpoints/schema.js';
 import '../modules/forks/schema.js';
 import '../modules/resume/schema.js';
 import '../modules/workers/schema.js';
-import '../modules/workers/agent-schema.js';
 import '../modules/timeline/schema.js';
 import '../modules/control/schema.js';
 import '../modules/search/schema.js';

@@ -142,8 +142,10 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     expect(outputs).toEqual(['agent_thought_chunk', 'agent_thought_chunk', 'agent_message_chunk', 'agent_message_chunk', 'agent_message_chunk']);
     // The write outside the worktree: an error to the agent, an ERROR event in the history, no file.
     const errors = r.events.filter((e) => e.type === 'ERROR');
-    expect(errors).toHaveLength(1);
-    expect(errors[0].data.message).toMatch(/^fs\/write_text_file: .*outside\.txt is outside the task's working directory/);
+    expect(errors).toHaveLength(2);
+    // A line that is not JSON: the agent is told (-32700), the history says so, the turn goes on.
+    expect(errors[0].data).toMatchObject({ acp: 'protocol_error', error: { code: -32700 } });
+    expect(errors[1].data.message).toMatch(/^fs\/write_text_file: .*outside\.txt is outside the task's working directory/);
     expect(fs.existsSync(path.join(task.worktreePath, '..', 'outside.txt'))).toBe(false);
     const agent = agentLog(log);
     expect(agent.find((e) => e.event === 'outside')).toMatchObject({ outcome: 'refused' });
@@ -224,9 +226,10 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     const task = await plainTask(user, 'Take your time.');
     const { env, log } = agentEnv(user, 'slow');
     const worker = startWorker(['--once', '--lease-seconds', '2'], env);
-    await eventually(async () => agentLog(log).some((e) => e.event === 'prompt'), 'the agent to be prompted', 60_000);
+    await worker.waitFor(/ACP session \S+ \(new\)/, 150_000);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'prompt'), 'the agent to be prompted', 150_000);
     await user.ok(CancelTask, { input: { taskId: task.id, reason: 'changed my mind' } });
-    await worker.waitFor(/cancelled acp task/, 60_000);
+    await worker.waitFor(/cancelled acp task/, 150_000);
     const sessionId = agentLog(log).find((e) => e.event === 'new')!.sessionId;
     expect(agentLog(log).filter((e) => e.event === 'cancel')).toEqual([{ event: 'cancel', sessionId }]);
     expect((await recorded(user, task.id)).status).toBe('CANCELLED');
@@ -237,9 +240,10 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     const task = await plainTask(user, 'Start, then continue.');
     const { env, log } = agentEnv(user, 'hang', { ACP_AGENT_LOAD: load ? '1' : '0' });
     const worker = startWorker(['--lease-seconds', '2', '--worker-id', 'first'], env);
-    const pid = Number((await worker.waitFor(/agent started \(pid (\d+)\)/, 60_000))[1]);
-    await eventually(async () => agentLog(log).some((e) => e.event === 'hanging'), 'the agent to hang', 60_000);
-    await eventually(async () => (await recorded(user, task.id)).messages.length === 1, 'the prompt to be recorded', 60_000);
+    const pid = Number((await worker.waitFor(/agent started \(pid (\d+)\)/, 150_000))[1]);
+    await worker.waitFor(/ACP session \S+ \(new\)/, 150_000);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'hanging'), 'the agent to hang', 150_000);
+    await eventually(async () => (await recorded(user, task.id)).messages.length === 1, 'the prompt to be recorded', 150_000);
     await worker.stop('SIGKILL');
     // The reaper stops an ACP agent like any other when its worker dies.
     await eventually(async () => !groupAlive(pid), "the agent's process group to end", 30_000);
