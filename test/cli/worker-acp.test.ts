@@ -225,7 +225,7 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     const user = await t.createUser();
     const task = await plainTask(user, 'Take your time.');
     const { env, log } = agentEnv(user, 'slow');
-    const worker = startWorker(['--once', '--lease-seconds', '2'], env);
+    const worker = startWorker(['--once', '--lease-seconds', '6'], env);
     await worker.waitFor(/ACP session \S+ \(new\)/, 150_000);
     await eventually(async () => agentLog(log).some((e) => e.event === 'prompt'), 'the agent to be prompted', 150_000);
     await user.ok(CancelTask, { input: { taskId: task.id, reason: 'changed my mind' } });
@@ -239,7 +239,7 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
   async function interruptedRun(user: TestUser, load: boolean) {
     const task = await plainTask(user, 'Start, then continue.');
     const { env, log } = agentEnv(user, 'hang', { ACP_AGENT_LOAD: load ? '1' : '0' });
-    const worker = startWorker(['--lease-seconds', '2', '--worker-id', 'first'], env);
+    const worker = startWorker(['--lease-seconds', '6', '--worker-id', 'first'], env);
     const pid = Number((await worker.waitFor(/agent started \(pid (\d+)\)/, 150_000))[1]);
     await worker.waitFor(/ACP session \S+ \(new\)/, 150_000);
     await eventually(async () => agentLog(log).some((e) => e.event === 'hanging'), 'the agent to hang', 150_000);
