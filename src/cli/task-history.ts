@@ -126,14 +126,33 @@ function describeEntry(entry: HistoryEntry): string {
   if (entry.kind === 'message') {
     const label = (ROLE_COLORS[entry.role] ?? String)(entry.role.toLowerCase().padEnd(11));
     const calls = entry.toolCalls == null ? '' : color.dim(`  [tool calls: ${summarize(entry.toolCalls, 60)}]`);
-    return `${time} ${label} ${summarize(entry.content, 100)}${calls}`;
+    return `${time} ${label} ${summarize(foldThoughts(entry.content), 100)}${calls}`;
   }
   if (entry.kind === 'change') {
     const label = color.magenta(`${entry.eventType}/${entry.eventSubtype ?? ''}`.toLowerCase().padEnd(11));
     return `${time} ${label} ${describeChange(entry.data)}`;
   }
   const label = (EVENT_COLORS[entry.type] ?? color.dim)(entry.type.toLowerCase().padEnd(11));
-  return `${time} ${label} ${summarize(entry.data, 100)}`;
+  return `${time} ${label} ${summarize(foldThoughts(entry.data), 100)}`;
+}
+
+/**
+ * A message's content, or an event's data, with the agent's thinking folded to its length (ACP
+ * `thought` blocks and thought chunks, docs/design.md §15): the reply is what a reader scans for.
+ */
+function foldThoughts(value: unknown): unknown {
+  const fold = (b: unknown) => {
+    const block = b as { type?: unknown; text?: unknown } | null;
+    return block?.type === 'thought' && typeof block.text === 'string' ? `▸ thought (${block.text.length} characters)` : b;
+  };
+  if (Array.isArray(value)) {
+    const blocks = value.map(fold);
+    // ACP content blocks read as their text; anything else keeps its JSON.
+    return blocks.every((b) => typeof b === 'string' || (b as { type?: unknown })?.type === 'text') ? blocks.map((b) => (typeof b === 'string' ? b : (b as { text: string }).text)).join(' ') : blocks;
+  }
+  const data = value as { acp?: unknown; content?: unknown } | null;
+  if (data?.acp === 'agent_thought_chunk') return fold(data.content);
+  return value;
 }
 
 /** A change's data in one line: `FROM → TO` first when it is a status change, then the rest. */

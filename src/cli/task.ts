@@ -33,6 +33,8 @@ const TaskDetails = graphql(`
     task(id: $id) {
       id name prompt status isSupervisor branch worktreePath baseCommit headCommit messageCount
       pendingReason resumeNote lastError workerId leaseExpiresAt createdAt updatedAt
+      agentSession { protocol sessionId agentName agentVersion }
+      usage { inputTokens outputTokens costUsd }
       contract { id name phase }
       forkedFrom { id name } forkedAtCheckpoint { id number } forkedAtMessage { id index }
       continuedFrom { id name }
@@ -140,7 +142,21 @@ export const taskShow: CliCommand = {
         if (task.pendingReason) println(`  pending    ${task.pendingReason}`);
         if (shown.resumeNote) println(`  resumed    ${shown.resumeNote}`);
         if (task.lastError) println(`  last error ${task.lastError.split('\n')[0]}`);
+        const agent = task.agentSession;
+        if (agent) println(`  agent      ${agent.agentName ?? 'unnamed'} ${agent.agentVersion ?? ''} (${agent.protocol} session ${agent.sessionId})`.replace('  (', ' ('));
+        const usage = usageText(task.usage);
+        if (usage) println(`  usage      ${usage}`);
         println(`  created    ${when(task.createdAt)}, updated ${when(task.updatedAt)}`);
         println(color.dim(`  more: makima task history ${task.id} · makima task checkpoints ${task.id} · makima task events ${task.id} --follow`));
       }),
 };
+
+/** Tokens and cost as the agent reported them (Task.usage); null when it reported none. */
+function usageText(usage: { inputTokens?: number | null; outputTokens?: number | null; costUsd?: number | null }): string | null {
+  const parts = [
+    usage.inputTokens == null ? null : `${usage.inputTokens.toLocaleString('en-US')} input tokens`,
+    usage.outputTokens == null ? null : `${usage.outputTokens.toLocaleString('en-US')} output tokens`,
+    usage.costUsd == null ? null : `$${usage.costUsd.toFixed(4)}`,
+  ].filter((p) => p !== null);
+  return parts.length ? parts.join(', ') : null;
+}

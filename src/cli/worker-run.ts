@@ -11,6 +11,8 @@ import { graphql } from '../generated/gql/index.js';
 import { ApiError, type ApiClient } from './client.js';
 import { CliError, summarize } from './output.js';
 import { agentRecord, canIdentifyProcesses, isRecordedGroupRunning, readRecord, recordPath, removeRecord, stopRecordedGroup, writeRecord, type AgentRecord } from './worker-agents.js';
+import { driveAcpAgent } from './worker-acp.js';
+import type { AcpHost, AcpOptions } from './worker-acp-host.js';
 import { parseLine, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
 
 export const ClaimTask = graphql(`
@@ -62,6 +64,8 @@ export interface RunOptions {
   report: Report;
   /** Aborted when the worker is told to stop (Ctrl-C, SIGTERM): the task is released. */
   signal: AbortSignal;
+  /** Set: the command is an ACP agent, driven by worker-acp instead of the stdout protocol. */
+  acp?: AcpOptions;
 }
 
 export type RunOutcome =
@@ -107,6 +111,8 @@ class TaskRun {
   /** Watches this worker for the agent: it stops the agent's group if the worker dies (worker-reaper). */
   private reaper: ChildProcess | undefined;
   private record: { file: string; agent: AgentRecord } | undefined;
+  /** How the agent is asked to stop before it is killed (ACP: session/cancel); unset: killed at once. */
+  private interrupt: (() => void) | undefined;
 
   constructor(
     private readonly options: RunOptions,
@@ -124,7 +130,8 @@ class TaskRun {
 
     const onStop = () => {
       this.stopping = true;
-      this.kill();
+      if (this.interrupt) this.interrupt();
+      else this.kill();
     };
     signal.addEventListener('abort', onStop);
     const renewals = setInterval(() => void this.renew(), (this.options.leaseSeconds * 1000) / 2);
@@ -168,14 +175,43 @@ class TaskRun {
     }
     // An agent that never reads its context closes stdin early; that is its business, not an error.
     child.stdin.on('error', () => {});
-    child.stdin.end(`${JSON.stringify(this.context())}\n`);
     child.stderr.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL);
     });
+    if (this.options.acp) {
+      await driveAcpAgent(child, this.acpHost(), this.options.acp);
+      this.kill();
+      return ended;
+    }
+    child.stdin.end(`${JSON.stringify(this.context())}\n`);
     const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
     for await (const line of lines) await this.handle(line);
     return ended;
+  }
+
+  /** What the ACP driver needs from this run: where the agent works, and the run's ordered reports. */
+  private acpHost(): AcpHost {
+    return {
+      workdir: this.assignment.worktreePath,
+      assignment: this.assignment,
+      workerId: this.options.workerId,
+      report: this.options.report,
+      event: (type, data) => {
+        this.stream(type, data);
+        void this.addEvent(type, data, JSON.stringify(data).length);
+      },
+      inOrder: (work) => this.enqueue(() => this.flush().then(work)),
+      request: (send) => this.call(() => send(this.options.client)),
+      appendMessage: (message) => this.appendMessage(message),
+      checkpoint: (message) => this.checkpoint(message),
+      recordError: (message) => this.recordError(message),
+      declare: (outcome) => (this.declared = outcome),
+      stderrTail: () => this.stderrTail,
+      gone: () => this.lost !== undefined || this.stopping || this.options.signal.aborted,
+      onInterrupt: (interrupt) => (this.interrupt = interrupt),
+      kill: () => this.kill(),
+    };
   }
 
   private context() {
@@ -255,7 +291,7 @@ class TaskRun {
     }
   }
 
-  private async appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<void> {
+  private async appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<string | undefined> {
     const result = await this.call(() =>
       this.options.client.request(AppendMessages, {
         input: { taskId: this.taskId, workerId: this.options.workerId, messages: [{ role: message.role, content: message.content, toolCalls: message.toolCalls }] },
@@ -263,6 +299,7 @@ class TaskRun {
     );
     const index = result?.appendMessages.messages[0]?.index;
     if (index !== undefined) this.options.report('message', { taskId: this.taskId, role: message.role, index }, `  message #${index} (${message.role.toLowerCase()})`);
+    return result?.appendMessages.messages[0]?.id;
   }
 
   private async checkpoint(message: string): Promise<void> {
@@ -336,7 +373,8 @@ class TaskRun {
     if (!this.lost) {
       this.lost = reason;
       this.cancelled = cancelled;
-      this.kill();
+      if (this.interrupt) this.interrupt();
+      else this.kill();
     }
     return undefined;
   }

@@ -6,6 +6,7 @@ import { graphql } from '../generated/gql/index.js';
 import type { CliCommand } from './command.js';
 import { ApiError, clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
 import { CliError, UsageError, color, println } from './output.js';
+import { acpOptions, defineAcpOptions, type AcpFlags } from './worker-acp-options.js';
 import { ClaimTask, runAssignment, type Report } from './worker-run.js';
 
 const Viewer = graphql(`
@@ -15,7 +16,7 @@ const Viewer = graphql(`
 /** How long one claim waits for work on the server (its maximum is 60 s). */
 const WAIT_SECONDS = 30;
 
-interface WorkerOptions extends ClientOptions {
+interface WorkerOptions extends ClientOptions, AcpFlags {
   json?: boolean;
   command: string;
   workerId?: string;
@@ -34,12 +35,15 @@ export const worker: CliCommand = { name: 'worker', define: defineWorker };
 function defineWorker(cmd: Command): void {
   clientCommand(cmd)
     .description("claim tasks and run an agent command on each, in the task's worktree (see the README for its protocol)")
-    .requiredOption('--command <command>', "the agent command, run with /bin/sh -c; it gets the task's context as JSON on stdin")
+    .option('--command <command>', "the agent command, run with /bin/sh -c; it gets the task's context as JSON on stdin")
     .option('--worker-id <id>', "this worker's name (default: <hostname>-<pid>)")
     .option('--lease-seconds <n>', 'lease length; it is renewed every half of it', leaseSeconds, 60)
-    .option('--once', 'run one task, then exit (status 1 if the task failed)')
-    .action(async (opts: WorkerOptions) => {
-      if (!opts.command.trim()) throw new UsageError('--command must not be empty');
+    .option('--once', 'run one task, then exit (status 1 if the task failed)');
+  defineAcpOptions(cmd);
+  cmd.action(async (opts: WorkerOptions) => {
+      if (opts.acp !== undefined && opts.command !== undefined) throw new UsageError('give either --command or --acp, not both');
+      if (opts.acp !== undefined) opts.command = opts.acp;
+      if (!opts.command?.trim()) throw new UsageError(opts.acp !== undefined ? '--acp must not be empty' : 'give the agent: --command "<command>" or --acp "<ACP agent command>"');
       const client = clientFrom(opts);
       const workerId = opts.workerId ?? `${os.hostname()}-${process.pid}`;
       const report = reporter(opts.json);
@@ -76,7 +80,10 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
       continue;
     }
     if (!assignment) continue;
-    const outcome = await runAssignment({ client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal }, assignment);
+    const outcome = await runAssignment(
+      { client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, acp: acpOptions(opts) },
+      assignment,
+    );
     if (!opts.once) continue;
     if (outcome.kind === 'failed') throw new CliError(`task ${assignment.task.id} failed: ${outcome.error.split('\n')[0]}`);
     if (outcome.kind === 'lost') throw new CliError(`lost task ${assignment.task.id}: ${outcome.reason}`);

@@ -42,6 +42,8 @@ interface Task {
   lastError: string | null;
   resumeNote: string | null;
   messageCount: number;
+  agentSession: { protocol: string; sessionId: string; agentName: string | null; agentVersion: string | null } | null;
+  usage: { inputTokens: number | null; outputTokens: number | null; costUsd: number | null };
   createdAt: string;
   contract: { id: string; name: string; phase: string } | null;
   forkedFrom: { id: string; name: string } | null;
@@ -79,6 +81,7 @@ const CONVERSATION_PAGE = `fragment ConversationPage on ConversationMessageConne
 const FORK_FIELDS = 'id name status forkedAtCheckpoint { number } forkedAtMessage { index }';
 const TASK_QUERY = `query TaskPage($id: ID!) { task(id: $id) {
   id name prompt status isSupervisor branch headCommit workerId leaseExpiresAt lastError resumeNote messageCount createdAt
+  agentSession { protocol sessionId agentName agentVersion } usage { inputTokens outputTokens costUsd }
   contract { id name phase } forkedFrom { id name } forkedAtCheckpoint { number } forkedAtMessage { index } continuedFrom { id name }
   checkpoints(first: 100) { edges { node { id number message commitSha isBackup createdAt filesChanged { path status additions deletions binary } } } }
   conversation(first: 50) { ...ConversationPage }
@@ -112,6 +115,16 @@ function Folded({ text }: { text: string }) {
   );
 }
 
+/** Tokens and cost the agent reported (Task.usage), or null when it reported none. */
+function usageText(usage: Task['usage']): string | null {
+  const parts = [
+    usage.inputTokens == null ? null : `${usage.inputTokens.toLocaleString('en-US')} input tokens`,
+    usage.outputTokens == null ? null : `${usage.outputTokens.toLocaleString('en-US')} output tokens`,
+    usage.costUsd == null ? null : `$${usage.costUsd.toFixed(4)}`,
+  ].filter((p) => p !== null);
+  return parts.length ? parts.join(' · ') : null;
+}
+
 /** A message's content: text as text; Anthropic-style blocks with tool calls and results collapsible. */
 function Content({ content }: { content: unknown }) {
   if (typeof content === 'string') return <Folded text={content} />;
@@ -121,6 +134,8 @@ function Content({ content }: { content: unknown }) {
         {content.map((block, i) => {
           const b = block as { type?: string; text?: string; name?: string; input?: unknown; content?: unknown };
           if (b.type === 'text' && typeof b.text === 'string') return <Folded key={i} text={b.text} />;
+          // ACP thought chunks (makima worker --acp): folded, the reply is what a reader scans for.
+          if (b.type === 'thought' && typeof b.text === 'string') return <Collapsible key={i} label="Thought" text={b.text} />;
           if (b.type === 'tool_use') return <Collapsible key={i} label={`Tool call: ${b.name ?? ''}`} text={asText(b.input)} />;
           if (b.type === 'tool_result') return <Collapsible key={i} label="Tool result" text={asText(b.content)} />;
           return <Folded key={i} text={asText(block)} />;
@@ -415,6 +430,8 @@ export function TaskPage({ id, messageId }: { id: string; messageId?: string }) 
         {task.forkedFrom && (<><dt>Forked from</dt><dd><a href={`#/task/${task.forkedFrom.id}`}>{task.forkedFrom.name}</a> at {task.forkedAtCheckpoint ? `checkpoint #${task.forkedAtCheckpoint.number}` : task.forkedAtMessage ? `message ${task.forkedAtMessage.index + 1}` : 'its start'}</dd></>)}
         {task.continuedFrom && (<><dt>Continues</dt><dd><a href={`#/task/${task.continuedFrom.id}`}>{task.continuedFrom.name}</a></dd></>)}
         {task.lastError && (<><dt>Last error</dt><dd>{task.lastError}</dd></>)}
+        {task.agentSession && (<><dt>Agent</dt><dd>{task.agentSession.agentName ?? 'unnamed'} {task.agentSession.agentVersion ?? ''} · {task.agentSession.protocol} session <code>{task.agentSession.sessionId}</code></dd></>)}
+        {usageText(task.usage) && (<><dt>Usage</dt><dd>{usageText(task.usage)}</dd></>)}
         {task.resumeNote && (<><dt>Resume note</dt><dd>{task.resumeNote}</dd></>)}
       </dl>
       {task.prompt && <details class="prompt"><summary>Prompt</summary><Folded text={task.prompt} /></details>}

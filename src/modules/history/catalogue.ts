@@ -155,6 +155,26 @@ export const CATALOGUE = {
         journalId: text('The journal entry of the change'),
       }),
     },
+    agent_session: {
+      when: 'a worker opens (or loads) an agent session for the task: makima worker --acp (docs/design.md §15)',
+      data: z.object({
+        protocol: text('The protocol, "acp"'),
+        sessionId: text("The agent's session id"),
+        how: text('"new" (a new session), "load" (session/load of the known one) or "replay" (a new session given the conversation so far)'),
+        agentName: text("The agent's name, as it reported it").nullable(),
+        agentVersion: text("The agent's version, as it reported it").nullable(),
+        workerId: text('The worker that drives it'),
+      }),
+    },
+    usage: {
+      when: 'a worker reports the tokens and cost of an agent turn (summed in Task.usage)',
+      data: z.object({
+        inputTokens: int('Input tokens of the turn').nullable(),
+        outputTokens: int('Output tokens of the turn').nullable(),
+        costUsd: z.number().describe('Cost of the turn in US dollars').nullable(),
+        messageId: idOf('ConversationMessage', 'The message of the turn it belongs to').nullable(),
+      }),
+    },
     output: {
       when: 'a batch of task events is recorded',
       data: z.object({

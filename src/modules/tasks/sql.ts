@@ -34,6 +34,10 @@ const TASK_FIELDS: { [K in keyof Task]-?: string } = {
   cancelReason: 'cancel_reason',
   archivedAt: 'archived_at',
   codeInRefs: 'code_in_refs',
+  agentSession: 'agent_session',
+  usageInputTokens: 'usage_input_tokens',
+  usageOutputTokens: 'usage_output_tokens',
+  usageCostUsd: 'usage_cost_usd',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 };

@@ -48,6 +48,9 @@ function block(b: Record<string, unknown>): string {
       return String(b.text ?? '');
     case 'thinking':
       return `> _thinking:_ ${cut(String(b.thinking ?? '')).replace(/\n/g, '\n> ')}`;
+    case 'thought':
+      // ACP's thought chunks (makima worker --acp): folded, the reply is what a reader scans for.
+      return `<details><summary>Thought</summary>\n\n${cut(String(b.text ?? ''))}\n\n</details>`;
     case 'tool_use':
       return toolCall(b.name, b.input);
     case 'tool_result':

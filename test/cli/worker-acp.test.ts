@@ -1,0 +1,296 @@
+// `makima worker --acp` against a real server, driving a scripted ACP agent (test/fixtures/acp-agent.ts,
+// a real child process speaking the Agent Client Protocol over stdio through the SDK's agent side):
+// a full turn recorded as conversation, events, checkpoints, agent session and usage; the permission
+// policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../../src/generated/gql/index.js';
+import { eventually, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
+import { claim, CompleteTask, createContract, createTask, interruptedEvent, ResumeTask } from '../fixtures.js';
+import { runMakima, spawnMakima, type Spawned } from './run.js';
+
+const AGENT = fileURLToPath(new URL('../fixtures/acp-agent.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const ACP = `'${process.execPath}' --import '${TSX}' '${AGENT}'`;
+
+let t: TestServer;
+let dir: string;
+const workers: Spawned[] = [];
+beforeAll(async () => {
+  t = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '100' });
+  dir = tempDir();
+});
+afterAll(async () => {
+  for (const w of workers) await w.stop('SIGKILL');
+  await t?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+let runs = 0;
+/** A worker's environment: the server, the token, the agent's script and its log file. */
+function agentEnv(user: TestUser, mode: string, extra: Record<string, string> = {}) {
+  const log = path.join(dir, `agent-${++runs}.jsonl`);
+  return { env: { MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token, ACP_AGENT_MODE: mode, ACP_AGENT_LOG: log, ...extra }, log };
+}
+
+function agentLog(file: string): Record<string, unknown>[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function startWorker(args: string[], env: Record<string, string>): Spawned {
+  const worker = spawnMakima(['worker', '--acp', ACP, ...args], env);
+  workers.push(worker);
+  return worker;
+}
+
+const Recorded = graphql(`
+  query AcpRecorded($id: ID!) {
+    task(id: $id) {
+      status lastError
+      agentSession { protocol sessionId agentName agentVersion capabilities }
+      usage { inputTokens outputTokens costUsd }
+      conversation(first: 100) { edges { node { role content toolCalls } } }
+      events(first: 100) { edges { node { type data } } }
+      checkpoints(first: 10) { edges { node { number message filesChanged { path status } } } }
+      history(first: 100) { edges { node { eventType eventSubtype data } } }
+    }
+  }
+`);
+
+const CancelTask = graphql(`
+  mutation AcpCancelTask($input: CancelTaskInput!) { cancelTask(input: $input) { task { id status } } }
+`);
+
+async function recorded(user: TestUser, taskId: string) {
+  const task = (await user.ok(Recorded, { id: taskId })).task!;
+  return {
+    ...task,
+    messages: task.conversation.edges.map((e) => e.node),
+    events: task.events.edges.map((e) => e.node) as { type: string; data: Record<string, unknown> }[],
+    checkpoints: task.checkpoints.edges.map((e) => e.node),
+    history: task.history.edges.map((e) => ({ ...e.node, data: e.node.data as Record<string, unknown> })),
+  };
+}
+
+/** A contract whose supervisor is out of the way, and one PENDING task of it with `prompt`. */
+async function plainTask(user: TestUser, prompt: string) {
+  const contract = await createContract(user, await t.makeRepo());
+  const supervisor = await claim(user, 'setup');
+  await user.ok(CompleteTask, { input: { taskId: supervisor!.task.id, workerId: 'setup' } });
+  const task = await createTask(user, contract.id, 'acp task', { prompt });
+  return { id: task.id, worktreePath: task.worktreePath! };
+}
+
+// Each test starts real workers and agents (TypeScript, through tsx): slower than most on a busy machine.
+describe('makima worker --acp', { timeout: 240_000 }, () => {
+  it('records a full turn: coalesced messages with thoughts, tool calls with diffs, a terminal, checkpoints per edit and per turn, the session and usage', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Write a, b and c.');
+    const { env, log } = agentEnv(user, 'work');
+    const result = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'w1', '--checkpoint-every', 'edit'], env);
+    // The worker warns about nothing; the agent's SDK says on its stderr (passed through) that it got
+    // the worker's answer to its non-JSON line, an error response of id null.
+    expect(result.stderr).toBe('Got response to unknown request null\n');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`completed acp task (${task.id})`);
+
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.messages).toEqual([
+      { role: 'USER', content: [{ type: 'text', text: 'Write a, b and c.' }], toolCalls: null },
+      {
+        role: 'ASSISTANT',
+        content: [
+          { type: 'thought', text: 'Thinking hard.' },
+          { type: 'text', text: 'Hello, world. Done.' },
+        ],
+        toolCalls: [
+          { toolCallId: 'edit-1', kind: 'edit', title: 'Write a.txt', status: 'completed' },
+          { toolCallId: 'edit-2', kind: 'edit', title: 'Write b.txt', status: 'completed' },
+          { toolCallId: 'exec-1', kind: 'execute', title: 'Run a command', status: 'completed' },
+        ],
+      },
+    ]);
+    // Each tool call once as TOOL_CALL and once as TOOL_RESULT, keyed by toolCallId, in the order they came.
+    const calls = r.events.filter((e) => e.type === 'TOOL_CALL' || e.type === 'TOOL_RESULT').map((e) => [e.type, e.data.toolCallId, e.data.status]);
+    expect(calls).toEqual([
+      ['TOOL_CALL', 'edit-1', 'pending'],
+      ['TOOL_RESULT', 'edit-1', 'completed'],
+      ['TOOL_CALL', 'edit-2', 'pending'],
+      ['TOOL_RESULT', 'edit-2', 'completed'],
+      ['TOOL_CALL', 'exec-1', 'in_progress'],
+      ['TOOL_RESULT', 'exec-1', 'completed'],
+    ]);
+    const editResult = r.events.find((e) => e.type === 'TOOL_RESULT' && e.data.toolCallId === 'edit-1')!.data;
+    expect(editResult).toMatchObject({ kind: 'edit', title: 'Write a.txt', content: [{ type: 'diff', path: path.join(task.worktreePath, 'a.txt'), oldText: null, newText: 'alpha\n' }] });
+    const status = r.events.filter((e) => e.type === 'STATUS').map((e) => e.data.acp);
+    expect(status).toEqual(['plan', 'permission', 'terminal', 'current_mode_update', 'usage_update']);
+    expect(r.events.find((e) => e.data.acp === 'permission')!.data).toMatchObject({ toolCallId: 'edit-1', decision: 'allowed', optionId: 'yes', policy: 'default' });
+    expect(r.events.find((e) => e.data.acp === 'plan')!.data).toEqual({ acp: 'plan', entries: [{ content: 'write a and b', priority: 'high', status: 'in_progress' }] });
+    const outputs = r.events.filter((e) => e.type === 'OUTPUT').map((e) => e.data.acp);
+    expect(outputs).toEqual(['agent_thought_chunk', 'agent_thought_chunk', 'agent_message_chunk', 'agent_message_chunk', 'agent_message_chunk']);
+    // The write outside the worktree: an error to the agent, an ERROR event in the history, no file.
+    const errors = r.events.filter((e) => e.type === 'ERROR');
+    expect(errors).toHaveLength(2);
+    // A line that is not JSON: the agent is told (-32700), the history says so, the turn goes on.
+    expect(errors[0].data).toMatchObject({ acp: 'protocol_error', error: { code: -32700 } });
+    expect(errors[1].data.message).toMatch(/^fs\/write_text_file: .*outside\.txt is outside the task's working directory/);
+    expect(fs.existsSync(path.join(task.worktreePath, '..', 'outside.txt'))).toBe(false);
+    const agent = agentLog(log);
+    expect(agent.find((e) => e.event === 'outside')).toMatchObject({ outcome: 'refused' });
+    expect(agent.find((e) => e.event === 'terminal')).toMatchObject({ exit: { exitCode: 0 }, output: `ran in ${fs.realpathSync(task.worktreePath)}\n` });
+    expect(agent.find((e) => e.event === 'new')).toMatchObject({ cwd: task.worktreePath });
+
+    // A checkpoint after each finished edit, holding exactly what it wrote, and one after the turn.
+    expect(r.checkpoints).toEqual([
+      { number: 1, message: 'edit 1: Write a.txt', filesChanged: [{ path: 'a.txt', status: 'ADDED' }] },
+      { number: 2, message: 'edit 2: Write b.txt', filesChanged: [{ path: 'b.txt', status: 'ADDED' }] },
+      { number: 3, message: 'turn ended: end_turn', filesChanged: [{ path: 'c.txt', status: 'ADDED' }] },
+    ]);
+    const sessionId = agent.find((e) => e.event === 'new')!.sessionId;
+    expect(r.agentSession).toEqual({ protocol: 'acp', sessionId, agentName: 'scripted-acp-agent', agentVersion: '1.2.3', capabilities: { loadSession: false } });
+    expect(r.usage).toEqual({ inputTokens: 100, outputTokens: 20, costUsd: 0.25 });
+    const kinds = r.history.map((h) => `${h.eventType}/${h.eventSubtype}`);
+    expect(kinds).toContain('TASK/agent_session');
+    expect(r.history.find((h) => h.eventSubtype === 'usage')!.data).toMatchObject({ inputTokens: 100, outputTokens: 20, costUsd: 0.25 });
+    expect(r.history.find((h) => h.eventSubtype === 'agent_session')!.data).toMatchObject({ protocol: 'acp', sessionId, how: 'new', agentName: 'scripted-acp-agent', workerId: 'w1' });
+  });
+
+  it('answers permission requests by --permissions: reject refuses the edit, ask-fail fails the task; each decision is an event', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Write a.');
+    const rejecting = await runMakima(['worker', '--acp', ACP, '--once', '--permissions', 'reject'], agentEnv(user, 'work').env);
+    expect(rejecting.code).toBe(0);
+    const r = await recorded(user, task.id);
+    expect(r.events.find((e) => e.data.acp === 'permission')!.data).toMatchObject({ toolCallId: 'edit-1', decision: 'rejected', optionId: 'no', policy: 'reject' });
+    expect(r.events.find((e) => e.type === 'TOOL_RESULT' && e.data.toolCallId === 'edit-1')!.data).toMatchObject({ status: 'failed', rawOutput: { error: 'permission denied' } });
+    expect(fs.existsSync(path.join(task.worktreePath, 'a.txt'))).toBe(false);
+    expect(r.checkpoints.map((c) => c.filesChanged.map((f) => f.path))).toEqual([['b.txt', 'c.txt']]);
+
+    const asking = await plainTask(user, 'Write a, ask first.');
+    const { env, log } = agentEnv(user, 'work');
+    const failed = await runMakima(['worker', '--acp', ACP, '--once', '--permissions', 'ask-fail'], env);
+    expect(failed.code).toBe(1);
+    const a = await recorded(user, asking.id);
+    expect(a.status).toBe('FAILED');
+    expect(a.lastError).toBe('the agent asked permission for "Write a.txt" and --permissions ask-fail: nobody can be asked');
+    expect(a.events.find((e) => e.data.acp === 'permission')!.data).toMatchObject({ decision: 'cancelled', optionId: null, policy: 'ask-fail' });
+    expect(agentLog(log).find((e) => e.event === 'permission')).toMatchObject({ outcome: { outcome: 'cancelled' } });
+  });
+
+  it('fails the task on stopReason refusal, and with the end of stderr when the agent crashes mid-turn; what it said is kept', async () => {
+    const user = await t.createUser();
+    const refused = await plainTask(user, 'Do something bad.');
+    const refusal = await runMakima(['worker', '--acp', ACP, '--once'], agentEnv(user, 'refuse').env);
+    expect(refusal.code).toBe(1);
+    const r = await recorded(user, refused.id);
+    expect(r).toMatchObject({ status: 'FAILED', lastError: 'the agent refused to continue (stopReason refusal)' });
+    expect(r.messages.map((m) => m.content)).toEqual([[{ type: 'text', text: 'Do something bad.' }], [{ type: 'text', text: 'I will not.' }]]);
+    expect(r.checkpoints.map((c) => c.message)).toEqual(['turn ended: refusal']);
+
+    const crashing = await plainTask(user, 'Crash.');
+    const crash = await runMakima(['worker', '--acp', ACP, '--once'], agentEnv(user, 'crash').env);
+    expect(crash.code).toBe(1);
+    const c = await recorded(user, crashing.id);
+    expect(c.status).toBe('FAILED');
+    expect(c.lastError).toBe('the agent exited with status 3 before its turn ended; the end of its stderr:\npanic: the scripted agent crashed\nat step 2');
+    expect(c.messages.map((m) => m.content)).toEqual([[{ type: 'text', text: 'Crash.' }], [{ type: 'text', text: 'About to fall over.' }]]);
+  });
+
+  it('fails the task with a clear reason when the agent never answers initialize; --command and --acp together are refused', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Hello?');
+    const { env } = agentEnv(user, 'mute');
+    const result = await runMakima(['worker', '--acp', ACP, '--once', '--init-timeout-seconds', '15'], env);
+    expect(result.code).toBe(1);
+    expect(await recorded(user, task.id)).toMatchObject({ status: 'FAILED', lastError: 'the agent did not answer initialize within 15s', agentSession: null });
+
+    const both = await runMakima(['worker', '--acp', ACP, '--command', 'true'], env);
+    expect(both).toMatchObject({ code: 2, stderr: 'makima: give either --command or --acp, not both\n' });
+  });
+
+  it('cancelTask reaches the agent as session/cancel; the task ends CANCELLED', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Take your time.');
+    const { env, log } = agentEnv(user, 'slow');
+    const worker = startWorker(['--once', '--lease-seconds', '6'], env);
+    await worker.waitFor(/ACP session \S+ \(new\)/, 150_000);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'prompt'), 'the agent to be prompted', 150_000);
+    await user.ok(CancelTask, { input: { taskId: task.id, reason: 'changed my mind' } });
+    await worker.waitFor(/cancelled acp task/, 150_000);
+    const sessionId = agentLog(log).find((e) => e.event === 'new')!.sessionId;
+    expect(agentLog(log).filter((e) => e.event === 'cancel')).toEqual([{ event: 'cancel', sessionId }]);
+    expect((await recorded(user, task.id)).status).toBe('CANCELLED');
+  });
+
+  /** Runs `mode` with the agent hanging mid-turn, kills the worker, and waits for the lapse: the task is INTERRUPTED. */
+  async function interruptedRun(user: TestUser, load: boolean) {
+    const task = await plainTask(user, 'Start, then continue.');
+    const { env, log } = agentEnv(user, 'hang', { ACP_AGENT_LOAD: load ? '1' : '0' });
+    const worker = startWorker(['--lease-seconds', '6', '--worker-id', 'first'], env);
+    const pid = Number((await worker.waitFor(/agent started \(pid (\d+)\)/, 150_000))[1]);
+    await worker.waitFor(/ACP session \S+ \(new\)/, 150_000);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'hanging'), 'the agent to hang', 150_000);
+    await eventually(async () => (await recorded(user, task.id)).messages.length === 1, 'the prompt to be recorded', 150_000);
+    await worker.stop('SIGKILL');
+    // The reaper stops an ACP agent like any other when its worker dies.
+    await eventually(async () => !groupAlive(pid), "the agent's process group to end", 30_000);
+    await interruptedEvent(t, user, task.id);
+    await user.ok(ResumeTask, { input: { taskId: task.id } });
+    return { task, sessionId: agentLog(log).find((e) => e.event === 'new')!.sessionId as string };
+  }
+
+  it('resumes with session/load when the agent can load: the replayed updates are not recorded twice', async () => {
+    const user = await t.createUser();
+    const { task, sessionId } = await interruptedRun(user, true);
+    const { env, log } = agentEnv(user, 'work', { ACP_AGENT_LOAD: '1' });
+    const second = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'second'], env);
+    expect(second.code).toBe(0);
+    const agent = agentLog(log);
+    expect(agent.filter((e) => e.event === 'load' || e.event === 'new')).toEqual([{ event: 'load', sessionId }]);
+    const prompt = agent.find((e) => e.event === 'prompt')!.prompt as string[];
+    expect(prompt).toHaveLength(1);
+    expect(prompt[0]).toMatch(/^Resumed: the task was INTERRUPTED .*\nContinue the task from where the conversation ends\.$/s);
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.messages.map((m) => m.role)).toEqual(['USER', 'USER', 'ASSISTANT']);
+    expect(JSON.stringify(r.messages)).not.toContain('replayed');
+    // History is newest first.
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => [h.data.how, h.data.sessionId]).reverse()).toEqual([
+      ['new', sessionId],
+      ['load', sessionId],
+    ]);
+  });
+
+  it('resumes an agent that cannot load with a new session whose prompt carries the conversation so far', async () => {
+    const user = await t.createUser();
+    const { task, sessionId } = await interruptedRun(user, false);
+    const { env, log } = agentEnv(user, 'work');
+    const second = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'second'], env);
+    expect(second.code).toBe(0);
+    const agent = agentLog(log);
+    expect(agent.some((e) => e.event === 'load')).toBe(false);
+    const newSession = agent.find((e) => e.event === 'new')!.sessionId;
+    expect(newSession).not.toBe(sessionId);
+    const [context, note] = agent.find((e) => e.event === 'prompt')!.prompt as string[];
+    expect(context).toBe('You are continuing the task "acp task". Its prompt was:\nStart, then continue.\n\nThe conversation so far:\n[user] Start, then continue.');
+    expect(note).toMatch(/^Resumed: the task was INTERRUPTED /);
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.agentSession!.sessionId).toBe(newSession);
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
+  });
+});
