@@ -16,12 +16,14 @@ import {
   deleteBranch,
   diffPatch,
   headCommit,
+  indexTree,
   protectArchive,
   protectCheckpoint,
   undoCommit,
   unprotectArchive,
   unprotectCheckpoint,
 } from './checkpoints.js';
+import { clearDeadLocks } from './locks.js';
 import { addWorktree, assertBranchName, git, removeWorktree, resolveRepository, restoreWorktree } from './repo.js';
 
 import type { Git } from './seam.js';
@@ -29,7 +31,8 @@ import type { Git } from './seam.js';
 export type { FileChange, FileStatus, WorktreeCommit } from './checkpoints.js';
 export { archiveRef, checkpointRef, withTrailers } from './checkpoints.js';
 export type { Git, Workspace } from './seam.js';
-export { claimLeftoverJournals, JournalFile, undo, type JournalRecord, type UndoStep } from './journal.js';
+export { claimLeftoverJournals, JournalFile, lockScope, manualUndo, undo, type ClaimedJournal, type JournalRecord, type UndoStep } from './journal.js';
+export type { LockScope } from './locks.js';
 
 /** Git on this server's own disk, through simple-git. */
 export const localGit: Git = {
@@ -47,8 +50,8 @@ export const localGit: Git = {
   checkpointRefNumbers,
   protectArchive,
   unprotectArchive,
-  addWorkspace: (w, commit) => addWorktree(w.repositoryPath, w.worktreePath, w.branch, commit),
-  removeWorkspace: (w) => removeWorktree(w.repositoryPath, w.worktreePath, w.branch),
+  addWorkspace: (w, commit, changeId) => addWorktree(w.repositoryPath, w.worktreePath, w.branch, commit, changeId),
+  removeWorkspace: (w, createdBy) => removeWorktree(w.repositoryPath, w.worktreePath, w.branch, createdBy),
   restoreWorkspace: (w, sha) => restoreWorktree(w.repositoryPath, w.worktreePath, w.branch, sha),
   async workspaceHead(w) {
     if (!fs.existsSync(w.worktreePath)) return null;
@@ -56,6 +59,8 @@ export const localGit: Git = {
   },
   assertOnBranch: (w) => assertWorktreeOnBranch(w.worktreePath, w.branch),
   commitWorkspace: (w, message) => commitWorktree(w.worktreePath, w.branch, message),
-  undoCommit: (w, previousHead) => undoCommit(w.worktreePath, previousHead),
+  stagedTree: (w) => indexTree(w.worktreePath),
+  undoCommit: (w, previousHead, stagedTree) => undoCommit(w.worktreePath, previousHead, stagedTree),
   checkout: (w, sha) => checkoutCommit(w.worktreePath, sha),
+  clearDeadLocks,
 };
