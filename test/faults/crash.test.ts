@@ -24,7 +24,7 @@ let token: string;
 
 async function start(): Promise<void> {
   const child = spawnMakima(['serve', '--json'], env);
-  const [line] = await child.waitFor(/^\{.*"url".*\}$/m, 60_000);
+  const [line] = await child.waitFor(/^\{.*"url".*\}$/m, 150_000);
   const info = JSON.parse(line) as { url: string; localToken: string | null };
   if (info.localToken) token = info.localToken;
   server = { process: child, url: info.url };
@@ -60,7 +60,7 @@ async function api<T = any>(query: string, variables: Record<string, unknown> = 
 }
 
 /** Runs `operation` with the server set to kill itself at `point`; waits for the death, restarts. */
-async function crashAt(point: string, operation: () => Promise<unknown>): Promise<void> {
+async function crashAt(point: string, operation: () => Promise<unknown>, whileDown?: () => void): Promise<void> {
   fs.writeFileSync(crashFile, point);
   const exit = new Promise<NodeJS.Signals | null>((resolve) => server!.process.child.once('exit', (_code, signal) => resolve(signal)));
   await operation().then(
@@ -70,6 +70,7 @@ async function crashAt(point: string, operation: () => Promise<unknown>): Promis
   expect(await exit, `the server died at ${point}`).toBe('SIGKILL');
   expect(fs.existsSync(crashFile), `crash point ${point} was reached`).toBe(false);
   server = undefined;
+  whileDown?.();
   await start();
 }
 
@@ -189,6 +190,27 @@ describe('a server killed inside a change that moves git', () => {
     await api(Setup.rewind, { t: f.taskId, c: f.first.id, mode: 'BOTH' });
     await assertConsistent(f.repo, f.contractId, work);
   }, 120_000);
+
+  it.each(['rewind task:before:checkout', 'rewind task:after:checkout'])(
+    "rewindTask, killed at %s together with its git, whose lock files stay behind, is undone once recovery clears git's locks",
+    async (point) => {
+      const f = await fixture();
+      const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
+      const gitDir = path.resolve(f.worktree, git(f.worktree, 'rev-parse', '--git-dir'));
+      const commonDir = path.resolve(f.worktree, git(f.worktree, 'rev-parse', '--git-common-dir'));
+      const branch = git(f.worktree, 'symbolic-ref', 'HEAD');
+      // What a git killed in the middle of `reset --hard` leaves: its index.lock, and the locks of HEAD and the branch.
+      const locks = [path.join(gitDir, 'index.lock'), path.join(gitDir, 'HEAD.lock'), path.join(commonDir, `${branch}.lock`)];
+      await crashAt(point, () => api(Setup.rewind, { t: f.taskId, c: f.first.id, mode: 'CODE' }), () => {
+        for (const lock of locks) fs.writeFileSync(lock, '');
+      });
+      for (const lock of locks) expect(fs.existsSync(lock), `${lock} removed`).toBe(false);
+      const tasks = await assertConsistent(f.repo, f.contractId, work, true);
+      expect(tasks.find((t) => t.id === f.taskId)!.recovered).toBe(1);
+      expect(fs.readdirSync(path.join(root, 'data', 'git-journal')).filter((n) => !n.startsWith('failed')), 'no journal left').toEqual([]);
+    },
+    120_000,
+  );
 
   it.each(STEPS('create checkpoint', ['commitWorkspace', 'protectCheckpoint']))('createCheckpoint, killed at %s, never reuses a checkpoint number', async (point) => {
     const f = await fixture();
