@@ -60,7 +60,9 @@ export class GitSession {
     const full = withTrailers(message, taskId, this.journal.record.tasks[taskId]?.contractId ?? null);
     if (!previousHead) return this.git.commitWorkspace(workspace, full); // fails with what to do
     // What is staged now, so that the undo gives the index back exactly (the commit stages everything).
-    const stagedTree = await this.git.stagedTree(workspace);
+    // An index git cannot write as a tree (a merge with conflicts) is committed as before; its undo
+    // then only unstages.
+    const stagedTree = await this.git.stagedTree(workspace).catch(() => undefined);
     return this.step(taskId, 'commitWorkspace', { op: 'undoCommit', workspace, previousHead, stagedTree }, () => this.git.commitWorkspace(workspace, full));
   }
 
