@@ -325,18 +325,16 @@ describe('a server killed inside an archive (issue #15)', () => {
 });
 
 describe('a server killed inside an import or a contract archive', () => {
-  const Import = `mutation($c: ID!, $content: String!) { importTranscript(input: { contractId: $c, source: MAKIMA_JSONL, content: $content }) { task { id } } }`;
+  const Import = `mutation($c: ID!, $content: String!) { importTranscript(input: { contractId: $c, source: CLAUDE_CODE_JSONL, content: $content }) { task { id } } }`;
   const ArchiveContract = `mutation($c: ID!) { archiveContract(input: { contractId: $c }) { contract { archivedAt } } }`;
   const Cancel = `mutation($t: ID!) { cancelTask(input: { taskId: $t }) { task { status } } }`;
   const ContractState = `query($c: ID!) { contract(id: $c) { archivedAt tasks(first: 10) { edges { node { id archivedAt worktreePath headCommit } } } } }`;
 
   it.each(STEPS('import transcript', ['addWorkspace']))('importTranscript, killed at %s, imports all or nothing, and the import can be repeated', async (point) => {
     const f = await fixture();
-    const session = crypto.randomUUID();
-    const content = [
-      { type: 'session', sessionId: session, source: 'test' },
-      { role: 'USER', content: 'imported before a crash' },
-    ].map((l) => JSON.stringify(l)).join('\n');
+    // A real Claude Code session, under a session id of its own (an import of a known session appends instead).
+    const recorded = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'claude-code', 'session.jsonl'), 'utf8');
+    const content = recorded.replaceAll('5b1f0c2e-8d2a-4c1e-9a57-0f3c2d1e4b6a', crypto.randomUUID());
     const count = async () => (await tasksOf(f.contractId)).length;
     const before = await count();
     await crashAt(point, () => api(Import, { c: f.contractId, content }));
