@@ -1,5 +1,6 @@
 // Checkpoints on real repositories: what a checkpoint commits and records, Task.checkpoints,
 // Checkpoint.diff, and branchFromCheckpoint with its name validation.
+import fs from 'node:fs';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../src/generated/gql/index.js';
@@ -260,13 +261,29 @@ describe('branchFromCheckpoint', () => {
     write(f.worktree, { 'x.txt': 'x\n' });
     const cp = await checkpoint(user, f.taskId, 'one');
     const main = await simpleGit(f.repo).revparse(['refs/heads/main']);
-    for (const branchName of ['main', f.branch]) {
+    for (const branchName of ['main']) {
       const result = await user.gql(Branch, { input: { taskId: f.taskId, checkpointId: cp.id, branchName } });
       expect(codes(result), branchName).toEqual(['CONFLICT']);
       expect(result.errors![0].message).toContain('already exists');
     }
     expect(await simpleGit(f.repo).revparse(['refs/heads/main'])).toBe(main);
     expect(await t.db.prisma.historyEvent.count({ where: { taskId: rawId(f.taskId), eventSubtype: 'branched' } })).toBe(0);
+  });
+
+  it("refuses an existing branch at the checkpoint's own commit with CONFLICT and leaves it in place (its undo never ran)", async () => {
+    const user = await t.createUser();
+    const f = await taskOnRepo(t, user);
+    // A checkpoint with no changes records the repository's tip: main, and the branches below, are at its commit.
+    const cp = await checkpoint(user, f.taskId, 'nothing changed');
+    const repo = simpleGit(f.repo);
+    for (const name of ['keepme', 'release/1.0']) await repo.raw(['branch', name, cp.commitSha]);
+    expect(await repo.revparse(['refs/heads/main'])).toBe(cp.commitSha);
+    for (const branchName of ['main', 'keepme', 'release/1.0']) {
+      const result = await user.gql(Branch, { input: { taskId: f.taskId, checkpointId: cp.id, branchName } });
+      expect(codes(result), branchName).toEqual(['CONFLICT']);
+      expect((await repo.raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branchName}`])).trim(), `${branchName} is still there`).toBe(cp.commitSha);
+    }
+    expect(fs.readdirSync(t.config.gitJournalDir).filter((n) => n.endsWith('.json')), 'no journal left to undo at the next start').toEqual([]);
   });
 
   it('refuses bad names, ids and checkpoints before running any git command, and changes nothing', async () => {
@@ -282,7 +299,7 @@ describe('branchFromCheckpoint', () => {
     const refsBefore = await simpleGit(f.repo).raw(['for-each-ref']);
     const git = recordGitCommands();
     try {
-      const badNames = ['--upload-pack=x', 'a..b', 'x.lock', 'with space', 'tab\there', 'bell\x07', 'nul\x00byte', 'del\x7f', '-b', 'HEAD', 'a/', '.hidden', 'a@{1}', 'colon:x', 'q?', ''];
+      const badNames = ['--upload-pack=x', 'a..b', 'x.lock', 'with space', 'tab\there', 'bell\x07', 'nul\x00byte', 'del\x7f', '-b', 'HEAD', 'a/', '.hidden', 'a@{1}', 'colon:x', 'q?', '', 'refs/heads/main', 'refs/x', 'heads/main', 'tags/v1', 'remotes/origin/x', 'makima/evil', 'makima', 'ORIG_HEAD', 'FETCH_HEAD'];
       for (const branchName of badNames) {
         const result = await user.gql(Branch, { input: { taskId: f.taskId, checkpointId: cp.id, branchName } });
         expect(codes(result), JSON.stringify(branchName)).toEqual(['BAD_USER_INPUT']);

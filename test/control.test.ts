@@ -191,6 +191,35 @@ describe('archiveContract', () => {
   });
 });
 
+describe('archiveContract racing createTask', () => {
+  it('never leaves a task in an archived contract: one of the two waits for the other', async () => {
+    const u = await t.createUser();
+    let archivedFirst = 0;
+    let tasksFirst = 0;
+    for (let round = 0; round < 6; round++) {
+      const repo = await t.makeRepo();
+      const contract = await createContract(u, repo, `race ${round}`);
+      // Started together: the tasks' checks outside the transaction run while the archive commits.
+      const creates = [0, 1, 2].map((i) => u.gql(`mutation($c: ID!, $n: String!) { createTask(input: { contractId: $c, name: $n }) { task { id } } }`, { c: contract.id, n: `t${i}` }));
+      const archive = u.gql(ArchiveContract, { id: contract.id });
+      const [archived, ...created] = await Promise.all([archive, ...creates]);
+      const state = await u.ok(`query($c: ID!) { contract(id: $c) { archivedAt tasks(first: 10) { edges { node { id archivedAt isSupervisor } } } } }`, { c: contract.id });
+      const open = state.contract.tasks.edges.filter((e: any) => e.node.archivedAt === null);
+      if (state.contract.archivedAt !== null) {
+        expect(codes(archived)).toEqual([]);
+        expect(open, `round ${round}: no task of the archived contract is left unarchived`).toEqual([]);
+        for (const c of created) expect(codes(c), `round ${round}: a task created after the archive is refused`).toEqual(['CONFLICT']);
+        archivedFirst++;
+      } else {
+        expect(codes(archived)).toEqual(['CONFLICT']); // a PENDING task was there first
+        expect(created.some((c) => codes(c).length === 0)).toBe(true);
+        tasksFirst++;
+      }
+    }
+    expect(archivedFirst + tasksFirst).toBe(6);
+  });
+});
+
 describe('the retention', () => {
   it('archives finished tasks after MAKIMA_ARCHIVE_AFTER_DAYS, as the server itself', async () => {
     const r = await startTestServer({ MAKIMA_ARCHIVE_AFTER_DAYS: '0.00001', MAKIMA_ARCHIVE_SWEEP_MS: '200' }); // ≈ 0.9 s

@@ -3,7 +3,7 @@
 // from the database and is still checked with assertSha; branch names are checked by the caller.
 import fs from 'node:fs';
 import { ConflictError, GitError } from '../errors.js';
-import { assertSha, branchExists, firstLine, git } from './repo.js';
+import { assertSha, branchExists, createRef, deleteRefIfCreatedBy, firstLine, git } from './repo.js';
 
 export type FileStatus = 'added' | 'modified' | 'deleted' | 'type_changed';
 
@@ -99,31 +99,29 @@ export async function commitWorktree(worktreePath: string, branch: string, messa
 
 /**
  * Keeps `sha` reachable (safe from git gc) under the checkpoint's own ref. The ref is only ever
- * created, never overwritten: the empty old value makes git refuse when it exists already.
+ * created, never overwritten: the empty old value makes git refuse when it exists already. Its
+ * reflog names `changeId`, so the undo never removes a ref this change did not create.
  */
-export async function protectCheckpoint(repoPath: string, taskId: string, number: number, sha: string): Promise<void> {
-  await step('record the checkpoint ref', () => git(repoPath).raw(['update-ref', checkpointRef(taskId, number), assertSha(sha), '']));
+export async function protectCheckpoint(repoPath: string, taskId: string, number: number, sha: string, changeId?: string): Promise<void> {
+  await step('record the checkpoint ref', () => createRef(repoPath, checkpointRef(taskId, number), sha, 'checkpoint', changeId));
 }
 
-/** Removes a checkpoint's ref if it still points at `sha` (missing already is fine: undo is idempotent). */
-export async function unprotectCheckpoint(repoPath: string, taskId: string, number: number, sha: string): Promise<void> {
-  const ref = checkpointRef(taskId, number);
-  const current = await step('read the checkpoint ref', () => git(repoPath).raw(['rev-parse', '--verify', '--quiet', ref]));
-  if (current !== assertSha(sha)) return;
-  await step('remove the checkpoint ref', () => git(repoPath).raw(['update-ref', '-d', ref, sha]));
+/**
+ * Removes a checkpoint's ref if it still points at `sha` and (with `changeId`) that change created
+ * it; missing already is fine: undo is idempotent.
+ */
+export async function unprotectCheckpoint(repoPath: string, taskId: string, number: number, sha: string, changeId?: string): Promise<void> {
+  await step('remove the checkpoint ref', () => deleteRefIfCreatedBy(repoPath, checkpointRef(taskId, number), sha, changeId));
 }
 
 /** Keeps an archived task's last commit reachable; the ref is only ever created, never overwritten. */
-export async function protectArchive(repoPath: string, taskId: string, sha: string): Promise<void> {
-  await step('record the archive ref', () => git(repoPath).raw(['update-ref', archiveRef(taskId), assertSha(sha), '']));
+export async function protectArchive(repoPath: string, taskId: string, sha: string, changeId?: string): Promise<void> {
+  await step('record the archive ref', () => createRef(repoPath, archiveRef(taskId), sha, 'archive', changeId));
 }
 
-/** Removes an archive ref if it still points at `sha` (missing already is fine: undo is idempotent). */
-export async function unprotectArchive(repoPath: string, taskId: string, sha: string): Promise<void> {
-  const ref = archiveRef(taskId);
-  const current = await step('read the archive ref', () => git(repoPath).raw(['rev-parse', '--verify', '--quiet', ref]));
-  if (current !== assertSha(sha)) return;
-  await step('remove the archive ref', () => git(repoPath).raw(['update-ref', '-d', ref, sha]));
+/** Removes an archive ref if it still points at `sha` and (with `changeId`) that change created it. */
+export async function unprotectArchive(repoPath: string, taskId: string, sha: string, changeId?: string): Promise<void> {
+  await step('remove the archive ref', () => deleteRefIfCreatedBy(repoPath, archiveRef(taskId), sha, changeId));
 }
 
 /** The numbers of every checkpoint ref of a task, whether or not the database knows the checkpoint. */
@@ -148,13 +146,35 @@ export async function checkoutCommit(worktreePath: string, sha: string): Promise
 }
 
 /**
- * Undoes `commitWorktree` without touching files: the branch back at `previousHead`, the changes
- * uncommitted again. Idempotent: nothing happens when HEAD is there already (or the worktree is gone).
+ * The tree of a worktree's index as it is now (what is staged), written as a tree object without
+ * changing what is staged — git stash's first step. With it, an undo of `commitWorktree` (whose
+ * `add --all` stages everything) can give back the index exactly: untracked files untracked,
+ * partly staged files with their staged and unstaged halves (docs/design.md §9).
  */
-export async function undoCommit(worktreePath: string, previousHead: string): Promise<void> {
+export async function indexTree(worktreePath: string): Promise<string> {
+  const tree = await step(`read what is staged in ${worktreePath}`, () => git(worktreePath).raw(['write-tree']),
+    `Check "git -C ${worktreePath} status": a merge with conflicts must be resolved (or aborted) first, and a lock file left behind prevents it`);
+  return assertSha(tree);
+}
+
+/**
+ * Undoes `commitWorktree` without touching files: the branch back at `previousHead`, and the index
+ * back to `stagedTree` (what was staged before; without it, as old journals have, the changes are
+ * simply unstaged). Idempotent: it may run after the commit, half of it, or none of it (or the
+ * worktree is gone).
+ */
+export async function undoCommit(worktreePath: string, previousHead: string, stagedTree?: string): Promise<void> {
   if (!fs.existsSync(worktreePath)) return;
-  if ((await headCommit(worktreePath)) === assertSha(previousHead)) return;
-  await step(`move ${worktreePath} back to ${previousHead}`, () => git(worktreePath).raw(['reset', '--mixed', '--quiet', previousHead]));
+  const g = git(worktreePath);
+  const moved = (await headCommit(worktreePath)) !== assertSha(previousHead);
+  if (!stagedTree) {
+    if (moved) await step(`move ${worktreePath} back to ${previousHead}`, () => g.raw(['reset', '--mixed', '--quiet', previousHead]));
+    return;
+  }
+  if (moved) await step(`move ${worktreePath} back to ${previousHead}`, () => g.raw(['reset', '--soft', '--quiet', previousHead]));
+  await step(`give back what was staged in ${worktreePath}`, () => g.raw(['read-tree', assertSha(stagedTree)]));
+  // read-tree drops the files' stat data; refreshing it keeps "git status" fast (exit 1 only means "changed files").
+  await g.raw(['update-index', '-q', '--refresh']).catch(() => undefined);
 }
 
 
@@ -181,10 +201,10 @@ export async function checkpointsInHistoryOf(repoPath: string, taskId: string, s
  * Creates branch `name` at `sha`. The empty old value makes git refuse atomically when the branch
  * exists, so a concurrent creation cannot overwrite it either.
  */
-export async function createBranch(repoPath: string, name: string, sha: string): Promise<void> {
+export async function createBranch(repoPath: string, name: string, sha: string, changeId?: string): Promise<void> {
   if (await branchExists(repoPath, name)) throw branchConflict(name);
   try {
-    await git(repoPath).raw(['update-ref', '-m', 'makima: branch from checkpoint', `refs/heads/${name}`, assertSha(sha), '']);
+    await createRef(repoPath, `refs/heads/${name}`, sha, 'branch from checkpoint', changeId);
   } catch (err) {
     if (await branchExists(repoPath, name)) throw branchConflict(name);
     if (/exists/.test(firstLine(err))) throw new ConflictError(`cannot create branch ${name}: ${firstLine(err)}; choose another name`);
@@ -192,10 +212,13 @@ export async function createBranch(repoPath: string, name: string, sha: string):
   }
 }
 
-/** Removes a branch created by `createBranch`, only if it still points at `sha` (missing already is fine). */
-export async function deleteBranch(repoPath: string, name: string, sha: string): Promise<void> {
-  if (!(await branchExists(repoPath, name))) return;
-  await step(`remove branch ${name}`, () => git(repoPath).raw(['update-ref', '-d', `refs/heads/${name}`, assertSha(sha)]));
+/**
+ * Removes a branch created by `createBranch`, only if it still points at `sha` and (with
+ * `changeId`) that change created it: a branch that existed before is never touched. Missing
+ * already is fine.
+ */
+export async function deleteBranch(repoPath: string, name: string, sha: string, changeId?: string): Promise<void> {
+  await step(`remove branch ${name}`, () => deleteRefIfCreatedBy(repoPath, `refs/heads/${name}`, sha, changeId));
 }
 
 function branchConflict(name: string): ConflictError {

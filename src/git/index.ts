@@ -17,6 +17,7 @@ import {
   deleteBranch,
   diffPatch,
   headCommit,
+  indexTree,
   protectArchive,
   protectCheckpoint,
   undoCommit,
@@ -24,6 +25,7 @@ import {
   unprotectCheckpoint,
 } from './checkpoints.js';
 import { branchHead, dropRef, isAncestor, keepCommit, moveBranch, releaseWorktree, restoreBranch } from './refs.js';
+import { clearDeadLocks } from './locks.js';
 import { addWorktree, assertBranchName, git, removeWorktree, resolveRepository, restoreWorktree } from './repo.js';
 
 import type { Git } from './seam.js';
@@ -34,7 +36,8 @@ export type { Git, Workspace } from './seam.js';
 export { serveGitHttp, type GitHttpOutcome, type GitHttpRequest, type PushRights } from './http-backend.js';
 export { taskRefPrefix, unrecordedRef } from './refs.js';
 export { isSha } from './repo.js';
-export { claimLeftoverJournals, JournalFile, undo, type JournalRecord, type UndoStep } from './journal.js';
+export { claimLeftoverJournals, JournalFile, lockScope, manualUndo, undo, type ClaimedJournal, type JournalRecord, type UndoStep } from './journal.js';
+export type { LockScope } from './locks.js';
 
 /** Git on this server's own disk, through simple-git. */
 export const localGit: Git = {
@@ -52,8 +55,8 @@ export const localGit: Git = {
   checkpointRefNumbers,
   protectArchive,
   unprotectArchive,
-  addWorkspace: (w, commit) => addWorktree(w.repositoryPath, w.worktreePath, w.branch, commit),
-  removeWorkspace: (w) => removeWorktree(w.repositoryPath, w.worktreePath, w.branch),
+  addWorkspace: (w, commit, changeId) => addWorktree(w.repositoryPath, w.worktreePath, w.branch, commit, changeId),
+  removeWorkspace: (w, createdBy) => removeWorktree(w.repositoryPath, w.worktreePath, w.branch, createdBy),
   restoreWorkspace: (w, sha) => restoreWorktree(w.repositoryPath, w.worktreePath, w.branch, sha),
   async workspaceHead(w) {
     if (!fs.existsSync(w.worktreePath)) return null;
@@ -61,7 +64,8 @@ export const localGit: Git = {
   },
   assertOnBranch: (w) => assertWorktreeOnBranch(w.worktreePath, w.branch),
   commitWorkspace: (w, message) => commitWorktree(w.worktreePath, w.branch, message),
-  undoCommit: (w, previousHead) => undoCommit(w.worktreePath, previousHead),
+  stagedTree: (w) => indexTree(w.worktreePath),
+  undoCommit: (w, previousHead, stagedTree) => undoCommit(w.worktreePath, previousHead, stagedTree),
   checkout: (w, sha) => checkoutCommit(w.worktreePath, sha),
   isAncestor,
   branchHead,
@@ -70,4 +74,5 @@ export const localGit: Git = {
   dropRef,
   restoreBranch,
   releaseWorkspace: (w) => releaseWorktree(w.repositoryPath, w.worktreePath),
+  clearDeadLocks,
 };

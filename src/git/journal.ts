@@ -5,18 +5,25 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { archiveRef, checkpointRef } from './checkpoints.js';
+import { ConflictError } from '../errors.js';
+import type { LockScope } from './locks.js';
 import type { Git, Workspace } from './seam.js';
 
+// An undo only undoes what its own step did: `createdBy` (the change's id, written in the reflog of
+// each ref the change creates) keeps a ref or branch that existed before — one whose creation was
+// refused, or never ran — from being removed; `stagedTree` gives back the index as it was. Both are
+// absent from journals written before they existed, whose undo works as it did then.
 export type UndoStep =
-  | { op: 'removeWorkspace'; workspace: Workspace }
-  | { op: 'undoCommit'; workspace: Workspace; previousHead: string }
-  | { op: 'unprotectCheckpoint'; repositoryPath: string; taskId: string; number: number; sha: string }
+  | { op: 'removeWorkspace'; workspace: Workspace; createdBy?: string }
+  | { op: 'undoCommit'; workspace: Workspace; previousHead: string; stagedTree?: string }
+  | { op: 'unprotectCheckpoint'; repositoryPath: string; taskId: string; number: number; sha: string; createdBy?: string }
   | { op: 'checkout'; workspace: Workspace; sha: string }
-  | { op: 'deleteBranch'; repositoryPath: string; name: string; sha: string }
+  | { op: 'deleteBranch'; repositoryPath: string; name: string; sha: string; createdBy?: string }
   | { op: 'restoreWorkspace'; workspace: Workspace; sha: string }
-  | { op: 'unprotectArchive'; repositoryPath: string; taskId: string; sha: string }
+  | { op: 'unprotectArchive'; repositoryPath: string; taskId: string; sha: string; createdBy?: string }
   | { op: 'moveBranch'; repositoryPath: string; branch: string; from: string; to: string }
-  | { op: 'dropRef'; repositoryPath: string; ref: string; sha: string }
+  | { op: 'dropRef'; repositoryPath: string; ref: string; sha: string; createdBy?: string }
   | { op: 'restoreBranch'; repositoryPath: string; name: string; sha: string }
   | { op: 'releaseWorkspace'; workspace: Workspace };
 
@@ -40,27 +47,86 @@ export interface JournalRecord {
 export async function undo(git: Git, step: UndoStep): Promise<void> {
   switch (step.op) {
     case 'removeWorkspace':
-      return git.removeWorkspace(step.workspace);
+      return git.removeWorkspace(step.workspace, step.createdBy);
     case 'undoCommit':
-      return git.undoCommit(step.workspace, step.previousHead);
+      return git.undoCommit(step.workspace, step.previousHead, step.stagedTree);
     case 'unprotectCheckpoint':
-      return git.unprotectCheckpoint(step.repositoryPath, step.taskId, step.number, step.sha);
+      return git.unprotectCheckpoint(step.repositoryPath, step.taskId, step.number, step.sha, step.createdBy);
     case 'checkout':
       return git.checkout(step.workspace, step.sha);
     case 'deleteBranch':
-      return git.deleteBranch(step.repositoryPath, step.name, step.sha);
+      return git.deleteBranch(step.repositoryPath, step.name, step.sha, step.createdBy);
     case 'restoreWorkspace':
       return git.restoreWorkspace(step.workspace, step.sha);
     case 'unprotectArchive':
-      return git.unprotectArchive(step.repositoryPath, step.taskId, step.sha);
+      return git.unprotectArchive(step.repositoryPath, step.taskId, step.sha, step.createdBy);
     case 'moveBranch':
-      return git.moveBranch(step.repositoryPath, step.branch, step.from, step.to);
+      // A branch at neither end was not moved by this step (refused before it ran, or moved by
+      // someone since): it is not this undo's to move.
+      return git.moveBranch(step.repositoryPath, step.branch, step.from, step.to).catch((err: unknown) => {
+        if (err instanceof ConflictError) return;
+        throw err;
+      });
     case 'dropRef':
-      return git.dropRef(step.repositoryPath, step.ref, step.sha);
+      return git.dropRef(step.repositoryPath, step.ref, step.sha, step.createdBy);
     case 'restoreBranch':
       return git.restoreBranch(step.repositoryPath, step.name, step.sha);
     case 'releaseWorkspace':
       return git.releaseWorkspace(step.workspace);
+  }
+}
+
+/** Where an undo step works: the places recovery clears a dead server's git locks in first (locks.ts). */
+export function lockScope(step: UndoStep): LockScope {
+  switch (step.op) {
+    case 'removeWorkspace':
+    case 'undoCommit':
+    case 'checkout':
+    case 'restoreWorkspace':
+      return { repositoryPath: step.workspace.repositoryPath, worktreePath: step.workspace.worktreePath, refs: [`refs/heads/${step.workspace.branch}`] };
+    case 'unprotectCheckpoint':
+      return { repositoryPath: step.repositoryPath, refs: [checkpointRef(step.taskId, step.number)] };
+    case 'deleteBranch':
+      return { repositoryPath: step.repositoryPath, refs: [`refs/heads/${step.name}`] };
+    case 'unprotectArchive':
+      return { repositoryPath: step.repositoryPath, refs: [archiveRef(step.taskId)] };
+    case 'moveBranch':
+      return { repositoryPath: step.repositoryPath, refs: [`refs/heads/${step.branch}`] };
+    case 'dropRef':
+      return { repositoryPath: step.repositoryPath, refs: [step.ref] };
+    case 'restoreBranch':
+      return { repositoryPath: step.repositoryPath, refs: [`refs/heads/${step.name}`] };
+    case 'releaseWorkspace':
+      return { repositoryPath: step.workspace.repositoryPath, worktreePath: step.workspace.worktreePath, refs: [`refs/heads/${step.workspace.branch}`] };
+  }
+}
+
+/** What an operator runs to undo a step by hand, when its undo keeps failing. */
+export function manualUndo(step: UndoStep): string {
+  const created = (ref: string, id?: string) => (id ? ` if the newest entry of "git reflog show ${ref}" names change ${id}` : '');
+  switch (step.op) {
+    case 'removeWorkspace':
+      return `git -C ${step.workspace.repositoryPath} worktree remove -f -f ${step.workspace.worktreePath}; then git -C ${step.workspace.repositoryPath} branch -D ${step.workspace.branch}${created(`refs/heads/${step.workspace.branch}`, step.createdBy)}`;
+    case 'undoCommit':
+      return `git -C ${step.workspace.worktreePath} reset --soft ${step.previousHead}` + (step.stagedTree ? ` && git -C ${step.workspace.worktreePath} read-tree ${step.stagedTree}` : ` && git -C ${step.workspace.worktreePath} reset --mixed ${step.previousHead}`);
+    case 'unprotectCheckpoint':
+      return `git -C ${step.repositoryPath} update-ref -d ${checkpointRef(step.taskId, step.number)} ${step.sha}${created(checkpointRef(step.taskId, step.number), step.createdBy)}`;
+    case 'checkout':
+      return `git -C ${step.workspace.worktreePath} reset --hard ${step.sha} && git -C ${step.workspace.worktreePath} clean -d --force`;
+    case 'deleteBranch':
+      return `git -C ${step.repositoryPath} update-ref -d refs/heads/${step.name} ${step.sha}${created(`refs/heads/${step.name}`, step.createdBy)}`;
+    case 'restoreWorkspace':
+      return `git -C ${step.workspace.repositoryPath} worktree add ${step.workspace.worktreePath} ${step.workspace.branch} (or with -b ${step.workspace.branch} ... ${step.sha} if the branch is gone)`;
+    case 'unprotectArchive':
+      return `git -C ${step.repositoryPath} update-ref -d ${archiveRef(step.taskId)} ${step.sha}${created(archiveRef(step.taskId), step.createdBy)}`;
+    case 'moveBranch':
+      return `git -C ${step.repositoryPath} update-ref refs/heads/${step.branch} ${step.to} ${step.from} (only if the branch is still at ${step.from})`;
+    case 'dropRef':
+      return `git -C ${step.repositoryPath} update-ref -d ${step.ref} ${step.sha}${created(step.ref, step.createdBy)}`;
+    case 'restoreBranch':
+      return `git -C ${step.repositoryPath} update-ref refs/heads/${step.name} ${step.sha} "" (unless the branch exists)`;
+    case 'releaseWorkspace':
+      return `git -C ${step.workspace.repositoryPath} worktree remove --force ${step.workspace.worktreePath} (after saving anything in it you still need)`;
   }
 }
 
@@ -119,9 +185,19 @@ function writeDurably(dir: string, file: string, content: string): void {
  * servers sharing a data directory never recover one twice). Bounded: only unfinished changes
  * leave a file.
  */
-export function claimLeftoverJournals(dir: string): { record: JournalRecord; release: () => void }[] {
+export interface ClaimedJournal {
+  record: JournalRecord;
+  /** The file as claimed. */
+  file: string;
+  /** The change is settled: the journal goes. */
+  release: () => void;
+  /** Its undo failed: the journal moves to `failed/` (so later starts do not retry it forever); returns the new path. */
+  moveAside: () => string;
+}
+
+export function claimLeftoverJournals(dir: string): ClaimedJournal[] {
   if (!fs.existsSync(dir)) return [];
-  const claimed: { record: JournalRecord; release: () => void }[] = [];
+  const claimed: ClaimedJournal[] = [];
   for (const name of fs.readdirSync(dir)) {
     const file = path.join(dir, name);
     if (name.endsWith('.tmp')) {
@@ -140,7 +216,17 @@ export function claimLeftoverJournals(dir: string): { record: JournalRecord; rel
     } catch {
       continue; // another server claimed it first
     }
-    claimed.push({ record: JSON.parse(fs.readFileSync(mine, 'utf8')) as JournalRecord, release: () => fs.rmSync(mine, { force: true }) });
+    const failed = path.join(dir, 'failed', `${match[1]}.json`);
+    claimed.push({
+      record: JSON.parse(fs.readFileSync(mine, 'utf8')) as JournalRecord,
+      file: mine,
+      release: () => fs.rmSync(mine, { force: true }),
+      moveAside: () => {
+        fs.mkdirSync(path.dirname(failed), { recursive: true });
+        fs.renameSync(mine, failed);
+        return failed;
+      },
+    });
   }
   return claimed;
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConflictError, GitError } from '../errors.js';
-import { assertSha, branchExists, firstLine, git } from './repo.js';
+import { assertSha, branchExists, createRef, deleteRefIfCreatedBy, firstLine, git } from './repo.js';
 
 /** Where the server keeps a commit a remote worker pushed but never recorded (never lost, never reused). */
 export function unrecordedRef(taskId: string, sha: string): string {
@@ -53,22 +53,26 @@ export async function moveBranch(repoPath: string, branch: string, from: string,
   }
 }
 
-/** Creates `ref` at `sha` unless it exists; an existing ref at another commit is never overwritten. */
-export async function keepCommit(repoPath: string, ref: string, sha: string): Promise<void> {
+/**
+ * Creates `ref` at `sha` unless it exists; an existing ref at another commit is never overwritten.
+ * The reflog names `changeId`, so that the undo (dropRef) removes only a ref this change created.
+ */
+export async function keepCommit(repoPath: string, ref: string, sha: string, changeId?: string): Promise<void> {
   const current = await git(repoPath).raw(['rev-parse', '--verify', '--quiet', ref]);
   if (current.trim() === assertSha(sha)) return;
   try {
-    await git(repoPath).raw(['update-ref', ref, sha, '']);
+    await createRef(repoPath, ref, sha, 'keep a commit', changeId);
   } catch (err) {
     throw new GitError(`could not keep commit ${sha} under ${ref}: ${firstLine(err)}`);
   }
 }
 
-/** Removes `ref` if it still points at `sha` (missing already is fine: the undo of keepCommit). */
-export async function dropRef(repoPath: string, ref: string, sha: string): Promise<void> {
-  const current = await git(repoPath).raw(['rev-parse', '--verify', '--quiet', ref]);
-  if (current.trim() !== assertSha(sha)) return;
-  await git(repoPath).raw(['update-ref', '-d', ref, sha]);
+/**
+ * The undo of keepCommit: removes `ref` if it still points at `sha` and — with `createdBy` — that
+ * change created it (a ref kept by an earlier change stays). Missing already is fine.
+ */
+export async function dropRef(repoPath: string, ref: string, sha: string, createdBy?: string): Promise<void> {
+  await deleteRefIfCreatedBy(repoPath, ref, sha, createdBy);
 }
 
 /** Creates `refs/heads/<name>` at `sha` unless it exists (the idempotent undo of removing a branch). */

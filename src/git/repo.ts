@@ -36,6 +36,8 @@ export async function assertBranchName(name: string, field = 'branchName'): Prom
   // git's documented rules are checked here first, so a name that breaks one never reaches git at all.
   const broken = brokenRefRule(name);
   if (broken) throw new BadInputError(`${field}: "${printable(name)}" is not a valid branch name: ${broken}`, field);
+  const reserved = reservedNamespace(name);
+  if (reserved) throw new BadInputError(`${field}: "${printable(name)}" is not allowed as a branch name: ${reserved}; choose another name`, field);
   try {
     // The argument starts with "refs/", so git can never read it as an option.
     await simpleGit().env(gitEnv()).raw(['check-ref-format', `refs/heads/${name}`]);
@@ -61,6 +63,19 @@ function brokenRefRule(name: string): string | undefined {
   if (name.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock'))) {
     return 'no part between slashes may start with "." or end with ".lock"';
   }
+  return undefined;
+}
+
+/**
+ * Why `name` is in git's or makima's own namespace, if it is (docs/design.md §4): "refs/heads/main"
+ * would become refs/heads/refs/heads/main and shadow "main" in every git command; "HEAD" and the
+ * other *_HEAD names are git's pseudo-refs; makima/* are the task branches the database keeps.
+ */
+function reservedNamespace(name: string): string | undefined {
+  if (/^[A-Z_]*HEAD$/.test(name)) return `"${name}" is one of git's own names (HEAD, ORIG_HEAD, FETCH_HEAD…)`;
+  const prefix = /^(refs|heads|tags|remotes)(\/|$)/.exec(name);
+  if (prefix) return `a branch name must not start with "${prefix[1]}/" (it is a short name: "main", not "refs/heads/main")`;
+  if (name === 'makima' || name.startsWith('makima/')) return '"makima/" holds the task branches makima creates and removes itself';
   return undefined;
 }
 
@@ -138,23 +153,75 @@ async function gitDirectories(repo: string, input: string): Promise<string[]> {
   }
 }
 
-/** Creates `worktreePath` on a new branch `branch` starting at `commit`. */
-export async function addWorktree(repoPath: string, worktreePath: string, branch: string, commit: string): Promise<void> {
+/**
+ * The reflog message of a ref a change creates. It names the change, so that the change's undo
+ * can tell a ref it created from one that existed before (docs/design.md §9: an undo only undoes
+ * what its own step did).
+ */
+function createdByMessage(what: string, changeId: string | undefined): string {
+  return changeId ? `makima: ${what} (change ${changeId})` : `makima: ${what}`;
+}
+
+/**
+ * Creates `ref` at `sha` only if it does not exist (git's create-only update-ref: atomic, a
+ * concurrent creation cannot be overwritten either), with a reflog entry naming `changeId`.
+ */
+export async function createRef(repoPath: string, ref: string, sha: string, what: string, changeId: string | undefined): Promise<void> {
+  // --create-reflog: the entry is written even where git keeps no reflog for such refs (refs/makima/*, core.logAllRefUpdates=false).
+  await git(repoPath).raw(['update-ref', '--create-reflog', '-m', createdByMessage(what, changeId), ref, assertSha(sha), '']);
+}
+
+/**
+ * Removes `ref` if it points at `sha` and — when `changeId` is given — its newest reflog entry says
+ * that change created it: a ref that existed before the change (its create was refused, or never
+ * ran) is left alone. Missing already is fine: an undo is idempotent.
+ */
+export async function deleteRefIfCreatedBy(repoPath: string, ref: string, sha: string, changeId: string | undefined): Promise<boolean> {
+  const current = await git(repoPath).raw(['rev-parse', '--verify', '--quiet', ref]);
+  if (current !== assertSha(sha)) return false;
+  if (changeId && !(await createdBy(repoPath, ref, changeId))) return false;
+  await git(repoPath).raw(['update-ref', '-d', ref, sha]);
+  return true;
+}
+
+async function createdBy(repoPath: string, ref: string, changeId: string): Promise<boolean> {
+  const newest = await git(repoPath)
+    .raw(['log', '--walk-reflogs', '-n', '1', '--format=%gs', ref, '--'])
+    .catch(() => '');
+  return newest.endsWith(`(change ${changeId})`);
+}
+
+/**
+ * Creates `worktreePath` on a new branch `branch` starting at `commit`. The branch is created
+ * first, create-only and naming `changeId` (see createRef), so that the undo removes the branch
+ * only if this change created it.
+ */
+export async function addWorktree(repoPath: string, worktreePath: string, branch: string, commit: string, changeId?: string): Promise<void> {
   assertSha(commit);
   if (!path.isAbsolute(worktreePath)) throw new Error(`worktree path must be absolute: ${worktreePath}`);
   fs.mkdirSync(path.dirname(worktreePath), { recursive: true });
   try {
-    await git(repoPath).raw(['worktree', 'add', '-b', branch, worktreePath, commit]);
+    await createRef(repoPath, `refs/heads/${branch}`, commit, 'task branch', changeId);
+    await git(repoPath).raw(['worktree', 'add', worktreePath, branch]);
   } catch (err) {
     throw new GitError(`could not create the worktree ${worktreePath} on branch ${branch}: ${firstLine(err)}`);
   }
 }
 
-/** Removes a worktree and its branch; used to undo a worktree whose database row did not commit. */
-export async function removeWorktree(repoPath: string, worktreePath: string, branch: string): Promise<void> {
-  await git(repoPath).raw(['worktree', 'remove', '--force', worktreePath]).catch(() => undefined);
+/**
+ * Removes a worktree and its branch (archiveTask, and the undo of addWorktree). With `createdBy`
+ * (an undo), the branch goes only if that change created it. A worktree whose `git worktree add`
+ * was killed is still marked locked ("initializing"): the second --force removes it anyway.
+ */
+export async function removeWorktree(repoPath: string, worktreePath: string, branch: string, createdBy?: string): Promise<void> {
+  await git(repoPath).raw(['worktree', 'remove', '--force', '--force', worktreePath]).catch(() => undefined);
   fs.rmSync(worktreePath, { recursive: true, force: true });
   await git(repoPath).raw(['worktree', 'prune']).catch(() => undefined);
+  if (createdBy) {
+    const sha = await git(repoPath).raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+    if (sha) await deleteRefIfCreatedBy(repoPath, `refs/heads/${branch}`, sha, createdBy);
+    return;
+  }
   await git(repoPath).raw(['branch', '-D', branch]).catch(() => undefined);
 }
 

@@ -4,12 +4,14 @@
 // of a rewind of a large worktree. After each restart the invariants hold: every task's worktree
 // HEAD is its headCommit, every uncommitted byte from before is in the worktree or in a listed
 // checkpoint, and git holds no ref, worktree or branch the database does not know.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnMakima, runMakima, type Spawned } from '../cli/run.js';
 import { createPostgresDatabase, makeGitRepo, postGraphql, rawId, tempDir, TEST_DATABASE_URL } from '../harness.js';
+import { dirtyWorktree, worktreeState, type WorktreeState } from './dirty.js';
 
 const root = tempDir('makima-crash-');
 const reposRoot = path.join(root, 'repos');
@@ -22,7 +24,7 @@ let token: string;
 
 async function start(): Promise<void> {
   const child = spawnMakima(['serve', '--json'], env);
-  const [line] = await child.waitFor(/^\{.*"url".*\}$/m, 60_000);
+  const [line] = await child.waitFor(/^\{.*"url".*\}$/m, 150_000);
   const info = JSON.parse(line) as { url: string; localToken: string | null };
   if (info.localToken) token = info.localToken;
   server = { process: child, url: info.url };
@@ -58,7 +60,7 @@ async function api<T = any>(query: string, variables: Record<string, unknown> = 
 }
 
 /** Runs `operation` with the server set to kill itself at `point`; waits for the death, restarts. */
-async function crashAt(point: string, operation: () => Promise<unknown>): Promise<void> {
+async function crashAt(point: string, operation: () => Promise<unknown>, whileDown?: () => void): Promise<void> {
   fs.writeFileSync(crashFile, point);
   const exit = new Promise<NodeJS.Signals | null>((resolve) => server!.process.child.once('exit', (_code, signal) => resolve(signal)));
   await operation().then(
@@ -68,6 +70,7 @@ async function crashAt(point: string, operation: () => Promise<unknown>): Promis
   expect(await exit, `the server died at ${point}`).toBe('SIGKILL');
   expect(fs.existsSync(crashFile), `crash point ${point} was reached`).toBe(false);
   server = undefined;
+  whileDown?.();
   await start();
 }
 
@@ -112,7 +115,9 @@ async function tasksOf(contractId: string): Promise<TaskState[]> {
 }
 
 /** The invariants of docs/design.md §9 for every task of a contract on `repo`. */
-async function assertConsistent(repo: string, contractId: string, work?: { taskId: string; file: string; content: string }): Promise<TaskState[]> {
+type Work = { taskId: string; files: Record<string, string | null>; before: WorktreeState };
+
+async function assertConsistent(repo: string, contractId: string, work?: Work, rolledBack = false): Promise<TaskState[]> {
   const tasks = await tasksOf(contractId);
   for (const task of tasks) {
     expect(git(task.worktreePath, 'rev-parse', 'HEAD'), `HEAD of ${task.worktreePath}`).toBe(task.headCommit);
@@ -132,15 +137,17 @@ async function assertConsistent(repo: string, contractId: string, work?: { taskI
   expect(branches.sort()).toEqual(tasks.map((t) => t.branch).sort());
   if (work) {
     const task = tasks.find((t) => t.id === work.taskId)!;
-    const inWorktree = fs.existsSync(path.join(task.worktreePath, work.file)) && fs.readFileSync(path.join(task.worktreePath, work.file), 'utf8') === work.content;
-    const inCheckpoint = task.checkpoints.some((c) => {
-      try {
-        return git(repo, 'show', `${c.commitSha}:${work.file}`) === work.content.trim();
-      } catch {
-        return false;
-      }
-    });
-    expect(inWorktree || inCheckpoint, `the uncommitted ${work.file} survives`).toBe(true);
+    // Every uncommitted change (a new, changed, partly staged or deleted file) is in the worktree or in a checkpoint.
+    for (const [file, content] of Object.entries(work.files)) {
+      const inWorktree = (fs.existsSync(path.join(task.worktreePath, file)) ? fs.readFileSync(path.join(task.worktreePath, file), 'utf8') : null) === content;
+      const inCheckpoint = task.checkpoints.some((c) => {
+        const there = git(repo, 'ls-tree', '--name-only', c.commitSha, '--', file) === file;
+        return content === null ? !there : there && git(repo, 'show', `${c.commitSha}:${file}`) === content.trim();
+      });
+      expect(inWorktree || inCheckpoint, `the uncommitted ${file} survives`).toBe(true);
+    }
+    // A change rolled back gives back the worktree exactly: the files, and what was staged and what was not.
+    if (rolledBack) expect(worktreeState(task.worktreePath, Object.keys(work.files)), 'the worktree and its index as before').toEqual(work.before);
   }
   return tasks;
 }
@@ -158,12 +165,10 @@ async function fixture() {
   return { repo, contractId, taskId: task.id, worktree: task.worktreePath, first, second };
 }
 
-/** Uncommitted work in the task's worktree: a changed tracked file and a new untracked one. */
-function uncommittedWork(worktree: string, tag: string) {
-  const content = `work in progress ${tag} ${Math.random()}\n`;
-  fs.writeFileSync(path.join(worktree, 'wip.txt'), content);
-  fs.writeFileSync(path.join(worktree, 'src/a.txt'), `a, changed ${tag}\n`);
-  return { file: 'wip.txt', content };
+/** Uncommitted work of every kind in the task's worktree (dirty.ts), with the state to compare against. */
+function uncommittedWork(worktree: string, tag: string): Omit<Work, 'taskId'> & { file: string; content: string } {
+  const { paths, files } = dirtyWorktree(worktree, tag);
+  return { files, before: worktreeState(worktree, paths), file: 'wip.txt', content: files['wip.txt']! };
 }
 
 /** The crash points of a change: after each git step (and before it, with `both`), around the commit. */
@@ -178,19 +183,40 @@ describe('a server killed inside a change that moves git', () => {
     const f = await fixture();
     const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
     await crashAt(point, () => api(Setup.rewind, { t: f.taskId, c: f.first.id, mode: 'BOTH' }));
-    const tasks = await assertConsistent(f.repo, f.contractId, work);
     const committed = point.endsWith('after-commit');
+    const tasks = await assertConsistent(f.repo, f.contractId, work, !committed);
     expect(tasks[1].recovered, 'a rolled-back change is recorded as TASK/recovered').toBe(committed ? 0 : 1);
     // And the task is usable: the rewind can be done (again) and undone.
     await api(Setup.rewind, { t: f.taskId, c: f.first.id, mode: 'BOTH' });
     await assertConsistent(f.repo, f.contractId, work);
   }, 120_000);
 
+  it.each(['rewind task:before:checkout', 'rewind task:after:checkout'])(
+    "rewindTask, killed at %s together with its git, whose lock files stay behind, is undone once recovery clears git's locks",
+    async (point) => {
+      const f = await fixture();
+      const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
+      const gitDir = path.resolve(f.worktree, git(f.worktree, 'rev-parse', '--git-dir'));
+      const commonDir = path.resolve(f.worktree, git(f.worktree, 'rev-parse', '--git-common-dir'));
+      const branch = git(f.worktree, 'symbolic-ref', 'HEAD');
+      // What a git killed in the middle of `reset --hard` leaves: its index.lock, and the locks of HEAD and the branch.
+      const locks = [path.join(gitDir, 'index.lock'), path.join(gitDir, 'HEAD.lock'), path.join(commonDir, `${branch}.lock`)];
+      await crashAt(point, () => api(Setup.rewind, { t: f.taskId, c: f.first.id, mode: 'CODE' }), () => {
+        for (const lock of locks) fs.writeFileSync(lock, '');
+      });
+      for (const lock of locks) expect(fs.existsSync(lock), `${lock} removed`).toBe(false);
+      const tasks = await assertConsistent(f.repo, f.contractId, work, true);
+      expect(tasks.find((t) => t.id === f.taskId)!.recovered).toBe(1);
+      expect(fs.readdirSync(path.join(root, 'data', 'git-journal')).filter((n) => !n.startsWith('failed')), 'no journal left').toEqual([]);
+    },
+    120_000,
+  );
+
   it.each(STEPS('create checkpoint', ['commitWorkspace', 'protectCheckpoint']))('createCheckpoint, killed at %s, never reuses a checkpoint number', async (point) => {
     const f = await fixture();
     const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
     await crashAt(point, () => api(Setup.checkpoint, { t: f.taskId, m: 'third' }));
-    await assertConsistent(f.repo, f.contractId, work);
+    await assertConsistent(f.repo, f.contractId, work, !point.endsWith('after-commit'));
     const third = (await api(Setup.checkpoint, { t: f.taskId, m: 'third, again' })).createCheckpoint.checkpoint;
     expect(third.number).toBe(point.endsWith('after-commit') ? 4 : 3);
     await assertConsistent(f.repo, f.contractId, work);
@@ -228,7 +254,7 @@ describe('a server killed inside a change that moves git', () => {
     else expect(git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(1);
   }, 120_000);
 
-  it.each(STEPS('resume task from checkpoint', ['commitWorkspace', 'checkout']))('resumeTaskFromCheckpoint, killed at %s, keeps the task resumable', async (point) => {
+  it.each(STEPS('resume task from checkpoint', ['commitWorkspace', 'protectCheckpoint', 'checkout']))('resumeTaskFromCheckpoint, killed at %s, keeps the task resumable', async (point) => {
     const f = await fixture();
     // Every pending task (this one included) is claimed and failed: the task becomes resumable.
     for (;;) {
@@ -238,7 +264,7 @@ describe('a server killed inside a change that moves git', () => {
     }
     const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
     await crashAt(point, () => api(Setup.resumeFrom, { t: f.taskId, c: f.first.id }));
-    await assertConsistent(f.repo, f.contractId, work);
+    await assertConsistent(f.repo, f.contractId, work, !point.endsWith('after-commit'));
     if (!point.endsWith('after-commit')) await api(Setup.resumeFrom, { t: f.taskId, c: f.first.id });
     await assertConsistent(f.repo, f.contractId, work);
   }, 120_000);
@@ -290,9 +316,170 @@ describe('a server killed inside an archive (issue #15)', () => {
       expect(archivedRef).toBe('');
       expect(git(f.worktree, 'rev-parse', 'HEAD')).toBe(before.headCommit);
       expect(fs.readFileSync(path.join(f.worktree, work.file), 'utf8')).toBe(work.content); // still uncommitted, not lost
+      expect(worktreeState(f.worktree, Object.keys(work.files)), 'the worktree and its index as before').toEqual(work.before);
       await api(Archive.archive, { t: f.taskId }); // and the archive can be done now
       expect(fs.existsSync(f.worktree)).toBe(false);
     }
     for (const c of [f.first, f.second]) expect(git(f.repo, 'rev-parse', '--verify', '--quiet', `refs/makima/checkpoints/${rawId(f.taskId)}/${c.number}`)).not.toBe('');
   }, 120_000);
+});
+
+describe('a server killed inside an import or a contract archive', () => {
+  const Import = `mutation($c: ID!, $content: String!) { importTranscript(input: { contractId: $c, source: CLAUDE_CODE_JSONL, content: $content }) { task { id } } }`;
+  const ArchiveContract = `mutation($c: ID!) { archiveContract(input: { contractId: $c }) { contract { archivedAt } } }`;
+  const Cancel = `mutation($t: ID!) { cancelTask(input: { taskId: $t }) { task { status } } }`;
+  const ContractState = `query($c: ID!) { contract(id: $c) { archivedAt tasks(first: 10) { edges { node { id archivedAt worktreePath headCommit } } } } }`;
+
+  it.each(STEPS('import transcript', ['addWorkspace']))('importTranscript, killed at %s, imports all or nothing, and the import can be repeated', async (point) => {
+    const f = await fixture();
+    // A real Claude Code session, under a session id of its own (an import of a known session appends instead).
+    const recorded = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'claude-code', 'session.jsonl'), 'utf8');
+    const content = recorded.replaceAll('5b1f0c2e-8d2a-4c1e-9a57-0f3c2d1e4b6a', crypto.randomUUID());
+    const count = async () => (await tasksOf(f.contractId)).length;
+    const before = await count();
+    await crashAt(point, () => api(Import, { c: f.contractId, content }));
+    expect(await count()).toBe(point.endsWith('after-commit') ? before + 1 : before);
+    await assertConsistent(f.repo, f.contractId);
+    await api(Import, { c: f.contractId, content }); // again: imported once, whatever happened
+    expect(await count()).toBe(before + 1);
+    await assertConsistent(f.repo, f.contractId);
+  }, 120_000);
+
+  it.each(STEPS('archive contract', ['commitWorkspace', 'protectArchive', 'removeWorkspace']))(
+    'archiveContract, killed at %s, archived every task or none, with the uncommitted work kept',
+    async (point) => {
+      const f = await fixture();
+      await api(Cancel, { t: f.taskId });
+      const work = { taskId: f.taskId, ...uncommittedWork(f.worktree, point) };
+      const before = (await api(ContractState, { c: f.contractId })).contract;
+      await crashAt(point, () => api(ArchiveContract, { c: f.contractId }));
+      const after = (await api(ContractState, { c: f.contractId })).contract;
+      if (point.endsWith('after-commit')) {
+        expect(after.archivedAt).not.toBeNull();
+        for (const { node } of after.tasks.edges) {
+          expect(node.archivedAt, `task ${node.id} archived`).not.toBeNull();
+          expect(git(f.repo, 'rev-parse', `refs/makima/archived/${rawId(node.id)}`)).toBe(node.headCommit);
+        }
+        const archived = after.tasks.edges.find((e: any) => e.node.id === f.taskId).node;
+        for (const [file, content] of Object.entries(work.files)) {
+          const there = git(f.repo, 'ls-tree', '--name-only', archived.headCommit, '--', file) === file;
+          expect(there ? git(f.repo, 'show', `${archived.headCommit}:${file}`) : null, file).toBe(content === null ? null : content.trim());
+        }
+        expect(git(f.repo, 'for-each-ref', '--format=%(refname)', 'refs/heads/makima/')).toBe('');
+      } else {
+        expect(after).toEqual(before); // nothing archived: every task keeps its worktree and head
+        expect(git(f.repo, 'for-each-ref', '--format=%(refname)', 'refs/makima/archived/')).toBe('');
+        await assertConsistent(f.repo, f.contractId, work, true);
+        await api(ArchiveContract, { c: f.contractId }); // and the archive can be done now
+      }
+    },
+    120_000,
+  );
+});
+
+describe('refs are never reused', () => {
+  it('a checkpoint ref the database does not know (left by a change that never committed) keeps its number', async () => {
+    const f = await fixture();
+    const orphan = checkpointRefOf(f.taskId, f.second.number + 1);
+    git(f.repo, 'update-ref', orphan, git(f.repo, 'rev-parse', `refs/makima/checkpoints/${rawId(f.taskId)}/${f.first.number}`), '');
+    const planted = git(f.repo, 'rev-parse', orphan);
+    fs.writeFileSync(path.join(f.worktree, 'three.txt'), 'three\n');
+    const third = (await api(Setup.checkpoint, { t: f.taskId, m: 'third' })).createCheckpoint.checkpoint;
+    expect(third.number).toBe(f.second.number + 2);
+    expect(git(f.repo, 'rev-parse', orphan), 'the orphan ref is untouched').toBe(planted);
+    expect(git(f.repo, 'rev-parse', checkpointRefOf(f.taskId, third.number))).not.toBe(planted);
+  }, 120_000);
+});
+
+function checkpointRefOf(taskId: string, number: number): string {
+  return `refs/makima/checkpoints/${rawId(taskId)}/${number}`;
+}
+
+describe('a change whose undo keeps failing', () => {
+  it('is reported once, with what to do, and moved to git-journal/failed/ so later starts do not retry it', async () => {
+    // A journal of a dead process whose undo cannot work: its worktree is a directory that is no git worktree.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const notAWorktree = tempDir('makima-not-a-worktree-');
+    const id = crypto.randomUUID();
+    const dir = path.join(root, 'data', 'git-journal');
+    fs.mkdirSync(dir, { recursive: true });
+    const sha = 'a'.repeat(40);
+    const record = {
+      id,
+      what: 'rewind task',
+      startedAt: new Date().toISOString(),
+      tasks: {},
+      steps: [{ taskId: crypto.randomUUID(), undo: { op: 'checkout', workspace: { repositoryPath: notAWorktree, worktreePath: notAWorktree, branch: 'makima/x' }, sha } }],
+    };
+    fs.writeFileSync(path.join(dir, `${id}.${dead}.json`), JSON.stringify(record));
+    await stop();
+    await start();
+    const report = (server!.process.output().match(new RegExp(`could not undo [^\\n]*${'rewind task'}`, 'g')) ?? []).length;
+    expect(report, 'reported at this start').toBe(1);
+    expect(server!.process.output()).toContain(`failed/${id}.json`);
+    expect(server!.process.output()).toContain(`reset --hard ${sha}`); // what to run by hand
+    expect(fs.existsSync(path.join(dir, 'failed', `${id}.json`))).toBe(true);
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith(id))).toEqual([]);
+    await stop();
+    await start();
+    expect(server!.process.output(), 'not retried at the next start').not.toContain(id);
+    fs.rmSync(notAWorktree, { recursive: true, force: true });
+  }, 120_000);
+});
+
+describe('a server killed inside the retention', () => {
+  const Complete = `mutation($t: ID!) { completeTask(input: { taskId: $t, workerId: "w" }) { task { id } } }`;
+  const TaskState = `query($t: ID!) { task(id: $t) { archivedAt headCommit history(first: 10, filter: { eventTypes: [TASK] }) { edges { node { eventSubtype } } } } }`;
+
+  it.each(STEPS('archive task (retention)', ['removeWorkspace']))('the retention, killed at %s, archives the task with its uncommitted work once restarted', async (point) => {
+    // A server of its own (data directory and database): the retention archives every finished task it finds.
+    const saved = { env, token };
+    await stop();
+    env = { ...saved.env, MAKIMA_DATA_DIR: path.join(root, `retention-${++repoCount}`), MAKIMA_ARCHIVE_AFTER_DAYS: '0.00001', MAKIMA_ARCHIVE_SWEEP_MS: '200' };
+    const db = TEST_DATABASE_URL ? await createPostgresDatabase() : undefined;
+    try {
+      if (db) {
+        env.DATABASE_URL = db.url;
+        await runMakima(['migrate'], env);
+        token = (JSON.parse((await runMakima(['user', 'create', '--name', 'retention', '--json'], env)).stdout) as { token: string }).token;
+      }
+      await start();
+      const f = await fixture();
+      const work = uncommittedWork(f.worktree, point);
+      fs.writeFileSync(crashFile, point);
+      const exit = new Promise<NodeJS.Signals | null>((resolve) => server!.process.child.once('exit', (_code, signal) => resolve(signal)));
+      // Finished: about a second later the retention archives the task (the supervisor is never its to archive).
+      for (;;) {
+        const claimed = (await api(Setup.claim)).claimTask.assignment;
+        if (!claimed) break;
+        await api(Complete, { t: claimed.task.id });
+      }
+      expect(await exit, `the server died at ${point}`).toBe('SIGKILL');
+      server = undefined;
+      await start();
+      let task = (await api(TaskState, { t: f.taskId })).task;
+      // Rolled back at the start, the task is archived again by the next sweep.
+      for (let i = 0; task.archivedAt === null && i < 600; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        task = (await api(TaskState, { t: f.taskId })).task;
+      }
+      expect(task.archivedAt).not.toBeNull();
+      const subtypes = task.history.edges.map((e: any) => e.node.eventSubtype);
+      expect(subtypes.filter((s: string) => s === 'recovered').length).toBe(point.endsWith('after-commit') ? 0 : 1);
+      expect(fs.existsSync(f.worktree)).toBe(false);
+      const archived = git(f.repo, 'rev-parse', `refs/makima/archived/${rawId(f.taskId)}`);
+      expect(archived).toBe(task.headCommit);
+      for (const [file, content] of Object.entries(work.files)) {
+        const there = git(f.repo, 'ls-tree', '--name-only', archived, '--', file) === file;
+        expect(there ? git(f.repo, 'show', `${archived}:${file}`) : null, file).toBe(content === null ? null : content.trim());
+      }
+      expect(git(f.repo, 'for-each-ref', '--format=%(refname)', 'refs/heads/makima/')).not.toContain(rawId(f.taskId).slice(0, 8));
+    } finally {
+      await stop();
+      await db?.drop();
+      env = saved.env;
+      token = saved.token;
+      await start();
+    }
+  }, 300_000);
 });

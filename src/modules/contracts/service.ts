@@ -30,6 +30,18 @@ export async function findSupervisor(db: Db, viewer: Viewer, contractId: string,
   return supervisor;
 }
 
+/** CONFLICT: an archived contract takes no new work. */
+/**
+ * Inside a change that adds a task to a contract: locks the contract's row FOR SHARE until the
+ * change commits, and CONFLICT if it is archived. archiveContract takes the row FOR UPDATE first, so
+ * the two are ordered: the archive waits for the new task (and archives it too), or the new task
+ * waits for the archive (and is refused) — a task never lands in an archived contract (docs/design.md §9).
+ */
+export async function lockOpenContract(tx: Tx, contractId: string): Promise<void> {
+  const [row] = await tx.$queryRaw<{ id: string; archived_at: Date | null }[]>`SELECT id, archived_at FROM contracts WHERE id = ${contractId}::uuid FOR SHARE`;
+  if (row) assertContractOpen({ id: row.id, archivedAt: row.archived_at }, 'create a task in it');
+}
+
 export interface CreateContractInput {
   name: string;
   description?: string | null;
@@ -91,8 +103,8 @@ export async function createTask(ctx: ServiceContext, input: CreateTaskInput): P
   const name = assertName(input.name);
   const prompt = assertPrompt(input.prompt);
   const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
-  // An archived contract takes no new work.
-  if (contract.archivedAt) throw new ConflictError(`contract ${contract.id} was archived at ${contract.archivedAt.toISOString()}; it takes no new tasks`, { archivedAt: contract.archivedAt.toISOString() });
+  // An archived contract takes no new work (checked again under the contract's lock below).
+  assertContractOpen(contract, 'create a task in it');
   let startCommit = await repositoryHead(ctx, contract);
   let previous: Task | undefined;
   if (input.continueFromTaskId) {
@@ -102,14 +114,15 @@ export async function createTask(ctx: ServiceContext, input: CreateTaskInput): P
     }
     startCommit = await currentHead(ctx, previous);
   }
-  return changeWithGit(ctx, 'create task', (change) =>
-    provisionTask(ctx, change, {
+  return changeWithGit(ctx, 'create task', async (change) => {
+    await lockOpenContract(change.tx, contract.id);
+    return provisionTask(ctx, change, {
       contract,
       name,
       prompt,
       startCommit,
       data: previous ? { continuedFromTaskId: previous.id } : {},
       continuedFrom: previous ? { fromTaskId: previous.id, commit: startCommit } : undefined,
-    }),
-  );
+    });
+  });
 }

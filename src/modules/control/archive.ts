@@ -80,6 +80,10 @@ export async function archiveContract(ctx: ServiceContext, input: { contractId: 
   const contract = await findOwnContract(ctx.prisma, ctx.viewer, input.contractId);
   if (contract.archivedAt) throw new ConflictError(`contract ${contract.id} was already archived at ${contract.archivedAt.toISOString()}`);
   return changeWithGit(ctx, 'archive contract', async (change) => {
+    // The contract's row first, FOR UPDATE: a createTask in flight (it holds the row FOR SHARE)
+    // commits before this reads the tasks, and one that comes later sees the archive (lockOpenContract).
+    const [row] = await change.tx.$queryRaw<{ archived_at: Date | null }[]>`SELECT archived_at FROM contracts WHERE id = ${contract.id}::uuid FOR UPDATE`;
+    if (row?.archived_at) throw new ConflictError(`contract ${contract.id} was already archived at ${row.archived_at.toISOString()}`);
     const ids = await change.tx.task.findMany({ where: { contractId: contract.id, archivedAt: null }, orderBy: { id: 'asc' }, select: { id: true } });
     const tasks: Task[] = [];
     for (const { id } of ids) tasks.push(await lockTask(change.tx, ctx.viewer, id));

@@ -11,7 +11,8 @@
 import fs from 'node:fs';
 import type { AppContext } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
-import { claimLeftoverJournals, JournalFile, undo, withTrailers, type Git, type JournalRecord, type UndoStep, type Workspace, type WorktreeCommit } from '../../git/index.js';
+import { GitError } from '../../errors.js';
+import { claimLeftoverJournals, JournalFile, lockScope, manualUndo, undo, withTrailers, type Git, type JournalRecord, type UndoStep, type Workspace, type WorktreeCommit } from '../../git/index.js';
 import { historyEvent } from '../history/catalogue.js';
 
 /** The git side of one change: reads go to the seam (`git`), moves are journaled with their undo. */
@@ -38,13 +39,19 @@ export class GitSession {
     if (!this.journal.record.tasks[taskId]) throw new Error(`git step "${name}" on task ${taskId}, which the change did not touch()`);
     this.journal.append(taskId, undoStep);
     crashPoint(this.ctx, `${this.journal.record.what}:before:${name}`);
+    refusalPoint(this.ctx, `${this.journal.record.what}:${name}`);
     const result = await run();
     crashPoint(this.ctx, `${this.journal.record.what}:after:${name}`);
     return result;
   }
 
+  /** The change's id: written in the reflog of every ref it creates, so its undo removes only those (docs/design.md §9). */
+  private get id(): string {
+    return this.journal.record.id;
+  }
+
   addWorkspace(taskId: string, workspace: Workspace, commit: string): Promise<void> {
-    return this.step(taskId, 'addWorkspace', { op: 'removeWorkspace', workspace }, () => this.git.addWorkspace(workspace, commit));
+    return this.step(taskId, 'addWorkspace', { op: 'removeWorkspace', workspace, createdBy: this.id }, () => this.git.addWorkspace(workspace, commit, this.id));
   }
 
   async commitWorkspace(taskId: string, workspace: Workspace, message: string): Promise<WorktreeCommit> {
@@ -52,12 +59,16 @@ export class GitSession {
     // The commit names its task and contract in git trailers (git log explains it); the message kept in the database does not.
     const full = withTrailers(message, taskId, this.journal.record.tasks[taskId]?.contractId ?? null);
     if (!previousHead) return this.git.commitWorkspace(workspace, full); // fails with what to do
-    return this.step(taskId, 'commitWorkspace', { op: 'undoCommit', workspace, previousHead }, () => this.git.commitWorkspace(workspace, full));
+    // What is staged now, so that the undo gives the index back exactly (the commit stages everything).
+    // An index git cannot write as a tree (a merge with conflicts) is committed as before; its undo
+    // then only unstages.
+    const stagedTree = await this.git.stagedTree(workspace).catch(() => undefined);
+    return this.step(taskId, 'commitWorkspace', { op: 'undoCommit', workspace, previousHead, stagedTree }, () => this.git.commitWorkspace(workspace, full));
   }
 
   protectCheckpoint(taskId: string, repositoryPath: string, number: number, sha: string): Promise<void> {
-    return this.step(taskId, 'protectCheckpoint', { op: 'unprotectCheckpoint', repositoryPath, taskId, number, sha }, () =>
-      this.git.protectCheckpoint(repositoryPath, taskId, number, sha),
+    return this.step(taskId, 'protectCheckpoint', { op: 'unprotectCheckpoint', repositoryPath, taskId, number, sha, createdBy: this.id }, () =>
+      this.git.protectCheckpoint(repositoryPath, taskId, number, sha, this.id),
     );
   }
 
@@ -72,11 +83,15 @@ export class GitSession {
   }
 
   protectArchive(taskId: string, repositoryPath: string, sha: string): Promise<void> {
-    return this.step(taskId, 'protectArchive', { op: 'unprotectArchive', repositoryPath, taskId, sha }, () => this.git.protectArchive(repositoryPath, taskId, sha));
+    return this.step(taskId, 'protectArchive', { op: 'unprotectArchive', repositoryPath, taskId, sha, createdBy: this.id }, () =>
+      this.git.protectArchive(repositoryPath, taskId, sha, this.id),
+    );
   }
 
   createBranch(taskId: string, repositoryPath: string, name: string, sha: string): Promise<void> {
-    return this.step(taskId, 'createBranch', { op: 'deleteBranch', repositoryPath, name, sha }, () => this.git.createBranch(repositoryPath, name, sha));
+    return this.step(taskId, 'createBranch', { op: 'deleteBranch', repositoryPath, name, sha, createdBy: this.id }, () =>
+      this.git.createBranch(repositoryPath, name, sha, this.id),
+    );
   }
 
   // The mesh (docs/design.md §11): a task whose code lives in its branch of the repository.
@@ -88,7 +103,7 @@ export class GitSession {
 
   /** Keeps a commit under a ref of its own (created, never overwritten). */
   keepCommit(taskId: string, repositoryPath: string, ref: string, sha: string): Promise<void> {
-    return this.step(taskId, 'keepCommit', { op: 'dropRef', repositoryPath, ref, sha }, () => this.git.keepCommit(repositoryPath, ref, sha));
+    return this.step(taskId, 'keepCommit', { op: 'dropRef', repositoryPath, ref, sha, createdBy: this.id }, () => this.git.keepCommit(repositoryPath, ref, sha, this.id));
   }
 
   /** Removes a task's server worktree, keeping its branch; everything in it is committed at `sha`. */
@@ -108,23 +123,29 @@ export class GitSession {
 
   /** Undoes every step, last first; a failing undo is logged (and the journal kept for the next start). */
   async rollback(): Promise<void> {
-    if (await undoSteps(this.ctx, this.journal.record)) this.journal.remove();
+    if ((await undoSteps(this.ctx, this.journal.record)).length === 0) this.journal.remove();
   }
 }
 
-/** Undoes a journal's steps last first; false if one could not be undone. */
-async function undoSteps(ctx: AppContext, record: JournalRecord): Promise<boolean> {
-  let complete = true;
+interface FailedUndo {
+  taskId: string;
+  step: UndoStep;
+  error: string;
+}
+
+/** Undoes a journal's steps last first; returns those that could not be undone. */
+async function undoSteps(ctx: AppContext, record: JournalRecord): Promise<FailedUndo[]> {
+  const failed: FailedUndo[] = [];
   for (const { taskId, undo: step } of [...record.steps].reverse()) {
     try {
       await undo(ctx.git, step);
     } catch (err) {
-      complete = false;
+      failed.push({ taskId, step, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });
       // The original failure is what the client must see; this one is for the operator.
       ctx.logger.error({ err, taskId, step: step.op, journal: record.id }, 'could not undo a git step of a failed change');
     }
   }
-  return complete;
+  return failed;
 }
 
 export interface GitChange {
@@ -200,7 +221,7 @@ async function lockTasks(tx: Tx, taskIds: string[]): Promise<string[]> {
 export async function recoverGitChanges(ctx: AppContext): Promise<number> {
   let rolledBack = 0;
   await ctx.prisma.gitChangeCommit.deleteMany({ where: { committedAt: { lt: new Date(Date.now() - 24 * 3600_000) } } });
-  for (const { record, release } of claimLeftoverJournals(ctx.config.gitJournalDir)) {
+  for (const { record, release, moveAside } of claimLeftoverJournals(ctx.config.gitJournalDir)) {
     const committed = await ctx.prisma.gitChangeCommit.findUnique({ where: { id: record.id } });
     if (committed) {
       ctx.logger.info({ journal: record.id, change: record.what }, 'a change that moved git had committed before the server stopped; nothing to undo');
@@ -208,10 +229,11 @@ export async function recoverGitChanges(ctx: AppContext): Promise<number> {
       release();
       continue;
     }
-    let complete = false;
+    let failed: FailedUndo[] = [];
     await change(ctx.prisma, async (tx, recordEvent) => {
       const existing = await lockTasks(tx, Object.keys(record.tasks));
-      complete = await undoSteps(ctx, record);
+      await clearDeadLocks(ctx, record);
+      failed = await undoSteps(ctx, record);
       for (const id of existing) {
         const task = record.tasks[id];
         recordEvent(
@@ -225,11 +247,47 @@ export async function recoverGitChanges(ctx: AppContext): Promise<number> {
       }
       return existing.length ? existing : null;
     });
-    ctx.logger.warn({ journal: record.id, change: record.what, tasks: Object.keys(record.tasks), complete }, 'rolled back a change that moved git and did not commit before the server stopped');
-    if (complete) release();
+    if (failed.length === 0) {
+      ctx.logger.warn({ journal: record.id, change: record.what, tasks: Object.keys(record.tasks) }, 'rolled back a change that moved git and did not commit before the server stopped');
+      release();
+    } else {
+      reportFailedJournal(ctx, record, failed, moveAside());
+    }
     rolledBack++;
   }
   return rolledBack;
+}
+
+/**
+ * Before recovery undoes a dead server's change: git's own lock files that its killed git commands
+ * left where the steps worked (an index.lock in the task's worktree, a ref's lock), which would make
+ * every undo fail with "File exists". Safe because the server that wrote the journal is gone — only
+ * a dead process's journal is claimed, and with the embedded database the data-directory lock
+ * proves it too — and git/locks.ts also waits out any git process still working there.
+ */
+async function clearDeadLocks(ctx: AppContext, record: JournalRecord): Promise<void> {
+  for (const { undo: step } of record.steps) {
+    const removed = await ctx.git.clearDeadLocks(lockScope(step)).catch((err: unknown) => {
+      ctx.logger.warn({ err, journal: record.id }, 'could not clear the git locks left by a stopped server');
+      return [];
+    });
+    if (removed.length) ctx.logger.warn({ journal: record.id, change: record.what, removed }, "removed git's lock files left by the stopped server");
+  }
+}
+
+/**
+ * A journal whose undo failed at the start after its change died: reported once, with what failed
+ * and what an operator runs by hand, and moved to git-journal/failed/ so that no later start
+ * retries it forever (docs/notes: "A change recovery could not undo").
+ */
+function reportFailedJournal(ctx: AppContext, record: JournalRecord, failed: FailedUndo[], keptAt: string): void {
+  const steps = failed.map((f) => ({ task: f.taskId, step: f.step.op, error: f.error, byHand: manualUndo(f.step) }));
+  ctx.logger.error(
+    { journal: record.id, change: record.what, startedAt: record.startedAt, failed: steps, keptAt },
+    `could not undo ${failed.length} git step(s) of the change "${record.what}" that the stopped server left unfinished. ` +
+      `The journal was moved to ${keptAt} and will not be retried. What to do: for each failed step, fix what its error ` +
+      'names, run its "byHand" command, check the task with "git status" in its worktree, then delete the journal file.',
+  );
 }
 
 /**
@@ -237,8 +295,22 @@ export async function recoverGitChanges(ctx: AppContext): Promise<number> {
  * with SIGKILL right here, so the fault-injection suite can stop a change at every step.
  */
 function crashPoint(ctx: AppContext, point: string): void {
-  const file = ctx.config.testCrashFile;
-  if (!file || !fs.existsSync(file) || fs.readFileSync(file, 'utf8').trim() !== point) return;
-  fs.rmSync(file, { force: true });
+  if (!testPointIs(ctx, point)) return;
   process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * Tests only: when the file names `refuse:<change>:<step>`, that step fails right where git
+ * refuses a step (a lock held, a ref that exists) — journaled, not run — so the fault suite can
+ * check that the undo of a step that never ran changes nothing.
+ */
+function refusalPoint(ctx: AppContext, point: string): void {
+  if (testPointIs(ctx, `refuse:${point}`)) throw new GitError(`test: the step ${point} was refused before it ran`);
+}
+
+function testPointIs(ctx: AppContext, point: string): boolean {
+  const file = ctx.config.testCrashFile;
+  if (!file || !fs.existsSync(file) || fs.readFileSync(file, 'utf8').trim() !== point) return false;
+  fs.rmSync(file, { force: true });
+  return true;
 }
