@@ -16,7 +16,6 @@
 // picks the exit status (README "Exit codes"); an ApiError already carries the API's. Show IDs as
 // the API returns them, and pass the API's sentences and history data through display.ts.
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.js';
 import { mount, type CliCommand } from './command.js';
 import { ApiError } from './client.js';
 import { contractAdvance, contractCreate, contractList, contractShow } from './contract.js';
@@ -93,7 +92,6 @@ export function buildProgram(json = false): Command {
   return program;
 }
 
-const EXPECTED = [CliError, ConfigError];
 
 /** Whether the command line asks for JSON (before a `--` that ends the options). */
 function wantsJson(argv: string[]): boolean {
@@ -112,7 +110,9 @@ export async function runCli(argv: string[]): Promise<number> {
       return fail(json, 'USAGE', err.message.replace(/^error: /, ''));
     }
     if (err instanceof CliError) return fail(json, err.kind, err.message, err instanceof ApiError ? err.errors : undefined);
-    if (EXPECTED.some((cls) => err instanceof cls)) return fail(json, 'ERROR', (err as Error).message);
+    // config.ts (and its zod) is loaded only by the commands that need it, and so only here on failure.
+    const { ConfigError } = await import('../config.js');
+    if (err instanceof ConfigError) return fail(json, 'ERROR', err.message);
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     return fail(json, 'INTERNAL', `unexpected error: ${detail}`);
   }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { RunningServer } from '../server.js';
 import type { CliCommand } from './command.js';
@@ -25,6 +25,7 @@ function defineServe(cmd: Command): void {
     .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
     .option('--json', 'once serving, print { "url", "wsUrl", "database", "localToken" } as one JSON line')
     .action(async (opts: { port?: string; host?: string; json?: boolean }) => {
+      const { loadConfig } = await import('../config.js'); // lazily: zod is slow to load, and client commands never need it
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
       await assertPortFree(config.host, config.port);
       const db = await openConfiguredDatabase(config);
