@@ -32,7 +32,7 @@ export function clientCommand(cmd: Command): Command {
 
 interface GraphqlError {
   message: string;
-  extensions?: { code?: unknown; reason?: unknown };
+  extensions?: { code?: unknown; reason?: unknown; candidates?: unknown };
 }
 
 /** Which exit status an API error code leads to; the first error's code that has one decides. */
@@ -50,13 +50,18 @@ export class ApiError extends CliError {
   /** The errors' extensions.reason, where set (e.g. CANCELLED: the task a worker runs was cancelled). */
   readonly reasons: string[];
   /** The errors as the CLI shows them (global IDs, CLI command names), for --json. */
-  readonly errors: { message: string; code: string | null }[];
+  readonly errors: { message: string; code: string | null; candidates?: unknown[] }[];
   constructor(errors: readonly GraphqlError[]) {
     const codes = errors.map((e) => (typeof e.extensions?.code === 'string' ? e.extensions.code : ''));
     super(describeErrors(errors), codes.map((c) => EXIT_KINDS[c]).find(Boolean) ?? 'ERROR');
     this.codes = codes;
     this.reasons = errors.flatMap((e) => (typeof e.extensions?.reason === 'string' ? [e.extensions.reason] : []));
-    this.errors = errors.map((e, i) => ({ message: displayText(e.message), code: codes[i] || null }));
+    // candidates: what an ambiguous task or contract reference could mean (docs/design.md §21).
+    this.errors = errors.map((e, i) => ({
+      message: displayText(e.message),
+      code: codes[i] || null,
+      ...(Array.isArray(e.extensions?.candidates) ? { candidates: e.extensions.candidates } : {}),
+    }));
   }
 }
 

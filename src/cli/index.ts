@@ -21,6 +21,7 @@ import { ApiError } from './client.js';
 import { contractAdvance, contractCreate, contractList, contractShow } from './contract.js';
 import { migrate } from './migrate.js';
 import { CliError, ExitCode, type ExitKind } from './output.js';
+import { resolveReferences } from './refs.js';
 import { contractResume } from './resume.js';
 import { conversationRewind } from './rewind-conversation.js';
 import { serve } from './serve.js';
@@ -85,7 +86,9 @@ export function buildProgram(json = false): Command {
     .description('Resume and history for AI coding agents: server, administration and API client')
     .version(VERSION, '-V, --version', 'print the version of makima')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Task and contract references (#42, names, prefixes) become IDs before any command runs (refs.ts).
+    .hook('preAction', (_program, command) => resolveReferences(command));
   // Under --json a usage error is reported as JSON by runCli, not by commander's text and help.
   if (json) program.configureOutput({ writeErr: () => {}, outputError: () => {} });
   for (const command of COMMANDS) mount(program, command);
@@ -123,7 +126,7 @@ export async function runCli(argv: string[]): Promise<number> {
  * under --json one object `{"error":{"kind","exitCode","message","errors"?}}` (errors: the API's,
  * each with its extensions.code).
  */
-function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null }[]): number {
+function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null; candidates?: unknown[] }[]): number {
   const exitCode = ExitCode[kind];
   if (json) process.stderr.write(`${JSON.stringify({ error: { kind, exitCode, message, ...(errors ? { errors } : {}) } })}\n`);
   else process.stderr.write(`makima: ${message}\n`);

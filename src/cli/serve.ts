@@ -183,10 +183,14 @@ async function ensureLocalUser(config: Config, db: Database): Promise<LocalToken
 
 function greet(url: string, local: LocalToken | undefined, config: Config): void {
   println(`${color.bold('makima')} is serving GraphiQL and the API on ${color.cyan(url)}`);
+  println(`  the timeline view, in a browser: ${color.cyan(new URL('/', url).href)}`);
   println(color.dim(`database: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`));
+  const root = config.reposRootIsDefault ? ' (MAKIMA_REPOS_ROOT to change)' : ' (MAKIMA_REPOS_ROOT)';
+  println(color.dim(`repositories: contracts may use any git repository under ${config.reposRoot}${root}`));
   if (!local) return;
   println(local.created ? `created the local user; its token is saved in ${local.file}` : `local user token: ${local.file}`);
+  println(`  CLI      → from this directory, makima commands find this server and token by themselves;`);
+  println(`             from anywhere: \`makima login\` here once, or export MAKIMA_URL=${url} MAKIMA_TOKEN=${local.token}`);
   println(`  GraphiQL → Headers: {"Authorization": "Bearer ${local.token}"}`);
-  println(`  CLI      → export MAKIMA_URL=${url} MAKIMA_TOKEN=${local.token}`);
   println(color.dim('Ctrl-C stops the server cleanly.'));
 }

@@ -22,7 +22,7 @@ export const taskSnapshots: CliCommand = {
   name: 'task snapshots',
   aliases: ['snapshots'],
   define: (cmd: Command) =>
-    clientCommand(cmd.argument('<task>', 'task ID'))
+    clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
       .description("list a task's conversation snapshots: type, messages, checkpoint, time (rewind to one with makima conversation rewind)")
       .action(async (task: string, opts: ClientOptions & { json?: boolean }) => {
         const client = clientFrom(opts);
