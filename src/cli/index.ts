@@ -44,12 +44,16 @@ import { contractArchive, taskArchive, taskCancel } from './control.js';
 import { search } from './search.js';
 import { taskExport } from './task-export.js';
 import { importCommand } from './import.js';
+import { login, logout, status } from './login.js';
 
 /** Every command, in the order of `makima --help`. */
 const COMMANDS: CliCommand[] = [
   serve,
   migrate,
   userCreate,
+  login,
+  logout,
+  status,
   contractCreate,
   contractList,
   contractShow,
