@@ -78,8 +78,10 @@ async function main(): Promise<void> {
   try {
     const env = { ...process.env, MAKIMA_URL: server.url, MAKIMA_TOKEN: server.token, NO_COLOR: '1' };
     const makima = (...args: string[]) => [process.execPath, BIN, ...args];
-    await timed(makima('contract', 'create', '--name', 'bench', '--repo', path.join(dir, 'repos', 'app')), env);
-    for (let i = 1; i <= 5; i += 1) await timed(makima('task', 'create', 'bench', '--name', `task ${i}`), env);
+    // By the contract's ID, so that a makima from before short names (BENCH_CLI_BIN) seeds the same way.
+    const created = spawnSync(process.execPath, [...makima('contract', 'create', '--name', 'bench', '--repo', path.join(dir, 'repos', 'app'), '--json').slice(1)], { env, encoding: 'utf8' });
+    const contractId = (JSON.parse(created.stdout) as { contract: { id: string } }).contract.id;
+    for (let i = 1; i <= 5; i += 1) await timed(makima('task', 'create', contractId, '--name', `task ${i}`), env);
     const request = `fetch(${JSON.stringify(server.url)},{method:'POST',headers:{'content-type':'application/json',authorization:'Bearer ${server.token}'},body:JSON.stringify({query:'{ tasks(first: 100) { edges { node { id number name status } } } }'})}).then(r=>r.json())`;
     const rows: [string, string[]][] = [
       ['node -e 0 (floor)', [process.execPath, '-e', '0']],

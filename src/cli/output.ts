@@ -86,9 +86,9 @@ const MIN_COLUMN = 6;
  * cell, then the widest column cut down, one character at a time, until the table fits or every
  * column is at its minimum.
  */
-export function columnWidths(cells: string[][], width: number): number[] {
+export function columnWidths(cells: string[][], width: number, keep: number[] = []): number[] {
   const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => visible(row[i] ?? ''))));
-  const floor = cells[0].map((h) => Math.max(Math.min(MIN_COLUMN, visible(h)), 1));
+  const floor = cells[0].map((h, i) => (keep.includes(i) ? widths[i] : Math.max(Math.min(MIN_COLUMN, visible(h)), 1)));
   const total = () => widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1);
   while (total() > width) {
     let widest = -1;
@@ -110,11 +110,12 @@ function fit(text: string, width: number): string {
 
 /**
  * Prints rows as an aligned table (borderless, so it copies cleanly) that fits the output's width
- * (outputWidth): the widest columns are cut first, each cut cell ending in "…".
+ * (outputWidth): the widest columns are cut first, each cut cell ending in "…" — except the
+ * columns in `keep` (IDs that a command's hint asks to copy), which are never cut.
  */
-export async function printTable(head: string[], rows: (string | number | null | undefined)[][], width = outputWidth()): Promise<void> {
+export async function printTable(head: string[], rows: (string | number | null | undefined)[][], options: { keep?: number[]; width?: number } = {}): Promise<void> {
   const cells = [head, ...rows.map((row) => row.map((c) => (c === null || c === undefined ? '' : String(c).replace(/\s*\n\s*/g, ' '))))];
-  const widths = columnWidths(cells, width);
+  const widths = columnWidths(cells, options.width ?? outputWidth(), options.keep);
   cells.forEach((row, r) => {
     const line = row.map((cell, i) => {
       const shown = fit(cell, widths[i]);

@@ -54,7 +54,7 @@ describe('makima contract', () => {
 
     const list = await makima(user, 'contract', 'list');
     expect(contract.shortName).toBe('search');
-    expect(list.stdout).toMatch(new RegExp(`^search\\s+search\\s+RESEARCH\\s+${repo}`, 'm'));
+    expect(list.stdout).toMatch(/^search\s+search\s+RESEARCH\s+\/\S+/m);
     const advanced = await makima(user, 'contract', 'advance', contract.id, 'plan');
     expect(advanced.stdout).toBe('contract search (search) is now in phase PLAN\n');
     const shown = await makima(user, 'contract', 'show', 'search');
@@ -82,7 +82,7 @@ describe('makima task create|list|show and the fleet view', () => {
     const rows = running.stdout.trim().split('\n');
     expect(rows).toHaveLength(2);
     // The table fits 80 columns (output is not a terminal): the task column is cut to make room.
-    expect(rows[1]).toMatch(/^1\s+c supervisor \(super\S*…\s+c\s+RUNNING\s+fleet-w1\s+(29\d|300)s left\s/);
+    expect(rows[1]).toMatch(/^1\s+c supervisor \(\S*…\s+c\s+RUNNING\s+fleet-w1\s+(29\d|300)s left\s/);
     expect(Math.max(...rows.map((r) => r.length))).toBeLessThanOrEqual(80);
 
     const pending = (await makima(user, 'task', 'list', '--status', 'pending,failed', '--contract', f.contractId, '--json')).json();
@@ -146,7 +146,8 @@ describe('makima snapshots', () => {
       ['MANUAL', 2, null],
     ]);
     const table = await makima(user, 'task', 'snapshots', f.taskId);
-    expect(table.stdout).toMatch(/\s+manual\s+2\s+\{"note":"by hand"\}/);
+    // The ID column is never cut (the hint below the table asks for one); the metadata may be.
+    expect(table.stdout).toMatch(/^\S+[^…]\s+manual\s+2\s+\{"note":"by\S*/m);
   });
 });
 
