@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWeb, webStaleReason } from './build-web.mjs';
+import { bundleCli, canBundle, CLI_BUNDLE } from './bundle-cli.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
@@ -58,6 +59,7 @@ export function staleReason() {
   if (!fs.existsSync(ENTRY)) return 'dist/main.js is missing';
   const stamp = mtime(STAMP);
   if (stamp === 0) return 'dist/.buildinfo is missing';
+  if (mtime(CLI_BUNDLE) < stamp && canBundle()) return 'dist/cli/makima.mjs is missing or older than dist/';
   return newestSource() > stamp ? 'src/ is newer than dist/' : undefined;
 }
 
@@ -124,6 +126,7 @@ export async function ensureBuild({ log = (line) => process.stderr.write(`${line
     if (status !== 0 && status !== 2) throw new Error(`the build failed (tsc exited with status ${status}): see above, or run \`npm run build\``);
     if (!fs.existsSync(ENTRY)) throw new Error('the build did not produce dist/main.js');
     pruneOrphans();
+    await bundleCli();
     // The stamp is the time the sources were read, so an edit made during the build still counts as newer.
     const t = new Date(Math.max(started, newest));
     if (!fs.existsSync(STAMP)) fs.writeFileSync(STAMP, '');

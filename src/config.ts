@@ -1,4 +1,5 @@
 // Every environment variable makima reads, parsed once, validated and typed (the README's "Configuration" table).
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -54,7 +55,14 @@ const envSchema = z.object({
 export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
+  /**
+   * Contracts may use only repositories under this directory. Default (docs/design.md §18): the
+   * home directory of whoever runs an embedded server (one person's own machine), the working
+   * directory with PostgreSQL (a shared server, where the operator must choose it).
+   */
   reposRoot: string;
+  /** Whether reposRoot is that default rather than MAKIMA_REPOS_ROOT's. */
+  reposRootIsDefault: boolean;
   worktreesDir: string;
   /** The write-ahead journal of changes that move git (modules/tasks/change-with-git.ts). */
   gitJournalDir: string;
@@ -137,7 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir,
-    reposRoot: path.resolve(cwd, e.MAKIMA_REPOS_ROOT ?? '.'),
+    reposRoot: path.resolve(cwd, e.MAKIMA_REPOS_ROOT ?? (e.DATABASE_URL ? '.' : env.HOME || os.homedir())),
+    reposRootIsDefault: e.MAKIMA_REPOS_ROOT === undefined,
     worktreesDir: path.resolve(cwd, e.MAKIMA_WORKTREES_DIR ?? path.join(dataDir, 'worktrees')),
     gitJournalDir: path.join(dataDir, 'git-journal'),
     host: e.HOST,

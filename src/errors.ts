@@ -46,6 +46,17 @@ export class BadInputError extends MakimaError {
   }
 }
 
+/**
+ * A reference (a task's number or name, a contract's short name, a prefix of an id or branch) that
+ * names more than one object: BAD_USER_INPUT, with each candidate in `extensions.candidates` so that
+ * a client can offer them (docs/design.md §16).
+ */
+export class AmbiguousReferenceError extends MakimaError {
+  constructor(message: string, field: string, candidates: Record<string, unknown>[]) {
+    super('BAD_USER_INPUT', message, { field, candidates });
+  }
+}
+
 export class ConflictError extends MakimaError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('CONFLICT', message, details);

@@ -61,3 +61,18 @@ export function dataWithGlobalIds(value: unknown, key = ''): unknown {
   }
   return value;
 }
+
+/** The type and UUID inside a global ID, or undefined when `value` is not one (docs/design.md §16: references). */
+export function parseGlobalId(value: string): { type: string; uuid: string } | undefined {
+  if (!/^[A-Za-z0-9+/]+=*$/.test(value) || value.length < 40) return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return undefined;
+  const uuid = decoded.slice(colon + 1);
+  return UUID.test(uuid) ? { type: decoded.slice(0, colon), uuid: uuid.toLowerCase() } : undefined;
+}
+
+/** Whether `value` is a raw UUID. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -69,8 +69,8 @@ export async function generateSearchData(url: string, rows: number): Promise<Gen
   };
   try {
     const owners = users.map((u) => u.id);
-    await step('contracts', `INSERT INTO contracts (id, owner_id, name, repository_path) SELECT md5('contract-' || c)::uuid, ($1::uuid[])[1 + (c - 1) % ${USERS}], 'contract-' || c, '/repos/' || c FROM generate_series(1, ${USERS * 5}) c`, [owners]);
-    await step('tasks', `INSERT INTO tasks (id, owner_id, contract_id, name, status, created_at) SELECT md5('task-' || t)::uuid, ($1::uuid[])[1 + (((t - 1) % ${USERS * 5})) % ${USERS}], md5('contract-' || (1 + (t - 1) % ${USERS * 5}))::uuid, 'task-' || t, 'completed', now() - interval '30 days' FROM generate_series(1, ${TASKS}) t`, [owners]);
+    await step('contracts', `INSERT INTO contracts (id, owner_id, name, short_name, repository_path) SELECT md5('contract-' || c)::uuid, ($1::uuid[])[1 + (c - 1) % ${USERS}], 'contract-' || c, 'contract-' || c, '/repos/' || c FROM generate_series(1, ${USERS * 5}) c`, [owners]);
+    await step('tasks', `INSERT INTO tasks (id, owner_id, contract_id, number, name, status, created_at) SELECT md5('task-' || t)::uuid, ($1::uuid[])[1 + (((t - 1) % ${USERS * 5})) % ${USERS}], md5('contract-' || (1 + (t - 1) % ${USERS * 5}))::uuid, t, 'task-' || t, 'completed', now() - interval '30 days' FROM generate_series(1, ${TASKS}) t`, [owners]);
     for (const index of ['conversation_messages_search_vector_idx', 'task_events_search_vector_idx']) await client.query(`DROP INDEX ${index}`);
     const at = (g: string) => `now() - interval '30 days' + (${g}) * interval '1 millisecond' * ${(30 * 86_400_000) / rows}`;
     await step(

@@ -83,17 +83,17 @@ export async function generateHistory(url: string, shape: HistoryShape = DEFAULT
 
     await step(
       'contracts',
-      `INSERT INTO contracts (id, owner_id, name, description, phase, repository_path, created_at, updated_at)
-       SELECT ${contractIdSql('ci')}, ${ownerOf('ci')}, 'contract-' || ci, 'benchmark contract ' || ci,
+      `INSERT INTO contracts (id, owner_id, name, short_name, description, phase, repository_path, created_at, updated_at)
+       SELECT ${contractIdSql('ci')}, ${ownerOf('ci')}, 'contract-' || ci, 'contract-' || ci, 'benchmark contract ' || ci,
               ${phases}[1 + (ci - 1) % 6], '/srv/repos/contract-' || ci, ${start}, now()
          FROM generate_series(1, ${C}) ci`,
       [owners],
     );
     await step(
       'tasks',
-      `INSERT INTO tasks (id, owner_id, contract_id, name, prompt, status, is_supervisor, worktree_path, branch,
+      `INSERT INTO tasks (id, owner_id, contract_id, number, name, prompt, status, is_supervisor, worktree_path, branch,
                           base_commit, head_commit, created_at, updated_at)
-       SELECT ${taskIdSql('ti')}, ${ownerOf(`1 + (ti - 1) % ${C}`)}, ${contractIdSql(`1 + (ti - 1) % ${C}`)},
+       SELECT ${taskIdSql('ti')}, ${ownerOf(`1 + (ti - 1) % ${C}`)}, ${contractIdSql(`1 + (ti - 1) % ${C}`)}, ti,
               CASE WHEN ti <= ${C} THEN 'supervisor of contract-' || ti ELSE 'task-' || ti END,
               'work item ' || ti,
               (ARRAY['completed','completed','running','interrupted','failed','pending']::task_status[])[1 + ti % 6],

@@ -22,19 +22,20 @@ export async function seed(db: Database, tasksPerUser: number[], label: string):
   for (const [u, count] of tasksPerUser.entries()) {
     const user = await createUser(db.prisma, `${label}-${u + 1}`, 'bench');
     const [contract] = await db.query<{ id: string }>(
-      `INSERT INTO contracts (id, owner_id, name, description, phase, repository_path, updated_at)
-       VALUES (gen_random_uuid(), $1, $2, 'bench:writes', 'execute', '/srv/repos/bench-writes', now()) RETURNING id`,
+      `INSERT INTO contracts (id, owner_id, name, short_name, description, phase, repository_path, updated_at)
+       VALUES (gen_random_uuid(), $1, $2, $2, 'bench:writes', 'execute', '/srv/repos/bench-writes', now()) RETURNING id`,
       [user.id, `${label}-${u + 1}`],
     );
     const tasks = await db.query<{ id: string }>(
-      `INSERT INTO tasks (id, owner_id, contract_id, name, prompt, status, is_supervisor, worktree_path, branch, base_commit, head_commit, updated_at)
-       SELECT gen_random_uuid(), $1, $2, 'writer-' || i, 'bench:writes writer ' || i, 'pending', false,
+      `INSERT INTO tasks (id, owner_id, contract_id, number, name, prompt, status, is_supervisor, worktree_path, branch, base_commit, head_commit, updated_at)
+       SELECT gen_random_uuid(), $1, $2, i, 'writer-' || i, 'bench:writes writer ' || i, 'pending', false,
               '/srv/worktrees/bench-writes-' || i, 'makima/bench-writes-' || $3 || '-' || i, repeat('a', 40), repeat('a', 40), now()
          FROM generate_series(1, $4::int) i
         ORDER BY i
        RETURNING id`,
       [user.id, contract.id, `${u + 1}`, count],
     );
+    await db.query('UPDATE users SET last_task_number = $2 WHERE id = $1', [user.id, count]);
     users.push({ id: user.id, token: user.token, tasks: tasks.map((t) => ({ id: t.id, contractId: contract.id, ownerId: user.id })) });
   }
   return users;

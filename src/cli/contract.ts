@@ -15,7 +15,7 @@ const PHASES: ContractPhase[] = Object.values(Phases);
 const CreateContract = graphql(`
   mutation CliCreateContract($input: CreateContractInput!) {
     createContract(input: $input) {
-      contract { id name description phase repositoryPath createdAt supervisor { id name status branch worktreePath } }
+      contract { id shortName name description phase repositoryPath createdAt supervisor { id number name status branch worktreePath } }
     }
   }
 `);
@@ -23,7 +23,7 @@ const CreateContract = graphql(`
 const Contracts = graphql(`
   query CliContracts($after: String) {
     contracts(first: 100, after: $after) {
-      edges { node { id name phase repositoryPath createdAt updatedAt } }
+      edges { node { id shortName name phase repositoryPath createdAt updatedAt } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -32,8 +32,8 @@ const Contracts = graphql(`
 const ContractDetails = graphql(`
   query CliContract($id: ID!) {
     contract(id: $id) {
-      id name description phase repositoryPath createdAt updatedAt
-      supervisor { id name status }
+      id shortName name description phase repositoryPath createdAt updatedAt
+      supervisor { id number name status }
     }
   }
 `);
@@ -42,7 +42,7 @@ const ContractTasks = graphql(`
   query CliContractTasks($id: ID!, $after: String) {
     contract(id: $id) {
       tasks(first: 100, after: $after) {
-        edges { node { id name status isSupervisor workerId leaseExpiresAt updatedAt } }
+        edges { node { id number name status isSupervisor workerId leaseExpiresAt updatedAt } }
         pageInfo { hasNextPage endCursor }
       }
     }
@@ -51,7 +51,7 @@ const ContractTasks = graphql(`
 
 const AdvancePhase = graphql(`
   mutation CliAdvanceContractPhase($input: AdvanceContractPhaseInput!) {
-    advanceContractPhase(input: $input) { contract { id name phase updatedAt } }
+    advanceContractPhase(input: $input) { contract { id shortName name phase updatedAt } }
   }
 `);
 
@@ -71,14 +71,15 @@ export const contractCreate: CliCommand = {
       .requiredOption('--name <name>', "the contract's name")
       .requiredOption('--repo <path>', 'the git repository (inside the server\'s MAKIMA_REPOS_ROOT); a relative path is taken from here')
       .option('--description <text>', 'what the contract is about')
-      .action(async (opts: JsonOption & { name: string; repo: string; description?: string }) => {
-        const input = { name: opts.name, description: opts.description, repositoryPath: path.resolve(opts.repo) };
+      .option('--short-name <short-name>', 'how commands name it (lower-case letters, digits, dashes); default: the slug of --name, made unique')
+      .action(async (opts: JsonOption & { name: string; repo: string; description?: string; shortName?: string }) => {
+        const input = { name: opts.name, shortName: opts.shortName, description: opts.description, repositoryPath: path.resolve(opts.repo) };
         const { createContract } = await clientFrom(opts).request(CreateContract, { input });
         if (opts.json) return printJson(createContract);
         const { contract } = createContract;
-        println(`created contract ${color.bold(contract.name)} (${contract.id}) on ${contract.repositoryPath}, phase ${contract.phase}`);
-        println(`  supervisor ${contract.supervisor.name} (${contract.supervisor.id}): ${contract.supervisor.status}, branch ${contract.supervisor.branch}`);
-        println(color.dim(`  add a task: makima task create ${contract.id} --name <name> --prompt <what to do>`));
+        println(`created contract ${color.bold(contract.shortName)} (${contract.name}) on ${contract.repositoryPath}, phase ${contract.phase}`);
+        println(`  supervisor #${contract.supervisor.number} ${contract.supervisor.name}: ${contract.supervisor.status}, branch ${contract.supervisor.branch}`);
+        println(color.dim(`  add a task: makima task create ${contract.shortName} --name <name> --prompt <what to do>`));
       }),
 };
 
@@ -94,8 +95,8 @@ export const contractList: CliCommand = {
         if (opts.json) return printJson({ contracts });
         if (!contracts.length) return println(color.dim('no contracts yet; create one with makima contract create --name <name> --repo <path>'));
         await printTable(
-          ['id', 'name', 'phase', 'repository', 'updated'],
-          contracts.map((c) => [c.id, c.name, c.phase, c.repositoryPath, when(c.updatedAt)]),
+          ['contract', 'name', 'phase', 'repository', 'updated'],
+          contracts.map((c) => [c.shortName, c.name, c.phase, c.repositoryPath, when(c.updatedAt)]),
         );
       }),
 };
@@ -103,7 +104,7 @@ export const contractList: CliCommand = {
 export const contractShow: CliCommand = {
   name: 'contract show',
   define: (cmd: Command) =>
-    clientCommand(cmd.argument('<contract>', 'contract ID'))
+    clientCommand(cmd.argument('<contract>', 'the contract: short name, name, id prefix or ID'))
       .description('show a contract: phase, repository, supervisor and every task with its worker and lease')
       .action(async (id: string, opts: JsonOption) => {
         const client = clientFrom(opts);
@@ -111,14 +112,14 @@ export const contractShow: CliCommand = {
         if (!contract) throw new CliError(`contract ${id} was not found`, 'NOT_FOUND');
         const tasks = await allNodes(async (after) => (await client.request(ContractTasks, { id, after })).contract!.tasks);
         if (opts.json) return printJson({ contract: { ...contract, tasks } });
-        println(`${color.bold(contract.name)} ${color.dim(`${contract.id} · ${contract.phase}`)}`);
+        println(`${color.bold(contract.shortName)} ${contract.name} ${color.dim(`· ${contract.phase} · ${contract.id}`)}`);
         if (contract.description) println(`  ${contract.description}`);
         println(`  repository ${contract.repositoryPath}`);
         println(`  created ${when(contract.createdAt)}, updated ${when(contract.updatedAt)}`);
         println();
         await printTable(
-          ['id', 'task', 'status', 'worker', 'lease', 'updated'],
-          tasks.map((t) => [t.id, t.isSupervisor ? `${t.name} (supervisor)` : t.name, t.status, t.workerId, leaseText(t), when(t.updatedAt)]),
+          ['#', 'task', 'status', 'worker', 'lease', 'updated'],
+          tasks.map((t) => [t.number, t.isSupervisor ? `${t.name} (supervisor)` : t.name, t.status, t.workerId, leaseText(t), when(t.updatedAt)]),
         );
       }),
 };
@@ -126,12 +127,12 @@ export const contractShow: CliCommand = {
 export const contractAdvance: CliCommand = {
   name: 'contract advance',
   define: (cmd: Command) =>
-    clientCommand(cmd.argument('<contract>', 'contract ID').argument('<phase>', `the next phase: ${PHASES.join(', ')} (any case)`, phase))
+    clientCommand(cmd.argument('<contract>', 'the contract: short name, name, id prefix or ID').argument('<phase>', `the next phase: ${PHASES.join(', ')} (any case)`, phase))
       .description("move a contract to another phase (recorded in its history)")
       .action(async (contractId: string, to: ContractPhase, opts: JsonOption) => {
         const { advanceContractPhase } = await clientFrom(opts).request(AdvancePhase, { input: { contractId, phase: to } });
         if (opts.json) return printJson(advanceContractPhase);
         const { contract } = advanceContractPhase;
-        println(`contract ${color.bold(contract.name)} (${contract.id}) is now in phase ${contract.phase}`);
+        println(`contract ${color.bold(contract.shortName)} (${contract.name}) is now in phase ${contract.phase}`);
       }),
 };

@@ -25,7 +25,7 @@ export const taskCancel: CliCommand = {
   name: 'task cancel',
   aliases: ['task-cancel'],
   define: (cmd: Command) =>
-  void clientCommand(cmd.argument('<task>', 'task ID'))
+  void clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
     .description('cancel a task: a pending one at once; a running one is stopped by its worker at its next renew or report')
     .option('--reason <reason>', 'why (shown to the worker and in the history)')
     .action(async (task: string, opts: ClientOptions & { json?: boolean; reason?: string }) => {
@@ -41,7 +41,7 @@ export const taskArchive: CliCommand = {
   name: 'task archive',
   aliases: ['task-archive'],
   define: (cmd: Command) =>
-  void clientCommand(cmd.argument('<task>', 'task ID'))
+  void clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
     .description("archive a finished task: remove its worktree and branch; its checkpoints stay under refs/makima/ (fork or branch from them)")
     .action(async (task: string, opts: ClientOptions & { json?: boolean }) => {
       const { archiveTask } = await clientFrom(opts).request(ArchiveTask, { input: { taskId: task } });
@@ -55,7 +55,7 @@ export const contractArchive: CliCommand = {
   name: 'contract archive',
   aliases: ['contract-archive'],
   define: (cmd: Command) =>
-  void clientCommand(cmd.argument('<contract>', 'contract ID'))
+  void clientCommand(cmd.argument('<contract>', 'the contract: short name, name, id prefix or ID'))
     .description('archive a contract and every task of it (none may be pending or running)')
     .action(async (contract: string, opts: ClientOptions & { json?: boolean }) => {
       const { archiveContract } = await clientFrom(opts).request(ArchiveContract, { input: { contractId: contract } });

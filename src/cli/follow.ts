@@ -2,7 +2,7 @@
 // resuming after the last item printed when the connection drops, so that nothing is missed or
 // printed twice.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print } from 'graphql';
+import { print } from 'graphql/language/printer.js';
 import { ApiError, type ApiClient } from './client.js';
 import { CliError, color } from './output.js';
 

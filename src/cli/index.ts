@@ -16,12 +16,12 @@
 // picks the exit status (README "Exit codes"); an ApiError already carries the API's. Show IDs as
 // the API returns them, and pass the API's sentences and history data through display.ts.
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.js';
 import { mount, type CliCommand } from './command.js';
 import { ApiError } from './client.js';
 import { contractAdvance, contractCreate, contractList, contractShow } from './contract.js';
 import { migrate } from './migrate.js';
 import { CliError, ExitCode, type ExitKind } from './output.js';
+import { resolveReferences } from './refs.js';
 import { contractResume } from './resume.js';
 import { conversationRewind } from './rewind-conversation.js';
 import { serve } from './serve.js';
@@ -44,12 +44,16 @@ import { contractArchive, taskArchive, taskCancel } from './control.js';
 import { search } from './search.js';
 import { taskExport } from './task-export.js';
 import { importCommand } from './import.js';
+import { login, logout, status } from './login.js';
 
 /** Every command, in the order of `makima --help`. */
 const COMMANDS: CliCommand[] = [
   serve,
   migrate,
   userCreate,
+  login,
+  logout,
+  status,
   contractCreate,
   contractList,
   contractShow,
@@ -86,14 +90,15 @@ export function buildProgram(json = false): Command {
     .description('Resume and history for AI coding agents: server, administration and API client')
     .version(VERSION, '-V, --version', 'print the version of makima')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Task and contract references (#42, names, prefixes) become IDs before any command runs (refs.ts).
+    .hook('preAction', (_program, command) => resolveReferences(command));
   // Under --json a usage error is reported as JSON by runCli, not by commander's text and help.
   if (json) program.configureOutput({ writeErr: () => {}, outputError: () => {} });
   for (const command of COMMANDS) mount(program, command);
   return program;
 }
 
-const EXPECTED = [CliError, ConfigError];
 
 /** Whether the command line asks for JSON (before a `--` that ends the options). */
 function wantsJson(argv: string[]): boolean {
@@ -112,7 +117,9 @@ export async function runCli(argv: string[]): Promise<number> {
       return fail(json, 'USAGE', err.message.replace(/^error: /, ''));
     }
     if (err instanceof CliError) return fail(json, err.kind, err.message, err instanceof ApiError ? err.errors : undefined);
-    if (EXPECTED.some((cls) => err instanceof cls)) return fail(json, 'ERROR', (err as Error).message);
+    // config.ts (and its zod) is loaded only by the commands that need it, and so only here on failure.
+    const { ConfigError } = await import('../config.js');
+    if (err instanceof ConfigError) return fail(json, 'ERROR', err.message);
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     return fail(json, 'INTERNAL', `unexpected error: ${detail}`);
   }
@@ -123,7 +130,7 @@ export async function runCli(argv: string[]): Promise<number> {
  * under --json one object `{"error":{"kind","exitCode","message","errors"?}}` (errors: the API's,
  * each with its extensions.code).
  */
-function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null }[]): number {
+function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null; candidates?: unknown[] }[]): number {
   const exitCode = ExitCode[kind];
   if (json) process.stderr.write(`${JSON.stringify({ error: { kind, exitCode, message, ...(errors ? { errors } : {}) } })}\n`);
   else process.stderr.write(`makima: ${message}\n`);

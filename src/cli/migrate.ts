@@ -1,6 +1,5 @@
 // `makima migrate`: applies pending migrations (the server also does this at start).
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
 import type { CliCommand } from './command.js';
 import { migrateDatabase, openConfiguredDatabase } from './database.js';
 import { printJson, println } from './output.js';
@@ -12,6 +11,7 @@ function defineMigrate(cmd: Command): void {
     .description('apply pending database migrations (prisma/migrations)')
     .option('--json', 'print the applied migrations as JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { loadConfig } = await import('../config.js'); // lazily: zod is slow to load, and client commands never need it
       const config = loadConfig();
       const db = await openConfiguredDatabase(config);
       try {

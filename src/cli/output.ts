@@ -69,16 +69,61 @@ export function when(iso: string): string {
   return process.stdout.isTTY ? relativeTime(iso) : iso;
 }
 
-/** Prints rows as an aligned table (borderless, so it copies cleanly). */
-export async function printTable(head: string[], rows: (string | number | null | undefined)[][]): Promise<void> {
-  const { default: Table } = await import('cli-table3');
-  const table = new Table({
-    head: head.map((h) => color.bold(h)),
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+/** The width tables fit: the terminal's, or 80 columns when output is not a terminal (a pipe, a file). */
+export function outputWidth(): number {
+  return process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80;
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+const visible = (text: string) => text.replace(ANSI, '').length;
+const GAP = 2;
+/** No column is cut narrower than this (or than its heading). */
+const MIN_COLUMN = 6;
+
+/**
+ * The widths of a table's columns so that its lines fit `width`: each column as wide as its widest
+ * cell, then the widest column cut down, one character at a time, until the table fits or every
+ * column is at its minimum.
+ */
+export function columnWidths(cells: string[][], width: number, keep: number[] = []): number[] {
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => visible(row[i] ?? ''))));
+  const floor = cells[0].map((h, i) => (keep.includes(i) ? widths[i] : Math.max(Math.min(MIN_COLUMN, visible(h)), 1)));
+  const total = () => widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1);
+  while (total() > width) {
+    let widest = -1;
+    widths.forEach((w, i) => {
+      if (w > floor[i] && (widest === -1 || w > widths[widest])) widest = i;
+    });
+    if (widest === -1) break;
+    widths[widest] -= 1;
+  }
+  return widths;
+}
+
+/** `text` in at most `width` visible characters: cut with "…" (and its colour dropped) when longer. */
+function fit(text: string, width: number): string {
+  if (visible(text) <= width) return text;
+  const plain = text.replace(ANSI, '');
+  return `${plain.slice(0, Math.max(width - 1, 0))}…`;
+}
+
+/**
+ * Prints rows as an aligned table (borderless, so it copies cleanly) that fits the output's width
+ * (outputWidth): the widest columns are cut first, each cut cell ending in "…" — except the
+ * columns in `keep` (IDs that a command's hint asks to copy), which are never cut.
+ */
+export async function printTable(head: string[], rows: (string | number | null | undefined)[][], options: { keep?: number[]; width?: number } = {}): Promise<void> {
+  const cells = [head, ...rows.map((row) => row.map((c) => (c === null || c === undefined ? '' : String(c).replace(/\s*\n\s*/g, ' '))))];
+  const widths = columnWidths(cells, options.width ?? outputWidth(), options.keep);
+  cells.forEach((row, r) => {
+    const line = row.map((cell, i) => {
+      const shown = fit(cell, widths[i]);
+      const text = r === 0 ? color.bold(shown) : shown;
+      return i === row.length - 1 ? text : text + ' '.repeat(widths[i] - visible(shown) + GAP);
+    });
+    println(line.join('').trimEnd());
   });
-  for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? '' : String(c))));
-  println(table.toString());
 }
 
 /** One line of at most `max` characters from any JSON value. */

@@ -21,7 +21,7 @@ const ResumeSupervisor = graphql(`
 export const contractResume: CliCommand = { name: 'contract resume', aliases: ['resume'], define: defineResume };
 
 function defineResume(cmd: Command): void {
-  clientCommand(cmd.argument('<contract>', 'contract ID'))
+  clientCommand(cmd.argument('<contract>', 'the contract: short name, name, id prefix or ID'))
     .description("resume a contract's interrupted or failed supervisor; the next worker receives it with its full context")
     .option('--from-snapshot <snapshot>', "first rewind the supervisor's conversation to this snapshot (ID, or #3: the snapshot of its checkpoint 3)")
     .action(async (contract: string, opts: ClientOptions & { json?: boolean; fromSnapshot?: string }) => {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { RunningServer } from '../server.js';
 import type { CliCommand } from './command.js';
@@ -25,6 +25,7 @@ function defineServe(cmd: Command): void {
     .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
     .option('--json', 'once serving, print { "url", "wsUrl", "database", "localToken" } as one JSON line')
     .action(async (opts: { port?: string; host?: string; json?: boolean }) => {
+      const { loadConfig } = await import('../config.js'); // lazily: zod is slow to load, and client commands never need it
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
       await assertPortFree(config.host, config.port);
       const db = await openConfiguredDatabase(config);
@@ -158,10 +159,14 @@ async function ensureLocalUser(config: Config, db: Database): Promise<LocalToken
 
 function greet(url: string, local: LocalToken | undefined, config: Config): void {
   println(`${color.bold('makima')} is serving GraphiQL and the API on ${color.cyan(url)}`);
+  println(`  the timeline view, in a browser: ${color.cyan(new URL('/', url).href)}`);
   println(color.dim(`database: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`));
+  const root = config.reposRootIsDefault ? ' (MAKIMA_REPOS_ROOT to change)' : ' (MAKIMA_REPOS_ROOT)';
+  println(color.dim(`repositories: contracts may use any git repository under ${config.reposRoot}${root}`));
   if (!local) return;
   println(local.created ? `created the local user; its token is saved in ${local.file}` : `local user token: ${local.file}`);
+  println(`  CLI      → from this directory, makima commands find this server and token by themselves;`);
+  println(`             from anywhere: \`makima login\` here once, or export MAKIMA_URL=${url} MAKIMA_TOKEN=${local.token}`);
   println(`  GraphiQL → Headers: {"Authorization": "Bearer ${local.token}"}`);
-  println(`  CLI      → export MAKIMA_URL=${url} MAKIMA_TOKEN=${local.token}`);
   println(color.dim('Ctrl-C stops the server cleanly.'));
 }

@@ -41,7 +41,7 @@ export async function taskCheckpoints(client: ApiClient, task: string) {
 export const taskCheckpointsCommand: CliCommand = { name: 'task checkpoints', aliases: ['task-checkpoints'], define: defineTaskCheckpoints };
 
 function defineTaskCheckpoints(cmd: Command): void {
-  clientCommand(cmd.argument('<task>', 'task ID'))
+  clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
     .description("list a task's checkpoints: number, commit, message, files changed, backup, time")
     .action(async (task: string, opts: ClientOptions & { json?: boolean }) => {
       const { task: found, checkpoints } = await taskCheckpoints(clientFrom(opts), task);

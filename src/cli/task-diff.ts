@@ -44,7 +44,7 @@ export const taskDiff: CliCommand = {
   define: (cmd: Command) =>
     clientCommand(
       cmd
-        .argument('<task>', 'task ID')
+        .argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID')
         .argument('[a]', 'a checkpoint (#3, 3 or its ID); alone: its changes; default: the latest checkpoint')
         .argument('[b]', 'a second checkpoint: the changes from a to b'),
     )

@@ -54,7 +54,7 @@ function printEvent(event: TaskEvent, json?: boolean): void {
 export const taskEvents: CliCommand = {
   name: 'task events',
   define: (cmd: Command) =>
-    clientCommand(cmd.argument('<task>', 'task ID'))
+    clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
       .description("print a task's events (output, tool calls and results, errors, status), oldest first; --follow keeps printing new ones")
       .option('--follow', 'after the events so far, print each new one as it is recorded, until Ctrl-C')
       .option('--type <type>', `only events of this type (${TYPES.map((s) => s.toLowerCase()).join(', ')}); repeatable or comma-separated`, collectType)

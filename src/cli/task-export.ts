@@ -23,7 +23,7 @@ export const taskExport: CliCommand = {
   name: 'task export',
   aliases: ['task-export'],
   define: (cmd: Command) =>
-  void clientCommand(cmd.argument('<task>', 'task ID'))
+  void clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
     .description("write a task's transcript: Markdown for a reviewer, or JSONL that `makima import --source makima` reads back")
     .option('--format <format>', 'md (default) or jsonl', formatOf, 'MARKDOWN' as const)
     .option('-o, --output <file>', 'write to this file instead of standard output')

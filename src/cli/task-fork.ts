@@ -23,7 +23,7 @@ const ForkTask = graphql(`
 export const taskFork: CliCommand = { name: 'task fork', aliases: ['task-fork'], define: defineTaskFork };
 
 function defineTaskFork(cmd: Command): void {
-  clientCommand(cmd.argument('<task>', 'task ID'))
+  clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
     .description('fork a task at a checkpoint or a message: a new pending task with its own worktree and branch')
     .option('--checkpoint <checkpoint>', 'fork at this checkpoint (ID, or its number like #3)')
     .option('--message <message>', 'fork at this message of the conversation (ID)')

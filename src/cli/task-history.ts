@@ -98,7 +98,7 @@ async function loadTaskHistory(client: ApiClient, task: string) {
 export const taskHistory: CliCommand = { name: 'task history', aliases: ['task-history'], define: defineTaskHistory };
 
 function defineTaskHistory(cmd: Command): void {
-  clientCommand(cmd.argument('<task>', 'task ID'))
+  clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
     .description("show a task's conversation, events (output, tool calls, results, errors) and changes (status, checkpoints, rewinds) by time")
     .action(async (task: string, opts: ClientOptions & { json?: boolean }) => {
       const history = await loadTaskHistory(clientFrom(opts), task);

@@ -24,7 +24,7 @@ export const taskResumeFrom: CliCommand = { name: 'task resume-from', aliases: [
 function defineTaskResumeFrom(cmd: Command): void {
   clientCommand(
     cmd
-      .argument('<task>', 'task ID')
+      .argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID')
       .argument('<checkpoint>', 'checkpoint ID, or its number like #3'),
   )
     .description('resume an interrupted or failed task from a checkpoint: code and conversation are rewound to it first')

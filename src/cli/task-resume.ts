@@ -18,7 +18,7 @@ const ResumeTask = graphql(`
 export const taskResume: CliCommand = { name: 'task resume', aliases: ['task-resume'], define: defineTaskResume };
 
 function defineTaskResume(cmd: Command): void {
-  clientCommand(cmd.argument('<task>', 'task ID'))
+  clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
     .description('resume an interrupted or failed task; the next worker receives it with its full context')
     .action(async (taskArg: string, opts: ClientOptions & { json?: boolean }) => {
       const resumeTask = withDisplayedNote((await clientFrom(opts).request(ResumeTask, { input: { taskId: taskArg } })).resumeTask);

@@ -24,7 +24,7 @@ export const taskRewind: CliCommand = { name: 'task rewind', aliases: ['task-rew
 function defineTaskRewind(cmd: Command): void {
   clientCommand(
     cmd
-      .argument('<task>', 'task ID')
+      .argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID')
       .argument('<checkpoint>', 'checkpoint ID, or its number like #3'),
   )
     .description("rewind a task's code (worktree and branch), conversation, or both to a checkpoint")

@@ -22,7 +22,7 @@ export const taskSnapshots: CliCommand = {
   name: 'task snapshots',
   aliases: ['snapshots'],
   define: (cmd: Command) =>
-    clientCommand(cmd.argument('<task>', 'task ID'))
+    clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
       .description("list a task's conversation snapshots: type, messages, checkpoint, time (rewind to one with makima conversation rewind)")
       .action(async (task: string, opts: ClientOptions & { json?: boolean }) => {
         const client = clientFrom(opts);
@@ -37,6 +37,7 @@ export const taskSnapshots: CliCommand = {
         await printTable(
           ['id', 'type', 'messages', 'checkpoint', 'metadata', 'time'],
           snapshots.map((s) => [s.id, s.snapshotType.toLowerCase(), s.messageCount, s.checkpoint ? `#${s.checkpoint.number}` : '', s.metadata == null ? '' : summarize(s.metadata, 40), when(s.createdAt)]),
+          { keep: [0] }, // the ID the hint below asks for
         );
         println(color.dim(`rewind to one: makima conversation rewind --task ${found!.id} --to <snapshot id>`));
       }),

@@ -14,7 +14,7 @@ const STATUSES: TaskStatus[] = ['PENDING', 'RUNNING', 'INTERRUPTED', 'COMPLETED'
 const CreateTask = graphql(`
   mutation CliCreateTask($input: CreateTaskInput!) {
     createTask(input: $input) {
-      task { id name status branch worktreePath baseCommit contract { id name } continuedFrom { id name } }
+      task { id number name status branch worktreePath baseCommit contract { id shortName name } continuedFrom { id number name } }
     }
   }
 `);
@@ -22,7 +22,7 @@ const CreateTask = graphql(`
 const Fleet = graphql(`
   query CliFleet($first: Int!, $after: String, $filter: TaskFilter) {
     tasks(first: $first, after: $after, filter: $filter) {
-      edges { node { id name status isSupervisor workerId leaseExpiresAt updatedAt contract { id name } } }
+      edges { node { id number name status isSupervisor workerId leaseExpiresAt updatedAt contract { id shortName name } } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -31,13 +31,13 @@ const Fleet = graphql(`
 const TaskDetails = graphql(`
   query CliTask($id: ID!) {
     task(id: $id) {
-      id name prompt status isSupervisor branch worktreePath baseCommit headCommit messageCount
+      id number name prompt status isSupervisor branch worktreePath baseCommit headCommit messageCount
       pendingReason resumeNote lastError workerId leaseExpiresAt createdAt updatedAt
       agentSession { protocol sessionId agentName agentVersion }
       usage { inputTokens outputTokens costUsd }
-      contract { id name phase }
-      forkedFrom { id name } forkedAtCheckpoint { id number } forkedAtMessage { id index }
-      continuedFrom { id name }
+      contract { id shortName name phase }
+      forkedFrom { id number name } forkedAtCheckpoint { id number } forkedAtMessage { id index }
+      continuedFrom { id number name }
       checkpoints(first: 1) { edges { node { id } } }
     }
   }
@@ -69,7 +69,7 @@ function pageSize(value: string): number {
 export const taskCreate: CliCommand = {
   name: 'task create',
   define: (cmd: Command) =>
-    clientCommand(cmd.argument('<contract>', 'contract ID'))
+    clientCommand(cmd.argument('<contract>', 'the contract: short name, name, id prefix or ID'))
       .description("create a pending task in a contract, on its own worktree and branch; the next worker runs it")
       .requiredOption('--name <name>', "the task's name")
       .option('--prompt <text>', 'what the agent is asked to do')
@@ -79,9 +79,9 @@ export const taskCreate: CliCommand = {
         const { createTask } = await clientFrom(opts).request(CreateTask, { input });
         if (opts.json) return printJson(createTask);
         const { task } = createTask;
-        println(`created task ${color.bold(task.name)} (${task.id}) in ${task.contract?.name}: ${task.status}`);
+        println(`created task ${color.bold(`#${task.number}`)} ${task.name} in ${task.contract?.shortName}: ${task.status}`);
         println(`  branch ${task.branch}, worktree ${task.worktreePath}, base ${task.baseCommit?.slice(0, 10)}`);
-        if (task.continuedFrom) println(`  continues from ${task.continuedFrom.name} (${task.continuedFrom.id})`);
+        if (task.continuedFrom) println(`  continues from #${task.continuedFrom.number} ${task.continuedFrom.name}`);
         println(color.dim('  the next worker that claims work runs it (makima worker --command …)'));
       }),
 };
@@ -110,8 +110,8 @@ export const taskList: CliCommand = {
         if (opts.json) return printJson({ tasks });
         if (!tasks.length) return println(color.dim('no tasks match'));
         await printTable(
-          ['id', 'task', 'contract', 'status', 'worker', 'lease', 'updated'],
-          tasks.map((t) => [t.id, t.isSupervisor ? `${t.name} (supervisor)` : t.name, t.contract?.name, t.status, t.workerId, leaseText(t), when(t.updatedAt)]),
+          ['#', 'task', 'contract', 'status', 'worker', 'lease', 'updated'],
+          tasks.map((t) => [t.number, t.isSupervisor ? `${t.name} (supervisor)` : t.name, t.contract?.shortName, t.status, t.workerId, leaseText(t), when(t.updatedAt)]),
         );
       }),
 };
@@ -119,15 +119,15 @@ export const taskList: CliCommand = {
 export const taskShow: CliCommand = {
   name: 'task show',
   define: (cmd: Command) =>
-    clientCommand(cmd.argument('<task>', 'task ID'))
+    clientCommand(cmd.argument('<task>', 'the task: its number (42), name, id or branch prefix, or ID'))
       .description('show a task: status, worker and lease, worktree and commits, where it came from, why it last failed or was resumed')
       .action(async (id: string, opts: JsonOption) => {
         const { task } = await clientFrom(opts).request(TaskDetails, { id });
         if (!task) throw new CliError(`task ${id} was not found`, 'NOT_FOUND');
         const { checkpoints, ...shown } = { ...task, resumeNote: task.resumeNote && displayText(task.resumeNote) };
         if (opts.json) return printJson({ task: shown });
-        println(`${color.bold(task.name)} ${color.dim(`${task.id} · ${task.status}${task.isSupervisor ? ' · supervisor' : ''}`)}`);
-        if (task.contract) println(`  contract   ${task.contract.name} (${task.contract.id}), phase ${task.contract.phase}`);
+        println(`${color.bold(`#${task.number}`)} ${color.bold(task.name)} ${color.dim(`· ${task.status}${task.isSupervisor ? ' · supervisor' : ''} · ${task.id}`)}`);
+        if (task.contract) println(`  contract   ${task.contract.shortName} (${task.contract.name}), phase ${task.contract.phase}`);
         if (task.prompt) println(`  prompt     ${task.prompt}`);
         if (task.workerId) println(`  worker     ${task.workerId}${task.status === 'RUNNING' ? `, lease ${leaseText(task)}` : ' (last)'}`);
         println(`  branch     ${task.branch ?? '-'}`);
@@ -136,9 +136,9 @@ export const taskShow: CliCommand = {
         println(`  messages   ${task.messageCount}${checkpoints.edges.length ? '' : ', no checkpoints yet'}`);
         if (task.forkedFrom) {
           const at = task.forkedAtCheckpoint ? `checkpoint #${task.forkedAtCheckpoint.number}` : `message ${task.forkedAtMessage?.index ?? '?'}`;
-          println(`  forked     from ${task.forkedFrom.name} (${task.forkedFrom.id}) at ${at}`);
+          println(`  forked     from #${task.forkedFrom.number} ${task.forkedFrom.name} at ${at}`);
         }
-        if (task.continuedFrom) println(`  continues  ${task.continuedFrom.name} (${task.continuedFrom.id})`);
+        if (task.continuedFrom) println(`  continues  #${task.continuedFrom.number} ${task.continuedFrom.name}`);
         if (task.pendingReason) println(`  pending    ${task.pendingReason}`);
         if (shown.resumeNote) println(`  resumed    ${shown.resumeNote}`);
         if (task.lastError) println(`  last error ${task.lastError.split('\n')[0]}`);
@@ -147,7 +147,7 @@ export const taskShow: CliCommand = {
         const usage = usageText(task.usage);
         if (usage) println(`  usage      ${usage}`);
         println(`  created    ${when(task.createdAt)}, updated ${when(task.updatedAt)}`);
-        println(color.dim(`  more: makima task history ${task.id} · makima task checkpoints ${task.id} · makima task events ${task.id} --follow`));
+        println(color.dim(`  more: makima task history ${task.number} · makima task checkpoints ${task.number} · makima task events ${task.number} --follow`));
       }),
 };
 

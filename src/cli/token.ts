@@ -72,6 +72,7 @@ export const tokenList: CliCommand = {
       await printTable(
         ['ID', 'NAME', 'SCOPE', 'STATE', 'CREATED', 'LAST USED', 'EXPIRES'],
         tokens.map((t) => [t.id, t.name, t.scope, state(t), when(t.createdAt), t.lastUsedAt ? when(t.lastUsedAt) : 'never', t.expiresAt ?? 'never']),
+        { keep: [0] }, // the ID `makima token revoke` takes
       );
     }),
 };

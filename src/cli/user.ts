@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { graphql } from '../generated/gql/index.js';
 import { ApiClient } from './client.js';
 import type { CliCommand } from './command.js';
@@ -39,6 +39,7 @@ function defineUserCreate(cmd: Command): void {
     .option('--token <token>', "an administrator's token for it (default: MAKIMA_TOKEN, else the local user's token in the data directory)")
     .action(async (opts: UserOptions) => {
       if (!opts.name.trim()) throw new UsageError('--name must not be empty');
+      const { loadConfig } = await import('../config.js'); // lazily: zod is slow to load, and client commands never need it
       const config = loadConfig();
       const created = await createDirectly(config, opts.name).catch((err: unknown) => {
         if (!(err instanceof DataDirHeldError)) throw err;

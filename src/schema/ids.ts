@@ -27,6 +27,18 @@ export function decodeOptionalId(id: string | null | undefined, typename: string
   return id == null ? undefined : decodeId(id, typename, field);
 }
 
+/**
+ * The UUID that a lookup's `id` or `ref` argument names — exactly one of them (BAD_USER_INPUT
+ * otherwise). An id is decoded here; a ref (what a person types: a number, a name, a prefix) is the
+ * domain's to resolve (docs/design.md §16).
+ */
+export async function byIdOrRef(args: { id?: string | number | null; ref?: string | null }, typename: string, resolveRef: (ref: string) => Promise<string>): Promise<string> {
+  const hasId = args.id != null;
+  const hasRef = args.ref != null;
+  if (hasId === hasRef) throw new BadInputError(`give exactly one of id and ref to find a ${typename}`, hasId ? 'ref' : 'id');
+  return hasId ? decodeId(String(args.id), typename) : resolveRef(String(args.ref));
+}
+
 function truncate(value: string): string {
   return value.length > 60 ? `${value.slice(0, 60)}…` : value;
 }

@@ -5,10 +5,11 @@ import { gitUrl, publicBase } from '../../http/git-url.js';
 import { builder } from '../../schema/builder.js';
 import { ID_CURSOR } from '../../schema/cursors.js';
 import { ContractPhaseEnum, TaskStatusEnum } from '../../schema/enums.js';
-import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
+import { byIdOrRef, decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { TaskConnection, TaskRef } from '../tasks/schema.js';
+import { resolveContractRef } from './refs.js';
 import { advanceContractPhase, createContract, createTask, findOwnContract, findSupervisor } from './service.js';
 
 export const ContractRef = builder.prismaNode('Contract', {
@@ -17,6 +18,9 @@ export const ContractRef = builder.prismaNode('Contract', {
   findUnique: (id, ctx) => nodeWhere(id, 'Contract', { ownerId: ctx.viewer?.id ?? '' }),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'A name for people (at most 200 characters)' }),
+    shortName: t.exposeString('shortName', {
+      description: "Unique among your contracts: lower-case letters, digits and dashes, at most 40 characters; the slug of the name unless given at creation. Query.contract(ref:) finds it",
+    }),
     description: t.exposeString('description', { nullable: true, description: 'What the contract is for (at most 20,000 characters)' }),
     phase: t.expose('phase', { type: ContractPhaseEnum, description: 'The current phase' }),
     repositoryPath: t.exposeString('repositoryPath', { description: 'The git repository, as given at creation (inside MAKIMA_REPOS_ROOT); if it moves, operations that need it are GIT_ERROR until it is back' }),
@@ -53,9 +57,23 @@ builder.queryFields((t) => ({
   contract: t.prismaField({
     type: 'Contract',
     nullable: true,
-    description: 'One of your contracts; NOT_FOUND when it is not yours or does not exist',
-    args: { id: t.arg.id({ required: true, description: 'A Contract ID (or its UUID)' }) },
-    resolve: (query, _root, args, ctx) => findOwnContract(ctx.prisma, requireViewer(ctx), decodeId(String(args.id), 'Contract'), query),
+    description:
+      'One of your contracts, by `id` or by `ref` (exactly one of them); NOT_FOUND when it is not yours or does not exist. ' +
+      'A ref that names several of your contracts is BAD_USER_INPUT, with each in extensions.candidates ({ id, shortName, name })',
+    args: {
+      id: t.arg.id({ description: 'A Contract ID (or its UUID)' }),
+      ref: t.arg.string({
+        description:
+          'What a person types: the short name, the name (any case), a unique prefix of the short name or (at least 4 characters) of the UUID, ' +
+          'or an ID; the first of these ways that matches decides',
+        extensions: { maxLength: 200 },
+      }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const viewer = requireViewer(ctx);
+      const id = await byIdOrRef(args, 'Contract', (ref) => resolveContractRef(ctx.prisma, viewer, ref));
+      return findOwnContract(ctx.prisma, viewer, id, query);
+    },
   }),
 }));
 
@@ -63,6 +81,12 @@ const CreateContractInput = builder.inputType('CreateContractInput', {
   description: 'A new contract on a repository',
   fields: (t) => ({
     name: t.string({ required: true, description: 'Not empty, at most 200 characters' }),
+    shortName: t.string({
+      description:
+        'Unique among your contracts (CONFLICT when taken): lower-case letters, digits and single dashes, at most 40 characters (BAD_USER_INPUT otherwise). ' +
+        'Default: the slug of the name, with -2, -3… when taken',
+      extensions: { maxLength: 40 },
+    }),
     description: t.string({ description: 'At most 20,000 characters' }),
     repositoryPath: t.string({
       required: true,

@@ -8,6 +8,7 @@ import { historyEvent } from '../history/catalogue.js';
 import { assertContractOpen, findOwnTask } from '../tasks/access.js';
 import { changeWithGit } from '../tasks/change-with-git.js';
 import { assertName, assertPrompt } from '../tasks/service.js';
+import { assertShortName, chooseShortName, lockOwner } from './short-name.js';
 import { currentHead, provisionTask, repositoryHead } from '../tasks/workspace.js';
 
 /** The phases in order: the order of the enum in prisma/schema.prisma, their one source. */
@@ -44,6 +45,8 @@ export async function lockOpenContract(tx: Tx, contractId: string): Promise<void
 
 export interface CreateContractInput {
   name: string;
+  /** Unique among the owner's contracts; derived from the name when not given (short-name.ts). */
+  shortName?: string | null;
   description?: string | null;
   repositoryPath: string;
 }
@@ -53,10 +56,13 @@ export async function createContract(ctx: ServiceContext, input: CreateContractI
   if (input.description && input.description.length > MAX_DESCRIPTION_LENGTH) {
     throw new BadInputError(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`, 'description');
   }
+  if (input.shortName != null) assertShortName(input.shortName);
   const repo = await ctx.git.resolveRepository(input.repositoryPath, ctx.config.reposRoot);
   return changeWithGit(ctx, 'create contract', async (change) => {
+    await lockOwner(change.tx, ctx.viewer.id);
+    const shortName = await chooseShortName(change.tx, ctx.viewer.id, name, input.shortName);
     const contract = await change.tx.contract.create({
-      data: { ownerId: ctx.viewer.id, name, description: input.description ?? null, repositoryPath: repo.path },
+      data: { ownerId: ctx.viewer.id, name, shortName, description: input.description ?? null, repositoryPath: repo.path },
     });
     change.record(historyEvent({ ownerId: ctx.viewer.id, contractId: contract.id }, 'PHASE', 'created', { name, to: contract.phase, repositoryPath: repo.path }));
     await provisionTask(ctx, change, { contract, name: `${name} supervisor`, isSupervisor: true, startCommit: repo.head });

@@ -4,10 +4,11 @@
 import { builder } from '../../schema/builder.js';
 import { ID_CURSOR } from '../../schema/cursors.js';
 import { TaskStatusEnum } from '../../schema/enums.js';
-import { decodeId, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
+import { byIdOrRef, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
 import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { findOwnTask, MAX_WORKER_ID_LENGTH } from './access.js';
+import { resolveTaskRef } from './refs.js';
 import { FLEET_ORDER, fleetWhere } from './fleet.js';
 
 export const TaskRef = builder.prismaNode('Task', {
@@ -17,6 +18,9 @@ export const TaskRef = builder.prismaNode('Task', {
   id: { field: 'id' },
   findUnique: (id, ctx) => nodeWhere(id, 'Task', { ownerId: ctx.viewer?.id ?? '' }),
   fields: (t) => ({
+    number: t.exposeInt('number', {
+      description: "The task's number among your tasks (shown as #42): 1, 2, 3… in creation order, never reused; Query.task(ref: \"#42\") finds it",
+    }),
     name: t.exposeString('name', { description: 'A name for people (at most 200 characters)' }),
     prompt: t.exposeString('prompt', { nullable: true, description: 'What the agent is asked to do (at most 100,000 characters)' }),
     status: t.expose('status', { type: TaskStatusEnum, description: 'Where the task is in its life' }),
@@ -56,9 +60,23 @@ builder.queryField('task', (t) =>
   t.prismaField({
     type: 'Task',
     nullable: true,
-    description: 'One of your tasks; NOT_FOUND when it is not yours or does not exist',
-    args: { id: t.arg.id({ required: true, description: 'A Task ID (or its UUID)' }) },
-    resolve: (query, _root, args, ctx) => findOwnTask(ctx.prisma, requireViewer(ctx), decodeId(String(args.id), 'Task'), query),
+    description:
+      'One of your tasks, by `id` or by `ref` (exactly one of them); NOT_FOUND when it is not yours or does not exist. ' +
+      'A ref that names several of your tasks is BAD_USER_INPUT, with each in extensions.candidates ({ id, number, name, branch, status })',
+    args: {
+      id: t.arg.id({ description: 'A Task ID (or its UUID)' }),
+      ref: t.arg.string({
+        description:
+          'What a person types: a number (42 or #42), a name (any case), a unique prefix (at least 4 characters) of the UUID, ' +
+          'a unique prefix of the branch (with or without makima/), or an ID; the first of these ways that matches decides',
+        extensions: { maxLength: 200 },
+      }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const viewer = requireViewer(ctx);
+      const id = await byIdOrRef(args, 'Task', (ref) => resolveTaskRef(ctx.prisma, viewer, ref));
+      return findOwnTask(ctx.prisma, viewer, id, query);
+    },
   }),
 );
 

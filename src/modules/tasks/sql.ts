@@ -10,6 +10,7 @@ const TASK_FIELDS: { [K in keyof Task]-?: string } = {
   id: 'id',
   ownerId: 'owner_id',
   contractId: 'contract_id',
+  number: 'number',
   name: 'name',
   prompt: 'prompt',
   status: 'upper(status::text)',

@@ -76,9 +76,17 @@ export async function provisionTask(ctx: ServiceContext, change: GitChange, spec
   change.git.touch({ id, ownerId: ctx.viewer.id, contractId: spec.contract.id }, true);
   if (spec.codeInRefs) await change.git.createBranch(id, workspace.repositoryPath, workspace.branch, spec.startCommit);
   else await change.git.addWorkspace(id, workspace, spec.startCommit);
+  // The owner's next number (docs/design.md §16): taken under their row's lock, which the change
+  // holds to its commit, so numbers follow creation order and a rolled-back change frees its own.
+  const { lastTaskNumber: number } = await change.tx.user.update({
+    where: { id: ctx.viewer.id },
+    data: { lastTaskNumber: { increment: 1 } },
+    select: { lastTaskNumber: true },
+  });
   const task = await change.tx.task.create({
     data: {
       id,
+      number,
       ownerId: ctx.viewer.id,
       contractId: spec.contract.id,
       name: spec.name,
