@@ -11,7 +11,7 @@ import { graphql } from '../generated/gql/index.js';
 import { ApiError, type ApiClient } from './client.js';
 import { CliError, summarize } from './output.js';
 import { agentRecord, canIdentifyProcesses, isRecordedGroupRunning, readRecord, recordPath, removeRecord, stopRecordedGroup, writeRecord, type AgentRecord } from './worker-agents.js';
-import { parseLine, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
+import { ackLine, parseLine, type AckError, type AckId, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
 
 export const ClaimTask = graphql(`
   mutation CliClaimTask($input: ClaimTaskInput!) {
@@ -62,6 +62,8 @@ export interface RunOptions {
   report: Report;
   /** Aborted when the worker is told to stop (Ctrl-C, SIGTERM): the task is released. */
   signal: AbortSignal;
+  /** Close the agent's stdin after the context (agents that read it to the end), instead of keeping it for acks. */
+  closeStdin?: boolean;
 }
 
 export type RunOutcome =
@@ -168,13 +170,17 @@ class TaskRun {
     }
     // An agent that never reads its context closes stdin early; that is its business, not an error.
     child.stdin.on('error', () => {});
-    child.stdin.end(`${JSON.stringify(this.context())}\n`);
+    // The context is one line; stdin then stays open for the answers to instructions with an "id"
+    // (docs/design.md §4) until the agent's verdict or its end.
+    child.stdin.write(`${JSON.stringify(this.context())}\n`);
+    if (this.options.closeStdin) child.stdin.end();
     child.stderr.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL);
     });
     const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
     for await (const line of lines) await this.handle(line);
+    child.stdin.end();
     return ended;
   }
 
@@ -194,22 +200,45 @@ class TaskRun {
       case 'done':
       case 'fail':
         this.declared = instruction;
-        return;
+        // The verdict is the agent's last word: once it is answered, stdin ends, so that an agent
+        // reading it sees the end and may exit.
+        return this.enqueue(async () => {
+          if (instruction.id !== undefined) this.answer(instruction.id, {});
+          this.child?.stdin?.end();
+        });
       default:
         return this.enqueue(() => this.flush().then(() => this.perform(instruction, at)));
     }
   }
 
-  /** A message, a checkpoint or an invalid line, in its turn; what the API refuses is reported like an invalid line. */
+  /**
+   * A message, a checkpoint or an invalid line, in its turn; what the API refuses is reported like an
+   * invalid line. With an id, the agent is answered with what was made or why nothing was.
+   */
   private async perform(instruction: Extract<Instruction, { kind: 'message' | 'checkpoint' | 'invalid' }>, at: number): Promise<void> {
+    let answer: Record<string, unknown> | { error: AckError } | undefined;
     try {
-      if (instruction.kind === 'message') await this.appendMessage(instruction);
-      else if (instruction.kind === 'checkpoint') await this.checkpoint(instruction.message);
-      else await this.protocolError(at, instruction.reason);
+      if (instruction.kind === 'message') answer = { message: await this.appendMessage(instruction) };
+      else if (instruction.kind === 'checkpoint') answer = { checkpoint: await this.checkpoint(instruction.message) };
+      else {
+        await this.protocolError(at, instruction.reason);
+        answer = { error: { code: 'INVALID_INSTRUCTION', message: instruction.reason } };
+      }
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       await this.protocolError(at, `the ${instruction.kind} was refused: ${err.message}`);
+      answer = { error: { code: err.codes.find(Boolean) ?? 'ERROR', message: err.message } };
     }
+    if (instruction.id === undefined) return;
+    const made = Object.values(answer).every((value) => value !== undefined);
+    this.answer(instruction.id, made ? answer : { error: { code: 'TASK_LOST', message: this.lost ?? "the task is no longer this worker's" } });
+  }
+
+  /** Writes the answer to instruction `id` on the agent's stdin (nothing when the agent closed it or --close-stdin). */
+  private answer(id: AckId, result: Record<string, unknown> | { error: AckError }): void {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.writableEnded || stdin.destroyed) return;
+    stdin.write(ackLine(id, result));
   }
 
   /** Shows the operator what the agent reports as it reports it, each line with the time it was read. */
@@ -255,21 +284,24 @@ class TaskRun {
     }
   }
 
-  private async appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<void> {
+  private async appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<{ id: string; index: number } | undefined> {
     const result = await this.call(() =>
       this.options.client.request(AppendMessages, {
         input: { taskId: this.taskId, workerId: this.options.workerId, messages: [{ role: message.role, content: message.content, toolCalls: message.toolCalls }] },
       }),
     );
-    const index = result?.appendMessages.messages[0]?.index;
-    if (index !== undefined) this.options.report('message', { taskId: this.taskId, role: message.role, index }, `  message #${index} (${message.role.toLowerCase()})`);
+    const appended = result?.appendMessages.messages[0];
+    if (!appended) return undefined;
+    this.options.report('message', { taskId: this.taskId, role: message.role, index: appended.index }, `  message #${appended.index} (${message.role.toLowerCase()})`);
+    return { id: appended.id, index: appended.index };
   }
 
-  private async checkpoint(message: string): Promise<void> {
+  private async checkpoint(message: string): Promise<{ id: string; number: number; commitSha: string } | undefined> {
     const result = await this.call(() => this.options.client.request(CreateCheckpoint, { input: { taskId: this.taskId, workerId: this.options.workerId, message } }));
-    if (!result) return;
-    const { number, commitSha } = result.createCheckpoint.checkpoint;
+    if (!result) return undefined;
+    const { id, number, commitSha } = result.createCheckpoint.checkpoint;
     this.options.report('checkpoint', { taskId: this.taskId, number, commitSha, message }, `  checkpoint #${number} ${commitSha.slice(0, 10)} ${message}`);
+    return { id, number, commitSha };
   }
 
   /**

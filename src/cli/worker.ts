@@ -21,6 +21,11 @@ interface WorkerOptions extends ClientOptions {
   workerId?: string;
   leaseSeconds: number;
   once?: boolean;
+  /** Only tasks of these contracts (IDs or UUIDs); the server checks they are the viewer's. */
+  contract?: string[];
+  /** true: only supervisors; false: never a supervisor; undefined: either. */
+  supervisor?: boolean;
+  closeStdin?: boolean;
 }
 
 function leaseSeconds(value: string): number {
@@ -38,6 +43,10 @@ function defineWorker(cmd: Command): void {
     .option('--worker-id <id>', "this worker's name (default: <hostname>-<pid>)")
     .option('--lease-seconds <n>', 'lease length; it is renewed every half of it', leaseSeconds, 60)
     .option('--once', 'run one task, then exit (status 1 if the task failed)')
+    .option('--contract <contract...>', "claim only tasks of these contracts (IDs); default: any of the token user's")
+    .option('--supervisor', "claim only contracts' supervisors (the task that plans and steers a contract)")
+    .option('--no-supervisor', 'never claim a supervisor; default: claim either')
+    .option('--close-stdin', "close the agent's stdin after the context, for agents that read it to the end (no acks then)")
     .action(async (opts: WorkerOptions) => {
       if (!opts.command.trim()) throw new UsageError('--command must not be empty');
       const client = clientFrom(opts);
@@ -49,7 +58,11 @@ function defineWorker(cmd: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        report('started', { workerId, user: viewer.name, leaseSeconds: opts.leaseSeconds }, `worker ${workerId} (user ${viewer.name}) is waiting for tasks; Ctrl-C stops it`);
+        report(
+          'started',
+          { workerId, user: viewer.name, leaseSeconds: opts.leaseSeconds, contractIds: opts.contract ?? null, supervisor: opts.supervisor ?? null },
+          `worker ${workerId} (user ${viewer.name}) is waiting for ${claimsWhat(opts)}; Ctrl-C stops it`,
+        );
         await work(client, { ...opts, workerId, report, signal: stop.signal });
       } finally {
         process.off('SIGINT', onSignal);
@@ -63,7 +76,8 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
   for (let failures = 0; !opts.signal.aborted; ) {
     let assignment;
     try {
-      const data = await client.request(ClaimTask, { input: { workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, waitSeconds: WAIT_SECONDS } }, opts.signal);
+      const input = { workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, waitSeconds: WAIT_SECONDS, contractIds: opts.contract, supervisor: opts.supervisor };
+      const data = await client.request(ClaimTask, { input }, opts.signal);
       assignment = data.claimTask.assignment;
       failures = 0;
     } catch (err) {
@@ -76,12 +90,19 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
       continue;
     }
     if (!assignment) continue;
-    const outcome = await runAssignment({ client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal }, assignment);
+    const outcome = await runAssignment({ client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, closeStdin: opts.closeStdin }, assignment);
     if (!opts.once) continue;
     if (outcome.kind === 'failed') throw new CliError(`task ${assignment.task.id} failed: ${outcome.error.split('\n')[0]}`);
     if (outcome.kind === 'lost') throw new CliError(`lost task ${assignment.task.id}: ${outcome.reason}`);
     return;
   }
+}
+
+/** What the worker claims, in words: "tasks", "supervisors of contract C", "tasks (no supervisors) of contracts C, D". */
+function claimsWhat(opts: Pick<WorkerOptions, 'contract' | 'supervisor'>): string {
+  const what = opts.supervisor === true ? 'supervisors' : opts.supervisor === false ? 'tasks (no supervisors)' : 'tasks';
+  if (!opts.contract?.length) return what;
+  return `${what} of contract${opts.contract.length > 1 ? 's' : ''} ${opts.contract.join(', ')}`;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
