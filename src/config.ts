@@ -38,6 +38,9 @@ const envSchema = z.object({
   MAKIMA_PERSISTED_ONLY: flag.default(false),
   MAKIMA_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
   MAKIMA_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // The mesh (docs/design.md §11): git over HTTP.
+  MAKIMA_PUBLIC_URL: z.string().url().optional(),
+  MAKIMA_MAX_PUSH_BYTES: z.coerce.number().int().min(1024).default(512 * 1024 * 1024),
 });
 
 export interface Config {
@@ -80,6 +83,12 @@ export interface Config {
   /** Operations per token per rateLimitWindowSeconds on one instance; 0: no limit. */
   rateLimit: number;
   rateLimitWindowSeconds: number;
+  /** The server's address as clients reach it (scheme://host[:port], maybe a path prefix): the base of Contract.gitUrl. */
+  publicUrl: string | undefined;
+  /** A git push whose pack is larger than this is refused (git's receive.maxInputSize, and the request is cut). */
+  maxPushBytes: number;
+  /** The hooks git's receive-pack runs for a push over HTTP (the push rules, git/push-hook.ts). */
+  gitHooksDir: string;
 }
 
 export class ConfigError extends Error {}
@@ -126,5 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     persistedOnly: e.MAKIMA_PERSISTED_ONLY,
     rateLimit: e.MAKIMA_RATE_LIMIT,
     rateLimitWindowSeconds: e.MAKIMA_RATE_LIMIT_WINDOW_SECONDS,
+    publicUrl: e.MAKIMA_PUBLIC_URL?.replace(/\/+$/, ''),
+    maxPushBytes: e.MAKIMA_MAX_PUSH_BYTES,
+    gitHooksDir: path.join(dataDir, 'git-hooks'),
   };
 }

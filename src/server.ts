@@ -32,6 +32,7 @@ import { rateLimitPlugin } from './http/rate-limit.js';
 import { refusalStatusPlugin } from './http/status.js';
 import { createMetrics, describeOperation, readinessCheck, READY_PATH, requestLogging, serveReadiness, type Metrics } from './observability.js';
 import { isWebRequest, serveWeb } from './web.js';
+import { isGitRequest, serveGit } from './http/git.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** graphql-ws close code for a socket whose connection_init carried no valid token. */
@@ -113,6 +114,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (req.url === READY_PATH) return void serveReadiness(ready, res);
     if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
     if (isWebRequest(req)) return void serveWeb(req, res, logger);
+    // Git's smart HTTP protocol for remote workers (docs/design.md §11): its own body limits.
+    if (isGitRequest(req)) return void serveGit(app, req, res);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
       res.writeHead(413, { 'content-type': 'application/json' });

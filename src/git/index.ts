@@ -1,8 +1,9 @@
 // The one door to git (docs/design.md §8): the seam (`Git`, seam.ts) that domains use through
 // ctx.git, `localGit` — its implementation on this server's disk (worktrees under
 // MAKIMA_WORKTREES_DIR) — and the write-ahead journal of changes that move git (journal.ts). A
-// later implementation can run a workspace's git on the worker that holds it without any domain
-// changing; every step that changes something has a matching undo here.
+// remote worker materialises a workspace itself from git over HTTP (http-backend.ts, docs/design.md
+// §11), and the server then moves refs instead of worktrees (refs.ts); every step that changes
+// something has a matching undo here.
 import fs from 'node:fs';
 import {
   assertWorktreeOnBranch,
@@ -22,6 +23,7 @@ import {
   unprotectArchive,
   unprotectCheckpoint,
 } from './checkpoints.js';
+import { branchHead, dropRef, isAncestor, keepCommit, moveBranch, releaseWorktree, restoreBranch } from './refs.js';
 import { addWorktree, assertBranchName, git, removeWorktree, resolveRepository, restoreWorktree } from './repo.js';
 
 import type { Git } from './seam.js';
@@ -29,6 +31,9 @@ import type { Git } from './seam.js';
 export type { FileChange, FileStatus, WorktreeCommit } from './checkpoints.js';
 export { archiveRef, checkpointRef, withTrailers } from './checkpoints.js';
 export type { Git, Workspace } from './seam.js';
+export { serveGitHttp, type GitHttpOutcome, type GitHttpRequest, type PushRights } from './http-backend.js';
+export { taskRefPrefix, unrecordedRef } from './refs.js';
+export { isSha } from './repo.js';
 export { claimLeftoverJournals, JournalFile, undo, type JournalRecord, type UndoStep } from './journal.js';
 
 /** Git on this server's own disk, through simple-git. */
@@ -58,4 +63,11 @@ export const localGit: Git = {
   commitWorkspace: (w, message) => commitWorktree(w.worktreePath, w.branch, message),
   undoCommit: (w, previousHead) => undoCommit(w.worktreePath, previousHead),
   checkout: (w, sha) => checkoutCommit(w.worktreePath, sha),
+  isAncestor,
+  branchHead,
+  moveBranch,
+  keepCommit,
+  dropRef,
+  restoreBranch,
+  releaseWorkspace: (w) => releaseWorktree(w.repositoryPath, w.worktreePath),
 };

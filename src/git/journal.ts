@@ -14,7 +14,11 @@ export type UndoStep =
   | { op: 'checkout'; workspace: Workspace; sha: string }
   | { op: 'deleteBranch'; repositoryPath: string; name: string; sha: string }
   | { op: 'restoreWorkspace'; workspace: Workspace; sha: string }
-  | { op: 'unprotectArchive'; repositoryPath: string; taskId: string; sha: string };
+  | { op: 'unprotectArchive'; repositoryPath: string; taskId: string; sha: string }
+  | { op: 'moveBranch'; repositoryPath: string; branch: string; from: string; to: string }
+  | { op: 'dropRef'; repositoryPath: string; ref: string; sha: string }
+  | { op: 'restoreBranch'; repositoryPath: string; name: string; sha: string }
+  | { op: 'releaseWorkspace'; workspace: Workspace };
 
 /** A task a change moves the git of: who owns it, and whether the change creates it. */
 export interface JournalTask {
@@ -49,6 +53,14 @@ export async function undo(git: Git, step: UndoStep): Promise<void> {
       return git.restoreWorkspace(step.workspace, step.sha);
     case 'unprotectArchive':
       return git.unprotectArchive(step.repositoryPath, step.taskId, step.sha);
+    case 'moveBranch':
+      return git.moveBranch(step.repositoryPath, step.branch, step.from, step.to);
+    case 'dropRef':
+      return git.dropRef(step.repositoryPath, step.ref, step.sha);
+    case 'restoreBranch':
+      return git.restoreBranch(step.repositoryPath, step.name, step.sha);
+    case 'releaseWorkspace':
+      return git.releaseWorkspace(step.workspace);
   }
 }
 

@@ -15,7 +15,7 @@ export function git(dir: string, options: Partial<SimpleGitOptions> = {}): Simpl
 const GIT_CONFIG = ['user.name=makima', 'user.email=makima@localhost', 'commit.gpgsign=false'];
 
 /** A minimal environment: none of the caller's variables (EDITOR, PAGER, GIT_DIR…) can change git. */
-function gitEnv(): Record<string, string> {
+export function gitEnv(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT'];
   const env: Record<string, string> = {};
   for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k] as string;

@@ -47,4 +47,20 @@ export interface Git {
   undoCommit(workspace: Workspace, previousHead: string): Promise<void>;
   /** Sets the workspace and its branch to `sha` (untracked files removed). Undo: checkout back. */
   checkout(workspace: Workspace, sha: string): Promise<void>;
+
+  // The mesh (docs/design.md §11): a task whose code lives in its branch of the repository, pushed
+  // by a remote worker, is recorded, rewound, forked and archived by moving refs.
+  /** Whether `ancestor` is `descendant` or in its history. */
+  isAncestor(repositoryPath: string, ancestor: string, descendant: string): Promise<boolean>;
+  /** The commit a branch points at; null when it does not exist. */
+  branchHead(repositoryPath: string, branch: string): Promise<string | null>;
+  /** Moves a branch from `from` to `to`, only if it is still at `from` (CONFLICT otherwise). Undo: moveBranch back. */
+  moveBranch(repositoryPath: string, branch: string, from: string, to: string): Promise<void>;
+  /** Keeps `sha` reachable under `ref`, created if missing (never overwritten). Undo: dropRef. */
+  keepCommit(repositoryPath: string, ref: string, sha: string): Promise<void>;
+  dropRef(repositoryPath: string, ref: string, sha: string): Promise<void>;
+  /** The undo of removing a branch: creates it at `sha` unless it exists. */
+  restoreBranch(repositoryPath: string, name: string, sha: string): Promise<void>;
+  /** Removes the workspace's worktree from the server's disk, keeping its branch (everything in it is committed at `sha`). Undo: restoreWorkspace. */
+  releaseWorkspace(workspace: Workspace): Promise<void>;
 }

@@ -104,6 +104,13 @@ const CreateCheckpointInput = builder.inputType('CreateCheckpointInput', {
     taskId: t.id({ required: true, description: 'A Task ID (or its UUID)' }),
     message: t.string({ required: true, description: 'What the checkpoint is: not empty, at most 10,000 characters' }),
     workerId: t.string({ description: 'Set by a worker: the call is a CONFLICT unless this worker holds the task (RUNNING, lease not lapsed)' }),
+    commitSha: t.string({
+      description:
+        'For a task claimed with remote: true: a commit the worker pushed (full sha) that descends from the task\'s head. It is recorded as the checkpoint ' +
+        "(the task's branch and headCommit move to it) instead of committing a server worktree; the same commitSha again is the same checkpoint. " +
+        'Never arrived: BAD_USER_INPUT; not descending from the head: CONFLICT',
+    }),
+    isBackup: t.boolean({ defaultValue: false, description: "A backup checkpoint (as a rewind makes): a worker's save of uncommitted work before it stops" }),
   }),
 });
 
@@ -161,6 +168,8 @@ builder.mutationFields((t) => ({
         taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
         message: input.message,
         workerId: input.workerId,
+        commitSha: input.commitSha,
+        isBackup: input.isBackup,
       }),
     }),
   }),

@@ -3,7 +3,7 @@
 // the diffs between them.
 import type { ServiceContext, Viewer } from '../../context.js';
 import type { Tx } from '../../db/change.js';
-import { BadInputError, NotFoundError } from '../../errors.js';
+import { BadInputError, ConflictError, GitError, NotFoundError } from '../../errors.js';
 import type { ConversationSnapshot, Prisma, PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import type { FileChange, Git, Workspace, WorktreeCommit } from '../../git/index.js';
 import { snapshotHead } from '../conversation/service.js';
@@ -83,32 +83,37 @@ export interface SavedCheckpoint {
   workspace: Workspace;
 }
 
-/**
- * Commits the locked task's worktree as its next checkpoint and records it: the row, a CHECKPOINT
- * snapshot of the conversation linked both ways, the task's head commit, and the CHECKPOINT/created
- * and FILE/changed events. Its git steps are journaled on `change.git`.
- */
-export async function saveCheckpointInTx(change: GitChange, task: Task, spec: { message: string; isBackup: boolean }): Promise<SavedCheckpoint> {
-  const { tx, record, git } = change;
-  const workspace = await workspaceOf(tx, task);
-  git.touch(task);
-  await git.git.assertOnBranch(workspace);
-  const last = await tx.taskCheckpoint.aggregate({ where: { taskId: task.id }, _max: { number: true } });
-  // A number whose ref exists (left by a change that never committed) is never handed out again.
-  const refs = await git.git.checkpointRefNumbers(workspace.repositoryPath, task.id);
-  const number = Math.max(last._max.number ?? 0, ...refs) + 1;
+/** The next checkpoint number of a task: above every recorded one and every ref (a number whose ref exists — left by a change that never committed — is never handed out again). */
+async function nextCheckpointNumber(change: GitChange, task: Task, repositoryPath: string): Promise<number> {
+  const last = await change.tx.taskCheckpoint.aggregate({ where: { taskId: task.id }, _max: { number: true } });
+  const refs = await change.git.git.checkpointRefNumbers(repositoryPath, task.id);
+  return Math.max(last._max.number ?? 0, ...refs) + 1;
+}
 
-  const commit = await git.commitWorkspace(task.id, workspace, spec.message);
-  await git.protectCheckpoint(task.id, workspace.repositoryPath, number, commit.sha);
-  const base = await checkpointBase(tx, git.git, workspace.repositoryPath, task, number, commit.sha);
-  const files = await git.git.changedFiles(workspace.repositoryPath, base.commitSha, commit.sha);
+/** What a checkpoint records: a commit that is in the repository and on the task's branch. */
+export interface CheckpointSpec {
+  message: string;
+  isBackup: boolean;
+}
+
+/**
+ * Records `commit` (already on the task's branch) as the locked task's checkpoint `number`: its ref,
+ * the row, a CHECKPOINT snapshot of the conversation linked both ways, the task's head commit, and
+ * the CHECKPOINT/created and FILE/changed events.
+ */
+async function recordCheckpointInTx(change: GitChange, task: Task, at: { number: number; commit: WorktreeCommit; repositoryPath: string; branch: string }, spec: CheckpointSpec): Promise<{ checkpoint: TaskCheckpoint; task: Task }> {
+  const { tx, record, git } = change;
+  const { number, commit, repositoryPath, branch } = at;
+  await git.protectCheckpoint(task.id, repositoryPath, number, commit.sha);
+  const base = await checkpointBase(tx, git.git, repositoryPath, task, number, commit.sha);
+  const files = await git.git.changedFiles(repositoryPath, base.commitSha, commit.sha);
 
   const created = await tx.taskCheckpoint.create({
     data: {
       taskId: task.id,
       number,
       commitSha: commit.sha,
-      branch: workspace.branch,
+      branch,
       message: spec.message,
       filesChanged: files as unknown as Prisma.InputJsonValue,
       isBackup: spec.isBackup,
@@ -123,7 +128,7 @@ export async function saveCheckpointInTx(change: GitChange, task: Task, spec: { 
       checkpointId: checkpoint.id,
       number,
       commitSha: commit.sha,
-      branch: workspace.branch,
+      branch,
       message: spec.message,
       isBackup: spec.isBackup,
       newCommit: commit.created,
@@ -143,17 +148,141 @@ export async function saveCheckpointInTx(change: GitChange, task: Task, spec: { 
       }),
     );
   }
-  return { checkpoint, task: updated, commit, workspace };
+  return { checkpoint, task: updated };
 }
 
-export async function createCheckpoint(ctx: ServiceContext, input: { taskId: string; message: string; workerId?: string | null }): Promise<TaskCheckpoint> {
+/**
+ * Commits the locked task's worktree as its next checkpoint and records it (recordCheckpointInTx).
+ * Its git steps are journaled on `change.git`. A task whose code lives in the repository's refs
+ * (a remote claim, docs/design.md §11) has no worktree here: its checkpoint is of its head commit.
+ */
+export async function saveCheckpointInTx(change: GitChange, task: Task, spec: CheckpointSpec): Promise<SavedCheckpoint> {
+  const workspace = await workspaceOf(change.tx, task);
+  change.git.touch(task);
+  if (task.codeInRefs) return recordPushedCheckpointInTx(change, task, workspace, { ...spec, commitSha: headOf(task) });
+  await change.git.git.assertOnBranch(workspace);
+  const number = await nextCheckpointNumber(change, task, workspace.repositoryPath);
+  const commit = await change.git.commitWorkspace(task.id, workspace, spec.message);
+  const recorded = await recordCheckpointInTx(change, task, { number, commit, repositoryPath: workspace.repositoryPath, branch: workspace.branch }, spec);
+  return { ...recorded, commit, workspace };
+}
+
+/**
+ * Commits whatever the locked task's server worktree holds that its head does not, as a backup
+ * checkpoint; nothing when it is clean or gone. Returns the commit the worktree is at (null: no worktree).
+ */
+export async function saveUncommittedWork(change: GitChange, task: Task, message: string): Promise<{ sha: string; checkpoint: TaskCheckpoint | null; task: Task } | null> {
+  const workspace = await workspaceOf(change.tx, task);
+  if (!(await change.git.git.workspaceHead(workspace))) return null;
+  change.git.touch(task);
+  await change.git.git.assertOnBranch(workspace);
+  const number = await nextCheckpointNumber(change, task, workspace.repositoryPath);
+  const commit = await change.git.commitWorkspace(task.id, workspace, message);
+  if (!commit.created) return { sha: commit.sha, checkpoint: null, task };
+  const recorded = await recordCheckpointInTx(change, task, { number, commit, repositoryPath: workspace.repositoryPath, branch: workspace.branch }, { message, isBackup: true });
+  return { sha: commit.sha, ...recorded };
+}
+
+function headOf(task: Task): string {
+  if (!task.headCommit) throw new GitError(`task ${task.id} has no head commit`);
+  return task.headCommit;
+}
+
+/**
+ * Records a commit a remote worker pushed (docs/design.md §11) as the locked task's next checkpoint:
+ * it must have arrived in the contract's repository and descend from (or be) the task's head. The
+ * task's branch is fast-forwarded to it unless a push got it there (or further) already.
+ */
+async function recordPushedCheckpointInTx(change: GitChange, task: Task, workspace: Workspace, spec: CheckpointSpec & { commitSha: string }): Promise<SavedCheckpoint> {
+  const git = change.git.git;
+  const repo = workspace.repositoryPath;
+  const head = headOf(task);
+  const sha = spec.commitSha;
+  if (!(await git.commitExists(repo, sha))) {
+    throw new BadInputError(
+      `commitSha: commit ${sha} has not arrived in the contract's repository; push it first (git push <gitUrl> HEAD:refs/heads/${workspace.branch}), then record it`,
+      'commitSha',
+    );
+  }
+  if (!(await git.isAncestor(repo, head, sha))) {
+    throw new ConflictError(`commit ${sha} does not descend from the task's head ${head}: a checkpoint builds on the task's last recorded commit; fetch, rebase onto ${head} and push again`, {
+      headCommit: head,
+      commitSha: sha,
+    });
+  }
+  change.git.touch(task);
+  const tip = await git.branchHead(repo, workspace.branch);
+  if (tip === null) throw new GitError(`the task's branch ${workspace.branch} is missing from ${repo}; fork the task from a checkpoint`);
+  if (tip !== sha && !(await git.isAncestor(repo, sha, tip))) {
+    if (!(await git.isAncestor(repo, tip, sha))) {
+      throw new ConflictError(`the task's branch ${workspace.branch} is at ${tip}, which is neither in the history of ${sha} nor after it; push ${sha} to the branch first`, { branchHead: tip });
+    }
+    await change.git.moveBranch(task.id, repo, workspace.branch, tip, sha);
+  }
+  const number = await nextCheckpointNumber(change, task, repo);
+  const commit: WorktreeCommit = { sha, previousHead: head, created: sha !== head };
+  const recorded = await recordCheckpointInTx(change, task, { number, commit, repositoryPath: repo, branch: workspace.branch }, spec);
+  return { ...recorded, commit, workspace };
+}
+
+export interface CreateCheckpointInput {
+  taskId: string;
+  message: string;
+  workerId?: string | null;
+  /** A commit a remote worker pushed: recorded instead of committing a server worktree. */
+  commitSha?: string | null;
+  isBackup?: boolean | null;
+}
+
+export async function createCheckpoint(ctx: ServiceContext, input: CreateCheckpointInput): Promise<TaskCheckpoint> {
   const message = assertCheckpointMessage(input.message);
+  const commitSha = input.commitSha == null ? null : assertFullSha(input.commitSha);
+  const spec = { message, isBackup: input.isBackup ?? false };
+  if (commitSha !== null) {
+    const recorded = await recordedAlready(ctx, input.taskId, commitSha, input.workerId);
+    if (recorded) return recorded;
+  }
   return changeWithGit(ctx, 'create checkpoint', async (change) => {
-    // From a worker, only the holder of a live lease may commit in the task's worktree.
+    // From a worker, only the holder of a live lease may checkpoint the task.
     const task = await holdTask(change.tx, change.record, ctx.viewer, { taskId: input.taskId, workerId: input.workerId, action: 'create a checkpoint' });
-    const saved = await saveCheckpointInTx(change, task, { message, isBackup: false });
-    return saved.checkpoint;
+    if (commitSha === null) {
+      if (task.codeInRefs && input.workerId != null) {
+        throw new BadInputError(
+          `task ${task.id} was claimed remote: its code is on the worker, not on the server; commit, push to the task's branch and pass the commit as commitSha`,
+          'commitSha',
+        );
+      }
+      return (await saveCheckpointInTx(change, task, spec)).checkpoint;
+    }
+    if (!task.codeInRefs) {
+      throw new BadInputError(
+        `commitSha: task ${task.id} runs in a worktree on the server, which a checkpoint commits as it is; commitSha is for tasks claimed with remote: true`,
+        'commitSha',
+      );
+    }
+    const workspace = await workspaceOf(change.tx, task);
+    return (await recordPushedCheckpointInTx(change, task, workspace, { ...spec, commitSha })).checkpoint;
   });
+}
+
+/**
+ * Idempotence of createCheckpoint(commitSha): a retry of a commit already recorded as the task's head
+ * (its answer was lost, say) is the same checkpoint, changing nothing — for the owner, or the worker
+ * that still holds the task. Anything else goes through the change, which says what is wrong.
+ */
+async function recordedAlready(ctx: ServiceContext, taskId: string, commitSha: string, workerId: string | null | undefined): Promise<TaskCheckpoint | null> {
+  const task = await ctx.prisma.task.findFirst({ where: { id: taskId, ownerId: ctx.viewer.id } });
+  if (!task?.codeInRefs || task.headCommit !== commitSha) return null;
+  if (workerId != null && (task.status !== 'RUNNING' || task.workerId !== workerId || !task.leaseExpiresAt || task.leaseExpiresAt <= new Date())) return null;
+  return ctx.prisma.taskCheckpoint.findFirst({ where: { taskId: task.id, commitSha }, orderBy: { number: 'desc' } });
+}
+
+/** A full hexadecimal commit sha (40 or 64 digits, lower case): abbreviations could name another commit later. */
+function assertFullSha(value: string): string {
+  if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(value)) {
+    throw new BadInputError(`commitSha: "${value.slice(0, 80)}" is not a full commit sha (40 or 64 lower-case hexadecimal digits)`, 'commitSha');
+  }
+  return value;
 }
 
 export interface CheckpointDiff {

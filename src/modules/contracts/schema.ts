@@ -1,5 +1,7 @@
 // GraphQL: Contract, the contract queries and mutations, a contract's supervisor and tasks, and
 // createTask (a task is created within a contract).
+import type { Context } from '../../context.js';
+import { gitUrl, publicBase } from '../../http/git-url.js';
 import { builder } from '../../schema/builder.js';
 import { ID_CURSOR } from '../../schema/cursors.js';
 import { ContractPhaseEnum, TaskStatusEnum } from '../../schema/enums.js';
@@ -18,6 +20,12 @@ export const ContractRef = builder.prismaNode('Contract', {
     description: t.exposeString('description', { nullable: true, description: 'What the contract is for (at most 20,000 characters)' }),
     phase: t.expose('phase', { type: ContractPhaseEnum, description: 'The current phase' }),
     repositoryPath: t.exposeString('repositoryPath', { description: 'The git repository, as given at creation (inside MAKIMA_REPOS_ROOT); if it moves, operations that need it are GIT_ERROR until it is back' }),
+    gitUrl: t.string({
+      description:
+        "The repository's clone URL over git's smart HTTP protocol, on the API's own host (MAKIMA_PUBLIC_URL when set): fetch with any of your tokens " +
+        '(git -c http.extraHeader="Authorization: Bearer <token>"); a worker pushes the task it holds with a WORKER or FULL token and a Makima-Worker header',
+      resolve: (contract, _args, ctx) => gitUrl(publicBase(ctx.config, (ctx as Context & { request?: Request }).request), contract.id),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the contract was created' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the contract last changed (its phase)' }),
   }),

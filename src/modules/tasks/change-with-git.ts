@@ -79,6 +79,33 @@ export class GitSession {
     return this.step(taskId, 'createBranch', { op: 'deleteBranch', repositoryPath, name, sha }, () => this.git.createBranch(repositoryPath, name, sha));
   }
 
+  // The mesh (docs/design.md §11): a task whose code lives in its branch of the repository.
+
+  /** Moves a branch that no worktree has checked out from `from` to `to` (compare-and-swap). */
+  moveBranch(taskId: string, repositoryPath: string, branch: string, from: string, to: string): Promise<void> {
+    return this.step(taskId, 'moveBranch', { op: 'moveBranch', repositoryPath, branch, from: to, to: from }, () => this.git.moveBranch(repositoryPath, branch, from, to));
+  }
+
+  /** Keeps a commit under a ref of its own (created, never overwritten). */
+  keepCommit(taskId: string, repositoryPath: string, ref: string, sha: string): Promise<void> {
+    return this.step(taskId, 'keepCommit', { op: 'dropRef', repositoryPath, ref, sha }, () => this.git.keepCommit(repositoryPath, ref, sha));
+  }
+
+  /** Removes a task's server worktree, keeping its branch; everything in it is committed at `sha`. */
+  releaseWorkspace(taskId: string, workspace: Workspace, sha: string): Promise<void> {
+    return this.step(taskId, 'releaseWorkspace', { op: 'restoreWorkspace', workspace, sha }, () => this.git.releaseWorkspace(workspace));
+  }
+
+  /** Materialises a task's server worktree on its existing branch (at `sha`). */
+  materialiseWorkspace(taskId: string, workspace: Workspace, sha: string): Promise<void> {
+    return this.step(taskId, 'materialiseWorkspace', { op: 'releaseWorkspace', workspace }, () => this.git.restoreWorkspace(workspace, sha));
+  }
+
+  /** Removes a branch no worktree has checked out (archiving a task whose code is in refs); it is at `sha`. */
+  deleteBranch(taskId: string, repositoryPath: string, name: string, sha: string): Promise<void> {
+    return this.step(taskId, 'deleteBranch', { op: 'restoreBranch', repositoryPath, name, sha }, () => this.git.deleteBranch(repositoryPath, name, sha));
+  }
+
   /** Undoes every step, last first; a failing undo is logged (and the journal kept for the next start). */
   async rollback(): Promise<void> {
     if (await undoSteps(this.ctx, this.journal.record)) this.journal.remove();

@@ -33,6 +33,7 @@ const TASK_FIELDS: { [K in keyof Task]-?: string } = {
   cancelRequestedAt: 'cancel_requested_at',
   cancelReason: 'cancel_reason',
   archivedAt: 'archived_at',
+  codeInRefs: 'code_in_refs',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 };

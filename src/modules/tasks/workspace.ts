@@ -8,7 +8,7 @@ import type { AppContext, ServiceContext } from '../../context.js';
 import type { Tx } from '../../db/change.js';
 import { BadInputError, GitError } from '../../errors.js';
 import type { AssignmentReason, Contract, Prisma, PrismaClient, Task } from '../../generated/prisma/client.js';
-import type { Workspace } from '../../git/index.js';
+import { unrecordedRef, type Workspace } from '../../git/index.js';
 import { notifyWorkPending } from '../../live/work.js';
 import { historyEvent, type EventData } from '../history/catalogue.js';
 import type { GitChange } from './change-with-git.js';
@@ -124,4 +124,21 @@ export async function currentHead(ctx: AppContext, task: Task): Promise<string> 
   }
   if (!task.headCommit) throw new BadInputError(`task ${task.id} has no commit to continue from`);
   return task.headCommit;
+}
+
+/**
+ * For a task whose code lives in its branch (docs/design.md §11) and that nobody holds: puts the
+ * branch back at the task's recorded head. A commit a worker pushed to the branch but never
+ * recorded (it died between its push and createCheckpoint) is kept under
+ * refs/makima/tasks/<task>/unrecorded/<sha>, never lost; the next claimant starts from the head.
+ */
+export async function settleBranch(change: GitChange, task: Task, workspace: Workspace): Promise<void> {
+  if (!task.headCommit) throw new GitError(`task ${task.id} has no head commit`);
+  const git = change.git.git;
+  const tip = await git.branchHead(workspace.repositoryPath, workspace.branch);
+  if (tip === task.headCommit) return;
+  change.git.touch(task);
+  if (tip === null) return change.git.createBranch(task.id, workspace.repositoryPath, workspace.branch, task.headCommit);
+  await change.git.keepCommit(task.id, workspace.repositoryPath, unrecordedRef(task.id, tip), tip);
+  await change.git.moveBranch(task.id, workspace.repositoryPath, workspace.branch, tip, task.headCommit);
 }

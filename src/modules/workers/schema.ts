@@ -1,5 +1,6 @@
 // GraphQL: the worker protocol (claimTask, renewLease, completeTask, failTask) and TaskAssignment.
 import type { Context } from '../../context.js';
+import { gitUrl, publicBase } from '../../http/git-url.js';
 import { builder } from '../../schema/builder.js';
 import { AssignmentReasonEnum } from '../../schema/enums.js';
 import { decodeId } from '../../schema/ids.js';
@@ -20,9 +21,17 @@ const TaskAssignmentRef = builder.objectRef<TaskAssignment>('TaskAssignment').im
       description: 'The full context: the conversation from the root to the head, in order',
       resolve: (a) => a.conversation,
     }),
-    worktreePath: t.exposeString('worktreePath', { description: "The task's git worktree: where the agent works" }),
-    branch: t.exposeString('branch', { description: "The task's branch, checked out in the worktree" }),
-    commitSha: t.exposeString('commitSha', { description: "The commit the task's worktree is at" }),
+    worktreePath: t.exposeString('worktreePath', {
+      description: "The task's git worktree on the server's disk, where a local worker runs the agent; empty for a remote claim (the code is at gitUrl)",
+    }),
+    branch: t.exposeString('branch', { description: "The task's branch, checked out in the worktree (a remote worker checks it out at commitSha)" }),
+    commitSha: t.exposeString('commitSha', { description: "The commit the task's code is at: its worktree's, or for a remote claim the last recorded (headCommit)" }),
+    gitUrl: t.string({
+      description:
+        "The contract's repository over HTTP (Contract.gitUrl): a remote worker fetches the branch from it, and pushes the task's branch and refs/makima/tasks/<task>/… with a Makima-Worker header",
+      resolve: (a, _args, ctx) => gitUrl(publicBase(ctx.config, (ctx as Context & { request?: Request }).request), a.task.contractId ?? ''),
+    }),
+    remote: t.exposeBoolean('remote', { description: 'Claimed with remote: true: the code lives in the branch at gitUrl, not in a server worktree, while this worker holds it' }),
     leaseExpiresAt: t.expose('leaseExpiresAt', { type: 'DateTime', description: 'Renew the lease (renewLease) before this' }),
     resumeNote: t.exposeString('resumeNote', { nullable: true, description: 'Why the task was resumed (previous status, last error, lapsed lease)' }),
   }),
@@ -39,6 +48,12 @@ const ClaimTaskInput = builder.inputType('ClaimTaskInput', {
     }),
     supervisor: t.boolean({
       description: "true: only contracts' supervisors; false: never a supervisor; null or left out: either",
+    }),
+    remote: t.boolean({
+      defaultValue: false,
+      description:
+        "The worker runs on another machine and fetches the code itself from gitUrl: the task's code then lives in its branch of the contract's repository " +
+        '(a worktree the server kept for it is committed and removed), and checkpoints are pushed commits recorded with createCheckpoint(commitSha)',
     }),
   }),
 });

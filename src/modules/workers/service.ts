@@ -10,7 +10,9 @@ import { findOwnContract } from '../contracts/service.js';
 import { pathMessages } from '../conversation/service.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { assertWorkerId, databaseNow, holdTask } from '../tasks/access.js';
+import { changeWithGit } from '../tasks/change-with-git.js';
 import { currentHead } from '../tasks/workspace.js';
+import { placeCode } from './remote.js';
 import { renewHeldLease } from './sql.js';
 import { startLeaseSweep } from './sweep.js';
 
@@ -42,11 +44,14 @@ export interface TaskAssignment {
   reason: AssignmentReason;
   /** The full context: the conversation root → head, in order. */
   conversation: ConversationMessage[];
+  /** The server worktree; empty for a remote claim (the code is at the contract's gitUrl, docs/design.md §11). */
   worktreePath: string;
   branch: string;
   commitSha: string;
   leaseExpiresAt: Date;
   resumeNote: string | null;
+  /** Claimed with `remote: true`: the worker materialises the code itself from the contract's gitUrl. */
+  remote: boolean;
 }
 
 export interface ClaimTaskInput {
@@ -57,6 +62,8 @@ export interface ClaimTaskInput {
   contractIds?: readonly string[] | null;
   /** true: only supervisors; false: never a supervisor; null or undefined: either. */
   supervisor?: boolean | null;
+  /** The worker fetches the code over git itself (docs/design.md §11); the task's code then lives in its branch, not in a server worktree. */
+  remote?: boolean | null;
 }
 
 /** Which pending tasks a claim may take: what a worker is for (docs/design.md §4). */
@@ -101,7 +108,7 @@ export async function claimTask(ctx: ServiceContext, input: ClaimTaskInput, sign
   const leaseSeconds = assertLeaseSeconds(input.leaseSeconds, ctx.config.defaultLeaseSeconds);
   const waitSeconds = assertWaitSeconds(input.waitSeconds);
   const filter = await claimFilter(ctx, input);
-  const claim = () => claimOnce(ctx, workerId, leaseSeconds, filter);
+  const claim = () => claimOnce(ctx, workerId, leaseSeconds, filter, input.remote ?? false);
   const signals = workSignals(ctx.db);
   if (waitSeconds === 0 || signals.closed) return claim();
 
@@ -122,8 +129,9 @@ export async function claimTask(ctx: ServiceContext, input: ClaimTaskInput, sign
   }
 }
 
-async function claimOnce(ctx: ServiceContext, workerId: string, leaseSeconds: number, filter: ClaimFilter): Promise<TaskAssignment | null> {
-  const claimed = await change(ctx.prisma, async (tx, record) => {
+async function claimOnce(ctx: ServiceContext, workerId: string, leaseSeconds: number, filter: ClaimFilter, remote: boolean): Promise<TaskAssignment | null> {
+  const claimed = await changeWithGit(ctx, 'claim task', async (gitChange) => {
+    const { tx, record } = gitChange;
     // SKIP LOCKED: concurrent claims each take a different row instead of queueing on the first;
     // a row another claim already committed as RUNNING is re-checked under the lock and skipped.
     const [row] = await tx.$queryRaw<{ id: string }[]>`
@@ -134,10 +142,11 @@ async function claimOnce(ctx: ServiceContext, workerId: string, leaseSeconds: nu
     const now = await databaseNow(tx);
     const leaseExpiresAt = new Date(now.getTime() + leaseSeconds * 1000);
     const reason = pending.pendingReason ?? 'NEW';
-    const task = await tx.task.update({
+    const running = await tx.task.update({
       where: { id: pending.id },
       data: { status: 'RUNNING', workerId, leaseExpiresAt, pendingReason: null, resumeNote: null, version: { increment: 1 } },
     });
+    const task = await placeCode(gitChange, running, remote);
     record(historyEvent(aboutTask(task), 'TASK', 'status_changed', { from: 'PENDING', to: 'RUNNING', workerId, reason, leaseExpiresAt: leaseExpiresAt.toISOString() }));
     const conversation = await pathMessages(tx, task.headMessageId, 0, task.messageCount);
     return { task, reason, conversation, leaseExpiresAt, resumeNote: pending.resumeNote };
@@ -145,7 +154,8 @@ async function claimOnce(ctx: ServiceContext, workerId: string, leaseSeconds: nu
   if (!claimed) return null;
   const { task } = claimed;
   if (!task.worktreePath || !task.branch) throw new Error(`task ${task.id} has no worktree or branch`);
-  return { ...claimed, worktreePath: task.worktreePath, branch: task.branch, commitSha: await currentHead(ctx, task) };
+  if (remote) return { ...claimed, remote, worktreePath: '', branch: task.branch, commitSha: task.headCommit ?? (await currentHead(ctx, task)) };
+  return { ...claimed, remote, worktreePath: task.worktreePath, branch: task.branch, commitSha: await currentHead(ctx, task) };
 }
 
 export interface WorkerCall {
