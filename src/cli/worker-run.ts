@@ -8,6 +8,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { graphql } from '../generated/gql/index.js';
+import { GitError } from '../errors.js';
 import { ApiError, type ApiClient } from './client.js';
 import { CliError, summarize } from './output.js';
 import { agentRecord, canIdentifyProcesses, isRecordedGroupRunning, readRecord, recordPath, removeRecord, stopRecordedGroup, writeRecord, type AgentRecord } from './worker-agents.js';
@@ -17,7 +18,7 @@ export const ClaimTask = graphql(`
   mutation CliClaimTask($input: ClaimTaskInput!) {
     claimTask(input: $input) {
       assignment {
-        reason resumeNote worktreePath branch commitSha leaseExpiresAt
+        reason resumeNote worktreePath branch commitSha gitUrl leaseExpiresAt
         task {
           id name prompt status isSupervisor branch baseCommit headCommit messageCount
           contract { id name description phase }
@@ -51,6 +52,45 @@ const FailTask = graphql(`
 
 export type Assignment = NonNullable<ResultOf<typeof ClaimTask>['claimTask']['assignment']>;
 
+/** What a checkpoint the agent asked for became. */
+export interface CheckpointMade {
+  id: string;
+  number: number;
+  commitSha: string;
+}
+
+/**
+ * Where the agent works and how its work becomes a checkpoint: the server's worktree (local mode,
+ * below) or a clone on this machine (worker-remote.ts, docs/design.md §11).
+ */
+export interface Workspace {
+  /** The directory the agent runs in. */
+  readonly path: string;
+  /** Records a checkpoint of the directory as it is now; undefined when the task is no longer this worker's. */
+  checkpoint(message: string): Promise<CheckpointMade | undefined>;
+  /** The run is ending while the lease may still be held: saves what the agent left uncommitted. */
+  saveLeftovers?(lost: boolean): Promise<void>;
+}
+
+/** What a workspace may use of its run: the API through the run's call (retries, loss of the task) and the report. */
+export interface RunTools {
+  client: ApiClient;
+  workerId: string;
+  report: Report;
+  call<T>(request: () => Promise<T>): Promise<T | undefined>;
+}
+
+export type OpenWorkspace = (assignment: Assignment, tools: RunTools) => Promise<Workspace>;
+
+/** Local mode: the agent works in the task's worktree on the server's disk, which the server commits. */
+const serverWorktree: OpenWorkspace = async (assignment, { client, workerId, call }) => ({
+  path: assignment.worktreePath,
+  async checkpoint(message) {
+    const result = await call(() => client.request(CreateCheckpoint, { input: { taskId: assignment.task.id, workerId, message } }));
+    return result?.createCheckpoint.checkpoint;
+  },
+});
+
 /** How the worker tells its operator what happens: an event name, details for --json, a line for people. */
 export type Report = (event: string, details: Record<string, unknown>, text: string) => void;
 
@@ -64,6 +104,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Close the agent's stdin after the context (agents that read it to the end), instead of keeping it for acks. */
   closeStdin?: boolean;
+  /** Where the agent works; default: the server's worktree. */
+  openWorkspace?: OpenWorkspace;
 }
 
 export type RunOutcome =
@@ -109,6 +151,8 @@ class TaskRun {
   /** Watches this worker for the agent: it stops the agent's group if the worker dies (worker-reaper). */
   private reaper: ChildProcess | undefined;
   private record: { file: string; agent: AgentRecord } | undefined;
+  private workspace: Workspace | undefined;
+  private leftoversSaved = false;
 
   constructor(
     private readonly options: RunOptions,
@@ -121,7 +165,8 @@ class TaskRun {
   async run(): Promise<RunOutcome> {
     const { signal, report } = this.options;
     const { task } = this.assignment;
-    report('claimed', { taskId: task.id, name: task.name, reason: this.assignment.reason, worktreePath: this.assignment.worktreePath, branch: this.assignment.branch }, `claimed ${task.name} (${task.id}): ${this.assignment.reason}, worktree ${this.assignment.worktreePath}`);
+    const where = this.assignment.worktreePath ? `, worktree ${this.assignment.worktreePath}` : '';
+    report('claimed', { taskId: task.id, name: task.name, reason: this.assignment.reason, worktreePath: this.assignment.worktreePath, branch: this.assignment.branch }, `claimed ${task.name} (${task.id}): ${this.assignment.reason}${where}`);
     if (signal.aborted) return this.finish({ code: null, signal: null });
 
     const onStop = () => {
@@ -129,9 +174,12 @@ class TaskRun {
       this.kill();
     };
     signal.addEventListener('abort', onStop);
+    // Renewed from the claim on: preparing a remote workspace (a first fetch) may take a while.
     const renewals = setInterval(() => void this.renew(), (this.options.leaseSeconds * 1000) / 2);
     try {
-      const end = await this.runAgent();
+      const workspace = await this.openWorkspace();
+      if ('error' in workspace) return await this.finish(workspace);
+      const end = await this.runAgent(workspace);
       clearTimeout(this.batchTimer);
       await this.enqueue(() => this.flush());
       if (this.unexpected) throw this.unexpected;
@@ -144,16 +192,29 @@ class TaskRun {
     }
   }
 
+  /** Opens the workspace; what went wrong (git could not fetch or check out) ends the run as a failure to start. */
+  private async openWorkspace(): Promise<Workspace | { error: Error }> {
+    const tools: RunTools = { client: this.options.client, workerId: this.options.workerId, report: this.options.report, call: (request) => this.call(request) };
+    try {
+      this.workspace = await (this.options.openWorkspace ?? serverWorktree)(this.assignment, tools);
+      return this.workspace;
+    } catch (err) {
+      if (!(err instanceof GitError)) throw err;
+      process.stderr.write(`makima worker: could not prepare the workspace of task ${this.taskId}: ${err.message}\n`);
+      return { error: err };
+    }
+  }
+
   /** Starts the agent and processes its stdout until it exits and its output is read. */
-  private async runAgent(): Promise<AgentEnd> {
-    const recordFile = canIdentifyProcesses() ? recordPath(this.assignment.worktreePath) : undefined;
+  private async runAgent(workspace: Workspace): Promise<AgentEnd> {
+    const recordFile = canIdentifyProcesses() ? recordPath(workspace.path) : undefined;
     if (recordFile && !(await this.stopLeftover(recordFile))) {
       return { error: new Error('an agent left running there by an earlier run could not be stopped; stop it, then resume the task') };
     }
     // The command is the operator's own string, run by the shell as written; task data reaches the
     // agent only on stdin and in MAKIMA_TASK_ID, never inside the command line.
     const child = spawn('/bin/sh', ['-c', this.options.command], {
-      cwd: this.assignment.worktreePath,
+      cwd: workspace.path,
       env: { ...process.env, MAKIMA_TASK_ID: this.taskId, MAKIMA_WORKER_ID: this.options.workerId },
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so that stopping kills the agent and everything it started.
@@ -185,8 +246,8 @@ class TaskRun {
   }
 
   private context() {
-    const { task, reason, conversation, worktreePath, branch, commitSha, resumeNote } = this.assignment;
-    return { task, reason, conversation, worktreePath, branch, commitSha, resumeNote: resumeNote ?? null };
+    const { task, reason, conversation, branch, commitSha, resumeNote } = this.assignment;
+    return { task, reason, conversation, worktreePath: this.workspace?.path, branch, commitSha, resumeNote: resumeNote ?? null };
   }
 
   private async handle(line: string): Promise<void> {
@@ -225,9 +286,9 @@ class TaskRun {
         answer = { error: { code: 'INVALID_INSTRUCTION', message: instruction.reason } };
       }
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+      if (!(err instanceof ApiError) && !(err instanceof GitError)) throw err;
       await this.protocolError(at, `the ${instruction.kind} was refused: ${err.message}`);
-      answer = { error: { code: err.codes.find(Boolean) ?? 'ERROR', message: err.message } };
+      answer = { error: { code: err instanceof ApiError ? (err.codes.find(Boolean) ?? 'ERROR') : err.code, message: err.message } };
     }
     if (instruction.id === undefined) return;
     const made = Object.values(answer).every((value) => value !== undefined);
@@ -296,10 +357,10 @@ class TaskRun {
     return { id: appended.id, index: appended.index };
   }
 
-  private async checkpoint(message: string): Promise<{ id: string; number: number; commitSha: string } | undefined> {
-    const result = await this.call(() => this.options.client.request(CreateCheckpoint, { input: { taskId: this.taskId, workerId: this.options.workerId, message } }));
-    if (!result) return undefined;
-    const { id, number, commitSha } = result.createCheckpoint.checkpoint;
+  private async checkpoint(message: string): Promise<CheckpointMade | undefined> {
+    const made = await this.workspace?.checkpoint(message);
+    if (!made) return undefined;
+    const { id, number, commitSha } = made;
     this.options.report('checkpoint', { taskId: this.taskId, number, commitSha, message }, `  checkpoint #${number} ${commitSha.slice(0, 10)} ${message}`);
     return { id, number, commitSha };
   }
@@ -377,6 +438,10 @@ class TaskRun {
   private async finish(end: AgentEnd): Promise<RunOutcome> {
     const { report } = this.options;
     const task = this.assignment.task;
+    if (!this.leftoversSaved) {
+      this.leftoversSaved = true;
+      await this.workspace?.saveLeftovers?.(Boolean(this.lost));
+    }
     if (this.lost && this.cancelled) {
       report('cancelled', { taskId: task.id, reason: this.lost }, `cancelled ${task.name} (${task.id}): its agent was stopped — ${this.lost}`);
       return { kind: 'cancelled', reason: this.lost };
@@ -408,7 +473,7 @@ class TaskRun {
   private failure(end: AgentEnd): string | undefined {
     if (this.declared?.kind === 'fail') return this.declared.error;
     if (this.declared?.kind === 'done') return undefined;
-    if ('error' in end) return `could not start the agent in ${this.assignment.worktreePath}: ${end.error.message}`;
+    if ('error' in end) return `could not start the agent in ${this.workspace?.path ?? 'its workspace'}: ${end.error.message}`;
     if (end.code === 0) return undefined;
     const how = end.signal ? `was killed by ${end.signal}` : `exited with status ${end.code}`;
     const tail = this.stderrTail.trim();

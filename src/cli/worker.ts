@@ -6,6 +6,7 @@ import { graphql } from '../generated/gql/index.js';
 import type { CliCommand } from './command.js';
 import { ApiError, clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
 import { CliError, UsageError, color, println } from './output.js';
+import { openWorkdir, remoteWorkspace } from './worker-remote.js';
 import { ClaimTask, runAssignment, type Report } from './worker-run.js';
 
 const Viewer = graphql(`
@@ -26,6 +27,8 @@ interface WorkerOptions extends ClientOptions {
   /** true: only supervisors; false: never a supervisor; undefined: either. */
   supervisor?: boolean;
   closeStdin?: boolean;
+  /** Remote mode: the task's code is fetched into this directory over git (worker-remote). */
+  workdir?: string;
 }
 
 function leaseSeconds(value: string): number {
@@ -46,9 +49,11 @@ function defineWorker(cmd: Command): void {
     .option('--contract <contract...>', "claim only tasks of these contracts (IDs); default: any of the token user's")
     .option('--supervisor', "claim only contracts' supervisors (the task that plans and steers a contract)")
     .option('--no-supervisor', 'never claim a supervisor; default: claim either')
+    .option('--workdir <dir>', "run agents in clones in this directory, fetched from the server over git, not in the server's worktrees (a worker on another machine)")
     .option('--close-stdin', "close the agent's stdin after the context, for agents that read it to the end (no acks then)")
     .action(async (opts: WorkerOptions) => {
       if (!opts.command.trim()) throw new UsageError('--command must not be empty');
+      if (opts.workdir !== undefined) openWorkdir(opts.workdir);
       const client = clientFrom(opts);
       const workerId = opts.workerId ?? `${os.hostname()}-${process.pid}`;
       const report = reporter(opts.json);
@@ -76,7 +81,7 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
   for (let failures = 0; !opts.signal.aborted; ) {
     let assignment;
     try {
-      const input = { workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, waitSeconds: WAIT_SECONDS, contractIds: opts.contract, supervisor: opts.supervisor };
+      const input = { workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, waitSeconds: WAIT_SECONDS, contractIds: opts.contract, supervisor: opts.supervisor, remote: opts.workdir !== undefined };
       const data = await client.request(ClaimTask, { input }, opts.signal);
       assignment = data.claimTask.assignment;
       failures = 0;
@@ -90,7 +95,9 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
       continue;
     }
     if (!assignment) continue;
-    const outcome = await runAssignment({ client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, closeStdin: opts.closeStdin }, assignment);
+    const openWorkspace = opts.workdir === undefined ? undefined : remoteWorkspace(opts.workdir, client.token);
+    const run = { client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, closeStdin: opts.closeStdin, openWorkspace };
+    const outcome = await runAssignment(run, assignment);
     if (!opts.once) continue;
     if (outcome.kind === 'failed') throw new CliError(`task ${assignment.task.id} failed: ${outcome.error.split('\n')[0]}`);
     if (outcome.kind === 'lost') throw new CliError(`lost task ${assignment.task.id}: ${outcome.reason}`);

@@ -34,6 +34,7 @@ export type { Git, Workspace } from './seam.js';
 export { serveGitHttp, type GitHttpOutcome, type GitHttpRequest, type PushRights } from './http-backend.js';
 export { taskRefPrefix, unrecordedRef } from './refs.js';
 export { isSha } from './repo.js';
+export { checkoutTask, commitTask, hasUncommittedWork, keepLocally, prepareWorkdir, pushCommit, taskWorktree, type Remote } from './clone.js';
 export { claimLeftoverJournals, JournalFile, undo, type JournalRecord, type UndoStep } from './journal.js';
 
 /** Git on this server's own disk, through simple-git. */
