@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/gql/index.js';
 import { rawId, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { createContract, ForkTask, interruptedEvent, ResumeTask, RewindTask } from '../fixtures.js';
+import { createContract, ForkTask, ResumeTask, RewindTask, taskEvent } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/agent-remote.mjs', import.meta.url));
@@ -132,13 +132,13 @@ async function newContract(user: TestUser) {
 /** Kills the worker (its reaper stops the agent), waits for the lapse, and resumes the task. */
 async function killAndResume(worker: Spawned, user: TestUser, taskId: string): Promise<void> {
   await worker.stop('SIGKILL');
-  await interruptedEvent(t, user, taskId);
+  await taskEvent(t, user, taskId, 'interrupted', 45_000); // the 30 s lease must lapse first
   await user.ok(ResumeTask, { input: { taskId } });
 }
 
 describe('makima worker --workdir', () => {
-  // NOT YET VERIFIED: on the loaded machine a remote claim took ~11 s and this run did not finish in
-  // 15 min; skipped until it is seen passing (see docs/notes/mesh-worker.md, "Status").
+  // NOT YET VERIFIED end to end: the last run passed the acked checkpoints and the kill, then waited
+  // too short for the lapse (fixed, not re-run); skipped until seen passing (docs/notes/mesh-worker.md).
   it.skip('claim → acknowledged checkpoints → kill -9 → resume elsewhere → rewind → fork, the code only over git', async () => {
     const user = await t.createUser();
     const { taskId } = await newContract(user);
