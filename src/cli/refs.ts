@@ -46,8 +46,11 @@ export async function resolveReferences(command: Command): Promise<void> {
   });
   for (const [name, kind] of Object.entries(OPTIONS)) {
     const value: unknown = command.getOptionValue(name);
-    if (typeof value !== 'string') continue;
-    jobs.push(resolveRef(api(), kind, value).then((id) => void command.setOptionValue(name, id)));
+    if (typeof value === 'string') jobs.push(resolveRef(api(), kind, value).then((id) => void command.setOptionValue(name, id)));
+    // A repeatable option (`worker --contract A B`): each of its values is a reference.
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      jobs.push(Promise.all(value.map((v: string) => resolveRef(api(), kind, v))).then((ids) => void command.setOptionValue(name, ids)));
+    }
   }
   await Promise.all(jobs);
 }

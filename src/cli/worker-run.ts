@@ -8,18 +8,19 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { graphql } from '../generated/gql/index.js';
+import { GitError } from '../errors.js';
 import { ApiError, type ApiClient } from './client.js';
 import { CliError, summarize } from './output.js';
 import { agentRecord, canIdentifyProcesses, isRecordedGroupRunning, readRecord, recordPath, removeRecord, stopRecordedGroup, writeRecord, type AgentRecord } from './worker-agents.js';
 import { driveAcpAgent } from './worker-acp.js';
 import type { AcpHost, AcpOptions } from './worker-acp-host.js';
-import { parseLine, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
+import { ackLine, parseLine, type AckError, type AckId, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
 
 export const ClaimTask = graphql(`
   mutation CliClaimTask($input: ClaimTaskInput!) {
     claimTask(input: $input) {
       assignment {
-        reason resumeNote worktreePath branch commitSha leaseExpiresAt
+        reason resumeNote worktreePath branch commitSha gitUrl leaseExpiresAt
         task {
           id name prompt status isSupervisor branch baseCommit headCommit messageCount
           contract { id name description phase }
@@ -53,6 +54,45 @@ const FailTask = graphql(`
 
 export type Assignment = NonNullable<ResultOf<typeof ClaimTask>['claimTask']['assignment']>;
 
+/** What a checkpoint the agent asked for became. */
+export interface CheckpointMade {
+  id: string;
+  number: number;
+  commitSha: string;
+}
+
+/**
+ * Where the agent works and how its work becomes a checkpoint: the server's worktree (local mode,
+ * below) or a clone on this machine (worker-remote.ts, docs/design.md §11).
+ */
+export interface Workspace {
+  /** The directory the agent runs in. */
+  readonly path: string;
+  /** Records a checkpoint of the directory as it is now; undefined when the task is no longer this worker's. */
+  checkpoint(message: string): Promise<CheckpointMade | undefined>;
+  /** The run is ending while the lease may still be held: saves what the agent left uncommitted. */
+  saveLeftovers?(lost: boolean): Promise<void>;
+}
+
+/** What a workspace may use of its run: the API through the run's call (retries, loss of the task) and the report. */
+export interface RunTools {
+  client: ApiClient;
+  workerId: string;
+  report: Report;
+  call<T>(request: () => Promise<T>): Promise<T | undefined>;
+}
+
+export type OpenWorkspace = (assignment: Assignment, tools: RunTools) => Promise<Workspace>;
+
+/** Local mode: the agent works in the task's worktree on the server's disk, which the server commits. */
+const serverWorktree: OpenWorkspace = async (assignment, { client, workerId, call }) => ({
+  path: assignment.worktreePath,
+  async checkpoint(message) {
+    const result = await call(() => client.request(CreateCheckpoint, { input: { taskId: assignment.task.id, workerId, message } }));
+    return result?.createCheckpoint.checkpoint;
+  },
+});
+
 /** How the worker tells its operator what happens: an event name, details for --json, a line for people. */
 export type Report = (event: string, details: Record<string, unknown>, text: string) => void;
 
@@ -66,6 +106,10 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Set: the command is an ACP agent, driven by worker-acp instead of the stdout protocol. */
   acp?: AcpOptions;
+  /** Close the agent's stdin after the context (agents that read it to the end), instead of keeping it for acks. */
+  closeStdin?: boolean;
+  /** Where the agent works; default: the server's worktree. */
+  openWorkspace?: OpenWorkspace;
 }
 
 export type RunOutcome =
@@ -113,6 +157,8 @@ class TaskRun {
   private record: { file: string; agent: AgentRecord } | undefined;
   /** How the agent is asked to stop before it is killed (ACP: session/cancel); unset: killed at once. */
   private interrupt: (() => void) | undefined;
+  private workspace: Workspace | undefined;
+  private leftoversSaved = false;
 
   constructor(
     private readonly options: RunOptions,
@@ -125,7 +171,8 @@ class TaskRun {
   async run(): Promise<RunOutcome> {
     const { signal, report } = this.options;
     const { task } = this.assignment;
-    report('claimed', { taskId: task.id, name: task.name, reason: this.assignment.reason, worktreePath: this.assignment.worktreePath, branch: this.assignment.branch }, `claimed ${task.name} (${task.id}): ${this.assignment.reason}, worktree ${this.assignment.worktreePath}`);
+    const where = this.assignment.worktreePath ? `, worktree ${this.assignment.worktreePath}` : '';
+    report('claimed', { taskId: task.id, name: task.name, reason: this.assignment.reason, worktreePath: this.assignment.worktreePath, branch: this.assignment.branch }, `claimed ${task.name} (${task.id}): ${this.assignment.reason}${where}`);
     if (signal.aborted) return this.finish({ code: null, signal: null });
 
     const onStop = () => {
@@ -134,9 +181,12 @@ class TaskRun {
       else this.kill();
     };
     signal.addEventListener('abort', onStop);
+    // Renewed from the claim on: preparing a remote workspace (a first fetch) may take a while.
     const renewals = setInterval(() => void this.renew(), (this.options.leaseSeconds * 1000) / 2);
     try {
-      const end = await this.runAgent();
+      const workspace = await this.openWorkspace();
+      if ('error' in workspace) return await this.finish(workspace);
+      const end = await this.runAgent(workspace);
       clearTimeout(this.batchTimer);
       await this.enqueue(() => this.flush());
       if (this.unexpected) throw this.unexpected;
@@ -149,16 +199,29 @@ class TaskRun {
     }
   }
 
+  /** Opens the workspace; what went wrong (git could not fetch or check out) ends the run as a failure to start. */
+  private async openWorkspace(): Promise<Workspace | { error: Error }> {
+    const tools: RunTools = { client: this.options.client, workerId: this.options.workerId, report: this.options.report, call: (request) => this.call(request) };
+    try {
+      this.workspace = await (this.options.openWorkspace ?? serverWorktree)(this.assignment, tools);
+      return this.workspace;
+    } catch (err) {
+      if (!(err instanceof GitError)) throw err;
+      process.stderr.write(`makima worker: could not prepare the workspace of task ${this.taskId}: ${err.message}\n`);
+      return { error: err };
+    }
+  }
+
   /** Starts the agent and processes its stdout until it exits and its output is read. */
-  private async runAgent(): Promise<AgentEnd> {
-    const recordFile = canIdentifyProcesses() ? recordPath(this.assignment.worktreePath) : undefined;
+  private async runAgent(workspace: Workspace): Promise<AgentEnd> {
+    const recordFile = canIdentifyProcesses() ? recordPath(workspace.path) : undefined;
     if (recordFile && !(await this.stopLeftover(recordFile))) {
       return { error: new Error('an agent left running there by an earlier run could not be stopped; stop it, then resume the task') };
     }
     // The command is the operator's own string, run by the shell as written; task data reaches the
     // agent only on stdin and in MAKIMA_TASK_ID, never inside the command line.
     const child = spawn('/bin/sh', ['-c', this.options.command], {
-      cwd: this.assignment.worktreePath,
+      cwd: workspace.path,
       env: { ...process.env, MAKIMA_TASK_ID: this.taskId, MAKIMA_WORKER_ID: this.options.workerId },
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so that stopping kills the agent and everything it started.
@@ -179,21 +242,26 @@ class TaskRun {
       process.stderr.write(chunk);
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL);
     });
+    // An ACP agent's stdin and stdout carry JSON-RPC (docs/design.md §15), not makima's lines.
     if (this.options.acp) {
-      await driveAcpAgent(child, this.acpHost(), this.options.acp);
+      await driveAcpAgent(child, this.acpHost(workspace), this.options.acp);
       this.kill();
       return ended;
     }
-    child.stdin.end(`${JSON.stringify(this.context())}\n`);
+    // The context is one line; stdin then stays open for the answers to instructions with an "id"
+    // (docs/design.md §4) until the agent's verdict or its end.
+    child.stdin.write(`${JSON.stringify(this.context())}\n`);
+    if (this.options.closeStdin) child.stdin.end();
     const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
     for await (const line of lines) await this.handle(line);
+    child.stdin.end();
     return ended;
   }
 
   /** What the ACP driver needs from this run: where the agent works, and the run's ordered reports. */
-  private acpHost(): AcpHost {
+  private acpHost(workspace: Workspace): AcpHost {
     return {
-      workdir: this.assignment.worktreePath,
+      workdir: workspace.path,
       assignment: this.assignment,
       workerId: this.options.workerId,
       report: this.options.report,
@@ -203,8 +271,8 @@ class TaskRun {
       },
       inOrder: (work) => this.enqueue(() => this.flush().then(work)),
       request: (send) => this.call(() => send(this.options.client)),
-      appendMessage: (message) => this.appendMessage(message),
-      checkpoint: (message) => this.checkpoint(message),
+      appendMessage: async (message) => (await this.appendMessage(message))?.id,
+      checkpoint: async (message) => void (await this.checkpoint(message)),
       recordError: (message) => this.recordError(message),
       declare: (outcome) => (this.declared = outcome),
       stderrTail: () => this.stderrTail,
@@ -215,8 +283,8 @@ class TaskRun {
   }
 
   private context() {
-    const { task, reason, conversation, worktreePath, branch, commitSha, resumeNote } = this.assignment;
-    return { task, reason, conversation, worktreePath, branch, commitSha, resumeNote: resumeNote ?? null };
+    const { task, reason, conversation, branch, commitSha, resumeNote } = this.assignment;
+    return { task, reason, conversation, worktreePath: this.workspace?.path, branch, commitSha, resumeNote: resumeNote ?? null };
   }
 
   private async handle(line: string): Promise<void> {
@@ -230,22 +298,45 @@ class TaskRun {
       case 'done':
       case 'fail':
         this.declared = instruction;
-        return;
+        // The verdict is the agent's last word: once it is answered, stdin ends, so that an agent
+        // reading it sees the end and may exit.
+        return this.enqueue(async () => {
+          if (instruction.id !== undefined) this.answer(instruction.id, {});
+          this.child?.stdin?.end();
+        });
       default:
         return this.enqueue(() => this.flush().then(() => this.perform(instruction, at)));
     }
   }
 
-  /** A message, a checkpoint or an invalid line, in its turn; what the API refuses is reported like an invalid line. */
+  /**
+   * A message, a checkpoint or an invalid line, in its turn; what the API refuses is reported like an
+   * invalid line. With an id, the agent is answered with what was made or why nothing was.
+   */
   private async perform(instruction: Extract<Instruction, { kind: 'message' | 'checkpoint' | 'invalid' }>, at: number): Promise<void> {
+    let answer: Record<string, unknown> | { error: AckError } | undefined;
     try {
-      if (instruction.kind === 'message') await this.appendMessage(instruction);
-      else if (instruction.kind === 'checkpoint') await this.checkpoint(instruction.message);
-      else await this.protocolError(at, instruction.reason);
+      if (instruction.kind === 'message') answer = { message: await this.appendMessage(instruction) };
+      else if (instruction.kind === 'checkpoint') answer = { checkpoint: await this.checkpoint(instruction.message) };
+      else {
+        await this.protocolError(at, instruction.reason);
+        answer = { error: { code: 'INVALID_INSTRUCTION', message: instruction.reason } };
+      }
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+      if (!(err instanceof ApiError) && !(err instanceof GitError)) throw err;
       await this.protocolError(at, `the ${instruction.kind} was refused: ${err.message}`);
+      answer = { error: { code: err instanceof ApiError ? (err.codes.find(Boolean) ?? 'ERROR') : err.code, message: err.message } };
     }
+    if (instruction.id === undefined) return;
+    const made = Object.values(answer).every((value) => value !== undefined);
+    this.answer(instruction.id, made ? answer : { error: { code: 'TASK_LOST', message: this.lost ?? "the task is no longer this worker's" } });
+  }
+
+  /** Writes the answer to instruction `id` on the agent's stdin (nothing when the agent closed it or --close-stdin). */
+  private answer(id: AckId, result: Record<string, unknown> | { error: AckError }): void {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.writableEnded || stdin.destroyed) return;
+    stdin.write(ackLine(id, result));
   }
 
   /** Shows the operator what the agent reports as it reports it, each line with the time it was read. */
@@ -291,22 +382,24 @@ class TaskRun {
     }
   }
 
-  private async appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<string | undefined> {
+  private async appendMessage(message: { role: MessageRole; content: unknown; toolCalls?: unknown }): Promise<{ id: string; index: number } | undefined> {
     const result = await this.call(() =>
       this.options.client.request(AppendMessages, {
         input: { taskId: this.taskId, workerId: this.options.workerId, messages: [{ role: message.role, content: message.content, toolCalls: message.toolCalls }] },
       }),
     );
-    const index = result?.appendMessages.messages[0]?.index;
-    if (index !== undefined) this.options.report('message', { taskId: this.taskId, role: message.role, index }, `  message #${index} (${message.role.toLowerCase()})`);
-    return result?.appendMessages.messages[0]?.id;
+    const appended = result?.appendMessages.messages[0];
+    if (!appended) return undefined;
+    this.options.report('message', { taskId: this.taskId, role: message.role, index: appended.index }, `  message #${appended.index} (${message.role.toLowerCase()})`);
+    return { id: appended.id, index: appended.index };
   }
 
-  private async checkpoint(message: string): Promise<void> {
-    const result = await this.call(() => this.options.client.request(CreateCheckpoint, { input: { taskId: this.taskId, workerId: this.options.workerId, message } }));
-    if (!result) return;
-    const { number, commitSha } = result.createCheckpoint.checkpoint;
+  private async checkpoint(message: string): Promise<CheckpointMade | undefined> {
+    const made = await this.workspace?.checkpoint(message);
+    if (!made) return undefined;
+    const { id, number, commitSha } = made;
     this.options.report('checkpoint', { taskId: this.taskId, number, commitSha, message }, `  checkpoint #${number} ${commitSha.slice(0, 10)} ${message}`);
+    return { id, number, commitSha };
   }
 
   /**
@@ -383,6 +476,10 @@ class TaskRun {
   private async finish(end: AgentEnd): Promise<RunOutcome> {
     const { report } = this.options;
     const task = this.assignment.task;
+    if (!this.leftoversSaved) {
+      this.leftoversSaved = true;
+      await this.workspace?.saveLeftovers?.(Boolean(this.lost));
+    }
     if (this.lost && this.cancelled) {
       report('cancelled', { taskId: task.id, reason: this.lost }, `cancelled ${task.name} (${task.id}): its agent was stopped — ${this.lost}`);
       return { kind: 'cancelled', reason: this.lost };
@@ -414,7 +511,7 @@ class TaskRun {
   private failure(end: AgentEnd): string | undefined {
     if (this.declared?.kind === 'fail') return this.declared.error;
     if (this.declared?.kind === 'done') return undefined;
-    if ('error' in end) return `could not start the agent in ${this.assignment.worktreePath}: ${end.error.message}`;
+    if ('error' in end) return `could not start the agent in ${this.workspace?.path ?? 'its workspace'}: ${end.error.message}`;
     if (end.code === 0) return undefined;
     const how = end.signal ? `was killed by ${end.signal}` : `exited with status ${end.code}`;
     const tail = this.stderrTail.trim();

@@ -7,6 +7,7 @@ import type { CliCommand } from './command.js';
 import { ApiError, clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
 import { CliError, UsageError, color, println } from './output.js';
 import { acpOptions, defineAcpOptions, type AcpFlags } from './worker-acp-options.js';
+import { openWorkdir, remoteWorkspace } from './worker-remote.js';
 import { ClaimTask, runAssignment, type Report } from './worker-run.js';
 
 const Viewer = graphql(`
@@ -22,6 +23,13 @@ interface WorkerOptions extends ClientOptions, AcpFlags {
   workerId?: string;
   leaseSeconds: number;
   once?: boolean;
+  /** Only tasks of these contracts (IDs or UUIDs); the server checks they are the viewer's. */
+  contract?: string[];
+  /** true: only supervisors; false: never a supervisor; undefined: either. */
+  supervisor?: boolean;
+  closeStdin?: boolean;
+  /** Remote mode: the task's code is fetched into this directory over git (worker-remote). */
+  workdir?: string;
 }
 
 function leaseSeconds(value: string): number {
@@ -38,12 +46,18 @@ function defineWorker(cmd: Command): void {
     .option('--command <command>', "the agent command, run with /bin/sh -c; it gets the task's context as JSON on stdin")
     .option('--worker-id <id>', "this worker's name (default: <hostname>-<pid>)")
     .option('--lease-seconds <n>', 'lease length; it is renewed every half of it', leaseSeconds, 60)
-    .option('--once', 'run one task, then exit (status 1 if the task failed)');
+    .option('--once', 'run one task, then exit (status 1 if the task failed)')
+    .option('--contract <contract...>', "claim only tasks of these contracts (short name, name, ID or a unique prefix of it); default: any of the token user's")
+    .option('--supervisor', "claim only contracts' supervisors (the task that plans and steers a contract)")
+    .option('--no-supervisor', 'never claim a supervisor; default: claim either')
+    .option('--workdir <dir>', "run agents in clones in this directory, fetched from the server over git, not in the server's worktrees (a worker on another machine)")
+    .option('--close-stdin', "close the agent's stdin after the context, for agents that read it to the end (no acks then)");
   defineAcpOptions(cmd);
   cmd.action(async (opts: WorkerOptions) => {
       if (opts.acp !== undefined && opts.command !== undefined) throw new UsageError('give either --command or --acp, not both');
       if (opts.acp !== undefined) opts.command = opts.acp;
       if (!opts.command?.trim()) throw new UsageError(opts.acp !== undefined ? '--acp must not be empty' : 'give the agent: --command "<command>" or --acp "<ACP agent command>"');
+      if (opts.workdir !== undefined) openWorkdir(opts.workdir);
       const client = clientFrom(opts);
       const workerId = opts.workerId ?? `${os.hostname()}-${process.pid}`;
       const report = reporter(opts.json);
@@ -53,7 +67,11 @@ function defineWorker(cmd: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        report('started', { workerId, user: viewer.name, leaseSeconds: opts.leaseSeconds }, `worker ${workerId} (user ${viewer.name}) is waiting for tasks; Ctrl-C stops it`);
+        report(
+          'started',
+          { workerId, user: viewer.name, leaseSeconds: opts.leaseSeconds, contractIds: opts.contract ?? null, supervisor: opts.supervisor ?? null },
+          `worker ${workerId} (user ${viewer.name}) is waiting for ${claimsWhat(opts)}; Ctrl-C stops it`,
+        );
         await work(client, { ...opts, workerId, report, signal: stop.signal });
       } finally {
         process.off('SIGINT', onSignal);
@@ -67,7 +85,8 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
   for (let failures = 0; !opts.signal.aborted; ) {
     let assignment;
     try {
-      const data = await client.request(ClaimTask, { input: { workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, waitSeconds: WAIT_SECONDS } }, opts.signal);
+      const input = { workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, waitSeconds: WAIT_SECONDS, contractIds: opts.contract, supervisor: opts.supervisor, remote: opts.workdir !== undefined };
+      const data = await client.request(ClaimTask, { input }, opts.signal);
       assignment = data.claimTask.assignment;
       failures = 0;
     } catch (err) {
@@ -80,15 +99,21 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
       continue;
     }
     if (!assignment) continue;
-    const outcome = await runAssignment(
-      { client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, acp: acpOptions(opts) },
-      assignment,
-    );
+    const openWorkspace = opts.workdir === undefined ? undefined : remoteWorkspace(opts.workdir, client.token);
+    const run = { client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, closeStdin: opts.closeStdin, openWorkspace, acp: acpOptions(opts) };
+    const outcome = await runAssignment(run, assignment);
     if (!opts.once) continue;
     if (outcome.kind === 'failed') throw new CliError(`task ${assignment.task.id} failed: ${outcome.error.split('\n')[0]}`);
     if (outcome.kind === 'lost') throw new CliError(`lost task ${assignment.task.id}: ${outcome.reason}`);
     return;
   }
+}
+
+/** What the worker claims, in words: "tasks", "supervisors of contract C", "tasks (no supervisors) of contracts C, D". */
+function claimsWhat(opts: Pick<WorkerOptions, 'contract' | 'supervisor'>): string {
+  const what = opts.supervisor === true ? 'supervisors' : opts.supervisor === false ? 'tasks (no supervisors)' : 'tasks';
+  if (!opts.contract?.length) return what;
+  return `${what} of contract${opts.contract.length > 1 ? 's' : ''} ${opts.contract.join(', ')}`;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -46,6 +46,12 @@ const ClaimTaskInput = builder.inputType('ClaimTaskInput', {
     workerId: t.string({ required: true, description: "The worker's name for itself (printable, at most 200 characters)" }),
     leaseSeconds: t.int({ description: 'Lease length, 1..3600 (default MAKIMA_LEASE_SECONDS)' }),
     waitSeconds: t.int({ description: 'When nothing is pending, wait up to this long (0..60) for work to become pending' }),
+    contractIds: t.idList({
+      description: 'Only tasks of these contracts (Contract IDs or UUIDs, at least one); null or left out: any of your contracts. NOT_FOUND for a contract not yours',
+    }),
+    supervisor: t.boolean({
+      description: "true: only contracts' supervisors; false: never a supervisor; null or left out: either",
+    }),
     remote: t.boolean({
       defaultValue: false,
       description:
@@ -106,11 +112,13 @@ builder.mutationFields((t) => ({
     type: ClaimTaskPayload,
     description:
       'Claims your oldest PENDING task for a worker (never the same task for two workers): it becomes RUNNING under a lease; writes TASK/status_changed. ' +
-      'A null assignment when nothing is pending (after waiting up to waitSeconds). BAD_USER_INPUT for a bad workerId, leaseSeconds or waitSeconds',
+      'contractIds and supervisor restrict which tasks it may take. A null assignment when nothing matching is pending (after waiting up to waitSeconds). ' +
+      'BAD_USER_INPUT for a bad workerId, leaseSeconds, waitSeconds or an empty contractIds; NOT_FOUND for a contract not yours',
     args: { input: t.arg({ type: ClaimTaskInput, required: true, description: 'The arguments, as one object' }) },
     resolve: async (_root, { input }, ctx) => {
       actingWorker(input.workerId); // the claim's history event names the worker (db/actor.ts)
-      return { assignment: await claimTask(serviceContext(ctx), input, requestSignal(ctx)) };
+      const contractIds = input.contractIds?.map((id) => decodeId(String(id), 'Contract', 'contractIds'));
+      return { assignment: await claimTask(serviceContext(ctx), { ...input, contractIds }, requestSignal(ctx)) };
     },
   }),
   renewLease: t.field({

@@ -4,8 +4,9 @@
 import type { AppContext, ServiceContext } from '../../context.js';
 import { change } from '../../db/change.js';
 import { BadInputError } from '../../errors.js';
-import type { AssignmentReason, ConversationMessage, Task } from '../../generated/prisma/client.js';
+import { Prisma, type AssignmentReason, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
 import { workSignals } from '../../live/work.js';
+import { findOwnContract } from '../contracts/service.js';
 import { pathMessages } from '../conversation/service.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { assertWorkerId, databaseNow, holdTask } from '../tasks/access.js';
@@ -57,8 +58,35 @@ export interface ClaimTaskInput {
   workerId: string;
   leaseSeconds?: number | null;
   waitSeconds?: number | null;
+  /** Only tasks of these contracts (decoded UUIDs); null or undefined: any of the viewer's. */
+  contractIds?: readonly string[] | null;
+  /** true: only supervisors; false: never a supervisor; null or undefined: either. */
+  supervisor?: boolean | null;
   /** The worker fetches the code over git itself (docs/design.md §11); the task's code then lives in its branch, not in a server worktree. */
   remote?: boolean | null;
+}
+
+/** Which pending tasks a claim may take: what a worker is for (docs/design.md §4). */
+interface ClaimFilter {
+  contractIds?: string[];
+  supervisor?: boolean;
+}
+
+/** The claim's filter, once its contracts are known to be the viewer's (NOT_FOUND otherwise, before any wait). */
+async function claimFilter(ctx: ServiceContext, input: ClaimTaskInput): Promise<ClaimFilter> {
+  const filter: ClaimFilter = input.supervisor == null ? {} : { supervisor: input.supervisor };
+  if (input.contractIds == null) return filter;
+  const contractIds = [...new Set(input.contractIds)];
+  if (!contractIds.length) throw new BadInputError('contractIds must name at least one contract; leave it out to claim from any', 'contractIds');
+  for (const contractId of contractIds) await findOwnContract(ctx.prisma, ctx.viewer, contractId);
+  return { ...filter, contractIds };
+}
+
+function claimConditions(filter: ClaimFilter): Prisma.Sql {
+  const conditions: Prisma.Sql[] = [];
+  if (filter.contractIds) conditions.push(Prisma.sql`AND contract_id IN (${Prisma.join(filter.contractIds.map((id) => Prisma.sql`${id}::uuid`))})`);
+  if (filter.supervisor !== undefined) conditions.push(Prisma.sql`AND is_supervisor = ${filter.supervisor}`);
+  return conditions.length ? Prisma.join(conditions, ' ') : Prisma.empty;
 }
 
 function assertWaitSeconds(waitSeconds: number | null | undefined): number {
@@ -70,7 +98,8 @@ function assertWaitSeconds(waitSeconds: number | null | undefined): number {
 }
 
 /**
- * Claims the viewer's oldest PENDING task for `workerId`, or returns null. With `waitSeconds`, a
+ * Claims the viewer's oldest PENDING task for `workerId` (of the given contracts, supervisor or not,
+ * when the worker says what it is for), or returns null. With `waitSeconds`, a
  * claim that finds nothing waits for work to become pending (a notification, not polling) and
  * tries again, until the time is up, the client goes away (`signal`) or the server stops.
  */
@@ -78,7 +107,8 @@ export async function claimTask(ctx: ServiceContext, input: ClaimTaskInput, sign
   const workerId = assertWorkerId(input.workerId);
   const leaseSeconds = assertLeaseSeconds(input.leaseSeconds, ctx.config.defaultLeaseSeconds);
   const waitSeconds = assertWaitSeconds(input.waitSeconds);
-  const claim = () => claimOnce(ctx, workerId, leaseSeconds, input.remote ?? false);
+  const filter = await claimFilter(ctx, input);
+  const claim = () => claimOnce(ctx, workerId, leaseSeconds, filter, input.remote ?? false);
   const signals = workSignals(ctx.db);
   if (waitSeconds === 0 || signals.closed) return claim();
 
@@ -99,13 +129,13 @@ export async function claimTask(ctx: ServiceContext, input: ClaimTaskInput, sign
   }
 }
 
-async function claimOnce(ctx: ServiceContext, workerId: string, leaseSeconds: number, remote: boolean): Promise<TaskAssignment | null> {
+async function claimOnce(ctx: ServiceContext, workerId: string, leaseSeconds: number, filter: ClaimFilter, remote: boolean): Promise<TaskAssignment | null> {
   const claimed = await changeWithGit(ctx, 'claim task', async (gitChange) => {
     const { tx, record } = gitChange;
     // SKIP LOCKED: concurrent claims each take a different row instead of queueing on the first;
     // a row another claim already committed as RUNNING is re-checked under the lock and skipped.
     const [row] = await tx.$queryRaw<{ id: string }[]>`
-      SELECT id FROM tasks WHERE owner_id = ${ctx.viewer.id}::uuid AND status = 'pending'
+      SELECT id FROM tasks WHERE owner_id = ${ctx.viewer.id}::uuid AND status = 'pending' ${claimConditions(filter)}
        ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`;
     if (!row) return null;
     const pending = await tx.task.findUniqueOrThrow({ where: { id: row.id } });
