@@ -1,4 +1,4 @@
-// The reference worker's JSON-lines protocol (README "The worker's protocol"): which lines of an
+// The reference worker's JSON-lines protocol (docs/workers.md, "The agent's protocol"): which lines of an
 // agent's stdout are instructions, and what each asks for. Everything else is plain output.
 
 export type TaskEventType = 'OUTPUT' | 'TOOL_CALL' | 'TOOL_RESULT' | 'ERROR' | 'STATUS';
