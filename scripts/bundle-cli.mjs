@@ -1,5 +1,5 @@
 // Bundles the command line (dist/main.js and everything it imports statically) into one file,
-// dist/cli/makima.mjs, which bin/makima.js runs: loading one file instead of ~150 modules from dist/
+// dist/cli/makima (an .mjs module), which bin/makima.js runs: loading one file instead of ~150 modules from dist/
 // and node_modules is most of what makes a client command start fast (docs/design.md §17).
 //
 // Only what is imported statically goes in the bundle: the commands, the API client, commander,
@@ -44,7 +44,7 @@ export function canBundle() {
   }
 }
 
-/** Writes dist/cli/makima.mjs from dist/main.js; returns false (writing nothing) when esbuild is not installed. */
+/** Writes the bundle dist/cli/makima (.mjs) from dist/main.js; returns false (writing nothing) when esbuild is not installed. */
 export async function bundleCli() {
   let esbuild;
   try {

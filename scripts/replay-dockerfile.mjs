@@ -3,7 +3,7 @@
 // .dockerignore, or from an earlier stage), RUN runs its command there, and the last stage's
 // ENTRYPOINT + CMD is started with its ENV; then `/`, `/graphql` and the HEALTHCHECK must answer.
 //
-// What is not replayed, said where it happens and in docs/notes/house-ci.md: the base image (the
+// What is not replayed, said where it happens and in docs/testing.md: the base image (the
 // host's node and npm stand in for node:20-bookworm-slim), `apt-get` (the replay checks that the
 // packages' commands are on the host instead), `chown`/`USER` (no `node` user here), and absolute
 // paths, which are mapped into the stage's root. npm ci installs from npm's cache when it is warm.

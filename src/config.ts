@@ -1,4 +1,4 @@
-// Every environment variable makima reads, parsed once, validated and typed (the README's "Configuration" table).
+// Every environment variable makima reads, parsed once, validated and typed (docs/operations.md, "Configuration").
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -31,7 +31,7 @@ const envSchema = z.object({
   MAKIMA_URL: z.string().url().optional(),
   MAKIMA_TOKEN: z.string().min(1).optional(),
   MAKIMA_TEST_CRASH_FILE: z.string().min(1).optional(),
-  // Running in production (README, "Running in production").
+  // Running in production (docs/operations.md, "Running in production").
   MAKIMA_PG_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
   MAKIMA_CORS_ORIGINS: z.string().optional(),
   MAKIMA_METRICS: flag.default(true),
@@ -42,7 +42,7 @@ const envSchema = z.object({
   // The mesh (docs/design.md §11): git over HTTP.
   MAKIMA_PUBLIC_URL: z.string().url().optional(),
   MAKIMA_MAX_PUSH_BYTES: z.coerce.number().int().min(1024).default(512 * 1024 * 1024),
-  // The HTTP protocol's bounds and /metrics access (docs/notes/http-protocol.md).
+  // The HTTP protocol's bounds and /metrics access (docs/operations.md, "Timeouts and connections per client").
   MAKIMA_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   MAKIMA_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   MAKIMA_MAX_CONNECTIONS_PER_CLIENT: z.coerce.number().int().min(0).default(256),
@@ -105,7 +105,7 @@ export interface Config {
   maxPushBytes: number;
   /** The hooks git's receive-pack runs for a push over HTTP (the push rules, git/push-hook.ts). */
   gitHooksDir: string;
-  // The HTTP protocol's bounds and /metrics access (docs/notes/http-protocol.md).
+  // The HTTP protocol's bounds and /metrics access (docs/operations.md, "Timeouts and connections per client").
   /** A client must have sent a request's headers within this many ms of starting it, else 408 and close. */
   headersTimeoutMs: number;
   /** A client must have sent a whole request (headers and body) within this many ms, else 408 and close. */

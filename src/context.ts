@@ -12,7 +12,7 @@ export interface Viewer {
   name: string;
   /** May create users (the first user; modules/auth). */
   isAdmin: boolean;
-  /** The API token the request authenticated with, and what it may do (README, "Accounts, tokens and scopes"). */
+  /** The API token the request authenticated with, and what it may do (docs/operations.md, "Accounts, tokens and scopes"). */
   tokenId: string;
   tokenName: string;
   scope: TokenScope;

@@ -1,5 +1,5 @@
 // What an operator sees of a running server: one log line per request, Prometheus metrics at
-// /metrics, and a readiness check at /ready (README, "Running in production").
+// /metrics, and a readiness check at /ready (docs/operations.md, "Running in production").
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { getCounterFromConfig, getHistogramFromConfig, usePrometheus } from '@graphql-yoga/plugin-prometheus';
@@ -254,7 +254,7 @@ export function operationNamesOf(documents: Iterable<string>): string[] {
 }
 
 /**
- * /metrics (docs/notes/http-protocol.md): on the API's port unless MAKIMA_METRICS_LISTEN gives it
+ * /metrics (docs/operations.md, "/metrics: access"): on the API's port unless MAKIMA_METRICS_LISTEN gives it
  * its own; with MAKIMA_METRICS_TOKEN, only for `Authorization: Bearer <token>` (what Prometheus's
  * `authorization` scrape setting sends), else 401.
  */

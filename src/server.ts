@@ -299,7 +299,7 @@ function errorMasker(app: AppContext): (error: unknown, message?: string) => Gra
 }
 
 /**
- * Running in production (README): 401/429 and GraphQL-over-HTTP status codes, request logs and
+ * Running in production (docs/operations.md): 401/429 and GraphQL-over-HTTP status codes, request logs and
  * Prometheus metrics always; persisted operations (Apollo's link is answered even without a file)
  * and rate limiting per token when configured. The status plugin comes first so that the logs and
  * the metrics see the status the client gets.

@@ -13,7 +13,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { CLOSE_SUBSCRIBER_TOO_SLOW } from './live/hub.js';
 
 /**
- * Every code a graphql-ws socket is closed with by makima (README, "Close codes"). graphql-ws
+ * Every code a graphql-ws socket is closed with by makima (docs/live.md, "Close codes"). graphql-ws
  * clients retry after a close unless the code is fatal: 1002, 1007, 1009, 4400, 4401, 4406, 4409,
  * 4429 and 4500 are; 1001, 4403, 4408, 4410, 4413, 4419 and 4420 are not (a retry with a revoked or
  * expired token is refused with 4403, which ends the client's retries once they are used up).
@@ -43,7 +43,7 @@ export const CloseCode = {
   KeepAliveTimeout: 4410,
   /**
    * The socket's API token was revoked (on any server instance). Reconnecting with it is refused
-   * with 4403; a client must get a new token (README, "Accounts, tokens and scopes").
+   * with 4403; a client must get a new token (docs/operations.md, "Accounts, tokens and scopes").
    */
   TokenRevoked: 4419,
   /** The socket's API token reached its `expiresAt`. Reconnecting with it is refused with 4403. */

@@ -1,4 +1,4 @@
-// The history event catalogue (src/modules/history/catalogue.ts): the README's table is generated
+// The history event catalogue (src/modules/history/catalogue.ts): the table in docs/api.md is generated
 // from it, every event a real flow writes matches its schema, and HistoryEvent.details serves the
 // same data typed, with global IDs.
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// What CI checks (.ci/run, docs/notes/house-ci.md), proven the way test/structure.test.ts proves
+// What CI checks (.ci/run, docs/testing.md), proven the way test/structure.test.ts proves
 // its rules: `npm run typecheck` reaches every TypeScript file and fails on a planted type error in
 // each part of the tree, .ci/run runs it, and the closing summary fails on a skip nobody expected.
 import { spawnSync } from 'node:child_process';

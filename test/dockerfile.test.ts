@@ -1,4 +1,4 @@
-// The Dockerfile, checked without a Docker engine (docs/notes/house-ci.md): the fast half here —
+// The Dockerfile, checked without a Docker engine (docs/testing.md, "The Docker image and its replay"): the fast half here —
 // its parse, that the build stage copies every input of `npm run generate` and `npm run build`,
 // that the runtime stage ships what `makima serve` reads — while scripts/replay-dockerfile.mjs,
 // run once by .ci/run, replays the whole file and starts the result.

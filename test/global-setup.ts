@@ -4,7 +4,7 @@
 //
 // In CI (CI=true, set by .ci/run) a part the tests need is required, not optional: the browser
 // tests skip where Chromium is missing, which on a developer's machine is a convenience and in CI
-// would be a pass for what never ran (docs/notes/house-ci.md, scripts/expected-skips.mjs).
+// would be a pass for what never ran (docs/testing.md, scripts/expected-skips.mjs).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// GraphQL over HTTP as real clients speak it (docs/notes/http-protocol.md): status codes per media
+// GraphQL over HTTP as real clients speak it (docs/api.md, "HTTP status codes"): status codes per media
 // type, Apollo's automatic persisted queries and persisted documents, bounded /metrics labels and
 // who may read them, live subscriptions released when their socket or stream closes, and slow
 // clients cut within the configured timeouts — on a real server over real sockets.

@@ -1,4 +1,4 @@
-// Running in production (README): request logs, /metrics, /ready, CORS, HTTP 401/429, persisted
+// Running in production (docs/operations.md): request logs, /metrics, /ready, CORS, HTTP 401/429, persisted
 // operations, rate limiting per token and the PostgreSQL pool size, on a real server over real HTTP
 // and real graphql-ws sockets.
 import fs from 'node:fs';

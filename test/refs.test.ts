@@ -1,4 +1,4 @@
-// References people type (docs/design.md §16): every task has a number per user (#42), every
+// References people type (docs/design.md §16): every task has a number per user (42), every
 // contract a unique short name, and Query.task(ref:) / Query.contract(ref:) resolve a number, a
 // name, a prefix of an id or branch, or an ID — ambiguity is BAD_USER_INPUT listing the candidates.
 // Also the migration that numbers and names the rows that existed before it.

@@ -1,7 +1,7 @@
 // CPU profiles of a benchmark's server children: the child starts the V8 sampling profiler once it
 // is ready (so start-up is not in it) when BENCH_PROFILE_FILE is set, and writes the profile there
 // when it is stopped; `profileBuckets` sums a profile's self time by where the code comes from
-// (a package, Node itself, makima's own folders, the garbage collector), for the README.
+// (a package, Node itself, makima's own folders, the garbage collector), for docs/benchmarks.md.
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
 

@@ -1,4 +1,4 @@
-// Prints a bench:writes results file as the README's Markdown tables:
+// Prints a bench:writes results file as the Markdown tables of docs/benchmarks.md:
 // `npx tsx bench/writes/markdown.ts [bench/results/writes.json]`.
 import fs from 'node:fs';
 

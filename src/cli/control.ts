@@ -1,6 +1,6 @@
 // `makima task cancel <task> [--reason R]`, `makima task archive <task>`, `makima contract archive <contract>`
 // (also `task-cancel`, `task-archive`, `contract-archive`):
-// stop a task, and clean up the worktrees and branches of finished work (README, "Cancel and archive").
+// stop a task, and clean up the worktrees and branches of finished work (docs/api.md, "Cancel and archive").
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
 import type { CliCommand } from './command.js';

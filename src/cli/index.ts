@@ -13,7 +13,7 @@
 //   2. Add it to COMMANDS below, where it belongs in `makima --help`. The group (`token`) is made
 //      on first use; its one-line summary is in command.ts GROUPS.
 // Inside the action: throw CliError(message, kind) (output.ts) for an expected failure — its kind
-// picks the exit status (README "Exit codes"); an ApiError already carries the API's. Show IDs as
+// picks the exit status (docs/cli.md, "Errors and exit codes"); an ApiError already carries the API's. Show IDs as
 // the API returns them, and pass the API's sentences and history data through display.ts.
 import { Command, CommanderError } from 'commander';
 import { mount, type CliCommand } from './command.js';

@@ -2,7 +2,7 @@
 import pc from 'picocolors';
 
 /**
- * The exit status of every command (README "Exit codes"): scripts branch on it, so each kind of
+ * The exit status of every command (docs/cli.md, "Errors and exit codes"): scripts branch on it, so each kind of
  * failure has its own and the numbers never change.
  */
 export const ExitCode = {

@@ -1,4 +1,4 @@
-// The flags of `makima worker --acp` (docs/notes on ACP, docs/design.md §15): which agent command
+// The flags of `makima worker --acp` (docs/agents.md, docs/design.md §15): which agent command
 // speaks the Agent Client Protocol, how its permission requests are answered, and how often its work
 // is checkpointed. Parsed here so that worker.ts only mounts them.
 import { InvalidArgumentError, Option, type Command } from 'commander';

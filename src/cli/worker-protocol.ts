@@ -1,5 +1,5 @@
-// The reference worker's JSON-lines protocol (README "The worker's protocol"): which lines of an
-// agent's stdout are instructions, and what each asks for. Everything else is plain output. A
+// The reference worker's JSON-lines protocol (docs/workers.md, "The agent's protocol"): which lines
+// of an agent's stdout are instructions, and what each asks for. Everything else is plain output. A
 // message, checkpoint, done or fail with an "id" is answered with one `{"makima":"ack","id":…}`
 // line on the agent's stdin once it is done (ackLine), so that an agent can wait for its
 // checkpoint before it writes on (docs/design.md §4).

@@ -42,7 +42,7 @@ export const worker: CliCommand = { name: 'worker', define: defineWorker };
 
 function defineWorker(cmd: Command): void {
   clientCommand(cmd)
-    .description("claim tasks and run an agent command on each, in the task's worktree (see the README for its protocol)")
+    .description("claim tasks and run an agent on each, in the task's worktree or a --workdir clone (docs/workers.md has its protocol)")
     .option('--command <command>', "the agent command, run with /bin/sh -c; it gets the task's context as JSON on stdin")
     .option('--worker-id <id>', "this worker's name (default: <hostname>-<pid>)")
     .option('--lease-seconds <n>', 'lease length; it is renewed every half of it', leaseSeconds, 60)

@@ -1,4 +1,4 @@
-// Bounds on what one client can hold open (docs/notes/http-protocol.md): a request's headers and
+// Bounds on what one client can hold open (docs/operations.md, "Timeouts and connections per client"): a request's headers and
 // its body must arrive within MAKIMA_HEADERS_TIMEOUT_MS and MAKIMA_REQUEST_TIMEOUT_MS (Node answers
 // 408 and closes), and one client address holds at most MAKIMA_MAX_CONNECTIONS_PER_CLIENT
 // connections (more are answered 429 and closed). A response may take as long as it needs: an SSE

@@ -36,7 +36,7 @@ export const builder = new SchemaBuilder<{
   /**
    * viewer: any valid token. full: a FULL token. worker: a FULL or WORKER token (the worker
    * protocol, and reporting on a task the worker holds). READ tokens have only `viewer`: queries
-   * and subscriptions (README, "Accounts, tokens and scopes").
+   * and subscriptions (docs/operations.md, "Accounts, tokens and scopes").
    */
   AuthScopes: { viewer: boolean; full: boolean; worker: boolean };
   Scalars: {

@@ -57,7 +57,7 @@ export const TaskEventTypeEnum = builder.enumType('TaskEventType', {
   }),
 });
 export const HistoryEventTypeEnum = builder.enumType('HistoryEventType', {
-  description: 'The family of a history event; eventSubtype names the event within it (the README lists every kind)',
+  description: 'The family of a history event; eventSubtype names the event within it (docs/api.md lists every kind)',
   values: described<HistoryEventType>({
     TASK: 'A task was created, continued, forked, claimed, renewed, interrupted, completed, failed, resumed or recovered, or recorded output',
     CHAT: 'A conversation changed: messages appended, a snapshot taken, a rewind',

@@ -1,4 +1,4 @@
-// `totalCount` on the connections where counting is cheap or bounded (docs/design.md §5; README "The
+// `totalCount` on the connections where counting is cheap or bounded (docs/design.md §5; docs/api.md, "The
 // schema documents itself"): a task's checkpoints, snapshots and forks, a contract's tasks, the
 // viewer's contracts (an indexed count), and a conversation (its length is stored). Not on the
 // history connections (an unbounded, arbitrarily filtered scan) nor on Task.events (`seq` of the

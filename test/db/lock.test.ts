@@ -1,4 +1,4 @@
-// The embedded database's data directory belongs to one live process (README "Configuration"): a
+// The embedded database's data directory belongs to one live process (docs/operations.md, "Configuration"): a
 // live owner keeps it however slow or stopped, a dead owner's lock is taken over at once, and an
 // owner whose lock file is removed or replaced stops cleanly. Real processes and real signals.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -239,7 +239,7 @@ describe('the data directory lock', () => {
     const first = await serve(dataDir);
     fs.rmSync(lockFile(dataDir));
     expect(await exitCode(first.server)).toBe(1);
-    // `serve --json` reports its failure as one JSON object on stderr (README "Exit codes").
+    // `serve --json` reports its failure as one JSON object on stderr (docs/cli.md, "Errors and exit codes").
     const errors = first.server
       .output()
       .split('\n')

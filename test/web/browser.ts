@@ -1,6 +1,6 @@
 // Driving the timeline view in headless Chromium (playwright-core): one browser per test file,
 // a fresh browser context (its own localStorage) per test, the token put in storage as the page
-// keeps it, axe-core injected to check accessibility, and screenshots for the README's tour.
+// keeps it, axe-core injected to check accessibility, and screenshots for the tour in docs/view.md.
 import fs from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
@@ -12,7 +12,7 @@ import type { TestServer } from '../harness.js';
 import { CHROMIUM } from '../chromium.js';
 
 export { CHROMIUM, hasChromium } from '../chromium.js';
-// The README's screenshots are rewritten only on request (UPDATE_SCREENSHOTS=1), so that running
+// The screenshots (docs/screenshots/) are rewritten only on request (UPDATE_SCREENSHOTS=1), so that running
 // the tests leaves the work tree clean; otherwise they go to a temp folder.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
   ? path.resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots')

@@ -1,6 +1,6 @@
 // The steering actions of a task, each as a Steering (steer.tsx): what it saves first, the
 // mutation it runs, what it saved and how to undo it. The words follow the API's guarantees
-// (README, "Checkpoints, rewind, branch and fork" and "Workers, leases and resume").
+// (docs/api.md, "Checkpoints, rewind, branch and fork", and docs/workers.md).
 import type { ComponentChildren } from 'preact';
 import { gql } from './api';
 import { shortSha } from './format';

@@ -1,7 +1,7 @@
 // Token checks for one server: a short cache of checked tokens, and the graphql-ws sockets opened
 // with each token. A revocation is announced through the database (NOTIFY on TOKEN_REVOKED_CHANNEL)
 // so that every instance drops the token from its cache and closes its sockets at once, instead of
-// trusting it until its cache entry expires (README, "Accounts, tokens and scopes").
+// trusting it until its cache entry expires (docs/operations.md, "Accounts, tokens and scopes").
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { TokenAuthority, Viewer } from '../../context.js';

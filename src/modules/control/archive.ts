@@ -1,4 +1,4 @@
-// Archiving (README, "Cancel and archive"): a finished task's worktree and `makima/*` branch are
+// Archiving (docs/api.md, "Cancel and archive"): a finished task's worktree and `makima/*` branch are
 // removed — after any uncommitted work in the worktree is committed — while its checkpoints stay
 // under refs/makima/checkpoints/ and its last commit under refs/makima/archived/<task>, so it can
 // still be forked or branched from, and every event and message stays readable. A change that

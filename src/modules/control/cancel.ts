@@ -1,4 +1,4 @@
-// Cancelling a task (README, "Cancel and archive"): a task no worker runs is CANCELLED at once; a
+// Cancelling a task (docs/api.md, "Cancel and archive"): a task no worker runs is CANCELLED at once; a
 // RUNNING one is asked to stop — cancel_requested_at is set, and its worker learns it at its next
 // renew or report (tasks/access.ts holdTask answers CONFLICT with `reason: CANCELLED` and the task
 // ends CANCELLED), or, if the worker is gone, when its lease lapses.

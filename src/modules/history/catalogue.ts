@@ -1,7 +1,7 @@
 // The catalogue of history events (docs/design.md §10): every event type and subtype a change can
 // record, with the shape of its data. Types are inferred from it, so a record with an unknown
 // subtype or the wrong data does not compile; the GraphQL `HistoryEvent.details` union
-// (history/details.ts) and the README's event table (scripts/event-table.ts) are generated from it.
+// (history/details.ts) and the event table of docs/api.md (scripts/event-table.ts) are generated from it.
 import { z } from 'zod';
 import type { HistoryEventDraft } from '../../db/change.js';
 import { ContractPhase } from '../../generated/prisma/enums.js';
@@ -311,7 +311,7 @@ export function eventSchema(type: string, subtype: string | null): z.ZodObject |
   return subtype ? subtypes?.[subtype]?.data : undefined;
 }
 
-/** The catalogue as a Markdown table (the README's "History events written" is generated from it). */
+/** The catalogue as a Markdown table (docs/api.md's "History events written" is generated from it). */
 export function catalogueTable(): string {
   const rows = catalogueEntries().map(({ type, subtype, when, data }) => {
     const fields = Object.entries(data.shape as Record<string, z.ZodType>).map(([k, s]) => (s.safeParse(undefined).success ? `${k}?` : k));

@@ -55,7 +55,7 @@ export function describeActor(a: ActorRecord | null): string {
 // `task` and `contract` are added in modules/timeline (above tasks and contracts in the module
 // order), where the history pages that join them in are.
 export const HistoryEventRef = builder.prismaNode('HistoryEvent', {
-  description: 'A state change, recorded in the same transaction as the change, with the contract\'s phase at that moment (the README lists every kind)',
+  description: 'A state change, recorded in the same transaction as the change, with the contract\'s phase at that moment (docs/api.md lists every kind)',
   id: { field: 'id' },
   findUnique: (id, ctx) => nodeWhere(id, 'HistoryEvent', { ownerId: ctx.viewer?.id ?? '' }),
   fields: (t) => ({

@@ -1,4 +1,4 @@
-// Search (docs: README "Search, export and import"): the viewer's messages, task events and
+// Search (docs/api.md, "Search, export and import"): the viewer's messages, task events and
 // checkpoints, by PostgreSQL full-text search over the generated `search_vector` columns (migration
 // 20261201100000_search_and_transcripts), ranked, with an excerpt of the original text and the
 // spans that matched (excerpt.ts).

@@ -278,7 +278,7 @@ async function clearDeadLocks(ctx: AppContext, record: JournalRecord): Promise<v
 /**
  * A journal whose undo failed at the start after its change died: reported once, with what failed
  * and what an operator runs by hand, and moved to git-journal/failed/ so that no later start
- * retries it forever (docs/notes: "A change recovery could not undo").
+ * retries it forever (docs/operations.md, "A change recovery could not undo").
  */
 function reportFailedJournal(ctx: AppContext, record: JournalRecord, failed: FailedUndo[], keptAt: string): void {
   const steps = failed.map((f) => ({ task: f.taskId, step: f.step.op, error: f.error, byHand: manualUndo(f.step) }));

@@ -1,4 +1,4 @@
-// Transcripts (README "Search, export and import"): a task's conversation exported for a reviewer
+// Transcripts (docs/api.md, "Search, export and import"): a task's conversation exported for a reviewer
 // (Markdown) or losslessly (makima JSONL), and an agent session imported — a Claude Code session
 // file or a makima export — as a normal makima task: searchable, exportable, forkable at any
 // message, resumable by a worker. One import is one change: it lands whole or not at all.
