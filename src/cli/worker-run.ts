@@ -126,8 +126,11 @@ const BATCH_BYTES = 512 * 1024;
 const BATCH_DELAY_MS = 200;
 const STDERR_TAIL = 4000;
 const KILL_GRACE_MS = 5000;
-/** The reaper's script, next to this module (dist/cli/worker-reaper.js, or the .ts when run from source). */
-const REAPER = fileURLToPath(new URL(`./worker-reaper${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+/**
+ * The reaper's script, next to this module: dist/cli/worker-reaper.js, whether this module is
+ * dist/cli/worker-run.js or the CLI bundle dist/cli/makima.mjs; the .ts when run from source.
+ */
+const REAPER = fileURLToPath(new URL(`./worker-reaper${path.extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js'}`, import.meta.url));
 
 type AgentEnd = { error: Error } | { code: number | null; signal: NodeJS.Signals | null };
 

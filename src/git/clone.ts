@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GitError } from '../errors.js';
-import { assertBranchName, assertSha, firstLine, git, gitEnv } from './repo.js';
+import { assertSha, assertTaskBranchName, firstLine, git, gitEnv } from './repo.js';
 
 /** The file that marks a directory as a makima workdir (so a non-empty one is never taken over by mistake). */
 const MARKER = '.makima-workdir';
@@ -105,7 +105,7 @@ export async function checkoutTask(
   remote: Remote,
   task: { contractId: string; taskId: string; branch: string; sha: string },
 ): Promise<{ path: string; rescued?: string }> {
-  const branch = await assertBranchName(task.branch, 'branch');
+  const branch = await assertTaskBranchName(task.branch, 'branch');
   const sha = assertSha(task.sha);
   const repo = await contractRepository(workdir, task.contractId);
   const worktree = taskWorktree(workdir, task.taskId);

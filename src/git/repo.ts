@@ -31,13 +31,27 @@ export function assertSha(value: string, field = 'commitSha'): string {
   return value;
 }
 
-/** Validates a branch name by git's own rules (check-ref-format), refusing anything option-like. */
+/**
+ * Validates a branch name a client chose by git's own rules (check-ref-format), refusing anything
+ * option-like and git's or makima's own namespaces. A task's own branch (`makima/…`, made by the
+ * server) is checked with `assertTaskBranchName` instead.
+ */
 export async function assertBranchName(name: string, field = 'branchName'): Promise<string> {
+  const reserved = brokenRefRule(name) ? undefined : reservedNamespace(name);
+  if (reserved) throw new BadInputError(`${field}: "${printable(name)}" is not allowed as a branch name: ${reserved}; choose another name`, field);
+  return checkRefFormat(name, field);
+}
+
+/** Validates the branch of a task (the server made it, in makima's own `makima/` namespace) by git's rules. */
+export async function assertTaskBranchName(name: string, field = 'branch'): Promise<string> {
+  if (!name.startsWith('makima/')) throw new BadInputError(`${field}: "${printable(name)}" is not a task branch (makima/…)`, field);
+  return checkRefFormat(name, field);
+}
+
+async function checkRefFormat(name: string, field: string): Promise<string> {
   // git's documented rules are checked here first, so a name that breaks one never reaches git at all.
   const broken = brokenRefRule(name);
   if (broken) throw new BadInputError(`${field}: "${printable(name)}" is not a valid branch name: ${broken}`, field);
-  const reserved = reservedNamespace(name);
-  if (reserved) throw new BadInputError(`${field}: "${printable(name)}" is not allowed as a branch name: ${reserved}; choose another name`, field);
   try {
     // The argument starts with "refs/", so git can never read it as an option.
     await simpleGit().env(gitEnv()).raw(['check-ref-format', `refs/heads/${name}`]);

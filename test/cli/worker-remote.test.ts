@@ -137,9 +137,7 @@ async function killAndResume(worker: Spawned, user: TestUser, taskId: string): P
 }
 
 describe('makima worker --workdir', () => {
-  // NOT YET VERIFIED end to end: the last run passed the acked checkpoints and the kill, then waited
-  // too short for the lapse (fixed, not re-run); skipped until seen passing (docs/notes/mesh-worker.md).
-  it.skip('claim → acknowledged checkpoints → kill -9 → resume elsewhere → rewind → fork, the code only over git', async () => {
+  it('claim → acknowledged checkpoints → kill -9 → resume elsewhere → rewind → fork, the code only over git', { timeout: 240_000 }, async () => {
     const user = await t.createUser();
     const { taskId } = await newContract(user);
     const first = workdir();
