@@ -241,6 +241,16 @@ function leafVariants(type: GraphQLNamedType, name: string, field: string, curso
       ];
     case 'DateTime':
       return [...textVariants(), { label: 'not a date', value: 'yesterday' }, { label: 'beyond the last date', value: '+275760-09-13T00:00:00.001Z' }];
+    case 'Boolean':
+      return [
+        { label: 'a string', value: 'yes' },
+        { label: 'a number', value: 1 },
+      ];
+    case 'Float':
+      return [
+        { label: 'a string', value: '1.5' },
+        { label: 'a boolean', value: true },
+      ];
     default:
       throw new Error(`no hostile values for scalar ${type.name}: add them to the table`);
   }

@@ -190,8 +190,7 @@ describe('makima worker --workdir', () => {
   });
 });
 
-// NOT YET VERIFIED (as above): skipped until seen passing.
-describe.skip('makima worker --workdir: faults', () => {
+describe('makima worker --workdir: faults', { timeout: 180_000 }, () => {
   it('killed between the push and createCheckpoint: nothing recorded, the pushed commit kept, the next claimant starts from the last recorded', async () => {
     const user = await t.createUser();
     const { taskId, gitUrl } = await newContract(user);
