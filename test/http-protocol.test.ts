@@ -286,7 +286,7 @@ describe('slow clients and many connections', () => {
 });
 
 describe('/metrics', () => {
-  it('labels operations from a bounded set: 3,000 anonymous unique names do not grow it', async () => {
+  it('labels operations from a bounded set: 500 anonymous unique names do not grow it', async () => {
     const t = await startTestServer();
     try {
       const user = await t.createUser('metrics');
@@ -294,7 +294,7 @@ describe('/metrics', () => {
       const scrape = async () => (await fetch(new URL('/metrics', t.url))).text();
       const before = await scrape();
       expect(before).toContain('operationName="Known"');
-      for (let batch = 0; batch < 150; batch++) {
+      for (let batch = 0; batch < 25; batch++) {
         await Promise.all(
           Array.from({ length: 20 }, async (_, i) => {
             const res = await post(t.url, { query: `query Unique${batch}x${i} { viewer { id } }`, operationName: `Unique${batch}x${i}` });
