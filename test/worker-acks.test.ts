@@ -64,7 +64,7 @@ describe('makima worker: acks', () => {
       {
         makima: 'ack',
         id: 'm2',
-        error: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/^BAD_USER_INPUT: messages\[0\]\.content contains a NUL character/) },
+        error: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/^BAD_USER_INPUT: input\.messages\[0\]\.content holds a NUL character/) },
       },
       { makima: 'ack', id: 'x', error: { code: 'INVALID_INSTRUCTION', message: 'unknown instruction "dance"' } },
       { makima: 'ack', id: 'd' },
