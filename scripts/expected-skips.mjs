@@ -44,7 +44,7 @@ export const EXPECTED_SKIPS = [
   },
   {
     file: 'test/faults/crash.test.ts',
-    name: 'a change whose undo keeps failing is reported once',
+    name: 'a change whose undo keeps failing',
     skipsOn: 'pglite',
     why: 'known gap: on the embedded database the failed journal is not reported at the start that tried it; being found',
   },

@@ -128,7 +128,7 @@ const STDERR_TAIL = 4000;
 const KILL_GRACE_MS = 5000;
 /**
  * The reaper's script, next to this module: dist/cli/worker-reaper.js, whether this module is
- * dist/cli/worker-run.js or the CLI bundle dist/cli/makima.mjs; the .ts when run from source.
+ * its compiled file or the CLI bundle beside it; the TypeScript file when run from source.
  */
 const REAPER = fileURLToPath(new URL(`./worker-reaper${path.extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js'}`, import.meta.url));
 

@@ -90,8 +90,8 @@ describe('makima task-checkpoints', () => {
     const [head, ...rows] = result.stdout.trim().split('\n');
     expect(head.trim().split(/\s{2,}/)).toEqual(['#', 'sha', 'message', 'files', 'backup', 'time']);
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(new RegExp(`^#1\\s+${f.checkpoints[0].commitSha.slice(0, 10)}\\s+add the search box\\s+1 \\(\\+1 -0\\)\\s+\\S+Z$`));
-    expect(rows[1]).toMatch(new RegExp(`^#2\\s+${f.checkpoints[1].commitSha.slice(0, 10)}\\s+style the search box\\s+2 \\(\\+1 -3\\)\\s+\\S+Z$`));
+    expect(rows[0]).toMatch(new RegExp(`^#1\\s+${f.checkpoints[0].commitSha.slice(0, 10)}\\s+add the search box\\s+1 \\(\\+1 -0\\)\\s+\\S+$`));
+    expect(rows[1]).toMatch(new RegExp(`^#2\\s+${f.checkpoints[1].commitSha.slice(0, 10)}\\s+style the search box\\s+2 \\(\\+1 -3\\)\\s+\\S+$`));
   });
 
   it('prints the checkpoints as JSON with --json, backups marked', async () => {
@@ -134,9 +134,10 @@ describe('errors of the client commands', () => {
       expect(result.stderr).toMatch(/^makima: NOT_FOUND: task .* was not found\n$/);
       oneLine(result.stderr);
     }
+    // Not an ID: read as a reference (a number, name or prefix), which matches no task of this user.
     const bad = await runMakima(['task-checkpoints', 'not-an-id', '--json'], env(user));
-    expect(bad.code).toBe(2);
-    expect(JSON.parse(bad.stderr).error).toMatchObject({ kind: 'USAGE', exitCode: 2, errors: [{ code: 'BAD_USER_INPUT' }] });
+    expect(bad.code).toBe(3);
+    expect(JSON.parse(bad.stderr).error).toMatchObject({ kind: 'NOT_FOUND', exitCode: 3 });
   });
 
   it('an unreachable server says which URL it could not reach', async () => {

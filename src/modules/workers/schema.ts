@@ -50,7 +50,7 @@ const ClaimTaskInput = builder.inputType('ClaimTaskInput', {
       description: 'Only tasks of these contracts (Contract IDs or UUIDs, at least one); null or left out: any of your contracts. NOT_FOUND for a contract not yours',
     }),
     supervisor: t.boolean({
-      description: "true: only contracts' supervisors; false: never a supervisor; null or left out: either",
+      description: "Which tasks to take: true, only contracts' supervisors; false, never a supervisor; null or left out, either",
     }),
     remote: t.boolean({
       defaultValue: false,
