@@ -51,13 +51,13 @@ function bar(done: number, total: number, width = 24): string {
 export const importCommand: CliCommand = {
   name: 'import',
   define: (cmd: Command) =>
-  void clientCommand(cmd.argument('<path>', 'a session file (.jsonl), or a Claude Code project folder: every session in it'))
+  // The path is checked as the command line is parsed: a missing file is reported before any request.
+  void clientCommand(cmd.argument('<path>', 'a session file (.jsonl), or a Claude Code project folder: every session in it', (target: string) => ({ target, files: sessionFiles(target) })))
     .description('import agent sessions (Claude Code, or a makima JSONL export) as tasks you can search, export, fork and resume')
     .requiredOption('--contract <contract>', 'the contract the tasks join')
     .option('--source <source>', 'claude-code (default) or makima', sourceOf, 'CLAUDE_CODE_JSONL' as Source)
     .option('--name <name>', "the task's name (one file only; default: the session's summary or first prompt)")
-    .action(async (target: string, opts: ClientOptions & { json?: boolean; contract: string; source: Source; name?: string }) => {
-      const files = sessionFiles(target);
+    .action(async ({ files }: { target: string; files: string[] }, opts: ClientOptions & { json?: boolean; contract: string; source: Source; name?: string }) => {
       if (opts.name && files.length > 1) throw new CliError('--name names one task: give a file, not a directory');
       const client = clientFrom(opts);
       const results: { file: string; task?: { id: string; name: string; messageCount: number }; added?: number; skipped?: { line: number; reason: string }[]; error?: string }[] = [];

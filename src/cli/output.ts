@@ -69,9 +69,14 @@ export function when(iso: string): string {
   return process.stdout.isTTY ? relativeTime(iso) : iso;
 }
 
-/** The width tables fit: the terminal's, or 80 columns when output is not a terminal (a pipe, a file). */
+/**
+ * The width tables fit: `COLUMNS` when it is set, else the terminal's; output that is not a terminal
+ * (a pipe, a file) is never cut, so `grep` and scripts see whole values, as with gh.
+ */
 export function outputWidth(): number {
-  return process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80;
+  const columns = Number(process.env.COLUMNS);
+  if (Number.isInteger(columns) && columns > 0) return columns;
+  return process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : Number.POSITIVE_INFINITY;
 }
 
 // eslint-disable-next-line no-control-regex

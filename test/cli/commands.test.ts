@@ -77,11 +77,11 @@ describe('makima task create|list|show and the fleet view', () => {
     expect(second).toMatchObject({ name: 'second', status: 'PENDING', continuedFrom: { id: f.taskId } });
 
     const held = await claim(user, 'fleet-w1', { leaseSeconds: 300 }); // the supervisor, oldest pending
-    const running = await makima(user, 'tasks', '--status', 'running');
+    const running = { ...(await runMakima(['tasks', '--status', 'running'], { ...env(user), COLUMNS: '80' })) };
     expect(running.code).toBe(0);
     const rows = running.stdout.trim().split('\n');
     expect(rows).toHaveLength(2);
-    // The table fits 80 columns (output is not a terminal): the task column is cut to make room.
+    // The table fits COLUMNS=80: the task column is cut to make room.
     expect(rows[1]).toMatch(/^1\s+c supervisor \(\S*…\s+c\s+RUNNING\s+fleet-w1\s+(29\d|300)s left\s/);
     expect(Math.max(...rows.map((r) => r.length))).toBeLessThanOrEqual(80);
 

@@ -55,15 +55,18 @@ describe('task and contract references on the command line', () => {
     expect([none.code, none.stderr]).toEqual([3, 'makima: NOT_FOUND: task #9 was not found\n']);
   });
 
-  it('fits tables into 80 columns when output is not a terminal, cutting long cells with …', async () => {
+  it('fits tables into COLUMNS, cutting long cells with …, and never cuts them in a pipe', async () => {
     const user = await t.createUser();
     const contract = await createContract(user, await t.makeRepo(), 'a contract with a name much longer than a table column should ever be');
     await createTask(user, contract.id, 'a task whose name goes on and on and on well past the width of any terminal');
-    const listed = await runMakima(['task', 'list'], env(user));
+    const listed = await runMakima(['task', 'list'], { ...env(user), COLUMNS: '80' });
     const lines = listed.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
     expect(lines[1]).toMatch(/^2\s+a task whose[^…]*…\s+a-contract-with[^…\s]*…\s+PENDING\s/);
+    const piped = await runMakima(['task', 'list'], env(user));
+    expect(piped.stdout).not.toContain('…');
+    expect(piped.stdout.split('\n')[1]).toMatch(/^2\s+a task whose name goes on and on and on well past the width of any terminal\s+a-contract-with-a-name-much-longer/);
   });
 });
 

@@ -27,7 +27,7 @@ export function runMakima(args: string[], env: Record<string, string>, input?: s
 export function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith('MAKIMA_') || k === 'DATABASE_URL' || k === 'PORT' || k === 'HOST') continue;
+    if (v === undefined || k.startsWith('MAKIMA_') || k === 'DATABASE_URL' || k === 'PORT' || k === 'HOST' || k === 'COLUMNS') continue;
     env[k] = v;
   }
   return { ...env, NO_COLOR: '1' };
