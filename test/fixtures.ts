@@ -7,6 +7,7 @@ import type { ResultOf, VariablesOf } from '@graphql-typed-document-node/core';
 import { graphql } from '../src/generated/gql/index.js';
 import { eventually, rawId, type TestServer, type TestUser } from './harness.js';
 import { collect, wsClient } from './ws-client.js';
+import { historyCursor } from '../src/modules/history/schema.js';
 
 // ---------------------------------------------------------------------------------------------
 // Contracts and tasks
@@ -280,6 +281,12 @@ export const LiveTimeline = graphql(`
     timeline(filter: $filter, after: $after) { id seq cursor eventType eventSubtype contract { id } }
   }
 `);
+
+/**
+ * Before every event: a subscription with this cursor catches up on all of the viewer's history, so a
+ * fresh user's subscription sees events written before the server registered it (no race).
+ */
+export const FROM_THE_START = historyCursor(0n);
 
 export type HistoryFilter = NonNullable<VariablesOf<typeof LiveTimeline>['filter']>;
 

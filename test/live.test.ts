@@ -7,14 +7,13 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { change, historyLockSql } from '../src/db/change.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
-import { historyCursor } from '../src/modules/history/schema.js';
 import { SUBSCRIBER_TOO_SLOW_REASON } from '../src/errors.js';
 import { CLOSE_SUBSCRIBER_TOO_SLOW } from '../src/live/hub.js';
 import { taskEventCursor } from '../src/modules/events/schema.js';
 import { CLOSE_FORBIDDEN } from '../src/server.js';
 import { graphql } from '../src/generated/gql/index.js';
 import { codes, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
-import { appendMessages, createContract, LiveTimeline, type HistoryFilter } from './fixtures.js';
+import { appendMessages, createContract, FROM_THE_START, LiveTimeline, type HistoryFilter } from './fixtures.js';
 import { collect, RawGraphqlWs, wsClient } from './ws-client.js';
 
 const LiveContractHistory = graphql(`
@@ -30,9 +29,6 @@ const LiveTaskEvents = graphql(`
     taskEvents(taskId: $taskId, after: $after) { id seq cursor type data }
   }
 `);
-
-/** Before every event: a subscription with this cursor catches up on all of the viewer's history. */
-const FROM_THE_START = historyCursor(0n);
 
 type Event = { id: string; seq: string; cursor: string };
 

@@ -23,7 +23,7 @@ import {
   type TestDatabase,
   type TestServer,
 } from './harness.js';
-import { claim, createContract, interruptedEvent, LiveTimeline, newContract } from './fixtures.js';
+import { claim, createContract, FROM_THE_START, interruptedEvent, LiveTimeline, newContract } from './fixtures.js';
 import { collect, wsClient } from './ws-client.js';
 
 const VIEWER = 'query Me { viewer { id name } }';
@@ -143,8 +143,9 @@ describe('/metrics', () => {
     expect(await metric(t.url, 'makima_live_subscribers{feed="history"}')).toBe(0);
     const client = wsClient(t.wsUrl, user.token);
     try {
-      const stream = collect(client, LiveTimeline, {}, 'timeline');
-      // The subscription is registered once it delivers: the contract's events prove it is live.
+      const stream = collect(client, LiveTimeline, { after: FROM_THE_START }, 'timeline');
+      // The subscription is registered once it delivers: the contract's events prove it is live (from
+      // the start, so the new user's contract cannot slip by before it is registered).
       const before = await metric(t.url, 'makima_history_events_total');
       await createContract(user, await t.makeRepo(), 'watched');
       await stream.count(1);

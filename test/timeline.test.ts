@@ -100,14 +100,14 @@ const timelineQuery = graphql(`
 `);
 
 /** Walks the timeline forward from the newest event; returns the seqs in the order received. */
-async function walkForward(user: TestUser, filter: HistoryFilter | null, first = 100, onPage?: () => void): Promise<number[]> {
+async function walkForward(user: TestUser, filter: HistoryFilter | null, first = 100, onPage?: () => Promise<void>): Promise<number[]> {
   const seqs: number[] = [];
   let after: string | null = null;
   for (;;) {
     const data: ResultOf<typeof timelineQuery> = await user.ok(timelineQuery, { first, after, filter });
     const page = data.timeline;
     seqs.push(...page.edges.map((e) => Number(e.node.seq)));
-    onPage?.();
+    await onPage?.();
     if (!page.pageInfo.hasNextPage) return seqs;
     after = page.pageInfo.endCursor;
   }
@@ -122,23 +122,18 @@ describe('Query.timeline pagination', () => {
   it('returns every event exactly once, newest first, while new events are written concurrently', async () => {
     const user = await t.createUser();
     const { tasks } = await buildWorld(user, 40);
-    let done = false;
+    // A write lands between every two pages (and one more is in flight while each page is read), so
+    // the walk always meets new events, however fast or slow the machine is.
     let written = 0;
-    let firstWrite!: () => void;
-    const writing = new Promise<void>((resolve) => (firstWrite = resolve));
-    const writer = (async () => {
-      for (let i = 0; !done; i++) {
-        await appendMessages(user, tasks[i % tasks.length], [{ role: 'ASSISTANT', content: `concurrent ${i}` }]);
-        written++;
-        firstWrite();
-      }
-    })();
-    await writing;
-    let writtenDuringWalk = -1;
-    const startedAt = written;
-    const seqs = await walkForward(user, null, 7, () => (writtenDuringWalk = written - startedAt));
-    done = true;
-    await writer;
+    let inFlight: Promise<unknown> = Promise.resolve();
+    const write = () => appendMessages(user, tasks[written % tasks.length], [{ role: 'ASSISTANT', content: `concurrent ${written}` }]).then(() => void written++);
+    const seqs = await walkForward(user, null, 7, async () => {
+      await inFlight;
+      await write();
+      inFlight = write();
+    });
+    await inFlight;
+    const writtenDuringWalk = written;
 
     expect(writtenDuringWalk).toBeGreaterThan(0);
     expect(new Set(seqs).size).toBe(seqs.length);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import { AUTH_CACHE_MS } from '../src/modules/auth/authenticator.js';
 import { CloseCode } from '../src/ws.js';
-import { claim, createContract, createTask, LiveTimeline, taskOnRepo } from './fixtures.js';
+import { claim, createContract, createTask, FROM_THE_START, LiveTimeline, taskOnRepo } from './fixtures.js';
 import { codes, createTestDatabase, eventually, postGraphql, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
 import { collect, wsClient } from './ws-client.js';
 
@@ -178,10 +178,10 @@ describe('token scopes', () => {
     expect(refused.errors![0].message).toContain('is READ');
     expect(codes(await read(`mutation { claimTask(input: { workerId: "w" }) { assignment { reason } } }`))).toEqual(['FORBIDDEN']);
     expect(codes(await read(ApiTokens))).toEqual(['FORBIDDEN']);
-    // A subscription is allowed.
+    // A subscription is allowed (from the start: the user is new, and it cannot miss the contract).
     const client = wsClient(a.wsUrl, token);
     const repo = await a.makeRepo();
-    const stream = collect(client, LiveTimeline, {}, 'timeline');
+    const stream = collect(client, LiveTimeline, { after: FROM_THE_START }, 'timeline');
     await createContract(user, repo);
     await stream.count(1);
     await client.dispose();
