@@ -109,6 +109,37 @@ describe('an operation refused over graphql-ws', () => {
   });
 });
 
+describe('an error raised while a subscription runs', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t?.stop());
+
+  it('reaches the client with its code, and a server fault without its internals', async () => {
+    const user = await t.createUser();
+    const client = wsClient(t.wsUrl, user.token);
+    // The stream reads the viewer's history on its first pull, after the operation has started: with
+    // the table gone, that read fails inside the running stream (the test's files run one at a time).
+    await t.db.query('ALTER TABLE history_events RENAME TO history_events_away');
+    let ended: Awaited<ReturnType<typeof run>>;
+    try {
+      ended = await run(client, TIMELINE, { after: historyCursor(0n) });
+    } finally {
+      await t.db.query('ALTER TABLE history_events_away RENAME TO history_events');
+    }
+    expect(ended.kind).toBe('error');
+    const { errors } = ended as { errors: { message: string; extensions?: Record<string, unknown> }[] };
+    expect(codes({ errors })).toEqual(['INTERNAL_SERVER_ERROR']);
+    expect(errors[0].message).toBe('Unexpected error.');
+    // The socket lives on, and the same subscription works again.
+    const live = collect<Event>(client, TIMELINE, { after: historyCursor(0n) }, 'timeline');
+    await user.ok(CREATE_CONTRACT, { r: await t.makeRepo() });
+    await live.count(1);
+    await client.dispose();
+  });
+});
+
 /** A server with its log captured: each line parsed. */
 async function loggedServer(env: Record<string, string> = {}, wsKeepAliveMs?: number) {
   const root = tempDir();
