@@ -42,10 +42,4 @@ export const EXPECTED_SKIPS = [
     skipsOn: 'pglite',
     why: 'a PGlite database belongs to one process: several instances share only a PostgreSQL',
   },
-  {
-    file: 'test/faults/crash.test.ts',
-    name: 'a change whose undo keeps failing',
-    skipsOn: 'pglite',
-    why: 'known gap: on the embedded database the failed journal is not reported at the start that tried it; being found',
-  },
 ];
