@@ -10,7 +10,6 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode as GraphqlWsCloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { CLOSE_SUBSCRIBER_TOO_SLOW } from './live/hub.js';
 
 /**
  * Every code a graphql-ws socket is closed with by makima (docs/live.md, "Close codes"). graphql-ws
@@ -49,7 +48,7 @@ export const CloseCode = {
   /** The socket's API token reached its `expiresAt`. Reconnecting with it is refused with 4403. */
   TokenExpired: 4420,
   /** A subscriber fell more than MAKIMA_SUBSCRIBER_BUFFER events behind: reconnect with the last cursor. */
-  SubscriberTooSlow: CLOSE_SUBSCRIBER_TOO_SLOW,
+  SubscriberTooSlow: 4413,
   /** A second `connection_init` (graphql-ws). */
   TooManyInitialisationRequests: GraphqlWsCloseCode.TooManyInitialisationRequests,
   /** A server fault while handling a message (logged as an error). Never a client's bad operation. */

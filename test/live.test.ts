@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { change, historyLockSql } from '../src/db/change.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { SUBSCRIBER_TOO_SLOW_REASON } from '../src/errors.js';
-import { CLOSE_SUBSCRIBER_TOO_SLOW } from '../src/live/hub.js';
+import { CloseCode } from '../src/ws.js';
 import { taskEventCursor } from '../src/modules/events/schema.js';
 import { CLOSE_FORBIDDEN } from '../src/server.js';
 import { graphql } from '../src/generated/gql/index.js';
@@ -389,7 +389,7 @@ describe('back-pressure', () => {
 
     // The stalled client, once it reads again, finds the close code and the reason after its data.
     stalled.socket.resume();
-    expect(await stalled.closed).toEqual({ code: CLOSE_SUBSCRIBER_TOO_SLOW, reason: SUBSCRIBER_TOO_SLOW_REASON });
+    expect(await stalled.closed).toEqual({ code: CloseCode.SubscriberTooSlow, reason: SUBSCRIBER_TOO_SLOW_REASON });
     await healthyClient.dispose();
   });
 

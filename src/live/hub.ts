@@ -11,9 +11,6 @@ import { HISTORY_CHANNEL, TASK_EVENTS_CHANNEL } from '../db/change.js';
 import { SubscriberTooSlowError } from '../errors.js';
 import type { HistoryEvent, PrismaClient, TaskEvent } from '../generated/prisma/client.js';
 
-/** graphql-ws close code for a subscriber whose buffer overflowed. */
-export const CLOSE_SUBSCRIBER_TOO_SLOW = 4413;
-
 /** Rows read per query; a burst larger than this is read in several batches, in order. */
 const BATCH_SIZE = 500;
 

@@ -4,7 +4,7 @@ import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import type { Context } from '../context.js';
 import { BadInputError, SUBSCRIBER_TOO_SLOW_REASON, SubscriberTooSlowError } from '../errors.js';
 import type { Live } from '../live/follow.js';
-import { CLOSE_SUBSCRIBER_TOO_SLOW } from '../live/hub.js';
+import { CloseCode } from '../ws.js';
 
 /** The seq inside a connection cursor (`HistoryEvent.cursor`, `TaskEvent.cursor`). */
 export function parseSeqCursor(after: string | null | undefined, taskId?: string): bigint | undefined {
@@ -26,7 +26,7 @@ export function parseSeqCursor(after: string | null | undefined, taskId?: string
 
 /** On overflow a graphql-ws socket is closed with a code the client can act on (reconnect with its cursor). */
 export function closeSlowSubscriber(ctx: Context): () => void {
-  return () => ctx.closeSocket?.(CLOSE_SUBSCRIBER_TOO_SLOW, SUBSCRIBER_TOO_SLOW_REASON);
+  return () => ctx.closeSocket?.(CloseCode.SubscriberTooSlow, SUBSCRIBER_TOO_SLOW_REASON);
 }
 
 /** The event to resolve; a subscriber that fell behind gets its error as the stream's last result. */
