@@ -150,9 +150,9 @@ function storableMessages(ctx: ServiceContext, draft: TranscriptDraft): { messag
   return { messages, alias };
 }
 
-/** The task's prompt: the one the source names, or the text of the first user message imported (not one skipped). */
+/** The task's prompt: the one the source names, or the text of the first user message imported (not one skipped, nor one the harness wrote). */
 function promptOf(draft: TranscriptDraft, messages: DraftMessage[]): string | null {
-  const first = messages.find((m) => m.role === 'USER' && !m.sidechain);
+  const first = messages.find((m) => m.role === 'USER' && !m.sidechain && !m.injected);
   const prompt = draft.prompt ?? (first ? firstText(first.content) : null);
   return prompt === null ? null : cutText(prompt, MAX_PROMPT_LENGTH);
 }
