@@ -135,6 +135,8 @@ describe('importTranscript from Codex', () => {
     const md = (await alice.ok(CodexTranscript, { id: imported.task.id, format: 'MARKDOWN' })).task!.transcript;
     expect(md.split('**Tool call** `shell`').length - 1).toBe(1);
     expect(md.split('**Tool result**').length - 1).toBe(3);
+    // A custom tool's text input (a patch) reads as its lines.
+    expect(md).toContain('```\n*** Begin Patch\n*** Update File: src/parser.ts\n');
   });
 
   it('keeps the model and token usage beside the model output they were counted for, and the session on the first message', async () => {
