@@ -270,10 +270,13 @@ describe('importTranscript from Codex: hostile lines are skipped with a reason, 
         event({ type: 'thread_rolled_back', num_turns: 5 }), // 14
         { timestamp: '2026-11-22T08:00:04.000Z', type: 'future_record', payload: {} }, // 15
         said('assistant', 'the answer'), // 16
+        item({ type: 'message', role: '__proto__', content: [{ type: 'input_text', text: 'proto' }] }), // 17
+        item({ type: 'constructor' }), // 18
+        event({ type: '__proto__' }), // 19
       ),
     );
     const byLine = Object.fromEntries(result.skipped.map((s) => [s.line, s.reason]));
-    expect(Object.keys(byLine).map(Number).sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15]);
+    expect(Object.keys(byLine).map(Number).sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 17, 18, 19]);
     expect(byLine[3]).toMatch(/holds a NUL character/);
     expect(byLine[4]).toMatch(/unpaired UTF-16 surrogate|lone surrogate/);
     expect(byLine[5]).toMatch(/^torn line/);
@@ -285,6 +288,9 @@ describe('importTranscript from Codex: hostile lines are skipped with a reason, 
     expect(byLine[13]).toMatch(/a second output for call_id call_deep \(the first is on line 12\)/);
     expect(byLine[14]).toMatch(/cannot roll back 5 turns of the 2 before it/);
     expect(byLine[15]).toMatch(/unknown record type "future_record"/);
+    expect(byLine[17]).toMatch(/without a known role/);
+    expect(byLine[18]).toMatch(/unknown response item type "constructor"/);
+    expect(byLine[19]).toMatch(/__proto__ event: Codex's runtime record/);
     // The output of the call skipped for its depth is kept: it replies to the message before the call.
     expect(result.messageCount).toBe(3);
     const { path } = await conversationOf(result.task.id);

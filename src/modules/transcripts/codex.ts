@@ -14,30 +14,44 @@ import type { MessageRole } from '../../generated/prisma/client.js';
 import { MAX_PROMPT_LENGTH } from '../tasks/service.js';
 import { asRecord, compact, jsonLines, parseTime, sessionKeyOf, toolCallsOf, toolEventsOf, usableText, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 
+// Maps, not object literals: a record's type or role is looked up as it is written, `__proto__` too.
+
 /** Events that repeat a response item: the response item is the one imported. */
-const EVENT_COPIES: Record<string, string> = {
-  user_message: 'message',
-  agent_message: 'message',
-  agent_reasoning: 'reasoning',
-  agent_reasoning_raw_content: 'reasoning',
-};
+const EVENT_COPIES = new Map([
+  ['user_message', 'message'],
+  ['agent_message', 'message'],
+  ['agent_reasoning', 'reasoning'],
+  ['agent_reasoning_raw_content', 'reasoning'],
+]);
 
 /** Response items that are not conversation, and what they are. */
-const NOT_CONVERSATION: Record<string, string> = {
-  ghost_snapshot: "Codex's git snapshot for its undo",
-  compaction: "a compaction summary OpenAI encrypted, unreadable here (the readable one is the compacted record's)",
-  compaction_summary: "a compaction summary OpenAI encrypted, unreadable here (the readable one is the compacted record's)",
-};
+const NOT_CONVERSATION = new Map([
+  ['ghost_snapshot', "Codex's git snapshot for its undo"],
+  ['compaction', "a compaction summary OpenAI encrypted, unreadable here (the readable one is the compacted record's)"],
+  ['compaction_summary', "a compaction summary OpenAI encrypted, unreadable here (the readable one is the compacted record's)"],
+]);
 
-/** User messages Codex writes itself (AGENTS.md, the environment, an interrupted turn): not the person's words. */
+/** User messages Codex writes itself (the project's agent instructions, the environment, an interrupted turn): not the person's words. */
 const INJECTED = /^\s*(<user_instructions>|<environment_context>|# AGENTS\.md instructions|<INSTRUCTIONS>|<turn_aborted>)/;
 
 /** The most the session's meta (id, version, git, …) may take beside the first message. */
 const MAX_SESSION_META_BYTES = 16 * 1024;
 
-const ROLES: Record<string, MessageRole> = { user: 'USER', assistant: 'ASSISTANT', developer: 'SYSTEM', system: 'SYSTEM' };
+const ROLES = new Map<unknown, MessageRole>([
+  ['user', 'USER'],
+  ['assistant', 'ASSISTANT'],
+  ['developer', 'SYSTEM'],
+  ['system', 'SYSTEM'],
+]);
 
 type Item = Record<string, unknown>;
+
+/** Where a record is: its line, the line's text (with the line number, its key) and its time. */
+interface At {
+  line: number;
+  text: string;
+  time: Date | null;
+}
 
 /** Where the reading stands: the messages so far, the branch being extended, the calls awaiting output. */
 interface Reading {
@@ -93,7 +107,7 @@ function keyOf(line: number, text: string): string {
 }
 
 /** Adds a message replying to the branch's head, which it becomes. */
-function add(r: Reading, at: { line: number; text: string; time: Date | null }, role: MessageRole, content: unknown, metadata: Record<string, unknown>, injected = false): DraftMessage {
+function add(r: Reading, at: At, role: MessageRole, content: unknown, metadata: Record<string, unknown>, injected = false): void {
   const calls = toolCallsOf(content);
   const m: DraftMessage = {
     key: keyOf(at.line, at.text),
@@ -110,11 +124,10 @@ function add(r: Reading, at: { line: number; text: string; time: Date | null }, 
   r.messages.push(m);
   r.parent = m.key;
   if (role === 'ASSISTANT') r.unbilled = m;
-  return m;
 }
 
-function readMessage(r: Reading, at: { line: number; text: string; time: Date | null }, item: Item): void {
-  const role = typeof item.role === 'string' ? ROLES[item.role] : undefined;
+function readMessage(r: Reading, at: At, item: Item): void {
+  const role = ROLES.get(item.role);
   if (!role || !Array.isArray(item.content)) return void r.skipped.push({ line: at.line, reason: `a message without a known role (user, assistant, developer) or content` });
   const content = itemsOf(item.content).map(blockOf);
   const first = content.find((b) => b.type === 'text')?.text;
@@ -123,14 +136,14 @@ function readMessage(r: Reading, at: { line: number; text: string; time: Date | 
   add(r, at, role, content, { type: 'message', role: role === 'SYSTEM' ? item.role : undefined, model: role === 'ASSISTANT' ? r.model : undefined, phase: item.phase, injected: injected || undefined }, injected);
 }
 
-function readReasoning(r: Reading, at: { line: number; text: string; time: Date | null }, item: Item): void {
+function readReasoning(r: Reading, at: At, item: Item): void {
   const texts = [...itemsOf(item.summary), ...itemsOf(item.content)].map((i) => i.text).filter((t): t is string => typeof t === 'string' && t !== '');
   if (texts.length === 0) return void r.skipped.push({ line: at.line, reason: 'reasoning with no readable text (only what OpenAI encrypted)' });
   add(r, at, 'ASSISTANT', [{ type: 'thinking', thinking: texts.join('\n\n') }], { type: 'reasoning', model: r.model, encrypted: typeof item.encrypted_content === 'string' || undefined });
 }
 
 /** A tool call of any kind, as a tool_use block; a call with a call_id awaits its output. */
-function readCall(r: Reading, at: { line: number; text: string; time: Date | null }, item: Item, name: unknown, input: unknown): void {
+function readCall(r: Reading, at: At, item: Item, name: unknown, input: unknown): void {
   const callId = typeof item.call_id === 'string' ? item.call_id : typeof item.id === 'string' ? item.id : null;
   if (callId !== null) {
     const earlier = r.calls.get(callId);
@@ -141,7 +154,7 @@ function readCall(r: Reading, at: { line: number; text: string; time: Date | nul
 }
 
 /** A tool's output, paired with its call by call_id: one the file never called is skipped. */
-function readOutput(r: Reading, at: { line: number; text: string; time: Date | null }, item: Item): void {
+function readOutput(r: Reading, at: At, item: Item): void {
   const callId = typeof item.call_id === 'string' ? item.call_id : null;
   const call = callId === null ? undefined : r.calls.get(callId);
   const shown = callId === null ? 'no call_id' : `call_id ${callId.slice(0, 80)}`;
@@ -152,7 +165,7 @@ function readOutput(r: Reading, at: { line: number; text: string; time: Date | n
   add(r, at, 'TOOL', [{ type: 'tool_result', tool_use_id: callId, content, is_error: isError }], { type: item.type, name: call.name, callLine: call.line });
 }
 
-function readResponseItem(r: Reading, at: { line: number; text: string; time: Date | null }, item: Item): void {
+function readResponseItem(r: Reading, at: At, item: Item): void {
   const type = String(item.type);
   switch (type) {
     case 'message':
@@ -173,14 +186,14 @@ function readResponseItem(r: Reading, at: { line: number; text: string; time: Da
     case 'custom_tool_call_output':
       return readOutput(r, at, item);
     default: {
-      const what = NOT_CONVERSATION[type];
+      const what = NOT_CONVERSATION.get(type);
       r.skipped.push({ line: at.line, reason: what ? `${type} response item: ${what}, not part of the conversation` : `unknown response item type "${type.slice(0, 80)}"` });
     }
   }
 }
 
 /** A compaction: Codex replaced the history before it by a summary, kept as a system message that says so. */
-function readCompacted(r: Reading, at: { line: number; text: string; time: Date | null }, payload: Item): void {
+function readCompacted(r: Reading, at: At, payload: Item): void {
   const summary = typeof payload.message === 'string' ? payload.message.trim() : '';
   const text = summary
     ? `Codex compacted the conversation here: the model went on from this summary of what came before, not from the messages above.\n\n${summary}`
@@ -221,7 +234,7 @@ function readEvent(r: Reading, line: number, payload: Item): void {
     r.name = usable.text ?? r.name;
     return;
   }
-  const copy = EVENT_COPIES[type];
+  const copy = EVENT_COPIES.get(type);
   r.skipped.push({ line, reason: copy ? `${type} event: Codex's copy of a ${copy} response item, which is the one imported` : `${type.slice(0, 80)} event: Codex's runtime record, not part of the conversation` });
 }
 
