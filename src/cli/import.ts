@@ -25,7 +25,8 @@ const SOURCES = { 'claude-code': 'CLAUDE_CODE_JSONL', codex: 'CODEX_JSONL', maki
 type Source = (typeof SOURCES)[keyof typeof SOURCES];
 
 function sourceOf(value: string): Source {
-  const source = SOURCES[value.toLowerCase() as keyof typeof SOURCES];
+  const key = value.toLowerCase();
+  const source = Object.hasOwn(SOURCES, key) ? SOURCES[key as keyof typeof SOURCES] : undefined;
   if (!source) throw new InvalidArgumentError('claude-code, codex or makima');
   return source;
 }
