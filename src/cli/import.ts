@@ -1,10 +1,11 @@
-// `makima import <file|dir> --contract <id> [--source claude-code|makima] [--name N]`: agent sessions
-// into makima as tasks. A directory is a Claude Code project folder (~/.claude/projects/<project>/):
-// every *.jsonl in it, one import each, with progress on standard error. Importing a session again
-// adds only what is new.
+// `makima import <file|dir> --contract <id> [--source claude-code|codex|makima] [--name N]`: agent
+// sessions into makima as tasks. A directory is a Claude Code project folder
+// (~/.claude/projects/<project>/: every *.jsonl in it) or Codex's sessions folder (~/.codex/sessions/:
+// every rollout-*.jsonl below it, YYYY/MM/DD), one import each, with progress on standard error.
+// Importing a session again adds only what is new.
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
 import type { CliCommand } from './command.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
@@ -20,16 +21,32 @@ const ImportTranscript = graphql(`
   }
 `);
 
-const SOURCES = { 'claude-code': 'CLAUDE_CODE_JSONL', makima: 'MAKIMA_JSONL' } as const;
+const SOURCES = { 'claude-code': 'CLAUDE_CODE_JSONL', codex: 'CODEX_JSONL', makima: 'MAKIMA_JSONL' } as const;
 type Source = (typeof SOURCES)[keyof typeof SOURCES];
 
 function sourceOf(value: string): Source {
-  const source = SOURCES[value.toLowerCase() as keyof typeof SOURCES];
-  if (!source) throw new InvalidArgumentError('claude-code or makima');
+  const key = value.toLowerCase();
+  const source = Object.hasOwn(SOURCES, key) ? SOURCES[key as keyof typeof SOURCES] : undefined;
+  if (!source) throw new InvalidArgumentError('claude-code, codex or makima');
   return source;
 }
 
-/** The files to import: the file itself, or every *.jsonl directly in the directory, by name. */
+/** Codex's rollouts below a folder (sessions/YYYY/MM/DD/rollout-*.jsonl), at any depth. */
+function rolloutsBelow(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => {
+      const sub = path.join(dir, e.name);
+      return [...fs.readdirSync(sub).filter((f) => /^rollout-.*\.jsonl$/.test(f)).map((f) => path.join(sub, f)), ...rolloutsBelow(sub)];
+    });
+}
+
+/**
+ * The files to import: the file itself, or every *.jsonl directly in the directory and every Codex
+ * rollout below it, by path. Known as the command line is parsed, before --source is: the two
+ * layouts do not overlap (a Claude Code project's subfolders hold no rollout-*.jsonl).
+ */
 function sessionFiles(target: string): string[] {
   let stat: fs.Stats;
   try {
@@ -38,7 +55,7 @@ function sessionFiles(target: string): string[] {
     throw new CliError(`${target} does not exist`);
   }
   if (!stat.isDirectory()) return [target];
-  const files = fs.readdirSync(target).filter((f) => f.endsWith('.jsonl')).sort().map((f) => path.join(target, f));
+  const files = [...fs.readdirSync(target).filter((f) => f.endsWith('.jsonl')).map((f) => path.join(target, f)), ...rolloutsBelow(target)].sort();
   if (files.length === 0) throw new CliError(`${target} holds no .jsonl session files`);
   return files;
 }
@@ -52,11 +69,11 @@ export const importCommand: CliCommand = {
   name: 'import',
   define: (cmd: Command) =>
   // The path is checked as the command line is parsed: a missing file is reported before any request.
-  void clientCommand(cmd.argument('<path>', 'a session file (.jsonl), or a Claude Code project folder: every session in it', (target: string) => ({ target, files: sessionFiles(target) })))
-    .description('import agent sessions (Claude Code, or a makima JSONL export) as tasks you can search, export, fork and resume')
+  void clientCommand(cmd.argument('<path>', 'a session file (.jsonl), a Claude Code project folder or a Codex sessions folder: every session in it', (target: string) => ({ target, files: sessionFiles(target) })))
+    .description('import agent sessions (Claude Code, Codex, or a makima JSONL export) as tasks you can search, export, fork and resume')
     .requiredOption('--contract <contract>', 'the contract the tasks join')
-    .option('--source <source>', 'claude-code (default) or makima', sourceOf, 'CLAUDE_CODE_JSONL' as Source)
-    .option('--name <name>', "the task's name (one file only; default: the session's summary or first prompt)")
+    .addOption(new Option('--source <source>', 'claude-code, codex or makima').argParser(sourceOf).default('CLAUDE_CODE_JSONL' as Source, 'claude-code'))
+    .option('--name <name>', "the task's name (one file only; default: the session's summary or thread name, or its first prompt)")
     .action(async ({ files }: { target: string; files: string[] }, opts: ClientOptions & { json?: boolean; contract: string; source: Source; name?: string }) => {
       if (opts.name && files.length > 1) throw new CliError('--name names one task: give a file, not a directory');
       const client = clientFrom(opts);

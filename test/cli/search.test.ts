@@ -7,6 +7,7 @@ import { appendMessages, createContract, recordTaskEvents, taskOnRepo } from '..
 import { runMakima } from './run.js';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'claude-code');
+const CODEX_FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'codex');
 
 let t: TestServer;
 let user: TestUser;
@@ -73,6 +74,28 @@ describe('makima import and task-export', () => {
     expect(jsonl.stderr).toContain(`to ${out}`);
     const copy = await runMakima(['import', out, '--contract', contract.id, '--source', 'makima', '--name', 'copy', '--json'], env());
     expect(JSON.parse(copy.stdout)).toMatchObject({ added: 9, task: { name: 'copy', messageCount: 4 } });
+  });
+
+  it("imports Codex's sessions folder (YYYY/MM/DD/rollout-*.jsonl) with --source codex, idempotently", async () => {
+    const contract = await createContract(user, await t.makeRepo());
+    const sessions = tempDir('makima-codex-sessions-');
+    for (const file of fs.readdirSync(CODEX_FIXTURES)) {
+      const day = path.join(sessions, ...file.slice('rollout-'.length, 'rollout-YYYY-MM-DD'.length).split('-'));
+      fs.mkdirSync(day, { recursive: true });
+      fs.copyFileSync(path.join(CODEX_FIXTURES, file), path.join(day, file));
+    }
+    fs.writeFileSync(path.join(sessions, '2026', '11', '21', 'notes.jsonl'), 'not a rollout\n');
+    const first = await runMakima(['import', sessions, '--contract', contract.id, '--source', 'codex'], env());
+    expect(first.stderr).toContain('2/2');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/rollout-2025-08-14T10-00-00-.*\.jsonl → Rename loadConfig to readConfig .*: 6 messages added/);
+    expect(first.stdout).toMatch(/rollout-2026-11-21T09-00-00-.*\.jsonl → The parser test is flaky; find out why and fix it .*: 20 messages added, 18 on the conversation/);
+    expect(first.stdout).toContain('skipped line 7: user_message event');
+    const again = await runMakima(['import', sessions, '--contract', contract.id, '--source', 'codex', '--json'], env());
+    expect(JSON.parse(again.stdout).map((r: { added: number }) => r.added)).toEqual([0, 0]);
+    const wrong = await runMakima(['import', sessions, '--contract', contract.id, '--source', 'openai'], env());
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/claude-code, codex or makima/);
   });
 
   it('fails in one line for a missing file and for a folder without sessions', async () => {

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { MAX_PROMPT_LENGTH } from '../tasks/service.js';
 import type { MessageRole } from '../../generated/prisma/client.js';
-import { asRecord, compact, jsonLines, mostRecentLeaf, parseTime, sessionKeyOf, usableText, type DraftEvent, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
+import { asRecord, blocksOf, compact, jsonLines, mostRecentLeaf, parseTime, sessionKeyOf, toolCallsOf, toolEventsOf, usableText, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 
 /** Record types that carry no conversation, and what they are. */
 const NOT_CONVERSATION: Record<string, string> = {
@@ -14,27 +14,12 @@ const NOT_CONVERSATION: Record<string, string> = {
   'queue-operation': "Claude Code's input queue bookkeeping",
 };
 
-type Block = Record<string, unknown>;
-
-function blocksOf(content: unknown): Block[] {
-  return Array.isArray(content) ? content.map(asRecord).filter((b): b is Block => b !== null) : [];
-}
-
 /** A user record whose content is only tool results is the tools speaking, not the person. */
 function roleOf(type: string, content: unknown): MessageRole {
   if (type === 'assistant') return 'ASSISTANT';
   if (type === 'system') return 'SYSTEM';
   const blocks = blocksOf(content);
   return blocks.length > 0 && blocks.every((b) => b.type === 'tool_result') ? 'TOOL' : 'USER';
-}
-
-/** Tool calls and tool results of a message, as its `toolCalls`, in block order. */
-function toolCallsOf(content: unknown): Record<string, unknown>[] {
-  return blocksOf(content).flatMap((b): Record<string, unknown>[] => {
-    if (b.type === 'tool_use') return [{ type: 'tool_use', id: b.id, name: b.name, input: b.input }];
-    if (b.type === 'tool_result') return [{ type: 'tool_result', toolUseId: b.tool_use_id, isError: b.is_error === true, content: b.content }];
-    return [];
-  });
 }
 
 function messageOf(record: Record<string, unknown>, type: string, line: number): DraftMessage {
@@ -69,15 +54,6 @@ function messageOf(record: Record<string, unknown>, type: string, line: number):
       toolUseResult: record.toolUseResult,
     }),
   };
-}
-
-/** TOOL_CALL and TOOL_RESULT events for the tool blocks of a message, so search finds shell commands. */
-function eventsOf(m: DraftMessage): DraftEvent[] {
-  return ((m.toolCalls as Record<string, unknown>[] | null) ?? []).map((call) =>
-    call.type === 'tool_use'
-      ? { messageKey: m.key, type: 'TOOL_CALL' as const, createdAt: m.createdAt, line: m.line, data: compact({ toolUseId: call.id, name: call.name, input: call.input })! }
-      : { messageKey: m.key, type: 'TOOL_RESULT' as const, createdAt: m.createdAt, line: m.line, data: compact({ toolUseId: call.toolUseId, isError: call.isError, content: call.content })! },
-  );
 }
 
 export function readClaudeCode(content: string): TranscriptDraft {
@@ -127,7 +103,7 @@ export function readClaudeCode(content: string): TranscriptDraft {
     prompt: null,
     messages,
     headKey: mostRecentLeaf(messages),
-    events: messages.flatMap(eventsOf),
+    events: messages.flatMap(toolEventsOf),
     skipped,
   };
 }

@@ -1,5 +1,7 @@
 // What an import reads from a transcript, whatever its source: a tree of messages keyed by the
 // source's own record ids, the task events they imply, and the lines it could not use (with why).
+// Tool use is written the one way every reader shares: `tool_use` and `tool_result` content blocks
+// (Claude Code's), mirrored in the message's toolCalls and as TOOL_CALL/TOOL_RESULT task events.
 import crypto from 'node:crypto';
 import { textProblem } from '../../db/json.js';
 import type { MessageRole, TaskEventType } from '../../generated/prisma/client.js';
@@ -22,6 +24,8 @@ export interface DraftMessage {
   metadata: Record<string, unknown> | null;
   /** A sub-agent's message (Claude Code `isSidechain`): never the head of the main line. */
   sidechain: boolean;
+  /** A user message the agent's harness wrote (Codex's `<environment_context>`): never the task's prompt. */
+  injected?: boolean;
   line: number;
 }
 
@@ -77,6 +81,31 @@ export function firstText(content: unknown): string | null {
   return (block?.text as string | undefined) ?? null;
 }
 
+type Block = Record<string, unknown>;
+
+/** The content's blocks (objects only), or none when the content is a string. */
+export function blocksOf(content: unknown): Block[] {
+  return Array.isArray(content) ? content.map(asRecord).filter((b): b is Block => b !== null) : [];
+}
+
+/** Tool calls and tool results of a message's content, as its `toolCalls`, in block order. */
+export function toolCallsOf(content: unknown): Record<string, unknown>[] {
+  return blocksOf(content).flatMap((b): Record<string, unknown>[] => {
+    if (b.type === 'tool_use') return [{ type: 'tool_use', id: b.id, name: b.name, input: b.input }];
+    if (b.type === 'tool_result') return [{ type: 'tool_result', toolUseId: b.tool_use_id, isError: b.is_error === true, content: b.content }];
+    return [];
+  });
+}
+
+/** TOOL_CALL and TOOL_RESULT events for the tool blocks of a message, so search finds shell commands. */
+export function toolEventsOf(m: DraftMessage): DraftEvent[] {
+  return ((m.toolCalls as Record<string, unknown>[] | null) ?? []).map((call) =>
+    call.type === 'tool_use'
+      ? { messageKey: m.key, type: 'TOOL_CALL' as const, createdAt: m.createdAt, line: m.line, data: compact({ toolUseId: call.id, name: call.name, input: call.input })! }
+      : { messageKey: m.key, type: 'TOOL_RESULT' as const, createdAt: m.createdAt, line: m.line, data: compact({ toolUseId: call.toolUseId, isError: call.isError, content: call.content })! },
+  );
+}
+
 /** A time from a transcript, or null when it is missing or not a time. */
 export function parseTime(value: unknown): Date | null {
   if (typeof value !== 'string' && typeof value !== 'number') return null;
@@ -95,14 +124,14 @@ export function compact(value: Record<string, unknown>): Record<string, unknown>
   return Object.keys(out).length ? out : null;
 }
 
-/** Lines of a JSONL text, 1-based, blank lines left out; a line that is not JSON is `torn`. */
-export function* jsonLines(content: string): Generator<{ line: number; value: unknown } | { line: number; torn: string }> {
+/** Lines of a JSONL text, 1-based, blank lines left out, each with its (trimmed) text; a line that is not JSON is `torn`. */
+export function* jsonLines(content: string): Generator<{ line: number; value: unknown; text: string } | { line: number; torn: string }> {
   const lines = content.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i].trim();
     if (text === '') continue;
     try {
-      yield { line: i + 1, value: JSON.parse(text) };
+      yield { line: i + 1, value: JSON.parse(text), text };
     } catch (err) {
       yield { line: i + 1, torn: `torn line: not valid JSON (${(err as Error).message.slice(0, 80)})` };
     }

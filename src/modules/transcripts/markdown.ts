@@ -34,8 +34,9 @@ function resultText(content: unknown): string {
   return json(content);
 }
 
+/** A tool's input: JSON, or as written when it is text (a patch for Codex's apply_patch), so its lines read as lines. */
 function toolCall(name: unknown, input: unknown): string {
-  return `**Tool call** \`${String(name ?? 'tool')}\`\n\n${fence(json(input ?? {}), 'json')}`;
+  return `**Tool call** \`${String(name ?? 'tool')}\`\n\n${typeof input === 'string' ? fence(cut(input)) : fence(json(input ?? {}), 'json')}`;
 }
 
 function toolResult(content: unknown, isError: boolean): string {

@@ -26,6 +26,10 @@ const TranscriptSourceEnum = builder.enumType('TranscriptSource', {
       description:
         'A Claude Code session file (~/.claude/projects/<project>/<session>.jsonl): its message tree (uuid/parentUuid; branches stay branches, sub-agent sidechains kept off the main line), tool calls and results (also as task events), images, model and usage',
     },
+    CODEX_JSONL: {
+      description:
+        'A Codex CLI rollout (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl, with or without the {timestamp, type, payload} envelope): its messages in order (a rollback starts a branch), reasoning as thinking, each tool call paired with its output by call_id (also as task events), compaction summaries, model and token usage',
+    },
     MAKIMA_JSONL: { description: 'A makima transcript (Task.transcript(format: JSONL))' },
   } as const,
 });
@@ -56,7 +60,7 @@ const ImportTranscriptInput = builder.inputType('ImportTranscriptInput', {
       description: `The transcript's text, JSONL (at most ${MAX_TRANSCRIPT_CHARS} characters, and within the request body limit MAKIMA_MAX_BODY_BYTES)`,
       extensions: { maxLength: MAX_TRANSCRIPT_CHARS },
     }),
-    name: t.string({ description: "The task's name (default: the session's summary, or its first prompt)" }),
+    name: t.string({ description: "The task's name (default: the session's summary or thread name, or its first prompt)" }),
   }),
 });
 

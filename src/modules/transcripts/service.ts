@@ -1,6 +1,6 @@
 // Transcripts (docs/api.md, "Search, export and import"): a task's conversation exported for a reviewer
 // (Markdown) or losslessly (makima JSONL), and an agent session imported — a Claude Code session
-// file or a makima export — as a normal makima task: searchable, exportable, forkable at any
+// file, a Codex rollout or a makima export — as a normal makima task: searchable, exportable, forkable at any
 // message, resumable by a worker. One import is one change: it lands whole or not at all.
 import crypto from 'node:crypto';
 import type { ServiceContext } from '../../context.js';
@@ -17,12 +17,13 @@ import { changeWithGit } from '../tasks/change-with-git.js';
 import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH } from '../tasks/service.js';
 import { provisionTask, repositoryHead } from '../tasks/workspace.js';
 import { readClaudeCode } from './claude-code.js';
+import { readCodex } from './codex.js';
 import { firstText, MAX_RECORD_KEY_LENGTH, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 import { writeMarkdown } from './markdown.js';
 import { readMakimaJsonl, writeMakimaJsonl, type TranscriptData } from './makima-jsonl.js';
 
 export type TranscriptFormat = 'MARKDOWN' | 'JSONL';
-export type TranscriptSource = 'CLAUDE_CODE_JSONL' | 'MAKIMA_JSONL';
+export type TranscriptSource = 'CLAUDE_CODE_JSONL' | 'CODEX_JSONL' | 'MAKIMA_JSONL';
 
 /** The largest transcript one import takes, in characters (the request body limit applies too). */
 export const MAX_TRANSCRIPT_CHARS = 64 * 1024 * 1024;
@@ -150,9 +151,9 @@ function storableMessages(ctx: ServiceContext, draft: TranscriptDraft): { messag
   return { messages, alias };
 }
 
-/** The task's prompt: the one the source names, or the text of the first user message imported (not one skipped). */
+/** The task's prompt: the one the source names, or the text of the first user message imported (not one skipped, nor one the harness wrote). */
 function promptOf(draft: TranscriptDraft, messages: DraftMessage[]): string | null {
-  const first = messages.find((m) => m.role === 'USER' && !m.sidechain);
+  const first = messages.find((m) => m.role === 'USER' && !m.sidechain && !m.injected);
   const prompt = draft.prompt ?? (first ? firstText(first.content) : null);
   return prompt === null ? null : cutText(prompt, MAX_PROMPT_LENGTH);
 }
@@ -271,9 +272,11 @@ async function writeEvents(tx: Tx, record: RecordEvent, task: Task, draft: Trans
   await tx.$executeRaw`SELECT pg_notify(${TASK_EVENTS_CHANNEL}, ${task.id})`;
 }
 
-function readDraft(source: TranscriptSource, content: string): TranscriptDraft {
-  return source === 'CLAUDE_CODE_JSONL' ? readClaudeCode(content) : readMakimaJsonl(content);
-}
+const READERS: Record<TranscriptSource, (content: string) => TranscriptDraft> = {
+  CLAUDE_CODE_JSONL: readClaudeCode,
+  CODEX_JSONL: readCodex,
+  MAKIMA_JSONL: readMakimaJsonl,
+};
 
 function taskName(input: string | null | undefined, draft: TranscriptDraft, prompt: string | null): string {
   if (input != null) {
@@ -315,7 +318,7 @@ export async function importTranscript(
   input: { contractId: string; source: TranscriptSource; content: string; name?: string | null },
 ): Promise<ImportResult> {
   if (input.content.length > MAX_TRANSCRIPT_CHARS) throw new BadInputError(`content is ${input.content.length} characters; the limit is ${MAX_TRANSCRIPT_CHARS}`, 'content');
-  const draft = readDraft(input.source, input.content);
+  const draft = READERS[input.source](input.content);
   const storable = storableMessages(ctx, draft);
   const prompt = promptOf(draft, storable.messages);
   const name = taskName(input.name, draft, prompt);
