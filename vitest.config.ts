@@ -14,6 +14,10 @@ export default defineConfig({
     // bin/makima.js (run by test/cli) runs the compiled dist/: build it first when src/ is newer.
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
+    // Most of a test's time is spent waiting on other processes (servers, git, Chromium), so test
+    // files run three at a time even on two cores; vitest's default (cores − 1) would run them one
+    // by one there (docs/testing.md, "The suite"). MAKIMA_TEST_WORKERS overrides it.
+    maxWorkers: Number(process.env.MAKIMA_TEST_WORKERS) || 3,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
