@@ -89,14 +89,42 @@ export function buildProgram(json = false): Command {
   const program = new Command('makima')
     .description('Resume and history for AI coding agents: server, administration and API client')
     .version(VERSION, '-V, --version', 'print the version of makima')
-    .showHelpAfterError()
-    .exitOverride()
+    // A usage error is reported once, by runCli (one line and a hint), never by commander's text and help.
+    .configureOutput(json ? { writeErr: () => {}, outputError: () => {} } : { outputError: () => {} })
     // Task and contract references (#42, names, prefixes) become IDs before any command runs (refs.ts).
     .hook('preAction', (_program, command) => resolveReferences(command));
-  // Under --json a usage error is reported as JSON by runCli, not by commander's text and help.
-  if (json) program.configureOutput({ writeErr: () => {}, outputError: () => {} });
   for (const command of COMMANDS) mount(program, command);
+  for (const command of everyCommand(program)) command.exitOverride((err) => {
+    throw new CommandLineError(err, command);
+  });
   return program;
+}
+
+/** `program` and every command under it, hidden ones (aliases) included. */
+export function everyCommand(program: Command): Command[] {
+  return [program, ...program.commands.flatMap(everyCommand)];
+}
+
+/** What commander stopped at (a usage error, --help, --version), with the command it was parsing. */
+class CommandLineError extends CommanderError {
+  constructor(
+    err: CommanderError,
+    readonly command: Command,
+  ) {
+    super(err.exitCode, err.code, err.message);
+  }
+}
+
+/** The command's words as typed (`makima task list`), for the usage hint. */
+function commandLine(command: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
+}
+
+/** Commander's message as one line: `unknown command 'tsk' (did you mean task?)`. */
+function oneLine(message: string): string {
+  return message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)$/, ' (did you mean $1)').replace(/\s*\n\s*/g, ' ');
 }
 
 
@@ -114,7 +142,10 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return ExitCode.OK; // --help, --version
-      return fail(json, 'USAGE', err.message.replace(/^error: /, ''));
+      // A group without its command (`makima task`): commander has printed the group's help.
+      if (err.code === 'commander.help') return ExitCode.USAGE;
+      const hint = err instanceof CommandLineError ? `run '${commandLine(err.command)} --help' for usage` : undefined;
+      return fail(json, 'USAGE', oneLine(err.message), undefined, hint);
     }
     if (err instanceof CliError) return fail(json, err.kind, err.message, err instanceof ApiError ? err.errors : undefined);
     // config.ts (and its zod) is loaded only by the commands that need it, and so only here on failure.
@@ -130,9 +161,9 @@ export async function runCli(argv: string[]): Promise<number> {
  * under --json one object `{"error":{"kind","exitCode","message","errors"?}}` (errors: the API's,
  * each with its extensions.code).
  */
-function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null; candidates?: unknown[] }[]): number {
+function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null; candidates?: unknown[] }[], hint?: string): number {
   const exitCode = ExitCode[kind];
   if (json) process.stderr.write(`${JSON.stringify({ error: { kind, exitCode, message, ...(errors ? { errors } : {}) } })}\n`);
-  else process.stderr.write(`makima: ${message}\n`);
+  else process.stderr.write(`makima: ${message}\n${hint ? `${hint}\n` : ''}`);
   return exitCode;
 }
