@@ -82,7 +82,7 @@ export const taskCreate: CliCommand = {
         println(`created task ${color.bold(`#${task.number}`)} ${task.name} in ${task.contract?.shortName}: ${task.status}`);
         println(`  branch ${task.branch}, worktree ${task.worktreePath}, base ${task.baseCommit?.slice(0, 10)}`);
         if (task.continuedFrom) println(`  continues from #${task.continuedFrom.number} ${task.continuedFrom.name}`);
-        println(color.dim('  the next worker that claims work runs it (makima worker --command …)'));
+        println(color.dim('  the next worker that claims work runs it (makima worker --command "<agent>")'));
       }),
 };
 

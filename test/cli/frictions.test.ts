@@ -1,9 +1,12 @@
 // The small things a person meets on the command line (docs/cli.md): a usage error in one line with
 // one hint, hints that run as printed, output meant for people only where people read it.
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { runMakima } from './run.js';
+import { checkpoint, claim, ContractSupervisor, FailTask, recordTaskEvents, say, taskOnRepo } from '../fixtures.js';
+import { write } from '../worktrees.js';
+import { BIN, cleanEnv, runMakima, type CliResult } from './run.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -51,5 +54,119 @@ describe('a usage error', () => {
     const help = await runMakima(['task', 'list', '--help'], isolated());
     expect([help.code, help.stderr]).toEqual([0, '']);
     expect(help.stdout).toMatch(/^Usage: makima task list \[options\]\n/);
+  });
+});
+
+/** The commands a hint line names: from its first `makima ` on, split at `   (or: ` and ` · `. */
+function commandsIn(line: string): string[] {
+  const from = line.indexOf('makima ');
+  expect(from, `no command in: ${line}`).toBeGreaterThanOrEqual(0);
+  return line.slice(from).split(/ {3}\(or: | · /).map((c) => c.replace(/\)$/, '').trim());
+}
+
+/** Runs `command` exactly as printed, through `sh`, with `makima` the real bin: quoting and `#` count. */
+function runAsPrinted(command: string, env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const script = `makima() { "$HINT_NODE" "$HINT_BIN" "$@"; }\n${command}`;
+    const child = spawn('sh', ['-c', script], { env: { ...cleanEnv(), ...env, HINT_NODE: process.execPath, HINT_BIN: BIN }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Runs every command of the hint line that `pattern` finds in `output`; each must succeed. A command
+ * that runs until stopped (`--follow`) is returned but not run.
+ */
+async function followHint(output: string, pattern: RegExp, env: Record<string, string>): Promise<string[]> {
+  const line = output.split('\n').find((l) => pattern.test(l));
+  expect(line, `no line matching ${pattern} in:\n${output}`).toBeDefined();
+  const commands = commandsIn(line!);
+  for (const command of commands.filter((c) => !c.endsWith(' --follow'))) {
+    const result = await runAsPrinted(command, env);
+    expect({ command, code: result.code, stderr: result.stderr }).toEqual({ command, code: 0, stderr: '' });
+  }
+  return commands;
+}
+
+/**
+ * A task (after its contract's supervisor, claimed and failed first so that it is out of the way)
+ * that said "tokenizer", recorded a tool call about it and made checkpoint #1 "tokenizer fix";
+ * failed at the end when `failed`.
+ */
+async function tokenizerTask(user: TestUser, failed: boolean) {
+  const f = await taskOnRepo(t, user);
+  const supervisor = (await user.ok(ContractSupervisor, { id: f.contractId })).contract!.supervisor;
+  expect((await claim(user, 'w1'))!.task.id).toBe(supervisor.id);
+  await user.ok(FailTask, { input: { taskId: supervisor.id, workerId: 'w1', error: 'out of the way' } });
+  await say(user, f.taskId, 'Why does the tokenizer choke on emoji?', 'It splits surrogate pairs.');
+  await recordTaskEvents(user, f.taskId, [{ type: 'TOOL_CALL', data: { tool: 'bash', command: 'npm run tokenizer-fuzz' } }]);
+  write(f.worktree, { 'src/a.txt': 'fixed\n' });
+  await checkpoint(user, f.taskId, 'tokenizer fix');
+  if (failed) {
+    expect((await claim(user, 'w1'))!.task.id).toBe(f.taskId);
+    await user.ok(FailTask, { input: { taskId: f.taskId, workerId: 'w1', error: 'tests did not pass' } });
+  }
+  return f;
+}
+
+describe('every hint runs as printed', () => {
+  it('makima search: the commands after each hit, on a pending task', async () => {
+    const user = await t.createUser();
+    const f = await tokenizerTask(user, false);
+    for (const kind of ['message', 'checkpoint', 'event']) {
+      const found = await runMakima(['search', 'tokenizer', '--task', f.taskId, '--kind', kind], env(user));
+      expect([found.code, found.stderr]).toEqual([0, '']);
+      const commands = await followHint(found.stdout, /→ makima /, env(user));
+      expect(commands[0]).toMatch(kind === 'event' ? /^makima task history / : /^makima task fork /);
+    }
+  });
+
+  it('makima search: resume-from a checkpoint and resume after an event, on a failed task', async () => {
+    const user = await t.createUser();
+    const f = await tokenizerTask(user, true);
+    const atCheckpoint = await runMakima(['search', 'tokenizer', '--task', f.taskId, '--kind', 'checkpoint'], env(user));
+    expect(await followHint(atCheckpoint.stdout, /→ makima /, env(user))).toEqual([`makima task fork ${f.taskId} --checkpoint 1`, `makima task resume-from ${f.taskId} 1`]);
+
+    const again = await t.createUser();
+    const g = await tokenizerTask(again, true);
+    const afterEvent = await runMakima(['search', 'tokenizer', '--task', g.taskId, '--kind', 'event'], env(again));
+    expect(await followHint(afterEvent.stdout, /→ makima /, env(again))).toEqual([`makima task history ${g.taskId}`, `makima task resume ${g.taskId}`]);
+  });
+
+  it('after contract create', async () => {
+    const user = await t.createUser();
+    const created = await runMakima(['contract', 'create', '--name', 'Hinted', '--repo', await t.makeRepo()], env(user));
+    expect(created.code).toBe(0);
+    await followHint(created.stdout, /add a task: /, env(user));
+    const added = await runMakima(['task', 'list', '--contract', 'hinted', '--json'], env(user));
+    expect(JSON.parse(added.stdout).tasks.map((task: { name: string }) => task.name)).toContain('<name>');
+
+  });
+
+  it('after task show, task snapshots, task rewind and conversation rewind', async () => {
+    const user = await t.createUser();
+    const f = await tokenizerTask(user, false);
+    const shown = await runMakima(['task', 'show', f.taskId], env(user));
+    expect(await followHint(shown.stdout, /more: /, env(user))).toHaveLength(3);
+    const snapshots = await runMakima(['task', 'snapshots', f.taskId], env(user));
+    await followHint(snapshots.stdout, /rewind to one/, env(user));
+
+    await say(user, f.taskId, 'after the checkpoint', 'more');
+    write(f.worktree, { 'src/b.txt': 'changed after #1\n' });
+    const rewound = await runMakima(['task', 'rewind', f.taskId, '1', '--mode', 'both'], env(user));
+    expect(rewound.code).toBe(0);
+    expect(await followHint(rewound.stdout, /^undo \(code\): /, env(user))).toEqual([`makima task rewind ${f.taskId} '#2'`]);
+    await followHint(rewound.stdout, /^undo \(conversation\): /, env(user));
+
+    const [first] = await say(user, f.taskId, 'one more');
+    await say(user, f.taskId, 'and another');
+    const conversation = await runMakima(['conversation', 'rewind', '--task', f.taskId, '--to', first], env(user));
+    expect(conversation.code).toBe(0);
+    await followHint(conversation.stdout, /; undo: makima /, env(user));
   });
 });

@@ -28,7 +28,7 @@ describe('makima search', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('worker task');
     expect(result.stdout).toContain('[tokenizer]');
-    expect(result.stdout).toContain(`makima task-fork ${f.taskId} --message ${messages[0].id}`);
+    expect(result.stdout).toContain(`makima task fork ${f.taskId} --message ${messages[0].id}`);
     expect(result.stdout).toContain('event 1 (tool_call)');
     const json = await runMakima(['search', 'tokenizer', '--task', f.taskId, '--kind', 'message', '--json'], env());
     const parsed = JSON.parse(json.stdout);
