@@ -1,4 +1,4 @@
-// `makima task-resume <task>`: an interrupted or failed task becomes pending again, so that the
+// `makima task resume <task>`: an interrupted or failed task becomes pending again, so that the
 // next worker runs it with its full context.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
