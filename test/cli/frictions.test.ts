@@ -1,10 +1,11 @@
 // The small things a person meets on the command line (docs/cli.md): a usage error in one line with
 // one hint, hints that run as printed, output meant for people only where people read it.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { checkpoint, claim, ContractSupervisor, FailTask, recordTaskEvents, say, taskOnRepo } from '../fixtures.js';
+import { checkpoint, claim, ContractSupervisor, createContract, FailTask, recordTaskEvents, say, taskOnRepo } from '../fixtures.js';
 import { write } from '../worktrees.js';
 import { BIN, cleanEnv, runMakima, type CliResult } from './run.js';
 
@@ -56,6 +57,23 @@ describe('a usage error', () => {
     expect(help.stdout).toMatch(/^Usage: makima task list \[options\]\n/);
   });
 });
+
+/** A shell word that stays one word: single-quoted, its single quotes escaped. */
+const shellWord = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/** Runs the real bin on a pseudo-terminal (util-linux `script`): what it prints there, stdout and stderr together. */
+function runOnTerminal(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const command = [process.execPath, BIN, ...args].map(shellWord).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 /** The commands a hint line names: from its first `makima ` on, split at `   (or: ` and ` · `. */
 function commandsIn(line: string): string[] {
@@ -168,5 +186,23 @@ describe('every hint runs as printed', () => {
     const conversation = await runMakima(['conversation', 'rewind', '--task', f.taskId, '--to', first], env(user));
     expect(conversation.code).toBe(0);
     await followHint(conversation.stdout, /; undo: makima /, env(user));
+  });
+});
+
+describe('makima import', () => {
+  it('draws its progress bar on a terminal only', async () => {
+    const user = await t.createUser();
+    const contract = await createContract(user, await t.makeRepo());
+    const dir = tempDir('makima-sessions-');
+    for (const name of ['a', 'b']) {
+      const line = { type: 'user', uuid: `${name}1`, parentUuid: null, sessionId: `session-${name}`, timestamp: '2026-11-21T09:00:00.000Z', message: { role: 'user', content: `session ${name}` } };
+      fs.writeFileSync(path.join(dir, `${name}.jsonl`), `${JSON.stringify(line)}\n`);
+    }
+    const piped = await runMakima(['import', dir, '--contract', contract.id], env(user));
+    expect([piped.code, piped.stderr]).toEqual([0, '']);
+    expect(piped.stdout).toMatch(/^a\.jsonl → session a .*\nb\.jsonl → session b /);
+    const terminal = await runOnTerminal(['import', dir, '--contract', contract.id], env(user));
+    expect(terminal.code).toBe(0);
+    expect(terminal.stdout).toContain('[########################] 2/2 done');
   });
 });
