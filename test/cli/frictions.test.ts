@@ -6,8 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
 import { checkpoint, claim, ContractSupervisor, createContract, FailTask, recordTaskEvents, say, taskOnRepo } from '../fixtures.js';
+import { globalIdType } from '../../src/cli/arguments.js';
 import { write } from '../worktrees.js';
-import { BIN, cleanEnv, runMakima, type CliResult } from './run.js';
+import { BIN, cleanEnv, runMakima, spawnMakima, type CliResult } from './run.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -205,4 +206,40 @@ describe('makima import', () => {
     expect(terminal.code).toBe(0);
     expect(terminal.stdout).toContain('[########################] 2/2 done');
   });
+});
+
+describe('makima user create', () => {
+  it("prints the user's name and its token once, in the login command that uses it; --json keeps { id, name, token }", async () => {
+    const env = { MAKIMA_DATA_DIR: path.join(tempDir(), 'data'), PORT: '4567' };
+    const created = await runMakima(['user', 'create', '--name', 'Ada'], env);
+    expect([created.code, created.stderr]).toEqual([0, '']);
+    const lines = created.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('created user Ada; its API token is shown only this once. Log in with it:');
+    expect(lines[1]).toMatch(/^ {2}makima login http:\/\/127\.0\.0\.1:4567\/graphql --token mk_\S+$/);
+    expect(lines[2]).toMatch(/^\(or set it as MAKIMA_TOKEN/);
+    expect(created.stdout).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/); // no raw UUID
+    expect(created.stdout.match(/mk_/g)).toHaveLength(1);
+
+    const json = JSON.parse((await runMakima(['user', 'create', '--name', 'Bob', '--json'], env)).stdout);
+    expect(Object.keys(json).sort()).toEqual(['id', 'name', 'token']);
+    expect([globalIdType(json.id), json.name]).toEqual(['User', 'Bob']);
+  });
+
+  // The server is an embedded one (run.ts passes no DATABASE_URL), on either engine's test run.
+  it('prints a login command that works, through the running server that holds its database', async () => {
+    const root = tempDir();
+    const serveEnv = { MAKIMA_DATA_DIR: path.join(root, 'data'), MAKIMA_REPOS_ROOT: root, PORT: '0', MAKIMA_LOG_LEVEL: 'warn' };
+    const server = spawnMakima(['serve', '--json'], serveEnv);
+    try {
+      await server.waitFor(/^\{.*"url".*\}$/m, 60_000);
+      const created = await runMakima(['user', 'create', '--name', 'second'], serveEnv);
+      expect([created.code, created.stderr]).toEqual([0, '']);
+      const home = isolated();
+      await followHint(created.stdout, /^ {2}makima login /, home);
+      const status = await runMakima(['status', '--json'], home);
+      expect(JSON.parse(status.stdout)).toMatchObject({ urlFrom: 'login', tokenFrom: 'login', user: { name: 'second' } });
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 });
