@@ -70,7 +70,7 @@ export const tokenList: CliCommand = {
       const state = (t: (typeof tokens)[number]) =>
         t.revokedAt ? color.red(`revoked ${when(t.revokedAt)}`) : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? color.red('expired') : color.green('valid');
       await printTable(
-        ['ID', 'NAME', 'SCOPE', 'STATE', 'CREATED', 'LAST USED', 'EXPIRES'],
+        ['id', 'name', 'scope', 'state', 'created', 'last used', 'expires'],
         tokens.map((t) => [t.id, t.name, t.scope, state(t), when(t.createdAt), t.lastUsedAt ? when(t.lastUsedAt) : 'never', t.expiresAt ?? 'never']),
         { keep: [0] }, // the ID `makima token revoke` takes
       );

@@ -243,3 +243,14 @@ describe('makima user create', () => {
     }
   }, 120_000);
 });
+
+describe('makima token list', () => {
+  it('heads its table in lower case, like every other table', async () => {
+    const user = await t.createUser();
+    const listed = await runMakima(['token', 'list'], env(user));
+    expect([listed.code, listed.stderr]).toEqual([0, '']);
+    const [head, ...rows] = listed.stdout.trimEnd().split('\n');
+    expect(head).toMatch(/^id\s+name\s+scope\s+state\s+created\s+last used\s+expires$/);
+    expect(rows.length).toBeGreaterThan(0);
+  });
+});
