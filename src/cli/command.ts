@@ -40,3 +40,8 @@ function commandAt(program: Command, name: string, options: { hidden?: boolean }
   }
   return parent.command(words[words.length - 1], options);
 }
+
+/** `program` and every command under it, hidden ones (aliases) included. */
+export function everyCommand(program: Command): Command[] {
+  return [program, ...program.commands.flatMap(everyCommand)];
+}

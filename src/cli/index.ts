@@ -16,8 +16,9 @@
 // picks the exit status (docs/cli.md, "Errors and exit codes"); an ApiError already carries the API's. Show IDs as
 // the API returns them, and pass the API's sentences and history data through display.ts.
 import { Command, CommanderError } from 'commander';
-import { mount, type CliCommand } from './command.js';
+import { everyCommand, mount, type CliCommand } from './command.js';
 import { ApiError } from './client.js';
+import { completion } from './completion.js';
 import { contractAdvance, contractCreate, contractList, contractShow } from './contract.js';
 import { migrate } from './migrate.js';
 import { CliError, ExitCode, type ExitKind } from './output.js';
@@ -83,6 +84,7 @@ const COMMANDS: CliCommand[] = [
   search,
   taskExport,
   importCommand,
+  completion,
 ];
 
 export function buildProgram(json = false): Command {
@@ -98,11 +100,6 @@ export function buildProgram(json = false): Command {
     throw new CommandLineError(err, command);
   });
   return program;
-}
-
-/** `program` and every command under it, hidden ones (aliases) included. */
-export function everyCommand(program: Command): Command[] {
-  return [program, ...program.commands.flatMap(everyCommand)];
 }
 
 /** What commander stopped at (a usage error, --help, --version), with the command it was parsing. */
