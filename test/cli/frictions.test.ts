@@ -62,17 +62,27 @@ describe('a usage error', () => {
 /** A shell word that stays one word: single-quoted, its single quotes escaped. */
 const shellWord = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
-/** Runs the real bin on a pseudo-terminal (util-linux `script`): what it prints there, stdout and stderr together. */
-function runOnTerminal(args: string[], env: Record<string, string>): Promise<CliResult> {
+/**
+ * Runs the real bin on a pseudo-terminal (util-linux `script`) and types each answer once what was
+ * printed matches its prompt: what it printed there, stdout and stderr together (with \r\n).
+ */
+function driveTerminal(args: string[], env: Record<string, string>, answers: [RegExp, string][]): Promise<CliResult> {
   const command = [process.execPath, BIN, ...args].map(shellWord).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...cleanEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    const pending = [...answers];
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (pending.length && pending[0][0].test(stdout)) child.stdin.write(pending.shift()![1]);
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      child.stdin.end();
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -202,7 +212,7 @@ describe('makima import', () => {
     const piped = await runMakima(['import', dir, '--contract', contract.id], env(user));
     expect([piped.code, piped.stderr]).toEqual([0, '']);
     expect(piped.stdout).toMatch(/^a\.jsonl → session a .*\nb\.jsonl → session b /);
-    const terminal = await runOnTerminal(['import', dir, '--contract', contract.id], env(user));
+    const terminal = await driveTerminal(['import', dir, '--contract', contract.id], env(user), []);
     expect(terminal.code).toBe(0);
     expect(terminal.stdout).toContain('[########################] 2/2 done');
   });
@@ -252,5 +262,35 @@ describe('makima token list', () => {
     const [head, ...rows] = listed.stdout.trimEnd().split('\n');
     expect(head).toMatch(/^id\s+name\s+scope\s+state\s+created\s+last used\s+expires$/);
     expect(rows.length).toBeGreaterThan(0);
+  });
+});
+
+describe('makima task resume without a task', () => {
+  it('offers the latest interrupted and failed tasks on a terminal, and resumes the one picked', async () => {
+    const user = await t.createUser();
+    const f = await tokenizerTask(user, true);
+    const { number } = JSON.parse((await runMakima(['task', 'show', f.taskId, '--json'], env(user))).stdout).task;
+
+    const none = await driveTerminal(['task', 'resume'], env(user), [[/resume which\?/, '\r']]);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(new RegExp(`the latest interrupted or failed tasks:\\r\\n#\\s+task[^\\n]*\\n${number}\\s+worker task\\s+\\S+\\s+FAILED`));
+    expect(none.stdout).toContain(`resume which? (its #, like ${number}; Enter for none)`);
+    expect(none.stdout).not.toContain('resumed');
+
+    const picked = await driveTerminal(['task', 'resume'], env(user), [[/resume which\?/, `${number}\r`]]);
+    expect(picked.code).toBe(0);
+    expect(picked.stdout).toContain(`resumed worker task (${f.taskId}): PENDING`);
+    const after = JSON.parse((await runMakima(['task', 'show', f.taskId, '--json'], env(user))).stdout).task;
+    expect(after).toMatchObject({ status: 'PENDING', pendingReason: 'RESUME' });
+  });
+
+  it('asks for the task in one line anywhere else: a pipe, or --json', async () => {
+    const user = await t.createUser();
+    const piped = await runMakima(['task', 'resume'], env(user));
+    expect([piped.code, piped.stdout]).toEqual([2, '']);
+    expect(piped.stderr).toMatch(/^makima: name the task to resume, like 'makima task resume 42' .*\n$/);
+    const json = await driveTerminal(['task', 'resume', '--json'], env(user), []);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout.trim()).error).toMatchObject({ kind: 'USAGE' });
   });
 });
