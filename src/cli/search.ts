@@ -6,7 +6,7 @@ import { graphql } from '../generated/gql/index.js';
 import type { MessageRole, SearchHitKind, TaskStatus } from '../generated/gql/graphql.js';
 import type { CliCommand } from './command.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
-import { CliError, color, printJson, println, when } from './output.js';
+import { color, printJson, println, UsageError, when } from './output.js';
 
 const Search = graphql(`
   query CliSearch($query: String!, $first: Int, $filter: SearchFilter) {
@@ -122,7 +122,7 @@ export const search: CliCommand = {
     .option('--until <time>', 'only what was written until then (same forms as --since)', (v) => parseSince(v))
     .option('--first <n>', 'how many hits to show (1–100)', firstOf, 20)
     .action(async (query: string, opts: ClientOptions & { json?: boolean; contract?: string; task?: string; kind?: SearchHitKind[]; role?: MessageRole[]; since?: string; until?: string; first: number }) => {
-      if (!query.trim()) throw new CliError('give something to search for');
+      if (!query.trim()) throw new UsageError('give something to search for');
       const client = clientFrom(opts);
       const filter = { contractId: opts.contract, taskId: opts.task, kinds: opts.kind, roles: opts.role, since: opts.since, until: opts.until };
       const { search } = await searchOnce(client, { query, first: opts.first, filter });

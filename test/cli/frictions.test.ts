@@ -41,6 +41,18 @@ describe('a usage error', () => {
     }
   });
 
+  it('is exit status 2 for a bad value the command itself checks', async () => {
+    const cases: [string[], string][] = [
+      [['token', 'create', '--name', 'x', '--scope', 'admin'], 'makima: --scope must be one of FULL, READ, WORKER; got "admin"\n'],
+      [['token', 'create', '--name', 'x', '--expires', 'soon'], 'makima: --expires must be a duration like 30d, 12h or 90m, or an ISO 8601 time; got "soon"\n'],
+      [['search', ' '], 'makima: give something to search for\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const result = await runMakima(args, isolated());
+      expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 2, stderr });
+    }
+  });
+
   it('is one JSON object under --json', async () => {
     const result = await runMakima(['task', 'list', '--bogus', '--json'], isolated());
     expect(result.code).toBe(2);
