@@ -45,3 +45,10 @@ function commandAt(program: Command, name: string, options: { hidden?: boolean }
 export function everyCommand(program: Command): Command[] {
   return [program, ...program.commands.flatMap(everyCommand)];
 }
+
+/** The command's words from the program down, as typed: `makima task list`. */
+export function commandPath(command: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
+}

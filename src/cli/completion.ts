@@ -2,15 +2,8 @@
 // completion"). The script is generated from the commander program itself — every command, its
 // `noun verb` subcommands, its options and their choices — so it cannot drift from the commands.
 import { Argument, type Command } from 'commander';
-import { everyCommand, type CliCommand } from './command.js';
+import { commandPath, everyCommand, type CliCommand } from './command.js';
 import { SCRIPTS, type CompletionNode, type Shell } from './completion-scripts.js';
-
-/** The command's words from the program down. */
-function pathOf(command: Command): string {
-  const words: string[] = [];
-  for (let c: Command | null = command; c; c = c.parent) words.unshift(c.name());
-  return words.join(' ');
-}
 
 /** A one-line description for the shells that show one. */
 const oneLine = (text: string) => text.split('\n')[0].trim();
@@ -20,7 +13,7 @@ export function completionTree(program: Command): CompletionNode[] {
   return everyCommand(program).map((command) => {
     const help = command.createHelp();
     return {
-      path: pathOf(command),
+      path: commandPath(command),
       commands: help.visibleCommands(command).map((c) => ({ name: c.name(), description: oneLine(c.summary() || c.description()) })),
       known: [...command.commands.map((c) => c.name()), ...(command.commands.length ? ['help'] : [])],
       options: help.visibleOptions(command).map((o) => ({

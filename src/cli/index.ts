@@ -16,7 +16,7 @@
 // picks the exit status (docs/cli.md, "Errors and exit codes"); an ApiError already carries the API's. Show IDs as
 // the API returns them, and pass the API's sentences and history data through display.ts.
 import { Command, CommanderError } from 'commander';
-import { everyCommand, mount, type CliCommand } from './command.js';
+import { commandPath, everyCommand, mount, type CliCommand } from './command.js';
 import { ApiError } from './client.js';
 import { completion } from './completion.js';
 import { contractAdvance, contractCreate, contractList, contractShow } from './contract.js';
@@ -112,13 +112,6 @@ class CommandLineError extends CommanderError {
   }
 }
 
-/** The command's words as typed (`makima task list`), for the usage hint. */
-function commandLine(command: Command): string {
-  const words: string[] = [];
-  for (let c: Command | null = command; c; c = c.parent) words.unshift(c.name());
-  return words.join(' ');
-}
-
 /** Commander's message as one line: `unknown command 'tsk' (did you mean task?)`. */
 function oneLine(message: string): string {
   return message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)$/, ' (did you mean $1)').replace(/\s*\n\s*/g, ' ');
@@ -141,7 +134,7 @@ export async function runCli(argv: string[]): Promise<number> {
       if (err.exitCode === 0) return ExitCode.OK; // --help, --version
       // A group without its command (`makima task`): commander has printed the group's help.
       if (err.code === 'commander.help') return ExitCode.USAGE;
-      const hint = err instanceof CommandLineError ? `run '${commandLine(err.command)} --help' for usage` : undefined;
+      const hint = err instanceof CommandLineError ? `run '${commandPath(err.command)} --help' for usage` : undefined;
       return fail(json, 'USAGE', oneLine(err.message), undefined, hint);
     }
     if (err instanceof CliError) return fail(json, err.kind, err.message, err instanceof ApiError ? err.errors : undefined);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/index.js';
-import { everyCommand } from '../../src/cli/command.js';
+import { commandPath, everyCommand } from '../../src/cli/command.js';
 import { tempDir } from '../harness.js';
 import { runMakima } from './run.js';
 
@@ -81,11 +81,10 @@ describe('makima completion', () => {
   it('names every command and every option in every script', () => {
     const program = buildProgram();
     for (const command of everyCommand(program)) {
-      const words: string[] = [];
-      for (let c: typeof command | null = command; c; c = c.parent) words.unshift(c.name());
+      const words = commandPath(command);
       for (const shell of SHELLS) {
-        expect(scripts[shell], `${shell}: ${words.join(' ')}`).toContain(words.join(' '));
-        for (const option of command.options) if (option.long) expect(scripts[shell], `${shell}: ${words.join(' ')} ${option.long}`).toContain(option.long.replace(/^--/, shell === 'fish' ? '-l ' : '--'));
+        expect(scripts[shell], `${shell}: ${words}`).toContain(words);
+        for (const option of command.options) if (option.long) expect(scripts[shell], `${shell}: ${words} ${option.long}`).toContain(option.long.replace(/^--/, shell === 'fish' ? '-l ' : '--'));
       }
     }
   });
