@@ -16,7 +16,8 @@ export function globalIdType(id: string): string | undefined {
   return uuid && UUID.test(uuid) ? typename : undefined;
 }
 
-function globalId(typename: string, uuid: string): string {
+/** The global ID the API gives the object `typename` with this UUID. */
+export function globalId(typename: string, uuid: string): string {
   return Buffer.from(`${typename}:${uuid}`).toString('base64');
 }
 

@@ -163,7 +163,7 @@ export function clientFrom(options: ClientOptions): ApiClient {
   const { url, token } = clientSettings(options);
   if (!token) {
     throw new CliError(
-      'no API token: set MAKIMA_TOKEN or pass --token, or run `makima login <url>` once (create a user and its token with `makima user create --name <you>`)',
+      'no API token: set MAKIMA_TOKEN or pass --token, or run `makima login "<url>"` once (create a user and its token with `makima user create --name "<you>"`)',
       'UNAUTHORIZED',
     );
   }

@@ -40,3 +40,15 @@ function commandAt(program: Command, name: string, options: { hidden?: boolean }
   }
   return parent.command(words[words.length - 1], options);
 }
+
+/** `program` and every command under it, hidden ones (aliases) included. */
+export function everyCommand(program: Command): Command[] {
+  return [program, ...program.commands.flatMap(everyCommand)];
+}
+
+/** The command's words from the program down, as typed: `makima task list`. */
+export function commandPath(command: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
+}

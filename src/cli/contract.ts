@@ -79,7 +79,7 @@ export const contractCreate: CliCommand = {
         const { contract } = createContract;
         println(`created contract ${color.bold(contract.shortName)} (${contract.name}) on ${contract.repositoryPath}, phase ${contract.phase}`);
         println(`  supervisor #${contract.supervisor.number} ${contract.supervisor.name}: ${contract.supervisor.status}, branch ${contract.supervisor.branch}`);
-        println(color.dim(`  add a task: makima task create ${contract.shortName} --name <name> --prompt <what to do>`));
+        println(color.dim(`  add a task: makima task create ${contract.shortName} --name "<name>" --prompt "<what to do>"`));
       }),
 };
 
@@ -93,7 +93,7 @@ export const contractList: CliCommand = {
         const client = clientFrom(opts);
         const contracts = await allNodes(async (after) => (await client.request(Contracts, { after })).contracts);
         if (opts.json) return printJson({ contracts });
-        if (!contracts.length) return println(color.dim('no contracts yet; create one with makima contract create --name <name> --repo <path>'));
+        if (!contracts.length) return println(color.dim('no contracts yet; create one with makima contract create --name "<name>" --repo "<path>"'));
         await printTable(
           ['contract', 'name', 'phase', 'repository', 'updated'],
           contracts.map((c) => [c.shortName, c.name, c.phase, c.repositoryPath, when(c.updatedAt)]),

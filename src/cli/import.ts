@@ -78,7 +78,7 @@ export const importCommand: CliCommand = {
       if (opts.name && files.length > 1) throw new CliError('--name names one task: give a file, not a directory');
       const client = clientFrom(opts);
       const results: { file: string; task?: { id: string; name: string; messageCount: number }; added?: number; skipped?: { line: number; reason: string }[]; error?: string }[] = [];
-      const progress = files.length > 1 && !opts.json;
+      const progress = files.length > 1 && !opts.json && Boolean(process.stderr.isTTY);
       for (const [i, file] of files.entries()) {
         if (progress) process.stderr.write(`\r${bar(i, files.length)} ${path.basename(file).slice(0, 40).padEnd(40)}`);
         try {

@@ -16,8 +16,9 @@
 // picks the exit status (docs/cli.md, "Errors and exit codes"); an ApiError already carries the API's. Show IDs as
 // the API returns them, and pass the API's sentences and history data through display.ts.
 import { Command, CommanderError } from 'commander';
-import { mount, type CliCommand } from './command.js';
+import { commandPath, everyCommand, mount, type CliCommand } from './command.js';
 import { ApiError } from './client.js';
+import { completion } from './completion.js';
 import { contractAdvance, contractCreate, contractList, contractShow } from './contract.js';
 import { migrate } from './migrate.js';
 import { CliError, ExitCode, type ExitKind } from './output.js';
@@ -83,20 +84,37 @@ const COMMANDS: CliCommand[] = [
   search,
   taskExport,
   importCommand,
+  completion,
 ];
 
 export function buildProgram(json = false): Command {
   const program = new Command('makima')
     .description('Resume and history for AI coding agents: server, administration and API client')
     .version(VERSION, '-V, --version', 'print the version of makima')
-    .showHelpAfterError()
-    .exitOverride()
+    // A usage error is reported once, by runCli (one line and a hint), never by commander's text and help.
+    .configureOutput(json ? { writeErr: () => {}, outputError: () => {} } : { outputError: () => {} })
     // Task and contract references (#42, names, prefixes) become IDs before any command runs (refs.ts).
     .hook('preAction', (_program, command) => resolveReferences(command));
-  // Under --json a usage error is reported as JSON by runCli, not by commander's text and help.
-  if (json) program.configureOutput({ writeErr: () => {}, outputError: () => {} });
   for (const command of COMMANDS) mount(program, command);
+  for (const command of everyCommand(program)) command.exitOverride((err) => {
+    throw new CommandLineError(err, command);
+  });
   return program;
+}
+
+/** What commander stopped at (a usage error, --help, --version), with the command it was parsing. */
+class CommandLineError extends CommanderError {
+  constructor(
+    err: CommanderError,
+    readonly command: Command,
+  ) {
+    super(err.exitCode, err.code, err.message);
+  }
+}
+
+/** Commander's message as one line: `unknown command 'tsk' (did you mean task?)`. */
+function oneLine(message: string): string {
+  return message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)$/, ' (did you mean $1)').replace(/\s*\n\s*/g, ' ');
 }
 
 
@@ -114,7 +132,10 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return ExitCode.OK; // --help, --version
-      return fail(json, 'USAGE', err.message.replace(/^error: /, ''));
+      // A group without its command (`makima task`): commander has printed the group's help.
+      if (err.code === 'commander.help') return ExitCode.USAGE;
+      const hint = err instanceof CommandLineError ? `run '${commandPath(err.command)} --help' for usage` : undefined;
+      return fail(json, 'USAGE', oneLine(err.message), undefined, hint);
     }
     if (err instanceof CliError) return fail(json, err.kind, err.message, err instanceof ApiError ? err.errors : undefined);
     // config.ts (and its zod) is loaded only by the commands that need it, and so only here on failure.
@@ -130,9 +151,9 @@ export async function runCli(argv: string[]): Promise<number> {
  * under --json one object `{"error":{"kind","exitCode","message","errors"?}}` (errors: the API's,
  * each with its extensions.code).
  */
-function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null; candidates?: unknown[] }[]): number {
+function fail(json: boolean, kind: ExitKind, message: string, errors?: { message: string; code: string | null; candidates?: unknown[] }[], hint?: string): number {
   const exitCode = ExitCode[kind];
   if (json) process.stderr.write(`${JSON.stringify({ error: { kind, exitCode, message, ...(errors ? { errors } : {}) } })}\n`);
-  else process.stderr.write(`makima: ${message}\n`);
+  else process.stderr.write(`makima: ${message}\n${hint ? `${hint}\n` : ''}`);
   return exitCode;
 }

@@ -32,7 +32,7 @@ async function readToken(url: string): Promise<string> {
     const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
-      return (await rl.question(`API token for ${url} (makima user create or makima token create gives one): `)).trim();
+      return (await rl.question(`API token for ${url} (from makima user create --name "<you>", or makima token create --name "<what for>"): `)).trim();
     } finally {
       rl.close();
     }
@@ -110,7 +110,7 @@ export const status: CliCommand = {
         }
         if (!settings.token) {
           if (opts.json) printJson({ ...shown, user: null });
-          throw new CliError(`no API token: run makima login ${settings.url === DEFAULT_URL ? '<url>' : settings.url}, or set MAKIMA_TOKEN`, 'UNAUTHORIZED');
+          throw new CliError(`no API token: run makima login ${settings.url === DEFAULT_URL ? '"<url>"' : settings.url}, or set MAKIMA_TOKEN`, 'UNAUTHORIZED');
         }
         const { viewer } = await new ApiClient(settings.url, settings.token).request(Viewer);
         if (opts.json) return printJson({ ...shown, user: viewer });

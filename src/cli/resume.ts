@@ -1,4 +1,4 @@
-// `makima resume <contract> [--from-snapshot S]`: resumes a contract's interrupted or failed
+// `makima contract resume <contract> [--from-snapshot S]`: resumes a contract's interrupted or failed
 // supervisor — optionally from one of its snapshots — so that the next worker runs it again with
 // its full context.
 import type { Command } from 'commander';

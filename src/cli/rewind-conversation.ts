@@ -1,4 +1,4 @@
-// `makima rewind-conversation <contract> --to <message|snapshot>` (the supervisor's conversation),
+// `makima conversation rewind <contract> --to <message|snapshot>` (the supervisor's conversation),
 // or `--task T` for a task's own: moves the conversation's head back, keeping the old head in a
 // backup snapshot.
 import type { Command } from 'commander';

@@ -3,10 +3,10 @@
 // hit with its task, time, kind, the excerpt (matched spans highlighted) and the command to go on from it.
 import { InvalidArgumentError, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
-import type { MessageRole, SearchHitKind } from '../generated/gql/graphql.js';
+import type { MessageRole, SearchHitKind, TaskStatus } from '../generated/gql/graphql.js';
 import type { CliCommand } from './command.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
-import { CliError, color, printJson, println, when } from './output.js';
+import { color, printJson, println, UsageError, when } from './output.js';
 
 const Search = graphql(`
   query CliSearch($query: String!, $first: Int, $filter: SearchFilter) {
@@ -83,12 +83,23 @@ async function searchOnce(client: ReturnType<typeof clientFrom>, variables: { qu
   return client.request(Search, variables);
 }
 
-/** The command that continues from a hit: fork at the message or checkpoint, or resume the task. */
+/** Statuses `makima task resume` and `task resume-from` accept. */
+const RESUMABLE: TaskStatus[] = ['INTERRUPTED', 'FAILED'];
+
+/**
+ * The commands that go on from a hit, each runnable as printed (IDs and bare numbers, nothing the
+ * shell reads): fork at the message or checkpoint, rewind or resume where the task allows it.
+ */
 function nextStep(hit: Hit): string {
   const node = hit.node as { id: string; number?: number };
-  if (hit.kind === 'MESSAGE') return `makima task-fork ${hit.task.id} --message ${node.id}   (or: makima rewind-conversation --task ${hit.task.id} --to ${node.id})`;
-  if (hit.kind === 'CHECKPOINT') return `makima task-fork ${hit.task.id} --checkpoint ${node.id}   (or: makima task-resume-from ${hit.task.id} --checkpoint #${node.number})`;
-  return `makima task-history ${hit.task.id}   (or: makima task-fork ${hit.task.id} --message <a message of it>)`;
+  const task = hit.task.id;
+  const resumable = RESUMABLE.includes(hit.task.status);
+  if (hit.kind === 'MESSAGE') return `makima task fork ${task} --message ${node.id}   (or: makima conversation rewind --task ${task} --to ${node.id})`;
+  if (hit.kind === 'CHECKPOINT') {
+    const other = resumable ? `makima task resume-from ${task} ${node.number}` : `makima task diff ${task} ${node.number}`;
+    return `makima task fork ${task} --checkpoint ${node.number}   (or: ${other})`;
+  }
+  return `makima task history ${task}${resumable ? `   (or: makima task resume ${task})` : ''}`;
 }
 
 function where(hit: Hit): string {
@@ -111,7 +122,7 @@ export const search: CliCommand = {
     .option('--until <time>', 'only what was written until then (same forms as --since)', (v) => parseSince(v))
     .option('--first <n>', 'how many hits to show (1–100)', firstOf, 20)
     .action(async (query: string, opts: ClientOptions & { json?: boolean; contract?: string; task?: string; kind?: SearchHitKind[]; role?: MessageRole[]; since?: string; until?: string; first: number }) => {
-      if (!query.trim()) throw new CliError('give something to search for');
+      if (!query.trim()) throw new UsageError('give something to search for');
       const client = clientFrom(opts);
       const filter = { contractId: opts.contract, taskId: opts.task, kinds: opts.kind, roles: opts.role, since: opts.since, until: opts.until };
       const { search } = await searchOnce(client, { query, first: opts.first, filter });

@@ -1,4 +1,4 @@
-// `makima task-checkpoints <task>`: a task's checkpoints as a table (number, commit, message, files
+// `makima task checkpoints <task>`: a task's checkpoints as a table (number, commit, message, files
 // changed, whether it is a backup made by a rewind, time), or JSON.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';

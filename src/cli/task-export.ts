@@ -1,4 +1,4 @@
-// `makima task-export <task> [--format md|jsonl] [-o file]`: a task's transcript — Markdown for a
+// `makima task export <task> [--format md|jsonl] [-o file]`: a task's transcript — Markdown for a
 // reviewer (a pull request, an issue), or lossless JSONL that `makima import --source makima` reads back.
 import fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';

@@ -1,4 +1,4 @@
-// `makima task-fork <task> [--checkpoint C | --message M] [--name N]`: a new task from a point of
+// `makima task fork <task> [--checkpoint C | --message M] [--name N]`: a new task from a point of
 // another — its code at a checkpoint and the conversation up to there; the original is untouched.
 import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';

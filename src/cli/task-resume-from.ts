@@ -1,4 +1,4 @@
-// `makima task-resume-from <task> <checkpoint>`: resumes an interrupted or failed task from a
+// `makima task resume-from <task> <checkpoint>`: resumes an interrupted or failed task from a
 // checkpoint — its code and conversation are rewound there (the state before is kept as backups),
 // and the next worker runs it from that point.
 import type { Command } from 'commander';

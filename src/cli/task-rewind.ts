@@ -1,4 +1,4 @@
-// `makima task-rewind <task> <checkpoint> [--mode code|conversation|both]`: puts a task's code
+// `makima task rewind <task> <checkpoint> [--mode code|conversation|both]`: puts a task's code
 // and/or conversation back to a checkpoint; what was there before is kept as a backup to undo it.
 import { Option, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';

@@ -39,6 +39,6 @@ export const taskSnapshots: CliCommand = {
           snapshots.map((s) => [s.id, s.snapshotType.toLowerCase(), s.messageCount, s.checkpoint ? `#${s.checkpoint.number}` : '', s.metadata == null ? '' : summarize(s.metadata, 40), when(s.createdAt)]),
           { keep: [0] }, // the ID the hint below asks for
         );
-        println(color.dim(`rewind to one: makima conversation rewind --task ${found!.id} --to <snapshot id>`));
+        println(color.dim(`rewind to one, like the first: makima conversation rewind --task ${found!.id} --to ${snapshots[0].id}`));
       }),
 };

@@ -5,7 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
 import type { TaskFilter, TaskStatus } from '../generated/gql/graphql.js';
 import type { CliCommand } from './command.js';
-import { clientCommand, clientFrom, type ClientOptions } from './client.js';
+import { clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
 import { displayText } from './display.js';
 import { CliError, color, printJson, printTable, println, when } from './output.js';
 
@@ -82,9 +82,22 @@ export const taskCreate: CliCommand = {
         println(`created task ${color.bold(`#${task.number}`)} ${task.name} in ${task.contract?.shortName}: ${task.status}`);
         println(`  branch ${task.branch}, worktree ${task.worktreePath}, base ${task.baseCommit?.slice(0, 10)}`);
         if (task.continuedFrom) println(`  continues from #${task.continuedFrom.number} ${task.continuedFrom.name}`);
-        println(color.dim('  the next worker that claims work runs it (makima worker --command …)'));
+        println(color.dim('  the next worker that claims work runs it (makima worker --command "<agent>")'));
       }),
 };
+
+/** The viewer's tasks that match `filter`, newest first, at most `first` of them. */
+export async function fleet(client: ApiClient, filter: TaskFilter, first: number): Promise<FleetTask[]> {
+  const tasks: FleetTask[] = [];
+  let after: string | undefined;
+  while (tasks.length < first) {
+    const page = (await client.request(Fleet, { first: Math.min(100, first - tasks.length), after, filter })).tasks;
+    tasks.push(...page.edges.map((e) => e.node));
+    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) break;
+    after = page.pageInfo.endCursor;
+  }
+  return tasks;
+}
 
 export const taskList: CliCommand = {
   name: 'task list',
@@ -97,16 +110,8 @@ export const taskList: CliCommand = {
       .option('--worker <worker>', 'only tasks this worker holds or last held')
       .option('--first <n>', 'at most this many tasks', pageSize, 100)
       .action(async (opts: JsonOption & { status?: TaskStatus[]; contract?: string; worker?: string; first: number }) => {
-        const client = clientFrom(opts);
         const filter: TaskFilter = { status: opts.status, contractId: opts.contract, workerId: opts.worker };
-        const tasks: FleetTask[] = [];
-        let after: string | undefined;
-        while (tasks.length < opts.first) {
-          const page = (await client.request(Fleet, { first: Math.min(100, opts.first - tasks.length), after, filter })).tasks;
-          tasks.push(...page.edges.map((e) => e.node));
-          if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) break;
-          after = page.pageInfo.endCursor;
-        }
+        const tasks = await fleet(clientFrom(opts), filter, opts.first);
         if (opts.json) return printJson({ tasks });
         if (!tasks.length) return println(color.dim('no tasks match'));
         await printTable(

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
 import type { CliCommand } from './command.js';
 import { allNodes, clientCommand, clientFrom, type ClientOptions } from './client.js';
-import { CliError, color, printJson, println, printTable, when } from './output.js';
+import { color, printJson, println, printTable, UsageError, when } from './output.js';
 
 const CreateApiToken = graphql(`
   mutation CliCreateApiToken($input: CreateApiTokenInput!) {
@@ -32,7 +32,7 @@ function expiry(value: string): string {
   const relative = /^(\d+)([mhd])$/.exec(value);
   if (relative) return new Date(Date.now() + Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']).toISOString();
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw new CliError(`--expires must be a duration like 30d, 12h or 90m, or an ISO 8601 time; got "${value}"`);
+  if (Number.isNaN(time.getTime())) throw new UsageError(`--expires must be a duration like 30d, 12h or 90m, or an ISO 8601 time; got "${value}"`);
   return time.toISOString();
 }
 
@@ -46,7 +46,7 @@ export const tokenCreate: CliCommand = {
     .option('--expires <when>', 'when it stops working: 30d, 12h, 90m from now, or an ISO 8601 time (default: never)')
     .action(async (opts: ClientOptions & { json?: boolean; name: string; scope: string; expires?: string }) => {
       const scope = opts.scope.toUpperCase() as Scope;
-      if (!SCOPES.includes(scope)) throw new CliError(`--scope must be one of ${SCOPES.join(', ')}; got "${opts.scope}"`);
+      if (!SCOPES.includes(scope)) throw new UsageError(`--scope must be one of ${SCOPES.join(', ')}; got "${opts.scope}"`);
       const expiresAt = opts.expires ? expiry(opts.expires) : undefined;
       const { createApiToken } = await clientFrom(opts).request(CreateApiToken, { input: { name: opts.name, scope, expiresAt } });
       if (opts.json) return printJson(createApiToken);
@@ -70,7 +70,7 @@ export const tokenList: CliCommand = {
       const state = (t: (typeof tokens)[number]) =>
         t.revokedAt ? color.red(`revoked ${when(t.revokedAt)}`) : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? color.red('expired') : color.green('valid');
       await printTable(
-        ['ID', 'NAME', 'SCOPE', 'STATE', 'CREATED', 'LAST USED', 'EXPIRES'],
+        ['id', 'name', 'scope', 'state', 'created', 'last used', 'expires'],
         tokens.map((t) => [t.id, t.name, t.scope, state(t), when(t.createdAt), t.lastUsedAt ? when(t.lastUsedAt) : 'never', t.expiresAt ?? 'never']),
         { keep: [0] }, // the ID `makima token revoke` takes
       );

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { graphql } from '../generated/gql/index.js';
+import { globalId } from './arguments.js';
 import { ApiClient } from './client.js';
 import type { CliCommand } from './command.js';
 import { DataDirHeldError, migrateDatabase, openConfiguredDatabase } from './database.js';
@@ -46,11 +47,19 @@ function defineUserCreate(cmd: Command): void {
         return createThroughServer(config, opts, err);
       });
       if (opts.json) return printJson(created);
-      println(`created user ${color.bold(created.name)} (${created.id})`);
-      println(`token: ${created.token}`);
-      println(color.dim('It is shown only this once. Use it as MAKIMA_TOKEN, or in GraphiQL under Headers:'));
-      println(color.dim(`  {"Authorization": "Bearer ${created.token}"}`));
+      // The token once, inside the command that uses it; the ID is for scripts (--json).
+      println(`created user ${color.bold(created.name)}; its API token is shown only this once. Log in with it:`);
+      println(`  makima login ${serverUrl(config, opts)} --token ${created.token}`);
+      println(color.dim('(or set it as MAKIMA_TOKEN, or send it in GraphiQL under Headers: {"Authorization": "Bearer <token>"})'));
     });
+}
+
+/** The server's URL: --url / MAKIMA_URL, else what a running server wrote in the data directory, else HOST and PORT. */
+function serverUrl(config: Config, opts: UserOptions): string {
+  const running = serverUrlFile(config);
+  const written = fs.existsSync(running) ? fs.readFileSync(running, 'utf8').trim() : undefined;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return opts.url ?? config.clientUrl ?? written ?? `http://${host}:${config.port}/graphql`;
 }
 
 async function createDirectly(config: Config, name: string): Promise<Created> {
@@ -59,7 +68,7 @@ async function createDirectly(config: Config, name: string): Promise<Created> {
     await migrateDatabase(db);
     const { createUser } = await import('../modules/auth/service.js');
     const { id, token } = await createUser(db.prisma, name);
-    return { id, name: name.trim(), token };
+    return { id: globalId('User', id), name: name.trim(), token };
   } finally {
     await db.close();
   }
@@ -70,10 +79,7 @@ async function createThroughServer(config: Config, opts: UserOptions, held: Data
   const token = opts.token ?? config.clientToken ?? (fs.existsSync(localToken) ? fs.readFileSync(localToken, 'utf8').trim() : undefined);
   // Without a token to ask a server with, the refusal is the data directory's own (one line).
   if (!token) throw held;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const running = serverUrlFile(config);
-  const written = fs.existsSync(running) ? fs.readFileSync(running, 'utf8').trim() : undefined;
-  const url = opts.url ?? config.clientUrl ?? written ?? `http://${host}:${config.port}/graphql`;
+  const url = serverUrl(config, opts);
   try {
     const { createUser } = await new ApiClient(url, token).request(CreateUser, { input: { name: opts.name } });
     return { id: createUser.user.id, name: createUser.user.name, token: createUser.token };

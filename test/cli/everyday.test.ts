@@ -94,7 +94,7 @@ describe('makima login, status, logout', () => {
     expect((await runMakima(['logout'], base)).stdout).toBe(`logged out: removed ${file}\n`);
     const after = await runMakima(['task', 'list'], base);
     expect(after.code).toBe(6);
-    expect(after.stderr).toMatch(/no API token: set MAKIMA_TOKEN or pass --token, or run `makima login <url>`/);
+    expect(after.stderr).toMatch(/no API token: set MAKIMA_TOKEN or pass --token, or run `makima login "<url>"`/);
   });
 
   it("finds a local server's URL and token in its data directory, without anything exported", async () => {

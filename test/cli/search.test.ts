@@ -29,7 +29,7 @@ describe('makima search', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('worker task');
     expect(result.stdout).toContain('[tokenizer]');
-    expect(result.stdout).toContain(`makima task-fork ${f.taskId} --message ${messages[0].id}`);
+    expect(result.stdout).toContain(`makima task fork ${f.taskId} --message ${messages[0].id}`);
     expect(result.stdout).toContain('event 1 (tool_call)');
     const json = await runMakima(['search', 'tokenizer', '--task', f.taskId, '--kind', 'message', '--json'], env());
     const parsed = JSON.parse(json.stdout);
@@ -56,7 +56,7 @@ describe('makima import and task-export', () => {
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a session');
     const first = await runMakima(['import', dir, '--contract', contract.id], env());
     expect(first.code).toBe(0);
-    expect(first.stderr).toContain('2/2');
+    expect(first.stderr).toBe(''); // no progress bar but on a terminal
     expect(first.stdout).toMatch(/a-session\.jsonl → Fixing the flaky parser test .*: 9 messages added, 4 on the conversation/);
     expect(first.stdout).toContain('skipped line 15: torn line');
     expect(first.stdout).toMatch(/b-other\.jsonl → Second session: rename the lexer .*: 1 messages added/);
