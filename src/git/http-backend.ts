@@ -74,7 +74,12 @@ function cgiEnv(req: IncomingMessage, request: GitHttpRequest): Record<string, s
     REMOTE_ADDR: req.socket.remoteAddress ?? '',
     CONTENT_TYPE: String(req.headers['content-type'] ?? ''),
   };
-  if (req.headers['content-length'] !== undefined) env.CONTENT_LENGTH = String(req.headers['content-length']);
+  // Not for a push: given a length, http-backend copies that many bytes to receive-pack and, when
+  // its input ends first (the server died mid-push), reads the end again forever, spinning on a CPU
+  // with receive-pack and its quarantine waiting behind it. Without one, receive-pack reads the
+  // body itself and sees the end: it gives up and removes its quarantine. The body always ends, as
+  // the request does or when the server goes.
+  if (req.headers['content-length'] !== undefined && request.pathInfo !== '/git-receive-pack') env.CONTENT_LENGTH = String(req.headers['content-length']);
   if (req.headers['content-encoding'] !== undefined) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
   if (req.headers['git-protocol'] !== undefined) env.HTTP_GIT_PROTOCOL = String(req.headers['git-protocol']);
   if (request.push) {
