@@ -105,6 +105,8 @@ export interface Config {
   maxPushBytes: number;
   /** The hooks git's receive-pack runs for a push over HTTP (the push rules, git/push-hook.ts). */
   gitHooksDir: string;
+  /** The records of pushes under way, so that a restart clears what a killed one left (git/push-record.ts). */
+  gitPushesDir: string;
   // The HTTP protocol's bounds and /metrics access (docs/operations.md, "Timeouts and connections per client").
   /** A client must have sent a request's headers within this many ms of starting it, else 408 and close. */
   headersTimeoutMs: number;
@@ -173,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     publicUrl: e.MAKIMA_PUBLIC_URL?.replace(/\/+$/, ''),
     maxPushBytes: e.MAKIMA_MAX_PUSH_BYTES,
     gitHooksDir: path.join(dataDir, 'git-hooks'),
+    gitPushesDir: path.join(dataDir, 'git-pushes'),
     headersTimeoutMs: e.MAKIMA_HEADERS_TIMEOUT_MS,
     requestTimeoutMs: e.MAKIMA_REQUEST_TIMEOUT_MS,
     maxConnectionsPerClient: e.MAKIMA_MAX_CONNECTIONS_PER_CLIENT,

@@ -15,7 +15,7 @@ import { migrate } from './db/migrate.js';
 import { Authenticator } from './modules/auth/authenticator.js';
 import { bearerToken } from './modules/auth/service.js';
 import { actorPlugin } from './schema/actor.js';
-import { localGit } from './git/index.js';
+import { localGit, recoverInterruptedPushes } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
@@ -107,6 +107,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Before serving: a change that moved git and died mid-way is settled first (docs/design.md §9).
     const rolledBack = await recoverGitChanges(app);
     if (rolledBack) logger.warn({ rolledBack }, 'rolled back changes that moved git and did not commit before the last stop');
+    // And a push over HTTP that died with the server: git's quarantine and ref locks (docs/mesh.md).
+    for (const { record, removed } of await recoverInterruptedPushes(config.gitPushesDir)) {
+      if (removed.length) logger.warn({ repository: record.repositoryPath, workerId: record.workerId, startedAt: record.startedAt, removed }, 'removed what a push the last stop interrupted left in the repository');
+    }
   } catch (err) {
     await auth.stop();
     await live.stop();

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { installPushHooks, PUSH_ENV } from './push-hook.js';
+import { recordPush } from './push-record.js';
 import { gitEnv } from './repo.js';
 
 /** What a worker may push: the refs of the tasks whose live lease it holds. */
@@ -31,6 +32,8 @@ export interface GitHttpRequest {
   /** receive.maxInputSize; the request itself is cut a little above it. */
   maxPushBytes: number;
   hooksDir: string;
+  /** Where a push is recorded while git runs, so that a restart clears what a killed one left (push-record.ts). */
+  pushRecordDir: string;
   /** Who git's logs name (CGI REMOTE_USER). */
   remoteUser: string;
   /** Tests: sees the running total of request body bytes handed to git. */
@@ -74,7 +77,12 @@ function cgiEnv(req: IncomingMessage, request: GitHttpRequest): Record<string, s
     REMOTE_ADDR: req.socket.remoteAddress ?? '',
     CONTENT_TYPE: String(req.headers['content-type'] ?? ''),
   };
-  if (req.headers['content-length'] !== undefined) env.CONTENT_LENGTH = String(req.headers['content-length']);
+  // Not for a push: given a length, http-backend copies that many bytes to receive-pack and, when
+  // its input ends first (the server died mid-push), reads the end again forever, spinning on a CPU
+  // with receive-pack and its quarantine waiting behind it. Without one, receive-pack reads the
+  // body itself and sees the end: it gives up and removes its quarantine. The body always ends, as
+  // the request does or when the server goes.
+  if (req.headers['content-length'] !== undefined && request.pathInfo !== '/git-receive-pack') env.CONTENT_LENGTH = String(req.headers['content-length']);
   if (req.headers['content-encoding'] !== undefined) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
   if (req.headers['git-protocol'] !== undefined) env.HTTP_GIT_PROTOCOL = String(req.headers['git-protocol']);
   if (request.push) {
@@ -103,7 +111,11 @@ function parseCgiHead(head: string): { status: number; headers: Record<string, s
 /** Serves one smart-HTTP request with `git http-backend`; resolves when the response has ended. */
 export function serveGitHttp(req: IncomingMessage, res: ServerResponse, request: GitHttpRequest): Promise<GitHttpOutcome> {
   return new Promise((resolve) => {
+    const pushing = request.push && request.pathInfo === '/git-receive-pack' ? request.push : null;
+    const unrecord = pushing ? recordPush(request.pushRecordDir, { repositoryPath: request.repositoryPath, ...pushing }) : () => {};
     const child = spawn('git', [...gitConfig(request), 'http-backend'], { env: cgiEnv(req, request), stdio: ['pipe', 'pipe', 'pipe'] });
+    child.once('error', unrecord);
+    child.once('close', unrecord);
     let stderr = '';
     let requestBytes = 0;
     let status = 0;

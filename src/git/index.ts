@@ -34,6 +34,7 @@ export type { FileChange, FileStatus, WorktreeCommit } from './checkpoints.js';
 export { archiveRef, checkpointRef, withTrailers } from './checkpoints.js';
 export type { Git, Workspace } from './seam.js';
 export { serveGitHttp, type GitHttpOutcome, type GitHttpRequest, type PushRights } from './http-backend.js';
+export { recoverInterruptedPushes } from './push-record.js';
 export { taskRefPrefix, unrecordedRef } from './refs.js';
 export { isSha } from './repo.js';
 export { claimLeftoverJournals, JournalFile, lockScope, manualUndo, undo, type ClaimedJournal, type JournalRecord, type UndoStep } from './journal.js';

@@ -161,7 +161,7 @@ export class JournalFile {
 }
 
 /** Writes `file` so that after a crash it holds either its old content or the new, never a torn one. */
-function writeDurably(dir: string, file: string, content: string): void {
+export function writeDurably(dir: string, file: string, content: string): void {
   fs.mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
@@ -183,10 +183,10 @@ function writeDurably(dir: string, file: string, content: string): void {
 /**
  * The journals left by changes that did not finish, each claimed by renaming it (so that two
  * servers sharing a data directory never recover one twice). Bounded: only unfinished changes
- * leave a file.
+ * leave a file. The records of pushes under way (push-record.ts) are named and claimed the same way.
  */
-export interface ClaimedJournal {
-  record: JournalRecord;
+export interface ClaimedJournal<R = JournalRecord> {
+  record: R;
   /** The file as claimed. */
   file: string;
   /** The change is settled: the journal goes. */
@@ -195,9 +195,9 @@ export interface ClaimedJournal {
   moveAside: () => string;
 }
 
-export function claimLeftoverJournals(dir: string): ClaimedJournal[] {
+export function claimLeftoverJournals<R = JournalRecord>(dir: string): ClaimedJournal<R>[] {
   if (!fs.existsSync(dir)) return [];
-  const claimed: ClaimedJournal[] = [];
+  const claimed: ClaimedJournal<R>[] = [];
   for (const name of fs.readdirSync(dir)) {
     const file = path.join(dir, name);
     if (name.endsWith('.tmp')) {
@@ -218,7 +218,7 @@ export function claimLeftoverJournals(dir: string): ClaimedJournal[] {
     }
     const failed = path.join(dir, 'failed', `${match[1]}.json`);
     claimed.push({
-      record: JSON.parse(fs.readFileSync(mine, 'utf8')) as JournalRecord,
+      record: JSON.parse(fs.readFileSync(mine, 'utf8')) as R,
       file: mine,
       release: () => fs.rmSync(mine, { force: true }),
       moveAside: () => {

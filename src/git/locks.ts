@@ -9,6 +9,8 @@
 //   git process is working in that repository or worktree (on Linux, read from /proc; elsewhere
 //   the first condition stands alone), waiting a bounded time for one to finish;
 // - a lock created after this process started belongs to someone alive: it is left alone.
+// A push over HTTP that died with the server is cleared the same way, from its record
+// (push-record.ts): the locks of the refs it may have moved, and receive-pack's quarantine.
 import fs from 'node:fs';
 import path from 'node:path';
 import { git } from './repo.js';
@@ -25,24 +27,71 @@ const WAIT_FOR_GIT_MS = 15_000;
 
 /** Removes the lock files a dead server's git left in `scope`; returns the paths removed. */
 export async function clearDeadLocks(scope: LockScope): Promise<string[]> {
-  if (!fs.existsSync(scope.repositoryPath)) return [];
-  const commonDir = await git(scope.repositoryPath)
-    .raw(['rev-parse', '--git-common-dir'])
-    .then((dir) => path.resolve(scope.repositoryPath, dir))
-    .catch(() => null);
+  const commonDir = await gitCommonDir(scope.repositoryPath);
   if (!commonDir) return [];
   const candidates = [path.join(commonDir, 'packed-refs.lock'), ...scope.refs.map((ref) => path.join(commonDir, `${ref}.lock`))];
   for (const dir of worktreeGitDirs(commonDir, scope.worktreePath)) candidates.push(...WORKTREE_LOCKS.map((name) => path.join(dir, name)));
+  return removeIfDead(candidates, [scope.repositoryPath, commonDir, ...(scope.worktreePath ? [scope.worktreePath] : [])]);
+}
+
+/** Where a push over HTTP worked: the repository and the refs its worker was allowed to move (http-backend.ts's PushRights). */
+export interface PushScope {
+  repositoryPath: string;
+  branches: string[];
+  taskIds: string[];
+}
+
+/** receive-pack's quarantine, `objects/tmp_objdir-incoming-*` (git before 2.35: `objects/incoming-*`). */
+const QUARANTINE = /^(tmp_objdir-)?incoming-/;
+
+/**
+ * Removes what a receive-pack killed with a dead server left (docs/mesh.md, "What a worker may
+ * push"): its quarantine of a half-received pack, which nothing reads but which holds up to a whole
+ * pack on disk, and the locks of the refs it was moving, which would refuse every later push of
+ * those refs ("cannot lock ref") and the server's own moves of the branch. Under the same
+ * conditions as clearDeadLocks; returns the paths removed.
+ */
+export async function clearDeadPush(scope: PushScope): Promise<string[]> {
+  const commonDir = await gitCommonDir(scope.repositoryPath);
+  if (!commonDir) return [];
+  const objects = path.join(commonDir, 'objects');
+  const candidates = [
+    path.join(commonDir, 'packed-refs.lock'),
+    ...scope.branches.map((branch) => path.join(commonDir, 'refs', 'heads', `${branch}.lock`)),
+    ...scope.taskIds.flatMap((taskId) => lockFilesUnder(path.join(commonDir, 'refs', 'makima', 'tasks', taskId))),
+    ...fs.readdirSync(objects).filter((name) => QUARANTINE.test(name)).map((name) => path.join(objects, name)),
+  ];
+  return removeIfDead(candidates, [scope.repositoryPath, commonDir]);
+}
+
+async function gitCommonDir(repositoryPath: string): Promise<string | null> {
+  if (!fs.existsSync(repositoryPath)) return null;
+  return git(repositoryPath)
+    .raw(['rev-parse', '--git-common-dir'])
+    .then((dir) => path.resolve(repositoryPath, dir.trim()))
+    .catch(() => null);
+}
+
+/** Removes those of `candidates` that are older than this process, once no git works in `places`. */
+async function removeIfDead(candidates: string[], places: string[]): Promise<string[]> {
   const startedAt = Date.now() - process.uptime() * 1000;
   const stale = candidates.filter((file) => {
     const stat = fs.statSync(file, { throwIfNoEntry: false });
     return stat !== undefined && stat.mtimeMs < startedAt;
   });
   if (stale.length === 0) return [];
-  const places = [scope.repositoryPath, commonDir, ...(scope.worktreePath ? [scope.worktreePath] : [])];
   if (!(await noGitWorkingIn(places))) return [];
-  for (const file of stale) fs.rmSync(file, { force: true });
+  for (const file of stale) fs.rmSync(file, { recursive: true, force: true });
   return stale;
+}
+
+/** Every `*.lock` file below `dir` (a ref's lock sits beside where the ref would be). */
+function lockFilesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.lock'))
+    .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
 /** The worktree's own git directory (`.git/worktrees/<name>`), from its `.git` file or by its name. */

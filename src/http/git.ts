@@ -158,6 +158,7 @@ export async function serveGit(app: AppContext, req: IncomingMessage, res: Serve
       push,
       maxPushBytes: app.config.maxPushBytes,
       hooksDir: app.config.gitHooksDir,
+      pushRecordDir: app.config.gitPushesDir,
       remoteUser: ctx.viewer.name,
       onRequestBytes: push ? crashMidPush(app) : undefined,
     });

@@ -4,16 +4,17 @@
 // (test/fixtures/agent-remote.mjs) waits for its acks. Faults are real kill -9s of the worker at a
 // point a proxy between it and the server holds it: mid-fetch, mid-push, and between the push and
 // createCheckpoint.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/gql/index.js';
 import { rawId, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
 import { createContract, ForkTask, ResumeTask, RewindTask, taskEvent } from '../fixtures.js';
+import { git } from '../git-client.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/agent-remote.mjs', import.meta.url));
@@ -45,8 +46,11 @@ function env(user: TestUser, mode: string, url = t.url): Record<string, string> 
   return { MAKIMA_URL: url, MAKIMA_TOKEN: user.token, AGENT_MODE: mode };
 }
 
-function startWorker(dir: string, user: TestUser, mode: string, extra: string[] = [], url?: string): Spawned {
-  const worker = spawnMakima(args(dir, `w-${path.basename(dir)}`, ['--lease-seconds', '30', ...extra]), env(user, mode, url));
+/** The fault tests' lease: short, so that a killed worker's lapses soon (renewed every 3 s while it lives). */
+const FAULT_LEASE_SECONDS = 6;
+
+function startWorker(dir: string, user: TestUser, mode: string, { leaseSeconds = 30, url }: { leaseSeconds?: number; url?: string } = {}): Spawned {
+  const worker = spawnMakima(args(dir, `w-${path.basename(dir)}`, ['--lease-seconds', String(leaseSeconds)]), env(user, mode, url));
   workers.push(worker);
   return worker;
 }
@@ -82,10 +86,13 @@ async function listed(user: TestUser, taskId: string) {
   return messages[messages.length - 1] as { files: Record<string, string>; cwd: string; worktreePath: string; commitSha: string };
 }
 
-/** The contract's refs as a git client sees them over gitUrl, with the user's token. */
-function remoteRefs(gitUrl: string, token: string): Record<string, string> {
-  const out = execFileSync('git', ['-c', `http.extraHeader=Authorization: Bearer ${token}`, 'ls-remote', gitUrl], { encoding: 'utf8' });
-  return Object.fromEntries(out.trim().split('\n').filter(Boolean).map((line) => line.split('\t').reverse()));
+/**
+ * The contract's refs as a git client sees them over gitUrl, with the user's token. Asynchronous:
+ * the server runs in this process, and a synchronous git would wait for it forever.
+ */
+async function remoteRefs(gitUrl: string, token: string): Promise<Record<string, string>> {
+  const out = await git(process.cwd(), ['ls-remote', gitUrl], { token });
+  return Object.fromEntries(out.split('\n').filter(Boolean).map((line) => line.split('\t').reverse()));
 }
 
 const ContractGitUrl = graphql(`
@@ -95,23 +102,27 @@ const ContractGitUrl = graphql(`
 /**
  * A proxy between a worker and the server that forwards everything but holds the first request
  * `matches` picks (it is never forwarded): the worker is then stopped at that point, for a kill.
+ * `close` also ends the held connection: a killed worker's git outlives it (a SIGKILL reaches only
+ * the worker's own process) and would wait on that connection for as long as it stays open.
  */
-async function holdingProxy(matches: (req: http.IncomingMessage, body: string) => boolean) {
+async function holdingProxy(what: string, matches: (req: http.IncomingMessage, body: string) => boolean) {
   const target = new URL(t.url);
   let resolveHeld!: (body: string) => void;
-  const held = new Promise<string>((resolve) => (resolveHeld = resolve));
+  const heldBody = new Promise<string>((resolve) => (resolveHeld = resolve));
   let holding = false;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (!holding && matches(req, body.toString('latin1'))) {
+      // git compresses larger request bodies; the match reads them as sent before compression.
+      const plain = req.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(body) : body;
+      if (!holding && matches(req, plain.toString('latin1'))) {
         holding = true;
-        resolveHeld(body.toString('utf8'));
+        resolveHeld(plain.toString('utf8'));
         return;
       }
-      const forward = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      const forward = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });
@@ -121,7 +132,28 @@ async function holdingProxy(matches: (req: http.IncomingMessage, body: string) =
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${target.pathname}`;
-  return { url, held, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url,
+    /** The held request's body, once `worker` has sent it; fails if the worker exits first or it takes too long. */
+    held(worker: Spawned, timeoutMs = 30_000): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the proxy held no ${what} within ${timeoutMs} ms; the worker said:\n${worker.output()}`)), timeoutMs);
+        const exited = () => reject(new Error(`the worker exited before the proxy held ${what}; it said:\n${worker.output()}`));
+        if (worker.child.exitCode !== null || worker.child.signalCode !== null) exited();
+        worker.child.once('exit', exited);
+        void heldBody.then((body) => {
+          clearTimeout(timer);
+          worker.child.off('exit', exited);
+          resolve(body);
+        });
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 async function newContract(user: TestUser) {
@@ -129,10 +161,10 @@ async function newContract(user: TestUser) {
   return { contractId: contract.id, taskId: contract.supervisor.id, gitUrl: (await user.ok(ContractGitUrl, { id: contract.id })).contract!.gitUrl };
 }
 
-/** Kills the worker (its reaper stops the agent), waits for the lapse, and resumes the task. */
-async function killAndResume(worker: Spawned, user: TestUser, taskId: string): Promise<void> {
+/** Kills the worker (its reaper stops the agent), waits for its lease to lapse, and resumes the task. */
+async function killAndResume(worker: Spawned, user: TestUser, taskId: string, leaseSeconds = 30): Promise<void> {
   await worker.stop('SIGKILL');
-  await taskEvent(t, user, taskId, 'interrupted', 45_000); // the 30 s lease must lapse first
+  await taskEvent(t, user, taskId, 'interrupted', leaseSeconds * 1000 + 15_000);
   await user.ok(ResumeTask, { input: { taskId } });
 }
 
@@ -187,5 +219,65 @@ describe('makima worker --workdir', () => {
       expect(result).toEqual({ code: 2, stdout: '', stderr: `makima: --workdir: ${reason}\n` });
     }
     expect(fs.readdirSync(full)).toEqual(['notes.txt']);
+  });
+});
+
+describe('makima worker --workdir: faults', { timeout: 60_000 }, () => {
+  it('killed between the push and createCheckpoint: nothing recorded, the pushed commit kept, the next claimant starts from the last recorded', async () => {
+    const user = await t.createUser();
+    const { taskId, gitUrl } = await newContract(user);
+    const before = (await recorded(user, taskId)).headCommit!;
+    const proxy = await holdingProxy('createCheckpoint', (req, body) => req.url?.endsWith('/graphql') === true && body.includes('createCheckpoint'));
+    try {
+      const worker = startWorker(workdir(), user, 'one', { leaseSeconds: FAULT_LEASE_SECONDS, url: proxy.url });
+      const pushed: string = JSON.parse(await proxy.held(worker)).variables.input.commitSha;
+      await killAndResume(worker, user, taskId, FAULT_LEASE_SECONDS);
+      expect((await recorded(user, taskId)).checkpoints).toEqual([]);
+      expect((await remoteRefs(gitUrl, user.token))[`refs/makima/tasks/${rawId(taskId)}/pending/${pushed}`]).toBe(pushed);
+
+      await listRun(workdir(), user);
+      const next = await listed(user, taskId);
+      expect(next.commitSha).toBe(before);
+      expect(Object.keys(next.files)).toEqual(['README.md']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('killed mid-push: nothing recorded, nothing half-arrived, the next claimant starts from the last recorded', async () => {
+    const user = await t.createUser();
+    const { taskId, gitUrl } = await newContract(user);
+    const before = (await recorded(user, taskId)).headCommit!;
+    const proxy = await holdingProxy('push', (req) => req.method === 'POST' && req.url?.endsWith('/git-receive-pack') === true);
+    try {
+      const worker = startWorker(workdir(), user, 'one', { leaseSeconds: FAULT_LEASE_SECONDS, url: proxy.url });
+      await proxy.held(worker);
+      await killAndResume(worker, user, taskId, FAULT_LEASE_SECONDS);
+      expect((await recorded(user, taskId)).checkpoints).toEqual([]);
+      expect(Object.keys(await remoteRefs(gitUrl, user.token)).filter((ref) => ref.includes(rawId(taskId)))).toEqual([]);
+      await listRun(workdir(), user);
+      expect((await listed(user, taskId)).commitSha).toBe(before);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('killed mid-fetch: the same directory serves the next claim', async () => {
+    const user = await t.createUser();
+    const { taskId } = await newContract(user);
+    const before = (await recorded(user, taskId)).headCommit!;
+    const dir = workdir();
+    // The fetch proper (protocol v2's "command=fetch"), after the refs were listed.
+    const proxy = await holdingProxy('fetch', (req, body) => req.method === 'POST' && req.url?.endsWith('/git-upload-pack') === true && body.includes('command=fetch'));
+    try {
+      const worker = startWorker(dir, user, 'one', { leaseSeconds: FAULT_LEASE_SECONDS, url: proxy.url });
+      await proxy.held(worker);
+      await killAndResume(worker, user, taskId, FAULT_LEASE_SECONDS);
+      await listRun(dir, user);
+      const next = await listed(user, taskId);
+      expect(next).toMatchObject({ commitSha: before, files: { 'README.md': '# remote\n' } });
+    } finally {
+      await proxy.close();
+    }
   });
 });
