@@ -63,20 +63,17 @@ function defineWorker(cmd: Command): void {
       const report = reporter(opts.json);
       const { viewer } = await client.request(Viewer); // a wrong URL or token fails here, at once
       const stop = new AbortController();
+      // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that
+      // arrives while the worker is already stopping on its own (--once) still ends it cleanly.
       const onSignal = () => stop.abort();
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      try {
-        report(
-          'started',
-          { workerId, user: viewer.name, leaseSeconds: opts.leaseSeconds, contractIds: opts.contract ?? null, supervisor: opts.supervisor ?? null },
-          `worker ${workerId} (user ${viewer.name}) is waiting for ${claimsWhat(opts)}; Ctrl-C stops it`,
-        );
-        await work(client, { ...opts, workerId, report, signal: stop.signal });
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      report(
+        'started',
+        { workerId, user: viewer.name, leaseSeconds: opts.leaseSeconds, contractIds: opts.contract ?? null, supervisor: opts.supervisor ?? null },
+        `worker ${workerId} (user ${viewer.name}) is waiting for ${claimsWhat(opts)}; Ctrl-C stops it`,
+      );
+      await work(client, { ...opts, workerId, report, signal: stop.signal });
       report('stopped', { workerId }, `worker ${workerId} stopped`);
     });
 }
