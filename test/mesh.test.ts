@@ -113,8 +113,12 @@ describe('claimTask', () => {
   });
 });
 
-/** Starts a claim and resolves, once it is waiting on `server`, with (a function returning) its result. */
-async function waitingClaim(server: TestServer, user: TestUser, workerId: string, waitSeconds = 10) {
+/**
+ * Starts a claim and resolves, once it is waiting on `server`, with (a function returning) its result.
+ * A waiting claim never polls: it returns work only when a notification wakes it, and null at its
+ * deadline otherwise — so an assignment proves the wake-up, with no timing to measure on a busy machine.
+ */
+async function waitingClaim(server: TestServer, user: TestUser, workerId: string, waitSeconds = 60) {
   const signals = workSignals(server.db);
   const before = signals.waiting(user.id);
   const result = user.gql(ClaimTask, { input: { workerId, waitSeconds } });
@@ -133,51 +137,43 @@ async function interruptedTask(server: TestServer, user: TestUser): Promise<stri
 }
 
 describe('claimTask with waitSeconds (long-poll)', () => {
-  it('returns within a second after a resume makes a task pending', async () => {
+  it('is woken with the task when a resume makes it pending', async () => {
     const user = await t.createUser();
     const taskId = await interruptedTask(t, user);
     const waiting = await waitingClaim(t, user, 'idle-worker');
-    const resumedAt = Date.now();
     await user.ok(ResumeTask, { input: { taskId } });
     const result = await waiting();
-    expect(Date.now() - resumedAt).toBeLessThan(1000);
     expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'RESUME', task: { id: taskId, workerId: 'idle-worker' } });
   });
 
-  it('returns within a second after createTask', async () => {
+  it('is woken with the task createTask makes', async () => {
     const user = await t.createUser();
     const { contractId } = await newContract(t, user);
     await claim(user, 'busy'); // takes the supervisor: nothing is pending
     const waiting = await waitingClaim(t, user, 'idle');
-    const createdAt = Date.now();
     const created = await createTask(user, contractId, 'new');
     const result = await waiting();
-    expect(Date.now() - createdAt).toBeLessThan(1000);
     expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.id } });
   });
 
-  it('returns within a second after createContract (its supervisor is new work)', async () => {
+  it('is woken with the supervisor createContract makes', async () => {
     const user = await t.createUser();
     const repo = await t.makeRepo();
     const waiting = await waitingClaim(t, user, 'idle');
-    const createdAt = Date.now();
     const created = await createContract(user, repo);
     const result = await waiting();
-    expect(Date.now() - createdAt).toBeLessThan(1000);
     expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'NEW', task: { id: created.supervisor.id } });
   });
 
-  it('returns within a second after forkTask, with reason FORK and the shared conversation', async () => {
+  it('is woken with the fork forkTask makes, with reason FORK and the shared conversation', async () => {
     const user = await t.createUser();
     const { supervisorId } = await newContract(t, user);
     await claim(user, 'busy');
     const appended = await appendMessages(user, supervisorId, [{ role: 'USER', content: 'fork here' }], { workerId: 'busy' });
     const messageId = appended.messages[0].id;
     const waiting = await waitingClaim(t, user, 'idle');
-    const forkedAt = Date.now();
     const fork = await user.ok(ForkTask, { input: { taskId: supervisorId, messageId } });
     const result = await waiting();
-    expect(Date.now() - forkedAt).toBeLessThan(1000);
     expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'FORK', task: { id: fork.forkTask.task.id } });
     expect(result.data!.claimTask.assignment!.conversation.map((m) => m.id)).toEqual([messageId]);
   });
@@ -220,7 +216,8 @@ describe('claimTask with waitSeconds (long-poll)', () => {
     const { supervisorId } = await newContract(t, user);
     const started = Date.now();
     expect((await claim(user, 'w', { waitSeconds: 30 }))!.task.id).toBe(supervisorId);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Not after a wait: a claim that waited for nothing would return null at 30 s.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('a server that stops releases its waiting claims at once, with a null assignment', async () => {
@@ -272,15 +269,13 @@ describe('claimTask with waitSeconds (long-poll)', () => {
       await database?.drop();
     });
 
-    it('a claim waiting on one instance receives work resumed on the other within a second', async () => {
+    it('a claim waiting on one instance is woken with work resumed on the other', async () => {
       const owner = await first.createUser();
       const taskId = await interruptedTask(first, owner);
       const onSecond: TestUser = { ...owner, gql: (doc, v) => second.gql(doc, v, owner.token) };
       const waiting = await waitingClaim(second, onSecond, 'remote-worker');
-      const resumedAt = Date.now();
       await owner.ok(ResumeTask, { input: { taskId } });
       const result = await waiting();
-      expect(Date.now() - resumedAt).toBeLessThan(1000);
       expect(result.data!.claimTask.assignment).toMatchObject({ reason: 'RESUME', task: { id: taskId, workerId: 'remote-worker' } });
     });
   });
