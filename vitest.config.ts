@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
@@ -14,10 +15,10 @@ export default defineConfig({
     // bin/makima.js (run by test/cli) runs the compiled dist/: build it first when src/ is newer.
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
-    // Most of a test's time is spent waiting on other processes (servers, git, Chromium), so test
-    // files run three at a time even on two cores; vitest's default (cores − 1) would run them one
-    // by one there (docs/testing.md, "The suite"). MAKIMA_TEST_WORKERS overrides it.
-    maxWorkers: Number(process.env.MAKIMA_TEST_WORKERS) || 3,
+    // Much of a test's time is spent waiting on other processes (servers, git, Chromium), so at
+    // least two test files run at a time; vitest's default (cores − 1) would run them one by one on
+    // two cores (docs/testing.md, "The suite"). MAKIMA_TEST_WORKERS overrides it.
+    maxWorkers: Number(process.env.MAKIMA_TEST_WORKERS) || Math.max(2, os.availableParallelism() - 1),
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
