@@ -175,6 +175,14 @@ async function knownSession(host: AcpHost): Promise<string | undefined> {
   return session?.protocol === 'acp' ? session.sessionId : undefined;
 }
 
+/** What a resumed or forked task's first prompt says when the server gave no note. */
+const NOTES: Record<Assignment['reason'], string> = {
+  NEW: 'A new task.',
+  RESUME: 'Resumed.',
+  RESUME_FROM_CHECKPOINT: 'Resumed from a checkpoint: the code and the conversation are as they were then.',
+  FORK: "A fork of another task: the code and the conversation are that task's at the fork point.",
+};
+
 /**
  * What the agent is asked: the task's prompt (for a supervisor, with its contract), or on a resume
  * the resume note — preceded, when the agent starts a new session, by the conversation so far.
@@ -189,7 +197,7 @@ function promptFor(assignment: Assignment, how: 'new' | 'load' | 'replay'): { se
     const ask = task.isSupervisor && c ? `You supervise the contract "${c.name}" (phase ${c.phase})${c.description ? `: ${c.description}` : ''}.\n\n${prompt}` : prompt;
     return { sent: [text(ask)], recorded: [text(ask)] };
   }
-  const note = text(`${assignment.resumeNote ?? `Resumed (${assignment.reason}).`}\nContinue the task from where the conversation ends.`);
+  const note = text(`${assignment.resumeNote ?? NOTES[assignment.reason]}\nContinue the task from where the conversation ends.`);
   if (how === 'load') return { sent: [note], recorded: [note] };
   const lines = assignment.conversation.map((m) => `[${m.role.toLowerCase()}] ${plain(m.content)}`);
   const context = text(`You are continuing the task "${task.name}". Its prompt was:\n${task.prompt ?? task.name}\n\nThe conversation so far:\n${lines.join('\n\n')}`);

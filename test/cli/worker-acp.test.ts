@@ -1,7 +1,9 @@
 // `makima worker --acp` against a real server, driving a scripted ACP agent (test/fixtures/acp-agent.ts,
 // a real child process speaking the Agent Client Protocol over stdio through the SDK's agent side):
 // a full turn recorded as conversation, events, checkpoints, agent session and usage; the permission
-// policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay.
+// policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay;
+// a resume from a checkpoint, a fork and a resume after a rewind each start a new session carrying
+// only the conversation kept.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/gql/index.js';
 import { eventually, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { claim, CompleteTask, createContract, createTask, interruptedEvent, ResumeTask } from '../fixtures.js';
+import { claim, CompleteTask, createContract, createTask, ForkTask, interruptedEvent, ResumeTask, RewindTask } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/acp-agent.ts', import.meta.url));
@@ -73,6 +75,20 @@ const Recorded = graphql(`
 const CancelTask = graphql(`
   mutation AcpCancelTask($input: CancelTaskInput!) { cancelTask(input: $input) { task { id status } } }
 `);
+
+const Checkpoints = graphql(`
+  query AcpCheckpoints($id: ID!) { task(id: $id) { checkpoints(first: 10) { edges { node { id number commitSha } } } } }
+`);
+
+const ResumeFromCheckpoint = graphql(`
+  mutation AcpResumeFromCheckpoint($input: ResumeTaskFromCheckpointInput!) { resumeTaskFromCheckpoint(input: $input) { task { id pendingReason } } }
+`);
+
+/** The task's checkpoint `number`. */
+async function checkpointNumber(user: TestUser, taskId: string, number: number) {
+  const checkpoints = (await user.ok(Checkpoints, { id: taskId })).task!.checkpoints.edges.map((e) => e.node);
+  return checkpoints.find((c) => c.number === number)!;
+}
 
 async function recorded(user: TestUser, taskId: string) {
   const task = (await user.ok(Recorded, { id: taskId })).task!;
@@ -291,6 +307,107 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     const r = await recorded(user, task.id);
     expect(r.status).toBe('COMPLETED');
     expect(r.agentSession!.sessionId).toBe(newSession);
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
+  });
+
+  /**
+   * A task whose one turn (the work script, checkpoint per edit) ended in a refusal: FAILED, its
+   * conversation [prompt, answer], checkpoint #1 with a.txt whose snapshot holds only the prompt,
+   * #2 with b.txt, #3 with c.txt after the answer. The agent could load its session.
+   */
+  async function failedTurn(user: TestUser) {
+    const task = await plainTask(user, 'Write a, b and c.');
+    const { env, log } = agentEnv(user, 'work', { ACP_AGENT_STOP: 'refusal', ACP_AGENT_LOAD: '1' });
+    const first = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'first', '--checkpoint-every', 'edit'], env);
+    expect(first.code).toBe(1);
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('FAILED');
+    expect(r.messages.map((m) => m.role)).toEqual(['USER', 'ASSISTANT']);
+    return { task, sessionId: agentLog(log).find((e) => e.event === 'new')!.sessionId as string };
+  }
+
+  /** The agent's log of a run that started a new session: its one prompt, as text blocks. */
+  function newSessionPrompt(log: string): string[] {
+    const agent = agentLog(log);
+    expect(agent.filter((e) => e.event === 'load')).toEqual([]);
+    expect(agent.filter((e) => e.event === 'new')).toHaveLength(1);
+    return agent.find((e) => e.event === 'prompt')!.prompt as string[];
+  }
+
+  const UP_TO_CHECKPOINT_1 = 'You are continuing the task "acp task". Its prompt was:\nWrite a, b and c.\n\nThe conversation so far:\n[user] Write a, b and c.';
+
+  it('resumes from a checkpoint with a new session whose prompt carries the conversation up to the checkpoint, on its code', async () => {
+    const user = await t.createUser();
+    const { task, sessionId } = await failedTurn(user);
+    const one = await checkpointNumber(user, task.id, 1);
+    await user.ok(ResumeFromCheckpoint, { input: { taskId: task.id, checkpointId: one.id } });
+
+    // The agent could load its old session, which holds the answer rewound away: it is not asked to.
+    const { env, log } = agentEnv(user, 'prompted', { ACP_AGENT_LOAD: '1' });
+    const second = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'second'], env);
+    expect(second.code).toBe(0);
+    const [context, note] = newSessionPrompt(log);
+    expect(context).toBe(UP_TO_CHECKPOINT_1);
+    expect(note).toMatch(/^Resumed: the task was FAILED — last error: the agent refused to continue \(stopReason refusal\)\. Its code and conversation were rewound to checkpoint #1 .*\nContinue the task from where the conversation ends\.$/s);
+    expect(agentLog(log).find((e) => e.event === 'new')!.sessionId).not.toBe(sessionId);
+    // The worktree the agent ran in held the checkpoint's files, not what came after.
+    expect(fs.readFileSync(path.join(task.worktreePath, 'a.txt'), 'utf8')).toBe('alpha\n');
+    expect(fs.existsSync(path.join(task.worktreePath, 'b.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(task.worktreePath, 'c.txt'))).toBe(false);
+
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.messages.map((m) => [m.role, m.content])).toEqual([
+      ['USER', [{ type: 'text', text: 'Write a, b and c.' }]],
+      ['USER', [{ type: 'text', text: note }]],
+      ['ASSISTANT', [{ type: 'text', text: 'Still here.' }]],
+    ]);
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
+  });
+
+  it('starts a fork with a new session whose prompt carries the conversation up to the fork point and says it is a fork', async () => {
+    const user = await t.createUser();
+    const { task: original } = await failedTurn(user);
+    const two = await checkpointNumber(user, original.id, 2);
+    const fork = (await user.ok(ForkTask, { input: { taskId: original.id, checkpointId: two.id } })).forkTask.task;
+
+    const { env, log } = agentEnv(user, 'prompted', { ACP_AGENT_LOAD: '1' });
+    const run = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'forked'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`claimed acp task (fork) (${fork.id}): FORK`);
+    const [context, note] = newSessionPrompt(log);
+    expect(context).toBe(UP_TO_CHECKPOINT_1.replace('"acp task"', '"acp task (fork)"'));
+    expect(note).toBe(
+      `Forked from task "acp task" (${original.id}) at its checkpoint #2 (commit ${two.commitSha}): this task starts from that checkpoint's code and the conversation up to it (1 message).\n` +
+        'Continue the task from where the conversation ends.',
+    );
+    expect(agentLog(log).find((e) => e.event === 'new')).toMatchObject({ cwd: fork.worktreePath });
+    expect(fs.readdirSync(fork.worktreePath!).filter((f) => f.endsWith('.txt')).sort()).toEqual(['a.txt', 'b.txt']);
+
+    const r = await recorded(user, fork.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.messages.map((m) => m.role)).toEqual(['USER', 'USER', 'ASSISTANT']);
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay']);
+  });
+
+  it('forgets the agent session when the conversation is rewound: the resume that follows starts a new session with only what was kept', async () => {
+    const user = await t.createUser();
+    const { task, sessionId } = await failedTurn(user);
+    const one = await checkpointNumber(user, task.id, 1);
+    await user.ok(RewindTask, { input: { taskId: task.id, checkpointId: one.id, mode: 'CONVERSATION' } });
+    const rewound = await recorded(user, task.id);
+    expect(rewound.agentSession).toBeNull();
+    expect(rewound.history.find((h) => h.eventType === 'CHAT' && h.eventSubtype === 'rewound')!.data).toMatchObject({ toMessageCount: 1, forgottenAgentSessionId: sessionId });
+    await user.ok(ResumeTask, { input: { taskId: task.id } });
+
+    const { env, log } = agentEnv(user, 'prompted', { ACP_AGENT_LOAD: '1' });
+    const second = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'second'], env);
+    expect(second.code).toBe(0);
+    const [context, note] = newSessionPrompt(log);
+    expect(context).toBe(UP_TO_CHECKPOINT_1);
+    expect(note).toMatch(/^Resumed: the task was FAILED /);
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
     expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
   });
 });
