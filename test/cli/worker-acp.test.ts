@@ -3,7 +3,8 @@
 // a full turn recorded as conversation, events, checkpoints, agent session and usage; the permission
 // policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay;
 // a resume from a checkpoint, a fork and a resume after a rewind each start a new session carrying
-// only the conversation kept.
+// only the conversation kept; what the agent gets wrong on the wire is an ERROR event and the worker
+// lives on.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -409,5 +410,45 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     const r = await recorded(user, task.id);
     expect(r.status).toBe('COMPLETED');
     expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
+  });
+
+  it('records what the agent gets wrong on the wire as ERROR events; a line over the limit fails its task; the worker serves the next task', async () => {
+    const user = await t.createUser();
+    const contract = await createContract(user, await t.makeRepo());
+    const supervisor = await claim(user, 'setup');
+    await user.ok(CompleteTask, { input: { taskId: supervisor!.task.id, workerId: 'setup' } });
+    const garbage = await createTask(user, contract.id, 'garbage', { prompt: 'garbage on the wire' });
+    const oversized = await createTask(user, contract.id, 'oversized', { prompt: 'oversized line' });
+    const plain = await createTask(user, contract.id, 'plain', { prompt: 'hello' });
+    const { env } = agentEnv(user, 'prompted', { ACP_AGENT_LINE_MIB: '16' });
+    const worker = startWorker(['--max-message-mib', '1', '--worker-id', 'w-wire', '--lease-seconds', '10'], env);
+    const finished = async (id: string) => ['COMPLETED', 'FAILED'].includes((await recorded(user, id)).status);
+    await eventually(async () => (await finished(garbage.id)) && (await finished(oversized.id)) && (await finished(plain.id)), 'the three tasks to finish', 150_000, 200);
+    expect(worker.child.exitCode).toBeNull(); // the worker lives on
+
+    const g = await recorded(user, garbage.id);
+    expect(g.status).toBe('COMPLETED');
+    const errors = g.events.filter((e) => e.type === 'ERROR').map((e) => e.data);
+    expect(errors.map((e) => [e.acp, e.id, (e.error as { code: number }).code])).toEqual([
+      ['protocol_error', null, -32700],
+      ['protocol_error', null, -32600],
+      ['protocol_error', 'bad-params', -32602],
+      ['protocol_error', 'no-method', -32601],
+    ]);
+    expect(errors.map((e) => e.message)).toEqual([
+      'makima worker: the agent sent a line that is not JSON; it was answered -32700: Parse error',
+      expect.stringMatching(/^makima worker: the agent sent a line that is not a JSON-RPC message; it was answered -32600: Invalid request/),
+      "makima worker: the agent sent a request whose params do not fit the method's schema; it was answered -32602: Invalid params",
+      expect.stringMatching(/^makima worker: the agent sent a request for a method the worker does not serve; it was answered -32601: "Method not found": makima\/nothing/),
+    ]);
+    expect(g.messages.at(-1)).toMatchObject({ role: 'ASSISTANT', content: [{ type: 'text', text: 'Still here.' }] });
+
+    const o = await recorded(user, oversized.id);
+    const reason = `the agent sent a message longer than ${1024 * 1024} bytes (--max-message-mib); the worker stopped reading it and stopped the agent`;
+    expect(o).toMatchObject({ status: 'FAILED', lastError: reason });
+    expect(o.events.filter((e) => e.type === 'ERROR').map((e) => e.data)).toEqual([{ message: `makima worker: ${reason}`, acp: 'message_too_large', maxMessageBytes: 1024 * 1024 }]);
+
+    expect((await recorded(user, plain.id)).status).toBe('COMPLETED');
+    await worker.stop('SIGTERM');
   });
 });
