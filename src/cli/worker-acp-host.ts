@@ -45,5 +45,7 @@ export interface AcpHost {
   /** How to ask the agent to stop before it is killed (cancelTask, Ctrl-C). */
   onInterrupt(interrupt: () => void): void;
   kill(): void;
+  /** A process group the worker started for the agent (a terminal): stopped by the reaper too if the worker dies. */
+  watchGroup(pgid: number): void;
 }
 

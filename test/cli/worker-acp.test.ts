@@ -4,7 +4,7 @@
 // policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay;
 // a resume from a checkpoint, a fork and a resume after a rewind each start a new session carrying
 // only the conversation kept; what the agent gets wrong on the wire is an ERROR event and the worker
-// lives on.
+// lives on; the reaper stops the agent and its terminals when the worker is killed with SIGKILL.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -22,12 +22,15 @@ const ACP = `'${process.execPath}' --import '${TSX}' '${AGENT}'`;
 let t: TestServer;
 let dir: string;
 const workers: Spawned[] = [];
+/** Processes a test saw started, killed at the end in case a failing test left them running. */
+const started: number[] = [];
 beforeAll(async () => {
   t = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '100' });
   dir = tempDir();
 });
 afterAll(async () => {
   for (const w of workers) await w.stop('SIGKILL');
+  for (const pid of started.filter(running)) process.kill(pid, 'SIGKILL');
   await t?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -450,5 +453,37 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
 
     expect((await recorded(user, plain.id)).status).toBe('COMPLETED');
     await worker.stop('SIGTERM');
+  });
+});
+
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe.runIf(process.platform === 'linux')('makima worker --acp killed with SIGKILL', { timeout: 120_000 }, () => {
+  it('has its reaper stop the agent and the terminals the agent opened', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Open a terminal and wait.');
+    const { env, log } = agentEnv(user, 'terminal');
+    const worker = startWorker(['--json', '--worker-id', 'w-killed', '--lease-seconds', '10'], env);
+    const agentPid = Number((await worker.waitFor(/"event":"agent_started"[^\n]*"pid":(\d+)/, 60_000))[1]);
+    const terminalPid = Number((await worker.waitFor(/"acp":"terminal"[^\n]*"pid":(\d+)/, 60_000))[1]);
+    started.push(agentPid, terminalPid);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'terminal started'), 'the terminal to start', 60_000);
+    expect(running(agentPid)).toBe(true);
+    expect(running(terminalPid)).toBe(true);
+
+    // The worker's output closes when its reaper, which holds its stderr, has done its work and exited.
+    const closed = new Promise<void>((resolve) => worker.child.once('close', () => resolve()));
+    worker.child.kill('SIGKILL');
+    await closed;
+    await eventually(async () => !running(agentPid) && !running(terminalPid), 'the agent and its terminal to be gone', 15_000);
+    expect(worker.output()).toContain(`is gone; stopped the agent of task ${task.id} (process group ${agentPid})\n`);
+    expect(worker.output()).toContain(`is gone; stopped a terminal the agent of task ${task.id} started (process group ${terminalPid})\n`);
   });
 });
