@@ -183,7 +183,7 @@ async function session(ctx: acp.ClientContext, host: AcpHost, options: AcpOption
     );
   });
   const prompt = promptFor(assignment, how);
-  turn.begin(prompt.recorded);
+  await turn.begin(prompt.recorded);
   const response = await ctx.request(acp.methods.agent.session.prompt, { sessionId, prompt: prompt.sent });
   await turn.end(response);
   return response.stopReason;

@@ -80,6 +80,12 @@ const CancelTask = graphql(`
   mutation AcpCancelTask($input: CancelTaskInput!) { cancelTask(input: $input) { task { id status } } }
 `);
 
+const FirstRecorded = graphql(`
+  query AcpFirstRecorded($id: ID!) {
+    task(id: $id) { conversation(first: 1) { edges { node { createdAt } } } events(first: 1) { edges { node { type createdAt } } } }
+  }
+`);
+
 const Checkpoints = graphql(`
   query AcpCheckpoints($id: ID!) { task(id: $id) { checkpoints(first: 10) { edges { node { id number commitSha } } } } }
 `);
@@ -129,6 +135,9 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
 
     const r = await recorded(user, task.id);
     expect(r.status).toBe('COMPLETED');
+    // The prompt is recorded before anything the agent answers, so every view of the history shows it first.
+    const first = (await user.ok(FirstRecorded, { id: task.id })).task!;
+    expect(Date.parse(first.conversation.edges[0].node.createdAt)).toBeLessThanOrEqual(Date.parse(first.events.edges[0].node.createdAt));
     expect(r.messages).toEqual([
       { role: 'USER', content: [{ type: 'text', text: 'Write a, b and c.' }], toolCalls: null },
       {
