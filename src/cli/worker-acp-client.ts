@@ -123,9 +123,13 @@ export class AcpClientSide {
   async createTerminal(params: acp.CreateTerminalRequest): Promise<acp.CreateTerminalResponse> {
     await this.settled();
     const cwd = this.confine('terminal/create', params.cwd ?? this.root);
-    const env = { ...process.env, ...Object.fromEntries((params.env ?? []).map((v) => [v.name, v.value])) };
-    // Its own process group, so that stopping it stops what it started; all are stopped with the agent.
+    // The run's ids, as the agent has them: they mark the terminal's processes as this run's (worker-agents.ts).
+    const ids = { MAKIMA_TASK_ID: this.host.assignment.task.id, MAKIMA_WORKER_ID: this.host.workerId };
+    const env = { ...process.env, ...Object.fromEntries((params.env ?? []).map((v) => [v.name, v.value])), ...ids };
+    // Its own process group, so that stopping it stops what it started; all are stopped with the agent,
+    // and by the reaper if the worker dies.
     const child = spawn(params.command, params.args ?? [], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid) this.host.watchGroup(child.pid);
     const id = `term-${crypto.randomUUID()}`;
     const terminal: Terminal = {
       child,

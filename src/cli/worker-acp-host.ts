@@ -19,6 +19,8 @@ export interface AcpOptions {
   checkpointEvery: CheckpointEvery;
   /** How long initialize, session/new and session/load may take. */
   initTimeoutMs: number;
+  /** The longest line (one JSON-RPC message) read from the agent: memory the agent can make the worker hold. */
+  maxMessageBytes: number;
 }
 
 /** What a run gives the driver: where the agent works, and its reports to the API, kept in order. */
@@ -43,5 +45,7 @@ export interface AcpHost {
   /** How to ask the agent to stop before it is killed (cancelTask, Ctrl-C). */
   onInterrupt(interrupt: () => void): void;
   kill(): void;
+  /** A process group the worker started for the agent (a terminal): stopped by the reaper too if the worker dies. */
+  watchGroup(pgid: number): void;
 }
 

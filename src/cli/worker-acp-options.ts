@@ -9,6 +9,13 @@ export interface AcpFlags {
   permissions: PermissionPolicy | 'default';
   checkpointEvery: CheckpointEvery;
   initTimeoutSeconds: number;
+  maxMessageMib: number;
+}
+
+function mebibytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError('expected a whole number of MiB between 1 and 1024');
+  return n;
 }
 
 function seconds(value: string): number {
@@ -26,10 +33,11 @@ export function defineAcpOptions(cmd: Command): void {
         .default('default'),
     )
     .addOption(new Option('--checkpoint-every <when>', '--acp: a checkpoint after every prompt turn, or also after every edit, delete or move').choices(['turn', 'edit']).default('turn'))
-    .option('--init-timeout-seconds <n>', '--acp: how long the agent may take to answer initialize and session/new', seconds, 60);
+    .option('--init-timeout-seconds <n>', '--acp: how long the agent may take to answer initialize and session/new', seconds, 60)
+    .option('--max-message-mib <n>', '--acp: the longest message the agent may send, in MiB; a longer one fails the task', mebibytes, 32);
 }
 
 export function acpOptions(flags: AcpFlags): AcpOptions | undefined {
   if (flags.acp === undefined) return undefined;
-  return { permissions: flags.permissions, checkpointEvery: flags.checkpointEvery, initTimeoutMs: flags.initTimeoutSeconds * 1000 };
+  return { permissions: flags.permissions, checkpointEvery: flags.checkpointEvery, initTimeoutMs: flags.initTimeoutSeconds * 1000, maxMessageBytes: flags.maxMessageMib * 1024 * 1024 };
 }

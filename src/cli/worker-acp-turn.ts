@@ -50,10 +50,13 @@ export class AcpTurn {
     private readonly checkpointEvery: CheckpointEvery,
   ) {}
 
-  /** The prompt sent: the turn's USER message. */
-  begin(prompt: acp.ContentBlock[]): void {
+  /**
+   * The prompt about to be sent: the turn's USER message. Resolves once it is recorded, so that the
+   * caller sends it only then: the agent's first update would otherwise be flushed before it.
+   */
+  begin(prompt: acp.ContentBlock[]): Promise<void> {
     this.costAtStart = this.cost;
-    void this.host.inOrder(() => this.append('USER', prompt).then(() => undefined));
+    return this.host.inOrder(() => this.append('USER', prompt).then(() => undefined));
   }
 
   /** Resolves when the checkpoints queued so far are made: the agent's next step waits for it. */

@@ -64,12 +64,18 @@ export async function driveAcpAgent(child: ChildProcess, host: AcpHost, options:
     .onRequest(acp.methods.client.terminal.waitForExit, ({ params }) => side.waitForTerminalExit(params))
     .onRequest(acp.methods.client.terminal.kill, ({ params }) => side.killTerminal(params))
     .onRequest(acp.methods.client.terminal.release, ({ params }) => side.releaseTerminal(params));
-  const stream = acp.ndJsonStream(toAgent(child, host), Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>);
+  // A line longer than the bound ends the connection (MessageTooLargeError) instead of growing a buffer.
+  const stream = acp.ndJsonStream(toAgent(child, host), Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>, { maxMessageBytes: options.maxMessageBytes });
   try {
     const stopReason = await app.connectWith(stream, (ctx) => session(ctx, host, options, turn));
     if (host.gone()) return;
     failure ??= stopReason === 'end_turn' ? undefined : (FAILING_STOP_REASONS[stopReason] ?? `the agent ended its turn with stopReason ${stopReason}`);
   } catch (err) {
+    if (err instanceof acp.MessageTooLargeError && !host.gone()) {
+      const reason = `the agent sent a message longer than ${options.maxMessageBytes} bytes (--max-message-mib); the worker stopped reading it and stopped the agent`;
+      host.event('ERROR', { message: `makima worker: ${reason}`, acp: 'message_too_large', maxMessageBytes: options.maxMessageBytes });
+      failure ??= reason;
+    }
     await turn.end(null);
     if (host.gone()) return;
     if (err instanceof Timeout) failure ??= err.message;
@@ -88,24 +94,38 @@ export async function driveAcpAgent(child: ChildProcess, host: AcpHost, options:
 }
 
 /**
- * The agent's stdin, watched: the SDK answers a line from the agent that is not a JSON-RPC message
- * with an error of id null (-32700, -32600) and goes on. That answer is recorded as an ERROR event,
- * so the agent's broken line is in the history, and the turn continues.
+ * The agent's stdin, watched: the SDK answers what the agent got wrong and goes on — a line that is
+ * not JSON (-32700) or not a JSON-RPC message (-32600) with an error of id null, a request for a
+ * method the worker does not serve (-32601), a request whose params do not fit the method's schema
+ * (-32602 "Invalid params", the SDK's own wording; the worker's refusals say more and are recorded
+ * where they are made). Each such answer is recorded as an ERROR event, so the agent's mistake is
+ * in the history, and the turn continues.
  */
 function toAgent(child: ChildProcess, host: AcpHost): WritableStream<Uint8Array> {
   const decoder = new TextDecoder();
   const watch = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
+      // The SDK writes each message whole, in one chunk.
       const line = decoder.decode(chunk);
-      if (line.includes('"id":null') && line.includes('"error"')) {
-        const answer = JSON.parse(line) as { error?: { code?: number; message?: string } };
-        host.event('ERROR', { message: `makima worker: the agent sent a line that is not a JSON-RPC message; it was answered ${answer.error?.code}: ${answer.error?.message}`, acp: 'protocol_error', error: answer.error ?? null });
+      if (line.includes('"error"')) {
+        const answer = JSON.parse(line) as { id?: unknown; error?: { code?: number; message?: string; data?: unknown } };
+        const what = protocolMistake(answer);
+        if (what) host.event('ERROR', { message: `makima worker: the agent sent ${what}; it was answered ${answer.error?.code}: ${answer.error?.message}`, acp: 'protocol_error', id: answer.id ?? null, error: answer.error ?? null });
       }
       controller.enqueue(chunk);
     },
   });
   void watch.readable.pipeTo(Writable.toWeb(child.stdin!) as WritableStream<Uint8Array>).catch(() => {});
   return watch.writable;
+}
+
+/** What the agent got wrong, when `answer` is the SDK's answer to a protocol mistake; else undefined. */
+function protocolMistake(answer: { id?: unknown; error?: { code?: number; message?: string } }): string | undefined {
+  const code = answer.error?.code;
+  if (answer.id === null) return code === -32700 ? 'a line that is not JSON' : 'a line that is not a JSON-RPC message';
+  if (code === -32601) return 'a request for a method the worker does not serve';
+  if (code === -32602 && answer.error?.message === 'Invalid params') return "a request whose params do not fit the method's schema";
+  return undefined;
 }
 
 /** initialize, then a session (loaded or new), then the prompt turn; returns its stopReason. */
@@ -163,7 +183,7 @@ async function session(ctx: acp.ClientContext, host: AcpHost, options: AcpOption
     );
   });
   const prompt = promptFor(assignment, how);
-  turn.begin(prompt.recorded);
+  await turn.begin(prompt.recorded);
   const response = await ctx.request(acp.methods.agent.session.prompt, { sessionId, prompt: prompt.sent });
   await turn.end(response);
   return response.stopReason;
@@ -174,6 +194,14 @@ async function knownSession(host: AcpHost): Promise<string | undefined> {
   const session = data?.task?.agentSession;
   return session?.protocol === 'acp' ? session.sessionId : undefined;
 }
+
+/** What a resumed or forked task's first prompt says when the server gave no note. */
+const NOTES: Record<Assignment['reason'], string> = {
+  NEW: 'A new task.',
+  RESUME: 'Resumed.',
+  RESUME_FROM_CHECKPOINT: 'Resumed from a checkpoint: the code and the conversation are as they were then.',
+  FORK: "A fork of another task: the code and the conversation are that task's at the fork point.",
+};
 
 /**
  * What the agent is asked: the task's prompt (for a supervisor, with its contract), or on a resume
@@ -189,7 +217,7 @@ function promptFor(assignment: Assignment, how: 'new' | 'load' | 'replay'): { se
     const ask = task.isSupervisor && c ? `You supervise the contract "${c.name}" (phase ${c.phase})${c.description ? `: ${c.description}` : ''}.\n\n${prompt}` : prompt;
     return { sent: [text(ask)], recorded: [text(ask)] };
   }
-  const note = text(`${assignment.resumeNote ?? `Resumed (${assignment.reason}).`}\nContinue the task from where the conversation ends.`);
+  const note = text(`${assignment.resumeNote ?? NOTES[assignment.reason]}\nContinue the task from where the conversation ends.`);
   if (how === 'load') return { sent: [note], recorded: [note] };
   const lines = assignment.conversation.map((m) => `[${m.role.toLowerCase()}] ${plain(m.content)}`);
   const context = text(`You are continuing the task "${task.name}". Its prompt was:\n${task.prompt ?? task.name}\n\nThe conversation so far:\n${lines.join('\n\n')}`);

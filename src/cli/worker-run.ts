@@ -282,6 +282,7 @@ class TaskRun {
       gone: () => this.lost !== undefined || this.stopping || this.options.signal.aborted,
       onInterrupt: (interrupt) => (this.interrupt = interrupt),
       kill: () => this.kill(),
+      watchGroup: (pgid) => this.watchGroup(pgid),
     };
   }
 
@@ -570,6 +571,13 @@ class TaskRun {
     reaper.stdin?.on('error', () => {});
     reaper.unref();
     this.reaper = reaper;
+  }
+
+  /** Names one more process group to the reaper (worker-reaper.ts), which stops it with the agent's if this worker dies. */
+  private watchGroup(pgid: number): void {
+    const ids = { taskId: this.taskId, workerId: this.options.workerId };
+    const watched = canIdentifyProcesses() ? agentRecord(pgid, ids) : { pgid, startTime: '', bootId: '', ...ids, workerPid: process.pid };
+    if (watched) this.reaper?.stdin?.write(`${JSON.stringify({ watch: watched })}\n`);
   }
 
   /** The run is over: the reaper stands down, and the record goes once the agent's group has ended. */

@@ -1,7 +1,10 @@
 // `makima worker --acp` against a real server, driving a scripted ACP agent (test/fixtures/acp-agent.ts,
 // a real child process speaking the Agent Client Protocol over stdio through the SDK's agent side):
 // a full turn recorded as conversation, events, checkpoints, agent session and usage; the permission
-// policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay.
+// policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay;
+// a resume from a checkpoint, a fork and a resume after a rewind each start a new session carrying
+// only the conversation kept; what the agent gets wrong on the wire is an ERROR event and the worker
+// lives on; the reaper stops the agent and its terminals when the worker is killed with SIGKILL.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/gql/index.js';
 import { eventually, startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { claim, CompleteTask, createContract, createTask, interruptedEvent, ResumeTask } from '../fixtures.js';
+import { claim, CompleteTask, createContract, createTask, ForkTask, interruptedEvent, ResumeTask, RewindTask } from '../fixtures.js';
 import { runMakima, spawnMakima, type Spawned } from './run.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/acp-agent.ts', import.meta.url));
@@ -19,12 +22,15 @@ const ACP = `'${process.execPath}' --import '${TSX}' '${AGENT}'`;
 let t: TestServer;
 let dir: string;
 const workers: Spawned[] = [];
+/** Processes a test saw started, killed at the end in case a failing test left them running. */
+const started: number[] = [];
 beforeAll(async () => {
   t = await startTestServer({ MAKIMA_LEASE_SWEEP_MS: '100' });
   dir = tempDir();
 });
 afterAll(async () => {
   for (const w of workers) await w.stop('SIGKILL');
+  for (const pid of started.filter(running)) process.kill(pid, 'SIGKILL');
   await t?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -74,6 +80,26 @@ const CancelTask = graphql(`
   mutation AcpCancelTask($input: CancelTaskInput!) { cancelTask(input: $input) { task { id status } } }
 `);
 
+const FirstRecorded = graphql(`
+  query AcpFirstRecorded($id: ID!) {
+    task(id: $id) { conversation(first: 1) { edges { node { createdAt } } } events(first: 1) { edges { node { type createdAt } } } }
+  }
+`);
+
+const Checkpoints = graphql(`
+  query AcpCheckpoints($id: ID!) { task(id: $id) { checkpoints(first: 10) { edges { node { id number commitSha } } } } }
+`);
+
+const ResumeFromCheckpoint = graphql(`
+  mutation AcpResumeFromCheckpoint($input: ResumeTaskFromCheckpointInput!) { resumeTaskFromCheckpoint(input: $input) { task { id pendingReason } } }
+`);
+
+/** The task's checkpoint `number`. */
+async function checkpointNumber(user: TestUser, taskId: string, number: number) {
+  const checkpoints = (await user.ok(Checkpoints, { id: taskId })).task!.checkpoints.edges.map((e) => e.node);
+  return checkpoints.find((c) => c.number === number)!;
+}
+
 async function recorded(user: TestUser, taskId: string) {
   const task = (await user.ok(Recorded, { id: taskId })).task!;
   return {
@@ -109,6 +135,9 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
 
     const r = await recorded(user, task.id);
     expect(r.status).toBe('COMPLETED');
+    // The prompt is recorded before anything the agent answers, so every view of the history shows it first.
+    const first = (await user.ok(FirstRecorded, { id: task.id })).task!;
+    expect(Date.parse(first.conversation.edges[0].node.createdAt)).toBeLessThanOrEqual(Date.parse(first.events.edges[0].node.createdAt));
     expect(r.messages).toEqual([
       { role: 'USER', content: [{ type: 'text', text: 'Write a, b and c.' }], toolCalls: null },
       {
@@ -292,5 +321,178 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     expect(r.status).toBe('COMPLETED');
     expect(r.agentSession!.sessionId).toBe(newSession);
     expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
+  });
+
+  /**
+   * A task whose one turn (the work script, checkpoint per edit) ended in a refusal: FAILED, its
+   * conversation [prompt, answer], checkpoint #1 with a.txt whose snapshot holds only the prompt,
+   * #2 with b.txt, #3 with c.txt after the answer. The agent could load its session.
+   */
+  async function failedTurn(user: TestUser) {
+    const task = await plainTask(user, 'Write a, b and c.');
+    const { env, log } = agentEnv(user, 'work', { ACP_AGENT_STOP: 'refusal', ACP_AGENT_LOAD: '1' });
+    const first = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'first', '--checkpoint-every', 'edit'], env);
+    expect(first.code).toBe(1);
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('FAILED');
+    expect(r.messages.map((m) => m.role)).toEqual(['USER', 'ASSISTANT']);
+    return { task, sessionId: agentLog(log).find((e) => e.event === 'new')!.sessionId as string };
+  }
+
+  /** The agent's log of a run that started a new session: its one prompt, as text blocks. */
+  function newSessionPrompt(log: string): string[] {
+    const agent = agentLog(log);
+    expect(agent.filter((e) => e.event === 'load')).toEqual([]);
+    expect(agent.filter((e) => e.event === 'new')).toHaveLength(1);
+    return agent.find((e) => e.event === 'prompt')!.prompt as string[];
+  }
+
+  const UP_TO_CHECKPOINT_1 = 'You are continuing the task "acp task". Its prompt was:\nWrite a, b and c.\n\nThe conversation so far:\n[user] Write a, b and c.';
+
+  it('resumes from a checkpoint with a new session whose prompt carries the conversation up to the checkpoint, on its code', async () => {
+    const user = await t.createUser();
+    const { task, sessionId } = await failedTurn(user);
+    const one = await checkpointNumber(user, task.id, 1);
+    await user.ok(ResumeFromCheckpoint, { input: { taskId: task.id, checkpointId: one.id } });
+
+    // The agent could load its old session, which holds the answer rewound away: it is not asked to.
+    const { env, log } = agentEnv(user, 'prompted', { ACP_AGENT_LOAD: '1' });
+    const second = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'second'], env);
+    expect(second.code).toBe(0);
+    const [context, note] = newSessionPrompt(log);
+    expect(context).toBe(UP_TO_CHECKPOINT_1);
+    expect(note).toMatch(/^Resumed: the task was FAILED — last error: the agent refused to continue \(stopReason refusal\)\. Its code and conversation were rewound to checkpoint #1 .*\nContinue the task from where the conversation ends\.$/s);
+    expect(agentLog(log).find((e) => e.event === 'new')!.sessionId).not.toBe(sessionId);
+    // The worktree the agent ran in held the checkpoint's files, not what came after.
+    expect(fs.readFileSync(path.join(task.worktreePath, 'a.txt'), 'utf8')).toBe('alpha\n');
+    expect(fs.existsSync(path.join(task.worktreePath, 'b.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(task.worktreePath, 'c.txt'))).toBe(false);
+
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.messages.map((m) => [m.role, m.content])).toEqual([
+      ['USER', [{ type: 'text', text: 'Write a, b and c.' }]],
+      ['USER', [{ type: 'text', text: note }]],
+      ['ASSISTANT', [{ type: 'text', text: 'Still here.' }]],
+    ]);
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
+  });
+
+  it('starts a fork with a new session whose prompt carries the conversation up to the fork point and says it is a fork', async () => {
+    const user = await t.createUser();
+    const { task: original } = await failedTurn(user);
+    const two = await checkpointNumber(user, original.id, 2);
+    const fork = (await user.ok(ForkTask, { input: { taskId: original.id, checkpointId: two.id } })).forkTask.task;
+
+    const { env, log } = agentEnv(user, 'prompted', { ACP_AGENT_LOAD: '1' });
+    const run = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'forked'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`claimed acp task (fork) (${fork.id}): FORK`);
+    const [context, note] = newSessionPrompt(log);
+    expect(context).toBe(UP_TO_CHECKPOINT_1.replace('"acp task"', '"acp task (fork)"'));
+    expect(note).toBe(
+      `Forked from task "acp task" (${original.id}) at its checkpoint #2 (commit ${two.commitSha}): this task starts from that checkpoint's code and the conversation up to it (1 message).\n` +
+        'Continue the task from where the conversation ends.',
+    );
+    expect(agentLog(log).find((e) => e.event === 'new')).toMatchObject({ cwd: fork.worktreePath });
+    expect(fs.readdirSync(fork.worktreePath!).filter((f) => f.endsWith('.txt')).sort()).toEqual(['a.txt', 'b.txt']);
+
+    const r = await recorded(user, fork.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.messages.map((m) => m.role)).toEqual(['USER', 'USER', 'ASSISTANT']);
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay']);
+  });
+
+  it('forgets the agent session when the conversation is rewound: the resume that follows starts a new session with only what was kept', async () => {
+    const user = await t.createUser();
+    const { task, sessionId } = await failedTurn(user);
+    const one = await checkpointNumber(user, task.id, 1);
+    await user.ok(RewindTask, { input: { taskId: task.id, checkpointId: one.id, mode: 'CONVERSATION' } });
+    const rewound = await recorded(user, task.id);
+    expect(rewound.agentSession).toBeNull();
+    expect(rewound.history.find((h) => h.eventType === 'CHAT' && h.eventSubtype === 'rewound')!.data).toMatchObject({ toMessageCount: 1, forgottenAgentSessionId: sessionId });
+    await user.ok(ResumeTask, { input: { taskId: task.id } });
+
+    const { env, log } = agentEnv(user, 'prompted', { ACP_AGENT_LOAD: '1' });
+    const second = await runMakima(['worker', '--acp', ACP, '--once', '--worker-id', 'second'], env);
+    expect(second.code).toBe(0);
+    const [context, note] = newSessionPrompt(log);
+    expect(context).toBe(UP_TO_CHECKPOINT_1);
+    expect(note).toMatch(/^Resumed: the task was FAILED /);
+    const r = await recorded(user, task.id);
+    expect(r.status).toBe('COMPLETED');
+    expect(r.history.filter((h) => h.eventSubtype === 'agent_session').map((h) => h.data.how)).toEqual(['replay', 'new']);
+  });
+
+  it('records what the agent gets wrong on the wire as ERROR events; a line over the limit fails its task; the worker serves the next task', async () => {
+    const user = await t.createUser();
+    const contract = await createContract(user, await t.makeRepo());
+    const supervisor = await claim(user, 'setup');
+    await user.ok(CompleteTask, { input: { taskId: supervisor!.task.id, workerId: 'setup' } });
+    const garbage = await createTask(user, contract.id, 'garbage', { prompt: 'garbage on the wire' });
+    const oversized = await createTask(user, contract.id, 'oversized', { prompt: 'oversized line' });
+    const plain = await createTask(user, contract.id, 'plain', { prompt: 'hello' });
+    const { env } = agentEnv(user, 'prompted', { ACP_AGENT_LINE_MIB: '16' });
+    const worker = startWorker(['--max-message-mib', '1', '--worker-id', 'w-wire', '--lease-seconds', '10'], env);
+    const finished = async (id: string) => ['COMPLETED', 'FAILED'].includes((await recorded(user, id)).status);
+    await eventually(async () => (await finished(garbage.id)) && (await finished(oversized.id)) && (await finished(plain.id)), 'the three tasks to finish', 150_000, 200);
+    expect(worker.child.exitCode).toBeNull(); // the worker lives on
+
+    const g = await recorded(user, garbage.id);
+    expect(g.status).toBe('COMPLETED');
+    const errors = g.events.filter((e) => e.type === 'ERROR').map((e) => e.data);
+    expect(errors.map((e) => [e.acp, e.id, (e.error as { code: number }).code])).toEqual([
+      ['protocol_error', null, -32700],
+      ['protocol_error', null, -32600],
+      ['protocol_error', 'bad-params', -32602],
+      ['protocol_error', 'no-method', -32601],
+    ]);
+    expect(errors.map((e) => e.message)).toEqual([
+      'makima worker: the agent sent a line that is not JSON; it was answered -32700: Parse error',
+      expect.stringMatching(/^makima worker: the agent sent a line that is not a JSON-RPC message; it was answered -32600: Invalid request/),
+      "makima worker: the agent sent a request whose params do not fit the method's schema; it was answered -32602: Invalid params",
+      expect.stringMatching(/^makima worker: the agent sent a request for a method the worker does not serve; it was answered -32601: "Method not found": makima\/nothing/),
+    ]);
+    expect(g.messages.at(-1)).toMatchObject({ role: 'ASSISTANT', content: [{ type: 'text', text: 'Still here.' }] });
+
+    const o = await recorded(user, oversized.id);
+    const reason = `the agent sent a message longer than ${1024 * 1024} bytes (--max-message-mib); the worker stopped reading it and stopped the agent`;
+    expect(o).toMatchObject({ status: 'FAILED', lastError: reason });
+    expect(o.events.filter((e) => e.type === 'ERROR').map((e) => e.data)).toEqual([{ message: `makima worker: ${reason}`, acp: 'message_too_large', maxMessageBytes: 1024 * 1024 }]);
+
+    expect((await recorded(user, plain.id)).status).toBe('COMPLETED');
+    await worker.stop('SIGTERM');
+  });
+});
+
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe.runIf(process.platform === 'linux')('makima worker --acp killed with SIGKILL', { timeout: 120_000 }, () => {
+  it('has its reaper stop the agent and the terminals the agent opened', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Open a terminal and wait.');
+    const { env, log } = agentEnv(user, 'terminal');
+    const worker = startWorker(['--json', '--worker-id', 'w-killed', '--lease-seconds', '10'], env);
+    const agentPid = Number((await worker.waitFor(/"event":"agent_started"[^\n]*"pid":(\d+)/, 60_000))[1]);
+    const terminalPid = Number((await worker.waitFor(/"acp":"terminal"[^\n]*"pid":(\d+)/, 60_000))[1]);
+    started.push(agentPid, terminalPid);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'terminal started'), 'the terminal to start', 60_000);
+    expect(running(agentPid)).toBe(true);
+    expect(running(terminalPid)).toBe(true);
+
+    // The worker's output closes when its reaper, which holds its stderr, has done its work and exited.
+    const closed = new Promise<void>((resolve) => worker.child.once('close', () => resolve()));
+    worker.child.kill('SIGKILL');
+    await closed;
+    await eventually(async () => !running(agentPid) && !running(terminalPid), 'the agent and its terminal to be gone', 15_000);
+    expect(worker.output()).toContain(`is gone; stopped the agent of task ${task.id} (process group ${agentPid})\n`);
+    expect(worker.output()).toContain(`is gone; stopped a terminal the agent of task ${task.id} started (process group ${terminalPid})\n`);
   });
 });

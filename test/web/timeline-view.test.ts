@@ -285,7 +285,7 @@ describe.runIf(hasChromium)('the timeline view', () => {
     // A fork of the fork, at a message, shows one level down.
     const fork = await t.db.prisma.task.findFirstOrThrow({ where: { name: 'table-driven parser', contractId: rawId(fx.contractId) } });
     await page.goto(`${origin(t)}/#/task/${fork.id}`); // an ID argument also takes the raw UUID
-    await page.getByText('Forked from').waitFor();
+    await page.getByText('Forked from', { exact: true }).waitFor();
     await page.getByRole('listitem', { name: 'Message 1, USER' }).getByRole('button', { name: 'Fork here' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Fork' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();

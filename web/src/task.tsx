@@ -178,8 +178,9 @@ function MessageView({ message, highlighted, onRewind, onFork }: { message: Mess
       </div>
       {tool ? <Collapsible label="Tool result" text={asText(message.content)} /> : <Content content={message.content} />}
       {calls.map((call, i) => {
-        const c = call as { name?: string; function?: { name?: string }; input?: unknown; arguments?: unknown };
-        return <Collapsible key={i} label={`Tool call: ${c.name ?? c.function?.name ?? ''}`} text={asText(c.input ?? c.arguments ?? call)} />;
+        // OpenAI- and Anthropic-style calls have a name; ACP's (makima worker --acp) a title.
+        const c = call as { name?: string; function?: { name?: string }; title?: string; input?: unknown; arguments?: unknown };
+        return <Collapsible key={i} label={`Tool call: ${c.name ?? c.function?.name ?? c.title ?? ''}`} text={asText(c.input ?? c.arguments ?? call)} />;
       })}
     </li>
   );
@@ -288,13 +289,27 @@ function Output({ taskId }: { taskId: string }) {
           {events.map((e) => (
             <li key={e.id} class={`task-event type-${e.type.toLowerCase()}`}>
               <time dateTime={e.createdAt}>{shortTime(e.createdAt)}</time> <span class="kind">{e.type}</span>
-              <Folded text={typeof e.data === 'object' && e.data && 'text' in e.data ? String((e.data as { text: unknown }).text) : asText(e.data)} />
+              <EventData data={e.data} />
             </li>
           ))}
         </ol>
       )}
     </section>
   );
+}
+
+/**
+ * An event's data: its text when it has one; an ACP chunk (makima worker --acp) as its content's
+ * text, a thought folded like a message's; an ACP tool call or result under its title.
+ */
+function EventData({ data }: { data: unknown }) {
+  const d = (data ?? {}) as { text?: unknown; acp?: unknown; content?: { text?: unknown } | null; toolCallId?: unknown; title?: unknown };
+  if (typeof d.text === 'string') return <Folded text={d.text} />;
+  const chunk = typeof d.content?.text === 'string' ? d.content.text : undefined;
+  if (d.acp === 'agent_thought_chunk' && chunk !== undefined) return <Collapsible label="Thought" text={chunk} />;
+  if ((d.acp === 'agent_message_chunk' || d.acp === 'user_message_chunk') && chunk !== undefined) return <Folded text={chunk} />;
+  if (typeof d.toolCallId === 'string' && d.acp === undefined) return <Collapsible label={typeof d.title === 'string' ? d.title : d.toolCallId} text={asText(data)} />;
+  return <Folded text={asText(data)} />;
 }
 
 function CheckpointRow({ task, checkpoint, steer }: { task: Task; checkpoint: Checkpoint; steer: (s: Steering) => void }) {

@@ -4,7 +4,7 @@
 import type { ServiceContext } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { BadInputError } from '../../errors.js';
-import type { ConversationSnapshot, Task } from '../../generated/prisma/client.js';
+import { Prisma, type ConversationSnapshot, type Task } from '../../generated/prisma/client.js';
 import { findSupervisor } from '../contracts/service.js';
 import { aboutTask, historyEvent, type EventData } from '../history/catalogue.js';
 import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
@@ -13,14 +13,18 @@ import { assertReachable, snapshotHead, snapshotOfTask } from './service.js';
 /** Why a conversation was rewound, as its CHAT/rewound event says. */
 export type RewindReason = Pick<EventData<'CHAT', 'rewound'>, 'toMessageId' | 'toSnapshotId' | 'checkpointId' | 'checkpointNumber' | 'snapshotId' | 'reason'>;
 
-/** Moves the task's head to `messageId` (or empties it) and bumps the version. */
+/**
+ * Moves the task's head to `messageId` (or empties it) and bumps the version. The task's agent
+ * session goes with the old head: the agent's own copy of it holds every turn, and a resume that
+ * loaded it would give the agent back what was rewound away (docs/design.md §15).
+ */
 export async function moveHead(tx: Tx, task: Task, messageId: string | null): Promise<Task> {
   let count = 0;
   if (messageId) {
     const m = await tx.conversationMessage.findUniqueOrThrow({ where: { id: messageId } });
     count = m.depth + 1;
   }
-  return tx.task.update({ where: { id: task.id }, data: { headMessageId: messageId, messageCount: count, version: { increment: 1 } } });
+  return tx.task.update({ where: { id: task.id }, data: { headMessageId: messageId, messageCount: count, agentSession: Prisma.DbNull, version: { increment: 1 } } });
 }
 
 export interface ConversationRewind {
@@ -43,6 +47,8 @@ export async function rewindConversationInTx(
 ): Promise<ConversationRewind> {
   if (messageId !== null) await assertReachable(tx, task, messageId);
   const backupSnapshot = await snapshotHead(tx, task, 'AUTO', { metadata: { reason: 'before rewind', ...reason } });
+  // Task.agentSession as workers/agent.ts records it; only its id is said here.
+  const session = task.agentSession as { sessionId: string } | null;
   const updated = await moveHead(tx, task, messageId);
   record(
     historyEvent(aboutTask(task), 'CHAT', 'rewound', {
@@ -52,6 +58,7 @@ export async function rewindConversationInTx(
       toMessageCount: updated.messageCount,
       backupSnapshotId: backupSnapshot.id,
       ...reason,
+      ...(session ? { forgottenAgentSessionId: session.sessionId } : {}),
     }),
   );
   return { task: updated, backupSnapshot };

@@ -3,6 +3,7 @@
 // its own worktree and branch.
 import type { ServiceContext, Viewer } from '../../context.js';
 import { BadInputError } from '../../errors.js';
+import { globalId } from '../../global-id.js';
 import type { PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import { checkpointOfTask, snapshotOfCheckpoint } from '../checkpoints/service.js';
 import { findOwnContract } from '../contracts/service.js';
@@ -68,6 +69,15 @@ async function forkPointAtMessage(db: PrismaClient, task: Task, messageId: strin
   return { commitSha, headMessageId: message.id, messageCount: message.depth + 1, checkpoint: null, messageId: message.id, codeFrom };
 }
 
+/** What the fork's first worker is told: where its code and conversation come from. */
+function forkNote(original: Task, point: ForkPoint): string {
+  const from = `Forked from task "${original.name}" (${globalId('Task', original.id)})`;
+  const conversation = `the conversation up to it (${point.messageCount} ${point.messageCount === 1 ? 'message' : 'messages'})`;
+  if (point.checkpoint) return `${from} at its checkpoint #${point.checkpoint.number} (commit ${point.commitSha}): this task starts from that checkpoint's code and ${conversation}.`;
+  const code = point.codeFrom ? `the code of checkpoint #${point.codeFrom.number} (commit ${point.commitSha})` : `the code of its base commit ${point.commitSha}`;
+  return `${from} at its message ${globalId('ConversationMessage', point.messageId!)}: this task starts from ${conversation} and ${code}.`;
+}
+
 export interface ForkTaskInput {
   taskId: string;
   /** Exactly one of checkpointId and messageId. */
@@ -98,6 +108,7 @@ export async function forkTask(ctx: ServiceContext, input: ForkTaskInput): Promi
       codeInRefs: original.codeInRefs,
       data: {
         forkedFromTaskId: original.id,
+        resumeNote: forkNote(original, point),
         forkedAtCheckpointId: point.checkpoint?.id ?? null,
         forkedAtMessageId: point.messageId,
         headMessageId: point.headMessageId,

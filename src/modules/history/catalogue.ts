@@ -218,6 +218,7 @@ export const CATALOGUE = {
         checkpointNumber: int("That checkpoint's number").optional(),
         snapshotId: idOf('ConversationSnapshot', 'ResumeSupervisor: rewound to this snapshot').optional(),
         reason: text('Which operation rewound it, when not rewindConversation').optional(),
+        forgottenAgentSessionId: text("The task's agent session, which holds the turns rewound away: forgotten, so that the next run starts a new one").optional(),
       }),
     },
   },

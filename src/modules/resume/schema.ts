@@ -15,7 +15,7 @@ builder.prismaObjectFields(TaskRef, (t) => ({
     nullable: true,
     description: 'While PENDING: why the next worker will receive this task',
   }),
-  resumeNote: t.exposeString('resumeNote', { nullable: true, description: 'While PENDING after a resume: why it was resumed' }),
+  resumeNote: t.exposeString('resumeNote', { nullable: true, description: 'While PENDING after a resume or a fork: why the next worker receives it, and from where' }),
 }));
 
 const ResumeTaskInput = builder.inputType('ResumeTaskInput', {

@@ -36,7 +36,7 @@ const TaskAssignmentRef = builder.objectRef<TaskAssignment>('TaskAssignment').im
     }),
     remote: t.exposeBoolean('remote', { description: 'Claimed with remote: true: the code lives in the branch at gitUrl, not in a server worktree, while this worker holds it' }),
     leaseExpiresAt: t.expose('leaseExpiresAt', { type: 'DateTime', description: 'Renew the lease (renewLease) before this' }),
-    resumeNote: t.exposeString('resumeNote', { nullable: true, description: 'Why the task was resumed (previous status, last error, lapsed lease)' }),
+    resumeNote: t.exposeString('resumeNote', { nullable: true, description: 'Why the task was resumed or forked (previous status, last error, lapsed lease, fork point)' }),
   }),
 });
 
