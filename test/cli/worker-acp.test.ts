@@ -196,6 +196,18 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     expect(kinds).toContain('TASK/agent_session');
     expect(r.history.find((h) => h.eventSubtype === 'usage')!.data).toMatchObject({ inputTokens: 100, outputTokens: 20, costUsd: 0.25 });
     expect(r.history.find((h) => h.eventSubtype === 'agent_session')!.data).toMatchObject({ protocol: 'acp', sessionId, how: 'new', agentName: 'scripted-acp-agent', workerId: 'w1' });
+
+    // The Markdown export: the thought folded, the reply once (not again as its streamed chunks),
+    // each tool call once under its title, with its result.
+    const md: string = (await user.ok(`query($id: ID!) { task(id: $id) { transcript(format: MARKDOWN) } }`, { id: task.id })).task.transcript;
+    const count = (text: string) => md.split(text).length - 1;
+    expect(count('<details><summary>Thought</summary>')).toBe(1);
+    expect(count('Hello, world. Done.')).toBe(1);
+    expect(md).not.toContain('agent_message_chunk');
+    expect(md).not.toContain('agent_thought_chunk');
+    for (const title of ['Write a.txt', 'Write b.txt', 'Run a command']) expect(count(`**Tool call** \`${title}\``), title).toBe(1);
+    expect(count('**Tool result**')).toBe(3);
+    expect(md).toContain(`new file ${path.join(task.worktreePath, 'a.txt')}:\n> alpha`); // inside the result's quote
   });
 
   it('answers permission requests by --permissions: reject refuses the edit, ask-fail fails the task; each decision is an event', async () => {

@@ -30,9 +30,22 @@ function json(value: unknown): string {
 
 function resultText(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((b) => (typeof b?.text === 'string' ? b.text : json(b))).join('\n');
+  if (Array.isArray(content)) return content.map(resultItem).join('\n');
   return json(content);
 }
+
+/** One item of a tool's result: text as text; ACP's content, diff and terminal items as what they say. */
+function resultItem(item: unknown): string {
+  const b = (item ?? {}) as Record<string, unknown>;
+  if (typeof b.text === 'string') return b.text;
+  if (b.type === 'content' && typeof (b.content as { text?: unknown } | undefined)?.text === 'string') return (b.content as { text: string }).text;
+  if (b.type === 'diff') return `${b.oldText == null ? 'new file' : 'changed'} ${String(b.path)}:\n${String(b.newText ?? '')}`;
+  if (b.type === 'terminal') return `(output of terminal ${String(b.terminalId)})`;
+  return json(b);
+}
+
+/** ACP's streamed chunks (makima worker --acp): the messages hold them coalesced, so they are not shown again. */
+const MESSAGE_CHUNKS = new Set(['agent_message_chunk', 'agent_thought_chunk', 'user_message_chunk']);
 
 /** A tool's input: JSON, or as written when it is text (a patch for Codex's apply_patch), so its lines read as lines. */
 function toolCall(name: unknown, input: unknown): string {
@@ -73,11 +86,14 @@ function contentText(content: unknown): string {
   return typeof text === 'string' ? text : fence(json(content), 'json');
 }
 
-/** Tool calls given beside the content (`toolCalls`), unless the content already shows them as blocks. */
-function toolCallsText(toolCalls: unknown, content: unknown): string {
+/**
+ * Tool calls given beside the content (`toolCalls`), unless the content already shows them as blocks
+ * or a TOOL_CALL event shows them (by `toolCallId`, as an ACP worker records them).
+ */
+function toolCallsText(toolCalls: unknown, content: unknown, shownCallIds: Set<string>): string {
   if (toolCalls == null) return '';
   if (Array.isArray(content) && content.some((b) => b?.type === 'tool_use' || b?.type === 'tool_result')) return '';
-  const calls = Array.isArray(toolCalls) ? toolCalls : [toolCalls];
+  const calls = (Array.isArray(toolCalls) ? toolCalls : [toolCalls]).filter((c) => !shownCallIds.has(String((c as { toolCallId?: unknown } | null)?.toolCallId)));
   return calls
     .map((c) => {
       const call = (c ?? {}) as Record<string, unknown>;
@@ -122,16 +138,20 @@ export function writeMarkdown(data: TranscriptData, contractName: string | null,
   if (t.prompt) out.push(`- Prompt: ${t.prompt.split('\n')[0].slice(0, 200)}`);
   out.push('');
   const shownMessageIds = new Set(data.messages.filter((m) => path.has(m.id)).map((m) => m.id));
+  // Events that repeat a shown message's tool blocks (an import's), or its streamed chunks (an ACP
+  // worker's), are not shown twice.
+  const events = data.events.filter((e) => {
+    const d = (e.data ?? {}) as Record<string, unknown>;
+    return !shownMessageIds.has(String(d.messageId)) && !(e.type === 'OUTPUT' && MESSAGE_CHUNKS.has(String(d.acp)));
+  });
+  const shownCallIds = new Set(events.filter((e) => e.type === 'TOOL_CALL').map((e) => String((e.data as Record<string, unknown> | null)?.toolCallId)));
   const items: Item[] = [
     ...data.checkpoints.map((c) => ({
       at: c.createdAt,
       text: `> ✔ **Checkpoint #${c.number}**${c.isBackup ? ' (backup)' : ''} \`${c.commitSha.slice(0, 12)}\` — ${c.message}\n> Files: ${filesLine(c.filesChanged)}`,
     })),
     ...data.markers.map((m) => ({ at: m.createdAt, text: `> ${markerText(m.kind, (m.data ?? {}) as Record<string, unknown>)}` })),
-    // Events that repeat a shown message's tool blocks (an import's) are not shown twice.
-    ...data.events
-      .filter((e) => !shownMessageIds.has(String((e.data as Record<string, unknown>)?.messageId)))
-      .map((e) => ({ at: e.createdAt, text: eventText(e.type, e.data) })),
+    ...events.map((e) => ({ at: e.createdAt, text: eventText(e.type, e.data) })),
   ].sort((a, b) => a.at.getTime() - b.at.getTime());
   let next = 0;
   const flushUntil = (at: Date | null) => {
@@ -145,7 +165,7 @@ export function writeMarkdown(data: TranscriptData, contractName: string | null,
     const model = (m.metadata as Record<string, unknown> | null)?.model;
     if (model) out.push(`_model: ${String(model)}_`, '');
     out.push(contentText(m.content));
-    const calls = toolCallsText(m.toolCalls, m.content);
+    const calls = toolCallsText(m.toolCalls, m.content, shownCallIds);
     if (calls) out.push('', calls);
     out.push('');
   }
@@ -159,9 +179,10 @@ function eventText(type: string, data: unknown): string {
   const d = (data ?? {}) as Record<string, unknown>;
   switch (type) {
     case 'TOOL_CALL':
-      return `> ${toolCall(d.name ?? d.tool, d.input ?? d.args ?? d.arguments ?? d.command ?? d).replace(/\n/g, '\n> ')}`;
+      // An ACP worker's call has a title and a kind, and its input as rawInput.
+      return `> ${toolCall(d.name ?? d.tool ?? d.title ?? d.kind, d.input ?? d.args ?? d.arguments ?? d.command ?? d.rawInput ?? d).replace(/\n/g, '\n> ')}`;
     case 'TOOL_RESULT':
-      return `> ${toolResult(d.content ?? d.output ?? d.result ?? d, d.isError === true).replace(/\n/g, '\n> ')}`;
+      return `> ${toolResult(d.content ?? d.output ?? d.result ?? d.rawOutput ?? d, d.isError === true || d.status === 'failed').replace(/\n/g, '\n> ')}`;
     case 'ERROR':
       return `> **Error**\n>\n> ${fence(cut(typeof d.message === 'string' ? d.message : json(d))).replace(/\n/g, '\n> ')}`;
     default:
