@@ -38,8 +38,8 @@ const ConversationComparisonRef = builder.objectRef<ConversationComparison>('Con
       description: "The last message of the common prefix, as on a's side: where the conversations part; null when they differ from the first message",
       resolve: (c) => c.lastCommonMessage,
     }),
-    onlyInA: t.field({ type: ConversationSideRef, description: "a's messages after the common prefix", resolve: (c) => c.onlyInA }),
-    onlyInB: t.field({ type: ConversationSideRef, description: "b's messages after the common prefix", resolve: (c) => c.onlyInB }),
+    onlyInA: t.field({ type: ConversationSideRef, description: "The first task's messages after the common prefix", resolve: (c) => c.onlyInA }),
+    onlyInB: t.field({ type: ConversationSideRef, description: "The second task's messages after the common prefix", resolve: (c) => c.onlyInB }),
   }),
 });
 
@@ -50,8 +50,8 @@ const CodeComparisonRef = builder.objectRef<CodeComparison>('CodeComparison').im
   fields: (t) => ({
     available: t.exposeBoolean('available', { description: 'Whether both tasks have a head commit to compare (false: see unavailableReason; the other fields are empty)' }),
     unavailableReason: t.string({ nullable: true, description: 'Why there is no diff, when available is false', resolve: (c) => (c.available ? null : c.reason) }),
-    fromCommit: t.string({ nullable: true, description: "a's head commit: the diff's old side", resolve: (c) => (c.available ? c.fromCommit : null) }),
-    toCommit: t.string({ nullable: true, description: "b's head commit: the diff's new side", resolve: (c) => (c.available ? c.toCommit : null) }),
+    fromCommit: t.string({ nullable: true, description: "The head commit of a: the diff's old side", resolve: (c) => (c.available ? c.fromCommit : null) }),
+    toCommit: t.string({ nullable: true, description: "The head commit of b: the diff's new side", resolve: (c) => (c.available ? c.toCommit : null) }),
     files: t.field({ type: [FileChangeRef], description: 'Every file that differs (never cut), by path', resolve: (c) => (c.available ? c.files : []) }),
     additions: t.int({ description: 'Lines added over all files (binary files count 0)', resolve: (c) => sum(c, 'additions') }),
     deletions: t.int({ description: 'Lines deleted over all files (binary files count 0)', resolve: (c) => sum(c, 'deletions') }),
