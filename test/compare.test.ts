@@ -174,4 +174,14 @@ describe('compareTasks', () => {
     expect(unknown.errors![0].message).toMatch(/no task of yours matches "no such task"/);
     expect(await state()).toBe(before);
   });
+
+  it('runs at most 10 comparisons in one request, like checkpoint diffs', async () => {
+    const user = await t.createUser();
+    const f = await taskOnRepo(t, user);
+    const aliased = (n: number) => `query($t: String!) { ${Array.from({ length: n }, (_, i) => `c${i}: compareTasks(a: $t, b: $t) { code { available } }`).join(' ')} }`;
+    expect(codes(await user.gql(aliased(10), { t: f.taskId }))).toEqual([]);
+    const over = await user.gql(aliased(11), { t: f.taskId });
+    expect(codes(over)).toEqual(['BAD_USER_INPUT']);
+    expect(over.errors![0].message).toMatch(/Query\.compareTasks up to 11 times.*at most 10/);
+  });
 });
