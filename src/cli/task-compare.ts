@@ -36,8 +36,9 @@ const CompareTasks = graphql(`
 type Message = { index: number; role: string; content: unknown };
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** A message in one line, numbered from 1 as the browser view numbers them. */
 function messageLine(m: Message): string {
-  return `#${m.index} ${(ROLE_COLORS[m.role] ?? String)(m.role.toLowerCase().padEnd(10))} ${summarize(foldThoughts(m.content), 100)}`;
+  return `${m.index + 1}. ${(ROLE_COLORS[m.role] ?? String)(m.role.toLowerCase().padEnd(10))} ${summarize(foldThoughts(m.content), 100)}`;
 }
 
 function printSide(label: string, side: { count: number; messages: Message[] }): void {
