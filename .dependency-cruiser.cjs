@@ -1,7 +1,7 @@
 // The layering rule of src/ (docs/design.md §8), checked by test/structure.test.ts in `npm test`.
 // Domain modules import only downward, in LAYERS order (the floor first); infrastructure imports
 // no module; git is reached only through its seam; services never import GraphQL.
-const LAYERS = ['auth', 'history', 'tasks', 'contracts', 'events', 'conversation', 'checkpoints', 'forks', 'resume', 'workers', 'timeline', 'control', 'search', 'transcripts'];
+const LAYERS = ['auth', 'history', 'tasks', 'contracts', 'events', 'conversation', 'checkpoints', 'forks', 'compare', 'resume', 'workers', 'timeline', 'control', 'search', 'transcripts'];
 
 const upward = LAYERS.map((module, i) => ({
   name: `layering-${module}`,

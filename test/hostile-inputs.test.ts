@@ -139,6 +139,9 @@ const TEXT: Record<string, () => string> = {
   branchName: () => 'hostile/branch',
   workerId: () => 'worker-1',
   error: () => 'it broke',
+  // compareTasks(a:, b:): task references, as Query.task(ref:) takes them.
+  a: () => fx.taskId,
+  b: () => fx.taskId,
 };
 
 function valid(type: GraphQLInputType, name: string, field: string): unknown {

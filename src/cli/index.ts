@@ -29,6 +29,7 @@ import { serve } from './serve.js';
 import { taskCheckpointsCommand } from './task-checkpoints.js';
 import { taskCreate, taskList, taskShow } from './task.js';
 import { taskDiff } from './task-diff.js';
+import { taskCompare } from './task-compare.js';
 import { taskEvents } from './task-events.js';
 import { taskFork } from './task-fork.js';
 import { taskHistory } from './task-history.js';
@@ -69,6 +70,7 @@ const COMMANDS: CliCommand[] = [
   taskCheckpointsCommand,
   taskSnapshots,
   taskDiff,
+  taskCompare,
   taskRewind,
   taskFork,
   taskResume,

@@ -26,7 +26,7 @@ const CheckpointDiff = graphql(`
   }
 `);
 
-function colorPatch(patch: string): string {
+export function colorPatch(patch: string): string {
   return patch
     .split('\n')
     .map((line) => {

@@ -109,7 +109,7 @@ function defineTaskHistory(cmd: Command): void {
     });
 }
 
-const ROLE_COLORS: Record<string, (s: string) => string> = {
+export const ROLE_COLORS: Record<string, (s: string) => string> = {
   USER: color.cyan,
   ASSISTANT: color.green,
   SYSTEM: color.magenta,
@@ -140,7 +140,7 @@ function describeEntry(entry: HistoryEntry): string {
  * A message's content, or an event's data, with the agent's thinking folded to its length (ACP
  * `thought` blocks and thought chunks, docs/design.md §15): the reply is what a reader scans for.
  */
-function foldThoughts(value: unknown): unknown {
+export function foldThoughts(value: unknown): unknown {
   const fold = (b: unknown) => {
     const block = b as { type?: unknown; text?: unknown } | null;
     return block?.type === 'thought' && typeof block.text === 'string' ? `▸ thought (${block.text.length} characters)` : b;

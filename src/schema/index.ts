@@ -9,6 +9,7 @@ import '../modules/events/schema.js';
 import '../modules/conversation/schema.js';
 import '../modules/checkpoints/schema.js';
 import '../modules/forks/schema.js';
+import '../modules/compare/schema.js';
 import '../modules/resume/schema.js';
 import '../modules/workers/schema.js';
 import '../modules/timeline/schema.js';

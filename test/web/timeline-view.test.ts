@@ -280,7 +280,7 @@ describe.runIf(hasChromium)('the timeline view', () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
 
     const tree = page.locator('.tree');
-    await tree.getByRole('link', { name: 'table-driven parser' }).waitFor();
+    await tree.getByRole('link', { name: 'table-driven parser', exact: true }).waitFor();
     expect(await tree.locator('li').first().textContent()).toContain('left at checkpoint #1');
     // A fork of the fork, at a message, shows one level down.
     const fork = await t.db.prisma.task.findFirstOrThrow({ where: { name: 'table-driven parser', contractId: rawId(fx.contractId) } });

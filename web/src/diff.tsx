@@ -1,4 +1,4 @@
-// A checkpoint's diff: the files with their +/− counts, and the unified patch coloured line by line
+// A diff (a checkpoint's, or two tasks' heads'): the files with their +/− counts, and the unified patch coloured line by line
 // (added, removed, hunk header, file header) — a patch needs no language grammar to be read.
 export interface FileChange {
   path: string;
@@ -51,15 +51,12 @@ export function FileList({ files }: { files: FileChange[] }) {
   );
 }
 
-export function Diff({ diff }: { diff: CheckpointDiff }) {
-  const lines = diff.patch.split('\n');
+/** A unified patch, coloured line by line, and a note when the API cut it. */
+export function Patch({ patch, truncated }: { patch: string; truncated: boolean }) {
+  const lines = patch.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return (
-    <div class="diff">
-      <p>
-        Against {diff.against ? `checkpoint #${diff.against.number}` : 'the task’s base commit'}: {diff.files.length} file(s)
-      </p>
-      <FileList files={diff.files} />
+    <>
       <pre class="patch" aria-label="Patch" tabIndex={0}>
         {lines.map((line, i) => (
           <span key={i} class={`line ${lineClass(line)}`}>
@@ -68,7 +65,19 @@ export function Diff({ diff }: { diff: CheckpointDiff }) {
           </span>
         ))}
       </pre>
-      {diff.truncated && <p class="hint">The patch is cut after 256 KiB; the file list is complete.</p>}
+      {truncated && <p class="hint">The patch is cut after 256 KiB; the file list is complete.</p>}
+    </>
+  );
+}
+
+export function Diff({ diff }: { diff: CheckpointDiff }) {
+  return (
+    <div class="diff">
+      <p>
+        Against {diff.against ? `checkpoint #${diff.against.number}` : 'the task’s base commit'}: {diff.files.length} file(s)
+      </p>
+      <FileList files={diff.files} />
+      <Patch patch={diff.patch} truncated={diff.truncated} />
     </div>
   );
 }

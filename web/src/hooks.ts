@@ -4,7 +4,7 @@ import { ApiError, gql } from './api';
 import { session } from './session';
 
 export interface Route {
-  /** '' (the timeline), 'contract', 'task', 'search'. */
+  /** '' (the timeline), 'contract', 'task', 'compare', 'search'. */
   page: string;
   id?: string;
   params: URLSearchParams;

@@ -1,8 +1,9 @@
 // The timeline view's entry: sign-in, the header (search, connection state) and the hash routes
-// #/ (timeline), #/contract/<id>, #/task/<id>[?message=<id>], #/search?q=<query>.
+// #/ (timeline), #/contract/<id>, #/task/<id>[?message=<id>], #/compare?a=<id>&b=<id>, #/search?q=<query>.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, gql, onConnection, type Connection } from './api';
+import { ComparePage } from './compare';
 import { ContractPage } from './contract';
 import { useRoute, useSession } from './hooks';
 import { SearchPage } from './search';
@@ -108,6 +109,8 @@ function App() {
         <ContractPage key={route.id} id={route.id} />
       ) : route.page === 'task' && route.id ? (
         <TaskPage key={route.id} id={route.id} messageId={route.params.get('message') ?? undefined} />
+      ) : route.page === 'compare' && route.params.get('a') && route.params.get('b') ? (
+        <ComparePage key={`${route.params.get('a')}/${route.params.get('b')}`} a={route.params.get('a')!} b={route.params.get('b')!} />
       ) : route.page === 'search' ? (
         <SearchPage query={route.params.get('q') ?? ''} />
       ) : (

@@ -1,6 +1,7 @@
 // A task: its state (worker and lease while running), its conversation (paginated, tool calls and
 // results collapsible, long content folded), its output events live, its checkpoints with their
-// diffs, its forks as a tree — and the steering actions (actions.tsx), each confirmed first.
+// diffs, its forks as a tree (each linked to its comparison with this task, compare.tsx) — and the
+// steering actions (actions.tsx), each confirmed first.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, gql } from './api';
 import * as actions from './actions';
@@ -126,7 +127,7 @@ function usageText(usage: Task['usage']): string | null {
 }
 
 /** A message's content: text as text; Anthropic-style blocks with tool calls and results collapsible. */
-function Content({ content }: { content: unknown }) {
+export function Content({ content }: { content: unknown }) {
   if (typeof content === 'string') return <Folded text={content} />;
   if (Array.isArray(content)) {
     return (
@@ -392,14 +393,15 @@ function Forks({ task, version }: { task: Task; version: number }) {
           <p>
             <strong>{task.name}</strong> (this task)
           </p>
-          <ForkTree forks={forks} />
+          <ForkTree forks={forks} root={task} />
         </div>
       )}
     </section>
   );
 }
 
-function ForkTree({ forks }: { forks: ForkNode[] }) {
+/** `root`: the task whose page this is; each fork links to its comparison with it. */
+function ForkTree({ forks, root }: { forks: ForkNode[]; root: Task }) {
   return (
     <ul class="fork-tree">
       {forks.map((f) => (
@@ -407,8 +409,11 @@ function ForkTree({ forks }: { forks: ForkNode[] }) {
           <a href={`#/task/${f.id}`}>{f.name}</a> <span class={`status status-${f.status.toLowerCase()}`}>{f.status}</span>{' '}
           <span class="muted">
             left at {f.forkedAtCheckpoint ? `checkpoint #${f.forkedAtCheckpoint.number}` : f.forkedAtMessage ? `message ${f.forkedAtMessage.index + 1}` : 'its start'}
-          </span>
-          {f.forks && f.forks.edges.length > 0 && <ForkTree forks={f.forks.edges.map((e) => e.node)} />}
+          </span>{' '}
+          <a href={`#/compare?a=${encodeURIComponent(root.id)}&b=${encodeURIComponent(f.id)}`} aria-label={`Compare “${root.name}” with “${f.name}”`}>
+            compare
+          </a>
+          {f.forks && f.forks.edges.length > 0 && <ForkTree forks={f.forks.edges.map((e) => e.node)} root={root} />}
         </li>
       ))}
     </ul>
@@ -442,7 +447,7 @@ export function TaskPage({ id, messageId }: { id: string; messageId?: string }) 
         {task.isSupervisor && (<><dt>Role</dt><dd>the contract's supervisor</dd></>)}
         {task.branch && (<><dt>Branch</dt><dd><code>{task.branch}</code> at <code>{shortSha(task.headCommit)}</code></dd></>)}
         {task.workerId && (<><dt>Worker</dt><dd>{task.workerId}{task.leaseExpiresAt && <> · lease ends {relative(task.leaseExpiresAt)}</>}</dd></>)}
-        {task.forkedFrom && (<><dt>Forked from</dt><dd><a href={`#/task/${task.forkedFrom.id}`}>{task.forkedFrom.name}</a> at {task.forkedAtCheckpoint ? `checkpoint #${task.forkedAtCheckpoint.number}` : task.forkedAtMessage ? `message ${task.forkedAtMessage.index + 1}` : 'its start'}</dd></>)}
+        {task.forkedFrom && (<><dt>Forked from</dt><dd><a href={`#/task/${task.forkedFrom.id}`}>{task.forkedFrom.name}</a> at {task.forkedAtCheckpoint ? `checkpoint #${task.forkedAtCheckpoint.number}` : task.forkedAtMessage ? `message ${task.forkedAtMessage.index + 1}` : 'its start'} · <a href={`#/compare?a=${encodeURIComponent(task.forkedFrom.id)}&b=${encodeURIComponent(task.id)}`}>compare with it</a></dd></>)}
         {task.continuedFrom && (<><dt>Continues</dt><dd><a href={`#/task/${task.continuedFrom.id}`}>{task.continuedFrom.name}</a></dd></>)}
         {task.lastError && (<><dt>Last error</dt><dd>{task.lastError}</dd></>)}
         {task.agentSession && (<><dt>Agent</dt><dd>{task.agentSession.agentName ?? 'unnamed'} {task.agentSession.agentVersion ?? ''} · {task.agentSession.protocol} session <code>{task.agentSession.sessionId}</code></dd></>)}

@@ -316,7 +316,12 @@ export async function checkpointDiff(ctx: ServiceContext, input: { checkpoint: T
   }
   const [files, { patch, truncated }] = await Promise.all([
     ctx.git.changedFiles(repo, base.commitSha, checkpoint.commitSha),
-    ctx.git.diffPatch(repo, base.commitSha, checkpoint.commitSha, MAX_PATCH_BYTES),
+    patchBetween(ctx.git, repo, base.commitSha, checkpoint.commitSha),
   ]);
   return { base, files, patch, truncated };
+}
+
+/** The unified diff between two commits as the API gives every patch: cut at a line end after MAX_PATCH_BYTES. */
+export function patchBetween(git: Git, repo: string, from: string, to: string): Promise<{ patch: string; truncated: boolean }> {
+  return git.diffPatch(repo, from, to, MAX_PATCH_BYTES);
 }
