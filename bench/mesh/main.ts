@@ -12,10 +12,13 @@
 // 2. Claims: a repository of BENCH_MESH_CLAIM_MB (100) MB of random bytes in BENCH_MESH_CLAIM_FILES
 //    (300) files, two commits, packed. Rows: a remote worker's first claim of the contract (claimTask
 //    + fetch and checkout into an empty workdir) and its second claim of another task of the same
-//    contract in the same workdir; floors, `git clone --no-local` of the repository and `git fetch`
-//    with nothing new. Goal: second claim under 1 s.
+//    contract in the same workdir; floors, `git clone --no-local` of the repository, and `git fetch`
+//    with nothing new beside `git worktree add` (the second claim's own checkout of the whole tree).
+//    Goal: second claim under 1 s.
 // Every row runs once per round (BENCH_MESH_ROUNDS, default 5), interleaved, so background load
 // weighs on them alike; the figures are medians and p90s, with the steps of each makima row.
+// BENCH_MESH_GIT_TRACE=FILE has the server's git write its trace2 performance log to FILE (through
+// a HOME of its own), to see which git step of a claim or a checkpoint takes the time.
 // BENCH_MESH_BIN runs another makima server (e.g. an older checkout's bin/makima.js) for
 // before/after figures; BENCH_MESH_OUT (default mesh) names bench/results/<name>.json.
 import { spawn } from 'node:child_process';
@@ -37,6 +40,7 @@ const CLAIM_MB = Number(process.env.BENCH_MESH_CLAIM_MB ?? 100);
 const CLAIM_FILES = Number(process.env.BENCH_MESH_CLAIM_FILES ?? 300);
 const BIN = path.resolve(process.env.BENCH_MESH_BIN ?? path.join(REPO_ROOT, 'bin/makima.js'));
 const OUT = process.env.BENCH_MESH_OUT ?? 'mesh';
+const GIT_TRACE = process.env.BENCH_MESH_GIT_TRACE;
 const LEASE_SECONDS = 3600;
 
 const IDENTITY = ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com'];
@@ -125,6 +129,14 @@ function checkout(workdir: string, remote: Remote, a: Assignment) {
   return checkoutTask(workdir, remote, { contractId: uuidOf(a.task.contract.id), taskId: uuidOf(a.task.id), branch: a.branch, sha: a.commitSha });
 }
 
+/** A HOME whose git config sends every git's trace2 performance log to `file`. */
+function traceHome(dir: string, file: string): string {
+  const home = path.join(dir, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  fs.writeFileSync(path.join(home, '.gitconfig'), `[trace2]\n\tperfTarget = ${file}\n`);
+  return home;
+}
+
 const ROW = {
   local: 'local checkpoint (createCheckpoint on the server worktree)',
   remote: 'remote checkpoint (commit + push + createCheckpoint)',
@@ -134,6 +146,7 @@ const ROW = {
   clone: 'floor: git clone --no-local',
   second: 'second claim (another task, same workdir)',
   fetch: 'floor: git fetch, nothing new',
+  worktree: 'floor: git worktree add (a second checkout)',
 };
 
 async function main(): Promise<void> {
@@ -150,7 +163,7 @@ async function main(): Promise<void> {
     const blobsPacked = fs.readdirSync(path.join(repos, 'blobs/.git/objects/pack')).reduce((sum, f) => sum + fs.statSync(path.join(repos, 'blobs/.git/objects/pack', f)).size, 0);
     console.log(`repositories written in ${ms(performance.now() - started, 0)} (${FILES} files × ${bytes(FILE_BYTES)}; ${CLAIM_FILES} blobs, ${bytes(blobsPacked)} packed)`);
 
-    server = await startServe(BIN, path.join(dir, 'data'), repos);
+    server = await startServe(BIN, path.join(dir, 'data'), repos, GIT_TRACE ? { HOME: traceHome(dir, path.resolve(GIT_TRACE)) } : {});
     const s = server;
     started = performance.now();
     // Checkpoints: one task claimed locally, one remotely, on the same contract.
@@ -210,9 +223,12 @@ async function main(): Promise<void> {
         samples.add(row, watch.done().total, watch.done().steps);
         await gql(s, CompleteTask, { input: { taskId: a.task.id, workerId: 'bench-claims' } });
         if (row === ROW.first) samples.add(ROW.clone, await timedGit(dir, 'clone', '-q', '--no-local', path.join(repos, 'blobs'), path.join(dir, `clone-${round}`)));
-        else samples.add(ROW.fetch, await timedGit(path.join(dir, `clone-${round}`), 'fetch', '-q'));
+        else {
+          samples.add(ROW.fetch, await timedGit(path.join(dir, `clone-${round}`), 'fetch', '-q'));
+          samples.add(ROW.worktree, await timedGit(path.join(dir, `clone-${round}`), 'worktree', 'add', '-q', '--detach', path.join(dir, `clone-${round}-second`)));
+        }
       }
-      for (const done of [claimWorkdir, path.join(dir, `clone-${round}`)]) fs.rmSync(done, { recursive: true, force: true });
+      for (const done of [claimWorkdir, path.join(dir, `clone-${round}`), path.join(dir, `clone-${round}-second`)]) fs.rmSync(done, { recursive: true, force: true });
       process.stdout.write(`round ${round + 1}/${ROUNDS}\r`);
     }
     load.push(os.loadavg()[0]);
