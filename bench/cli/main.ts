@@ -15,46 +15,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/children.js';
 import { describeMachine, machine, median, ms, percentile, printTable, writeResults } from '../lib/report.js';
+import { startServe, type Serve } from '../lib/serve.js';
 
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 15);
 const BIN = path.resolve(process.env.BENCH_CLI_BIN ?? path.join(REPO_ROOT, 'bin/makima.js'));
 const OUT = process.env.BENCH_CLI_OUT ?? 'cli';
 
-interface Server {
-  url: string;
-  token: string;
-  stop(): Promise<void>;
-}
-
-async function startServer(dir: string): Promise<Server> {
+async function startServer(dir: string): Promise<Serve> {
   const repos = path.join(dir, 'repos');
   fs.mkdirSync(path.join(repos, 'app'), { recursive: true });
   const git = (...args: string[]) => spawnSync('git', args, { cwd: path.join(repos, 'app'), stdio: 'ignore' });
   git('init', '-q');
   git('-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '--allow-empty', '-m', 'init');
-  const child = spawn(process.execPath, [BIN, 'serve', '--json'], {
-    env: { ...process.env, MAKIMA_DATA_DIR: path.join(dir, 'data'), MAKIMA_REPOS_ROOT: repos, PORT: '0', MAKIMA_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const first = out.split('\n').find((l) => l.startsWith('{'));
-      if (first) resolve(first);
-    });
-    child.once('exit', (code) => reject(new Error(`makima serve exited (${code}) before serving`)));
-  });
-  const { url, localToken } = JSON.parse(line) as { url: string; localToken: string };
-  return {
-    url,
-    token: localToken,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGINT');
-      }),
-  };
+  return startServe(BIN, path.join(dir, 'data'), repos);
 }
 
 /** Runs a command once; returns its wall time in ms (the process's whole life, as a shell sees it). */
