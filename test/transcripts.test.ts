@@ -154,6 +154,49 @@ describe('importTranscript from Claude Code', () => {
   });
 });
 
+describe('importTranscript from Claude Code files whose records have no parentUuid key', () => {
+  it("chains them in file order: claude-code-transcripts' fixture is one conversation of 7 messages", async () => {
+    const sample = fs.readFileSync(path.join(FIXTURES, 'claude-code-transcripts', 'sample_session.jsonl'), 'utf8');
+    const imported = await importSession(sample);
+    expect(imported.messageCount).toBe(7);
+    expect(imported.task.messageCount).toBe(7);
+    const { task } = await alice.ok(TaskConversation, { id: imported.task.id });
+    const line = task!.conversation.edges.map((e) => e.node);
+    expect(line.map((m) => m.role)).toEqual(['USER', 'ASSISTANT', 'TOOL', 'ASSISTANT', 'TOOL', 'USER', 'ASSISTANT']);
+    expect(line[0].content).toBe('Create a hello world function');
+    expect(line[6].content).toEqual([{ type: 'text', text: 'Done! The hello function is ready.' }]);
+  });
+
+  it('keeps a "parentUuid": null record a root, and chains the main line and the sidechain each on its own', async () => {
+    const line = (r: Record<string, unknown>) => JSON.stringify({ sessionId: 'no-parent-keys', timestamp: '2026-11-20T10:00:00.000Z', ...r });
+    const content = [
+      line({ type: 'user', uuid: 'u1', message: { role: 'user', content: 'first question' } }),
+      line({ type: 'user', uuid: 's1', isSidechain: true, message: { role: 'user', content: 'sub-agent task' } }),
+      line({ type: 'assistant', uuid: 'a1', message: { role: 'assistant', content: [{ type: 'text', text: 'first answer' }] } }),
+      line({ type: 'assistant', uuid: 's2', isSidechain: true, message: { role: 'assistant', content: [{ type: 'text', text: 'sub-agent answer' }] } }),
+      line({ type: 'user', uuid: 'u2', parentUuid: null, message: { role: 'user', content: 'a new root' } }),
+      line({ type: 'assistant', uuid: 'a2', message: { role: 'assistant', content: [{ type: 'text', text: 'second answer' }] } }),
+    ].join('\n');
+    const imported = await importSession(content);
+    expect(imported.messageCount).toBe(6);
+    // The head is the newest main-line leaf: a2, which replies to the root u2 — not to a1.
+    const { task } = await alice.ok(TaskConversation, { id: imported.task.id });
+    expect(task!.conversation.edges.map((e) => e.node.content)).toEqual(['a new root', [{ type: 'text', text: 'second answer' }]]);
+    const jsonl = (await alice.ok(Transcript, { id: imported.task.id, format: 'JSONL' })).task!.transcript;
+    const records = jsonl.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.type === 'message');
+    const textOf = (r: { content: unknown }) => (typeof r.content === 'string' ? r.content : (r.content as { text: string }[])[0].text);
+    const parentText = new Map(records.map((r) => [textOf(r), records.find((p) => p.id === r.parentId)]));
+    expect(Object.fromEntries([...parentText].map(([k, p]) => [k, p ? textOf(p) : null]))).toEqual({
+      'first question': null,
+      'sub-agent task': null,
+      'first answer': 'first question',
+      'sub-agent answer': 'sub-agent task',
+      'a new root': null,
+      'second answer': 'a new root',
+    });
+  });
+});
+
 /** A canonical form of a task's whole message tree: each message by its content and its parent's form. */
 function treeOf(jsonl: string): { messages: string[]; head: string } {
   const records = jsonl.split('\n').filter(Boolean).map((l) => JSON.parse(l));

@@ -1,7 +1,10 @@
 // Reading a Claude Code session (~/.claude/projects/<project>/<session>.jsonl): one JSON record per
 // line. `user`/`assistant`/`system` records are messages linked by `uuid`/`parentUuid` — a tree, since
 // a rewind in Claude Code starts a new branch from an earlier message; `isSidechain` marks a
-// sub-agent's; `summary` names the session. The format has no official schema: whatever is not
+// sub-agent's; `summary` names the session. Older files and other tools' exports have no `parentUuid`
+// key at all: such a record replies to the conversation record before it in the file, on its own
+// chain (the main line or the sidechain), so the file reads as the line it was written as. A
+// `"parentUuid": null` is a real root. The format has no official schema: whatever is not
 // understood is kept (unknown content blocks stay in the content) or skipped with a reason.
 import crypto from 'node:crypto';
 import { MAX_PROMPT_LENGTH } from '../tasks/service.js';
@@ -22,11 +25,21 @@ function roleOf(type: string, content: unknown): MessageRole {
   return blocks.length > 0 && blocks.every((b) => b.type === 'tool_result') ? 'TOOL' : 'USER';
 }
 
-function messageOf(record: Record<string, unknown>, type: string, line: number): DraftMessage {
+/**
+ * The record's parent: its `parentUuid` (or, after a compaction, `logicalParentUuid`); with no
+ * `parentUuid` key at all, `previous` — the conversation record before it on the same chain.
+ */
+function parentOf(record: Record<string, unknown>, previous: string | null): string | null {
+  if (typeof record.parentUuid === 'string') return record.parentUuid;
+  if (typeof record.logicalParentUuid === 'string') return record.logicalParentUuid;
+  return 'parentUuid' in record ? null : previous;
+}
+
+function messageOf(record: Record<string, unknown>, type: string, line: number, previous: string | null): DraftMessage {
   const message = asRecord(record.message) ?? {};
   const content = type === 'system' ? (record.content ?? message.content ?? '') : (message.content ?? '');
   const calls = toolCallsOf(content);
-  const parent = typeof record.parentUuid === 'string' ? record.parentUuid : typeof record.logicalParentUuid === 'string' ? record.logicalParentUuid : null;
+  const parent = parentOf(record, previous);
   return {
     key: record.uuid as string,
     parentKey: parent,
@@ -60,6 +73,8 @@ export function readClaudeCode(content: string): TranscriptDraft {
   const skipped: TranscriptSkip[] = [];
   const messages: DraftMessage[] = [];
   const seen = new Map<string, number>();
+  /** The last conversation record of each chain (false: the main line, true: the sidechain). */
+  const last = new Map<boolean, string>();
   let sessionId: string | null = null;
   let summary: string | null = null;
   for (const entry of jsonLines(content)) {
@@ -95,7 +110,9 @@ export function readClaudeCode(content: string): TranscriptDraft {
       continue;
     }
     seen.set(record.uuid, entry.line);
-    messages.push(messageOf(record, type, entry.line));
+    const sidechain = record.isSidechain === true;
+    messages.push(messageOf(record, type, entry.line, last.get(sidechain) ?? null));
+    last.set(sidechain, record.uuid);
   }
   return {
     sessionKey: sessionId === null ? `claude-code:sha256-${crypto.createHash('sha256').update(content).digest('hex')}` : sessionKeyOf('claude-code', sessionId),
