@@ -167,12 +167,12 @@ export const CATALOGUE = {
       }),
     },
     usage: {
-      when: 'a worker reports the tokens and cost of an agent turn (summed in Task.usage)',
+      when: 'a worker reports the tokens and cost of an agent turn, or an import brings token usage (summed in Task.usage)',
       data: z.object({
         inputTokens: int('Input tokens of the turn').nullable(),
         outputTokens: int('Output tokens of the turn').nullable(),
         costUsd: z.number().describe('Cost of the turn in US dollars').nullable(),
-        messageId: idOf('ConversationMessage', 'The message of the turn it belongs to').nullable(),
+        messageId: idOf('ConversationMessage', 'The message of the turn it belongs to (null for an import)').nullable(),
       }),
     },
     output: {

@@ -20,6 +20,7 @@ import { readClaudeCode } from './claude-code.js';
 import { readCodex } from './codex.js';
 import { firstText, MAX_RECORD_KEY_LENGTH, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 import { writeMarkdown } from './markdown.js';
+import { importedUsage } from './usage.js';
 import { readMakimaJsonl, writeMakimaJsonl, type TranscriptData } from './makima-jsonl.js';
 
 export type TranscriptFormat = 'MARKDOWN' | 'JSONL';
@@ -212,7 +213,8 @@ async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: Transc
     const metadata = parentKey === null && m.parentKey !== null ? { ...m.metadata, missingParent: storedKey(m.parentKey) } : m.metadata;
     return { m, id, parentId, link, metadata };
   });
-  if (rows.length === 0 && !fresh) return null;
+  const usage = await importedUsage(tx, task, draft, storable.messages, new Set(rows.map((r) => r.m.key)), fresh);
+  if (rows.length === 0 && !fresh && !usage.added) return null;
   await inChunks(rows, (chunk) =>
     tx.conversationMessage.createMany({
       data: chunk.map(({ m, id, parentId, link }) => ({
@@ -238,8 +240,9 @@ async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: Transc
   const head = headId ? known.get(headId) : undefined;
   const updated = await tx.task.update({
     where: { id: task.id },
-    data: { headMessageId: headId, messageCount: head ? head.depth + 1 : task.messageCount, version: { increment: 1 } },
+    data: { headMessageId: headId, messageCount: head ? head.depth + 1 : task.messageCount, version: { increment: 1 }, ...usage.columns },
   });
+  if (usage.added) record(historyEvent(aboutTask(task), 'TASK', 'usage', { ...usage.added, costUsd: null, messageId: null }));
   if (rows.length > 0) {
     record(historyEvent(aboutTask(task), 'CHAT', 'message', { count: rows.length, headId: headId!, messageCount: updated.messageCount, roles: [...new Set(rows.map((r) => r.m.role))] }));
   }

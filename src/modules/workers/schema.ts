@@ -188,7 +188,7 @@ builder.prismaObjectFields(TaskRef, (t) => ({
   }),
   usage: t.field({
     type: TaskUsageRef,
-    description: "The tokens and cost its agent reported (recordTaskUsage), summed; null fields where the agent reported nothing",
+    description: "The tokens and cost its agent reported (recordTaskUsage) or its imported transcripts hold, summed; null fields where nothing was reported",
     select: { usageInputTokens: true, usageOutputTokens: true, usageCostUsd: true },
     resolve: (task) => ({ inputTokens: task.usageInputTokens, outputTokens: task.usageOutputTokens, costUsd: task.usageCostUsd }),
   }),
