@@ -54,7 +54,7 @@ describe('makima task-history', () => {
     expect(lines[0]).toMatch(/^worker task .* · PENDING$/);
     const rows = lines.slice(1).map((l) => l.split(/\s+/).slice(1, 2)[0]);
     expect(rows).toEqual(['task/created', 'user', 'assistant', 'tool_call', 'tool_result', 'output', 'checkpoint/created', 'user', 'error', 'checkpoint/created']);
-    expect(lines[2]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z\s+user\s+\{"text":"Add a search box"\}$/);
+    expect(lines[2]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z\s+user\s+Add a search box$/);
     expect(lines[4]).toContain('{"tool":"bash","command":"npm test"}');
     expect(lines[6]).toContain('All tests pass.');
     expect(lines[7]).toContain('"message":"add the search box"');
