@@ -112,7 +112,8 @@ describe('importTranscript from Codex', () => {
     expect(reasoning.metadata).toMatchObject({ source: 'codex', encrypted: true, model: 'gpt-5-codex' });
     expect(JSON.stringify(reasoning)).not.toContain('gAAAAAB');
     const md = (await alice.ok(CodexTranscript, { id: imported.task.id, format: 'MARKDOWN' })).task!.transcript;
-    expect(md).toContain('> _thinking:_ **Looking at the test**');
+    // Folded to one line, the text on demand.
+    expect(md).toContain('<details><summary>thinking… (76 chars)</summary>\n\n**Looking at the test**');
   });
 
   it('pairs each tool call with its output by call_id: tool blocks, toolCalls and task events, each call shown once', async () => {
@@ -135,6 +136,9 @@ describe('importTranscript from Codex', () => {
     const md = (await alice.ok(CodexTranscript, { id: imported.task.id, format: 'MARKDOWN' })).task!.transcript;
     expect(md.split('**Tool call** `shell`').length - 1).toBe(1);
     expect(md.split('**Tool result**').length - 1).toBe(3);
+    // Each result under its call, and not again as the Tool message that carried it.
+    expect(md).toMatch(/\*\*Tool call\*\* `shell`\n\n`{3,}json\n[^`]*\n`{3,}\n\n\*\*Tool result\*\*\n\n`{3,}\n\{"output": "FAIL parser/);
+    expect(md).not.toMatch(/### \d+\. Tool/);
     // A custom tool's text input (a patch) reads as its lines.
     expect(md).toContain('```\n*** Begin Patch\n*** Update File: src/parser.ts\n');
   });

@@ -122,6 +122,12 @@ describe('importTranscript from Claude Code', () => {
     expect(md).toContain('**Tool call** `Bash`');
     expect(md).toContain('"command": "npm test -- parser"');
     expect(md).toContain('_[image: image/png');
+    // The tool call once, its result under it (its Tool message is off the path: Claude Code rewound
+    // after it), and the thinking after the reply, folded.
+    expect(md.split('**Tool call** `Bash`').length - 1).toBe(1);
+    expect(md).toMatch(/"description": "Run the parser tests"\n\}\n`{3,}\n\n\*\*Tool result\*\* \(error\)\n/);
+    expect(md.split('**Tool result**').length - 1).toBe(1);
+    expect(md).toMatch(/the race was in the shared temp directory\.\n\n_\[server_tool_use_future\]_\n\n<details><summary>as recorded<\/summary>[\s\S]*<details><summary>thinking… \(43 chars\)<\/summary>\n\nSerial runs avoid/);
     const jsonl = (await alice.ok(Transcript, { id: imported.task.id, format: 'JSONL' })).task!.transcript;
     const a1 = jsonl.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.type === 'message' && r.metadata?.messageId === 'msg_01');
     expect(a1.metadata).toMatchObject({ model: 'claude-sonnet-4-5', usage: { input_tokens: 1200, output_tokens: 85 }, requestId: 'req_01' });

@@ -201,7 +201,7 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     // each tool call once under its title, with its result.
     const md: string = (await user.ok(`query($id: ID!) { task(id: $id) { transcript(format: MARKDOWN) } }`, { id: task.id })).task.transcript;
     const count = (text: string) => md.split(text).length - 1;
-    expect(count('<details><summary>Thought</summary>')).toBe(1);
+    expect(count('<details><summary>thinking… (14 chars)</summary>')).toBe(1);
     expect(count('Hello, world. Done.')).toBe(1);
     expect(md).not.toContain('agent_message_chunk');
     expect(md).not.toContain('agent_thought_chunk');

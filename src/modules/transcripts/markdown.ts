@@ -1,7 +1,10 @@
 // A task's transcript for a reviewer, in Markdown: the conversation as it stands (root → head) with
-// roles and times, tool calls with their arguments and results (long ones cut, and said so),
-// checkpoints inline with their files (+/−), and rewinds, forks and resumes where they happened.
+// roles and times, each tool call once with its arguments and its result under it (long ones cut,
+// and said so), the agent's thinking folded in <details> after the reply, checkpoints inline with
+// their files (+/−), and rewinds, forks and resumes where they happened (reading.ts: how every
+// reader shows a conversation).
 import type { TranscriptData } from './makima-jsonl.js';
+import { ACP_CHUNKS, callsShown, mentionOf, onlyShownResults, resultsByCall, resultText, thinkingLine, thinkingOf, toolCallIdOf, type ToolResult } from './reading.js';
 
 /** Longest tool result, thinking or output shown before it is cut. */
 export const MAX_RESULT_CHARS = 2000;
@@ -28,25 +31,6 @@ function json(value: unknown): string {
   return JSON.stringify(value, null, 2) ?? 'null';
 }
 
-function resultText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map(resultItem).join('\n');
-  return json(content);
-}
-
-/** One item of a tool's result: text as text; ACP's content, diff and terminal items as what they say. */
-function resultItem(item: unknown): string {
-  const b = (item ?? {}) as Record<string, unknown>;
-  if (typeof b.text === 'string') return b.text;
-  if (b.type === 'content' && typeof (b.content as { text?: unknown } | undefined)?.text === 'string') return (b.content as { text: string }).text;
-  if (b.type === 'diff') return `${b.oldText == null ? 'new file' : 'changed'} ${String(b.path)}:\n${String(b.newText ?? '')}`;
-  if (b.type === 'terminal') return `(output of terminal ${String(b.terminalId)})`;
-  return json(b);
-}
-
-/** ACP's streamed chunks (makima worker --acp): the messages hold them coalesced, so they are not shown again. */
-const MESSAGE_CHUNKS = new Set(['agent_message_chunk', 'agent_thought_chunk', 'user_message_chunk']);
-
 /** A tool's input: JSON, or as written when it is text (a patch for Codex's apply_patch), so its lines read as lines. */
 function toolCall(name: unknown, input: unknown): string {
   return `**Tool call** \`${String(name ?? 'tool')}\`\n\n${typeof input === 'string' ? fence(cut(input)) : fence(json(input ?? {}), 'json')}`;
@@ -56,32 +40,39 @@ function toolResult(content: unknown, isError: boolean): string {
   return `**Tool result**${isError ? ' (error)' : ''}\n\n${fence(cut(resultText(content)))}`;
 }
 
-function block(b: Record<string, unknown>): string {
+/** A thinking block folded: one line, the text on demand. */
+function thinkingFold(text: string): string {
+  return `<details><summary>${thinkingLine(text)}</summary>\n\n${cut(text)}\n\n</details>`;
+}
+
+function block(b: Record<string, unknown>, results: Map<string, ToolResult>): string {
   switch (b.type) {
     case 'text':
       return String(b.text ?? '');
-    case 'thinking':
-      return `> _thinking:_ ${cut(String(b.thinking ?? '')).replace(/\n/g, '\n> ')}`;
-    case 'thought':
-      // ACP's thought chunks (makima worker --acp): folded, the reply is what a reader scans for.
-      return `<details><summary>Thought</summary>\n\n${cut(String(b.text ?? ''))}\n\n</details>`;
-    case 'tool_use':
-      return toolCall(b.name, b.input);
+    case 'tool_use': {
+      const result = typeof b.id === 'string' ? results.get(b.id) : undefined;
+      return result ? `${toolCall(b.name, b.input)}\n\n${toolResult(result.content, result.isError)}` : toolCall(b.name, b.input);
+    }
     case 'tool_result':
       return toolResult(b.content, b.is_error === true);
-    case 'image': {
-      const source = (b.source ?? {}) as Record<string, unknown>;
-      const size = typeof source.data === 'string' ? `, ${Math.floor((source.data.length * 3) / 4).toLocaleString('en-US')} bytes` : '';
-      return `_[image: ${String(source.media_type ?? source.type ?? 'unknown')}${size}]_`;
-    }
+    case 'image':
+    case 'audio':
+    case 'resource':
+    case 'resource_link':
+      return `_${mentionOf(b)}_`;
     default:
-      return `_[${String(b.type ?? 'block')}]_\n\n${fence(cut(json(b)), 'json')}`;
+      return `_${mentionOf(b)}_\n\n<details><summary>as recorded</summary>\n\n${fence(cut(json(b)), 'json')}\n\n</details>`;
   }
 }
 
-function contentText(content: unknown): string {
+/** A message's content: its blocks in order, each tool call with its result under it, and its thinking last, folded. */
+function contentText(content: unknown, results: Map<string, ToolResult>): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((b) => (b && typeof b === 'object' ? block(b as Record<string, unknown>) : String(b))).join('\n\n');
+  if (Array.isArray(content)) {
+    const thoughts = content.map(thinkingOf).filter((t): t is string => t !== null);
+    const body = content.filter((b) => thinkingOf(b) === null).map((b) => (b && typeof b === 'object' ? block(b as Record<string, unknown>, results) : String(b)));
+    return [...body, ...thoughts.map(thinkingFold)].join('\n\n');
+  }
   const text = (content as { text?: unknown } | null)?.text;
   return typeof text === 'string' ? text : fence(json(content), 'json');
 }
@@ -140,31 +131,52 @@ export function writeMarkdown(data: TranscriptData, contractName: string | null,
   const shownMessageIds = new Set(data.messages.filter((m) => path.has(m.id)).map((m) => m.id));
   // Events that repeat a shown message's tool blocks (an import's), or its streamed chunks (an ACP
   // worker's), are not shown twice.
+  const conversation = data.messages.filter((m) => path.has(m.id)).sort((a, b) => a.depth - b.depth);
+  const results = resultsByCall(conversation);
+  const shownCalls = callsShown(conversation);
+  // An imported result whose message is off the path (rewound away after the call): under its call all the same.
+  const offPath = (e: { type: string; data: unknown }) => {
+    const d = (e.data ?? {}) as Record<string, unknown>;
+    return e.type === 'TOOL_RESULT' && typeof d.toolUseId === 'string' && shownCalls.has(d.toolUseId) && !shownMessageIds.has(String(d.messageId));
+  };
+  for (const e of data.events) {
+    const d = e.data as Record<string, unknown>;
+    if (offPath(e) && !results.has(d.toolUseId as string)) results.set(d.toolUseId as string, { content: d.content, isError: d.isError === true });
+  }
+  // An ACP worker's tool call (a TOOL_CALL event) shows its result under it, not again on its own.
+  const announced = new Set(data.events.filter((e) => e.type === 'TOOL_CALL').map((e) => toolCallIdOf(e.data)).filter((id): id is string => id !== null));
+  const underCall = (e: { type: string; data: unknown }) => {
+    const id = toolCallIdOf(e.data);
+    return id !== null && announced.has(id) && (e.type === 'TOOL_RESULT' || (e.type === 'STATUS' && (e.data as Record<string, unknown>).acp === 'tool_call_update'));
+  };
+  const callResults = new Map<string, unknown[]>();
+  for (const e of data.events) if (e.type === 'TOOL_RESULT' && underCall(e)) callResults.set(toolCallIdOf(e.data)!, [...(callResults.get(toolCallIdOf(e.data)!) ?? []), e.data]);
   const events = data.events.filter((e) => {
     const d = (e.data ?? {}) as Record<string, unknown>;
-    return !shownMessageIds.has(String(d.messageId)) && !(e.type === 'OUTPUT' && MESSAGE_CHUNKS.has(String(d.acp)));
+    return !shownMessageIds.has(String(d.messageId)) && !(e.type === 'OUTPUT' && ACP_CHUNKS.has(String(d.acp))) && !underCall(e) && !offPath(e);
   });
-  const shownCallIds = new Set(events.filter((e) => e.type === 'TOOL_CALL').map((e) => String((e.data as Record<string, unknown> | null)?.toolCallId)));
+  const shownCallIds = announced;
   const items: Item[] = [
     ...data.checkpoints.map((c) => ({
       at: c.createdAt,
       text: `> ✔ **Checkpoint #${c.number}**${c.isBackup ? ' (backup)' : ''} \`${c.commitSha.slice(0, 12)}\` — ${c.message}\n> Files: ${filesLine(c.filesChanged)}`,
     })),
     ...data.markers.map((m) => ({ at: m.createdAt, text: `> ${markerText(m.kind, (m.data ?? {}) as Record<string, unknown>)}` })),
-    ...events.map((e) => ({ at: e.createdAt, text: eventText(e.type, e.data) })),
+    ...events.map((e) => ({ at: e.createdAt, text: eventText(e.type, e.data, callResults.get(toolCallIdOf(e.data) ?? '') ?? []) })),
   ].sort((a, b) => a.at.getTime() - b.at.getTime());
   let next = 0;
   const flushUntil = (at: Date | null) => {
     while (next < items.length && (at === null || items[next].at <= at)) out.push(items[next++].text, '');
   };
-  const conversation = data.messages.filter((m) => path.has(m.id)).sort((a, b) => a.depth - b.depth);
   out.push(`## Conversation (${conversation.length} messages)`, '');
   for (const m of conversation) {
     flushUntil(m.createdAt);
+    // A message of tool results shown under their calls says nothing more.
+    if (m.role === 'TOOL' && onlyShownResults(m.content, shownCalls)) continue;
     out.push(`### ${m.depth + 1}. ${ROLE[m.role]} · ${time(m.createdAt)}`, '');
     const model = (m.metadata as Record<string, unknown> | null)?.model;
     if (model) out.push(`_model: ${String(model)}_`, '');
-    out.push(contentText(m.content));
+    out.push(contentText(m.content, results));
     const calls = toolCallsText(m.toolCalls, m.content, shownCallIds);
     if (calls) out.push('', calls);
     out.push('');
@@ -175,17 +187,28 @@ export function writeMarkdown(data: TranscriptData, contractName: string | null,
   return out.join('\n');
 }
 
-function eventText(type: string, data: unknown): string {
+function eventText(type: string, data: unknown, results: unknown[]): string {
   const d = (data ?? {}) as Record<string, unknown>;
   switch (type) {
-    case 'TOOL_CALL':
-      // An ACP worker's call has a title and a kind, and its input as rawInput.
-      return `> ${toolCall(d.name ?? d.tool ?? d.title ?? d.kind, d.input ?? d.args ?? d.arguments ?? d.command ?? d.rawInput ?? d).replace(/\n/g, '\n> ')}`;
+    case 'TOOL_CALL': {
+      // An ACP worker's call has a title and a kind, and its input as rawInput; its results go under it.
+      const call = toolCall(d.name ?? d.tool ?? d.title ?? d.kind, d.input ?? d.args ?? d.arguments ?? d.command ?? d.rawInput ?? d);
+      return `> ${[call, ...results.map(resultOf)].join('\n\n').replace(/\n/g, '\n> ')}`;
+    }
     case 'TOOL_RESULT':
-      return `> ${toolResult(d.content ?? d.output ?? d.result ?? d.rawOutput ?? d, d.isError === true || d.status === 'failed').replace(/\n/g, '\n> ')}`;
+      return `> ${resultOf(d).replace(/\n/g, '\n> ')}`;
     case 'ERROR':
       return `> **Error**\n>\n> ${fence(cut(typeof d.message === 'string' ? d.message : json(d))).replace(/\n/g, '\n> ')}`;
     default:
       return `> **${type.toLowerCase()}**\n>\n> ${fence(cut(typeof d.text === 'string' ? d.text : json(d))).replace(/\n/g, '\n> ')}`;
   }
+}
+
+/** A TOOL_RESULT event's data as a tool result: its content, output or result (an ACP worker's content, else its raw output's text). */
+function resultOf(data: unknown): string {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const acpContent = Array.isArray(d.content) && d.content.length ? d.content : null;
+  const raw = d.rawOutput as { output?: unknown } | null | undefined;
+  const rawText = d.toolCallId !== undefined && typeof raw?.output === 'string' ? raw.output : undefined;
+  return toolResult(acpContent ?? rawText ?? d.content ?? d.output ?? d.result ?? d.rawOutput ?? d, d.isError === true || d.status === 'failed');
 }
