@@ -1,21 +1,17 @@
 // A task that `makima worker --acp` ran, in the task page, in headless Chromium against a real
 // server: the scripted ACP agent (test/fixtures/acp-agent.ts) works one turn; the conversation shows
-// its thoughts folded and each tool call once, under its title; the Output panel shows the turn's
-// chunks as text, its thought chunks folded, and its tool calls and results under their titles.
+// its thoughts folded after the reply and each tool call once, under its title; the Output panel
+// shows the turn's chunks as text (consecutive ones joined), its thoughts folded, and each tool call
+// once with its result and its permission decision under it.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, tempDir, type TestServer } from '../harness.js';
 import { claim, CompleteTask, createContract, createTask } from '../fixtures.js';
 import { runMakima } from '../cli/run.js';
+import { ACP_AGENT_COMMAND as ACP } from '../acp.js';
 import { expectAccessible, hasChromium, launch, origin, signedIn } from './browser.js';
-
-const AGENT = fileURLToPath(new URL('../fixtures/acp-agent.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const ACP = `'${process.execPath}' --import '${TSX}' '${AGENT}'`;
 
 describe.runIf(hasChromium)('the task page of an ACP task', { timeout: 120_000 }, () => {
   let t: TestServer;
@@ -32,7 +28,7 @@ describe.runIf(hasChromium)('the task page of an ACP task', { timeout: 120_000 }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('folds the thoughts and shows each tool call once, under its title', async () => {
+  it('folds the thoughts after the reply and shows each tool call once, its result under it', async () => {
     const user = await t.createUser('acp');
     const contract = await createContract(user, await t.makeRepo());
     const supervisor = await claim(user, 'setup');
@@ -46,22 +42,28 @@ describe.runIf(hasChromium)('the task page of an ACP task', { timeout: 120_000 }
     await page.goto(`${origin(t)}/#/task/${task.id}`);
     const answer = page.getByRole('listitem', { name: 'Message 2, ASSISTANT' });
     await answer.waitFor();
-    const thought = answer.locator('details.tool', { hasText: 'Thought' });
+    const thought = answer.locator('details.thinking');
     expect(await thought.count()).toBe(1);
     expect(await thought.getAttribute('open')).toBeNull();
     expect(await thought.getByText('Thinking hard.').isVisible()).toBe(false);
     expect(await answer.getByText('Hello, world. Done.').isVisible()).toBe(true);
-    expect(await answer.locator('details.tool summary').allTextContents()).toEqual(['Thought', 'Tool call: Write a.txt', 'Tool call: Write b.txt', 'Tool call: Run a command']);
+    // The reply first, its thinking after it, then the tool calls.
+    expect(await answer.locator('details summary').allTextContents()).toEqual(['thinking… (14 chars)', 'Tool call: Write a.txt', 'Tool call: Write b.txt', 'Tool call: Run a command']);
+    expect(await answer.textContent()).not.toContain('"toolCallId"');
 
     const output = page.getByRole('region', { name: 'Output' });
     await output.locator('.task-event').first().waitFor();
     const rows = await output.locator('.task-event').evaluateAll((items) => items.map((li) => [li.querySelector('.kind')?.textContent, li.querySelector('summary')?.textContent ?? null]));
-    // Each thought chunk folded, each tool call once as a call and once as its result, by title.
-    expect(rows.filter(([kind, summary]) => kind === 'OUTPUT' && summary === 'Thought')).toHaveLength(2);
+    // The two thought chunks one folded row; each tool call once, its result under it (no result row).
+    expect(rows.filter(([kind, summary]) => kind === 'OUTPUT' && summary?.startsWith('thinking'))).toEqual([['OUTPUT', 'thinking… (14 chars)']]);
     expect(rows.filter(([kind]) => kind === 'TOOL_CALL').map(([, summary]) => summary)).toEqual(['Write a.txt', 'Write b.txt', 'Run a command']);
-    expect(rows.filter(([kind]) => kind === 'TOOL_RESULT').map(([, summary]) => summary)).toEqual(['Write a.txt', 'Write b.txt', 'Run a command']);
+    expect(rows.filter(([kind]) => kind === 'TOOL_RESULT')).toEqual([]);
+    const writeA = output.locator('details.tool', { hasText: 'Write a.txt' });
+    await writeA.locator('summary').click();
+    expect(await writeA.locator('.tool-result').textContent()).toMatch(/new file \S*a\.txt:\s*alpha/);
+    expect(await writeA.getByText('Permission allowed (policy default)').isVisible()).toBe(true);
     expect(await output.textContent()).not.toContain('agent_thought_chunk');
-    expect(await output.getByText('Thinking').isVisible()).toBe(false); // folded until opened
+    expect(await output.getByText('Thinking hard.').isVisible()).toBe(false); // folded until opened
     expect(await output.getByText(', world.').count()).toBe(1);
     await expectAccessible(page, 'ACP task page');
     await context.close();

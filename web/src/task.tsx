@@ -1,5 +1,6 @@
-// A task: its state (worker and lease while running), its conversation (paginated, tool calls and
-// results collapsible, long content folded), its output events live, its checkpoints with their
+// A task: its state (worker and lease while running), its conversation (paginated, read as
+// reading.ts says every reader shows one: content as text, thinking folded after the reply, each
+// tool call once with its result under it; long content folded), its output events live, its checkpoints with their
 // diffs, its forks as a tree (each linked to its comparison with this task, compare.tsx) — and the
 // steering actions (actions.tsx), each confirmed first.
 import { useEffect, useState } from 'preact/hooks';
@@ -10,6 +11,7 @@ import { asText, fullTime, relative, shortSha, shortTime } from './format';
 import { useQuery } from './hooks';
 import { follow } from './live';
 import { ApiErrorText, SteeringDialog, type Steering } from './steer';
+import { acpChunkOf, callsShown, mentionOf, onlyShownResults, resultsByCall, resultText, thinkingLine, thinkingOf, toolCallIdOf, type ToolResult } from '../../src/modules/transcripts/reading';
 
 interface ForkNode {
   id: string;
@@ -126,21 +128,30 @@ function usageText(usage: Task['usage']): string | null {
   return parts.length ? parts.join(' · ') : null;
 }
 
-/** A message's content: text as text; Anthropic-style blocks with tool calls and results collapsible. */
-export function Content({ content }: { content: unknown }) {
+/**
+ * A message's content: text as text; images and resources as a one-line mention; each tool call
+ * with its result under it (`results`, by the call's id); the agent's thinking (Claude Code
+ * `thinking`, Codex reasoning, ACP `thought`) folded to one line, after the reply.
+ */
+export function Content({ content, results = new Map() }: { content: unknown; results?: Map<string, ToolResult> }) {
   if (typeof content === 'string') return <Folded text={content} />;
   if (Array.isArray(content)) {
+    const thoughts = content.map(thinkingOf).filter((t): t is string => t !== null);
     return (
       <>
         {content.map((block, i) => {
-          const b = block as { type?: string; text?: string; name?: string; input?: unknown; content?: unknown };
+          if (thinkingOf(block) !== null) return null;
+          const b = (block ?? {}) as { type?: string; text?: string; id?: string; name?: string; input?: unknown; content?: unknown; is_error?: boolean };
+          if (typeof block === 'string') return <Folded key={i} text={block} />;
           if (b.type === 'text' && typeof b.text === 'string') return <Folded key={i} text={b.text} />;
-          // ACP thought chunks (makima worker --acp): folded, the reply is what a reader scans for.
-          if (b.type === 'thought' && typeof b.text === 'string') return <Collapsible key={i} label="Thought" text={b.text} />;
-          if (b.type === 'tool_use') return <Collapsible key={i} label={`Tool call: ${b.name ?? ''}`} text={asText(b.input)} />;
-          if (b.type === 'tool_result') return <Collapsible key={i} label="Tool result" text={asText(b.content)} />;
-          return <Folded key={i} text={asText(block)} />;
+          if (b.type === 'tool_use') return <ToolCall key={i} label={`Tool call: ${b.name ?? ''}`} input={b.input} result={typeof b.id === 'string' ? results.get(b.id) : undefined} />;
+          if (b.type === 'tool_result') return <Collapsible key={i} label={b.is_error ? 'Tool result (error)' : 'Tool result'} text={resultText(b.content)} />;
+          if (b.type === 'image' || b.type === 'audio' || b.type === 'resource' || b.type === 'resource_link') return <p key={i} class="mention">{mentionOf(b)}</p>;
+          return <Collapsible key={i} label={mentionOf(b)} text={asText(block)} />;
         })}
+        {thoughts.map((t, i) => (
+          <Collapsible key={`thinking-${i}`} label={thinkingLine(t)} text={t} kind="thinking" />
+        ))}
       </>
     );
   }
@@ -149,17 +160,41 @@ export function Content({ content }: { content: unknown }) {
   return <Folded text={asText(content)} />;
 }
 
-function Collapsible({ label, text }: { label: string; text: string }) {
+function Collapsible({ label, text, kind = 'tool' }: { label: string; text: string; kind?: string }) {
   return (
-    <details class="tool">
+    <details class={kind}>
       <summary>{label}</summary>
       <Folded text={text} />
     </details>
   );
 }
 
-function MessageView({ message, highlighted, onRewind, onFork }: { message: Message; highlighted: boolean; onRewind: () => void; onFork: () => void }) {
+/** A tool call, folded: its input, and its result under it once it is known. */
+function ToolCall({ label, input, result, extra = [] }: { label: string; input: unknown; result?: ToolResult; extra?: string[] }) {
+  return (
+    <details class="tool">
+      <summary>{label}</summary>
+      {input != null && <Folded text={asText(input)} />}
+      {result && (
+        <div class={`tool-result${result.isError ? ' failed' : ''}`}>
+          <p class="muted">{result.isError ? 'Result (error)' : 'Result'}</p>
+          <Folded text={resultText(result.content)} />
+        </div>
+      )}
+      {extra.map((line, i) => (
+        <p key={i} class="muted">
+          {line}
+        </p>
+      ))}
+    </details>
+  );
+}
+
+function MessageView({ message, results, shownCalls, highlighted, onRewind, onFork }: { message: Message; results: Map<string, ToolResult>; shownCalls: Set<string>; highlighted: boolean; onRewind: () => void; onFork: () => void }) {
   const calls = Array.isArray(message.toolCalls) ? message.toolCalls : message.toolCalls ? [message.toolCalls] : [];
+  const blocks = Array.isArray(message.content) ? message.content : [];
+  // Tool calls beside the content: not again when the content has them as blocks.
+  const callsBeside = blocks.some((b) => (b as { type?: unknown } | null)?.type === 'tool_use' || (b as { type?: unknown } | null)?.type === 'tool_result') ? [] : calls;
   const tool = message.role === 'TOOL';
   return (
     <li class={`message role-${message.role.toLowerCase()}${highlighted ? ' highlighted' : ''}`} id={`message-${message.id}`} aria-label={`Message ${message.index + 1}, ${message.role}`} tabIndex={highlighted ? -1 : undefined}>
@@ -177,11 +212,19 @@ function MessageView({ message, highlighted, onRewind, onFork }: { message: Mess
           Fork here
         </button>
       </div>
-      {tool ? <Collapsible label="Tool result" text={asText(message.content)} /> : <Content content={message.content} />}
-      {calls.map((call, i) => {
-        // OpenAI- and Anthropic-style calls have a name; ACP's (makima worker --acp) a title.
-        const c = call as { name?: string; function?: { name?: string }; title?: string; input?: unknown; arguments?: unknown };
-        return <Collapsible key={i} label={`Tool call: ${c.name ?? c.function?.name ?? c.title ?? ''}`} text={asText(c.input ?? c.arguments ?? call)} />;
+      {tool && onlyShownResults(message.content, shownCalls) ? (
+        <p class="muted answered">The result, shown under its tool call above.</p>
+      ) : tool && !Array.isArray(message.content) ? (
+        <Collapsible label="Tool result" text={resultText(message.content)} />
+      ) : (
+        <Content content={message.content} results={results} />
+      )}
+      {callsBeside.map((call, i) => {
+        // OpenAI- and Anthropic-style calls have a name; ACP's (makima worker --acp) a title, and
+        // their input and result are in the Output panel.
+        const c = call as { name?: string; function?: { name?: string }; title?: string; kind?: string; status?: string; input?: unknown; arguments?: unknown };
+        if (toolCallIdOf(call) !== null) return <ToolCall key={i} label={`Tool call: ${c.title ?? toolCallIdOf(call)}`} input={null} extra={[[c.kind, c.status].filter(Boolean).join(' · '), 'Its input and result are in the Output panel.']} />;
+        return <ToolCall key={i} label={`Tool call: ${c.name ?? c.function?.name ?? c.title ?? ''}`} input={c.input ?? c.arguments ?? call} />;
       })}
     </li>
   );
@@ -218,6 +261,8 @@ function Conversation({ task, messageId, steer }: { task: Task; messageId?: stri
     el?.focus();
   }, [messageId, loading]);
 
+  const results = resultsByCall(messages);
+  const shownCalls = callsShown(messages);
   const form = { name: '' };
   const nameField = (
     <label class="field">
@@ -238,6 +283,8 @@ function Conversation({ task, messageId, steer }: { task: Task; messageId?: stri
           <MessageView
             key={m.id}
             message={m}
+            results={results}
+            shownCalls={shownCalls}
             highlighted={m.id === messageId}
             onRewind={() => steer(actions.rewindConversation(task, m))}
             onFork={() => steer(actions.forkTask(task, { message: m }, () => form.name, nameField))}
@@ -287,10 +334,10 @@ function Output({ taskId }: { taskId: string }) {
         <p class="empty">No output yet; it appears here live while the task runs.</p>
       ) : (
         <ol class="events" aria-live="polite">
-          {events.map((e) => (
+          {outputRows(events).map(({ event: e, under, chunks }) => (
             <li key={e.id} class={`task-event type-${e.type.toLowerCase()}`}>
               <time dateTime={e.createdAt}>{shortTime(e.createdAt)}</time> <span class="kind">{e.type}</span>
-              <EventData data={e.data} />
+              {chunks ? <ChunkText kind={acpChunkOf(e.data)!.kind} chunks={chunks} /> : under ? <AcpToolCall call={e.data} under={under} /> : <EventData data={e.data} />}
             </li>
           ))}
         </ol>
@@ -299,16 +346,62 @@ function Output({ taskId }: { taskId: string }) {
   );
 }
 
+interface OutputRow {
+  event: TaskEvent;
+  /** An ACP tool call's result and the permission decision about it, shown under it. */
+  under?: unknown[];
+  /** Consecutive ACP chunks of one kind, joined into one row. */
+  chunks?: unknown[];
+}
+
 /**
- * An event's data: its text when it has one; an ACP chunk (makima worker --acp) as its content's
- * text, a thought folded like a message's; an ACP tool call or result under its title.
+ * The rows of the Output panel: an import's tool events (copies of the conversation's tool blocks)
+ * left out; an ACP tool call with its result and its permission decision under it; consecutive
+ * ACP chunks of one kind as one row of text.
  */
+function outputRows(events: TaskEvent[]): OutputRow[] {
+  const announced = new Set(events.filter((e) => e.type === 'TOOL_CALL').map((e) => toolCallIdOf(e.data)).filter((id): id is string => id !== null));
+  const under = new Map<string, unknown[]>();
+  const rows: OutputRow[] = [];
+  for (const e of events) {
+    const d = (e.data ?? {}) as Record<string, unknown>;
+    if (typeof d.messageId === 'string' && d.toolUseId !== undefined) continue;
+    const callId = toolCallIdOf(e.data);
+    if (callId !== null && announced.has(callId) && (e.type === 'TOOL_RESULT' || (e.type === 'STATUS' && (d.acp === 'tool_call_update' || d.acp === 'permission')))) {
+      if (d.acp !== 'tool_call_update') (under.get(callId) ?? under.set(callId, []).get(callId)!).push(e.data);
+      continue;
+    }
+    const chunk = acpChunkOf(e.data);
+    const last = rows.at(-1);
+    if (chunk && last?.chunks && acpChunkOf(last.event.data)?.kind === chunk.kind) last.chunks.push(chunk.content);
+    else if (chunk) rows.push({ event: e, chunks: [chunk.content] });
+    else if (e.type === 'TOOL_CALL' && callId !== null) rows.push({ event: e, under: under.get(callId) ?? under.set(callId, []).get(callId)! });
+    else rows.push({ event: e });
+  }
+  return rows;
+}
+
+/** Chunks of a turn as the text they make; thought chunks folded like a message's thinking. */
+function ChunkText({ kind, chunks }: { kind: string; chunks: unknown[] }) {
+  const text = chunks.map((c) => ((c as { text?: unknown } | null)?.text === undefined ? mentionOf(c) : String((c as { text: unknown }).text))).join('');
+  return kind === 'agent_thought_chunk' ? <Collapsible label={thinkingLine(text)} text={text} kind="thinking" /> : <Folded text={text} />;
+}
+
+/** An ACP tool call (makima worker --acp): its title, its input, its result (content as text, else the raw output's) and the permission decision under it. */
+function AcpToolCall({ call, under }: { call: unknown; under: unknown[] }) {
+  const c = (call ?? {}) as { toolCallId?: string; title?: string | null; rawInput?: unknown };
+  const done = under.map((u) => u as Record<string, unknown>).find((u) => u.acp === undefined);
+  const raw = done?.rawOutput as { output?: unknown } | null | undefined;
+  const content = Array.isArray(done?.content) && done.content.length ? done.content : typeof raw?.output === 'string' ? raw.output : raw;
+  const result = done ? { content: content ?? '', isError: done.status === 'failed' } : undefined;
+  const decisions = under.map((u) => u as Record<string, unknown>).filter((u) => u.acp === 'permission').map((u) => `Permission ${String(u.decision)} (policy ${String(u.policy)})`);
+  return <ToolCall label={c.title ?? c.toolCallId ?? 'tool call'} input={c.rawInput} result={result} extra={decisions} />;
+}
+
+/** An event's data: its text when it has one; an ACP event with a toolCallId under its title; else its JSON. */
 function EventData({ data }: { data: unknown }) {
-  const d = (data ?? {}) as { text?: unknown; acp?: unknown; content?: { text?: unknown } | null; toolCallId?: unknown; title?: unknown };
+  const d = (data ?? {}) as { text?: unknown; acp?: unknown; toolCallId?: unknown; title?: unknown };
   if (typeof d.text === 'string') return <Folded text={d.text} />;
-  const chunk = typeof d.content?.text === 'string' ? d.content.text : undefined;
-  if (d.acp === 'agent_thought_chunk' && chunk !== undefined) return <Collapsible label="Thought" text={chunk} />;
-  if ((d.acp === 'agent_message_chunk' || d.acp === 'user_message_chunk') && chunk !== undefined) return <Folded text={chunk} />;
   if (typeof d.toolCallId === 'string' && d.acp === undefined) return <Collapsible label={typeof d.title === 'string' ? d.title : d.toolCallId} text={asText(data)} />;
   return <Folded text={asText(data)} />;
 }
