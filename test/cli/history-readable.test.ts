@@ -72,6 +72,10 @@ describe('makima task history of an imported Claude Code session', () => {
     expect(lines.slice(reply + 1).find((l) => l.includes('thinking'))).toMatch(/^\s+▸ thinking… \(43 chars\)$/);
     expect(text).not.toContain('Serial runs avoid');
 
+    // The usage the session reported, summed on the task (msg_01 counts its 900 cache-read tokens as input).
+    const show = await runMakima(['task', 'show', taskId], env(user));
+    expect(show.stdout).toMatch(/^\s+usage\s+5,000 input tokens, 145 output tokens$/m);
+
     const full = (await history(user, taskId, '--thinking')).join('\n');
     expect(full).toContain('▸ thinking:');
     expect(full).toContain('Serial runs avoid the shared temp dir race.');
