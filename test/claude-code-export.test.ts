@@ -103,7 +103,7 @@ describe('Task.transcript(format: CLAUDE_CODE)', () => {
     const f = await taskOnRepo(t, alice);
     await appendMessages(alice, f.taskId, [
       { role: 'USER', content: 'Rename the module' },
-      { role: 'ASSISTANT', content: [{ type: 'text', text: 'Renamed.' }] },
+      { role: 'ASSISTANT', content: { text: 'Renamed.' } },
     ]);
     fs.writeFileSync(path.join(f.worktree, 'renamed.ts'), 'export {};\n');
     const cp = await checkpoint(alice, f.taskId, 'rename');

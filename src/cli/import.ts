@@ -67,22 +67,32 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`;
 }
 
+type Target = { target: string; files: string[] };
+
+/** A path of the command line: the session files it holds, or (with --watch) a folder to follow. */
+function targetOf(target: string, watching: boolean): Target {
+  if (!watching) return { target, files: sessionFiles(target) };
+  if (!fs.statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`${target} is not a folder: --watch follows folders (e.g. ~/.claude/projects, ~/.codex/sessions)`);
+  return { target, files: [] };
+}
+
 type ImportOptions = ClientOptions & { json?: boolean; contract: string; source: Source; name?: string; watch?: boolean };
 type Result = { file: string; task?: { id: string; name: string; messageCount: number }; added?: number; skipped?: { line: number; reason: string }[]; error?: string };
 
 export const importCommand: CliCommand = {
   name: 'import',
   define: (cmd: Command) =>
-  void clientCommand(cmd.argument('<paths...>', 'session files (.jsonl), Claude Code project folders or Codex sessions folders: every session in them'))
+  // The paths are checked as the command line is parsed (its options are known by then): a missing
+  // file is reported before any request, even the one that resolves --contract.
+  void clientCommand(cmd.argument('<paths...>', 'session files (.jsonl), Claude Code project folders or Codex sessions folders: every session in them', (target: string, previous: Target[] = []) => [...previous, targetOf(target, Boolean(cmd.opts().watch))]))
     .description('import agent sessions (Claude Code, Codex, or a makima JSONL export) as tasks you can search, export, fork and resume')
     .requiredOption('--contract <contract>', 'the contract the tasks join')
     .addOption(new Option('--source <source>', 'claude-code, codex or makima (with --watch, default: by file name)').argParser(sourceOf).default('CLAUDE_CODE_JSONL' as Source, 'claude-code'))
     .option('--name <name>', "the task's name (one file only; default: the session's summary or thread name, or its first prompt)")
     .option('--watch', "follow the folders (e.g. ~/.claude/projects and ~/.codex/sessions) and import sessions as they grow, until Ctrl-C")
-    .action(async (paths: string[], opts: ImportOptions, command: Command) => {
-      if (opts.watch) return watch(paths, opts, command.getOptionValueSource('source') === 'cli' ? opts.source : undefined);
-      // Every path is checked before any request: a missing file is reported before anything is imported.
-      const files = paths.flatMap(sessionFiles);
+    .action(async (targets: Target[], opts: ImportOptions, command: Command) => {
+      if (opts.watch) return watch(targets.map((t) => t.target), opts, command.getOptionValueSource('source') === 'cli' ? opts.source : undefined);
+      const files = targets.flatMap((t) => t.files);
       if (opts.name && files.length > 1) throw new CliError('--name names one task: give a file, not a directory');
       const results = await importFiles(files, opts);
       if (opts.json) printJson(files.length === 1 ? results[0] : results);
@@ -126,9 +136,6 @@ function printResults(results: Result[]): void {
 /** `--watch`: follows the folders until Ctrl-C or SIGTERM, then lets the import in flight finish. */
 async function watch(dirs: string[], opts: ImportOptions, source: Source | undefined): Promise<void> {
   if (opts.name) throw new UsageError('--name names one task: --watch imports every session of the folders');
-  for (const dir of dirs) {
-    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`${dir} is not a folder: --watch follows folders (e.g. ~/.claude/projects, ~/.codex/sessions)`);
-  }
   const client = clientFrom(opts);
   const watcher = new SessionWatcher({
     dirs: dirs.map((d) => path.resolve(d)),

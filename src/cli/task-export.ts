@@ -36,10 +36,11 @@ function sessionOf(transcript: string): { sessionId: string; cwd: string } {
   return { sessionId: record.sessionId, cwd: record.cwd };
 }
 
-function write(file: string, content: string): void {
+/** Writes the file; an installed session never replaces one (each export has a session id of its own). */
+function write(file: string, content: string, install: boolean): void {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, content, { flag: 'wx' });
+    if (install) fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content, { flag: install ? 'wx' : 'w' });
   } catch (err) {
     throw new CliError(`could not write ${file}: ${(err as Error).message}`);
   }
@@ -69,7 +70,7 @@ export const taskExport: CliCommand = {
       if (!task) throw new CliError(`task ${taskArg} was not found`);
       const session = claude ? sessionOf(task.transcript) : undefined;
       const output = opts.install && session ? path.join(os.homedir(), '.claude', 'projects', claudeProjectFolder(session.cwd), `${session.sessionId}.jsonl`) : opts.output;
-      if (output) write(output, task.transcript);
+      if (output) write(output, task.transcript, Boolean(opts.install));
       if (opts.json) {
         return printJson({ task: { id: task.id, name: task.name }, format: opts.format, output: output ?? null, ...session, transcript: output ? undefined : task.transcript });
       }

@@ -104,7 +104,9 @@ function isOwn(m: Message): boolean {
 /** The message's content as Claude Code's: its own messages as they were; others mapped (a user's text may stay a string). */
 function contentOf(m: Message): string | Block[] {
   if (isOwn(m)) return m.content as string | Block[];
-  if (typeof m.content === 'string') return m.role === 'USER' || m.role === 'SYSTEM' ? m.content : m.content === '' ? [] : [text(m.content)];
+  // A makima worker may write `{ text }` as a message's content.
+  const plain = typeof m.content === 'string' ? m.content : asRecord(m.content) && typeof asRecord(m.content)!.text === 'string' ? (asRecord(m.content)!.text as string) : null;
+  if (plain !== null) return m.role === 'USER' || m.role === 'SYSTEM' ? plain : plain === '' ? [] : [text(plain)];
   return Array.isArray(m.content) ? blocksOf(m.content).flatMap(foreignBlock).map((b) => inTurn(m.role, b)) : [text(JSON.stringify(m.content))];
 }
 
@@ -217,10 +219,10 @@ export function writeClaudeCode(input: { name: string; messages: Message[]; sess
   const w: Writer = { records: [], last: null, pending: new Map(), turnId: null, common: { sessionId: input.sessionId, cwd: input.cwd, gitBranch: input.gitBranch, userType: 'external' } };
   for (const m of input.messages) {
     const content = contentOf(m);
-    if (Array.isArray(content) && content.length === 0) continue;
-    if (m.role === 'ASSISTANT') writeAssistant(w, m, content as Block[]);
+    if (content.length === 0) continue;
+    if (m.role === 'ASSISTANT') writeAssistant(w, m, typeof content === 'string' ? [text(content)] : content);
     else if (m.role === 'SYSTEM') writeSystem(w, m, content);
-    else writeUser(w, m, m.role === 'TOOL' && typeof content === 'string' ? [text(content)] : content);
+    else writeUser(w, m, content);
   }
   answerPending(w, input.messages.at(-1)?.createdAt ?? new Date());
   const summary = { type: 'summary', summary: input.name, leafUuid: w.last };
