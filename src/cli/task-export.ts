@@ -24,7 +24,11 @@ function formatOf(value: string): Format {
   return FORMATS[key as keyof typeof FORMATS];
 }
 
-/** Claude Code's folder for a working directory (the same rule as the server's claudeProjectFolder: docs/cli.md). */
+/**
+ * Claude Code's folder for a working directory under ~/.claude/projects: the absolute path with
+ * every character other than an ASCII letter or digit replaced by `-` (`/home/dev/my_app.v2` →
+ * `-home-dev-my-app-v2`).
+ */
 function claudeProjectFolder(cwd: string): string {
   return cwd.replace(/[^A-Za-z0-9]/g, '-');
 }

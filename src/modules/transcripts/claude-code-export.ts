@@ -29,15 +29,6 @@ export type ExportPoint = { messageId: string } | { checkpointId: string } | { i
 type Block = Record<string, unknown>;
 type Message = ConversationMessage & { metadata: Record<string, unknown> | null };
 
-/**
- * Claude Code's folder for a working directory under ~/.claude/projects: the absolute path with
- * every character other than an ASCII letter or digit replaced by `-` (`/home/dev/my_app.v2` →
- * `-home-dev-my-app-v2`).
- */
-export function claudeProjectFolder(cwd: string): string {
-  return cwd.replace(/[^A-Za-z0-9]/g, '-');
-}
-
 /** A tool_use id the Messages API takes (letters, digits, `_` and `-`); others have theirs replaced. */
 function toolId(id: unknown): string {
   const text = typeof id === 'string' ? id : JSON.stringify(id ?? null);
