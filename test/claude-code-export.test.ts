@@ -206,7 +206,6 @@ describe('makima task export --format claude-code', () => {
     fs.mkdirSync(cwd);
     const env = { MAKIMA_URL: t.url, MAKIMA_TOKEN: alice.token, HOME: home };
     const run = await runMakima(['task', 'export', original.task.id, '--format', 'claude-code', '--cwd', cwd, '--install'], env);
-    expect(run.stderr + run.stdout).not.toMatch(/error/i);
     expect(run.code).toBe(0);
     const [, sessionId] = /claude --resume ([0-9a-f-]{36})/.exec(run.stdout)!;
     expect(run.stdout).toContain(`cd ${cwd} && claude --resume ${sessionId}`);
