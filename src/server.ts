@@ -1,52 +1,33 @@
-// Wires the API: node:http + graphql-yoga (HTTP, GraphiQL, SSE) + graphql-ws on the same port and
-// path, a health endpoint, and a graceful stop.
+// Wires the API (docs/design.md §8): node:http + graphql-yoga (HTTP, GraphiQL, SSE; src/http/yoga.ts)
+// + graphql-ws (src/http/graphql-ws.ts) on the same port and path, git over HTTP, the browser view,
+// health and metrics endpoints, start-up recovery and a graceful stop. The routes are here; what
+// each serves lives beside it in src/http/.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { SubscribePayload } from 'graphql-ws';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
-import type { AppContext, Context } from './context.js';
-import { GRAPHIQL_STATIC_PATH, graphiqlPage, serveGraphiqlAsset } from './graphiql.js';
+import type { AppContext } from './context.js';
+import { GRAPHIQL_STATIC_PATH, serveGraphiqlAsset } from './graphiql.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { Authenticator } from './modules/auth/authenticator.js';
 import { bearerToken } from './modules/auth/service.js';
-import { actorPlugin } from './schema/actor.js';
 import { localGit, recoverInterruptedPushes } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './modules/tasks/change-with-git.js';
 import { startWorkers } from './modules/workers/service.js';
 import { startArchiveRetention } from './modules/control/archive.js';
-import { BadInputError, ERROR_CODES } from './errors.js';
-import { connectionArgumentsPlugin, emptyCursorPlugin } from './schema/connection-args.js';
-import { getSchema } from './schema/index.js';
-import { jitPlugin } from './schema/jit.js';
-import { isRequestRefusal, limitPlugins } from './schema/limits.js';
-import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
+import { CloseCode } from './ws.js';
 import { limitConnectionsPerClient, requestTimeouts } from './http/connections.js';
-import { corsOptions } from './http/cors.js';
-import { loadPersistedOperations, persistedOperationsPlugin, resolvePersisted, type PersistedOperations } from './http/persisted.js';
-import { rateLimitPlugin } from './http/rate-limit.js';
-import { refusalStatusPlugin } from './http/status.js';
-import {
-  createMetrics,
-  describeOperation,
-  METRICS_PATH,
-  operationNamesOf,
-  readinessCheck,
-  READY_PATH,
-  requestLogging,
-  serveMetrics,
-  serveReadiness,
-  type Metrics,
-} from './observability.js';
+import { attachGraphqlWs } from './http/graphql-ws.js';
+import { loadPersistedOperations } from './http/persisted.js';
+import { createApp, GRAPHQL_PATH, productionPlugins } from './http/yoga.js';
+import { createMetrics, METRICS_PATH, operationNamesOf, readinessCheck, READY_PATH, serveMetrics, serveReadiness, type Metrics } from './observability.js';
 import { isWebRequest, serveWeb } from './web.js';
 import { isGitRequest, serveGit } from './http/git.js';
 
-export const GRAPHQL_PATH = '/graphql';
+export { GRAPHQL_PATH };
 /** graphql-ws close code for a socket whose connection_init carried no valid token. */
 export const CLOSE_FORBIDDEN = CloseCode.Forbidden;
 /** How long stop() lets requests, streams and sockets end on their own before it cuts them. */
@@ -237,223 +218,3 @@ async function health(app: AppContext, res: http.ServerResponse): Promise<void> 
   }
 }
 
-// The API's error codes, plus the end of a subscription that fell too far behind (live/hub.ts).
-const EXPECTED_CODES = new Set<string>(ERROR_CODES);
-/** Codes graphql-yoga gives malformed requests; the API has one code for every kind of bad input. */
-const REQUEST_ERROR_CODES = new Set(['BAD_REQUEST', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'OPERATION_RESOLUTION_FAILURE']);
-
-type ErrorLike = { name?: string; path?: unknown; originalError?: unknown; extensions?: Record<string, unknown> };
-
-/**
- * Whether an error is the client's request being wrong rather than the server failing: yoga's
- * request errors, and graphql-js's variable coercion errors ("Variable "$x" got invalid value …"),
- * which have no path and wrap only the scalar's or enum's own GraphQLError.
- */
-function isRequestError(error: ErrorLike): boolean {
-  const code = error.extensions?.code;
-  if (typeof code === 'string') return REQUEST_ERROR_CODES.has(code);
-  if (error.name !== 'GraphQLError' || error.path !== undefined) return false;
-  const original = error.originalError as ErrorLike | undefined;
-  return original === undefined || original.name === 'GraphQLError';
-}
-
-function asBadUserInput<E extends ErrorLike>(error: E): E {
-  (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
-  return error;
-}
-
-/** Parse and validation errors (an unknown enum value, a literal the JSON scalar refuses, a depth limit) are bad input. */
-function badUserInputCodes(): Plugin {
-  return {
-    onParse: () => ({ result }) => {
-      if (result instanceof Error && isRequestError(result as ErrorLike)) asBadUserInput(result as ErrorLike);
-    },
-    onValidate: () => ({ result }) => {
-      for (const error of result) asBadUserInput(error as ErrorLike);
-    },
-  };
-}
-
-type InitialContext = { request?: Request; connectionParams?: Record<string, unknown>; closeSocket?: WsExtra['close'] };
-
-/**
- * What a client receives for an error (yoga's maskError, and graphql-ws refusals): an error with
- * one of the API's codes as it is; a client's malformed request as BAD_USER_INPUT; anything else
- * logged and replaced by a generic INTERNAL_SERVER_ERROR.
- */
-function errorMasker(app: AppContext): (error: unknown, message?: string) => GraphQLError {
-  return (error, message = 'Unexpected error.') => {
-    // Duck-typed on purpose: graphql can be loaded twice (ESM and CJS builds), so instanceof
-    // GraphQLError is not reliable across packages.
-    const err = error as { originalError?: unknown; extensions?: { code?: unknown }; message?: string };
-    const original = (err.originalError ?? error) as { name?: string; message?: string; extensions?: { code?: unknown } };
-    if (typeof original.extensions?.code === 'string' && EXPECTED_CODES.has(original.extensions.code)) return original as GraphQLError;
-    if ((original as { code?: unknown }).code === 'P2025') {
-      // Prisma's "record required but not found": a node lookup of a missing or another user's object.
-      return new GraphQLError('not found', { extensions: { code: 'NOT_FOUND' } });
-    }
-    if (isRequestError(err as ErrorLike)) return asBadUserInput(error as ErrorLike) as GraphQLError;
-    if (original.name === 'PothosValidationError') {
-      return new GraphQLError(original.message ?? 'invalid argument', { extensions: { code: 'BAD_USER_INPUT' } });
-    }
-    if (!err.originalError && typeof err.extensions?.code === 'string') return error as GraphQLError;
-    app.logger.error({ err: original }, 'unexpected error');
-    return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-  };
-}
-
-/**
- * Running in production (docs/operations.md): 401/429 and GraphQL-over-HTTP status codes, request logs and
- * Prometheus metrics always; persisted operations (Apollo's link is answered even without a file)
- * and rate limiting per token when configured. The status plugin comes first so that the logs and
- * the metrics see the status the client gets.
- */
-function productionPlugins(app: AppContext, metrics: Metrics, persisted: PersistedOperations | undefined): Plugin[] {
-  const { config } = app;
-  return [
-    refusalStatusPlugin(),
-    requestLogging(app) as Plugin,
-    ...metrics.plugin,
-    persistedOperationsPlugin(persisted),
-    ...(config.rateLimit > 0 ? [rateLimitPlugin(config.rateLimit, config.rateLimitWindowSeconds) as Plugin] : []),
-  ];
-}
-
-function createApp(app: AppContext, production: Plugin[]): YogaServerInstance<InitialContext, Context> {
-  const maskError = errorMasker(app);
-  return createYoga<InitialContext, Context>({
-    schema: getSchema(),
-    graphqlEndpoint: GRAPHQL_PATH,
-    landingPage: false,
-    // GraphiQL comes from this server, not a CDN (see graphiql.ts); subscriptions use graphql-ws.
-    graphiql: true,
-    renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
-    logging: false,
-    // GraphQL over HTTP's persisted documents (http/persisted.ts).
-    extraParamNames: ['documentId'],
-    cors: corsOptions(app.config.corsOrigins),
-    plugins: [...production, emptyCursorPlugin(), ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
-    maskedErrors: { maskError: (error, message) => maskError(error, message) },
-    context: async ({ request, connectionParams, closeSocket }) => {
-      const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
-      const authentication = await app.auth.authenticate(bearerToken(header));
-      const refusal = authentication.viewer ? {} : { authRefusal: authentication.refusal };
-      return { ...app, viewer: authentication.viewer, ...refusal, ...(closeSocket ? { closeSocket } : {}) };
-    },
-  });
-}
-
-type Yoga = YogaServerInstance<InitialContext, Context>;
-type OperationResult = ExecutionResult | AsyncIterable<ExecutionResult>;
-/** What onSubscribe prepared: the operation's result, or its event stream, for graphql-ws to send. */
-type Prepared = { prepared: OperationResult };
-
-/**
- * graphql-ws on the WebSocket server. An operation runs through yoga's enveloped parse, validate,
- * execute and subscribe, so every plugin applies as over HTTP. It is run in onSubscribe: an
- * operation refused before it starts (a syntax error, a depth, alias, cost or page limit, a
- * variable of the wrong type, any plugin that throws) is then an `error` message for its id, with
- * the code HTTP gives it, and the socket's other operations go on. Thrown out of a graphql-ws hook,
- * the same refusal would close the whole socket with 4500, which clients treat as fatal.
- */
-function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServer, keepAliveMs: number, persisted: PersistedOperations | undefined): GraphqlWsTransport {
-  const maskError = errorMasker(app);
-  return serveGraphqlWs(
-    wss,
-    {
-      execute: (args) => (args.rootValue as Prepared).prepared,
-      subscribe: (args) => (args.rootValue as Prepared).prepared,
-      onConnect: async (ctx) => {
-        const params = (ctx.connectionParams ?? {}) as Record<string, unknown>;
-        const { viewer } = await app.auth.authenticate(bearerToken(params.authorization ?? params.Authorization));
-        if (!viewer) return false; // closes the socket with 4403 Forbidden
-        // The socket lives as long as its token: a revocation (on any instance) or the expiry closes it.
-        const untrack = app.auth.trackSocket(viewer, (why) =>
-          ctx.extra.close(
-            why === 'revoked' ? CloseCode.TokenRevoked : CloseCode.TokenExpired,
-            why === 'revoked' ? `API token "${viewer.tokenName}" was revoked` : `API token "${viewer.tokenName}" expired`,
-          ),
-        );
-        ctx.extra.socket.once('close', untrack);
-        return true;
-      },
-      onSubscribe: async (ctx, _id, payload) => {
-        const start = performance.now();
-        let prepared: Awaited<ReturnType<typeof prepareOperation>>;
-        try {
-          const query = resolvePersisted(persisted, payload as SubscribePayload & { documentId?: unknown }) ?? payload.query;
-          if (typeof query === 'object') prepared = [query];
-          else prepared = await prepareOperation(yoga, maskError, ctx.connectionParams, ctx.extra, { ...payload, query });
-        } catch (err) {
-          // A server fault (the context could not be built, say): this operation fails, not the socket.
-          prepared = [maskError(err)];
-        }
-        logWsOperation(app, payload, prepared, performance.now() - start);
-        return prepared;
-      },
-    },
-    { logger: app.logger, keepAliveMs },
-  );
-}
-
-/** The graphql-ws counterpart of the HTTP request log (observability.ts): one line per operation started or refused. */
-function logWsOperation(app: AppContext, payload: SubscribePayload, prepared: (ExecutionArgs & { rootValue: Prepared }) | readonly GraphQLError[], ms: number): void {
-  const refused = Array.isArray(prepared) ? (prepared as readonly GraphQLError[]) : undefined;
-  const args = refused ? undefined : (prepared as ExecutionArgs);
-  const viewer = (args?.contextValue as Context | undefined)?.viewer;
-  const operation = args ? describeOperation(args.document, payload.operationName) : { name: payload.operationName ?? undefined, type: undefined };
-  app.logger.info(
-    {
-      transport: 'graphql-ws',
-      operationName: operation.name,
-      operationType: operation.type,
-      status: refused ? 'refused' : 'started',
-      codes: refused?.map((e) => e.extensions?.code),
-      durationMs: Math.round(ms * 10) / 10,
-      user: viewer ? { id: viewer.id, name: viewer.name } : undefined,
-    },
-    'graphql-ws operation',
-  );
-}
-
-async function prepareOperation(
-  yoga: Yoga,
-  maskError: (error: unknown) => GraphQLError,
-  connectionParams: Record<string, unknown> | undefined,
-  extra: WsExtra,
-  payload: SubscribePayload,
-): Promise<(ExecutionArgs & { rootValue: Prepared }) | readonly GraphQLError[]> {
-  const { schema, parse, validate, execute, subscribe, contextFactory } = yoga.getEnveloped({ connectionParams, closeSocket: extra.close });
-  let document: DocumentNode;
-  let errors: readonly GraphQLError[];
-  try {
-    document = parse(payload.query);
-    errors = validate(schema, document);
-  } catch (err) {
-    return [maskError(err)]; // a syntax error, or a graphql-armor limit (they throw from validation)
-  }
-  if (errors.length) return errors.map((e) => maskError(e));
-  const operation = getOperationAST(document, payload.operationName);
-  if (!operation) {
-    const message = payload.operationName ? `the document has no operation named "${payload.operationName}"` : 'the document must hold exactly one operation, or name one with operationName';
-    return [new BadInputError(message, 'operationName')];
-  }
-  // Variables that do not coerce: graphql-js would answer with a result; nothing would have run.
-  const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-  if (variables.errors) return variables.errors.map((e) => maskError(e));
-  const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: await contextFactory() };
-  let prepared: OperationResult;
-  try {
-    prepared = (await (operation.operation === 'subscription' ? subscribe(args) : execute(args))) as OperationResult;
-  } catch (err) {
-    return [maskError(err)]; // a plugin refused it before execution: first with last
-  }
-  // The request checks (schema/limits.ts: page sizes, list sizes, text, IDs, cursors) answer a
-  // refusal as a result, so that nothing throws out of a hook; over graphql-ws that too is an
-  // `error` message for the operation, as a refusal thrown above is.
-  const { errors: refusal } = prepared as { errors?: readonly GraphQLError[] };
-  if (refusal?.length && refusal.every((e) => isRequestRefusal(e))) return refusal.map((e) => maskError(e));
-  // Field errors (a subscription's NOT_FOUND, a malformed cursor) are the operation's result, sent
-  // with `next` before `complete`, as over HTTP and SSE.
-  return { ...args, rootValue: { prepared } };
-}

@@ -35,12 +35,12 @@ function uuidOf(id: string): string {
 }
 
 /** Remote mode's workspace: the task's worktree in `workdir`, at the head the claim recorded. */
-export function remoteWorkspace(workdir: string, token: string): OpenWorkspace {
+export function remoteWorkspace(workdir: string, token: string, stallSeconds?: number): OpenWorkspace {
   return async (assignment: Assignment, tools: RunTools) => {
     const taskId = uuidOf(assignment.task.id);
     const contract = assignment.task.contract;
     if (!contract) throw new Error(`task ${assignment.task.id} has no contract to fetch its code from`);
-    const remote: Remote = { url: assignment.gitUrl, token, workerId: tools.workerId };
+    const remote: Remote = { url: assignment.gitUrl, token, workerId: tools.workerId, stallSeconds };
     const { path, rescued } = await checkoutTask(workdir, remote, {
       contractId: uuidOf(contract.id),
       taskId,

@@ -7,6 +7,7 @@ import type { CliCommand } from './command.js';
 import { ApiError, clientCommand, clientFrom, type ApiClient, type ClientOptions } from './client.js';
 import { CliError, UsageError, color, println } from './output.js';
 import { acpOptions, defineAcpOptions, type AcpFlags } from './worker-acp-options.js';
+import { DEFAULT_STALL_SECONDS } from '../git/index.js';
 import { openWorkdir, remoteWorkspace } from './worker-remote.js';
 import { ClaimTask, runAssignment, type Report } from './worker-run.js';
 
@@ -30,11 +31,19 @@ interface WorkerOptions extends ClientOptions, AcpFlags {
   closeStdin?: boolean;
   /** Remote mode: the task's code is fetched into this directory over git (worker-remote). */
   workdir?: string;
+  /** Remote mode: seconds a git transfer may stall before it fails (git's http.lowSpeedTime). */
+  gitStallSeconds?: number;
 }
 
 function leaseSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 3600) throw new InvalidArgumentError('expected whole seconds between 1 and 3600');
+  return n;
+}
+
+function gitStallSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new InvalidArgumentError('expected whole seconds between 1 and 86400');
   return n;
 }
 
@@ -51,6 +60,7 @@ function defineWorker(cmd: Command): void {
     .option('--supervisor', "claim only contracts' supervisors (the task that plans and steers a contract)")
     .option('--no-supervisor', 'never claim a supervisor; default: claim either')
     .option('--workdir <dir>', "run agents in clones in this directory, fetched from the server over git, not in the server's worktrees (a worker on another machine)")
+    .option('--git-stall-seconds <n>', 'with --workdir: a fetch or push that moves less than 1 KB a second for this long fails (git gives up) instead of waiting forever', gitStallSeconds, DEFAULT_STALL_SECONDS)
     .option('--close-stdin', "close the agent's stdin after the context, for agents that read it to the end (no acks then)");
   defineAcpOptions(cmd);
   cmd.action(async (opts: WorkerOptions) => {
@@ -96,7 +106,7 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
       continue;
     }
     if (!assignment) continue;
-    const openWorkspace = opts.workdir === undefined ? undefined : remoteWorkspace(opts.workdir, client.token);
+    const openWorkspace = opts.workdir === undefined ? undefined : remoteWorkspace(opts.workdir, client.token, opts.gitStallSeconds);
     const run = { client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, closeStdin: opts.closeStdin, openWorkspace, acp: acpOptions(opts) };
     const outcome = await runAssignment(run, assignment);
     if (!opts.once) continue;

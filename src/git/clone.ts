@@ -17,7 +17,17 @@ export interface Remote {
   url: string;
   token: string;
   workerId: string;
+  /**
+   * Seconds a fetch or push may move less than STALL_BYTES_PER_SECOND before git gives up on it
+   * (git's http.lowSpeedTime): a server or network that stops answering fails the step instead of
+   * holding the worker forever. Default DEFAULT_STALL_SECONDS.
+   */
+  stallSeconds?: number;
 }
+
+/** A transfer slower than this, for `Remote.stallSeconds` in a row, has stalled (git's http.lowSpeedLimit). */
+export const STALL_BYTES_PER_SECOND = 1000;
+export const DEFAULT_STALL_SECONDS = 60;
 
 /**
  * Makes `dir` a workdir, or says in one sentence why it cannot be one: it must be new, empty, or
@@ -46,15 +56,19 @@ export function prepareWorkdir(dir: string): string | undefined {
   return undefined;
 }
 
-/** The headers of every request to the server, as git config in the environment (GIT_CONFIG_COUNT, git ≥ 2.31). */
+/** The headers of every request to the server and its stall limit, as git config in the environment (GIT_CONFIG_COUNT, git ≥ 2.31). */
 function remoteEnv(remote: Remote): Record<string, string> {
   return {
     ...gitEnv(),
-    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_COUNT: '4',
     GIT_CONFIG_KEY_0: 'http.extraHeader',
     GIT_CONFIG_VALUE_0: `Authorization: Bearer ${remote.token}`,
     GIT_CONFIG_KEY_1: 'http.extraHeader',
     GIT_CONFIG_VALUE_1: `Makima-Worker: ${remote.workerId}`,
+    GIT_CONFIG_KEY_2: 'http.lowSpeedLimit',
+    GIT_CONFIG_VALUE_2: String(STALL_BYTES_PER_SECOND),
+    GIT_CONFIG_KEY_3: 'http.lowSpeedTime',
+    GIT_CONFIG_VALUE_3: String(remote.stallSeconds ?? DEFAULT_STALL_SECONDS),
     GIT_TERMINAL_PROMPT: '0',
   };
 }
@@ -201,6 +215,8 @@ async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
     const reasons = text.split('\n').filter((line) => /^(remote:|!|fatal:|error:)|\[remote rejected\]|\[rejected\]/.test(line.trim()));
+    const stalled = /Operation too slow|curl 28\b/.test(text);
+    if (stalled) throw new GitError(`could not ${what}: the server stopped sending (less than ${STALL_BYTES_PER_SECOND} bytes a second for the stall limit, --git-stall-seconds); git gave up`);
     throw new GitError(`could not ${what}: ${reasons.length ? reasons.map((l) => l.trim()).join('; ') : firstLine(err)}`);
   }
 }

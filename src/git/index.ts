@@ -39,7 +39,7 @@ export { taskRefPrefix, unrecordedRef } from './refs.js';
 export { isSha } from './repo.js';
 export { claimLeftoverJournals, JournalFile, lockScope, manualUndo, undo, type ClaimedJournal, type JournalRecord, type UndoStep } from './journal.js';
 export type { LockScope } from './locks.js';
-export { checkoutTask, commitTask, hasUncommittedWork, keepLocally, prepareWorkdir, pushCommit, taskWorktree, type Remote } from './clone.js';
+export { checkoutTask, commitTask, DEFAULT_STALL_SECONDS, hasUncommittedWork, keepLocally, prepareWorkdir, pushCommit, taskWorktree, type Remote } from './clone.js';
 
 /** Git on this server's own disk, through simple-git. */
 export const localGit: Git = {

@@ -38,6 +38,8 @@ export interface Spawned {
   output(): string;
   /** Resolves with the first match of `pattern` in stdout. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with what `check` first finds in the output (checked again at each new output). */
+  waitUntil<T>(check: (output: string) => T | undefined, what: string, timeoutMs?: number): Promise<T>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -56,22 +58,25 @@ export function spawnMakima(args: string[], env: Record<string, string>): Spawne
     child,
     output: () => out,
     waitFor(pattern, timeoutMs = 30_000) {
+      return this.waitUntil((text) => text.match(pattern) ?? undefined, String(pattern), timeoutMs);
+    },
+    waitUntil(check, what, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${out}`)), timeoutMs);
-        const check = () => {
-          const m = out.match(pattern);
-          if (m) {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; output:\n${out}`)), timeoutMs);
+        const attempt = () => {
+          const found = check(out);
+          if (found !== undefined) {
             clearTimeout(timer);
-            resolve(m);
-          } else waiters.push(check);
+            resolve(found);
+          } else waiters.push(attempt);
         };
         exited.then(() => {
-          if (!out.match(pattern)) {
+          if (check(out) === undefined) {
             clearTimeout(timer);
-            reject(new Error(`process exited before ${pattern}; output:\n${out}`));
+            reject(new Error(`process exited before ${what}; output:\n${out}`));
           }
         });
-        check();
+        attempt();
       });
     },
     async stop(signal = 'SIGINT') {

@@ -262,6 +262,27 @@ describe('makima worker --workdir: faults', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a fetch the server stops answering fails after --git-stall-seconds, with the reason; the worker goes on', async () => {
+    const user = await t.createUser();
+    const { taskId } = await newContract(user);
+    const dir = workdir();
+    const proxy = await holdingProxy('fetch', (req, body) => req.method === 'POST' && req.url?.endsWith('/git-upload-pack') === true && body.includes('command=fetch'));
+    try {
+      const worker = spawnMakima(args(dir, 'stalled', ['--git-stall-seconds', '2', '--once']), env(user, 'one', proxy.url));
+      workers.push(worker);
+      await proxy.held(worker);
+      // The held fetch is never answered: git gives up on its own, the worker says why and lets the task go.
+      const failed = worker.waitFor(/could not prepare the workspace of task [^\n]*the server stopped sending[^\n]*--git-stall-seconds/);
+      await failed;
+      expect(await worker.stop()).not.toBeNull();
+      const task = await recorded(user, taskId);
+      expect(task.status).not.toBe('RUNNING');
+      expect(task.checkpoints).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('killed mid-fetch: the same directory serves the next claim', async () => {
     const user = await t.createUser();
     const { taskId } = await newContract(user);

@@ -1,8 +1,10 @@
 // GraphQL: Task.transcript and importTranscript.
 import { builder } from '../../schema/builder.js';
-import { decodeId } from '../../schema/ids.js';
+import { decodeId, isUuid } from '../../schema/ids.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { TaskRef } from '../tasks/schema.js';
+import { BadInputError } from '../../errors.js';
+import type { ExportPoint } from './claude-code-export.js';
 import { MAX_RESULT_CHARS } from './markdown.js';
 import { FORMAT } from './makima-jsonl.js';
 import { importTranscript, MAX_TRANSCRIPT_CHARS, taskTranscript } from './service.js';
@@ -15,6 +17,10 @@ const TranscriptFormatEnum = builder.enumType('TranscriptFormat', {
     },
     JSONL: {
       description: `Lossless (${FORMAT} v1): a task header, then one JSON record per message (every branch), task event, checkpoint and marker; importTranscript(source: MAKIMA_JSONL) reads it back into an identical conversation`,
+    },
+    CLAUDE_CODE: {
+      description:
+        'A Claude Code session file for `claude --resume <sessionId>`: the conversation root → `at` (default the head) as user/assistant/system records chained by uuid/parentUuid under a new sessionId, with `cwd`; install it as ~/.claude/projects/<cwd with every non-alphanumeric character as ->/<sessionId>.jsonl',
     },
   } as const,
 });
@@ -42,11 +48,27 @@ const TranscriptSkipRef = builder.simpleObject('TranscriptSkip', {
   }),
 });
 
+/** An export's end: a message or checkpoint global ID, or a raw UUID the service looks up as either. */
+function exportPoint(at: string): ExportPoint {
+  if (isUuid(at)) return { id: at.toLowerCase() };
+  const typename = Buffer.from(at, 'base64').toString('utf8').split(':')[0];
+  if (typename === 'Checkpoint') return { checkpointId: decodeId(at, 'Checkpoint', 'at') };
+  if (typename === 'ConversationMessage') return { messageId: decodeId(at, 'ConversationMessage', 'at') };
+  throw new BadInputError(`at: "${at.slice(0, 60)}" is neither a message nor a checkpoint ID`, 'at');
+}
+
 builder.prismaObjectField(TaskRef, 'transcript', (t) =>
   t.string({
-    description: 'The whole task as one document, for a reviewer (MARKDOWN) or to move it to another makima (JSONL)',
-    args: { format: t.arg({ type: TranscriptFormatEnum, defaultValue: 'MARKDOWN', required: true, description: 'MARKDOWN (default) or JSONL' }) },
-    resolve: (task, args, ctx) => taskTranscript(serviceContext(ctx), { taskId: task.id, format: args.format }),
+    description: 'The whole task as one document, for a reviewer (MARKDOWN) or to move it to another makima (JSONL); or its conversation as a Claude Code session to continue there (CLAUDE_CODE)',
+    args: {
+      format: t.arg({ type: TranscriptFormatEnum, defaultValue: 'MARKDOWN', required: true, description: 'MARKDOWN (default), JSONL or CLAUDE_CODE' }),
+      at: t.arg.id({ description: "CLAUDE_CODE only: where the exported conversation ends, a message of the task's conversation or a checkpoint of the task (its conversation snapshot); default the head" }),
+      cwd: t.arg.string({
+        description: "CLAUDE_CODE only: the absolute path of the checkout Claude Code will run in (default the task's worktree, else the working directory the session recorded)",
+        extensions: { maxLength: 4096 },
+      }),
+    },
+    resolve: (task, args, ctx) => taskTranscript(serviceContext(ctx), { taskId: task.id, format: args.format, at: args.at == null ? undefined : exportPoint(String(args.at)), cwd: args.cwd }),
   }),
 );
 

@@ -17,13 +17,14 @@ import { changeWithGit } from '../tasks/change-with-git.js';
 import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH } from '../tasks/service.js';
 import { provisionTask, repositoryHead } from '../tasks/workspace.js';
 import { readClaudeCode } from './claude-code.js';
+import { claudeCodeSession, type ExportPoint } from './claude-code-export.js';
 import { readCodex } from './codex.js';
 import { firstText, MAX_RECORD_KEY_LENGTH, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 import { writeMarkdown } from './markdown.js';
 import { importedUsage } from './usage.js';
 import { readMakimaJsonl, writeMakimaJsonl, type TranscriptData } from './makima-jsonl.js';
 
-export type TranscriptFormat = 'MARKDOWN' | 'JSONL';
+export type TranscriptFormat = 'MARKDOWN' | 'JSONL' | 'CLAUDE_CODE';
 export type TranscriptSource = 'CLAUDE_CODE_JSONL' | 'CODEX_JSONL' | 'MAKIMA_JSONL';
 
 /** The largest transcript one import takes, in characters (the request body limit applies too). */
@@ -78,8 +79,13 @@ async function transcriptData(ctx: ServiceContext, taskId: string): Promise<{ da
   return { data, path: new Set(onPath.map((m) => m.id)), contractName: task.contract?.name ?? null };
 }
 
-/** A task's transcript: Markdown for a reviewer, or makima JSONL that importTranscript reads back. */
-export async function taskTranscript(ctx: ServiceContext, input: { taskId: string; format: TranscriptFormat }): Promise<string> {
+/**
+ * A task's transcript: Markdown for a reviewer, makima JSONL that importTranscript reads back, or a
+ * Claude Code session root → `at` for `claude --resume` (the only format `at` and `cwd` apply to).
+ */
+export async function taskTranscript(ctx: ServiceContext, input: { taskId: string; format: TranscriptFormat; at?: ExportPoint; cwd?: string | null }): Promise<string> {
+  if (input.format === 'CLAUDE_CODE') return claudeCodeSession(ctx, input);
+  if (input.at || input.cwd != null) throw new BadInputError('at and cwd apply to format CLAUDE_CODE only: MARKDOWN and JSONL write the whole task', input.at ? 'at' : 'cwd');
   const { data, path, contractName } = await transcriptData(ctx, input.taskId);
   return input.format === 'JSONL' ? writeMakimaJsonl(data) : writeMarkdown(data, contractName, path);
 }
