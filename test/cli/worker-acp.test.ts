@@ -452,19 +452,39 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
 
     const g = await recorded(user, garbage.id);
     expect(g.status).toBe('COMPLETED');
+    // The answers to bad lines and requests are recorded as the SDK writes them, the notifications as
+    // they are read: the two kinds may interleave, so each is looked up by what it is.
     const errors = g.events.filter((e) => e.type === 'ERROR').map((e) => e.data);
-    expect(errors.map((e) => [e.acp, e.id, (e.error as { code: number }).code])).toEqual([
-      ['protocol_error', null, -32700],
-      ['protocol_error', null, -32600],
-      ['protocol_error', 'bad-params', -32602],
-      ['protocol_error', 'no-method', -32601],
+    const answered = errors.filter((e) => e.acp === 'protocol_error');
+    expect(answered.map((e) => [e.id, (e.error as { code: number }).code])).toEqual([
+      [null, -32700],
+      [null, -32600],
+      ['bad-params', -32602],
+      ['no-method', -32601],
     ]);
-    expect(errors.map((e) => e.message)).toEqual([
+    expect(answered.map((e) => e.message)).toEqual([
       'makima worker: the agent sent a line that is not JSON; it was answered -32700: Parse error',
       expect.stringMatching(/^makima worker: the agent sent a line that is not a JSON-RPC message; it was answered -32600: Invalid request/),
       "makima worker: the agent sent a request whose params do not fit the method's schema; it was answered -32602: Invalid params",
       expect.stringMatching(/^makima worker: the agent sent a request for a method the worker does not serve; it was answered -32601: "Method not found": makima\/nothing/),
     ]);
+    // A notification gets no answer: what was wrong with it, and what came, are in the history.
+    const notifications = errors.filter((e) => e.acp !== 'protocol_error');
+    expect(notifications).toHaveLength(2);
+    expect(notifications.find((e) => e.acp === 'malformed_notification')).toMatchObject({
+      message: expect.stringMatching(/^makima worker: the agent sent a session\/update whose params do not fit its schema \(update: .+\); it was not applied$/),
+      method: 'session/update',
+      issues: [{ path: 'update' }],
+      params: { update: { sessionUpdate: 'agent_message_chunk', content: 'not a content block' } },
+    });
+    expect(notifications.find((e) => e.acp === 'unknown_notification')).toEqual({
+      message: 'makima worker: the agent sent a notification for a method the worker does not serve (makima/unheard_of); it was ignored',
+      acp: 'unknown_notification',
+      method: 'makima/unheard_of',
+      params: { x: 1 },
+    });
+    // Recorded, not only printed: the SDK's own report of a notification it could not handle never shows.
+    expect(worker.output()).not.toContain('Error handling notification');
     expect(g.messages.at(-1)).toMatchObject({ role: 'ASSISTANT', content: [{ type: 'text', text: 'Still here.' }] });
 
     const o = await recorded(user, oversized.id);
