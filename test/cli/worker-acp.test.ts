@@ -528,3 +528,61 @@ describe.runIf(process.platform === 'linux')('makima worker --acp killed with SI
     expect(worker.output()).toContain(`is gone; stopped a terminal the agent of task ${task.id} started (process group ${terminalPid})\n`);
   });
 });
+
+describe.runIf(process.platform === 'linux')('makima worker --acp killed with its reaper', { timeout: 120_000 }, () => {
+  /** The worker state directory's files: the workers that recorded process groups there. */
+  const ledgers = (stateDir: string) => (fs.existsSync(stateDir) ? fs.readdirSync(stateDir).filter((f) => f.endsWith('.json')) : []);
+
+  it('leaves the agent and its terminal to the next worker started there, which stops them before it claims anything', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Open a terminal and wait.');
+    const stateDir = path.join(dir, 'state-killed-with-reaper');
+    const { env, log } = agentEnv(user, 'terminal');
+    const first = startWorker(['--json', '--worker-id', 'w-dead', '--lease-seconds', '10', '--state-dir', stateDir], env);
+    const [agentLine] = await first.waitFor(/^\{"event":"agent_started".*\}$/m, 60_000);
+    const { pid: agentPid, reaperPid } = JSON.parse(agentLine) as { pid: number; reaperPid: number };
+    const terminalPid = Number((await first.waitFor(/"acp":"terminal"[^\n]*"pid":(\d+)/, 60_000))[1]);
+    started.push(agentPid, terminalPid);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'terminal started'), 'the terminal to start', 60_000);
+
+    // The worker has recorded both groups, each with its leader's start time, in its file.
+    const [file] = ledgers(stateDir);
+    expect(file).toBe(`worker-${first.child.pid}-${startTime(first.child.pid!)}.json`);
+    const recorded = JSON.parse(fs.readFileSync(path.join(stateDir, file), 'utf8'));
+    expect(recorded).toMatchObject({ workerId: 'w-dead', workerPid: first.child.pid });
+    expect(recorded.groups.map((g: { pgid: number; startTime: string; taskId: string }) => [g.pgid, g.startTime, g.taskId])).toEqual([
+      [agentPid, startTime(agentPid), task.id],
+      [terminalPid, startTime(terminalPid), task.id],
+    ]);
+
+    // Worker and reaper both gone without a word: nothing stops the terminal now.
+    process.kill(reaperPid, 'SIGKILL');
+    const closed = new Promise<void>((resolve) => first.child.once('close', () => resolve()));
+    first.child.kill('SIGKILL');
+    await closed;
+    expect(running(terminalPid)).toBe(true);
+
+    // The next worker started with that state directory stops what the dead one left, then starts.
+    const second = startWorker(['--json', '--worker-id', 'w-next', '--state-dir', stateDir], agentEnv(user, 'prompted').env);
+    await second.waitFor(/"event":"started"/, 60_000);
+    const stopped = second
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"leftover_stopped"'))
+      .map((l) => JSON.parse(l));
+    expect(stopped).toContainEqual({ event: 'leftover_stopped', pgid: terminalPid, leftoverTaskId: task.id, leftoverWorkerId: 'w-dead' });
+    expect(running(terminalPid)).toBe(false);
+    // The agent, whose stdin closed with its worker, may have ended by itself; if not, it was stopped too.
+    expect(running(agentPid)).toBe(false);
+    // The dead worker's file is gone; the new worker's own is there while it runs and goes when it stops.
+    expect(ledgers(stateDir)).toEqual([`worker-${second.child.pid}-${startTime(second.child.pid!)}.json`]);
+    expect(await second.stop('SIGTERM')).toBe(0);
+    expect(ledgers(stateDir)).toEqual([]);
+  });
+});
+
+/** A process's start time (clock ticks after boot, /proc/<pid>/stat's 22nd field), as the worker records it. */
+function startTime(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
