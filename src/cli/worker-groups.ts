@@ -53,10 +53,16 @@ export class GroupLedger {
   static open(dir: string, workerId: string): GroupLedger | undefined {
     const me = canIdentifyProcesses() ? processIdentity(process.pid) : undefined;
     if (!me) return undefined;
-    fs.mkdirSync(dir, { recursive: true });
     const ledger: LedgerFile = { workerId, workerPid: process.pid, ...me, groups: [] };
     const file = path.join(dir, `worker-${process.pid}-${me.startTime}.json`);
-    write(file, ledger);
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      write(file, ledger);
+    } catch (err) {
+      // The worker works without it; only the clean-up after a death of worker and reaper is lost.
+      process.stderr.write(`makima worker: could not keep its process groups in ${dir} (--state-dir): ${(err as Error).message}\n`);
+      return undefined;
+    }
     return new GroupLedger(file, ledger);
   }
 
