@@ -3,8 +3,10 @@
 // a full turn recorded as conversation, events, checkpoints, agent session and usage; the permission
 // policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay;
 // a resume from a checkpoint, a fork and a resume after a rewind each start a new session carrying
-// only the conversation kept; what the agent gets wrong on the wire is an ERROR event and the worker
-// lives on; the reaper stops the agent and its terminals when the worker is killed with SIGKILL.
+// only the conversation kept; what the agent gets wrong on the wire (malformed and unknown
+// notifications too) is an ERROR event and the worker lives on; the reaper stops the agent and its
+// terminals when the worker is killed with SIGKILL, and when the reaper was killed too, the next
+// worker started with the same state directory does.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
