@@ -6,7 +6,9 @@
 // megabyte; IDs of an unknown type, of another type, or garbage; numbers out of range; lists of
 // 100,000 items; JSON nested 100,000 deep; cursors of another list, another encoding or out of
 // range. Each answer must be an error with one of the API's codes (never INTERNAL_SERVER_ERROR),
-// arrive within a couple of seconds, and leave the database as it was.
+// arrive within a couple of seconds, and leave the database as it was. The valid request each case
+// varies is first sent as it is (on a fixture of its own) and must not be refused as bad input or
+// not found — else a case would pass without its hostile value being looked at.
 import fs from 'node:fs';
 import {
   getNamedType,
@@ -47,7 +49,7 @@ const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString('ut
 type CursorKind = 'id' | 'history' | 'taskEvent' | 'conversation';
 
 interface Fixture extends TaskFixture {
-  ids: Record<'Contract' | 'Task' | 'Checkpoint' | 'ConversationMessage' | 'ConversationSnapshot' | 'TaskEvent' | 'HistoryEvent' | 'User', string>;
+  ids: Record<'Contract' | 'Task' | 'Checkpoint' | 'ConversationMessage' | 'ConversationSnapshot' | 'TaskEvent' | 'HistoryEvent' | 'User' | 'ApiToken', string>;
   cursors: Record<CursorKind, string>;
 }
 
@@ -62,7 +64,10 @@ async function fingerprint(): Promise<string> {
     (SELECT count(*) FROM tasks) AS tasks, (SELECT sum(version) FROM tasks) AS versions,
     (SELECT count(*) FROM conversation_messages) AS messages, (SELECT count(*) FROM conversation_snapshots) AS snapshots,
     (SELECT count(*) FROM task_checkpoints) AS checkpoints, (SELECT count(*) FROM task_events) AS events,
-    (SELECT count(*) FROM history_events) AS history, (SELECT max(seq) FROM history_events) AS last_seq`);
+    (SELECT count(*) FROM history_events) AS history, (SELECT max(seq) FROM history_events) AS last_seq,
+    (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM api_tokens) AS tokens,
+    (SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL) AS revoked,
+    (SELECT count(*) FROM transcript_records) AS transcripts, (SELECT count(*) FROM git_change_commits) AS git_changes`);
   return JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
@@ -80,23 +85,23 @@ async function send(query: string, variables: Record<string, unknown>): Promise<
   return { ...json, ms: performance.now() - start };
 }
 
-beforeAll(async () => {
-  t = await startTestServer();
-  user = await t.createUser('hostile');
-  const task = await taskOnRepo(t, user);
+/** A task with a checkpoint, two messages, a snapshot and an event, and an ID and a cursor of each kind. */
+async function makeFixture(owner: TestUser): Promise<Fixture> {
+  const task = await taskOnRepo(t, owner);
   write(task.worktree, { 'src/a.txt': 'alpha\nBETA\n', 'notes.md': 'notes\n' });
-  const cp = await checkpoint(user, task.taskId, 'first');
-  const [message] = await say(user, task.taskId, 'hello', 'hi');
-  const snapshot = (await user.ok(`mutation($t: ID!) { createSnapshot(input: { taskId: $t }) { snapshot { id } } }`, { t: task.taskId })).createSnapshot.snapshot;
-  const event = (await user.ok(`mutation($t: ID!) { recordTaskEvents(input: { taskId: $t, events: [{ type: OUTPUT, data: "ok" }] }) { events { id cursor } } }`, { t: task.taskId }))
+  const cp = await checkpoint(owner, task.taskId, 'first');
+  const [message] = await say(owner, task.taskId, 'hello', 'hi');
+  const snapshot = (await owner.ok(`mutation($t: ID!) { createSnapshot(input: { taskId: $t }) { snapshot { id } } }`, { t: task.taskId })).createSnapshot.snapshot;
+  const event = (await owner.ok(`mutation($t: ID!) { recordTaskEvents(input: { taskId: $t, events: [{ type: OUTPUT, data: "ok" }] }) { events { id cursor } } }`, { t: task.taskId }))
     .recordTaskEvents.events[0];
-  const read = await user.ok(
+  const token = (await owner.ok(`mutation { createApiToken(input: { name: "spare" }) { apiToken { id } } }`)).createApiToken.apiToken;
+  const read = await owner.ok(
     `query($t: ID!) { viewer { id } contracts(first: 1) { edges { cursor } }
       timeline(first: 1) { edges { cursor node { id } } }
       task(id: $t) { conversation(first: 1) { edges { cursor } } } }`,
     { t: task.taskId },
   );
-  fx = {
+  return {
     ...task,
     ids: {
       Contract: task.contractId,
@@ -107,6 +112,7 @@ beforeAll(async () => {
       TaskEvent: event.id,
       HistoryEvent: read.timeline.edges[0].node.id,
       User: read.viewer.id,
+      ApiToken: token.id,
     },
     cursors: {
       id: read.contracts.edges[0].cursor,
@@ -115,6 +121,12 @@ beforeAll(async () => {
       conversation: read.task.conversation.edges[0].cursor,
     },
   };
+}
+
+beforeAll(async () => {
+  t = await startTestServer();
+  user = await t.createUser('hostile');
+  fx = await makeFixture(user);
 });
 
 afterAll(async () => t?.stop());
@@ -123,6 +135,7 @@ afterAll(async () => t?.stop());
 
 /** The type of object an ID argument names, by its name (and the field's, for `id`). */
 function idTypeFor(name: string, field: string): keyof Fixture['ids'] {
+  if (name === 'id' && field === 'revokeApiToken') return 'ApiToken';
   if (/^(taskId|continueFromTaskId)$/.test(name)) return 'Task';
   if (/^contractId$/.test(name)) return 'Contract';
   if (/^(checkpointId|against)$/.test(name)) return 'Checkpoint';
@@ -138,6 +151,10 @@ const TEXT: Record<string, () => string> = {
   message: () => 'a message',
   branchName: () => 'hostile/branch',
   workerId: () => 'worker-1',
+  protocol: () => 'acp',
+  how: () => 'new',
+  // importTranscript's first source, CLAUDE_CODE_JSONL: one user message of a session.
+  content: () => `${JSON.stringify({ type: 'user', uuid: 'u-1', parentUuid: null, sessionId: 'hostile-session', timestamp: '2026-11-20T10:00:00Z', message: { role: 'user', content: 'hello' } })}\n`,
   error: () => 'it broke',
   // compareTasks(a:, b:): task references, as Query.task(ref:) takes them.
   a: () => fx.taskId,
@@ -169,6 +186,36 @@ function requiredFields(type: GraphQLInputType, field: string): Record<string, u
   const out: Record<string, unknown> = {};
   for (const f of Object.values(t.getFields())) if (isNonNullType(f.type) && f.defaultValue === undefined) out[f.name] = valid(f.type, f.name, field);
   return out;
+}
+
+/** Where the required arguments alone are not a valid request: what it needs besides them (merged into `input`). */
+const COMPLETIONS: Record<string, () => Record<string, unknown>> = {
+  'Query.task': () => ({ id: fx.ids.Task }),
+  'Query.contract': () => ({ id: fx.ids.Contract }),
+  'Mutation.forkTask': () => ({ input: { checkpointId: fx.ids.Checkpoint } }),
+  'Mutation.rewindConversation': () => ({ input: { taskId: fx.ids.Task, toMessageId: fx.ids.ConversationMessage } }),
+  'Mutation.advanceContractPhase': () => ({ input: { phase: 'SPECIFY' } }),
+  'Mutation.recordTaskUsage': () => ({ input: { inputTokens: 1 } }),
+};
+
+/**
+ * Arguments (or input fields) of which a request gives exactly one: a case that varies one of them
+ * leaves the others out, or "give exactly one of" would answer it whatever the hostile value is.
+ */
+const ONE_OF: Record<string, string[][]> = {
+  'Query.task': [['id', 'ref']],
+  'Query.contract': [['id', 'ref']],
+  'Mutation.forkTask': [['checkpointId', 'messageId']],
+  'Mutation.rewindConversation': [
+    ['contractId', 'taskId'],
+    ['toMessageId', 'toSnapshotId'],
+  ],
+};
+
+/** `values` without the names that may not stand beside `name` (ONE_OF). */
+function withoutSiblings(values: Record<string, unknown>, name: string, coordinate: string): Record<string, unknown> {
+  const siblings = (ONE_OF[coordinate] ?? []).find((group) => group.includes(name))?.filter((n) => n !== name) ?? [];
+  return Object.fromEntries(Object.entries(values).filter(([k]) => !siblings.includes(k)));
 }
 
 // ---- hostile values, by type ----
@@ -259,8 +306,11 @@ function leafVariants(type: GraphQLNamedType, name: string, field: string, curso
   }
 }
 
-/** Every hostile value at every position under `type` (the position itself, its fields, its items). */
-function variantsAt(type: GraphQLInputType, name: string, field: string, cursor: CursorKind | undefined): Variant[] {
+/**
+ * Every hostile value at every position under `type` (the position itself, its fields, its items).
+ * An input object's other fields are `given` (the case's valid request), else its required fields.
+ */
+function variantsAt(type: GraphQLInputType, name: string, field: string, cursor: CursorKind | undefined, coordinate = '', given?: unknown): Variant[] {
   const t = isNonNullType(type) ? type.ofType : type;
   if (isListType(t)) {
     const item = valid(t.ofType, name, field);
@@ -270,9 +320,9 @@ function variantsAt(type: GraphQLInputType, name: string, field: string, cursor:
     ];
   }
   if (isInputObjectType(t)) {
-    const base = requiredFields(t, field);
+    const base = (given as Record<string, unknown> | undefined) ?? requiredFields(t, field);
     return Object.values(t.getFields()).flatMap((f) =>
-      variantsAt(f.type, f.name, field, undefined).map((v) => ({ ...v, label: `.${f.name} ${v.label}`, value: { ...base, [f.name]: v.value } })),
+      variantsAt(f.type, f.name, field, undefined).map((v) => ({ ...v, label: `.${f.name} ${v.label}`, value: { ...withoutSiblings(base, f.name, coordinate), [f.name]: v.value } })),
     );
   }
   return leafVariants(t as GraphQLNamedType, name, field, cursor);
@@ -347,13 +397,62 @@ function cases(): Case[] {
     const cursor = cursorKindOf(target.field);
     for (const arg of target.field.args) {
       const own = arg.name === 'after' || arg.name === 'before' ? cursor : undefined;
-      for (const variant of variantsAt(arg.type, arg.name, target.field.name, own)) out.push({ target, arg, variant });
+      for (const variant of variantsAt(arg.type, arg.name, target.field.name, own, target.coordinate, baselineOf(target)[arg.name])) out.push({ target, arg, variant });
     }
   }
   return out;
 }
 
+/** The request a case varies: every required argument valid. */
+function baselineOf(target: Target): Record<string, unknown> {
+  const baseline: Record<string, unknown> = {};
+  for (const a of target.field.args) if (isNonNullType(a.type) && a.defaultValue === undefined) baseline[a.name] = valid(a.type, a.name, target.field.name);
+  for (const [name, value] of Object.entries(COMPLETIONS[target.coordinate]?.() ?? {})) {
+    baseline[name] = typeof value === 'object' && value !== null ? { ...(baseline[name] as object), ...value } : value;
+  }
+  return baseline;
+}
+
+/**
+ * The codes a valid request may be answered with: none (it did what it was asked), or a refusal for
+ * the state its objects are in (CONFLICT: a task not claimed by that worker, a phase not next) or
+ * for who asks (FORBIDDEN). Never one a hostile value is answered with: the baseline would then hide
+ * whether the hostile value was looked at.
+ */
+const BASELINE_CODES = new Set(['CONFLICT', 'FORBIDDEN']);
+
 describe('hostile input, argument by argument', () => {
+  it('sends valid requests that are not refused as bad input, so that each hostile value is what a case refuses', async () => {
+    // On a fixture of their own, one after the other (archiving last): a valid mutation changes what it names.
+    const main = fx;
+    fx = await makeFixture(user);
+    const before = JSON.parse(await fingerprint()) as Record<string, string | null>;
+    try {
+      const all = targets().sort((a, b) => Number(a.field.name.startsWith('archive')) - Number(b.field.name.startsWith('archive')));
+      const refused: string[] = [];
+      let succeeded = 0;
+      for (const target of all) {
+        const { query, variables } = operation(target, baselineOf(target));
+        const result = await send(query, variables);
+        const codes = (result.errors ?? []).map((e) => e.extensions?.code ?? '');
+        if (!codes.length) succeeded++;
+        else if (!codes.every((c) => BASELINE_CODES.has(c))) refused.push(`${target.coordinate}: ${JSON.stringify(result.errors).slice(0, 300)}`);
+      }
+      expect(refused).toEqual([]);
+      // Most do what they are asked; the rest are refused only for their objects' state.
+      expect(succeeded).toBeGreaterThan(all.length * 0.8);
+      // What they did shows in the fingerprint the table compares: it sees users, tokens and
+      // transcripts change too. (git_change_commits holds a marker only while a change that moves
+      // git is in flight, so a row left there by a refused request would be the change to see.)
+      const after = JSON.parse(await fingerprint()) as Record<string, string | null>;
+      const changed = Object.keys(after).filter((k) => after[k] !== before[k]);
+      expect(changed).toEqual(expect.arrayContaining(['users', 'tokens', 'revoked', 'transcripts']));
+      expect(after.git_changes).toBe('0');
+    } finally {
+      fx = main;
+    }
+  }, 120_000);
+
   it('answers every hostile value of every argument with a coded client error, quickly, and changes nothing', async () => {
     const all = cases();
     // Every argument of every query and mutation field is in the table.
@@ -368,9 +467,7 @@ describe('hostile input, argument by argument', () => {
     const failures: string[] = [];
     let slowest = 0;
     const run = async ({ target, arg, variant }: Case): Promise<string> => {
-      const baseline: Record<string, unknown> = {};
-      for (const a of target.field.args) if (isNonNullType(a.type) && a.defaultValue === undefined) baseline[a.name] = valid(a.type, a.name, target.field.name);
-      const { query, variables } = operation(target, { ...baseline, [arg.name]: variant.value });
+      const { query, variables } = operation(target, { ...withoutSiblings(baselineOf(target), arg.name, target.coordinate), [arg.name]: variant.value });
       const label = `${target.coordinate}(${arg.name}) ${variant.label}`;
       const result = await send(query, variables);
       slowest = Math.max(slowest, result.ms);

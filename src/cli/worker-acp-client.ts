@@ -142,7 +142,10 @@ export class AcpClientSide {
           terminal.output += `${err.message}\n`;
           resolve((terminal.status = { exitCode: 127, signal: null }));
         });
-        child.once('close', (code, signal) => resolve((terminal.status = { exitCode: code, signal })));
+        child.once('close', (code, signal) => {
+          resolve((terminal.status = { exitCode: code, signal }));
+          this.host.groupEnded();
+        });
       }),
     };
     const append = (chunk: Buffer) => {

@@ -47,5 +47,7 @@ export interface AcpHost {
   kill(): void;
   /** A process group the worker started for the agent (a terminal): stopped by the reaper too if the worker dies. */
   watchGroup(pgid: number): void;
+  /** A group named to watchGroup may have ended (its leader exited): the worker's record of it goes once it has. */
+  groupEnded(): void;
 }
 

@@ -5,11 +5,12 @@
 // and the rest as STATUS events. The driver needs only a working directory and the run's ordered
 // reports (AcpHost), so it does not care whether that directory is on the server's disk.
 import type { ChildProcess } from 'node:child_process';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import * as acp from '@agentclientprotocol/sdk';
 import { graphql } from '../generated/gql/index.js';
 import { AcpClientSide } from './worker-acp-client.js';
 import { AcpTurn } from './worker-acp-turn.js';
+import { fromAgent, sdkSessionNotificationCheck, toAgent } from './worker-acp-wire.js';
 import type { AcpHost, AcpOptions, Assignment } from './worker-acp-host.js';
 import { VERSION } from './version.js';
 
@@ -64,8 +65,10 @@ export async function driveAcpAgent(child: ChildProcess, host: AcpHost, options:
     .onRequest(acp.methods.client.terminal.waitForExit, ({ params }) => side.waitForTerminalExit(params))
     .onRequest(acp.methods.client.terminal.kill, ({ params }) => side.killTerminal(params))
     .onRequest(acp.methods.client.terminal.release, ({ params }) => side.releaseTerminal(params));
-  // A line longer than the bound ends the connection (MessageTooLargeError) instead of growing a buffer.
-  const stream = acp.ndJsonStream(toAgent(child, host), Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>, { maxMessageBytes: options.maxMessageBytes });
+  // A line longer than the bound ends the connection (MessageTooLargeError) instead of growing a buffer;
+  // each notification is checked before the SDK sees it (worker-acp-wire.ts).
+  const lines = acp.ndJsonStream(toAgent(child, host), Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>, { maxMessageBytes: options.maxMessageBytes });
+  const stream = fromAgent(lines, host, await sdkSessionNotificationCheck());
   try {
     const stopReason = await app.connectWith(stream, (ctx) => session(ctx, host, options, turn));
     if (host.gone()) return;
@@ -91,41 +94,6 @@ export async function driveAcpAgent(child: ChildProcess, host: AcpHost, options:
     await host.inOrder(async () => {});
   }
   host.declare(failure === undefined ? { kind: 'done' } : { kind: 'fail', error: failure });
-}
-
-/**
- * The agent's stdin, watched: the SDK answers what the agent got wrong and goes on — a line that is
- * not JSON (-32700) or not a JSON-RPC message (-32600) with an error of id null, a request for a
- * method the worker does not serve (-32601), a request whose params do not fit the method's schema
- * (-32602 "Invalid params", the SDK's own wording; the worker's refusals say more and are recorded
- * where they are made). Each such answer is recorded as an ERROR event, so the agent's mistake is
- * in the history, and the turn continues.
- */
-function toAgent(child: ChildProcess, host: AcpHost): WritableStream<Uint8Array> {
-  const decoder = new TextDecoder();
-  const watch = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      // The SDK writes each message whole, in one chunk.
-      const line = decoder.decode(chunk);
-      if (line.includes('"error"')) {
-        const answer = JSON.parse(line) as { id?: unknown; error?: { code?: number; message?: string; data?: unknown } };
-        const what = protocolMistake(answer);
-        if (what) host.event('ERROR', { message: `makima worker: the agent sent ${what}; it was answered ${answer.error?.code}: ${answer.error?.message}`, acp: 'protocol_error', id: answer.id ?? null, error: answer.error ?? null });
-      }
-      controller.enqueue(chunk);
-    },
-  });
-  void watch.readable.pipeTo(Writable.toWeb(child.stdin!) as WritableStream<Uint8Array>).catch(() => {});
-  return watch.writable;
-}
-
-/** What the agent got wrong, when `answer` is the SDK's answer to a protocol mistake; else undefined. */
-function protocolMistake(answer: { id?: unknown; error?: { code?: number; message?: string } }): string | undefined {
-  const code = answer.error?.code;
-  if (answer.id === null) return code === -32700 ? 'a line that is not JSON' : 'a line that is not a JSON-RPC message';
-  if (code === -32601) return 'a request for a method the worker does not serve';
-  if (code === -32602 && answer.error?.message === 'Invalid params') return "a request whose params do not fit the method's schema";
-  return undefined;
 }
 
 /** initialize, then a session (loaded or new), then the prompt turn; returns its stopReason. */

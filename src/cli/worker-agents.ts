@@ -63,6 +63,18 @@ export function agentRecord(pid: number, ids: { taskId: string; workerId: string
   return { pgid: pid, startTime: stat.startTime, bootId: bootId(), taskId: ids.taskId, workerId: ids.workerId, workerPid: process.pid };
 }
 
+/** Who process `pid` is: its start time and the boot it counts from; undefined when there is no such process. */
+export function processIdentity(pid: number): { startTime: string; bootId: string } | undefined {
+  const stat = procStat(pid);
+  return stat && stat.state !== 'Z' ? { startTime: stat.startTime, bootId: bootId() } : undefined;
+}
+
+/** Whether process `pid` still runs and is the one identified (a reused pid has another start time). */
+export function isSameProcessRunning(pid: number, identity: { startTime: string; bootId: string }): boolean {
+  const now = processIdentity(pid);
+  return now !== undefined && now.startTime === identity.startTime && (!identity.bootId || now.bootId === identity.bootId);
+}
+
 /** Where a worktree's agent is recorded: its own git dir (`.git` is a file `gitdir: …` in a linked worktree). */
 export function recordPath(worktreePath: string): string | undefined {
   const dotGit = path.join(worktreePath, '.git');

@@ -13,6 +13,7 @@ import { ApiError, type ApiClient } from './client.js';
 import { CliError, summarize } from './output.js';
 import { agentRecord, canIdentifyProcesses, isRecordedGroupRunning, readRecord, recordPath, removeRecord, stopRecordedGroup, writeRecord, type AgentRecord } from './worker-agents.js';
 import { driveAcpAgent } from './worker-acp.js';
+import type { GroupLedger } from './worker-groups.js';
 import type { AcpHost, AcpOptions } from './worker-acp-host.js';
 import { ackLine, parseLine, type AckError, type AckId, type Instruction, type MessageRole, type TaskEventType } from './worker-protocol.js';
 
@@ -110,6 +111,8 @@ export interface RunOptions {
   closeStdin?: boolean;
   /** Where the agent works; default: the server's worktree. */
   openWorkspace?: OpenWorkspace;
+  /** The worker's record of the process groups it starts (worker-groups.ts); none where processes cannot be identified. */
+  groups?: GroupLedger;
 }
 
 export type RunOutcome =
@@ -125,7 +128,7 @@ const BATCH_EVENTS = 100;
 const BATCH_BYTES = 512 * 1024;
 const BATCH_DELAY_MS = 200;
 const STDERR_TAIL = 4000;
-const KILL_GRACE_MS = 5000;
+export const KILL_GRACE_MS = 5000;
 /**
  * The reaper's script, next to this module: dist/cli/worker-reaper.js, whether this module is
  * its compiled file or the CLI bundle beside it; the TypeScript file when run from source.
@@ -283,6 +286,7 @@ class TaskRun {
       onInterrupt: (interrupt) => (this.interrupt = interrupt),
       kill: () => this.kill(),
       watchGroup: (pgid) => this.watchGroup(pgid),
+      groupEnded: () => this.groupEnded(),
     };
   }
 
@@ -562,6 +566,7 @@ class TaskRun {
       }
     }
     // Without /proc the group cannot be identified later; the reaper then trusts the number it is given.
+    if (agent) this.options.groups?.add(agent);
     const watched: AgentRecord = agent ?? { pgid: pid, startTime: '', bootId: '', taskId: this.taskId, workerId: this.options.workerId, workerPid: process.pid };
     const reaper = spawn(process.execPath, [...process.execArgv, REAPER, JSON.stringify({ record: watched, recordFile: this.record?.file, graceMs: KILL_GRACE_MS })], {
       stdio: ['pipe', 'ignore', 'inherit'],
@@ -577,7 +582,14 @@ class TaskRun {
   private watchGroup(pgid: number): void {
     const ids = { taskId: this.taskId, workerId: this.options.workerId };
     const watched = canIdentifyProcesses() ? agentRecord(pgid, ids) : { pgid, startTime: '', bootId: '', ...ids, workerPid: process.pid };
-    if (watched) this.reaper?.stdin?.write(`${JSON.stringify({ watch: watched })}\n`);
+    if (!watched) return;
+    this.reaper?.stdin?.write(`${JSON.stringify({ watch: watched })}\n`);
+    if (watched.startTime) this.options.groups?.add(watched);
+  }
+
+  /** A process group the worker started for the agent may have ended: its entry goes once it has. */
+  private groupEnded(): void {
+    this.options.groups?.prune();
   }
 
   /** The run is over: the reaper stands down, and the record goes once the agent's group has ended. */
@@ -589,6 +601,7 @@ class TaskRun {
     this.record = undefined;
     // Processes the agent started that outlive it stay recorded, so that the next run here stops them.
     if (record && !isRecordedGroupRunning(record.agent)) removeRecord(record.file, record.agent);
+    this.options.groups?.prune();
   }
 
   /** Stops the agent's whole process group: SIGTERM, then SIGKILL if it has not exited in time. */

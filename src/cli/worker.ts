@@ -8,8 +8,9 @@ import { ApiError, clientCommand, clientFrom, type ApiClient, type ClientOptions
 import { CliError, UsageError, color, println } from './output.js';
 import { acpOptions, defineAcpOptions, type AcpFlags } from './worker-acp-options.js';
 import { DEFAULT_STALL_SECONDS } from '../git/index.js';
+import { defaultStateDir, GroupLedger, stopLeftoverGroups } from './worker-groups.js';
 import { openWorkdir, remoteWorkspace } from './worker-remote.js';
-import { ClaimTask, runAssignment, type Report } from './worker-run.js';
+import { ClaimTask, KILL_GRACE_MS, runAssignment, type Report } from './worker-run.js';
 
 const Viewer = graphql(`
   query CliWorkerViewer { viewer { id name } }
@@ -33,6 +34,8 @@ interface WorkerOptions extends ClientOptions, AcpFlags {
   workdir?: string;
   /** Remote mode: seconds a git transfer may stall before it fails (git's http.lowSpeedTime). */
   gitStallSeconds?: number;
+  /** Where the worker records the process groups it starts (worker-groups). */
+  stateDir?: string;
 }
 
 function leaseSeconds(value: string): number {
@@ -61,7 +64,8 @@ function defineWorker(cmd: Command): void {
     .option('--no-supervisor', 'never claim a supervisor; default: claim either')
     .option('--workdir <dir>', "run agents in clones in this directory, fetched from the server over git, not in the server's worktrees (a worker on another machine)")
     .option('--git-stall-seconds <n>', 'with --workdir: a fetch or push that moves less than 1 KB a second for this long fails (git gives up) instead of waiting forever', gitStallSeconds, DEFAULT_STALL_SECONDS)
-    .option('--close-stdin', "close the agent's stdin after the context, for agents that read it to the end (no acks then)");
+    .option('--close-stdin', "close the agent's stdin after the context, for agents that read it to the end (no acks then)")
+    .option('--state-dir <dir>', 'where the worker records the process groups it starts, so that the next worker here stops what a dead one left (default: $MAKIMA_WORKER_STATE_DIR, else $XDG_STATE_HOME/makima/workers)');
   defineAcpOptions(cmd);
   cmd.action(async (opts: WorkerOptions) => {
       if (opts.acp !== undefined && opts.command !== undefined) throw new UsageError('give either --command or --acp, not both');
@@ -72,6 +76,14 @@ function defineWorker(cmd: Command): void {
       const workerId = opts.workerId ?? `${os.hostname()}-${process.pid}`;
       const report = reporter(opts.json);
       const { viewer } = await client.request(Viewer); // a wrong URL or token fails here, at once
+      // What a worker that died here left running (its reaper dead too) is stopped before any work starts.
+      const stateDir = opts.stateDir ?? (process.env.MAKIMA_WORKER_STATE_DIR || defaultStateDir());
+      for (const g of await stopLeftoverGroups(stateDir, KILL_GRACE_MS)) {
+        const what = `process group ${g.pgid} of task ${g.taskId}, left by worker ${g.leftoverWorkerId} (pid ${g.leftoverWorkerPid})`;
+        if (g.outcome === 'stopped') report('leftover_stopped', { pgid: g.pgid, leftoverTaskId: g.taskId, leftoverWorkerId: g.leftoverWorkerId }, `stopped ${what}`);
+        else process.stderr.write(`makima worker: could not stop ${what}\n`);
+      }
+      const groups = GroupLedger.open(stateDir, workerId);
       const stop = new AbortController();
       // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that
       // arrives while the worker is already stopping on its own (--once) still ends it cleanly.
@@ -83,12 +95,16 @@ function defineWorker(cmd: Command): void {
         { workerId, user: viewer.name, leaseSeconds: opts.leaseSeconds, contractIds: opts.contract ?? null, supervisor: opts.supervisor ?? null },
         `worker ${workerId} (user ${viewer.name}) is waiting for ${claimsWhat(opts)}; Ctrl-C stops it`,
       );
-      await work(client, { ...opts, workerId, report, signal: stop.signal });
+      try {
+        await work(client, { ...opts, workerId, report, signal: stop.signal, groups });
+      } finally {
+        groups?.close();
+      }
       report('stopped', { workerId }, `worker ${workerId} stopped`);
     });
 }
 
-async function work(client: ApiClient, opts: WorkerOptions & { workerId: string; report: Report; signal: AbortSignal }): Promise<void> {
+async function work(client: ApiClient, opts: WorkerOptions & { workerId: string; report: Report; signal: AbortSignal; groups: GroupLedger | undefined }): Promise<void> {
   for (let failures = 0; !opts.signal.aborted; ) {
     let assignment;
     try {
@@ -107,7 +123,7 @@ async function work(client: ApiClient, opts: WorkerOptions & { workerId: string;
     }
     if (!assignment) continue;
     const openWorkspace = opts.workdir === undefined ? undefined : remoteWorkspace(opts.workdir, client.token, opts.gitStallSeconds);
-    const run = { client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, closeStdin: opts.closeStdin, openWorkspace, acp: acpOptions(opts) };
+    const run = { client, workerId: opts.workerId, leaseSeconds: opts.leaseSeconds, command: opts.command, report: opts.report, signal: opts.signal, closeStdin: opts.closeStdin, openWorkspace, acp: acpOptions(opts), groups: opts.groups };
     const outcome = await runAssignment(run, assignment);
     if (!opts.once) continue;
     if (outcome.kind === 'failed') throw new CliError(`task ${assignment.task.id} failed: ${outcome.error.split('\n')[0]}`);

@@ -1,5 +1,7 @@
 // Runs the real `makima` command (bin/makima.js) as a child process, as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/makima.js', import.meta.url));
@@ -23,14 +25,22 @@ export function runMakima(args: string[], env: Record<string, string>, input?: s
   });
 }
 
-/** The environment without the developer's makima settings, so tests are independent of them. */
+let stateDirs = 0;
+
+/**
+ * The environment without the developer's makima settings, so tests are independent of them. Each
+ * command gets a worker state directory of its own (docs/design.md §15): a worker one test killed
+ * is never cleaned up after by a worker another test starts. A test that wants two workers to share
+ * one passes MAKIMA_WORKER_STATE_DIR or --state-dir.
+ */
 export function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined || k.startsWith('MAKIMA_') || k === 'DATABASE_URL' || k === 'PORT' || k === 'HOST' || k === 'COLUMNS') continue;
     env[k] = v;
   }
-  return { ...env, NO_COLOR: '1' };
+  const stateDir = path.join(os.tmpdir(), `makima-test-worker-state-${process.pid}`, String(++stateDirs));
+  return { ...env, NO_COLOR: '1', MAKIMA_WORKER_STATE_DIR: stateDir };
 }
 
 export interface Spawned {

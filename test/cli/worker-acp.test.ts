@@ -3,8 +3,10 @@
 // a full turn recorded as conversation, events, checkpoints, agent session and usage; the permission
 // policy; fs confined to the worktree; refusal, crash and cancel; resume by session/load and by replay;
 // a resume from a checkpoint, a fork and a resume after a rewind each start a new session carrying
-// only the conversation kept; what the agent gets wrong on the wire is an ERROR event and the worker
-// lives on; the reaper stops the agent and its terminals when the worker is killed with SIGKILL.
+// only the conversation kept; what the agent gets wrong on the wire (malformed and unknown
+// notifications too) is an ERROR event and the worker lives on; the reaper stops the agent and its
+// terminals when the worker is killed with SIGKILL, and when the reaper was killed too, the next
+// worker started with the same state directory does.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -452,19 +454,39 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
 
     const g = await recorded(user, garbage.id);
     expect(g.status).toBe('COMPLETED');
+    // The answers to bad lines and requests are recorded as the SDK writes them, the notifications as
+    // they are read: the two kinds may interleave, so each is looked up by what it is.
     const errors = g.events.filter((e) => e.type === 'ERROR').map((e) => e.data);
-    expect(errors.map((e) => [e.acp, e.id, (e.error as { code: number }).code])).toEqual([
-      ['protocol_error', null, -32700],
-      ['protocol_error', null, -32600],
-      ['protocol_error', 'bad-params', -32602],
-      ['protocol_error', 'no-method', -32601],
+    const answered = errors.filter((e) => e.acp === 'protocol_error');
+    expect(answered.map((e) => [e.id, (e.error as { code: number }).code])).toEqual([
+      [null, -32700],
+      [null, -32600],
+      ['bad-params', -32602],
+      ['no-method', -32601],
     ]);
-    expect(errors.map((e) => e.message)).toEqual([
+    expect(answered.map((e) => e.message)).toEqual([
       'makima worker: the agent sent a line that is not JSON; it was answered -32700: Parse error',
       expect.stringMatching(/^makima worker: the agent sent a line that is not a JSON-RPC message; it was answered -32600: Invalid request/),
       "makima worker: the agent sent a request whose params do not fit the method's schema; it was answered -32602: Invalid params",
       expect.stringMatching(/^makima worker: the agent sent a request for a method the worker does not serve; it was answered -32601: "Method not found": makima\/nothing/),
     ]);
+    // A notification gets no answer: what was wrong with it, and what came, are in the history.
+    const notifications = errors.filter((e) => e.acp !== 'protocol_error');
+    expect(notifications).toHaveLength(2);
+    expect(notifications.find((e) => e.acp === 'malformed_notification')).toMatchObject({
+      message: expect.stringMatching(/^makima worker: the agent sent a session\/update whose params do not fit its schema \(update: .+\); it was not applied$/),
+      method: 'session/update',
+      issues: [{ path: 'update' }],
+      params: { update: { sessionUpdate: 'agent_message_chunk', content: 'not a content block' } },
+    });
+    expect(notifications.find((e) => e.acp === 'unknown_notification')).toEqual({
+      message: 'makima worker: the agent sent a notification for a method the worker does not serve (makima/unheard_of); it was ignored',
+      acp: 'unknown_notification',
+      method: 'makima/unheard_of',
+      params: { x: 1 },
+    });
+    // Recorded, not only printed: the SDK's own report of a notification it could not handle never shows.
+    expect(worker.output()).not.toContain('Error handling notification');
     expect(g.messages.at(-1)).toMatchObject({ role: 'ASSISTANT', content: [{ type: 'text', text: 'Still here.' }] });
 
     const o = await recorded(user, oversized.id);
@@ -508,3 +530,61 @@ describe.runIf(process.platform === 'linux')('makima worker --acp killed with SI
     expect(worker.output()).toContain(`is gone; stopped a terminal the agent of task ${task.id} started (process group ${terminalPid})\n`);
   });
 });
+
+describe.runIf(process.platform === 'linux')('makima worker --acp killed with its reaper', { timeout: 120_000 }, () => {
+  /** The worker state directory's files: the workers that recorded process groups there. */
+  const ledgers = (stateDir: string) => (fs.existsSync(stateDir) ? fs.readdirSync(stateDir).filter((f) => f.endsWith('.json')) : []);
+
+  it('leaves the agent and its terminal to the next worker started there, which stops them before it claims anything', async () => {
+    const user = await t.createUser();
+    const task = await plainTask(user, 'Open a terminal and wait.');
+    const stateDir = path.join(dir, 'state-killed-with-reaper');
+    const { env, log } = agentEnv(user, 'terminal');
+    const first = startWorker(['--json', '--worker-id', 'w-dead', '--lease-seconds', '10', '--state-dir', stateDir], env);
+    const [agentLine] = await first.waitFor(/^\{"event":"agent_started".*\}$/m, 60_000);
+    const { pid: agentPid, reaperPid } = JSON.parse(agentLine) as { pid: number; reaperPid: number };
+    const terminalPid = Number((await first.waitFor(/"acp":"terminal"[^\n]*"pid":(\d+)/, 60_000))[1]);
+    started.push(agentPid, terminalPid);
+    await eventually(async () => agentLog(log).some((e) => e.event === 'terminal started'), 'the terminal to start', 60_000);
+
+    // The worker has recorded both groups, each with its leader's start time, in its file.
+    const [file] = ledgers(stateDir);
+    expect(file).toBe(`worker-${first.child.pid}-${startTime(first.child.pid!)}.json`);
+    const recorded = JSON.parse(fs.readFileSync(path.join(stateDir, file), 'utf8'));
+    expect(recorded).toMatchObject({ workerId: 'w-dead', workerPid: first.child.pid });
+    expect(recorded.groups.map((g: { pgid: number; startTime: string; taskId: string }) => [g.pgid, g.startTime, g.taskId])).toEqual([
+      [agentPid, startTime(agentPid), task.id],
+      [terminalPid, startTime(terminalPid), task.id],
+    ]);
+
+    // Worker and reaper both gone without a word: nothing stops the terminal now.
+    process.kill(reaperPid, 'SIGKILL');
+    const closed = new Promise<void>((resolve) => first.child.once('close', () => resolve()));
+    first.child.kill('SIGKILL');
+    await closed;
+    expect(running(terminalPid)).toBe(true);
+
+    // The next worker started with that state directory stops what the dead one left, then starts.
+    const second = startWorker(['--json', '--worker-id', 'w-next', '--state-dir', stateDir], agentEnv(user, 'prompted').env);
+    await second.waitFor(/"event":"started"/, 60_000);
+    const stopped = second
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"leftover_stopped"'))
+      .map((l) => JSON.parse(l));
+    expect(stopped).toContainEqual({ event: 'leftover_stopped', pgid: terminalPid, leftoverTaskId: task.id, leftoverWorkerId: 'w-dead' });
+    expect(running(terminalPid)).toBe(false);
+    // The agent, whose stdin closed with its worker, may have ended by itself; if not, it was stopped too.
+    expect(running(agentPid)).toBe(false);
+    // The dead worker's file is gone; the new worker's own is there while it runs and goes when it stops.
+    expect(ledgers(stateDir)).toEqual([`worker-${second.child.pid}-${startTime(second.child.pid!)}.json`]);
+    expect(await second.stop('SIGTERM')).toBe(0);
+    expect(ledgers(stateDir)).toEqual([]);
+  });
+});
+
+/** A process's start time (clock ticks after boot, /proc/<pid>/stat's 22nd field), as the worker records it. */
+function startTime(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}

@@ -2,7 +2,8 @@
 // processes: a worker killed with SIGKILL has its agent's process group stopped by the reaper — also
 // an agent that ignores SIGTERM, and the processes it started; an agent left running when worker and
 // reaper both died is stopped by the next run in that worktree before the resumed task's agent
-// starts; a record naming a process group that is not the recorded agent is left alone.
+// starts; a record naming a process group that is not the recorded agent is left alone; a worker
+// starting stops the groups a dead worker recorded in the state directory, and only those.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -206,6 +207,48 @@ describe.runIf(process.platform === 'linux')('a resumed task never runs beside a
     expect(run.stdout).not.toContain('leftover_stopped');
     expect(running(stranger.pid!)).toBe(true);
     expect(fs.existsSync(record)).toBe(false); // the stale record is gone
+  });
+});
+
+describe.runIf(process.platform === 'linux')('a worker starting stops what dead workers left', () => {
+  /** /proc/<pid>/stat's start time, as the worker records it. */
+  const startTime = (pid: number) => {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
+  };
+  const bootId = () => fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const sleeper = () => {
+    const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    groups.push(child.pid!);
+    return child.pid!;
+  };
+  const group = (pgid: number, start: string) => ({ pgid, startTime: start, bootId: bootId(), taskId: 'T', workerId: 'w-gone', workerPid: process.pid });
+
+  it('stops a dead worker\'s recorded groups, never a group whose leader is another process, nor a live worker\'s', async () => {
+    const user = await t.createUser();
+    const stateDir = path.join(dir, 'state-strangers');
+    fs.mkdirSync(stateDir, { recursive: true });
+    const left = sleeper(); // what the dead worker started, as recorded
+    const stranger = sleeper(); // a program whose pid a stale entry names, with another start time
+    const busy = sleeper(); // what a live worker started
+    // A worker that is gone: its pid (this test's) now belongs to a process with another start time.
+    const dead = `worker-${process.pid}-1.json`;
+    fs.writeFileSync(path.join(stateDir, dead), JSON.stringify({ workerId: 'w-gone', workerPid: process.pid, startTime: '1', bootId: bootId(), groups: [group(left, startTime(left)), group(stranger, '1')] }));
+    // A worker that runs (this test process, rightly identified).
+    const live = `worker-${process.pid}-${startTime(process.pid)}.json`;
+    fs.writeFileSync(path.join(stateDir, live), JSON.stringify({ workerId: 'w-live', workerPid: process.pid, startTime: startTime(process.pid), bootId: bootId(), groups: [group(busy, startTime(busy))] }));
+
+    const worker = startWorker(user, HANG, 'w-next', { MAKIMA_WORKER_STATE_DIR: stateDir });
+    await worker.waitFor(/"event":"started"/);
+    const stopped = worker.output().split('\n').filter((l) => l.includes('"leftover_stopped"')).map((l) => JSON.parse(l));
+    expect(stopped).toEqual([{ event: 'leftover_stopped', pgid: left, leftoverTaskId: 'T', leftoverWorkerId: 'w-gone' }]);
+    expect(running(left)).toBe(false);
+    expect(running(stranger)).toBe(true);
+    expect(running(busy)).toBe(true);
+    const files = fs.readdirSync(stateDir).filter((f) => f.endsWith('.json'));
+    expect(files).not.toContain(dead);
+    expect(files).toContain(live);
+    expect(await worker.stop('SIGTERM')).toBe(0);
   });
 });
 
