@@ -34,6 +34,9 @@ export interface SpoolEntry {
 /** Per-session state, written by the hook only. */
 interface SessionState {
   offset: number;
+  /** The hook's cwd and its repository's top level, last time (a git call saved on events that make no checkpoint). */
+  cwd?: string;
+  repo?: string;
   /** The last capture commit and its tree, and the HEAD it was made on. */
   commit?: string;
   tree?: string;
@@ -195,10 +198,11 @@ export async function captureEvent(input: HookInput, options: CaptureOptions): P
   } catch {
     // A first event of this session.
   }
-  const at = await repoAt(input.cwd);
   const read = newLines(input.transcript_path, state.offset);
   const event = input.hook_event_name;
   const checkpointNow = event === 'Stop' || (options.checkpointEvery === 'edit' && event === 'PostToolUse' && EDIT_TOOLS.has(input.tool_name ?? ''));
+  const at = checkpointNow || state.cwd !== input.cwd || !state.repo ? await repoAt(input.cwd) : { repo: state.repo, gitDir: '', head: null, headTree: null };
+  state = { ...state, cwd: input.cwd, repo: at.repo };
   let checkpoint: SpoolEntry['checkpoint'];
   if (checkpointNow) {
     const message = event === 'Stop' ? 'end of turn (makima capture)' : `after ${input.tool_name} (makima capture)`;
