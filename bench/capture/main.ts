@@ -6,7 +6,8 @@
 // Rows: node -e 0 (floor); UserPromptSubmit and PostToolUse, each with a new transcript line; Stop
 // with a checkpoint of a ~1,000-file repository (one file changed per round, so each Stop commits).
 // The hooks' drainers send to a real embedded server (`makima serve`) in the background, as they
-// would. BENCH_CAPTURE_ROUNDS (default 30) sets the rounds; results go to bench/results/capture.json.
+// would; each row waits (untimed) for the drainer it started to finish, so that it does not run
+// beside the next row's process — events of a real session are seconds apart. BENCH_CAPTURE_ROUNDS (default 30) sets the rounds; results go to bench/results/capture.json.
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -68,6 +69,15 @@ async function main(): Promise<void> {
     };
     const event = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ session_id: session, transcript_path: transcript, cwd: repo, hook_event_name: name, ...extra });
     const capture = [process.execPath, BIN, 'capture'];
+    const captureDir = path.join(dir, 'config', 'makima', 'capture');
+    /** Waits until the drainer has sent the spool and let go of its lock (polled: it is another process's work). */
+    const drained = async () => {
+      const deadline = Date.now() + 60_000;
+      while (fs.existsSync(path.join(captureDir, 'drain.lock')) || fs.readdirSync(path.join(captureDir, 'spool')).some((f) => f.endsWith('.json'))) {
+        if (Date.now() > deadline) throw new Error(`the drainer did not finish: ${fs.readFileSync(path.join(captureDir, 'capture.log'), 'utf8')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
     let edit = 0;
     const rows: [string, () => Promise<number>][] = [
       ['node -e 0 (floor)', () => timed([process.execPath, '-e', '0'], env)],
@@ -83,10 +93,14 @@ async function main(): Promise<void> {
       ],
     ];
     for (const [, run] of rows) await run(); // warm the file cache, the compile cache and the session's first import
+    await drained();
     const samples = new Map<string, number[]>(rows.map(([name]) => [name, []]));
     const load = [os.loadavg()[0]];
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const [name, run] of rows) samples.get(name)!.push(await run());
+      for (const [name, run] of rows) {
+        samples.get(name)!.push(await run());
+        if (name !== rows[0][0]) await drained();
+      }
     }
     load.push(os.loadavg()[0]);
     const floor = samples.get(rows[0][0])!;

@@ -26,10 +26,11 @@ const Checkpoint = graphql(`
   mutation CaptureCheckpoint($input: CreateCheckpointInput!) { createCheckpoint(input: $input) { checkpoint { id number } } }
 `);
 
-/** What the drainer remembers between runs: each repository's contract and each session's task. */
+/** What the drainer remembers between runs: each repository's contract, each session's task and the contract it is in. */
 interface Known {
   contracts: Record<string, string>;
   tasks: Record<string, string>;
+  sessionContracts: Record<string, string>;
 }
 
 export interface DrainResult {
@@ -51,9 +52,9 @@ function isPermanent(err: unknown): err is ApiError {
 function readKnown(file: string): Known {
   try {
     const known = JSON.parse(fs.readFileSync(file, 'utf8')) as Known;
-    return { contracts: known.contracts ?? {}, tasks: known.tasks ?? {} };
+    return { contracts: known.contracts ?? {}, tasks: known.tasks ?? {}, sessionContracts: known.sessionContracts ?? {} };
   } catch {
-    return { contracts: {}, tasks: {} };
+    return { contracts: {}, tasks: {}, sessionContracts: {} };
   }
 }
 
@@ -71,10 +72,12 @@ async function contractFor(client: ApiClient, known: Known, repo: string): Promi
 /** Sends one spooled event; throws on what should stop the drain (the entry then stays). */
 async function send(client: ApiClient, known: Known, entry: SpoolEntry, dir: string): Promise<void> {
   if (entry.lines) {
-    const contractId = await contractFor(client, known, entry.repo);
+    // A session stays in the contract it started in, wherever its later events' cwd is (a session lives in one task).
+    const contractId = known.sessionContracts[entry.session] ?? (await contractFor(client, known, entry.repo));
     try {
       const { importTranscript } = await client.request(Import, { input: { contractId, source: 'CLAUDE_CODE_JSONL', content: entry.lines } });
       known.tasks[entry.session] = importTranscript.task.id;
+      known.sessionContracts[entry.session] = contractId;
     } catch (err) {
       if (!isPermanent(err)) throw err;
       // Lines with no message yet (a snapshot record, say) are not an import; anything else is worth a line in the log.
