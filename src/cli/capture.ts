@@ -193,8 +193,10 @@ export async function captureEvent(input: HookInput, options: CaptureOptions): P
   fs.mkdirSync(spool, { recursive: true });
   const stateFile = path.join(sessions, `${sessionFile(input.session_id)}.json`);
   let state: SessionState = { offset: 0 };
+  let previous = '';
   try {
-    state = { ...state, ...(JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SessionState) };
+    previous = fs.readFileSync(stateFile, 'utf8');
+    state = { ...state, ...(JSON.parse(previous) as SessionState) };
   } catch {
     // A first event of this session.
   }
@@ -222,7 +224,8 @@ export async function captureEvent(input: HookInput, options: CaptureOptions): P
     });
   }
   // The offset moves only once the lines are in the spool: a death between the two sends them twice, which the import takes once.
-  writeDurably(stateFile, JSON.stringify({ ...state, offset: read.offset }));
+  const next = JSON.stringify({ ...state, offset: read.offset });
+  if (next !== previous) writeDurably(stateFile, next);
   if (read.lines || checkpoint || fs.readdirSync(spool).some((f) => f.endsWith('.json'))) options.startDrainer(dir);
 }
 
