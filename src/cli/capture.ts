@@ -44,8 +44,11 @@ interface SessionState {
 }
 
 const EDIT_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
-/** A spool entry holds at most this many characters of transcript (the import's own bound is 64 Mi). */
-const MAX_CHUNK_CHARS = 8 * 1024 * 1024;
+/**
+ * A spool entry holds at most this many characters of transcript, so that its request, JSON-escaped,
+ * stays within the server's default body limit (MAKIMA_MAX_BODY_BYTES, 8 MiB).
+ */
+const MAX_CHUNK_CHARS = 2 * 1024 * 1024;
 
 /** Where capture keeps its spool, per-session offsets, log and drainer lock: `<config dir>/capture`. */
 export function captureDir(env: NodeJS.ProcessEnv = process.env): string {
