@@ -347,6 +347,24 @@ describe('a server killed inside an import or a contract archive', () => {
     await assertConsistent(f.repo, f.contractId);
   }, 120_000);
 
+  it.each(STEPS('claim task', ['createBranch', 'materialiseWorkspace']))(
+    'the first claim of an imported session, killed at %s, gives it its branch and worktree once or not at all',
+    async (point) => {
+      const f = await fixture();
+      await api(Cancel, { t: f.taskId }); // so that the claim takes the imported task
+      const recorded = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'claude-code', 'session.jsonl'), 'utf8');
+      const content = recorded.replaceAll('5b1f0c2e-8d2a-4c1e-9a57-0f3c2d1e4b6a', crypto.randomUUID());
+      const imported = (await api(Import, { c: f.contractId, content })).importTranscript.task.id as string;
+      await api(`mutation($t: ID!) { resumeTask(input: { taskId: $t }) { task { id } } }`, { t: imported });
+      const claim = `mutation($c: [ID!]) { claimTask(input: { workerId: "w", supervisor: false, contractIds: $c }) { assignment { task { id } } } }`;
+      await crashAt(point, () => api(claim, { c: [f.contractId] }));
+      const task = (await assertConsistent(f.repo, f.contractId)).find((t) => t.id === imported)!;
+      if (point.endsWith('after-commit')) expect(task.branch).toMatch(/^makima\//);
+      else expect(task).toMatchObject({ branch: null, worktreePath: null });
+    },
+    120_000,
+  );
+
   it.each(STEPS('archive contract', ['commitWorkspace', 'protectArchive', 'removeWorkspace']))(
     'archiveContract, killed at %s, archived every task or none, with the uncommitted work kept',
     async (point) => {
