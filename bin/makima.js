@@ -18,14 +18,30 @@
 // takes a further share off every start; Node 20 has no such cache and starts without it.
 import fs from 'node:fs';
 import module from 'node:module';
-import { ensureBuild } from '../scripts/ensure-build.mjs';
 
 module.enableCompileCache?.();
-try {
-  await ensureBuild();
-} catch (err) {
-  process.stderr.write(`makima: ${err instanceof Error ? err.message : err}\n`);
-  process.exit(1);
+// `makima capture` is a Claude Code hook, run at every event: it loads only its own few modules, with
+// no build check (a build would stall the agent), and always exits 0 (docs/claude-code.md).
+if (process.argv[2] === 'capture' && !process.argv.includes('--help') && !process.argv.includes('-h')) {
+  try {
+    const { runCapture } = await import('../dist/cli/capture-main.js');
+    process.exitCode = await runCapture(process.argv.slice(3), process.argv[1]);
+  } catch {
+    process.exitCode = 0;
+  }
+} else {
+  await runCli();
 }
-const bundle = new URL('../dist/cli/makima.mjs', import.meta.url);
-await import(fs.existsSync(bundle) ? bundle.href : '../dist/main.js');
+
+/** Every other command: dist/ rebuilt when src/ is newer, then the bundled command line. */
+async function runCli() {
+  const { ensureBuild } = await import('../scripts/ensure-build.mjs');
+  try {
+    await ensureBuild();
+  } catch (err) {
+    process.stderr.write(`makima: ${err instanceof Error ? err.message : err}\n`);
+    process.exit(1);
+  }
+  const bundle = new URL('../dist/cli/makima.mjs', import.meta.url);
+  await import(fs.existsSync(bundle) ? bundle.href : '../dist/main.js');
+}

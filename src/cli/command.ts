@@ -19,6 +19,7 @@ const GROUPS: Record<string, string> = {
   conversation: 'conversations: rewind a conversation to a message or snapshot',
   user: 'users and their API tokens',
   token: 'API tokens: create, list, revoke',
+  claude: 'Claude Code: install the hooks that record its sessions live (docs/claude-code.md)',
 };
 
 /** Mounts `command` under `program` by its name and by each alias (each a full name of its own). */

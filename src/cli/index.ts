@@ -47,6 +47,8 @@ import { search } from './search.js';
 import { taskExport } from './task-export.js';
 import { importCommand } from './import.js';
 import { login, logout, status } from './login.js';
+import { capture } from './capture-command.js';
+import { claudeHooksInstall, claudeHooksUninstall } from './claude-hooks.js';
 
 /** Every command, in the order of `makima --help`. */
 const COMMANDS: CliCommand[] = [
@@ -86,6 +88,9 @@ const COMMANDS: CliCommand[] = [
   search,
   taskExport,
   importCommand,
+  capture,
+  claudeHooksInstall,
+  claudeHooksUninstall,
   completion,
 ];
 

@@ -12,9 +12,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runMakima(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+export function runMakima(args: string[], env: Record<string, string>, input?: string, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...cleanEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...cleanEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'], cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -98,9 +98,10 @@ const State = `query($c: ID!) { contract(id: $c) { tasks(first: 10) { edges { no
 
 interface TaskState {
   id: string;
-  worktreePath: string;
+  /** Null, with branch, for an imported session until its first claim (docs/design.md §12). */
+  worktreePath: string | null;
   headCommit: string;
-  branch: string;
+  branch: string | null;
   checkpoints: { number: number; commitSha: string }[];
   recovered: number;
 }
@@ -120,7 +121,8 @@ type Work = { taskId: string; files: Record<string, string | null>; before: Work
 async function assertConsistent(repo: string, contractId: string, work?: Work, rolledBack = false): Promise<TaskState[]> {
   const tasks = await tasksOf(contractId);
   for (const task of tasks) {
-    expect(git(task.worktreePath, 'rev-parse', 'HEAD'), `HEAD of ${task.worktreePath}`).toBe(task.headCommit);
+    if (task.worktreePath) expect(git(task.worktreePath, 'rev-parse', 'HEAD'), `HEAD of ${task.worktreePath}`).toBe(task.headCommit);
+    else expect(task.branch, `task ${task.id} has a branch but no worktree`).toBeNull();
     const refs = git(repo, 'for-each-ref', '--format=%(refname)', `refs/makima/checkpoints/${rawId(task.id)}/`)
       .split('\n')
       .filter(Boolean)
@@ -132,11 +134,11 @@ async function assertConsistent(repo: string, contractId: string, work?: Work, r
     .split('\n')
     .filter((l) => l.startsWith('worktree '))
     .map((l) => fs.realpathSync(l.slice('worktree '.length)));
-  expect(worktrees.sort()).toEqual([fs.realpathSync(repo), ...tasks.map((t) => fs.realpathSync(t.worktreePath))].sort());
+  expect(worktrees.sort()).toEqual([fs.realpathSync(repo), ...tasks.flatMap((t) => (t.worktreePath ? [fs.realpathSync(t.worktreePath)] : []))].sort());
   const branches = git(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/makima/').split('\n').filter(Boolean);
-  expect(branches.sort()).toEqual(tasks.map((t) => t.branch).sort());
+  expect(branches.sort()).toEqual(tasks.flatMap((t) => (t.branch ? [t.branch] : [])).sort());
   if (work) {
-    const task = tasks.find((t) => t.id === work.taskId)!;
+    const task = tasks.find((t) => t.id === work.taskId)! as TaskState & { worktreePath: string };
     // Every uncommitted change (a new, changed, partly staged or deleted file) is in the worktree or in a checkpoint.
     for (const [file, content] of Object.entries(work.files)) {
       const inWorktree = (fs.existsSync(path.join(task.worktreePath, file)) ? fs.readFileSync(path.join(task.worktreePath, file), 'utf8') : null) === content;
@@ -330,7 +332,7 @@ describe('a server killed inside an import or a contract archive', () => {
   const Cancel = `mutation($t: ID!) { cancelTask(input: { taskId: $t }) { task { status } } }`;
   const ContractState = `query($c: ID!) { contract(id: $c) { archivedAt tasks(first: 10) { edges { node { id archivedAt worktreePath headCommit } } } } }`;
 
-  it.each(STEPS('import transcript', ['addWorkspace']))('importTranscript, killed at %s, imports all or nothing, and the import can be repeated', async (point) => {
+  it.each(STEPS('import transcript', []))('importTranscript, killed at %s, imports all or nothing, and the import can be repeated', async (point) => {
     const f = await fixture();
     // A real Claude Code session, under a session id of its own (an import of a known session appends instead).
     const recorded = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'claude-code', 'session.jsonl'), 'utf8');
@@ -344,6 +346,24 @@ describe('a server killed inside an import or a contract archive', () => {
     expect(await count()).toBe(before + 1);
     await assertConsistent(f.repo, f.contractId);
   }, 120_000);
+
+  it.each(STEPS('claim task', ['createBranch', 'materialiseWorkspace']))(
+    'the first claim of an imported session, killed at %s, gives it its branch and worktree once or not at all',
+    async (point) => {
+      const f = await fixture();
+      await api(Cancel, { t: f.taskId }); // so that the claim takes the imported task
+      const recorded = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'claude-code', 'session.jsonl'), 'utf8');
+      const content = recorded.replaceAll('5b1f0c2e-8d2a-4c1e-9a57-0f3c2d1e4b6a', crypto.randomUUID());
+      const imported = (await api(Import, { c: f.contractId, content })).importTranscript.task.id as string;
+      await api(`mutation($t: ID!) { resumeTask(input: { taskId: $t }) { task { id } } }`, { t: imported });
+      const claim = `mutation($c: [ID!]) { claimTask(input: { workerId: "w", supervisor: false, contractIds: $c }) { assignment { task { id } } } }`;
+      await crashAt(point, () => api(claim, { c: [f.contractId] }));
+      const task = (await assertConsistent(f.repo, f.contractId)).find((t) => t.id === imported)!;
+      if (point.endsWith('after-commit')) expect(task.branch).toMatch(/^makima\//);
+      else expect(task).toMatchObject({ branch: null, worktreePath: null });
+    },
+    120_000,
+  );
 
   it.each(STEPS('archive contract', ['commitWorkspace', 'protectArchive', 'removeWorkspace']))(
     'archiveContract, killed at %s, archived every task or none, with the uncommitted work kept',

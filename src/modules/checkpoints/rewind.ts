@@ -45,12 +45,13 @@ export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: 
   if (moveCode) {
     // A task whose code lives in its branch (docs/design.md §11): its branch is put at its recorded
     // head first (a pushed commit never recorded is kept under the task's refs), then moved.
-    if (task.codeInRefs) await settleBranch(change, task, await workspaceOf(tx, task));
+    // A branchless one (an imported or captured session, §12) has only its head commit to move.
+    if (task.codeInRefs && task.branch) await settleBranch(change, task, await workspaceOf(tx, task));
     const saved = await saveCheckpointInTx(change, task, { message: `before rewind to #${checkpoint.number}`, isBackup: true });
     backupCheckpoint = saved.checkpoint;
-    if (task.codeInRefs) {
+    if (task.codeInRefs && task.branch) {
       await change.git.moveBranch(task.id, saved.workspace.repositoryPath, saved.workspace.branch, saved.commit.sha, checkpoint.commitSha);
-    } else {
+    } else if (!task.codeInRefs) {
       await change.git.checkout(task.id, saved.workspace, saved.commit.sha, checkpoint.commitSha);
     }
     current = await tx.task.update({ where: { id: task.id }, data: { headCommit: checkpoint.commitSha, version: { increment: 1 } } });

@@ -5,7 +5,7 @@ import type { ServiceContext, Viewer } from '../../context.js';
 import type { Tx } from '../../db/change.js';
 import { BadInputError, ConflictError, GitError, NotFoundError } from '../../errors.js';
 import type { ConversationSnapshot, Prisma, PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
-import type { FileChange, Git, Workspace, WorktreeCommit } from '../../git/index.js';
+import { checkpointRef, type FileChange, type Git, type Workspace, type WorktreeCommit } from '../../git/index.js';
 import { snapshotHead } from '../conversation/service.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { holdTask } from '../tasks/access.js';
@@ -157,9 +157,9 @@ async function recordCheckpointInTx(change: GitChange, task: Task, at: { number:
  * (a remote claim, docs/design.md §11) has no worktree here: its checkpoint is of its head commit.
  */
 export async function saveCheckpointInTx(change: GitChange, task: Task, spec: CheckpointSpec): Promise<SavedCheckpoint> {
-  const workspace = await workspaceOf(change.tx, task);
   change.git.touch(task);
-  if (task.codeInRefs) return recordPushedCheckpointInTx(change, task, workspace, { ...spec, commitSha: headOf(task) });
+  if (task.codeInRefs) return recordPushedCheckpointInTx(change, task, { ...spec, commitSha: headOf(task) });
+  const workspace = await workspaceOf(change.tx, task);
   await change.git.git.assertOnBranch(workspace);
   const number = await nextCheckpointNumber(change, task, workspace.repositoryPath);
   const commit = await change.git.commitWorkspace(task.id, workspace, spec.message);
@@ -191,19 +191,24 @@ function headOf(task: Task): string {
 /**
  * Records a commit a remote worker pushed (docs/design.md §11) as the locked task's next checkpoint:
  * it must have arrived in the contract's repository and descend from (or be) the task's head. The
- * task's branch is fast-forwarded to it unless a push got it there (or further) already.
+ * task's branch is fast-forwarded to it unless a push got it there (or further) already. A task
+ * with no branch yet (an imported or captured session, §12) records any commit that is there — a
+ * capture of the user's own working tree — and keeps it under its checkpoint ref only.
  */
-async function recordPushedCheckpointInTx(change: GitChange, task: Task, workspace: Workspace, spec: CheckpointSpec & { commitSha: string }): Promise<SavedCheckpoint> {
+async function recordPushedCheckpointInTx(change: GitChange, task: Task, spec: CheckpointSpec & { commitSha: string }): Promise<SavedCheckpoint> {
   const git = change.git.git;
-  const repo = workspace.repositoryPath;
+  const repo = await repositoryOf(change.tx, task);
   const head = headOf(task);
   const sha = spec.commitSha;
   if (!(await git.commitExists(repo, sha))) {
     throw new BadInputError(
-      `commitSha: commit ${sha} has not arrived in the contract's repository; push it first (git push <gitUrl> HEAD:refs/heads/${workspace.branch}), then record it`,
+      `commitSha: commit ${sha} has not arrived in the contract's repository; push it first (git push <gitUrl> HEAD:refs/heads/${task.branch ?? '<branch>'}), then record it`,
       'commitSha',
     );
   }
+  change.git.touch(task);
+  if (!task.branch) return recordBranchlessCheckpointInTx(change, task, repo, spec);
+  const workspace = await workspaceOf(change.tx, task);
   if (!(await git.isAncestor(repo, head, sha))) {
     throw new ConflictError(`commit ${sha} does not descend from the task's head ${head}: a checkpoint builds on the task's last recorded commit; fetch, rebase onto ${head} and push again`, {
       headCommit: head,
@@ -223,6 +228,15 @@ async function recordPushedCheckpointInTx(change: GitChange, task: Task, workspa
   const commit: WorktreeCommit = { sha, previousHead: head, created: sha !== head };
   const recorded = await recordCheckpointInTx(change, task, { number, commit, repositoryPath: repo, branch: workspace.branch }, spec);
   return { ...recorded, commit, workspace };
+}
+
+/** recordPushedCheckpointInTx for a task with no branch: the commit is kept under its checkpoint ref, which the checkpoint names as its branch. */
+async function recordBranchlessCheckpointInTx(change: GitChange, task: Task, repo: string, spec: CheckpointSpec & { commitSha: string }): Promise<SavedCheckpoint> {
+  const number = await nextCheckpointNumber(change, task, repo);
+  const commit: WorktreeCommit = { sha: spec.commitSha, previousHead: headOf(task), created: spec.commitSha !== task.headCommit };
+  const branch = checkpointRef(task.id, number);
+  const recorded = await recordCheckpointInTx(change, task, { number, commit, repositoryPath: repo, branch }, spec);
+  return { ...recorded, commit, workspace: { repositoryPath: repo, worktreePath: '', branch } };
 }
 
 export interface CreateCheckpointInput {
@@ -260,8 +274,7 @@ export async function createCheckpoint(ctx: ServiceContext, input: CreateCheckpo
         'commitSha',
       );
     }
-    const workspace = await workspaceOf(change.tx, task);
-    return (await recordPushedCheckpointInTx(change, task, workspace, { ...spec, commitSha })).checkpoint;
+    return (await recordPushedCheckpointInTx(change, task, { ...spec, commitSha })).checkpoint;
   });
 }
 

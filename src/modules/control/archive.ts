@@ -10,7 +10,7 @@ import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { findOwnContract } from '../contracts/service.js';
 import { assertNotHeldByWorker, lockTask } from '../tasks/access.js';
 import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
-import { currentHead, settleBranch, workspaceOf } from '../tasks/workspace.js';
+import { currentHead, repositoryOf, settleBranch, workspaceOf } from '../tasks/workspace.js';
 
 /** Statuses a task may be archived in: nothing runs it, and nothing will claim it. */
 const ARCHIVABLE = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED']);
@@ -41,6 +41,9 @@ async function archiveLockedTask(ctx: AppContext, change: GitChange, task: Task,
     await settleBranch(change, task, workspace);
     await change.git.protectArchive(task.id, workspace.repositoryPath, head);
     await change.git.deleteBranch(task.id, workspace.repositoryPath, workspace.branch, head);
+  } else if (task.codeInRefs && !task.branch && head && task.contractId) {
+    // A branchless task (an imported or captured session, §12): only its head to keep.
+    await change.git.protectArchive(task.id, await repositoryOf(change.tx, task), head);
   } else if (task.worktreePath && task.branch) {
     workspace = await workspaceOf(change.tx, task);
     if (await ctx.git.workspaceHead(workspace)) {

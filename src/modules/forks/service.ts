@@ -105,7 +105,8 @@ export async function forkTask(ctx: ServiceContext, input: ForkTaskInput): Promi
       startCommit: point.commitSha,
       pendingReason: 'FORK',
       // A fork of a task whose code lives in its branch is a branch too: its claimant materialises it (docs/design.md §11).
-      codeInRefs: original.codeInRefs,
+      // A fork of an imported or captured session (no branch, §12) gets a worktree, like any new task.
+      codeInRefs: original.codeInRefs && original.branch !== null,
       data: {
         forkedFromTaskId: original.id,
         resumeNote: forkNote(original, point),

@@ -36,7 +36,7 @@ const sha = (description: string) => z.string().describe(description);
 
 const taskRow = {
   name: text("The task's name"),
-  branch: text("The task's own branch"),
+  branch: text("The task's own branch (null for an imported or captured session, which gets one when first claimed)").nullable(),
   baseCommit: sha('The commit its worktree started at'),
   isSupervisor: flag("Whether it is its contract's supervisor"),
 };

@@ -30,6 +30,11 @@ export class GitSession {
     return this.ctx.git;
   }
 
+  /** Where tasks' server worktrees go (a branchless task's is named when it gets its branch). */
+  get worktreesDir(): string {
+    return this.ctx.config.worktreesDir;
+  }
+
   /** Declares a task whose git the change moves (before its first step). */
   touch(task: { id: string; ownerId: string; contractId: string | null }, created = false): void {
     this.journal.record.tasks[task.id] ??= { ownerId: task.ownerId, contractId: task.contractId, created };

@@ -32,6 +32,11 @@ export interface NewTask {
   data?: Partial<Prisma.TaskUncheckedCreateInput>;
   /** The task's code lives in its branch only (docs/design.md §11): no server worktree until a local claim materialises one. */
   codeInRefs?: boolean;
+  /**
+   * An imported or captured session (docs/design.md §12): its code is in refs with no branch yet —
+   * no worktree, no `makima/*` branch in the repository — until a claim needs one (ensureBranch).
+   */
+  branchless?: boolean;
   /** A continued task's creation is recorded as TASK/continued (one change, one event). */
   continuedFrom?: Omit<EventData<'TASK', 'continued'>, keyof EventData<'TASK', 'created'>>;
 }
@@ -68,14 +73,11 @@ export async function repositoryHead(ctx: AppContext, contract: Pick<Contract, '
 export async function provisionTask(ctx: ServiceContext, change: GitChange, spec: NewTask): Promise<Task> {
   assertRepositoryPresent(spec.contract);
   const id = crypto.randomUUID();
-  const workspace = {
-    repositoryPath: spec.contract.repositoryPath,
-    worktreePath: path.join(ctx.config.worktreesDir, id),
-    branch: `makima/${slug(spec.name)}-${id.slice(0, 8)}`,
-  };
+  const workspace = workspaceFor(ctx.config.worktreesDir, spec.contract.repositoryPath, id, spec.name);
   change.git.touch({ id, ownerId: ctx.viewer.id, contractId: spec.contract.id }, true);
-  if (spec.codeInRefs) await change.git.createBranch(id, workspace.repositoryPath, workspace.branch, spec.startCommit);
-  else await change.git.addWorkspace(id, workspace, spec.startCommit);
+  // A branchless task takes no git step: its start commit is the repository's HEAD, which needs no ref of ours.
+  if (spec.codeInRefs && !spec.branchless) await change.git.createBranch(id, workspace.repositoryPath, workspace.branch, spec.startCommit);
+  else if (!spec.branchless) await change.git.addWorkspace(id, workspace, spec.startCommit);
   // The owner's next number (docs/design.md §16): taken under their row's lock, which the change
   // holds to its commit, so numbers follow creation order and a rolled-back change frees its own.
   const { lastTaskNumber: number } = await change.tx.user.update({
@@ -92,22 +94,41 @@ export async function provisionTask(ctx: ServiceContext, change: GitChange, spec
       name: spec.name,
       prompt: spec.prompt ?? null,
       isSupervisor: spec.isSupervisor ?? false,
-      worktreePath: workspace.worktreePath,
-      branch: workspace.branch,
+      worktreePath: spec.branchless ? null : workspace.worktreePath,
+      branch: spec.branchless ? null : workspace.branch,
       baseCommit: spec.startCommit,
       headCommit: spec.startCommit,
       pendingReason: spec.pendingReason ?? 'NEW',
-      codeInRefs: spec.codeInRefs ?? false,
+      codeInRefs: (spec.codeInRefs ?? false) || (spec.branchless ?? false),
       ...spec.data,
     },
   });
-  const created = { name: spec.name, branch: workspace.branch, baseCommit: spec.startCommit, isSupervisor: task.isSupervisor };
+  const created = { name: spec.name, branch: task.branch, baseCommit: spec.startCommit, isSupervisor: task.isSupervisor };
   const subject = { ownerId: ctx.viewer.id, contractId: spec.contract.id, taskId: id };
   change.record(
     spec.continuedFrom ? historyEvent(subject, 'TASK', 'continued', { ...created, ...spec.continuedFrom }) : historyEvent(subject, 'TASK', 'created', created),
   );
   await notifyWorkPending(change.tx, ctx.viewer.id); // every new task is PENDING: wake waiting workers
   return task;
+}
+
+/** Where a task's worktree and branch are (or will be, for a branchless task): named after the task, under MAKIMA_WORKTREES_DIR. */
+function workspaceFor(worktreesDir: string, repositoryPath: string, id: string, name: string): Workspace {
+  return { repositoryPath, worktreePath: path.join(worktreesDir, id), branch: `makima/${slug(name)}-${id.slice(0, 8)}` };
+}
+
+/**
+ * Gives a branchless task (an imported or captured session, docs/design.md §12) its branch, at its
+ * head commit, as a step of `change` — which its journal undoes if the change does not commit — and
+ * the worktree path a local claim will materialise. A task that has a branch is returned as it is.
+ */
+export async function ensureBranch(change: GitChange, task: Task): Promise<Task> {
+  if (task.branch || !task.contractId || task.archivedAt) return task;
+  if (!task.headCommit) throw new GitError(`task ${task.id} has no head commit to put a branch at`);
+  const workspace = workspaceFor(change.git.worktreesDir, await repositoryOf(change.tx, task), task.id, task.name);
+  change.git.touch(task);
+  await change.git.createBranch(task.id, workspace.repositoryPath, workspace.branch, task.headCommit);
+  return change.tx.task.update({ where: { id: task.id }, data: { branch: workspace.branch, worktreePath: workspace.worktreePath, codeInRefs: true, version: { increment: 1 } } });
 }
 
 /** The repository a task's worktree belongs to (its contract's); GIT_ERROR when it is no longer there. */

@@ -352,7 +352,7 @@ export async function importTranscript(
     }
     const startCommit = await repositoryHead(ctx, contract);
     return (await changeWithGit(ctx, 'import transcript', async (gitChange) => {
-      const task = await provisionTask(ctx, gitChange, { contract, name, prompt, startCommit, data: { status: 'INTERRUPTED', pendingReason: null } });
+      const task = await provisionTask(ctx, gitChange, { contract, name, prompt, startCommit, branchless: true, data: { status: 'INTERRUPTED', pendingReason: null } });
       return writeDraft(gitChange.tx, gitChange.record, task, draft, true, storable);
     }))!;
   } catch (err) {

@@ -6,13 +6,15 @@
 import type { GitChange } from '../tasks/change-with-git.js';
 import type { Task } from '../../generated/prisma/client.js';
 import { saveUncommittedWork } from '../checkpoints/service.js';
-import { settleBranch, workspaceOf } from '../tasks/workspace.js';
+import { ensureBranch, settleBranch, workspaceOf } from '../tasks/workspace.js';
 
 /** The backup checkpoint's message when a remote claim finds work left in the server worktree. */
 const LEFT_IN_WORKTREE = 'before a remote claim (uncommitted work left in the server worktree)';
 
 /** Puts the code of `task`, just claimed in `change`, where its claimant works on it; returns the task as changed. */
-export async function placeCode(change: GitChange, task: Task, remote: boolean): Promise<Task> {
+export async function placeCode(change: GitChange, claimed: Task, remote: boolean): Promise<Task> {
+  // An imported or captured session gets its branch at its first claim (docs/design.md §12).
+  const task = await ensureBranch(change, claimed);
   if (!task.contractId || !task.branch || !task.worktreePath) return task;
   if (remote === task.codeInRefs) {
     if (remote) await settleBranch(change, task, await workspaceOf(change.tx, task));

@@ -1,0 +1,130 @@
+// bench:capture — what one Claude Code hook event costs the agent: the wall time of a whole
+// `makima capture` process with the event's JSON on stdin (docs/claude-code.md), beside the floor (an
+// empty Node process), in the same interleaved rounds so that background load weighs on all alike.
+// The goal (docs/design.md §17): at most 150 ms over the floor at p95.
+//
+// Rows: node -e 0 (floor); UserPromptSubmit and PostToolUse, each with a new transcript line; Stop
+// with a checkpoint of a ~1,000-file repository (one file changed per round, so each Stop commits).
+// The hooks' drainers send to a real embedded server (`makima serve`) in the background, as they
+// would; each row waits (untimed) for the drainer it started to finish, so that it does not run
+// beside the next row's process — events of a real session are seconds apart. BENCH_CAPTURE_ROUNDS (default 30) sets the rounds; results go to bench/results/capture.json.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../lib/children.js';
+import { describeMachine, machine, median, ms, percentile, printTable, writeResults } from '../lib/report.js';
+import { startServe } from '../lib/serve.js';
+
+const ROUNDS = Number(process.env.BENCH_CAPTURE_ROUNDS ?? 30);
+const BIN = path.join(REPO_ROOT, 'bin/makima.js');
+const GOAL_MS = 150;
+
+/** A repository of 1,000 small files in 50 folders, committed. */
+function makeRepository(dir: string): void {
+  for (let d = 0; d < 50; d++) {
+    fs.mkdirSync(path.join(dir, `pkg${d}`), { recursive: true });
+    for (let f = 0; f < 20; f++) fs.writeFileSync(path.join(dir, `pkg${d}`, `file${f}.ts`), `export const v${d}_${f} = ${d * f};\n`.repeat(20));
+  }
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: dir, stdio: 'ignore' });
+  git('init', '-q', '--initial-branch=main');
+  git('add', '-A');
+  git('-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'init');
+}
+
+/** Runs a command with `input` on stdin; returns its wall time in ms. */
+function timed(command: string[], env: NodeJS.ProcessEnv, input = ''): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command[0], command.slice(1), { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('exit', (code) => {
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code === 0) resolve(elapsed);
+      else reject(new Error(`${command.join(' ')} exited ${code}: ${err}`));
+    });
+    child.stdin!.end(input);
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'makima-bench-capture-'));
+  const repos = path.join(dir, 'repos');
+  const repo = path.join(repos, 'app');
+  makeRepository(repo);
+  const server = await startServe(BIN, path.join(dir, 'data'), repos);
+  try {
+    const env = { ...process.env, MAKIMA_URL: server.url, MAKIMA_TOKEN: server.token, XDG_CONFIG_HOME: path.join(dir, 'config'), NO_COLOR: '1' };
+    const session = crypto.randomUUID();
+    const transcript = path.join(dir, 'session.jsonl');
+    let line = 0;
+    let parent: string | null = null;
+    const appendLine = () => {
+      const uuid = `m${++line}`;
+      const role = line % 2 ? 'user' : 'assistant';
+      fs.appendFileSync(transcript, `${JSON.stringify({ parentUuid: parent, type: role, uuid, sessionId: session, cwd: repo, timestamp: new Date().toISOString(), message: { role, content: `message ${line}` } })}\n`);
+      parent = uuid;
+    };
+    const event = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ session_id: session, transcript_path: transcript, cwd: repo, hook_event_name: name, ...extra });
+    const capture = [process.execPath, BIN, 'capture'];
+    const captureDir = path.join(dir, 'config', 'makima', 'capture');
+    /** Waits until the drainer has sent the spool and let go of its lock (polled: it is another process's work). */
+    const drained = async () => {
+      const deadline = Date.now() + 60_000;
+      while (fs.existsSync(path.join(captureDir, 'drain.lock')) || fs.readdirSync(path.join(captureDir, 'spool')).some((f) => f.endsWith('.json'))) {
+        if (Date.now() > deadline) throw new Error(`the drainer did not finish: ${fs.readFileSync(path.join(captureDir, 'capture.log'), 'utf8')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    let edit = 0;
+    const rows: [string, () => Promise<number>][] = [
+      ['node -e 0 (floor)', () => timed([process.execPath, '-e', '0'], env)],
+      ['UserPromptSubmit (one new line)', () => (appendLine(), timed(capture, env, event('UserPromptSubmit')))],
+      ['PostToolUse (one new line)', () => (appendLine(), timed(capture, env, event('PostToolUse', { tool_name: 'Bash' })))],
+      [
+        'Stop (one new line, checkpoint of 1,000 files)',
+        () => {
+          appendLine();
+          fs.writeFileSync(path.join(repo, 'pkg0', 'file0.ts'), `export const edited = ${++edit};\n`);
+          return timed(capture, env, event('Stop'));
+        },
+      ],
+    ];
+    for (const [, run] of rows) await run(); // warm the file cache, the compile cache and the session's first import
+    await drained();
+    const samples = new Map<string, number[]>(rows.map(([name]) => [name, []]));
+    const load = [os.loadavg()[0]];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const [name, run] of rows) {
+        samples.get(name)!.push(await run());
+        if (name !== rows[0][0]) await drained();
+      }
+    }
+    load.push(os.loadavg()[0]);
+    const floor = samples.get(rows[0][0])!;
+    const results = rows.map(([name]) => {
+      const s = samples.get(name)!;
+      const round1 = (v: number) => Math.round(v * 10) / 10;
+      return { name, p50Ms: round1(median(s)), p95Ms: round1(percentile(s, 95)), overFloorP95Ms: round1(percentile(s, 95) - percentile(floor, 95)) };
+    });
+    const m = machine();
+    printTable({
+      title: `bench:capture — wall time of one hook process, ${ROUNDS} rounds, ${describeMachine(m)}; load average ${load.map((l) => l.toFixed(1)).join(' → ')}`,
+      head: ['event', 'p50', 'p95', 'p95 over the floor'],
+      rows: results.map((r) => [r.name, ms(r.p50Ms), ms(r.p95Ms), ms(r.overFloorP95Ms)]),
+    });
+    const worst = Math.max(...results.slice(1).map((r) => r.overFloorP95Ms));
+    console.log(`goal: every hook event ≤ ${GOAL_MS} ms over the floor at p95 — ${worst <= GOAL_MS ? 'met' : 'NOT met'} (worst ${worst.toFixed(1)} ms)`);
+    console.log(`wrote ${writeResults('capture', { machine: m, node: process.version, rounds: ROUNDS, loadAverage: load, goalMs: GOAL_MS, rows: results })}`);
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('bench:capture failed:', err);
+  process.exit(1);
+});

@@ -1,0 +1,184 @@
+// `makima capture` as Claude Code runs it: a real process per hook event with the event's JSON on
+// stdin, a Claude Code transcript growing between events, a real server (docs/claude-code.md). The
+// session's task appears and grows, each turn's end is a checkpoint of the working tree with the
+// user's git state untouched, and events spooled while the server is down are sent in order, exactly
+// once — also when the drainer is killed mid-send.
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, tempDir, type TestServer, type TestUser, startTestServer } from '../harness.js';
+import { runMakima, spawnMakima } from './run.js';
+
+const FIXTURE = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'claude-code', 'session.jsonl'), 'utf8');
+const FIXTURE_SESSION = '5b1f0c2e-8d2a-4c1e-9a57-0f3c2d1e4b6a';
+
+const SessionTasks = `query { contracts(first: 2) { edges { node { repositoryPath tasks(first: 3) { edges { node {
+  id messageCount branch worktreePath
+  conversation(first: 20) { edges { node { role } } }
+  checkpoints(first: 5) { edges { node { number commitSha filesChanged { path } } } }
+} } } } } } }`;
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => t?.stop());
+
+function git(repo: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A user's session: a repository, a transcript file that grows, the hook's environment. */
+async function session(user: TestUser) {
+  const home = tempDir('makima-capture-');
+  const repo = await t.makeRepo({ 'README.md': '# app\n', '.gitignore': 'build/\n', 'src/app.ts': 'export {};\n' });
+  const id = crypto.randomUUID();
+  const transcript = path.join(home, 'session.jsonl');
+  fs.writeFileSync(transcript, '');
+  const env = { HOME: home, XDG_CONFIG_HOME: path.join(home, 'config'), MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token };
+  const lines = FIXTURE.replaceAll(FIXTURE_SESSION, id).split(/(?<=\n)/);
+  const spool = path.join(home, 'config', 'makima', 'capture', 'spool');
+  return {
+    sessionId: id,
+    repo,
+    env,
+    spool,
+    lines,
+    append: (text: string) => fs.appendFileSync(transcript, text),
+    hook: (event: string, extra: Record<string, unknown> = {}, args: string[] = []) =>
+      runMakima(['capture', ...args], env, JSON.stringify({ session_id: id, transcript_path: transcript, cwd: path.join(repo, 'src'), hook_event_name: event, ...extra })),
+    spooled: () => (fs.existsSync(spool) ? fs.readdirSync(spool).filter((f) => f.endsWith('.json')).length : 0),
+    log: () => (fs.existsSync(path.join(spool, '..', 'capture.log')) ? fs.readFileSync(path.join(spool, '..', 'capture.log'), 'utf8') : ''),
+  };
+}
+
+type Captured = { id: string; messageCount: number; branch: string | null; worktreePath: string | null; roles: string[]; checkpoints: { number: number; commitSha: string; files: string[] }[] };
+
+async function captured(user: TestUser, repo: string): Promise<Captured | undefined> {
+  const data = await user.ok<any>(SessionTasks);
+  const contract = data.contracts.edges.map((e: any) => e.node).find((c: any) => c.repositoryPath === repo);
+  const node = contract?.tasks.edges.map((e: any) => e.node).find((n: any) => n.messageCount > 0);
+  if (!node) return undefined;
+  return {
+    ...node,
+    roles: node.conversation.edges.map((e: any) => e.node.role),
+    checkpoints: node.checkpoints.edges.map((e: any) => ({ number: e.node.number, commitSha: e.node.commitSha, files: e.node.filesChanged.map((f: any) => f.path) })),
+  };
+}
+
+/** Everything of the user's git state a capture must leave byte for byte: status, index file, HEAD, branches, stash. */
+function userGitState(repo: string) {
+  return {
+    status: git(repo, 'status', '--porcelain=v2', '--branch', '--untracked-files=all'),
+    index: crypto.createHash('sha256').update(fs.readFileSync(path.join(repo, '.git', 'index'))).digest('hex'),
+    head: fs.readFileSync(path.join(repo, '.git', 'HEAD'), 'utf8'),
+    branches: git(repo, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads', 'refs/stash'),
+    stash: git(repo, 'stash', 'list'),
+  };
+}
+
+describe('makima capture', () => {
+  it('records a session as it grows, with a checkpoint of the untouched working tree per turn', async () => {
+    const alice = await t.createUser('alice');
+    const s = await session(alice);
+    // The user's own state: a stash, a staged change, an unstaged one, an ignored build output.
+    fs.writeFileSync(path.join(s.repo, 'README.md'), '# app, stashed\n');
+    git(s.repo, 'stash');
+    fs.writeFileSync(path.join(s.repo, 'src/app.ts'), 'export const staged = 1;\n');
+    git(s.repo, 'add', 'src/app.ts');
+    fs.writeFileSync(path.join(s.repo, 'src/app.ts'), 'export const staged = 1;\nexport const unstaged = 2;\n');
+    fs.mkdirSync(path.join(s.repo, 'build'));
+    fs.writeFileSync(path.join(s.repo, 'build/out.js'), 'ignored\n');
+
+    // The prompt is in; the assistant's first line is half-written (torn): it waits.
+    s.append(s.lines.slice(0, 3).join('') + s.lines[3].slice(0, 40));
+    const prompt = await s.hook('UserPromptSubmit', { prompt: 'Fix the flaky parser test' });
+    expect(prompt).toEqual({ code: 0, stdout: '', stderr: '' });
+    const first = await eventually(async () => (await captured(alice, s.repo))?.messageCount === 1 && captured(alice, s.repo), 'the prompt imported', 30_000);
+    expect(first).toMatchObject({ branch: null, worktreePath: null, roles: ['USER'] });
+
+    // The turn ends: the rest of its lines, and files the agent wrote (one new, one changed).
+    s.append(s.lines[3].slice(40) + s.lines.slice(4, 6).join(''));
+    fs.writeFileSync(path.join(s.repo, 'src/parser.ts'), 'export function parse() {}\n');
+    const before = userGitState(s.repo);
+    expect((await s.hook('Stop')).code).toBe(0);
+    expect(userGitState(s.repo)).toEqual(before);
+    const turn = await eventually(async () => ((await captured(alice, s.repo))?.checkpoints.length === 1 ? captured(alice, s.repo) : undefined), 'the first checkpoint', 30_000);
+    expect(turn!.messageCount).toBeGreaterThan(1);
+    const cp = turn!.checkpoints[0];
+    expect(cp.files.sort()).toEqual(['src/app.ts', 'src/parser.ts']);
+    // The working tree as it was, unstaged half included; the ignored build output left out.
+    expect(git(s.repo, 'show', `${cp.commitSha}:src/app.ts`)).toBe('export const staged = 1;\nexport const unstaged = 2;\n');
+    expect(() => git(s.repo, 'cat-file', '-e', `${cp.commitSha}:build/out.js`)).toThrow();
+    expect(git(s.repo, 'rev-parse', `${cp.commitSha}^`).trim()).toBe(git(s.repo, 'rev-parse', 'HEAD').trim());
+
+    // Nothing changed since: a Stop makes no checkpoint. A second turn's change makes the next, on the first.
+    await s.hook('Stop');
+    fs.writeFileSync(path.join(s.repo, 'src/parser.ts'), 'export function parse() { return 1; }\n');
+    s.append(s.lines.slice(6).join(''));
+    await s.hook('Stop');
+    const second = await eventually(async () => ((await captured(alice, s.repo))?.checkpoints.length === 2 ? captured(alice, s.repo) : undefined), 'the second checkpoint', 30_000);
+    await eventually(async () => s.spooled() === 0, 'the spool emptied', 30_000);
+    const done = (await captured(alice, s.repo))!;
+    expect(done.checkpoints).toHaveLength(2);
+    expect(second!.checkpoints[1].files).toEqual(['src/parser.ts']);
+    expect(git(s.repo, 'rev-parse', `${second!.checkpoints[1].commitSha}^`).trim()).toBe(cp.commitSha);
+    // No branch for the session: the only makima branch is the contract's supervisor's, made with the contract.
+    expect(git(s.repo, 'for-each-ref', '--format=%(refname)', 'refs/heads')).toMatch(/^refs\/heads\/main\nrefs\/heads\/makima\/repo-\d+-supervisor-[0-9a-f]{8}\n$/);
+    expect(done.branch).toBeNull();
+    expect(s.log()).toBe('');
+  }, 120_000);
+
+  it('always exits 0 and prints nothing, even on input that is not a hook event', async () => {
+    const bob = await t.createUser('bob');
+    const s = await session(bob);
+    for (const input of ['not json', '{}', JSON.stringify({ session_id: 'x', transcript_path: '/nonexistent', cwd: '/', hook_event_name: 'Stop' })]) {
+      expect(await runMakima(['capture'], s.env, input)).toEqual({ code: 0, stdout: '', stderr: '' });
+    }
+    expect(s.log()).toMatch(/hook event not captured/);
+  }, 60_000);
+
+  it('spools while the server is down and sends everything in order, exactly once, when it is back — also after a kill -9 of the drainer', async () => {
+    const carol = await t.createUser('carol');
+    const s = await session(carol);
+    s.append(s.lines.slice(0, 3).join(''));
+    await s.hook('UserPromptSubmit');
+    await eventually(async () => (await captured(carol, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    await eventually(async () => s.spooled() === 0, 'the spool emptied', 30_000);
+
+    // Forty more turns' worth of lines, so that the drainer has a long spool to be killed in.
+    const more = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({ parentUuid: i === 0 ? 'a3' : `extra-${i - 1}`, isSidechain: false, type: i % 2 ? 'assistant' : 'user', uuid: `extra-${i}`, sessionId: s.sessionId, timestamp: '2026-11-20T11:00:00.000Z', message: { role: i % 2 ? 'assistant' : 'user', content: `line ${i}` } }) + '\n',
+    );
+    let spooledWhileDown = 0;
+    await t.restart(async () => {
+      // One event per line, each its own spool entry, and a checkpoint at the turn's end.
+      for (const line of [...s.lines.slice(3), ...more]) {
+        s.append(line);
+        expect(await s.hook('PostToolUse', { tool_name: 'Bash' })).toEqual({ code: 0, stdout: '', stderr: '' });
+      }
+      fs.writeFileSync(path.join(s.repo, 'src/down.ts'), 'export const down = true;\n');
+      await s.hook('Stop');
+      spooledWhileDown = s.spooled();
+    });
+    expect(spooledWhileDown).toBeGreaterThanOrEqual(s.lines.length - 3 + more.length);
+
+    // The drainer (the one a hook started, or this flush) killed with SIGKILL once it has sent part of the spool.
+    const flush = spawnMakima(['capture', '--flush'], s.env);
+    const lockFile = path.join(s.spool, '..', 'drain.lock');
+    const pid = await eventually(async () => (s.spooled() < spooledWhileDown && fs.existsSync(lockFile) ? Number(fs.readFileSync(lockFile, 'utf8')) : undefined), 'a drainer sending', 60_000, 2);
+    process.kill(pid, 'SIGKILL');
+    await flush.stop('SIGKILL');
+    await eventually(async () => /, 0 left in /.test((await runMakima(['capture', '--flush'], s.env)).stdout), 'the rest sent', 60_000);
+    expect(s.spooled()).toBe(0);
+
+    const task = (await captured(carol, s.repo))!;
+    const fixtureMessages = s.lines.filter((l) => /"type": "(user|assistant)"/.test(l)).length + more.length;
+    const records = await t.db.prisma.transcriptRecord.count({ where: { taskId: Buffer.from(task.id, 'base64').toString().split(':')[1] } });
+    expect(records).toBe(fixtureMessages);
+    expect(task.checkpoints).toHaveLength(1);
+    expect(task.checkpoints[0].files).toEqual(['src/down.ts']);
+  }, 180_000);
+});
