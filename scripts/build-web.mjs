@@ -1,6 +1,7 @@
 // Builds the timeline view (web/src, Preact + TSX) into web/dist: one JavaScript bundle, one
 // stylesheet and index.html, all served by the makima server itself at `/` (src/web.ts) — nothing
-// from a CDN, so the page works offline.
+// from a CDN, so the page works offline. GraphiQL's files go to web/dist/graphiql/ beside it
+// (scripts/build-graphiql.mjs).
 //
 // Used three ways: `node scripts/build-web.mjs` (`npm run build:web`, part of `npm run build`),
 // and `webStaleReason()` / `buildWeb()` from scripts/ensure-build.mjs, which rebuilds the page when a
@@ -8,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildGraphiql, graphiqlStaleReason } from './build-graphiql.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'web', 'src');
@@ -40,10 +42,11 @@ function newestSource() {
 export function webStaleReason() {
   if (!fs.existsSync(SRC)) return undefined;
   if (!fs.existsSync(BUNDLE)) return 'web/dist/app.js is missing';
-  return newestSource() > mtime(BUNDLE) ? 'web/src is newer than web/dist' : undefined;
+  if (newestSource() > mtime(BUNDLE)) return 'web/src is newer than web/dist';
+  return graphiqlStaleReason();
 }
 
-/** Bundles web/src/main.tsx (and its CSS) into web/dist and copies index.html; throws on a build error. */
+/** Bundles web/src/main.tsx (and its CSS) into web/dist and copies index.html, and takes GraphiQL's files out of ruru when they are not there yet (scripts/build-graphiql.mjs); throws on a build error. */
 export async function buildWeb() {
   const started = Date.now();
   const esbuild = await import('esbuild');
@@ -64,6 +67,7 @@ export async function buildWeb() {
   // The bundle's time is when the sources were read, so an edit made during the build counts as newer.
   const t = new Date(Math.min(started, Date.now()));
   fs.utimesSync(BUNDLE, t, t);
+  if (graphiqlStaleReason()) await buildGraphiql();
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

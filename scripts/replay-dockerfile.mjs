@@ -218,11 +218,16 @@ async function start({ root, state }, log) {
     const html = await page.text();
     if (page.status !== 200 || !html.includes('<script')) fail(`GET / answered ${page.status}, not the browser view:\n${html.slice(0, 300)}`);
     const graphiql = await fetch(`${base}/graphql`, { headers: { accept: 'text/html' } });
-    if (graphiql.status !== 200 || !/graphiql/i.test(await graphiql.text())) fail(`GET /graphql (text/html) answered ${graphiql.status}, not GraphiQL`);
+    const graphiqlHtml = await graphiql.text();
+    if (graphiql.status !== 200 || !graphiqlHtml.includes('RURU_CONFIG')) fail(`GET /graphql (text/html) answered ${graphiql.status}, not GraphiQL:\n${graphiqlHtml.slice(0, 300)}`);
+    // GraphiQL's files come from web/dist/graphiql (the image has no ruru package): its main script must be there.
+    const script = await fetch(`${base}/graphiql-static/ruru.js`, { headers: { 'accept-encoding': 'identity' } });
+    const scriptText = await script.text();
+    if (script.status !== 200 || scriptText.length < 10_000) fail(`GET /graphiql-static/ruru.js answered ${script.status} (${scriptText.length} characters), not GraphiQL's script`);
     const typename = await fetch(`${base}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/graphql-response+json' } });
     const body = await typename.json().catch(() => undefined);
     if (!body || !('data' in body || 'errors' in body)) fail(`GET /graphql?query=… answered ${typename.status} without a GraphQL response`);
-    log(`GET / ${page.status}, GET /graphql ${graphiql.status} (GraphiQL), GET /graphql?query={ __typename } ${typename.status}: ${JSON.stringify(body)}`);
+    log(`GET / ${page.status}, GET /graphql ${graphiql.status} (GraphiQL, ruru.js ${script.status}), GET /graphql?query={ __typename } ${typename.status}: ${JSON.stringify(body)}`);
     return { stop };
   } catch (err) {
     await stop();

@@ -1,6 +1,8 @@
 // GraphiQL served by makima itself, so that it works without internet access: Ruru's prebuilt
-// GraphiQL distribution (static files from its package), talking to /graphql over HTTP and to the
-// same path over graphql-ws for subscriptions.
+// GraphiQL distribution, taken out of the `ruru` package at build time into web/dist/graphiql/
+// (scripts/build-graphiql.mjs), so that a production install carries neither ruru nor the GraphiQL,
+// Monaco and React packages behind it (docs/design.md §2). It talks to /graphql over HTTP and to
+// the same path over graphql-ws for subscriptions.
 //
 // The page brings its own fetcher (FETCHER_SCRIPT) instead of Ruru's: Ruru's graphql-ws client
 // retries a socket the server refused (4403: no valid token in connection_init) five times with
@@ -10,9 +12,10 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { Logger } from 'pino';
-import { getStaticFile } from 'ruru/static';
-import { ruruHTML } from 'ruru/server';
 
 export const GRAPHIQL_STATIC_PATH = '/graphiql-static/';
 
@@ -93,19 +96,80 @@ RURU_CONFIG.fetcher = (function (graphqlPath) {
 
 const DEFAULT_QUERY = '# Add your token under Headers: {"Authorization": "Bearer <token>"}\n{ viewer { id name } }\n';
 
+/** web/dist/graphiql, next to src/ and dist/ (this module runs from either). */
+const GRAPHIQL_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist', 'graphiql');
+
+/** What scripts/build-graphiql.mjs wrote: Ruru's files (name → etag), and the page's placeholders. */
+interface Built {
+  staticPath: string;
+  placeholders: { endpoint: string; defaultQuery: string; configScript: string };
+  files: Record<string, string>;
+  page: string;
+}
+
+/** Thrown when web/dist/graphiql was never built: the server answers 503 with this sentence. */
+class NotBuiltError extends Error {}
+
+let built: Built | undefined;
+function graphiqlFiles(): Built {
+  if (built) return built;
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(GRAPHIQL_DIST, 'manifest.json'), 'utf8')) as Omit<Built, 'page'>;
+    built = { ...manifest, page: fs.readFileSync(path.join(GRAPHIQL_DIST, 'page.html'), 'utf8') };
+  } catch (err) {
+    throw new NotBuiltError(`GraphiQL's files are not built (${(err as NodeJS.ErrnoException).code ?? (err as Error).message} in web/dist/graphiql): run \`npm run build\``);
+  }
+  if (built.staticPath !== GRAPHIQL_STATIC_PATH) throw new NotBuiltError(`web/dist/graphiql was built for ${built.staticPath}, not ${GRAPHIQL_STATIC_PATH}: run \`npm run build\``);
+  return built;
+}
+
+/** A JSON value as it may stand inside a <script> (the escapes Ruru's page uses for its own config). */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replaceAll('<!--', '<\\!--').replaceAll('</script', '<\\/script').replaceAll('<script', '<\\script');
+}
+
 /** The GraphiQL page for the API at `graphqlPath` (the subscription URL is derived from the page's own origin). */
 export function graphiqlPage(graphqlPath: string): string {
-  return ruruHTML({
-    staticPath: GRAPHIQL_STATIC_PATH,
-    endpoint: graphqlPath,
-    clientConfig: { defaultQuery: DEFAULT_QUERY, isHeadersEditorEnabled: true },
-    htmlParts: {
-      titleTag: '<title>makima · GraphiQL</title>',
-      // graphql-ws on the same host and path as the page: ws:// or wss:// to match http(s)://.
-      configScript: (original) =>
-        `${original}\n<script src="${GRAPHIQL_STATIC_PATH}${GRAPHQL_WS_CLIENT}"></script>\n<script>${FETCHER_SCRIPT}(${JSON.stringify(graphqlPath)});</script>`,
-    },
-  });
+  let files: Built;
+  try {
+    files = graphiqlFiles();
+  } catch (err) {
+    if (!(err instanceof NotBuiltError)) throw err;
+    // yoga sends whatever this returns as the page: say what is missing rather than fail without a word.
+    return `<!doctype html>\n<meta charset="utf-8">\n<title>makima · GraphiQL</title>\n<p>${err.message.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!)}</p>\n`;
+  }
+  const { page, placeholders } = files;
+  // graphql-ws on the same host and path as the page: ws:// or wss:// to match http(s)://.
+  const configScript = `<script src="${GRAPHIQL_STATIC_PATH}${GRAPHQL_WS_CLIENT}"></script>\n<script>${FETCHER_SCRIPT}(${scriptJson(graphqlPath)});</script>`;
+  // Each placeholder is a whole JSON string in the page ("…"), or an HTML comment: replaced exactly once, by a function (no $-patterns).
+  return page
+    .replace(JSON.stringify(placeholders.endpoint), () => scriptJson(graphqlPath))
+    .replace(JSON.stringify(placeholders.defaultQuery), () => scriptJson(DEFAULT_QUERY))
+    .replace(placeholders.configScript, () => configScript);
+}
+
+const MIME_TYPES: Record<string, string> = {
+  txt: 'text/plain; charset=utf-8',
+  ts: 'text/plain; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  ttf: 'font/ttf',
+  map: 'application/json',
+  css: 'text/css; charset=utf-8',
+};
+const brotliDecompress = promisify(zlib.brotliDecompress);
+
+/** One of Ruru's files as a response: brotli as stored when the client takes it, else decompressed (as Ruru's getStaticFile does). */
+async function staticFile(urlPath: string, acceptEncoding: string | undefined): Promise<{ content: Buffer; headers: Record<string, string> } | null> {
+  const { files } = graphiqlFiles();
+  const name = urlPath.slice(GRAPHIQL_STATIC_PATH.length).split('?')[0];
+  if (!Object.hasOwn(files, name) || name.endsWith('.map')) return null;
+  const type = MIME_TYPES[name.slice(name.lastIndexOf('.') + 1)];
+  if (!type) return null;
+  const stored = await fs.promises.readFile(path.join(GRAPHIQL_DIST, 'files', `${name}.br`));
+  const headers: Record<string, string> = { 'content-type': type, etag: files[name], vary: 'accept-encoding' };
+  if (/\bbr\b/i.test(acceptEncoding ?? '')) return { content: stored, headers: { ...headers, 'content-encoding': 'br', 'content-length': String(stored.length) } };
+  const content = await brotliDecompress(stored);
+  return { content, headers: { ...headers, 'content-length': String(content.length) } };
 }
 
 /** Serves one of GraphiQL's static files (a request under GRAPHIQL_STATIC_PATH). */
@@ -116,7 +180,7 @@ export async function serveGraphiqlAsset(req: http.IncomingMessage, res: http.Se
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' });
       return void res.end(code);
     }
-    const file = await getStaticFile({ staticPath: GRAPHIQL_STATIC_PATH, urlPath: req.url ?? '', acceptEncoding: req.headers['accept-encoding'], disallowDevAssets: true });
+    const file = await staticFile(req.url ?? '', req.headers['accept-encoding']);
     if (!file) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       return void res.end('not found');
@@ -124,6 +188,11 @@ export async function serveGraphiqlAsset(req: http.IncomingMessage, res: http.Se
     res.writeHead(200, { ...file.headers, 'cache-control': 'public, max-age=86400' });
     res.end(file.content);
   } catch (err) {
+    if (err instanceof NotBuiltError) {
+      logger.error({ err }, 'GraphiQL is not built');
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end(`${err.message}\n`);
+    }
     logger.error({ err }, 'serving a GraphiQL file failed');
     res.writeHead(500, { 'content-type': 'text/plain' });
     res.end('internal error');

@@ -1,5 +1,6 @@
 // The server's edges: health, GraphiQL, request limits, error masking and a graceful stop.
 import { once } from 'node:events';
+import http from 'node:http';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -42,6 +43,33 @@ describe('the HTTP endpoint', () => {
     expect(await asset.text()).toContain('graphqlWs');
     // Every asset is served by the server itself: no CDN is reachable from these machines.
     expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}\/[^"']*\.(js|css)/i);
+  });
+
+  it("serves GraphiQL's own files from the build (web/dist/graphiql), brotli when the browser takes it, plain otherwise", async () => {
+    const html = await (await fetch(t.url, { headers: { accept: 'text/html' } })).text();
+    // The page's config, filled in at the placeholders the build left: the API path and the default query.
+    expect(html).toContain('"endpoint": "/graphql"');
+    expect(html).toContain('"defaultQuery": "# Add your token under Headers');
+    expect(html).not.toContain('__MAKIMA_');
+    const base = new URL('/graphiql-static/', t.url);
+    const brotli = await fetch(new URL('ruru.js', base), { headers: { 'accept-encoding': 'br' } });
+    expect(brotli.status).toBe(200);
+    expect(brotli.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(brotli.headers.get('etag')).toMatch(/^"sha256-/);
+    const plain = await new Promise<{ status: number; encoding: string | undefined; body: string }>((resolve, reject) => {
+      // node:http, not fetch: fetch always asks for (and undoes) compression.
+      http.get(new URL('ruru.js', base), { headers: { 'accept-encoding': 'identity' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, encoding: res.headers['content-encoding'], body: Buffer.concat(chunks).toString('utf8') }));
+      }).on('error', reject);
+    });
+    expect(plain.status).toBe(200);
+    expect(plain.encoding).toBeUndefined();
+    expect(plain.body).toBe(await brotli.text());
+    for (const missing of ['ruru.js.map', 'nothing.js', '..%2Fmanifest.json', '../page.html']) {
+      expect((await fetch(new URL(missing, base))).status, missing).toBe(404);
+    }
   });
 
   it('refuses a body larger than MAKIMA_MAX_BODY_BYTES', async () => {
