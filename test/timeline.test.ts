@@ -277,7 +277,9 @@ describe('SQL queries per page', () => {
     counting = true;
     try {
       const data = await user.ok(doc, variables);
-      return { data, queries: [...queries] };
+      // Authentication's own reads and its last-used write (at most once a minute, by whichever
+      // request comes then; a loaded machine passes a minute inside this file) are not the page's.
+      return { data, queries: queries.filter((q) => !q.sql.includes('api_tokens')) };
     } finally {
       counting = false;
     }
