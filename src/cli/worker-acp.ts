@@ -5,12 +5,11 @@
 // and the rest as STATUS events. The driver needs only a working directory and the run's ordered
 // reports (AcpHost), so it does not care whether that directory is on the server's disk.
 import type { ChildProcess } from 'node:child_process';
-import { Readable } from 'node:stream';
 import * as acp from '@agentclientprotocol/sdk';
 import { graphql } from '../generated/gql/index.js';
 import { AcpClientSide } from './worker-acp-client.js';
 import { AcpTurn } from './worker-acp-turn.js';
-import { fromAgent, sdkSessionNotificationCheck, toAgent } from './worker-acp-wire.js';
+import { agentWire, sdkWireChecks } from './worker-acp-wire.js';
 import type { AcpHost, AcpOptions, Assignment } from './worker-acp-host.js';
 import { VERSION } from './version.js';
 
@@ -51,7 +50,7 @@ export async function driveAcpAgent(child: ChildProcess, host: AcpHost, options:
   const side = new AcpClientSide(host, options.permissions, () => turn.settled());
   const app = acp
     .client({ name: 'makima' })
-    .onNotification(acp.methods.client.session.update, ({ params }) => turn.update(params))
+    // The requests served: worker-acp-wire.ts's SERVED_REQUESTS names the same ones.
     .onRequest(acp.methods.client.fs.readTextFile, ({ params }) => side.readTextFile(params))
     .onRequest(acp.methods.client.fs.writeTextFile, ({ params }) => side.writeTextFile(params))
     .onRequest(acp.methods.client.session.requestPermission, ({ params, agent }) =>
@@ -65,10 +64,9 @@ export async function driveAcpAgent(child: ChildProcess, host: AcpHost, options:
     .onRequest(acp.methods.client.terminal.waitForExit, ({ params }) => side.waitForTerminalExit(params))
     .onRequest(acp.methods.client.terminal.kill, ({ params }) => side.killTerminal(params))
     .onRequest(acp.methods.client.terminal.release, ({ params }) => side.releaseTerminal(params));
-  // A line longer than the bound ends the connection (MessageTooLargeError) instead of growing a buffer;
-  // each notification is checked before the SDK sees it (worker-acp-wire.ts).
-  const lines = acp.ndJsonStream(toAgent(child, host), Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>, { maxMessageBytes: options.maxMessageBytes });
-  const stream = fromAgent(lines, host, await sdkSessionNotificationCheck());
+  // The worker reads the agent's lines itself, so that updates and the agent's mistakes are recorded
+  // in wire order; session/update goes to the turn from there, the rest to the SDK (worker-acp-wire.ts).
+  const stream = agentWire(child, host, await sdkWireChecks(), (notification) => turn.update(notification), options.maxMessageBytes);
   try {
     const stopReason = await app.connectWith(stream, (ctx) => session(ctx, host, options, turn));
     if (host.gone()) return;

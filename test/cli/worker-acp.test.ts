@@ -176,8 +176,11 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
     // The write outside the worktree: an error to the agent, an ERROR event in the history, no file.
     const errors = r.events.filter((e) => e.type === 'ERROR');
     expect(errors).toHaveLength(2);
-    // A line that is not JSON: the agent is told (-32700), the history says so, the turn goes on.
-    expect(errors[0].data).toMatchObject({ acp: 'protocol_error', error: { code: -32700 } });
+    // A line that is not JSON: the agent is told (-32700), the history says so where the line stood
+    // (after the third chunk, before the fourth), the turn goes on.
+    expect(errors[0].data).toMatchObject({ acp: 'protocol_error', error: { code: -32700 }, line: 'this line is not JSON' });
+    const wire = r.events.filter((e) => e.type === 'OUTPUT' || e.type === 'ERROR').slice(0, 5).map((e) => e.data.acp);
+    expect(wire).toEqual(['agent_thought_chunk', 'agent_thought_chunk', 'agent_message_chunk', 'protocol_error', 'agent_message_chunk']);
     expect(errors[1].data.message).toMatch(/^fs\/write_text_file: .*outside\.txt is outside the task's working directory/);
     expect(fs.existsSync(path.join(task.worktreePath, '..', 'outside.txt'))).toBe(false);
     const agent = agentLog(log);
@@ -454,37 +457,27 @@ describe('makima worker --acp', { timeout: 240_000 }, () => {
 
     const g = await recorded(user, garbage.id);
     expect(g.status).toBe('COMPLETED');
-    // The answers to bad lines and requests are recorded as the SDK writes them, the notifications as
-    // they are read: the two kinds may interleave, so each is looked up by what it is.
+    // Each mistake is recorded where it stood on the wire, the turn's chunk after them.
     const errors = g.events.filter((e) => e.type === 'ERROR').map((e) => e.data);
-    const answered = errors.filter((e) => e.acp === 'protocol_error');
-    expect(answered.map((e) => [e.id, (e.error as { code: number }).code])).toEqual([
-      [null, -32700],
-      [null, -32600],
-      ['bad-params', -32602],
-      ['no-method', -32601],
+    expect(errors.map((e) => [e.acp, e.id ?? null, (e.error as { code: number } | undefined)?.code ?? null])).toEqual([
+      ['protocol_error', null, -32700],
+      ['protocol_error', null, -32600],
+      ['protocol_error', 'bad-params', -32602],
+      ['protocol_error', 'no-method', -32601],
+      ['malformed_notification', null, null],
+      ['unknown_notification', null, null],
     ]);
-    expect(answered.map((e) => e.message)).toEqual([
+    expect(errors.slice(0, 4).map((e) => e.message)).toEqual([
       'makima worker: the agent sent a line that is not JSON; it was answered -32700: Parse error',
       expect.stringMatching(/^makima worker: the agent sent a line that is not a JSON-RPC message; it was answered -32600: Invalid request/),
       "makima worker: the agent sent a request whose params do not fit the method's schema; it was answered -32602: Invalid params",
       expect.stringMatching(/^makima worker: the agent sent a request for a method the worker does not serve; it was answered -32601: "Method not found": makima\/nothing/),
     ]);
+    expect(errors[2]).toMatchObject({ method: 'fs/read_text_file', issues: expect.arrayContaining([expect.objectContaining({ path: 'path' })]) });
+    const kinds = g.events.map((e) => e.type);
+    expect(kinds.indexOf('OUTPUT')).toBeGreaterThan(kinds.lastIndexOf('ERROR'));
     // A notification gets no answer: what was wrong with it, and what came, are in the history.
-    const notifications = errors.filter((e) => e.acp !== 'protocol_error');
-    expect(notifications).toHaveLength(2);
-    expect(notifications.find((e) => e.acp === 'malformed_notification')).toMatchObject({
-      message: expect.stringMatching(/^makima worker: the agent sent a session\/update whose params do not fit its schema \(update: .+\); it was not applied$/),
-      method: 'session/update',
-      issues: [{ path: 'update' }],
-      params: { update: { sessionUpdate: 'agent_message_chunk', content: 'not a content block' } },
-    });
-    expect(notifications.find((e) => e.acp === 'unknown_notification')).toEqual({
-      message: 'makima worker: the agent sent a notification for a method the worker does not serve (makima/unheard_of); it was ignored',
-      acp: 'unknown_notification',
-      method: 'makima/unheard_of',
-      params: { x: 1 },
-    });
+    const notifications = errors.slice(4);
     // Recorded, not only printed: the SDK's own report of a notification it could not handle never shows.
     expect(worker.output()).not.toContain('Error handling notification');
     expect(g.messages.at(-1)).toMatchObject({ role: 'ASSISTANT', content: [{ type: 'text', text: 'Still here.' }] });
