@@ -8,18 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../src/generated/gql/index.js';
-import { startTestServer, type TestServer, type TestUser } from './harness.js';
-import { createContract, ResumeTask } from './fixtures.js';
+import type { TestServer, TestUser } from './harness.js';
+import { ResumeTask, startImportServer, type Imported, type ImportServer } from './fixtures.js';
 
-const ImportCodex = graphql(`
-  mutation ImportCodex($input: ImportTranscriptInput!) {
-    importTranscript(input: $input) {
-      task { id name prompt status messageCount }
-      messageCount
-      skipped { line reason }
-    }
-  }
-`);
 const CodexConversation = graphql(`
   query CodexConversation($id: ID!) {
     task(id: $id) {
@@ -42,20 +33,14 @@ const older = fs.readFileSync(path.join(FIXTURES, 'rollout-2025-08-14T10-00-00-5
 
 let t: TestServer;
 let alice: TestUser;
-let contractId: string;
+let importAs: ImportServer['importAs'];
 
 beforeAll(async () => {
-  t = await startTestServer();
-  alice = await t.createUser('alice');
-  contractId = (await createContract(alice, await t.makeRepo())).id;
+  ({ t, alice, importAs } = await startImportServer());
 });
 afterAll(async () => t?.stop());
 
-async function importCodex(content: string) {
-  const result = await alice.gql(ImportCodex, { input: { contractId, source: 'CODEX_JSONL', content } });
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return result.data!.importTranscript;
-}
+const importCodex = (content: string) => importAs('CODEX_JSONL', content);
 
 async function conversationOf(taskId: string) {
   const { task } = await alice.ok(CodexConversation, { id: taskId });
@@ -82,7 +67,7 @@ const said = (role: string, text: string, timestamp?: string) => item({ type: 'm
 const event = (payload: Record<string, unknown>) => ({ timestamp: '2026-11-22T08:00:02.000Z', type: 'event_msg', payload });
 
 describe('importTranscript from Codex', () => {
-  let imported: Awaited<ReturnType<typeof importCodex>>;
+  let imported: Imported;
   beforeAll(async () => {
     imported = await importCodex(rollout);
   });

@@ -5,7 +5,7 @@
 // same way. (test/fixtures/ beside this module holds the scripted agent program of the worker tests.)
 import type { ResultOf, VariablesOf } from '@graphql-typed-document-node/core';
 import { graphql } from '../src/generated/gql/index.js';
-import { eventually, rawId, type TestServer, type TestUser } from './harness.js';
+import { eventually, rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
 import { collect, wsClient } from './ws-client.js';
 import { historyCursor } from '../src/modules/history/schema.js';
 
@@ -261,6 +261,40 @@ export type Assignment = NonNullable<ResultOf<typeof ClaimTask>['claimTask']['as
 /** Claims the user's oldest PENDING task as `workerId`; null when nothing is pending. */
 export async function claim(user: TestUser, workerId: string, extra: { leaseSeconds?: number; waitSeconds?: number } = {}): Promise<Assignment | null> {
   return (await user.ok(ClaimTask, { input: { workerId, ...extra } })).claimTask.assignment ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Imported transcripts
+
+export const ImportTranscript = graphql(`
+  mutation ImportTranscript($input: ImportTranscriptInput!) {
+    importTranscript(input: $input) {
+      task { id name prompt status messageCount headMessage { id } usage { inputTokens outputTokens costUsd } }
+      messageCount
+      skipped { line reason }
+    }
+  }
+`);
+
+export type TranscriptSource = VariablesOf<typeof ImportTranscript>['input']['source'];
+export type Imported = ResultOf<typeof ImportTranscript>['importTranscript'];
+
+/** What the import tests work on: a server of their own, user alice, and her contract that transcripts are imported into. */
+export interface ImportServer {
+  t: TestServer;
+  alice: TestUser;
+  contractId: string;
+  /** Imports `content` into alice's contract: a new task, or the new messages of a session imported before. */
+  importAs(source: TranscriptSource, content: string): Promise<Imported>;
+}
+
+export async function startImportServer(): Promise<ImportServer> {
+  const t = await startTestServer();
+  const alice = await t.createUser('alice');
+  const contractId = (await createContract(alice, await t.makeRepo())).id;
+  const importAs = async (source: TranscriptSource, content: string) =>
+    (await alice.ok(ImportTranscript, { input: { contractId, source, content } })).importTranscript;
+  return { t, alice, contractId, importAs };
 }
 
 // ---------------------------------------------------------------------------------------------

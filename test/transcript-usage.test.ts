@@ -6,14 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../src/generated/gql/index.js';
-import { startTestServer, type TestServer, type TestUser } from './harness.js';
-import { createContract } from './fixtures.js';
+import type { TestServer, TestUser } from './harness.js';
+import { startImportServer, type ImportServer } from './fixtures.js';
 
-const ImportForUsage = graphql(`
-  mutation ImportForUsage($input: ImportTranscriptInput!) {
-    importTranscript(input: $input) { task { id usage { inputTokens outputTokens costUsd } } messageCount }
-  }
-`);
 const UsageOfTask = graphql(`
   query UsageOfTask($id: ID!) {
     task(id: $id) {
@@ -29,18 +24,12 @@ const codexRollout = fs.readFileSync(path.join(FIXTURES, 'codex', 'rollout-2026-
 
 let t: TestServer;
 let alice: TestUser;
-let contractId: string;
+let importAs: ImportServer['importAs'];
 
 beforeAll(async () => {
-  t = await startTestServer();
-  alice = await t.createUser('alice');
-  contractId = (await createContract(alice, await t.makeRepo())).id;
+  ({ t, alice, importAs } = await startImportServer());
 });
 afterAll(async () => t?.stop());
-
-async function importAs(source: 'CLAUDE_CODE_JSONL' | 'CODEX_JSONL', content: string) {
-  return (await alice.ok(ImportForUsage, { input: { contractId, source, content } })).importTranscript;
-}
 
 async function usageOf(taskId: string) {
   const { task } = await alice.ok(UsageOfTask, { id: taskId });

@@ -6,18 +6,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../src/generated/gql/index.js';
-import { codes, startTestServer, type TestServer, type TestUser } from './harness.js';
-import { appendMessages, checkpoint, createContract, recordTaskEvents, ResumeTask, RewindConversation, taskOnRepo } from './fixtures.js';
+import { codes, type TestServer, type TestUser } from './harness.js';
+import {
+  appendMessages,
+  checkpoint,
+  ImportTranscript,
+  recordTaskEvents,
+  ResumeTask,
+  RewindConversation,
+  startImportServer,
+  taskOnRepo,
+  type Imported,
+  type ImportServer,
+  type TranscriptSource,
+} from './fixtures.js';
 
-const ImportTranscript = graphql(`
-  mutation ImportTranscript($input: ImportTranscriptInput!) {
-    importTranscript(input: $input) {
-      task { id name status messageCount headMessage { id } }
-      messageCount
-      skipped { line reason }
-    }
-  }
-`);
 const Transcript = graphql(`
   query Transcript($id: ID!, $format: TranscriptFormat) { task(id: $id) { transcript(format: $format) } }
 `);
@@ -47,20 +50,17 @@ const continued = fs.readFileSync(path.join(FIXTURES, 'session-continued.jsonl')
 let t: TestServer;
 let alice: TestUser;
 let contractId: string;
+let importAs: ImportServer['importAs'];
 
 beforeAll(async () => {
-  t = await startTestServer();
-  alice = await t.createUser('alice');
-  contractId = (await createContract(alice, await t.makeRepo())).id;
+  ({ t, alice, contractId, importAs } = await startImportServer());
 });
 afterAll(async () => t?.stop());
 
-async function importSession(content: string, source: 'CLAUDE_CODE_JSONL' | 'MAKIMA_JSONL' = 'CLAUDE_CODE_JSONL', name?: string) {
-  return (await alice.ok(ImportTranscript, { input: { contractId, source, content, name } })).importTranscript;
-}
+const importSession = (content: string, source: TranscriptSource = 'CLAUDE_CODE_JSONL') => importAs(source, content);
 
 describe('importTranscript from Claude Code', () => {
-  let imported: Awaited<ReturnType<typeof importSession>>;
+  let imported: Imported;
   beforeAll(async () => {
     imported = await importSession(session);
   });
@@ -281,16 +281,10 @@ function assistantRecord(uuid: string, parentUuid: string, text: string, extra: 
 }
 
 describe('importTranscript bounds: every record meets the bounds of the API inputs, or is skipped', () => {
-  async function imports(content: string, source: 'CLAUDE_CODE_JSONL' | 'MAKIMA_JSONL' = 'CLAUDE_CODE_JSONL') {
-    const result = await alice.gql(ImportTranscript, { input: { contractId, source, content } });
-    expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-    return result.data!.importTranscript;
-  }
-
   it('skips a record whose uuid holds a NUL or is 3 MB long, and attaches its reply to its parent', async () => {
     const sessionId = `bounds-${crypto.randomUUID()}`;
     const huge = 'u'.repeat(3 * 1024 * 1024);
-    const result = await imports(
+    const result = await importSession(
       claudeLines(
         userRecord('root', 'first question', { sessionId }),
         assistantRecord('a\u0000b', 'root', 'nul id', { sessionId }),
@@ -309,7 +303,7 @@ describe('importTranscript bounds: every record meets the bounds of the API inpu
 
   it('skips records whose time the database cannot store: year 0, year -5000, the earliest JavaScript time', async () => {
     const sessionId = `bounds-${crypto.randomUUID()}`;
-    const result = await imports(
+    const result = await importSession(
       claudeLines(
         userRecord('t-root', 'kept', { sessionId }),
         assistantRecord('t-zero', 't-root', 'year zero', { sessionId, timestamp: '0000-01-01T00:00:00.000Z' }),
@@ -325,7 +319,7 @@ describe('importTranscript bounds: every record meets the bounds of the API inpu
 
   it('does not name the task after a summary with a NUL or a lone surrogate, and says so', async () => {
     for (const summary of ['bad\u0000summary', 'bad\ud800summary']) {
-      const result = await imports(claudeLines({ type: 'summary', summary }, userRecord(crypto.randomUUID(), 'the real question')));
+      const result = await importSession(claudeLines({ type: 'summary', summary }, userRecord(crypto.randomUUID(), 'the real question')));
       expect(result.task.name).toBe('the real question');
       expect(result.skipped).toEqual([{ line: 1, reason: expect.stringMatching(/summary record: its text contains (a NUL|an unpaired UTF-16 surrogate)/) }]);
     }
@@ -333,7 +327,7 @@ describe('importTranscript bounds: every record meets the bounds of the API inpu
 
   it('takes the prompt from the first user message imported, not from one skipped for a NUL', async () => {
     const sessionId = `bounds-${crypto.randomUUID()}`;
-    const result = await imports(claudeLines(userRecord('p1', 'has a \u0000 NUL', { sessionId }), userRecord('p2', 'clean prompt', { sessionId })));
+    const result = await importSession(claudeLines(userRecord('p1', 'has a \u0000 NUL', { sessionId }), userRecord('p2', 'clean prompt', { sessionId })));
     expect(result.messageCount).toBe(1);
     const { task } = await alice.ok(TaskPrompt, { id: result.task.id });
     expect(task!.prompt).toBe('clean prompt');
@@ -345,9 +339,9 @@ describe('importTranscript bounds: every record meets the bounds of the API inpu
     const tasks: string[] = [];
     for (const sessionId of ids) {
       const content = claudeLines(userRecord(crypto.randomUUID(), `session ${tasks.length}`, { sessionId }));
-      const first = await imports(content);
+      const first = await importSession(content);
       expect(first.messageCount).toBe(1);
-      const again = await imports(content);
+      const again = await importSession(content);
       expect(again.task.id).toBe(first.task.id);
       expect(again.messageCount).toBe(0);
       tasks.push(first.task.id);
@@ -364,7 +358,7 @@ describe('importTranscript bounds: every record meets the bounds of the API inpu
       { type: 'event', eventType: 'OUTPUT', data: { 'k\u0000': 1 } },
       { type: 'event', eventType: 'OUTPUT', data: { text: 'ok' }, createdAt: '0000-01-01T00:00:00Z' },
     ];
-    const result = await imports(lines.map((l) => JSON.stringify(l)).join('\n'), 'MAKIMA_JSONL');
+    const result = await importSession(lines.map((l) => JSON.stringify(l)).join('\n'), 'MAKIMA_JSONL');
     expect(result.messageCount).toBe(1);
     expect(result.task.name).toBe('kept');
     expect(result.skipped.map((s) => s.line).sort()).toEqual([1, 1, 3, 4, 5]);
