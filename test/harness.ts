@@ -107,6 +107,8 @@ export interface TestServer {
   gql<R = any, V = Record<string, unknown>>(doc: Doc<R, V>, variables?: V, token?: string): Promise<GqlResult<R>>;
   /** A git repository with one commit, inside the repositories root. */
   makeRepo(files?: Record<string, string>): Promise<string>;
+  /** A new empty directory for a test's own files (an agent's log, its acks), removed by stop() with the server's. */
+  scratchDir(): string;
   /**
    * A server restart: stops the server, runs `whileDown`, then starts a new server on the same port
    * with the same database (t.server is the new one; t.url is unchanged).
@@ -143,6 +145,7 @@ export async function startTestServer(env: Record<string, string> = {}, existing
   let server = await startServer({ config, db: testDb.db, keepDatabase: true });
   const gql = <R, V>(doc: Doc<R, V>, variables?: V, token?: string) => postGraphql(server.url, doc, variables, token);
   let repoCount = 0;
+  let scratchCount = 0;
   const testServer: TestServer = {
     server,
     config,
@@ -166,6 +169,11 @@ export async function startTestServer(env: Record<string, string> = {}, existing
     async makeRepo(files = { 'README.md': '# test repository\n' }) {
       const dir = path.join(reposRoot, `repo-${++repoCount}`);
       await makeGitRepo(dir, files);
+      return dir;
+    },
+    scratchDir() {
+      const dir = path.join(root, `scratch-${++scratchCount}`);
+      fs.mkdirSync(dir);
       return dir;
     },
     async restart(whileDown) {

@@ -7,22 +7,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../src/generated/gql/index.js';
-import { startTestServer, tempDir, type TestServer } from './harness.js';
+import { startTestServer, type TestServer } from './harness.js';
 import { newContract } from './fixtures.js';
 import { runMakima } from './cli/run.js';
 
 const AGENT = fileURLToPath(new URL('./fixtures/agent-acks.mjs', import.meta.url));
 
 let t: TestServer;
-let dir: string;
 beforeAll(async () => {
   t = await startTestServer();
-  dir = tempDir();
 });
-afterAll(async () => {
-  await t?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => t?.stop());
 
 const Recorded = graphql(`
   query AckedTask($id: ID!) {
@@ -39,7 +34,7 @@ describe('makima worker: acks', () => {
   it('answers each instruction with an id on stdin; a checkpoint waited for holds exactly the files written before it', async () => {
     const user = await t.createUser();
     const { supervisorId } = await newContract(t, user);
-    const acksFile = path.join(dir, 'acks.json');
+    const acksFile = path.join(t.scratchDir(), 'acks.json');
     const result = await runMakima(['worker', '--command', `'${process.execPath}' '${AGENT}'`, '--once', '--worker-id', 'w1'], {
       MAKIMA_URL: t.url,
       MAKIMA_TOKEN: user.token,

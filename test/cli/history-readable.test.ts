@@ -6,29 +6,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql } from '../../src/generated/gql/index.js';
-import { startTestServer, tempDir, type TestServer, type TestUser } from '../harness.js';
-import { claim, CompleteTask, createContract, createTask, recordTaskEvents } from '../fixtures.js';
+import { startTestServer, type TestServer, type TestUser } from '../harness.js';
+import { claim, CompleteTask, createContract, createTask, ImportTranscript, recordTaskEvents, type TranscriptSource } from '../fixtures.js';
 import { ACP_AGENT_COMMAND } from '../acp.js';
 import { runMakima } from './run.js';
-
-const ImportForHistory = graphql(`
-  mutation ImportForHistory($input: ImportTranscriptInput!) { importTranscript(input: $input) { task { id } } }
-`);
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures');
 const read = (...parts: string[]) => fs.readFileSync(path.join(FIXTURES, ...parts), 'utf8');
 
 let t: TestServer;
-let dir: string;
 beforeAll(async () => {
   t = await startTestServer();
-  dir = tempDir();
 });
-afterAll(async () => {
-  await t?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => t?.stop());
 
 const env = (user: TestUser) => ({ MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token });
 
@@ -45,9 +35,9 @@ const kinds = (lines: string[]) => lines.slice(1).filter((l) => !l.startsWith(' 
 const RAW_CONTENT = /\{"type":"(text|thinking|thought|image|tool_use|tool_result)"/;
 const count = (lines: string[], text: string) => lines.join('\n').split(text).length - 1;
 
-async function imported(user: TestUser, source: 'CLAUDE_CODE_JSONL' | 'CODEX_JSONL', content: string): Promise<string> {
+async function imported(user: TestUser, source: TranscriptSource, content: string): Promise<string> {
   const contract = await createContract(user, await t.makeRepo());
-  return (await user.ok(ImportForHistory, { input: { contractId: contract.id, source, content } })).importTranscript.task.id;
+  return (await user.ok(ImportTranscript, { input: { contractId: contract.id, source, content } })).importTranscript.task.id;
 }
 
 describe('makima task history of an imported Claude Code session', () => {
@@ -109,7 +99,7 @@ describe('makima task history of a task an ACP agent ran', { timeout: 240_000 },
     const supervisor = await claim(user, 'setup');
     await user.ok(CompleteTask, { input: { taskId: supervisor!.task.id, workerId: 'setup' } });
     const task = await createTask(user, contract.id, 'acp task', { prompt: 'Write a, b and c.' });
-    const run = await runMakima(['worker', '--acp', ACP_AGENT_COMMAND, '--once'], { ...env(user), ACP_AGENT_MODE: 'work', ACP_AGENT_LOG: path.join(dir, 'agent.jsonl') });
+    const run = await runMakima(['worker', '--acp', ACP_AGENT_COMMAND, '--once'], { ...env(user), ACP_AGENT_MODE: 'work', ACP_AGENT_LOG: path.join(t.scratchDir(), 'agent.jsonl') });
     expect(run.code).toBe(0);
 
     const lines = await history(user, task.id);
