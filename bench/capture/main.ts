@@ -8,53 +8,31 @@
 // The hooks' drainers send to a real embedded server (`makima serve`) in the background, as they
 // would; each row waits (untimed) for the drainer it started to finish, so that it does not run
 // beside the next row's process — events of a real session are seconds apart. BENCH_CAPTURE_ROUNDS (default 30) sets the rounds; results go to bench/results/capture.json.
-import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/children.js';
 import { describeMachine, machine, median, ms, percentile, printTable, writeResults } from '../lib/report.js';
-import { startServe } from '../lib/serve.js';
+import { serveRepository } from '../lib/serve.js';
+import { timed } from '../lib/wall-time.js';
 
 const ROUNDS = Number(process.env.BENCH_CAPTURE_ROUNDS ?? 30);
 const BIN = path.join(REPO_ROOT, 'bin/makima.js');
 const GOAL_MS = 150;
 
-/** A repository of 1,000 small files in 50 folders, committed. */
-function makeRepository(dir: string): void {
+/** A repository of 1,000 small files in 50 folders. */
+function files(): Record<string, string> {
+  const files: Record<string, string> = {};
   for (let d = 0; d < 50; d++) {
-    fs.mkdirSync(path.join(dir, `pkg${d}`), { recursive: true });
-    for (let f = 0; f < 20; f++) fs.writeFileSync(path.join(dir, `pkg${d}`, `file${f}.ts`), `export const v${d}_${f} = ${d * f};\n`.repeat(20));
+    for (let f = 0; f < 20; f++) files[`pkg${d}/file${f}.ts`] = `export const v${d}_${f} = ${d * f};\n`.repeat(20);
   }
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: dir, stdio: 'ignore' });
-  git('init', '-q', '--initial-branch=main');
-  git('add', '-A');
-  git('-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'init');
-}
-
-/** Runs a command with `input` on stdin; returns its wall time in ms. */
-function timed(command: string[], env: NodeJS.ProcessEnv, input = ''): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(command[0], command.slice(1), { env, stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => {
-      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code === 0) resolve(elapsed);
-      else reject(new Error(`${command.join(' ')} exited ${code}: ${err}`));
-    });
-    child.stdin!.end(input);
-  });
+  return files;
 }
 
 async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'makima-bench-capture-'));
-  const repos = path.join(dir, 'repos');
-  const repo = path.join(repos, 'app');
-  makeRepository(repo);
-  const server = await startServe(BIN, path.join(dir, 'data'), repos);
+  const server = await serveRepository(BIN, 'capture', files());
+  const { dir, repo } = server;
   try {
     const env = { ...process.env, MAKIMA_URL: server.url, MAKIMA_TOKEN: server.token, XDG_CONFIG_HOME: path.join(dir, 'config'), NO_COLOR: '1' };
     const session = crypto.randomUUID();
@@ -80,7 +58,7 @@ async function main(): Promise<void> {
     };
     let edit = 0;
     const rows: [string, () => Promise<number>][] = [
-      ['node -e 0 (floor)', () => timed([process.execPath, '-e', '0'], env)],
+      ['node -e 0 (floor)', () => timed([process.execPath, '-e', '0'], env, '')],
       ['UserPromptSubmit (one new line)', () => (appendLine(), timed(capture, env, event('UserPromptSubmit')))],
       ['PostToolUse (one new line)', () => (appendLine(), timed(capture, env, event('PostToolUse', { tool_name: 'Bash' })))],
       [
@@ -120,7 +98,6 @@ async function main(): Promise<void> {
     console.log(`wrote ${writeResults('capture', { machine: m, node: process.version, rounds: ROUNDS, loadAverage: load, goalMs: GOAL_MS, rows: results })}`);
   } finally {
     await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

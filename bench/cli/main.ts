@@ -9,50 +9,25 @@
 // (`makima serve --json`, a temporary data directory) with one contract and five tasks.
 // BENCH_CLI_BIN runs another makima (e.g. an older checkout's bin/makima.js) for before/after
 // figures; BENCH_CLI_OUT (default cli) names bench/results/<name>.json.
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/children.js';
 import { describeMachine, machine, median, ms, percentile, printTable, writeResults } from '../lib/report.js';
-import { startServe, type Serve } from '../lib/serve.js';
+import { serveRepository } from '../lib/serve.js';
+import { timed } from '../lib/wall-time.js';
 
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 15);
 const BIN = path.resolve(process.env.BENCH_CLI_BIN ?? path.join(REPO_ROOT, 'bin/makima.js'));
 const OUT = process.env.BENCH_CLI_OUT ?? 'cli';
 
-async function startServer(dir: string): Promise<Serve> {
-  const repos = path.join(dir, 'repos');
-  fs.mkdirSync(path.join(repos, 'app'), { recursive: true });
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: path.join(repos, 'app'), stdio: 'ignore' });
-  git('init', '-q');
-  git('-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '--allow-empty', '-m', 'init');
-  return startServe(BIN, path.join(dir, 'data'), repos);
-}
-
-/** Runs a command once; returns its wall time in ms (the process's whole life, as a shell sees it). */
-function timed(command: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => {
-      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code === 0) resolve(elapsed);
-      else reject(new Error(`${command.join(' ')} exited ${code}: ${err}`));
-    });
-  });
-}
-
 async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'makima-bench-cli-'));
-  const server = await startServer(dir);
+  const server = await serveRepository(BIN, 'cli');
   try {
     const env = { ...process.env, MAKIMA_URL: server.url, MAKIMA_TOKEN: server.token, NO_COLOR: '1' };
     const makima = (...args: string[]) => [process.execPath, BIN, ...args];
     // By the contract's ID, so that a makima from before short names (BENCH_CLI_BIN) seeds the same way.
-    const created = spawnSync(process.execPath, [...makima('contract', 'create', '--name', 'bench', '--repo', path.join(dir, 'repos', 'app'), '--json').slice(1)], { env, encoding: 'utf8' });
+    const created = spawnSync(process.execPath, [...makima('contract', 'create', '--name', 'bench', '--repo', server.repo, '--json').slice(1)], { env, encoding: 'utf8' });
     const contractId = (JSON.parse(created.stdout) as { contract: { id: string } }).contract.id;
     for (let i = 1; i <= 5; i += 1) await timed(makima('task', 'create', contractId, '--name', `task ${i}`), env);
     const request = `fetch(${JSON.stringify(server.url)},{method:'POST',headers:{'content-type':'application/json',authorization:'Bearer ${server.token}'},body:JSON.stringify({query:'{ tasks(first: 100) { edges { node { id number name status } } } }'})}).then(r=>r.json())`;
@@ -86,7 +61,6 @@ async function main(): Promise<void> {
     console.log(`wrote ${writeResults(OUT, { machine: m, node: process.version, bin: path.relative(REPO_ROOT, BIN), rounds: ROUNDS, loadAverage: load, rows: results })}`);
   } finally {
     await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

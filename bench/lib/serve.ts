@@ -1,6 +1,8 @@
 // A real `makima serve --json` as a benchmark child (embedded database in a temporary data
 // directory), and the one GraphQL request a benchmark driver sends to it.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Serve {
@@ -33,6 +35,42 @@ export async function startServe(bin: string, dataDir: string, reposRoot: string
         child.once('exit', () => resolve());
         child.kill('SIGINT');
       }),
+  };
+}
+
+/** A served makima with everything in one temporary directory, `dir`, that stop() removes. */
+export interface ServedRepository extends Serve {
+  dir: string;
+  /** The one repository under the server's repositories root, committed. */
+  repo: string;
+}
+
+/** Starts `node <bin> serve --json` in a new temporary directory, beside a repository `app` committed with `files`. */
+export async function serveRepository(bin: string, name: string, files: Record<string, string> = {}): Promise<ServedRepository> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `makima-bench-${name}-`));
+  const repos = path.join(dir, 'repos');
+  const repo = path.join(repos, 'app');
+  for (const [file, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+    fs.writeFileSync(path.join(repo, file), content);
+  }
+  fs.mkdirSync(repo, { recursive: true });
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: repo, stdio: 'ignore' });
+  git('init', '-q', '--initial-branch=main');
+  git('add', '-A');
+  git('-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '--allow-empty', '-m', 'init');
+  const server = await startServe(bin, path.join(dir, 'data'), repos).catch((err: unknown) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    ...server,
+    dir,
+    repo,
+    async stop() {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
