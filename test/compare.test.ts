@@ -128,6 +128,39 @@ describe('compareTasks', () => {
     expect(after.code.files).toEqual([{ path: 'README.md', status: 'MODIFIED', additions: 1, deletions: 0, binary: false }]);
   });
 
+  it('finds where forks part however deep the fork point and however far each went on, forks of forks too', async () => {
+    const user = await t.createUser();
+    const f = await taskOnRepo(t, user);
+    const trunk = { id: f.taskId, path: await say(user, f.taskId, ...Array.from({ length: 40 }, (_, i) => `trunk ${i}`)) };
+    /** Forks `from` at its message at `at` and says `more` messages of its own: its path is the rows it shares, then its own. */
+    const forkAt = async (from: typeof trunk, at: number, more: number) => {
+      const task = (await user.ok(ForkTask, { input: { taskId: from.id, messageId: from.path[at], name: `${from.id} at ${at}` } })).forkTask.task;
+      const own = more ? await say(user, task.id, ...Array.from({ length: more }, (_, i) => `${task.id} ${i}`)) : [];
+      return { id: task.id, path: [...from.path.slice(0, at + 1), ...own] };
+    };
+    const sides = [trunk];
+    for (const [at, more] of [[0, 3], [1, 0], [4, 31], [15, 20], [16, 33], [39, 5]]) sides.push(await forkAt(trunk, at, more));
+    sides.push(await forkAt(sides[5], 25, 9), await forkAt(sides[5], 34, 0), await forkAt(sides[4], 20, 14));
+    const sharedRows = (x: string[], y: string[]) => {
+      const parted = x.findIndex((id, i) => id !== y[i]);
+      return parted === -1 ? Math.min(x.length, y.length) : parted;
+    };
+    const check = async (a: (typeof sides)[number], b: (typeof sides)[number]) => {
+      const shared = sharedRows(a.path, b.path);
+      const { conversation } = await compare(user, a.id, b.id, 1);
+      const what = `${a.path.length} and ${b.path.length} messages sharing ${shared}`;
+      expect(conversation.sharedMessageCount, what).toBe(shared);
+      // Past the shared rows every message says something of its own: the prefix is the shared rows.
+      expect(conversation.commonPrefixLength, what).toBe(shared);
+      expect(conversation.lastCommonMessage?.id ?? null, what).toBe(shared ? a.path[shared - 1] : null);
+      expect([conversation.onlyInA.count, conversation.onlyInB.count], what).toEqual([a.path.length - shared, b.path.length - shared]);
+    };
+    for (const [i, a] of sides.entries()) for (const b of sides.slice(i + 1)) await check(a, b);
+    // Messages written before jump pointers existed have none, and are walked one by one: the same answers.
+    await t.db.query('UPDATE conversation_messages SET jump_id = NULL, jump_depth = NULL WHERE task_id = $1', [rawId(f.taskId)]);
+    for (const [i, a] of sides.entries()) await check(a, sides[(i + 4) % sides.length]);
+  });
+
   it('compares a task with itself as equal', async () => {
     const user = await t.createUser();
     const f = await taskOnRepo(t, user);

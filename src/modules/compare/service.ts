@@ -6,7 +6,7 @@ import { BadInputError } from '../../errors.js';
 import type { ConversationMessage, PrismaClient, Task } from '../../generated/prisma/client.js';
 import type { FileChange } from '../../git/index.js';
 import { patchBetween } from '../checkpoints/service.js';
-import { pathMessages } from '../conversation/service.js';
+import { deepestSharedDepth, pathMessages } from '../conversation/service.js';
 import { findOwnTask } from '../tasks/access.js';
 import { resolveTaskRef } from '../tasks/refs.js';
 import { repositoryOf } from '../tasks/workspace.js';
@@ -72,35 +72,14 @@ async function conversationLength(db: PrismaClient, task: Task): Promise<number>
   return head.depth + 1;
 }
 
-/**
- * The deepest message on both paths root → head: where forks of one task part (they share the
- * rows up to the fork point, docs/design.md §4). Null when the conversations share no row.
- */
-async function deepestSharedMessage(db: PrismaClient, headA: string | null, headB: string | null): Promise<{ depth: number } | null> {
-  if (!headA || !headB) return null;
-  const rows = await db.$queryRaw<{ depth: number }[]>`
-    WITH RECURSIVE a AS (
-      SELECT id, parent_id, depth FROM conversation_messages WHERE id = ${headA}::uuid
-      UNION ALL
-      SELECT p.id, p.parent_id, p.depth FROM conversation_messages p JOIN a ON p.id = a.parent_id
-    ),
-    b AS (
-      SELECT id, parent_id, depth FROM conversation_messages WHERE id = ${headB}::uuid
-      UNION ALL
-      SELECT p.id, p.parent_id, p.depth FROM conversation_messages p JOIN b ON p.id = b.parent_id
-    )
-    SELECT a.depth FROM a JOIN b ON a.id = b.id ORDER BY a.depth DESC LIMIT 1`;
-  return rows.length ? { depth: Number(rows[0].depth) } : null;
-}
-
 /** Whether two messages say the same: same role, content and tool calls (jsonb keeps keys in one order). */
 function sameMessage(x: ConversationMessage, y: ConversationMessage): boolean {
   return x.id === y.id || (x.role === y.role && JSON.stringify(x.content) === JSON.stringify(y.content) && JSON.stringify(x.toolCalls) === JSON.stringify(y.toolCalls));
 }
 
 async function compareConversations(db: PrismaClient, a: Task, b: Task): Promise<ConversationComparison> {
-  const [lengthA, lengthB, shared] = await Promise.all([conversationLength(db, a), conversationLength(db, b), deepestSharedMessage(db, a.headMessageId, b.headMessageId)]);
-  const sharedMessageCount = shared ? shared.depth + 1 : 0;
+  const [lengthA, lengthB, shared] = await Promise.all([conversationLength(db, a), conversationLength(db, b), deepestSharedDepth(db, a.headMessageId, b.headMessageId)]);
+  const sharedMessageCount = shared === null ? 0 : shared + 1;
   // Past the shared rows, messages still match when they say the same (two runs of one prompt).
   let prefix = sharedMessageCount;
   const shorter = Math.min(lengthA, lengthB);

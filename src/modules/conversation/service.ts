@@ -299,6 +299,41 @@ export async function isOnPath(db: Tx | PrismaClient, messageId: string, headId:
 }
 
 /**
+ * The depth of the deepest message on both paths root → `headA` and root → `headB`: where forks of
+ * one task part (they share the rows up to the fork point, docs/design.md §4); null when the paths
+ * share no row. Both walk up together, so a long shared history costs nothing: the deeper side
+ * seeks the other's depth through its jumps, then at one depth both sides take their jumps when
+ * those still land apart (the paths part above them) and otherwise step to their parents, until
+ * they stand on one row — O(log depth) steps, or one step a row where messages have no jumps.
+ */
+export async function deepestSharedDepth(db: Tx | PrismaClient, headA: string | null, headB: string | null): Promise<number | null> {
+  if (!headA || !headB) return null;
+  const rows = await db.$queryRaw<{ depth: number }[]>`
+    WITH RECURSIVE walk AS (
+      SELECT a.id AS a_id, a.parent_id AS a_parent, a.jump_id AS a_jump, a.jump_depth AS a_jump_depth, a.depth AS a_depth,
+             b.id AS b_id, b.parent_id AS b_parent, b.jump_id AS b_jump, b.jump_depth AS b_jump_depth, b.depth AS b_depth
+        FROM conversation_messages a, conversation_messages b
+       WHERE a.id = ${headA}::uuid AND b.id = ${headB}::uuid
+      UNION ALL
+      SELECT a.id, a.parent_id, a.jump_id, a.jump_depth, a.depth, b.id, b.parent_id, b.jump_id, b.jump_depth, b.depth
+        FROM walk w
+        JOIN conversation_messages a ON a.id = CASE
+          WHEN w.a_depth > w.b_depth THEN CASE WHEN w.a_jump_depth >= w.b_depth THEN w.a_jump ELSE w.a_parent END
+          WHEN w.a_depth < w.b_depth THEN w.a_id
+          WHEN w.a_jump_depth = w.b_jump_depth AND w.a_jump <> w.b_jump THEN w.a_jump
+          ELSE w.a_parent END
+        JOIN conversation_messages b ON b.id = CASE
+          WHEN w.b_depth > w.a_depth THEN CASE WHEN w.b_jump_depth >= w.a_depth THEN w.b_jump ELSE w.b_parent END
+          WHEN w.b_depth < w.a_depth THEN w.b_id
+          WHEN w.a_jump_depth = w.b_jump_depth AND w.a_jump <> w.b_jump THEN w.b_jump
+          ELSE w.b_parent END
+       WHERE w.a_id <> w.b_id
+    )
+    SELECT a_depth AS depth FROM walk WHERE a_id = b_id`;
+  return rows.length ? Number(rows[0].depth) : null;
+}
+
+/**
  * The messages on the path root → `headId` with `depth` in [fromDepth, toDepth), in order.
  * Two queries: one finds the ancestor at depth toDepth − 1 through jump pointers (O(log depth)
  * steps, so a page costs the same at the start of a long conversation as at its end) and walks up
