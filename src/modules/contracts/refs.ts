@@ -6,12 +6,9 @@ import type { Tx } from '../../db/change.js';
 import { AmbiguousReferenceError, BadInputError, MakimaError } from '../../errors.js';
 import type { Contract, PrismaClient } from '../../generated/prisma/client.js';
 import { globalId, isUuid, parseGlobalId } from '../../global-id.js';
-import { likePrefix, MIN_PREFIX } from '../tasks/refs.js';
+import { likePrefix, MAX_CANDIDATES, uuidPrefix } from '../tasks/refs.js';
 
 type Db = Tx | PrismaClient;
-
-const MAX_CANDIDATES = 10;
-const HEX_PREFIX = /^[0-9a-f-]+$/i;
 
 type Candidate = Pick<Contract, 'id' | 'shortName' | 'name'>;
 const CANDIDATE = { id: true, shortName: true, name: true } as const;
@@ -43,7 +40,7 @@ export async function resolveContractRef(db: Db, viewer: Viewer, ref: string, fi
   });
   if (named.length) return one(named, text, field, 'names');
 
-  const idPrefix = text.length >= MIN_PREFIX && HEX_PREFIX.test(text) ? likePrefix(text.toLowerCase()) : null;
+  const idPrefix = uuidPrefix(text);
   const rows = await db.$queryRaw<{ id: string }[]>`
     SELECT id FROM contracts
      WHERE owner_id = ${viewer.id}::uuid

@@ -10,9 +10,9 @@ import { globalId, isUuid, parseGlobalId } from '../../global-id.js';
 type Db = Tx | PrismaClient;
 
 /** How many candidates an ambiguous reference lists. */
-const MAX_CANDIDATES = 10;
+export const MAX_CANDIDATES = 10;
 /** A UUID prefix shorter than this is not looked up (git's shortest abbreviation). */
-export const MIN_PREFIX = 4;
+const MIN_PREFIX = 4;
 const NUMBER = /^#?(\d{1,9})$/;
 const HEX_PREFIX = /^[0-9a-f-]+$/i;
 
@@ -22,6 +22,11 @@ const CANDIDATE = { id: true, number: true, name: true, branch: true, status: tr
 /** `%`, `_` and `\` match themselves in a LIKE pattern. */
 export function likePrefix(text: string): string {
   return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The LIKE pattern of the UUIDs `text` begins, or null when it is too short or not hexadecimal to be one's prefix. */
+export function uuidPrefix(text: string): string | null {
+  return text.length >= MIN_PREFIX && HEX_PREFIX.test(text) ? likePrefix(text.toLowerCase()) : null;
 }
 
 /**
@@ -63,7 +68,7 @@ export async function resolveTaskRef(db: Db, viewer: Viewer, ref: string, field 
 }
 
 async function byPrefix(db: Db, viewer: Viewer, text: string): Promise<Candidate[]> {
-  const idPrefix = text.length >= MIN_PREFIX && HEX_PREFIX.test(text) ? likePrefix(text.toLowerCase()) : null;
+  const idPrefix = uuidPrefix(text);
   const branch = likePrefix(text);
   const qualified = likePrefix(`makima/${text}`);
   const rows = await db.$queryRaw<{ id: string }[]>`
