@@ -19,14 +19,21 @@ import { startServer, type RunningServer } from '../src/server.js';
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
 export const ENGINE = TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
-let template: Promise<PGlite> | undefined;
+let template: Promise<Blob> | undefined;
 
-async function migratedTemplate(): Promise<PGlite> {
+/**
+ * A migrated PGlite's data directory, made once per test worker (the worker runs many files:
+ * vitest.config.ts, docs/testing.md): each test database starts from it. The dump is taken once —
+ * PGlite's own clone() dumps its source on every call.
+ */
+async function migratedTemplate(): Promise<Blob> {
   template ??= (async () => {
     const pglite = await PGlite.create();
     const db = await openDatabase({ dataDir: '', pglite });
     await migrate(db);
-    return pglite;
+    const dump = await pglite.dumpDataDir('none');
+    await db.close();
+    return dump;
   })();
   return template;
 }
@@ -40,8 +47,8 @@ export interface TestDatabase {
 /** A fresh, migrated database of the engine under test; `onQuery` sees every Prisma query. */
 export async function createTestDatabase(options: { onQuery?: (sql: string, params: string) => void } = {}): Promise<TestDatabase> {
   if (!TEST_DATABASE_URL) {
-    const pglite = await (await migratedTemplate()).clone();
-    const db = await openDatabase({ dataDir: '', pglite: pglite as PGlite, onQuery: options.onQuery });
+    const pglite = await PGlite.create({ loadDataDir: await migratedTemplate() });
+    const db = await openDatabase({ dataDir: '', pglite, onQuery: options.onQuery });
     return { db, drop: async () => db.close() };
   }
   const postgres = await createPostgresDatabase();
