@@ -7,49 +7,15 @@
 // work kept in the backup checkpoint) or every file, and what was staged, is as before.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runMakima, spawnMakima, type Spawned } from '../cli/run.js';
 import { createPostgresDatabase, makeGitRepo, postGraphql, tempDir, TEST_DATABASE_URL } from '../harness.js';
+import { servedMakima } from './served.js';
 import { dirtyWorktree, git, worktreeState } from './dirty.js';
 
-const root = tempDir('makima-kill-in-git-');
-const reposRoot = path.join(root, 'repos');
-fs.mkdirSync(reposRoot);
-let database: { url: string; drop(): Promise<void> } | undefined;
-let env: Record<string, string>;
-let server: { process: Spawned; url: string } | undefined;
-let token: string;
+const s = servedMakima('kill-in-git');
+const { api, start } = s;
 
-async function start(): Promise<void> {
-  const child = spawnMakima(['serve', '--json'], env);
-  const [line] = await child.waitFor(/^\{.*"url".*\}$/m, 150_000);
-  const info = JSON.parse(line) as { url: string; localToken: string | null };
-  if (info.localToken) token = info.localToken;
-  server = { process: child, url: info.url };
-}
-
-beforeAll(async () => {
-  env = { MAKIMA_DATA_DIR: path.join(root, 'data'), MAKIMA_REPOS_ROOT: reposRoot, PORT: '0', MAKIMA_LOG_LEVEL: 'warn' };
-  if (TEST_DATABASE_URL) {
-    database = await createPostgresDatabase();
-    env.DATABASE_URL = database.url;
-    await runMakima(['migrate'], env);
-    token = (JSON.parse((await runMakima(['user', 'create', '--name', 'kill', '--json'], env)).stdout) as { token: string }).token;
-  }
-  await start();
-}, 180_000);
-
-afterAll(async () => {
-  await server?.process.stop('SIGINT');
-  await database?.drop();
-  fs.rmSync(root, { recursive: true, force: true });
-}, 60_000);
-
-async function api<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const result = await postGraphql<T>(server!.url, query, variables, token);
-  if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
-  return result.data as T;
-}
 
 const Q = {
   contract: `mutation($r: String!) { createContract(input: { name: "kill", repositoryPath: $r }) { contract { id } } }`,
@@ -80,7 +46,7 @@ const FILES = 1500;
 
 describe.skipIf(!fs.existsSync('/proc/self/stat'))('a server killed inside a git command', () => {
   it('rewinding 1,500 files, killed with its git at random moments of the checkout, restarts exactly as the database says', async () => {
-    const repo = path.join(reposRoot, 'big');
+    const repo = path.join(s.reposRoot, 'big');
     await makeGitRepo(repo, { 'README.md': '# big\n', 'src/a.txt': 'a\n' });
     const contractId = (await api(Q.contract, { r: repo })).createContract.contract.id;
     const task = (await api(Q.task, { c: contractId })).createTask.task as { id: string; worktreePath: string };
@@ -103,8 +69,8 @@ describe.skipIf(!fs.existsSync('/proc/self/stat'))('a server killed inside a git
       const work = dirtyWorktree(wt, `round ${round}`, 20);
       const before = worktreeState(wt, work.paths);
 
-      const pid = server!.process.child.pid!;
-      const exited = new Promise<void>((resolve) => server!.process.child.once('exit', () => resolve()));
+      const pid = s.server!.process.child.pid!;
+      const exited = new Promise<void>((resolve) => s.server!.process.child.once('exit', () => resolve()));
       const rewind = api(Q.rewind, { t: task.id, c: first.id }).catch(() => undefined);
       // Wait for the checkout's `git reset --hard`, then kill at a random moment of it.
       const delay = Math.random() * 60;
@@ -119,13 +85,13 @@ describe.skipIf(!fs.existsSync('/proc/self/stat'))('a server killed inside a git
           for (const c of alive) process.kill(c, 'SIGKILL');
           break;
         }
-        if (server!.process.child.exitCode !== null || (await Promise.race([rewind.then(() => true), new Promise((r) => setImmediate(() => r(false)))]))) break;
+        if (s.server!.process.child.exitCode !== null || (await Promise.race([rewind.then(() => true), new Promise((r) => setImmediate(() => r(false)))]))) break;
       }
       if (alive.length) verified++;
-      if (server!.process.child.exitCode === null && !seenAt) process.kill(pid, 'SIGKILL'); // the rewind ended before: kill anyway
+      if (s.server!.process.child.exitCode === null && !seenAt) process.kill(pid, 'SIGKILL'); // the rewind ended before: kill anyway
       await Promise.all([rewind, exited]);
       if (fs.existsSync(path.join(gitDir, 'index.lock'))) locksLeft++;
-      server = undefined;
+      s.server = undefined;
       await start();
 
       const state = (await api(Q.state, { t: task.id })).task;

@@ -8,52 +8,17 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMakima, spawnMakima, type Spawned } from '../cli/run.js';
+import { describe, expect, it } from 'vitest';
 import { cloneTask, commitFiles, git, runGit } from '../git-client.js';
-import { createPostgresDatabase, eventually, makeGitRepo, postGraphql, rawId, tempDir, TEST_DATABASE_URL } from '../harness.js';
+import { eventually, makeGitRepo, rawId } from '../harness.js';
+import { servedMakima } from './served.js';
 
-const root = tempDir('makima-kill-in-push-');
-const reposRoot = path.join(root, 'repos');
-const crashFile = path.join(root, 'crash-at');
-fs.mkdirSync(reposRoot);
-let database: { url: string; drop(): Promise<void> } | undefined;
-let env: Record<string, string>;
-let server: { process: Spawned; url: string } | undefined;
-let token: string;
-
-async function start(): Promise<void> {
-  const child = spawnMakima(['serve', '--json'], env);
-  const [line] = await child.waitFor(/^\{.*"url".*\}$/m, 60_000);
-  const info = JSON.parse(line) as { url: string; localToken: string | null };
-  if (info.localToken) token = info.localToken;
-  server = { process: child, url: info.url };
-}
-
-beforeAll(async () => {
-  env = { MAKIMA_DATA_DIR: path.join(root, 'data'), MAKIMA_REPOS_ROOT: reposRoot, PORT: '0', MAKIMA_TEST_CRASH_FILE: crashFile, MAKIMA_LOG_LEVEL: 'warn' };
-  if (TEST_DATABASE_URL) {
-    database = await createPostgresDatabase();
-    env.DATABASE_URL = database.url;
-    await runMakima(['migrate'], env);
-    token = (JSON.parse((await runMakima(['user', 'create', '--name', 'push', '--json'], env)).stdout) as { token: string }).token;
-  }
-  await start();
-}, 120_000);
-
-afterAll(async () => {
-  await server?.process.stop('SIGINT');
+const s = servedMakima('kill-in-push', { bootMs: 60_000, cleanUp: ({ root }) => {
   // A git a dead server left running (what the first case guards against) is not left to spin on.
   for (const line of gitProcessesIn(fs.realpathSync(root))) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
-  await database?.drop();
-  fs.rmSync(root, { recursive: true, force: true });
-}, 60_000);
+} });
+const { api, start } = s;
 
-async function api<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const result = await postGraphql<T>(server!.url, query, variables, token);
-  if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
-  return result.data as T;
-}
 
 const Q = {
   contract: `mutation($r: String!) { createContract(input: { name: "push", repositoryPath: $r }) { contract { id gitUrl } } }`,
@@ -65,12 +30,12 @@ const Q = {
 let contracts = 0;
 /** A contract whose supervisor a remote worker has claimed (a long lease, so it outlives the restart), and the worker's clone of it. */
 async function claimedClone() {
-  const repo = path.join(reposRoot, `repo-${++contracts}`);
+  const repo = path.join(s.reposRoot, `repo-${++contracts}`);
   await makeGitRepo(repo, { 'README.md': '# push\n' });
   const contract = (await api(Q.contract, { r: repo })).createContract.contract as { id: string; gitUrl: string };
   const workerId = `w-${contracts}`;
   const assignment = (await api(Q.claim, { w: workerId })).claimTask.assignment as { task: { id: string }; branch: string; commitSha: string; gitUrl: string };
-  const work = await cloneTask(assignment.gitUrl, token, assignment);
+  const work = await cloneTask(assignment.gitUrl, s.token, assignment);
   // Random bytes do not compress: the pack is well past the 64 KiB after which the server dies.
   const sha = await commitFiles(work, { 'big.bin': crypto.randomBytes(512 * 1024).toString('base64') });
   return { repo, contractId: contract.id, workerId, taskId: assignment.task.id, branch: assignment.branch, before: assignment.commitSha, work, sha, pending: `refs/makima/tasks/${rawId(assignment.task.id)}/pending/${sha}` };
@@ -81,18 +46,18 @@ type Claimed = Awaited<ReturnType<typeof claimedClone>>;
 /** The worker's push of its commit under the task's refs, to the contract's gitUrl as the server now gives it (a restart takes a new port). */
 async function push(c: Claimed) {
   const { gitUrl } = (await api(`query($c: ID!) { contract(id: $c) { gitUrl } }`, { c: c.contractId })).contract;
-  return runGit(c.work, ['push', '--quiet', gitUrl, `${c.sha}:${c.pending}`], { token, workerId: c.workerId });
+  return runGit(c.work, ['push', '--quiet', gitUrl, `${c.sha}:${c.pending}`], { token: s.token, workerId: c.workerId });
 }
 
 /** Pushes with the server set to die inside receive-pack; waits for the death, runs `whileDown`, restarts. */
 async function pushKilled(c: Claimed, whileDown?: () => void): Promise<void> {
-  fs.writeFileSync(crashFile, 'git:receive-pack');
-  const exit = new Promise<NodeJS.Signals | null>((resolve) => server!.process.child.once('exit', (_code, signal) => resolve(signal)));
+  fs.writeFileSync(s.crashFile, 'git:receive-pack');
+  const exit = new Promise<NodeJS.Signals | null>((resolve) => s.server!.process.child.once('exit', (_code, signal) => resolve(signal)));
   const pushed = await push(c);
   expect(pushed.code, 'the push failed with the server').not.toBe(0);
   expect(await exit, 'the server died inside receive-pack').toBe('SIGKILL');
-  expect(fs.existsSync(crashFile), 'the crash point was reached').toBe(false);
-  server = undefined;
+  expect(fs.existsSync(s.crashFile), 'the crash point was reached').toBe(false);
+  s.server = undefined;
   whileDown?.();
   await start();
 }
@@ -116,7 +81,7 @@ function gitProcessesIn(repo: string): string[] {
 
 /** The records of pushes under way in the server's data directory (git/push-record.ts). */
 function pushRecords(): string[] {
-  const dir = path.join(root, 'data', 'git-pushes');
+  const dir = path.join(s.root, 'data', 'git-pushes');
   return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
 }
 
