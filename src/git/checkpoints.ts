@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { ConflictError, GitError } from '../errors.js';
 import { assertSha, branchExists, createRef, deleteRefIfCreatedBy, firstLine, git } from './repo.js';
+import { worktreeMatchesIndex } from './unchanged.js';
 
 export type FileStatus = 'added' | 'modified' | 'deleted' | 'type_changed';
 
@@ -76,13 +77,16 @@ export async function headCommit(worktreePath: string): Promise<string> {
  * Commits everything in the worktree — tracked and untracked files, not ignored ones — on its
  * checked-out branch. Plumbing (write-tree, commit-tree, update-ref) is used so that no hook, editor
  * or message cleanup runs, and the branch only moves if nobody moved it meanwhile. When nothing
- * changed, no empty commit is made: HEAD is the checkpoint.
+ * changed, no empty commit is made: HEAD is the checkpoint. With `saving` (a backup of whatever was
+ * left, usually nothing), a worktree proven to hold what its index says is not staged again: git
+ * would hash every file of a freshly checked-out worktree to be sure (unchanged.ts).
  */
-export async function commitWorktree(worktreePath: string, branch: string, message: string): Promise<WorktreeCommit> {
+export async function commitWorktree(worktreePath: string, branch: string, message: string, options: { saving?: boolean } = {}): Promise<WorktreeCommit> {
   const hint = `Check "git -C ${worktreePath} status" (a merge or rebase in progress, or a lock file left behind, prevents it)`;
   const head = await headCommit(worktreePath);
   const g = git(worktreePath);
-  await step(`stage the files of ${worktreePath}`, () => g.raw(['add', '--all']), hint);
+  const unchanged = options.saving === true && (await worktreeMatchesIndex(worktreePath).catch(() => false));
+  if (!unchanged) await step(`stage the files of ${worktreePath}`, () => g.raw(['add', '--all']), hint);
   const tree = await step('write the staged tree', () => g.raw(['write-tree']), hint);
   const headTree = await step('read the tree of HEAD', () => g.revparse([`${head}^{tree}`]));
   if (tree === headTree) return { sha: head, previousHead: head, created: false };

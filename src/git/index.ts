@@ -65,7 +65,7 @@ export const localGit: Git = {
     return headCommit(w.worktreePath).catch(() => null);
   },
   assertOnBranch: (w) => assertWorktreeOnBranch(w.worktreePath, w.branch),
-  commitWorkspace: (w, message) => commitWorktree(w.worktreePath, w.branch, message),
+  commitWorkspace: (w, message, options) => commitWorktree(w.worktreePath, w.branch, message, options),
   stagedTree: (w) => indexTree(w.worktreePath),
   undoCommit: (w, previousHead, stagedTree) => undoCommit(w.worktreePath, previousHead, stagedTree),
   checkout: (w, sha) => checkoutCommit(w.worktreePath, sha),

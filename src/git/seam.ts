@@ -51,7 +51,8 @@ export interface Git {
   /** The tree of what is staged in the workspace now, without changing it (taken before commitWorkspace). */
   stagedTree(workspace: Workspace): Promise<string>;
   /** Commits everything in the workspace (tracked and untracked) on its branch. Undo: undoCommit to the HEAD and staged tree before. */
-  commitWorkspace(workspace: Workspace, message: string): Promise<WorktreeCommit>;
+  /** `saving`: a save of whatever was left, usually nothing (a backup): a worktree proven unchanged is not staged again (unchanged.ts). */
+  commitWorkspace(workspace: Workspace, message: string, options?: { saving?: boolean }): Promise<WorktreeCommit>;
   undoCommit(workspace: Workspace, previousHead: string, stagedTree?: string): Promise<void>;
   /** Sets the workspace and its branch to `sha` (untracked files removed). Undo: checkout back. */
   checkout(workspace: Workspace, sha: string): Promise<void>;

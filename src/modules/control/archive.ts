@@ -48,7 +48,7 @@ async function archiveLockedTask(ctx: AppContext, change: GitChange, task: Task,
     workspace = await workspaceOf(change.tx, task);
     if (await ctx.git.workspaceHead(workspace)) {
       await ctx.git.assertOnBranch(workspace);
-      head = (await change.git.commitWorkspace(task.id, workspace, `makima: archive task "${task.name}" (uncommitted work at archive time)`)).sha;
+      head = (await change.git.commitWorkspace(task.id, workspace, `makima: archive task "${task.name}" (uncommitted work at archive time)`, { saving: true })).sha;
     } else {
       head = await currentHead(ctx, task);
     }

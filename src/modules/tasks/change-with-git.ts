@@ -59,16 +59,16 @@ export class GitSession {
     return this.step(taskId, 'addWorkspace', { op: 'removeWorkspace', workspace, createdBy: this.id }, () => this.git.addWorkspace(workspace, commit, this.id));
   }
 
-  async commitWorkspace(taskId: string, workspace: Workspace, message: string): Promise<WorktreeCommit> {
+  async commitWorkspace(taskId: string, workspace: Workspace, message: string, options?: { saving?: boolean }): Promise<WorktreeCommit> {
     const previousHead = await this.git.workspaceHead(workspace);
     // The commit names its task and contract in git trailers (git log explains it); the message kept in the database does not.
     const full = withTrailers(message, taskId, this.journal.record.tasks[taskId]?.contractId ?? null);
-    if (!previousHead) return this.git.commitWorkspace(workspace, full); // fails with what to do
+    if (!previousHead) return this.git.commitWorkspace(workspace, full, options); // fails with what to do
     // What is staged now, so that the undo gives the index back exactly (the commit stages everything).
     // An index git cannot write as a tree (a merge with conflicts) is committed as before; its undo
     // then only unstages.
     const stagedTree = await this.git.stagedTree(workspace).catch(() => undefined);
-    return this.step(taskId, 'commitWorkspace', { op: 'undoCommit', workspace, previousHead, stagedTree }, () => this.git.commitWorkspace(workspace, full));
+    return this.step(taskId, 'commitWorkspace', { op: 'undoCommit', workspace, previousHead, stagedTree }, () => this.git.commitWorkspace(workspace, full, options));
   }
 
   protectCheckpoint(taskId: string, repositoryPath: string, number: number, sha: string): Promise<void> {
