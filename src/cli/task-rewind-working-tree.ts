@@ -18,23 +18,9 @@ const TaskWorkspace = graphql(`
   }
 `);
 
-const RewindWorkingTree = graphql(`
-  mutation CliRewindWorkingTree($input: RewindTaskInput!) {
-    rewindTask(input: $input) {
-      task { id name status headCommit messageCount branch }
-      backupCheckpoint { id number commitSha message }
-      backupSnapshot { id messageCount }
-    }
-  }
-`);
-
-export interface WorkingTreeRewind {
-  rewound: Awaited<ReturnType<typeof rewind>>;
-  repo: string;
-}
-
-function rewind(client: ApiClient, input: { taskId: string; checkpointId: string; mode: 'CODE' | 'BOTH'; workingTreeCommit: string }) {
-  return client.request(RewindWorkingTree, { input }).then((data) => data.rewindTask);
+/** What a rewind answers, as far as this needs it: the backup checkpoint that holds the working tree. */
+interface Rewound {
+  backupCheckpoint: { number: number; commitSha: string } | null;
 }
 
 /** The git directory all worktrees of a repository share (null: not a repository). */
@@ -53,8 +39,16 @@ async function userRepository(cwd: string, repositoryPath: string, task: string)
   return repoAt(cwd);
 }
 
-/** Rewinds the task and sets the working tree of `cwd` to the checkpoint's files; see the file's header. */
-export async function rewindWorkingTree(client: ApiClient, taskArg: string, checkpointArg: string, checkpointId: string, mode: 'CODE' | 'BOTH', cwd: string): Promise<WorkingTreeRewind> {
+/**
+ * Rewinds the task with `rewind` (the command's rewindTask, given the working tree's commit) and sets
+ * the working tree of `cwd` to the checkpoint's files; see the file's header.
+ */
+export async function rewindWorkingTree<R extends Rewound>(
+  client: ApiClient,
+  args: { task: string; checkpointArg: string; checkpointId: string; cwd: string },
+  rewind: (workingTreeCommit: string) => Promise<R>,
+): Promise<{ rewound: R; repo: string }> {
+  const { task: taskArg, checkpointArg, checkpointId, cwd } = args;
   const { task } = await client.request(TaskWorkspace, { task: taskArg });
   if (!task) throw new CliError(`task ${taskArg} not found`, 'NOT_FOUND');
   if (task.branch || task.worktreePath) {
@@ -81,7 +75,7 @@ export async function rewindWorkingTree(client: ApiClient, taskArg: string, chec
       throw new CliError(`your working tree cannot be set to checkpoint #${checkpoint.number}: ${err.message}`, 'CONFLICT');
     });
     const backup = await commitTree(at.repo, staged.tree, at.head ? [at.head] : [], `working tree before rewind to #${checkpoint.number} (makima task rewind --working-tree)`);
-    const rewound = await rewind(client, { taskId: task.id, checkpointId: checkpoint.id, mode, workingTreeCommit: backup });
+    const rewound = await rewind(backup);
     await moveWorkingTree(at, staged, checkpoint.commitSha).catch((err: Error) => {
       const saved = rewound.backupCheckpoint!;
       throw new CliError(

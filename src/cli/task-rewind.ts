@@ -38,8 +38,9 @@ function defineTaskRewind(cmd: Command): void {
       const mode = opts.mode.toUpperCase() as 'CODE' | 'CONVERSATION' | 'BOTH';
       if (opts.workingTree && mode === 'CONVERSATION') throw new UsageError('--working-tree sets files, which a conversation rewind does not move: use --mode code or --mode both');
       const checkpointId = await resolveCheckpoint(client, task, checkpointArg);
-      const here = opts.workingTree && mode !== 'CONVERSATION' ? await rewindWorkingTree(client, task, checkpointArg, checkpointId, mode, process.cwd()) : null;
-      const rewindTask = here ? here.rewound : (await client.request(RewindTask, { input: { taskId: task, checkpointId, mode } })).rewindTask;
+      const rewind = async (workingTreeCommit?: string) => (await client.request(RewindTask, { input: { taskId: task, checkpointId, mode, workingTreeCommit } })).rewindTask;
+      const here = opts.workingTree ? await rewindWorkingTree(client, { task, checkpointArg, checkpointId, cwd: process.cwd() }, rewind) : null;
+      const rewindTask = here ? here.rewound : await rewind();
       if (opts.json) return printJson(here ? { ...rewindTask, workingTree: here.repo } : rewindTask);
       const { task: rewound, backupCheckpoint, backupSnapshot } = rewindTask;
       println(`rewound ${color.bold(rewound.name)} to checkpoint ${checkpointArg} (${mode.toLowerCase()})`);
