@@ -1,7 +1,8 @@
 // Imported sessions take no worktree and no branch (docs/design.md §12): a folder of sessions leaves
 // the repository's branches as they were; a checkpoint of a commit already in the repository, a
 // rewind and an archive need none either; the first claim gives the task its branch (and, local, its
-// worktree), as a step of the claim's change.
+// worktree), as a step of the claim's change. A contract made with a branchless supervisor (as
+// capture makes one) adds no branch either until that supervisor is claimed.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,11 @@ import { ClaimTask, createContract, CreateCheckpoint, ResumeTask, RewindTask } f
 const ImportTranscript = graphql(`
   mutation ImportBranchless($input: ImportTranscriptInput!) {
     importTranscript(input: $input) { task { id branch worktreePath baseCommit headCommit } messageCount }
+  }
+`);
+const CreateBranchlessContract = graphql(`
+  mutation CreateBranchlessContract($input: CreateContractInput!) {
+    createContract(input: $input) { contract { id supervisor { id branch worktreePath status } } }
   }
 `);
 const ArchiveTask = `mutation($id: ID!) { archiveTask(input: { taskId: $id }) { task { id archivedAt branch } } }`;
@@ -102,6 +108,31 @@ describe('importTranscript', () => {
     expect(assignment?.commitSha).toBe(commit);
     expect(fs.readFileSync(path.join(assignment!.worktreePath, 'src/d.ts'), 'utf8')).toBe('export const d = 4;\n');
     expect((await simpleGit(repo).revparse([assignment!.branch])).trim()).toBe(commit);
+  });
+
+  it('makes a contract whose supervisor has no branch until its first claim (as capture creates them)', async () => {
+    const own = await t.makeRepo({ 'README.md': '# own\n' });
+    const before = await simpleGit(own).raw(['for-each-ref', '--format=%(refname) %(objectname)']);
+    const { createContract: made } = await alice.ok(CreateBranchlessContract, { input: { name: 'captured', repositoryPath: own, branchlessSupervisor: true } });
+    expect(made.contract.supervisor).toMatchObject({ branch: null, worktreePath: null, status: 'PENDING' });
+    expect(await simpleGit(own).raw(['for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
+    expect(await simpleGit(own).raw(['worktree', 'list', '--porcelain'])).not.toContain('supervisor');
+
+    // A supervisor worker's claim gives it its branch and worktree, at the repository's HEAD.
+    const assignment = (await alice.ok(ClaimTask, { input: { workerId: 'planner', supervisor: true, contractIds: [made.contract.id] } })).claimTask.assignment;
+    expect(assignment?.task.id).toBe(made.contract.supervisor!.id);
+    expect(assignment?.branch).toMatch(/^makima\/.*supervisor/);
+    const head = (await simpleGit(own).revparse(['HEAD'])).trim();
+    expect(assignment?.commitSha).toBe(head);
+    expect(fs.readFileSync(path.join(assignment!.worktreePath, 'README.md'), 'utf8')).toBe('# own\n');
+    expect((await simpleGit(own).revparse([assignment!.branch])).trim()).toBe(head);
+
+    // Archived before any claim, such a contract leaves the branches as they were too.
+    const other = await t.makeRepo({ 'README.md': '# other\n' });
+    const untouched = await simpleGit(other).raw(['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads']);
+    const archived = (await alice.ok(CreateBranchlessContract, { input: { name: 'archived', repositoryPath: other, branchlessSupervisor: true } })).createContract.contract;
+    await alice.ok(`mutation($id: ID!) { archiveContract(input: { contractId: $id }) { contract { archivedAt } } }`, { id: archived.id });
+    expect(await simpleGit(other).raw(['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads'])).toBe(untouched);
   });
 
   it('archives a branchless task, keeping its head under the archive ref', async () => {

@@ -27,7 +27,8 @@ function blockProblem(b: unknown, allowed: Set<string>, extra: Set<string>): str
     case 'text':
       return typeof b.text === 'string' && b.text !== '' ? undefined : 'a text block without text';
     case 'thinking':
-      return typeof b.thinking === 'string' && typeof b.signature === 'string' ? undefined : 'a thinking block without thinking and signature';
+      // Claude Code sends it back to the model, which refuses a thinking block without the signature it issued.
+      return typeof b.thinking === 'string' && typeof b.signature === 'string' && b.signature !== '' ? undefined : 'a thinking block without thinking and a signature';
     case 'tool_use':
       return typeof b.id === 'string' && TOOL_ID.test(b.id) && typeof b.name === 'string' && b.name !== '' && isObject(b.input) ? undefined : `a malformed tool_use ${JSON.stringify(b).slice(0, 120)}`;
     case 'tool_result': {

@@ -58,13 +58,13 @@ function readKnown(file: string): Known {
   }
 }
 
-/** The contract whose repository is `repo`, found among the viewer's, else created (named after the directory). */
+/** The contract whose repository is `repo`, found among the viewer's, else created (named after the directory, its supervisor with no branch until claimed). */
 async function contractFor(client: ApiClient, known: Known, repo: string): Promise<string> {
   if (known.contracts[repo]) return known.contracts[repo];
   const real = fs.realpathSync(repo);
   const contracts = await allNodes(async (after) => (await client.request(Contracts, { after })).contracts);
   const found = contracts.find((c) => !c.archivedAt && (c.repositoryPath === repo || c.repositoryPath === real));
-  const id = found?.id ?? (await client.request(CreateContract, { input: { name: path.basename(repo), repositoryPath: repo } })).createContract.contract.id;
+  const id = found?.id ?? (await client.request(CreateContract, { input: { name: path.basename(repo), repositoryPath: repo, branchlessSupervisor: true } })).createContract.contract.id;
   known.contracts[repo] = id;
   return id;
 }

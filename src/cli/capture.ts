@@ -5,11 +5,12 @@
 // one spool file written with an fsync, then leaves the network to a detached drainer
 // (capture-drain.ts) and exits 0. Loaded without the CLI (bin/makima.js), so it imports only Node
 // and client-config.ts: docs/design.md §17.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { configDir } from '../client-config.js';
+import { commitTree, git, repoAt, withStagedWorkingTree, type RepoAt } from './working-tree.js';
 
 /** What Claude Code sends on stdin (the fields capture reads). */
 export interface HookInput {
@@ -87,12 +88,6 @@ export function writeDurably(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`git ${args[0]}: ${stderr.trim() || err.message}`)) : resolve(stdout)));
-  });
-}
-
 /** The transcript's whole lines after `offset` (a torn last line waits for the next event), and the offset after them. */
 function newLines(file: string, offset: number): { lines: string; offset: number } {
   let fd: number;
@@ -133,47 +128,20 @@ function chunks(lines: string): string[] {
 
 /**
  * Commits the working tree as it is (tracked and untracked, .gitignore respected) without touching
- * the user's index, HEAD, branch or stash: `git add -A` into a temporary index seeded from the real
- * one (so unchanged files are not hashed again), `write-tree`, `commit-tree` on the previous capture
+ * the user's index, HEAD, branch or stash (working-tree.ts): `commit-tree` on the previous capture
  * (and on HEAD when the user committed since), and `update-ref` of refs/makima/capture/<session>.
  * Returns null when nothing changed since the last capture.
  */
 async function commitWorkingTree(at: RepoAt, session: string, state: SessionState, message: string): Promise<{ sha: string; tree: string } | null> {
-  const { repo, gitDir, head } = at;
-  const index = path.join(gitDir, `makima-capture-${process.pid}.index`);
-  try {
-    try {
-      fs.copyFileSync(path.join(gitDir, 'index'), index);
-    } catch {
-      // No index yet (a new repository): start from an empty one.
-    }
-    const env = { ...process.env, GIT_INDEX_FILE: index };
-    await git(repo, ['add', '-A'], env);
-    const tree = (await git(repo, ['write-tree'], env)).trim();
+  const { repo, head } = at;
+  return withStagedWorkingTree(at, async ({ tree }) => {
     // Unchanged since the last capture (or, before the first, since HEAD): no checkpoint.
     if (state.commit ? tree === state.tree && head === state.head : tree === at.headTree) return null;
     const parents = state.commit ? [state.commit, ...(head && head !== state.head ? [head] : [])] : head ? [head] : [];
-    const args = ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message];
-    const sha = (await git(repo, args).catch(() => git(repo, args, { ...process.env, GIT_AUTHOR_NAME: 'makima capture', GIT_AUTHOR_EMAIL: 'capture@makima.invalid', GIT_COMMITTER_NAME: 'makima capture', GIT_COMMITTER_EMAIL: 'capture@makima.invalid' }))).trim();
+    const sha = await commitTree(repo, tree, parents, message);
     await git(repo, ['update-ref', '-m', 'makima capture', `refs/makima/capture/${sessionFile(session)}`, sha, ...(state.commit ? [state.commit] : [])]);
     return { sha, tree };
-  } finally {
-    fs.rmSync(index, { force: true });
-  }
-}
-
-/** Where the hook's cwd is in git: the repository's top level, its git directory, HEAD and HEAD's tree (null before the first commit). */
-interface RepoAt {
-  repo: string;
-  gitDir: string;
-  head: string | null;
-  headTree: string | null;
-}
-
-async function repoAt(cwd: string): Promise<RepoAt> {
-  const out = await git(cwd, ['rev-parse', '--show-toplevel', '--absolute-git-dir', 'HEAD', 'HEAD^{tree}']).catch(() => git(cwd, ['rev-parse', '--show-toplevel', '--absolute-git-dir']));
-  const [repo, gitDir, head, headTree] = out.trim().split('\n');
-  return { repo, gitDir, head: head ?? null, headTree: headTree ?? null };
+  });
 }
 
 export interface CaptureOptions {

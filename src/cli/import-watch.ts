@@ -16,9 +16,17 @@
 // POLL_MS also runs, so events lost by the platform (a full inotify queue, a network mount) only
 // delay an import. Scans never overlap; a request that fails leaves the offset where it was, so the
 // next scan sends the lines again.
+//
+// The offsets outlive the process: each import that moves one writes them all to a state file
+// (watchStateFile: one per server, token, contract and --source, so that another target starts from
+// the beginning), whole or not at all. Started again, a watcher sends only what is new; a file
+// replaced since (another inode, or shorter) is read from its start, and an unreadable state file
+// is no state — importing again is idempotent, only slower.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ApiClient } from './client.js';
+import { configDir } from '../client-config.js';
+import { writeDurably } from './capture.js';
 import { ApiError } from './client.js';
 import { color, println } from './output.js';
 
@@ -39,8 +47,27 @@ interface FileState {
   offset: number;
   /** Lines before `offset`. */
   lines: number;
+  /** The file's inode when it was read: another one is another file under the same name. */
+  ino?: number;
   /** The last failure said about this file: said once, not at every scan that meets it again. */
   lastError?: string;
+}
+
+/** Where a watcher keeps its offsets: `<config dir>/import-watch/<hash of server, token, contract and source>.json`. */
+export function watchStateFile(target: { url: string; token: string; contract: string; source?: WatchSource }, env: NodeJS.ProcessEnv = process.env): string {
+  const key = crypto.createHash('sha256').update(JSON.stringify([target.url, target.token, target.contract, target.source ?? null])).digest('hex').slice(0, 32);
+  return path.join(configDir(env), 'import-watch', `${key}.json`);
+}
+
+function readState(file: string | undefined): Map<string, FileState> {
+  if (!file) return new Map();
+  try {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { files?: Record<string, FileState> };
+    const valid = Object.entries(saved.files ?? {}).filter(([, f]) => Number.isSafeInteger(f?.offset) && Number.isSafeInteger(f?.lines) && f.offset >= 0 && f.lines >= 0);
+    return new Map(valid.map(([name, f]) => [name, { offset: f.offset, lines: f.lines, ino: f.ino }]));
+  } catch {
+    return new Map(); // none yet, or unreadable: every file from its start
+  }
 }
 
 export interface WatchOptions {
@@ -49,6 +76,8 @@ export interface WatchOptions {
   source?: WatchSource;
   json: boolean;
   importTranscript(source: WatchSource, content: string): Promise<Imported>;
+  /** Where the offsets are kept between runs (watchStateFile); none: in memory only. */
+  stateFile?: string;
 }
 
 /** Every *.jsonl below `dir`, at any depth; a folder that vanished mid-walk holds none. */
@@ -115,7 +144,7 @@ function claudeChunk(text: string): { messages: boolean; unchained: boolean } {
 }
 
 export class SessionWatcher {
-  private readonly files = new Map<string, FileState>();
+  private readonly files: Map<string, FileState>;
   private watchers: fs.FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
@@ -124,7 +153,9 @@ export class SessionWatcher {
   /** Messages imported since the start, and from how many files. */
   readonly totals = { messages: 0, files: new Set<string>() };
 
-  constructor(private readonly options: WatchOptions) {}
+  constructor(private readonly options: WatchOptions) {
+    this.files = readState(options.stateFile);
+  }
 
   /** Starts following; the first scan imports what the folders already hold. */
   start(): { watching: 'events' | 'polling' } {
@@ -173,6 +204,9 @@ export class SessionWatcher {
   private async follow(dir: string, file: string): Promise<void> {
     const state = this.files.get(file) ?? { offset: 0, lines: 0 };
     this.files.set(file, state);
+    const ino = fs.statSync(file, { throwIfNoEntry: false })?.ino;
+    if (ino !== undefined && state.ino !== undefined && ino !== state.ino) Object.assign(state, { offset: 0, lines: 0 });
+    state.ino = ino;
     let fresh = readFrom(file, state.offset);
     if (fresh === null) return;
     if (fresh.length === 0 && fs.existsSync(file) && fs.statSync(file).size < state.offset) {
@@ -216,6 +250,21 @@ export class SessionWatcher {
   private advance(state: FileState, end: number, newLines: number): void {
     state.offset += end + 1;
     state.lines += newLines;
+    this.save();
+  }
+
+  /** Writes every file's offset to the state file, whole or not at all. */
+  private save(): void {
+    const file = this.options.stateFile;
+    if (!file) return;
+    const files = Object.fromEntries([...this.files].map(([name, f]) => [name, { offset: f.offset, lines: f.lines, ino: f.ino }]));
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      writeDurably(file, JSON.stringify({ files }));
+    } catch (err) {
+      if (this.options.json) return println(JSON.stringify({ stateFile: file, error: (err as Error).message }));
+      println(`${color.red('offsets not saved')} to ${file}: ${(err as Error).message} (a restart reads the files again)`);
+    }
   }
 
   private report(file: string, r: Imported): void {

@@ -10,7 +10,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
 import type { CliCommand } from './command.js';
 import { clientCommand, clientFrom, type ClientOptions } from './client.js';
-import { SessionWatcher } from './import-watch.js';
+import { SessionWatcher, watchStateFile } from './import-watch.js';
 import { CliError, UsageError, color, printJson, println } from './output.js';
 
 const ImportTranscript = graphql(`
@@ -141,6 +141,7 @@ async function watch(dirs: string[], opts: ImportOptions, source: Source | undef
     dirs: dirs.map((d) => path.resolve(d)),
     source,
     json: Boolean(opts.json),
+    stateFile: watchStateFile({ url: client.url, token: client.token, contract: opts.contract, source }),
     importTranscript: async (src, content) => (await client.request(ImportTranscript, { input: { contractId: opts.contract, source: src, content } })).importTranscript,
   });
   const { watching } = watcher.start();

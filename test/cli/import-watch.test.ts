@@ -57,6 +57,11 @@ async function wholeTask(taskId: string) {
   return { tree, conversation: task!.conversation.edges.map((e) => e.node) };
 }
 
+/** The client's environment, with a configuration folder of its own (where the watcher keeps its offsets). */
+function watchEnv(configHome = tempDir('makima-watch-config-')) {
+  return { MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token, XDG_CONFIG_HOME: configHome };
+}
+
 /** The same session imported in one go (under another session id): what the watcher must end up with. */
 async function reference(content: string, source: 'CLAUDE_CODE_JSONL' | 'CODEX_JSONL') {
   const { importTranscript } = await user.ok(ImportTranscript, { input: { contractId, source, content } });
@@ -67,7 +72,7 @@ describe('makima import --watch', () => {
   it('imports Claude Code and Codex sessions as their files appear and grow, each message once, a torn line once whole', async () => {
     const claudeDir = tempDir('makima-watch-claude-');
     const codexDir = tempDir('makima-watch-codex-');
-    const watch = spawnMakima(['import', '--watch', claudeDir, codexDir, '--contract', contractId, '--json'], { MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token });
+    const watch = spawnMakima(['import', '--watch', claudeDir, codexDir, '--contract', contractId, '--json'], watchEnv());
     try {
       await watch.waitFor(/"watching"/);
 
@@ -124,8 +129,47 @@ describe('makima import --watch', () => {
     }
   });
 
+  it('started again, imports only what is new: its offsets survive the restart, and a replaced file is read from its start', async () => {
+    const dir = tempDir('makima-watch-restart-');
+    const config = tempDir('makima-watch-config-');
+    // One folder, so that a scan reaches the rollout (a/…) before the Claude Code session (b/…).
+    fs.mkdirSync(path.join(dir, 'a'));
+    fs.mkdirSync(path.join(dir, 'b'));
+    const session = '7c0e4a52-3f1d-4b8e-9a6c-2d5f8e1b3c7a';
+    const claudeName = path.join('b', `${session}.jsonl`);
+    const codexName = path.join('a', codexFile.replace(CODEX_SESSION, '0199a0b1-6c2e-7d3f-9a41-2f5e8c1d7b1a'));
+    const claude = claudeLines.map((l) => l.replaceAll(CLAUDE_SESSION, session));
+    fs.writeFileSync(path.join(dir, claudeName), claude.slice(0, 5).join('\n') + '\n');
+    fs.writeFileSync(path.join(dir, codexName), codexLines.join('\n').replaceAll(CODEX_SESSION, '0199a0b1-6c2e-7d3f-9a41-2f5e8c1d7b1a') + '\n');
+    const run = async (until: (out: Line[]) => boolean, what: string) => {
+      const watch = spawnMakima(['import', '--watch', dir, '--contract', contractId, '--json'], watchEnv(config));
+      try {
+        await watch.waitUntil((out) => (until(lines(out)) ? true : undefined), what);
+        expect(await watch.stop('SIGINT')).toBe(0);
+        return lines(watch.output()).filter((l) => l.file !== undefined);
+      } finally {
+        await watch.stop('SIGKILL');
+      }
+    };
+    const first = await run((out) => out.some((l) => l.file === claudeName), 'the first run imports both files');
+    expect(first.map((l) => [l.file, l.added! > 0])).toEqual([[codexName, true], [claudeName, true]]);
+    expect(fs.readdirSync(path.join(config, 'makima', 'import-watch'))).toHaveLength(1);
+
+    // Stopped, the session grows; started again, the rollout (unchanged) is not sent, and the session sends only its new lines.
+    fs.appendFileSync(path.join(dir, claudeName), claude.slice(5).join('\n') + '\n');
+    const second = await run((out) => out.some((l) => l.file === claudeName), 'the second run imports the new lines');
+    expect(second).toEqual([expect.objectContaining({ file: claudeName, added: 13 - first[1].added!, skipped: [] })]);
+
+    // The rollout replaced by a copy (another inode, the same size): read from its start, adding nothing.
+    const rollout = path.join(dir, codexName);
+    fs.copyFileSync(rollout, `${rollout}.copy`);
+    fs.renameSync(`${rollout}.copy`, rollout);
+    const third = await run((out) => out.some((l) => l.file === codexName), 'the third run reads the replaced rollout');
+    expect(third).toEqual([expect.objectContaining({ file: codexName, added: 0 })]);
+  });
+
   it('refuses a path that is not a folder, and --name, before watching', async () => {
-    const env = { MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token };
+    const env = watchEnv();
     const file = path.join(tempDir('makima-watch-file-'), 'a.jsonl');
     fs.writeFileSync(file, '');
     const cases: [string[], RegExp][] = [

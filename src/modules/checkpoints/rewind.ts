@@ -12,7 +12,7 @@ import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
 import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
 import { repositoryOf, settleBranch, workspaceOf } from '../tasks/workspace.js';
-import { checkpointOfTask, saveCheckpointInTx, snapshotOfCheckpoint } from './service.js';
+import { assertFullSha, checkpointOfTask, recordPushedCheckpointInTx, saveCheckpointInTx, snapshotOfCheckpoint } from './service.js';
 
 export type RewindMode = 'CODE' | 'CONVERSATION' | 'BOTH';
 
@@ -29,13 +29,16 @@ export interface TaskRewind {
  * this). CODE and BOTH commit the whole worktree as a backup checkpoint "before rewind to #k", then
  * set the worktree and branch to the checkpoint's commit; CONVERSATION and BOTH move the
  * conversation head to the checkpoint's snapshot. Every check runs before the first git step.
+ * `workingTreeCommit`, for a task with no worktree (an imported or captured session, §12), is the
+ * user's own working tree committed by the client: it is the backup instead of the task's head.
  */
-export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: TaskCheckpoint, mode: RewindMode): Promise<TaskRewind> {
+export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: TaskCheckpoint, mode: RewindMode, workingTreeCommit: string | null = null): Promise<TaskRewind> {
   const { tx, record } = change;
   if (task.codeInRefs) assertNotRunningRemotely(task);
   assertNotHeldByWorker(task, 'rewound');
   const moveCode = mode !== 'CONVERSATION';
   const moveConversation = mode !== 'CODE';
+  if (workingTreeCommit !== null) await assertWorkingTreeCommit(tx, change.git.git, task, mode, workingTreeCommit);
   const snapshot = moveConversation ? await checkpointSnapshot(tx, checkpoint) : null;
   if (moveCode) await assertCommitPresent(tx, change.git.git, task, checkpoint);
 
@@ -47,7 +50,8 @@ export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: 
     // head first (a pushed commit never recorded is kept under the task's refs), then moved.
     // A branchless one (an imported or captured session, §12) has only its head commit to move.
     if (task.codeInRefs && task.branch) await settleBranch(change, task, await workspaceOf(tx, task));
-    const saved = await saveCheckpointInTx(change, task, { message: `before rewind to #${checkpoint.number}`, isBackup: true });
+    const backup = { message: `before rewind to #${checkpoint.number}`, isBackup: true };
+    const saved = workingTreeCommit ? await recordPushedCheckpointInTx(change, task, { ...backup, commitSha: workingTreeCommit }) : await saveCheckpointInTx(change, task, backup);
     backupCheckpoint = saved.checkpoint;
     if (task.codeInRefs && task.branch) {
       await change.git.moveBranch(task.id, saved.workspace.repositoryPath, saved.workspace.branch, saved.commit.sha, checkpoint.commitSha);
@@ -98,6 +102,25 @@ async function checkpointSnapshot(tx: Tx, checkpoint: TaskCheckpoint): Promise<C
   return snapshot;
 }
 
+/** A working tree's commit is the backup of a rewind of a task with no worktree, of its code, and must be in the repository. */
+async function assertWorkingTreeCommit(tx: Tx, git: Git, task: Task, mode: RewindMode, sha: string): Promise<void> {
+  assertFullSha(sha, 'workingTreeCommit');
+  if (mode === 'CONVERSATION') {
+    throw new BadInputError('workingTreeCommit: a CONVERSATION rewind moves no code, so there is no working tree to back up; rewind the code (CODE or BOTH)', 'workingTreeCommit');
+  }
+  if (!task.codeInRefs || task.branch) {
+    throw new BadInputError(
+      `workingTreeCommit: task ${task.id} has its own ${task.branch ? `branch ${task.branch}` : 'worktree'}, which its rewind backs up and sets itself; ` +
+        'workingTreeCommit is for a task with no worktree (an imported or captured session)',
+      'workingTreeCommit',
+    );
+  }
+  const repo = await repositoryOf(tx, task);
+  if (!(await git.commitExists(repo, sha))) {
+    throw new BadInputError(`workingTreeCommit: commit ${sha} is not in the contract's repository ${repo}; commit the working tree of that repository`, 'workingTreeCommit');
+  }
+}
+
 async function assertCommitPresent(tx: Tx, git: Git, task: Task, checkpoint: TaskCheckpoint): Promise<void> {
   const repo = await repositoryOf(tx, task);
   if (!(await git.commitExists(repo, checkpoint.commitSha))) {
@@ -108,10 +131,10 @@ async function assertCommitPresent(tx: Tx, git: Git, task: Task, checkpoint: Tas
   }
 }
 
-export async function rewindTask(ctx: ServiceContext, input: { taskId: string; checkpointId: string; mode: RewindMode }): Promise<TaskRewind> {
+export async function rewindTask(ctx: ServiceContext, input: { taskId: string; checkpointId: string; mode: RewindMode; workingTreeCommit?: string | null }): Promise<TaskRewind> {
   return changeWithGit(ctx, 'rewind task', async (change) => {
     const task = await holdTask(change.tx, change.record, ctx.viewer, { taskId: input.taskId, action: 'rewind the task' });
     const checkpoint = await checkpointOfTask(change.tx, ctx.viewer, task, input.checkpointId);
-    return rewindTaskInTx(change, task, checkpoint, input.mode);
+    return rewindTaskInTx(change, task, checkpoint, input.mode, input.workingTreeCommit ?? null);
   });
 }

@@ -125,6 +125,12 @@ const RewindTaskInput = builder.inputType('RewindTaskInput', {
     taskId: t.id({ required: true, description: 'A Task ID (or its UUID)' }),
     checkpointId: t.id({ required: true, description: 'A checkpoint of this task (of another task: BAD_USER_INPUT)' }),
     mode: t.field({ type: RewindModeEnum, defaultValue: 'CODE', description: 'What to rewind: the code (default), the conversation, or both' }),
+    workingTreeCommit: t.string({
+      required: false,
+      description:
+        "For a task with no worktree (an imported or captured session): a commit of the user's own working tree, in the contract's repository, " +
+        "recorded as the backup checkpoint instead of the task's head (`makima task rewind --working-tree` makes it). CODE and BOTH only; BAD_USER_INPUT otherwise",
+    }),
   }),
 });
 
@@ -185,6 +191,7 @@ builder.mutationFields((t) => ({
         taskId: decodeId(String(input.taskId), 'Task', 'taskId'),
         checkpointId: decodeId(String(input.checkpointId), 'Checkpoint', 'checkpointId'),
         mode: input.mode ?? 'CODE',
+        workingTreeCommit: input.workingTreeCommit,
       }),
   }),
   branchFromCheckpoint: t.field({

@@ -195,7 +195,7 @@ function headOf(task: Task): string {
  * with no branch yet (an imported or captured session, §12) records any commit that is there — a
  * capture of the user's own working tree — and keeps it under its checkpoint ref only.
  */
-async function recordPushedCheckpointInTx(change: GitChange, task: Task, spec: CheckpointSpec & { commitSha: string }): Promise<SavedCheckpoint> {
+export async function recordPushedCheckpointInTx(change: GitChange, task: Task, spec: CheckpointSpec & { commitSha: string }): Promise<SavedCheckpoint> {
   const git = change.git.git;
   const repo = await repositoryOf(change.tx, task);
   const head = headOf(task);
@@ -291,9 +291,9 @@ async function recordedAlready(ctx: ServiceContext, taskId: string, commitSha: s
 }
 
 /** A full hexadecimal commit sha (40 or 64 digits, lower case): abbreviations could name another commit later. */
-function assertFullSha(value: string): string {
+export function assertFullSha(value: string, field = 'commitSha'): string {
   if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(value)) {
-    throw new BadInputError(`commitSha: "${value.slice(0, 80)}" is not a full commit sha (40 or 64 lower-case hexadecimal digits)`, 'commitSha');
+    throw new BadInputError(`${field}: "${value.slice(0, 80)}" is not a full commit sha (40 or 64 lower-case hexadecimal digits)`, field);
   }
   return value;
 }

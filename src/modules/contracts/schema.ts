@@ -92,6 +92,12 @@ const CreateContractInput = builder.inputType('CreateContractInput', {
       required: true,
       description: 'A git repository inside MAKIMA_REPOS_ROOT, its git directory too (BAD_USER_INPUT otherwise; nothing is written to it)',
     }),
+    branchlessSupervisor: t.boolean({
+      defaultValue: false,
+      description:
+        'The supervisor gets no worktree and no makima/* branch until its first claim, like an imported session: for a contract that holds ' +
+        "sessions captured or imported from the repository's own working tree (makima capture creates its contracts so), which leaves the branch list as it was",
+    }),
   }),
 });
 

@@ -49,6 +49,8 @@ export interface CreateContractInput {
   shortName?: string | null;
   description?: string | null;
   repositoryPath: string;
+  /** The supervisor takes no worktree or branch until its first claim (docs/design.md §12). */
+  branchlessSupervisor?: boolean | null;
 }
 
 export async function createContract(ctx: ServiceContext, input: CreateContractInput): Promise<Contract> {
@@ -65,7 +67,7 @@ export async function createContract(ctx: ServiceContext, input: CreateContractI
       data: { ownerId: ctx.viewer.id, name, shortName, description: input.description ?? null, repositoryPath: repo.path },
     });
     change.record(historyEvent({ ownerId: ctx.viewer.id, contractId: contract.id }, 'PHASE', 'created', { name, to: contract.phase, repositoryPath: repo.path }));
-    await provisionTask(ctx, change, { contract, name: `${name} supervisor`, isSupervisor: true, startCommit: repo.head });
+    await provisionTask(ctx, change, { contract, name: `${name} supervisor`, isSupervisor: true, startCommit: repo.head, branchless: input.branchlessSupervisor ?? false });
     return contract;
   });
 }

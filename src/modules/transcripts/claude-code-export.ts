@@ -52,8 +52,8 @@ function resultContent(content: unknown): string | Block[] {
 }
 
 /**
- * A block another agent wrote, as Claude Code writes one: text, thinking (Codex's reasoning, an ACP
- * agent's `thought`), an image (Claude's shape or ACP's), tool_use and tool_result; what has no
+ * A block another agent wrote, as Claude Code writes one: text, signed thinking (unsigned thinking —
+ * Codex's reasoning, an ACP agent's `thought` — is left out), an image (Claude's shape or ACP's), tool_use and tool_result; what has no
  * counterpart (an ACP resource, audio, a diff) becomes text saying what it was.
  */
 function foreignBlock(b: Block): Block[] {
@@ -62,8 +62,11 @@ function foreignBlock(b: Block): Block[] {
       return typeof b.text === 'string' && b.text !== '' ? [text(b.text)] : [];
     case 'thinking':
     case 'thought': {
+      // Claude Code sends thinking blocks back to the model, and the API refuses one whose signature
+      // is not the one it issued: a thought with none (Codex's reasoning, an ACP agent's) stays in
+      // makima and out of the file.
       const thought = typeof b.thinking === 'string' ? b.thinking : typeof b.text === 'string' ? b.text : '';
-      return thought === '' ? [] : [{ type: 'thinking', thinking: thought, signature: typeof b.signature === 'string' ? b.signature : '' }];
+      return thought === '' || typeof b.signature !== 'string' || b.signature === '' ? [] : [{ type: 'thinking', thinking: thought, signature: b.signature }];
     }
     case 'image': {
       const source = asRecord(b.source);
