@@ -245,7 +245,7 @@ describe('makima user create', () => {
     const json = JSON.parse((await runMakima(['user', 'create', '--name', 'Bob', '--json'], env)).stdout);
     expect(Object.keys(json).sort()).toEqual(['id', 'name', 'token']);
     expect([globalIdType(json.id), json.name]).toEqual(['User', 'Bob']);
-  });
+  }, 120_000); // two commands that each open an embedded database, the first creating it
 
   // The server is an embedded one (run.ts passes no DATABASE_URL), on either engine's test run.
   it('prints a login command that works, through the running server that holds its database', async () => {
