@@ -59,12 +59,13 @@ async function dbSeqs(where: Prisma.HistoryEventWhereInput): Promise<string[]> {
 const seqs = (events: Event[]) => events.map((e) => e.seq);
 
 /** Runs `writers` loops of `write` until `ms` have passed; resolves with how many writes were made. */
-async function writeConcurrently(writers: number, ms: number, write: (writer: number, i: number) => Promise<void>): Promise<number> {
+/** `writers` concurrent loops of `write` for `ms`, and on until `atLeast` writes are done (a loaded machine writes fewer in the time). */
+async function writeConcurrently(writers: number, ms: number, write: (writer: number, i: number) => Promise<void>, atLeast = 0): Promise<number> {
   const deadline = Date.now() + ms;
   let writes = 0;
   await Promise.all(
     Array.from({ length: writers }, async (_, writer) => {
-      for (let i = 0; Date.now() < deadline; i++) {
+      for (let i = 0; Date.now() < deadline || writes < atLeast; i++) {
         await write(writer, i);
         writes++;
       }
@@ -91,7 +92,7 @@ describe('Subscription.timeline', () => {
       return change(t.db.prisma, async (_tx, record) => {
         record({ ownerId: user.id, contractId: rawId(contractId), taskId: rawId(taskId), eventType, eventSubtype: 'load', data: { writer, i } });
       });
-    });
+    }, 160);
     // A subscriber that joins mid-way catches up over several pages while the writers go on.
     await Promise.race([everything.count(120), writing]);
     const lateJoiner = collect(client, LiveTimeline, { after: FROM_THE_START }, 'timeline');
