@@ -56,11 +56,13 @@ export async function withStagedWorkingTree<T>(at: RepoAt, use: (staged: StagedW
   }
 }
 
-/** `git commit-tree`, with an identity of its own when the user has none configured. */
-export async function commitTree(repo: string, tree: string, parents: string[], message: string): Promise<string> {
+/** `git commit-tree`, with an identity of its own when the user has none configured; `date` (to the second) makes it the same commit each time. */
+export async function commitTree(repo: string, tree: string, parents: string[], message: string, date?: Date): Promise<string> {
   const args = ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message];
+  const stamp = date ? `${Math.floor(date.getTime() / 1000)} +0000` : undefined;
+  const dated = { ...process.env, ...(stamp ? { GIT_AUTHOR_DATE: stamp, GIT_COMMITTER_DATE: stamp } : {}) };
   const identity = { GIT_AUTHOR_NAME: 'makima capture', GIT_AUTHOR_EMAIL: 'capture@makima.invalid', GIT_COMMITTER_NAME: 'makima capture', GIT_COMMITTER_EMAIL: 'capture@makima.invalid' };
-  return (await git(repo, args).catch(() => git(repo, args, { ...process.env, ...identity }))).trim();
+  return (await git(repo, args, dated).catch(() => git(repo, args, { ...dated, ...identity }))).trim();
 }
 
 /**
