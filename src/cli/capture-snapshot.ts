@@ -15,6 +15,8 @@ import { commitTree, git, repoAt, withStagedWorkingTree, type RepoAt } from './w
 
 /** How long an event waits for a live snapshot process before it goes on without (and logs it): below Claude Code's hook timeout. */
 const WAIT_LIMIT_MS = 30_000;
+/** A wait this long is worth a line in the log: the agent stood still for it. */
+const SLOW_WAIT_MS = 2_000;
 const POLL_MS = 10;
 
 function readJob(marker: string): SnapshotJob | undefined {
@@ -152,12 +154,13 @@ export async function snapshotProcess(dir: string, session: string, id: string):
 
 /**
  * Returns once `session` owes no snapshot: while a live process takes it, waits (at most
- * WAIT_LIMIT_MS); when there is none (it died, or was never started), takes it here, and logs that
- * it had to. `by` names the waiter in the log.
+ * WAIT_LIMIT_MS, logging a wait past SLOW_WAIT_MS); when there is none (it died, or was never
+ * started), takes it here, and logs that it had to. `by` names the waiter in the log.
  */
 export async function awaitSnapshot(dir: string, session: string, by: string): Promise<void> {
   const marker = snapshotMarker(dir, session);
-  const deadline = Date.now() + WAIT_LIMIT_MS;
+  const started = Date.now();
+  let told = false;
   for (let job = readJob(marker); job; job = readJob(marker)) {
     const before = lockFiles(snapshotsDir(dir), job.job).at(-1);
     const was = before && holderOf(before.file);
@@ -168,7 +171,11 @@ export async function awaitSnapshot(dir: string, session: string, by: string): P
       await take(dir, job);
       continue;
     }
-    if (Date.now() > deadline) {
+    if (!told && Date.now() - started > SLOW_WAIT_MS) {
+      logProblem(dir, `session ${session}: ${by} has waited ${SLOW_WAIT_MS / 1000} s for the snapshot of ${job.event} (pid ${holder})`);
+      told = true;
+    }
+    if (Date.now() - started > WAIT_LIMIT_MS) {
       logProblem(dir, `session ${session}: ${by} went on after ${WAIT_LIMIT_MS / 1000} s without the snapshot of ${job.event} (pid ${holder} still taking it)`);
       return;
     }

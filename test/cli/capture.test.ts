@@ -1,8 +1,9 @@
 // `makima capture` as Claude Code runs it: a real process per hook event with the event's JSON on
 // stdin, a Claude Code transcript growing between events, a real server (docs/claude-code.md). The
 // session's task appears and grows, each turn's end is a checkpoint of the working tree with the
-// user's git state untouched, and events spooled while the server is down are sent in order, exactly
-// once — also when the drainer is killed mid-send.
+// user's git state untouched — taken after the Stop hook has returned, with the next event waiting
+// for it, and taken by that event when its process was killed — and events spooled while the server
+// is down are sent in order, exactly once — also when the drainer is killed mid-send.
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -87,6 +88,41 @@ function treeFromScratch(repo: string): string {
     return execFileSync('git', ['write-tree'], { cwd: repo, env, encoding: 'utf8' }).trim();
   } finally {
     fs.rmSync(env.GIT_INDEX_FILE, { force: true });
+  }
+}
+
+/**
+ * Holds every snapshot of `repo` in its `git add`, at a new file `*.held` (a clean filter that waits
+ * for a release file), so that a test can act while one runs: `held` appears when one is held.
+ */
+function holdSnapshots(repo: string, home: string) {
+  const held = path.join(home, 'held');
+  const release = path.join(home, 'release');
+  const filter = path.join(home, 'hold.sh');
+  fs.writeFileSync(filter, `#!/bin/sh\ntouch '${held}'\nwhile [ ! -e '${release}' ]; do sleep 0.02; done\ncat\n`, { mode: 0o755 });
+  git(repo, 'config', 'filter.hold.clean', filter);
+  fs.writeFileSync(path.join(repo, '.gitattributes'), '*.held filter=hold\n');
+  return {
+    held: () => fs.existsSync(held),
+    release: () => fs.writeFileSync(release, ''),
+    /** Holds the next snapshot again. */
+    again: () => [held, release].forEach((f) => fs.rmSync(f, { force: true })),
+  };
+}
+
+/** The pid of the process taking the session's owed snapshot (its lock in capture's snapshots folder). */
+function snapshotTaker(spool: string): number | undefined {
+  const dir = path.join(spool, '..', 'snapshots');
+  const lock = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.lock')) : undefined;
+  return lock ? Number(fs.readFileSync(path.join(dir, lock), 'utf8')) : undefined;
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+  } catch {
+    return false;
   }
 }
 
@@ -194,5 +230,90 @@ describe('makima capture', () => {
     expect(records).toBe(fixtureMessages);
     expect(task.checkpoints).toHaveLength(1);
     expect(task.checkpoints[0].files).toEqual(['src/down.ts']);
+  }, 180_000);
+
+  it("takes the turn's snapshot after the Stop hook has returned, and the next event waits for it", async () => {
+    const dave = await t.createUser('dave');
+    const s = await session(dave);
+    s.append(s.lines.slice(0, 3).join(''));
+    await s.hook('UserPromptSubmit');
+    await eventually(async () => (await captured(dave, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const hold = holdSnapshots(s.repo, s.env.HOME);
+
+    // The turn ends with two files written; the Stop hook returns while its snapshot is held mid-`git add`.
+    s.append(s.lines.slice(3, 6).join(''));
+    fs.writeFileSync(path.join(s.repo, 'src/parser.ts'), 'export function parse() {}\n');
+    fs.writeFileSync(path.join(s.repo, 'notes.held'), 'the turn\'s notes\n');
+    expect(await s.hook('Stop')).toEqual({ code: 0, stdout: '', stderr: '' });
+    await eventually(async () => hold.held(), 'the snapshot held after the hook returned', 30_000);
+    const ref = `refs/makima/capture/${s.sessionId}`;
+    expect(git(s.repo, 'for-each-ref', ref)).toBe('');
+
+    // The user's next prompt: its hook waits for the snapshot, and is still waiting once it has said so.
+    s.append(s.lines[6]);
+    let exited = false;
+    const next = s.hook('UserPromptSubmit').then((r) => ((exited = true), r));
+    await eventually(async () => /UserPromptSubmit has waited 2 s for the snapshot of Stop/.test(s.log()), 'the next event waiting', 30_000);
+    expect(exited).toBe(false);
+    hold.release();
+    expect(await next).toEqual({ code: 0, stdout: '', stderr: '' });
+    // The hook returned only once the checkpoint was made: the agent's next edit comes after it.
+    const madeBeforeNext = git(s.repo, 'rev-parse', ref).trim();
+    fs.writeFileSync(path.join(s.repo, 'src/parser.ts'), 'export function parse() { return 1; }\n');
+    const task = await eventually(async () => ((await captured(dave, s.repo))?.checkpoints.length === 1 ? captured(dave, s.repo) : undefined), 'the checkpoint', 30_000);
+    const cp = task!.checkpoints[0];
+    expect(cp.commitSha).toBe(madeBeforeNext);
+    expect(git(s.repo, 'show', `${cp.commitSha}:src/parser.ts`)).toBe('export function parse() {}\n');
+    expect(git(s.repo, 'show', `${cp.commitSha}:notes.held`)).toBe("the turn's notes\n");
+    await eventually(async () => s.spooled() === 0, 'every event sent', 30_000);
+    expect((await captured(dave, s.repo))!.checkpoints).toHaveLength(1);
+    expect(s.log()).not.toMatch(/taken late|not taken|went on/);
+  }, 120_000);
+
+  it('takes a killed snapshot at the next event, or at --flush, and sends everything in order exactly once', async () => {
+    const erin = await t.createUser('erin');
+    const s = await session(erin);
+    s.append(s.lines.slice(0, 3).join(''));
+    await s.hook('UserPromptSubmit');
+    await eventually(async () => (await captured(erin, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const hold = holdSnapshots(s.repo, s.env.HOME);
+
+    /** A turn whose snapshot process is killed (SIGKILL) while it is held. */
+    const killedTurn = async (lines: string, file: string) => {
+      hold.again();
+      s.append(lines);
+      fs.writeFileSync(path.join(s.repo, file), `export const turn = '${file}';\n`);
+      fs.writeFileSync(path.join(s.repo, 'notes.held'), `notes of ${file}\n`);
+      await s.hook('Stop');
+      await eventually(async () => hold.held(), 'the snapshot held', 30_000);
+      const pid = snapshotTaker(s.spool)!;
+      process.kill(pid, 'SIGKILL');
+      await eventually(async () => !running(pid), 'the snapshot process gone', 30_000);
+      hold.release();
+      return pid;
+    };
+
+    // Killed; the next prompt's hook takes the snapshot before it returns, and says so.
+    const first = await killedTurn(s.lines.slice(3, 6).join(''), 'src/one.ts');
+    s.append(s.lines[6]);
+    expect(await s.hook('UserPromptSubmit')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by UserPromptSubmit: its process \\(pid ${first}\\) died`));
+    const one = git(s.repo, 'rev-parse', `refs/makima/capture/${s.sessionId}`).trim();
+    expect(git(s.repo, 'show', `${one}:src/one.ts`)).toBe("export const turn = 'src/one.ts';\n");
+
+    // Killed again, with the server down; --flush takes it and sends the rest.
+    await t.restart(async () => {
+      const second = await killedTurn(s.lines.slice(7).join(''), 'src/two.ts');
+      const flushed = await runMakima(['capture', '--flush'], s.env);
+      expect(flushed.code).toBe(1);
+      expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by capture --flush: its process \\(pid ${second}\\) died`));
+    });
+    expect((await runMakima(['capture', '--flush'], s.env)).stdout).toMatch(/, 0 left in /);
+    const task = (await captured(erin, s.repo))!;
+    const records = await t.db.prisma.transcriptRecord.count({ where: { taskId: Buffer.from(task.id, 'base64').toString().split(':')[1] } });
+    expect(records).toBe(s.lines.filter((l) => /"type": "(user|assistant)"/.test(l)).length);
+    expect(task.checkpoints.map((c) => c.files)).toEqual([['.gitattributes', 'notes.held', 'src/one.ts'], ['notes.held', 'src/two.ts']]);
+    expect(task.checkpoints[1].commitSha).toBe(git(s.repo, 'rev-parse', `refs/makima/capture/${s.sessionId}`).trim());
+    expect(git(s.repo, 'rev-parse', `${task.checkpoints[1].commitSha}^`).trim()).toBe(one);
   }, 180_000);
 });
