@@ -28,7 +28,8 @@ function readJob(marker: string): SnapshotJob | undefined {
 }
 
 /** Whether `pid` runs: a zombie (killed, its parent gone and not reaped yet) does not. */
-export function alive(pid: number): boolean {
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false; // kill(0) would ask about this process group
   try {
     process.kill(pid, 0);
   } catch (err) {
