@@ -92,21 +92,25 @@ function treeFromScratch(repo: string): string {
 }
 
 /**
- * Holds every snapshot of `repo` in its `git add`, at a new file `*.held` (a clean filter that waits
- * for a release file), so that a test can act while one runs: `held` appears when one is held.
+ * Holds the next snapshot of `repo` where `arm` says, so that a test can act while it runs: in its
+ * `git add`, at a new file `*.held` (a clean filter), or once its `update-ref` of the capture ref is
+ * done (a reference-transaction hook); `held` says it is held, until `release`.
  */
 function holdSnapshots(repo: string, home: string) {
-  const held = path.join(home, 'held');
-  const release = path.join(home, 'release');
-  const filter = path.join(home, 'hold.sh');
-  fs.writeFileSync(filter, `#!/bin/sh\ntouch '${held}'\nwhile [ ! -e '${release}' ]; do sleep 0.02; done\ncat\n`, { mode: 0o755 });
-  git(repo, 'config', 'filter.hold.clean', filter);
+  const file = (name: string) => path.join(home, name);
+  const wait = `touch '${file('held')}'\nwhile [ ! -e '${file('release')}' ]; do sleep 0.02; done\n`;
+  fs.writeFileSync(file('hold-add.sh'), `#!/bin/sh\nif [ -e '${file('armed-add')}' ]; then\n${wait}fi\ncat\n`, { mode: 0o755 });
+  git(repo, 'config', 'filter.hold.clean', file('hold-add.sh'));
   fs.writeFileSync(path.join(repo, '.gitattributes'), '*.held filter=hold\n');
+  const refHook = `#!/bin/sh\nrefs=$(cat)\n[ "$1" = committed ] && [ -e '${file('armed-ref')}' ] || exit 0\necho "$refs" | grep -q ' refs/makima/capture/' || exit 0\n${wait}`;
+  fs.writeFileSync(path.join(repo, '.git', 'hooks', 'reference-transaction'), refHook, { mode: 0o755 });
   return {
-    held: () => fs.existsSync(held),
-    release: () => fs.writeFileSync(release, ''),
-    /** Holds the next snapshot again. */
-    again: () => [held, release].forEach((f) => fs.rmSync(f, { force: true })),
+    held: () => fs.existsSync(file('held')),
+    release: () => fs.writeFileSync(file('release'), ''),
+    arm: (where: 'add' | 'ref') => {
+      for (const name of ['held', 'release', 'armed-add', 'armed-ref']) fs.rmSync(file(name), { force: true });
+      fs.writeFileSync(file(`armed-${where}`), '');
+    },
   };
 }
 
@@ -239,6 +243,7 @@ describe('makima capture', () => {
     await s.hook('UserPromptSubmit');
     await eventually(async () => (await captured(dave, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
     const hold = holdSnapshots(s.repo, s.env.HOME);
+    hold.arm('add');
 
     // The turn ends with two files written; the Stop hook returns while its snapshot is held mid-`git add`.
     s.append(s.lines.slice(3, 6).join(''));
@@ -278,9 +283,9 @@ describe('makima capture', () => {
     await eventually(async () => (await captured(erin, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
     const hold = holdSnapshots(s.repo, s.env.HOME);
 
-    /** A turn whose snapshot process is killed (SIGKILL) while it is held. */
-    const killedTurn = async (lines: string, file: string) => {
-      hold.again();
+    /** A turn whose snapshot process is killed (SIGKILL) while it is held, in its `git add` or after its commit. */
+    const killedTurn = async (lines: string, file: string, where: 'add' | 'ref' = 'add') => {
+      hold.arm(where);
       s.append(lines);
       fs.writeFileSync(path.join(s.repo, file), `export const turn = '${file}';\n`);
       fs.writeFileSync(path.join(s.repo, 'notes.held'), `notes of ${file}\n`);
@@ -298,8 +303,17 @@ describe('makima capture', () => {
     s.append(s.lines[6]);
     expect(await s.hook('UserPromptSubmit')).toEqual({ code: 0, stdout: '', stderr: '' });
     expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by UserPromptSubmit: its process \\(pid ${first}\\) died`));
-    const one = git(s.repo, 'rev-parse', `refs/makima/capture/${s.sessionId}`).trim();
+    const ref = `refs/makima/capture/${s.sessionId}`;
+    const one = git(s.repo, 'rev-parse', ref).trim();
     expect(git(s.repo, 'show', `${one}:src/one.ts`)).toBe("export const turn = 'src/one.ts';\n");
+
+    // Killed once its commit is made and the ref moved: taken again, it is the same commit, recorded once.
+    const late = await killedTurn('', 'src/late.ts', 'ref');
+    const made = await eventually(async () => (git(s.repo, 'rev-parse', ref).trim() !== one ? git(s.repo, 'rev-parse', ref).trim() : undefined), 'the ref moved by the killed snapshot', 30_000);
+    expect(await s.hook('PostToolUse', { tool_name: 'Bash' })).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by PostToolUse: its process \\(pid ${late}\\) died`));
+    expect(s.log()).not.toMatch(/not taken/);
+    expect(git(s.repo, 'rev-parse', ref).trim()).toBe(made);
 
     // Killed again, with the server down; --flush takes it and sends the rest.
     await t.restart(async () => {
@@ -312,8 +326,8 @@ describe('makima capture', () => {
     const task = (await captured(erin, s.repo))!;
     const records = await t.db.prisma.transcriptRecord.count({ where: { taskId: Buffer.from(task.id, 'base64').toString().split(':')[1] } });
     expect(records).toBe(s.lines.filter((l) => /"type": "(user|assistant)"/.test(l)).length);
-    expect(task.checkpoints.map((c) => c.files)).toEqual([['.gitattributes', 'notes.held', 'src/one.ts'], ['notes.held', 'src/two.ts']]);
-    expect(task.checkpoints[1].commitSha).toBe(git(s.repo, 'rev-parse', `refs/makima/capture/${s.sessionId}`).trim());
-    expect(git(s.repo, 'rev-parse', `${task.checkpoints[1].commitSha}^`).trim()).toBe(one);
+    expect(task.checkpoints.map((c) => c.files)).toEqual([['.gitattributes', 'notes.held', 'src/one.ts'], ['notes.held', 'src/late.ts'], ['notes.held', 'src/two.ts']]);
+    expect(task.checkpoints.map((c) => c.commitSha)).toEqual([one, made, git(s.repo, 'rev-parse', ref).trim()]);
+    expect(git(s.repo, 'rev-parse', `${made}^`).trim()).toBe(one);
   }, 180_000);
 });
