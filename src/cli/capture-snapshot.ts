@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { logProblem, readState, sessionFile, snapshotMarker, snapshotsDir, spoolEntry, stateFile, writeDurably, type SessionState, type SnapshotJob } from './capture.js';
-import { commitTree, git, repoAt, withStagedWorkingTree, type RepoAt } from './working-tree.js';
+import { commitTree, git, repoAt, temporaryIndex, withStagedWorkingTree, type RepoAt } from './working-tree.js';
 
 /** How long an event waits for a live snapshot process before it goes on without (and logs it): below Claude Code's hook timeout. */
 const WAIT_LIMIT_MS = 30_000;
@@ -128,10 +128,14 @@ async function commitWorkingTree(at: RepoAt, job: SnapshotJob, state: SessionSta
   });
 }
 
-/** Takes the snapshot `job` owes (its lock held): spools its checkpoint, records it in the session's state, then lets the job go. */
-async function take(dir: string, job: SnapshotJob): Promise<void> {
+/**
+ * Takes the snapshot `job` owes (its lock held): spools its checkpoint, records it in the session's
+ * state, then lets the job go. `dead`: the taker before, killed, whose temporary index is left over.
+ */
+async function take(dir: string, job: SnapshotJob, dead?: number): Promise<void> {
   try {
     const at = await repoAt(job.cwd);
+    if (dead) fs.rmSync(temporaryIndex(at.gitDir, dead), { force: true });
     const made = await commitWorkingTree(at, job, readState(dir, job.session).state);
     if (made) {
       const checkpoint = { sha: made.sha, message: job.message };
@@ -169,7 +173,7 @@ export async function awaitSnapshot(dir: string, session: string, by: string): P
     if (holder === 'done') continue;
     if (holder === 'mine') {
       logProblem(dir, `session ${session}: the snapshot of ${job.event} taken late, by ${by}: ${was ? `its process (pid ${was}) died` : 'no process took it'}`);
-      await take(dir, job);
+      await take(dir, job, was || undefined);
       continue;
     }
     if (!told && Date.now() - started > SLOW_WAIT_MS) {

@@ -27,6 +27,11 @@ export async function repoAt(cwd: string): Promise<RepoAt> {
   return { repo, gitDir, head: head ?? null, headTree: headTree ?? null };
 }
 
+/** The temporary index of process `pid` in the git directory (left behind when that process was killed). */
+export function temporaryIndex(gitDir: string, pid = process.pid): string {
+  return path.join(gitDir, `makima-capture-${pid}.index`);
+}
+
 /** The working tree staged in a temporary index: the environment that uses that index, and its tree. */
 export interface StagedWorkingTree {
   env: NodeJS.ProcessEnv;
@@ -40,7 +45,7 @@ export interface StagedWorkingTree {
  * untracked ones); a copy of theirs also keeps every file they track, ignored or not, as theirs does.
  */
 export async function withStagedWorkingTree<T>(at: RepoAt, use: (staged: StagedWorkingTree) => Promise<T>): Promise<T> {
-  const index = path.join(at.gitDir, `makima-capture-${process.pid}.index`);
+  const index = temporaryIndex(at.gitDir);
   try {
     try {
       fs.copyFileSync(path.join(at.gitDir, 'index'), index);

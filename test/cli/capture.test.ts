@@ -295,6 +295,8 @@ describe('makima capture', () => {
       process.kill(pid, 'SIGKILL');
       await eventually(async () => !running(pid), 'the snapshot process gone', 30_000);
       hold.release();
+      // The killed process's `git add` goes on once released; it holds its temporary index's lock until it is done.
+      if (where === 'add') await eventually(async () => !fs.existsSync(path.join(s.repo, '.git', `makima-capture-${pid}.index.lock`)), 'its git add done', 30_000);
       return pid;
     };
 
@@ -314,6 +316,8 @@ describe('makima capture', () => {
     expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by PostToolUse: its process \\(pid ${late}\\) died`));
     expect(s.log()).not.toMatch(/not taken/);
     expect(git(s.repo, 'rev-parse', ref).trim()).toBe(made);
+    // The killed process's temporary index is not left in the user's git directory.
+    expect(fs.readdirSync(path.join(s.repo, '.git')).filter((f) => f.startsWith('makima-capture-'))).toEqual([]);
 
     // Killed again, with the server down; --flush takes it and sends the rest.
     await t.restart(async () => {
