@@ -6,7 +6,7 @@
 // `--snapshot` are what the hook starts detached.
 import path from 'node:path';
 import { captureDir, captureEvent, logProblem, spawnDrainer, type HookInput } from './capture.js';
-import { awaitAllSnapshots, awaitSnapshot, snapshotProcess, spawnSnapshot } from './capture-snapshot.js';
+import { awaitAllSnapshots, awaitSnapshot, snapshotHere, snapshotProcess, spawnSnapshot } from './capture-snapshot.js';
 
 const USAGE = `usage: makima capture [--checkpoint-every stop|edit]   (a Claude Code hook: the event's JSON on stdin)
        makima capture --flush                         (send what is spooled now)
@@ -42,7 +42,7 @@ export async function runCapture(args: string[], script: string): Promise<number
   const every = args[args.indexOf('--checkpoint-every') + 1];
   try {
     const input = JSON.parse(await readStdin()) as HookInput;
-    await captureEvent(input, { dir, checkpointEvery: args.includes('--checkpoint-every') && every === 'edit' ? 'edit' : 'stop', startDrainer: spawnDrainer(script), startSnapshot: spawnSnapshot(script), awaitSnapshot });
+    await captureEvent(input, { dir, checkpointEvery: args.includes('--checkpoint-every') && every === 'edit' ? 'edit' : 'stop', startDrainer: spawnDrainer(script), startSnapshot: spawnSnapshot(script), snapshotHere, awaitSnapshot });
   } catch (err) {
     logProblem(dir, `hook event not captured: ${err instanceof Error ? err.message : String(err)}`);
   }

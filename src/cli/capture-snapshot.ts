@@ -150,6 +150,11 @@ async function take(dir: string, job: SnapshotJob, dead?: number): Promise<void>
   release(dir, job);
 }
 
+/** Takes `job` in this process, now (a hook that cannot leave it to a snapshot process): unless another taker has it. */
+export async function snapshotHere(dir: string, job: SnapshotJob): Promise<void> {
+  if (claim(dir, job, process.pid) === 'mine') await take(dir, job);
+}
+
 /** The snapshot process (`makima capture --snapshot <job>`): takes the job unless another taker has it. */
 export async function snapshotProcess(dir: string, session: string, id: string): Promise<void> {
   const job = readJob(path.join(snapshotsDir(dir), `${session}.json`));

@@ -2,10 +2,11 @@
 // event with the event's JSON on stdin; it must return fast and never fail the agent, so it does only
 // what must happen at that instant — the transcript's new whole lines as one spool file written with
 // an fsync — then leaves the rest to detached processes and exits 0: the network to the drainer
-// (capture-drain.ts), and at Stop (or after an edit, with --checkpoint-every edit) the commit of the
-// user's working tree to a snapshot process (capture-snapshot.ts), which every later event of the
-// session waits for before it goes on. Loaded without the CLI (bin/makima.js), so it imports only
-// Node and client-config.ts: docs/design.md §17.
+// (capture-drain.ts), and at Stop the commit of the user's working tree to a snapshot process
+// (capture-snapshot.ts), which every later event of the session waits for before it goes on. After
+// an edit (with --checkpoint-every edit) the hook commits the tree itself: the agent's next tool call
+// comes before any later event of capture's. Loaded without the CLI (bin/makima.js), so it imports
+// only Node and client-config.ts: docs/design.md §17.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -153,6 +154,8 @@ export interface CaptureOptions {
   startDrainer: (dir: string) => void;
   /** Starts the snapshot process of the owed `job` (the hook does not wait for it). */
   startSnapshot: (dir: string, job: SnapshotJob) => void;
+  /** Takes the owed `job` in the hook itself. */
+  snapshotHere: (dir: string, job: SnapshotJob) => Promise<void>;
   /** Returns once no snapshot of `session` is owed: waits for a running one, takes a dead one's itself. */
   awaitSnapshot: (dir: string, session: string, by: string) => Promise<void>;
 }
@@ -186,7 +189,7 @@ export function spoolEntry(dir: string, entry: SpoolEntry, piece = 0): void {
  * Handles one hook event: once no snapshot of the session is owed any more (the working tree the
  * last one commits is the one the agent left, since Claude Code waits for this hook before it goes
  * on), spools the event's new transcript lines; a checkpointing event then owes a snapshot, which
- * a detached process takes; any other starts the drainer.
+ * at Stop a detached process takes, and after an edit this hook; then the drainer is started.
  */
 export async function captureEvent(input: HookInput, options: CaptureOptions): Promise<void> {
   if (typeof input?.session_id !== 'string' || typeof input.transcript_path !== 'string' || typeof input.cwd !== 'string') {
@@ -220,9 +223,11 @@ export async function captureEvent(input: HookInput, options: CaptureOptions): P
   // The offset moves only once the lines are in the spool: a death between the two sends them twice, which the import takes once.
   const next = JSON.stringify({ ...state, offset: read.offset });
   if (next !== previous) writeDurably(stateFile(dir, input.session_id), next);
-  // The snapshot process drains once its checkpoint is spooled.
-  if (job) return options.startSnapshot(dir, job);
-  if (read.lines || fs.readdirSync(spoolDir(dir)).some((f) => f.endsWith('.json'))) options.startDrainer(dir);
+  // At Stop the agent's next step is the next prompt, whose hook waits for the snapshot; after an
+  // edit it is the next tool call, which no hook of capture's comes before: that snapshot is taken here.
+  if (job && event === 'Stop') return options.startSnapshot(dir, job); // it drains once its checkpoint is spooled
+  if (job) await options.snapshotHere(dir, job);
+  if (read.lines || job || fs.readdirSync(spoolDir(dir)).some((f) => f.endsWith('.json'))) options.startDrainer(dir);
 }
 
 /** Whether a live drainer holds the lock (then it picks up what was just spooled). */

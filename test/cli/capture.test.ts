@@ -236,7 +236,7 @@ describe('makima capture', () => {
     expect(task.checkpoints[0].files).toEqual(['src/down.ts']);
   }, 180_000);
 
-  it("takes the turn's snapshot after the Stop hook has returned, and the next event waits for it", async () => {
+  it("takes the turn's snapshot after the Stop hook has returned, and the next event waits for it; an edit's in its hook", async () => {
     const dave = await t.createUser('dave');
     const s = await session(dave);
     s.append(s.lines.slice(0, 3).join(''));
@@ -272,6 +272,16 @@ describe('makima capture', () => {
     expect(git(s.repo, 'show', `${cp.commitSha}:notes.held`)).toBe("the turn's notes\n");
     await eventually(async () => s.spooled() === 0, 'every event sent', 30_000);
     expect((await captured(dave, s.repo))!.checkpoints).toHaveLength(1);
+
+    // After an edit (--checkpoint-every edit) the hook commits the tree itself: no hook of capture's comes before the next tool call.
+    hold.arm('add');
+    fs.writeFileSync(path.join(s.repo, 'notes.held'), 'edited notes\n');
+    let atExit = '';
+    const edit = s.hook('PostToolUse', { tool_name: 'Edit' }, ['--checkpoint-every', 'edit']).then((r) => ((atExit = git(s.repo, 'rev-parse', ref).trim()), r));
+    await eventually(async () => hold.held(), 'the edit snapshot held', 30_000);
+    hold.release();
+    expect((await edit).code).toBe(0);
+    expect(git(s.repo, 'show', `${atExit}:notes.held`)).toBe('edited notes\n');
     expect(s.log()).not.toMatch(/taken late|not taken|went on/);
   }, 120_000);
 
