@@ -23,7 +23,7 @@ function readJob(marker: string): SnapshotJob | undefined {
   try {
     return JSON.parse(fs.readFileSync(marker, 'utf8')) as SnapshotJob;
   } catch {
-    return undefined; // none owed (or, torn, never: it is written whole)
+    return undefined; // none owed (it is written whole, through a rename, so never torn)
   }
 }
 
