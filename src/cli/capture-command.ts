@@ -13,8 +13,9 @@ export const capture: CliCommand = {
       .addOption(new Option('--checkpoint-every <when>', 'checkpoint at each turn end (stop) or also after each file edit (edit)').choices(['stop', 'edit']).default('stop'))
       .option('--flush', 'send what is spooled now, in the foreground, and say what is left')
       .addOption(new Option('--drain').hideHelp())
-      .action(async (opts: { checkpointEvery: string; flush?: boolean; drain?: boolean }) => {
-        const args = [...(opts.flush ? ['--flush'] : []), ...(opts.drain ? ['--drain'] : []), '--checkpoint-every', opts.checkpointEvery];
+      .addOption(new Option('--snapshot <session-and-job...>').hideHelp())
+      .action(async (opts: { checkpointEvery: string; flush?: boolean; drain?: boolean; snapshot?: string[] }) => {
+        const args = [...(opts.flush ? ['--flush'] : []), ...(opts.drain ? ['--drain'] : []), ...(opts.snapshot ? ['--snapshot', ...opts.snapshot] : []), '--checkpoint-every', opts.checkpointEvery];
         process.exitCode = await runCapture(args, process.argv[1]);
       }),
 };

@@ -1,16 +1,18 @@
 // `makima capture`: the Claude Code hook (docs/claude-code.md). Claude Code runs it at every hook
 // event with the event's JSON on stdin; it must return fast and never fail the agent, so it does only
-// what must happen at that instant — the transcript's new whole lines, and at Stop (or after an edit,
-// with --checkpoint-every edit) a commit of the user's working tree through a temporary index — as
-// one spool file written with an fsync, then leaves the network to a detached drainer
-// (capture-drain.ts) and exits 0. Loaded without the CLI (bin/makima.js), so it imports only Node
-// and client-config.ts: docs/design.md §17.
+// what must happen at that instant — the transcript's new whole lines as one spool file written with
+// an fsync — then leaves the rest to detached processes and exits 0: the network to the drainer
+// (capture-drain.ts), and at Stop the commit of the user's working tree to a snapshot process
+// (capture-snapshot.ts), which every later event of the session waits for before it goes on. After
+// an edit (with --checkpoint-every edit) the hook commits the tree itself: the agent's next tool call
+// comes before any later event of capture's. Loaded without the CLI (bin/makima.js), so it imports
+// only Node and client-config.ts: docs/design.md §17.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { configDir } from '../client-config.js';
-import { commitTree, git, repoAt, withStagedWorkingTree, type RepoAt } from './working-tree.js';
+import { repoAt } from './working-tree.js';
 
 /** What Claude Code sends on stdin (the fields capture reads). */
 export interface HookInput {
@@ -32,8 +34,8 @@ export interface SpoolEntry {
   checkpoint?: { sha: string; message: string };
 }
 
-/** Per-session state, written by the hook only. */
-interface SessionState {
+/** Per-session state, written by the hook, and by the snapshot it waits for (one at a time). */
+export interface SessionState {
   offset: number;
   /** The hook's cwd and its repository's top level, last time (a git call saved on events that make no checkpoint). */
   cwd?: string;
@@ -60,6 +62,11 @@ export function spoolDir(dir: string): string {
   return path.join(dir, 'spool');
 }
 
+/** Where pending snapshots of working trees wait, and their owners' locks (capture-snapshot.ts). */
+export function snapshotsDir(dir: string): string {
+  return path.join(dir, 'snapshots');
+}
+
 /** Appends a line to the capture log: capture never prints (stdout is Claude Code's to read). */
 export function logProblem(dir: string, what: string): void {
   try {
@@ -71,7 +78,7 @@ export function logProblem(dir: string, what: string): void {
 }
 
 /** A session id as a file name (Claude Code's are UUIDs; anything else is hashed). */
-function sessionFile(session: string): string {
+export function sessionFile(session: string): string {
   return /^[A-Za-z0-9_-]{1,100}$/.test(session) ? session : crypto.createHash('sha256').update(session).digest('hex');
 }
 
@@ -126,22 +133,17 @@ function chunks(lines: string): string[] {
   return out;
 }
 
-/**
- * Commits the working tree as it is (tracked and untracked, .gitignore respected) without touching
- * the user's index, HEAD, branch or stash (working-tree.ts): `commit-tree` on the previous capture
- * (and on HEAD when the user committed since), and `update-ref` of refs/makima/capture/<session>.
- * Returns null when nothing changed since the last capture.
- */
-async function commitWorkingTree(at: RepoAt, session: string, state: SessionState, message: string): Promise<{ sha: string; tree: string } | null> {
-  const { repo, head } = at;
-  return withStagedWorkingTree(at, async ({ tree }) => {
-    // Unchanged since the last capture (or, before the first, since HEAD): no checkpoint.
-    if (state.commit ? tree === state.tree && head === state.head : tree === at.headTree) return null;
-    const parents = state.commit ? [state.commit, ...(head && head !== state.head ? [head] : [])] : head ? [head] : [];
-    const sha = await commitTree(repo, tree, parents, message);
-    await git(repo, ['update-ref', '-m', 'makima capture', `refs/makima/capture/${sessionFile(session)}`, sha, ...(state.commit ? [state.commit] : [])]);
-    return { sha, tree };
-  });
+/** A commit of the working tree owed for an event: what the snapshot process takes (capture-snapshot.ts). */
+export interface SnapshotJob {
+  /** Unique per job, so that the locks of an old job never stand for a new one. */
+  job: string;
+  session: string;
+  event: string;
+  message: string;
+  cwd: string;
+  transcriptPath: string;
+  /** When the event happened (ms): the commit's date, so that taking the snapshot again makes the same commit. */
+  at: number;
 }
 
 export interface CaptureOptions {
@@ -150,54 +152,82 @@ export interface CaptureOptions {
   dir: string;
   /** How to start the drainer (the hook does not wait for it). */
   startDrainer: (dir: string) => void;
+  /** Starts the snapshot process of the owed `job` (the hook does not wait for it). */
+  startSnapshot: (dir: string, job: SnapshotJob) => void;
+  /** Takes the owed `job` in the hook itself. */
+  snapshotHere: (dir: string, job: SnapshotJob) => Promise<void>;
+  /** Returns once no snapshot of `session` is owed: waits for a running one, takes a dead one's itself. */
+  awaitSnapshot: (dir: string, session: string, by: string) => Promise<void>;
 }
 
-/** Handles one hook event: spools its new transcript lines and checkpoint, then starts the drainer. */
+/** The file that says a snapshot of `session` is owed (a SnapshotJob), there until it is taken. */
+export function snapshotMarker(dir: string, session: string): string {
+  return path.join(snapshotsDir(dir), `${sessionFile(session)}.json`);
+}
+
+export function stateFile(dir: string, session: string): string {
+  return path.join(dir, 'sessions', `${sessionFile(session)}.json`);
+}
+
+/** The session's state, and its text as read (to write it only when it changed). */
+export function readState(dir: string, session: string): { state: SessionState; text: string } {
+  try {
+    const text = fs.readFileSync(stateFile(dir, session), 'utf8');
+    return { state: { ...{ offset: 0 }, ...(JSON.parse(text) as Partial<SessionState>) }, text };
+  } catch {
+    return { state: { offset: 0 }, text: '' }; // a first event of this session
+  }
+}
+
+/** Writes `entry` to the spool under a name that sorts in the order the events happened. */
+export function spoolEntry(dir: string, entry: SpoolEntry, piece = 0): void {
+  const name = `${Date.now().toString().padStart(15, '0')}-${process.hrtime.bigint().toString().padStart(20, '0')}-${piece}.json`;
+  writeDurably(path.join(spoolDir(dir), name), JSON.stringify(entry));
+}
+
+/**
+ * Handles one hook event: once no snapshot of the session is owed any more (the working tree the
+ * last one commits is the one the agent left, since Claude Code waits for this hook before it goes
+ * on), spools the event's new transcript lines; a checkpointing event then owes a snapshot, which
+ * at Stop a detached process takes, and after an edit this hook; then the drainer is started.
+ */
 export async function captureEvent(input: HookInput, options: CaptureOptions): Promise<void> {
   if (typeof input?.session_id !== 'string' || typeof input.transcript_path !== 'string' || typeof input.cwd !== 'string') {
     throw new Error('the hook input has no session_id, transcript_path or cwd');
   }
   const { dir } = options;
-  const sessions = path.join(dir, 'sessions');
-  const spool = spoolDir(dir);
-  fs.mkdirSync(sessions, { recursive: true });
-  fs.mkdirSync(spool, { recursive: true });
-  const stateFile = path.join(sessions, `${sessionFile(input.session_id)}.json`);
-  let state: SessionState = { offset: 0 };
-  let previous = '';
-  try {
-    previous = fs.readFileSync(stateFile, 'utf8');
-    state = { ...state, ...(JSON.parse(previous) as SessionState) };
-  } catch {
-    // A first event of this session.
-  }
-  const read = newLines(input.transcript_path, state.offset);
   const event = input.hook_event_name;
+  fs.mkdirSync(path.join(dir, 'sessions'), { recursive: true });
+  fs.mkdirSync(spoolDir(dir), { recursive: true });
+  await options.awaitSnapshot(dir, input.session_id, event);
+  const { state: last, text: previous } = readState(dir, input.session_id);
+  let state = last;
+  const read = newLines(input.transcript_path, state.offset);
   const checkpointNow = event === 'Stop' || (options.checkpointEvery === 'edit' && event === 'PostToolUse' && EDIT_TOOLS.has(input.tool_name ?? ''));
-  const at = checkpointNow || state.cwd !== input.cwd || !state.repo ? await repoAt(input.cwd) : { repo: state.repo, gitDir: '', head: null, headTree: null };
-  state = { ...state, cwd: input.cwd, repo: at.repo };
-  let checkpoint: SpoolEntry['checkpoint'];
-  if (checkpointNow) {
-    const message = event === 'Stop' ? 'end of turn (makima capture)' : `after ${input.tool_name} (makima capture)`;
-    const made = await commitWorkingTree(at, input.session_id, state, message);
-    if (made) {
-      checkpoint = { sha: made.sha, message };
-      state = { ...state, commit: made.sha, tree: made.tree, head: at.head ?? undefined };
-    }
+  // The repository's top level, from the last event when the cwd is the same: the snapshot process asks git again.
+  const repo = state.cwd === input.cwd && state.repo ? state.repo : (await repoAt(input.cwd)).repo;
+  state = { ...state, cwd: input.cwd, repo };
+  if (read.lines) {
+    const pieces = chunks(read.lines);
+    pieces.forEach((lines, i) => spoolEntry(dir, { session: input.session_id, event, repo, transcriptPath: input.transcript_path, lines }, i));
   }
-  if (read.lines || checkpoint) {
-    const pieces = read.lines ? chunks(read.lines) : [''];
-    pieces.forEach((lines, i) => {
-      const entry: SpoolEntry = { session: input.session_id, event, repo: at.repo, transcriptPath: input.transcript_path, lines, ...(i === pieces.length - 1 && checkpoint ? { checkpoint } : {}) };
-      // Named so that the file names sort in the order the events happened.
-      const name = `${Date.now().toString().padStart(15, '0')}-${process.hrtime.bigint().toString().padStart(20, '0')}-${i}.json`;
-      writeDurably(path.join(spool, name), JSON.stringify(entry));
-    });
+  let job: SnapshotJob | undefined;
+  if (checkpointNow) {
+    // Owed before the offset moves: a death between the two takes the snapshot and sends the lines again (imported once).
+    const message = event === 'Stop' ? 'end of turn (makima capture)' : `after ${input.tool_name} (makima capture)`;
+    const id = `${sessionFile(input.session_id)}.${Date.now().toString(36)}${crypto.randomBytes(4).toString('hex')}`;
+    job = { job: id, session: input.session_id, event, message, cwd: input.cwd, transcriptPath: input.transcript_path, at: Date.now() };
+    fs.mkdirSync(snapshotsDir(dir), { recursive: true });
+    writeDurably(snapshotMarker(dir, input.session_id), JSON.stringify(job));
   }
   // The offset moves only once the lines are in the spool: a death between the two sends them twice, which the import takes once.
   const next = JSON.stringify({ ...state, offset: read.offset });
-  if (next !== previous) writeDurably(stateFile, next);
-  if (read.lines || checkpoint || fs.readdirSync(spool).some((f) => f.endsWith('.json'))) options.startDrainer(dir);
+  if (next !== previous) writeDurably(stateFile(dir, input.session_id), next);
+  // At Stop the agent's next step is the next prompt, whose hook waits for the snapshot; after an
+  // edit it is the next tool call, which no hook of capture's comes before: that snapshot is taken here.
+  if (job && event === 'Stop') return options.startSnapshot(dir, job); // it drains once its checkpoint is spooled
+  if (job) await options.snapshotHere(dir, job);
+  if (read.lines || job || fs.readdirSync(spoolDir(dir)).some((f) => f.endsWith('.json'))) options.startDrainer(dir);
 }
 
 /** Whether a live drainer holds the lock (then it picks up what was just spooled). */

@@ -27,6 +27,11 @@ export async function repoAt(cwd: string): Promise<RepoAt> {
   return { repo, gitDir, head: head ?? null, headTree: headTree ?? null };
 }
 
+/** The temporary index of process `pid` in the git directory (left behind when that process was killed). */
+export function temporaryIndex(gitDir: string, pid = process.pid): string {
+  return path.join(gitDir, `makima-capture-${pid}.index`);
+}
+
 /** The working tree staged in a temporary index: the environment that uses that index, and its tree. */
 export interface StagedWorkingTree {
   env: NodeJS.ProcessEnv;
@@ -40,7 +45,7 @@ export interface StagedWorkingTree {
  * untracked ones); a copy of theirs also keeps every file they track, ignored or not, as theirs does.
  */
 export async function withStagedWorkingTree<T>(at: RepoAt, use: (staged: StagedWorkingTree) => Promise<T>): Promise<T> {
-  const index = path.join(at.gitDir, `makima-capture-${process.pid}.index`);
+  const index = temporaryIndex(at.gitDir);
   try {
     try {
       fs.copyFileSync(path.join(at.gitDir, 'index'), index);
@@ -56,11 +61,13 @@ export async function withStagedWorkingTree<T>(at: RepoAt, use: (staged: StagedW
   }
 }
 
-/** `git commit-tree`, with an identity of its own when the user has none configured. */
-export async function commitTree(repo: string, tree: string, parents: string[], message: string): Promise<string> {
+/** `git commit-tree`, with an identity of its own when the user has none configured; `date` (to the second) makes it the same commit each time. */
+export async function commitTree(repo: string, tree: string, parents: string[], message: string, date?: Date): Promise<string> {
   const args = ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message];
+  const stamp = date ? `${Math.floor(date.getTime() / 1000)} +0000` : undefined;
+  const dated = { ...process.env, ...(stamp ? { GIT_AUTHOR_DATE: stamp, GIT_COMMITTER_DATE: stamp } : {}) };
   const identity = { GIT_AUTHOR_NAME: 'makima capture', GIT_AUTHOR_EMAIL: 'capture@makima.invalid', GIT_COMMITTER_NAME: 'makima capture', GIT_COMMITTER_EMAIL: 'capture@makima.invalid' };
-  return (await git(repo, args).catch(() => git(repo, args, { ...process.env, ...identity }))).trim();
+  return (await git(repo, args, dated).catch(() => git(repo, args, { ...dated, ...identity }))).trim();
 }
 
 /**

@@ -1,8 +1,9 @@
 // `makima capture` as Claude Code runs it: a real process per hook event with the event's JSON on
 // stdin, a Claude Code transcript growing between events, a real server (docs/claude-code.md). The
 // session's task appears and grows, each turn's end is a checkpoint of the working tree with the
-// user's git state untouched, and events spooled while the server is down are sent in order, exactly
-// once — also when the drainer is killed mid-send.
+// user's git state untouched — taken after the Stop hook has returned, with the next event waiting
+// for it, and taken by that event when its process was killed — and events spooled while the server
+// is down are sent in order, exactly once — also when the drainer is killed mid-send.
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -87,6 +88,45 @@ function treeFromScratch(repo: string): string {
     return execFileSync('git', ['write-tree'], { cwd: repo, env, encoding: 'utf8' }).trim();
   } finally {
     fs.rmSync(env.GIT_INDEX_FILE, { force: true });
+  }
+}
+
+/**
+ * Holds the next snapshot of `repo` where `arm` says, so that a test can act while it runs: in its
+ * `git add`, at a new file `*.held` (a clean filter), or once its `update-ref` of the capture ref is
+ * done (a reference-transaction hook); `held` says it is held, until `release`.
+ */
+function holdSnapshots(repo: string, home: string) {
+  const file = (name: string) => path.join(home, name);
+  const wait = `touch '${file('held')}'\nwhile [ ! -e '${file('release')}' ]; do sleep 0.02; done\n`;
+  fs.writeFileSync(file('hold-add.sh'), `#!/bin/sh\nif [ -e '${file('armed-add')}' ]; then\n${wait}fi\ncat\n`, { mode: 0o755 });
+  git(repo, 'config', 'filter.hold.clean', file('hold-add.sh'));
+  fs.writeFileSync(path.join(repo, '.gitattributes'), '*.held filter=hold\n');
+  const refHook = `#!/bin/sh\nrefs=$(cat)\n[ "$1" = committed ] && [ -e '${file('armed-ref')}' ] || exit 0\necho "$refs" | grep -q ' refs/makima/capture/' || exit 0\n${wait}`;
+  fs.writeFileSync(path.join(repo, '.git', 'hooks', 'reference-transaction'), refHook, { mode: 0o755 });
+  return {
+    held: () => fs.existsSync(file('held')),
+    release: () => fs.writeFileSync(file('release'), ''),
+    arm: (where: 'add' | 'ref') => {
+      for (const name of ['held', 'release', 'armed-add', 'armed-ref']) fs.rmSync(file(name), { force: true });
+      fs.writeFileSync(file(`armed-${where}`), '');
+    },
+  };
+}
+
+/** The pid of the process taking the session's owed snapshot (its lock in capture's snapshots folder). */
+function snapshotTaker(spool: string): number | undefined {
+  const dir = path.join(spool, '..', 'snapshots');
+  const lock = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.lock')) : undefined;
+  return lock ? Number(fs.readFileSync(path.join(dir, lock), 'utf8')) : undefined;
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+  } catch {
+    return false;
   }
 }
 
@@ -194,5 +234,114 @@ describe('makima capture', () => {
     expect(records).toBe(fixtureMessages);
     expect(task.checkpoints).toHaveLength(1);
     expect(task.checkpoints[0].files).toEqual(['src/down.ts']);
+  }, 180_000);
+
+  it("takes the turn's snapshot after the Stop hook has returned, and the next event waits for it; an edit's in its hook", async () => {
+    const dave = await t.createUser('dave');
+    const s = await session(dave);
+    s.append(s.lines.slice(0, 3).join(''));
+    await s.hook('UserPromptSubmit');
+    await eventually(async () => (await captured(dave, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const hold = holdSnapshots(s.repo, s.env.HOME);
+    hold.arm('add');
+
+    // The turn ends with two files written; the Stop hook returns while its snapshot is held mid-`git add`.
+    s.append(s.lines.slice(3, 6).join(''));
+    fs.writeFileSync(path.join(s.repo, 'src/parser.ts'), 'export function parse() {}\n');
+    fs.writeFileSync(path.join(s.repo, 'notes.held'), 'the turn\'s notes\n');
+    expect(await s.hook('Stop')).toEqual({ code: 0, stdout: '', stderr: '' });
+    await eventually(async () => hold.held(), 'the snapshot held after the hook returned', 30_000);
+    const ref = `refs/makima/capture/${s.sessionId}`;
+    expect(git(s.repo, 'for-each-ref', ref)).toBe('');
+
+    // The user's next prompt: its hook waits for the snapshot, and is still waiting once it has said so.
+    s.append(s.lines[6]);
+    let exited = false;
+    const next = s.hook('UserPromptSubmit').then((r) => ((exited = true), r));
+    await eventually(async () => /UserPromptSubmit has waited 2 s for the snapshot of Stop/.test(s.log()), 'the next event waiting', 30_000);
+    expect(exited).toBe(false);
+    hold.release();
+    expect(await next).toEqual({ code: 0, stdout: '', stderr: '' });
+    // The hook returned only once the checkpoint was made: the agent's next edit comes after it.
+    const madeBeforeNext = git(s.repo, 'rev-parse', ref).trim();
+    fs.writeFileSync(path.join(s.repo, 'src/parser.ts'), 'export function parse() { return 1; }\n');
+    const task = await eventually(async () => ((await captured(dave, s.repo))?.checkpoints.length === 1 ? captured(dave, s.repo) : undefined), 'the checkpoint', 30_000);
+    const cp = task!.checkpoints[0];
+    expect(cp.commitSha).toBe(madeBeforeNext);
+    expect(git(s.repo, 'show', `${cp.commitSha}:src/parser.ts`)).toBe('export function parse() {}\n');
+    expect(git(s.repo, 'show', `${cp.commitSha}:notes.held`)).toBe("the turn's notes\n");
+    await eventually(async () => s.spooled() === 0, 'every event sent', 30_000);
+    expect((await captured(dave, s.repo))!.checkpoints).toHaveLength(1);
+
+    // After an edit (--checkpoint-every edit) the hook commits the tree itself: no hook of capture's comes before the next tool call.
+    hold.arm('add');
+    fs.writeFileSync(path.join(s.repo, 'notes.held'), 'edited notes\n');
+    let atExit = '';
+    const edit = s.hook('PostToolUse', { tool_name: 'Edit' }, ['--checkpoint-every', 'edit']).then((r) => ((atExit = git(s.repo, 'rev-parse', ref).trim()), r));
+    await eventually(async () => hold.held(), 'the edit snapshot held', 30_000);
+    hold.release();
+    expect((await edit).code).toBe(0);
+    expect(git(s.repo, 'show', `${atExit}:notes.held`)).toBe('edited notes\n');
+    expect(s.log()).not.toMatch(/taken late|not taken|went on/);
+  }, 120_000);
+
+  it('takes a killed snapshot at the next event, or at --flush, and sends everything in order exactly once', async () => {
+    const erin = await t.createUser('erin');
+    const s = await session(erin);
+    s.append(s.lines.slice(0, 3).join(''));
+    await s.hook('UserPromptSubmit');
+    await eventually(async () => (await captured(erin, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const hold = holdSnapshots(s.repo, s.env.HOME);
+
+    /** A turn whose snapshot process is killed (SIGKILL) while it is held, in its `git add` or after its commit. */
+    const killedTurn = async (lines: string, file: string, where: 'add' | 'ref' = 'add') => {
+      hold.arm(where);
+      s.append(lines);
+      fs.writeFileSync(path.join(s.repo, file), `export const turn = '${file}';\n`);
+      fs.writeFileSync(path.join(s.repo, 'notes.held'), `notes of ${file}\n`);
+      await s.hook('Stop');
+      await eventually(async () => hold.held(), 'the snapshot held', 30_000);
+      const pid = snapshotTaker(s.spool)!;
+      process.kill(pid, 'SIGKILL');
+      await eventually(async () => !running(pid), 'the snapshot process gone', 30_000);
+      hold.release();
+      // The killed process's `git add` goes on once released; it holds its temporary index's lock until it is done.
+      if (where === 'add') await eventually(async () => !fs.existsSync(path.join(s.repo, '.git', `makima-capture-${pid}.index.lock`)), 'its git add done', 30_000);
+      return pid;
+    };
+
+    // Killed; the next prompt's hook takes the snapshot before it returns, and says so.
+    const first = await killedTurn(s.lines.slice(3, 6).join(''), 'src/one.ts');
+    s.append(s.lines[6]);
+    expect(await s.hook('UserPromptSubmit')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by UserPromptSubmit: its process \\(pid ${first}\\) died`));
+    const ref = `refs/makima/capture/${s.sessionId}`;
+    const one = git(s.repo, 'rev-parse', ref).trim();
+    expect(git(s.repo, 'show', `${one}:src/one.ts`)).toBe("export const turn = 'src/one.ts';\n");
+
+    // Killed once its commit is made and the ref moved: taken again, it is the same commit, recorded once.
+    const late = await killedTurn('', 'src/late.ts', 'ref');
+    const made = await eventually(async () => (git(s.repo, 'rev-parse', ref).trim() !== one ? git(s.repo, 'rev-parse', ref).trim() : undefined), 'the ref moved by the killed snapshot', 30_000);
+    expect(await s.hook('PostToolUse', { tool_name: 'Bash' })).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by PostToolUse: its process \\(pid ${late}\\) died`));
+    expect(s.log()).not.toMatch(/not taken/);
+    expect(git(s.repo, 'rev-parse', ref).trim()).toBe(made);
+    // The killed process's temporary index is not left in the user's git directory.
+    expect(fs.readdirSync(path.join(s.repo, '.git')).filter((f) => f.startsWith('makima-capture-'))).toEqual([]);
+
+    // Killed again, with the server down; --flush takes it and sends the rest.
+    await t.restart(async () => {
+      const second = await killedTurn(s.lines.slice(7).join(''), 'src/two.ts');
+      const flushed = await runMakima(['capture', '--flush'], s.env);
+      expect(flushed.code).toBe(1);
+      expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by capture --flush: its process \\(pid ${second}\\) died`));
+    });
+    expect((await runMakima(['capture', '--flush'], s.env)).stdout).toMatch(/, 0 left in /);
+    const task = (await captured(erin, s.repo))!;
+    const records = await t.db.prisma.transcriptRecord.count({ where: { taskId: Buffer.from(task.id, 'base64').toString().split(':')[1] } });
+    expect(records).toBe(s.lines.filter((l) => /"type": "(user|assistant)"/.test(l)).length);
+    expect(task.checkpoints.map((c) => c.files)).toEqual([['.gitattributes', 'notes.held', 'src/one.ts'], ['notes.held', 'src/late.ts'], ['notes.held', 'src/two.ts']]);
+    expect(task.checkpoints.map((c) => c.commitSha)).toEqual([one, made, git(s.repo, 'rev-parse', ref).trim()]);
+    expect(git(s.repo, 'rev-parse', `${made}^`).trim()).toBe(one);
   }, 180_000);
 });
