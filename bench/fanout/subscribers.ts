@@ -3,6 +3,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { nowMs, TIMELINE_SUBSCRIPTION, type BenchEventData } from './payload.js';
+import { mapWithConcurrency } from '../lib/concurrency.js';
 
 export interface SubscriberSet {
   /** Every measured event received, by any subscriber: its write batch and when it arrived. */
@@ -18,7 +19,7 @@ export interface SubscriberSet {
 }
 
 /**
- * Subscribers connecting at once. makima spends several ms of CPU on each new socket (the token
+ * Subscribers connecting at once (each next one as soon as one is acknowledged). makima spends several ms of CPU on each new socket (the token
  * check among it); a wave so large that its last connection_init waits more than graphql-ws's 3 s
  * init timeout is closed with 4408, which measures the connect storm rather than the fan-out.
  */
@@ -88,10 +89,8 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
           },
         );
       });
-  // In waves: ten thousand sockets opened in the same instant overflow the server's accept backlog
-  // (closed with 1006 before the handshake) and its init timeout (4408); see CONNECT_WAVE.
-  for (let from = 0; from < subscribers.length; from += CONNECT_WAVE) {
-    await Promise.all(subscribers.slice(from, from + CONNECT_WAVE).map((s, j) => connect(s, from + j)));
-  }
+  // CONNECT_WAVE at a time: ten thousand sockets opened in the same instant overflow the server's
+  // accept backlog (closed with 1006 before the handshake) and its init timeout (4408).
+  await mapWithConcurrency(subscribers, CONNECT_WAVE, connect);
   return set;
 }
