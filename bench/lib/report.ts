@@ -1,10 +1,11 @@
 // Printing a benchmark's table and writing its figures to bench/results/<name>.json, together with
-// the machine they came from.
+// the machine they came from and what they measured (provenance.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Table from 'cli-table3';
 import { REPO_ROOT } from './children.js';
+import { provenance } from './provenance.js';
 
 export const RESULTS_DIR = path.join(REPO_ROOT, 'bench/results');
 
@@ -53,12 +54,12 @@ export function printTable(spec: TableSpec): void {
   console.log(table.toString());
 }
 
-/** Writes the figures atomically (a partial file never replaces the last good one). */
+/** Writes the figures, with their provenance, atomically (a partial file never replaces the last good one). */
 export function writeResults(name: string, results: Record<string, unknown>): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${name}.json`);
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(results, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  fs.writeFileSync(tmp, JSON.stringify({ provenance: provenance(), ...results }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
   fs.renameSync(tmp, file);
   return path.relative(process.cwd(), file);
 }
