@@ -33,6 +33,7 @@ const envSchema = z.object({
   MAKIMA_TEST_CRASH_FILE: z.string().min(1).optional(),
   // Running in production (docs/operations.md, "Running in production").
   MAKIMA_PG_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
+  MAKIMA_TRANSACTION_MAX_WAIT_MS: z.coerce.number().int().min(10).max(600_000).default(30_000),
   MAKIMA_CORS_ORIGINS: z.string().optional(),
   MAKIMA_METRICS: flag.default(true),
   MAKIMA_PERSISTED_OPERATIONS: z.string().min(1).optional(),
@@ -88,6 +89,8 @@ export interface Config {
   testCrashFile: string | undefined;
   /** Connections in the PostgreSQL pool (besides the one LISTEN connection); ignored for PGlite. */
   pgPoolSize: number;
+  /** How long a transaction waits for a database connection before the operation is SERVER_BUSY (db/transaction.ts). */
+  transactionMaxWaitMs: number;
   /** Origins a browser may call the API from (CORS); empty: none but the server's own. `*`: any, without credentials. */
   corsOrigins: string[];
   /** Whether /metrics serves Prometheus metrics. */
@@ -166,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     clientToken: e.MAKIMA_TOKEN,
     testCrashFile: e.MAKIMA_TEST_CRASH_FILE,
     pgPoolSize: e.MAKIMA_PG_POOL_SIZE,
+    transactionMaxWaitMs: e.MAKIMA_TRANSACTION_MAX_WAIT_MS,
     corsOrigins: origins.data,
     metrics: e.MAKIMA_METRICS,
     persistedOperationsFile: e.MAKIMA_PERSISTED_OPERATIONS === undefined ? undefined : path.resolve(cwd, e.MAKIMA_PERSISTED_OPERATIONS),

@@ -5,7 +5,7 @@ import { dataWithGlobalIds, withGlobalIds } from './global-id.js';
 
 /** Every `extensions.code` the API answers with: the one list (the server's error policy reads it too). */
 export const ERROR_CODES = [
-  ...['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED'],
+  ...['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT', 'GIT_ERROR', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED', 'SERVER_BUSY'],
   // Apollo's persisted-query protocol signals (PersistedQueryError below).
   ...['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED'],
 ] as const;
@@ -88,6 +88,17 @@ export class SubscriberTooSlowError extends MakimaError {
 export class RateLimitedError extends MakimaError {
   constructor(limit: number, windowSeconds: number, retryAfterSeconds: number) {
     super('RATE_LIMITED', `rate limit reached: ${limit} operations per ${windowSeconds} s for this token; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+}
+
+/**
+ * The server could not start the operation's transaction in time: every database connection was
+ * taken by others for longer than MAKIMA_TRANSACTION_MAX_WAIT_MS (db/transaction.ts). Nothing was
+ * done, so a client may send the same request again; HTTP 503 with Retry-After (http/status.ts).
+ */
+export class ServerBusyError extends MakimaError {
+  constructor(retryAfterSeconds = 1) {
+    super('SERVER_BUSY', `the server is busy: no database connection came free in time; nothing was done, retry in ${retryAfterSeconds} s`, { retryAfterSeconds, retryable: true });
   }
 }
 

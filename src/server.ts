@@ -56,9 +56,46 @@ export interface StartOptions {
   wsKeepAliveMs?: number;
 }
 
+/** Bytes of log lines gathered before one write to stderr (docs/operations.md, "Request logs"). */
+export const LOG_BUFFER_BYTES = 4096;
+/** The longest a line waits in that buffer when few are written. */
+export const LOG_FLUSH_MS = 1000;
+
+/**
+ * The server's logger. Logs go to stderr so that stdout stays for what a command prints for people
+ * and scripts; asynchronously, gathered in buffers of LOG_BUFFER_BYTES (pino's sonic-boom), so that
+ * a request's line costs a copy rather than a write(2). pino writes what is left synchronously when
+ * the process exits — a clean stop or an uncaught error — and `makima serve` on a fatal signal
+ * (flushLogsOnFatalSignals). A silent logger writes nothing and needs no buffer.
+ */
 export function createLogger(config: Config): Logger {
-  // Logs go to stderr so that stdout stays for what a command prints for people and scripts.
-  return pino({ level: config.logLevel, base: undefined }, pino.destination(2));
+  if (config.logLevel === 'silent') return pino({ level: 'silent' }, pino.destination(2));
+  return pino({ level: config.logLevel, base: undefined }, pino.destination({ dest: 2, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
+}
+
+/** Signals that end the process without an `exit` event, so without pino's last flush. */
+const FATAL_SIGNALS = ['SIGHUP', 'SIGQUIT'] as const;
+
+/**
+ * On a signal that would kill the process at once, writes the buffered log lines first, then dies
+ * of that same signal (its exit status says so). A flush that cannot finish (stderr's reader gone)
+ * is given up after LOG_FLUSH_MS. SIGKILL cannot be caught: up to LOG_BUFFER_BYTES may then be lost.
+ */
+export function flushLogsOnFatalSignals(logger: Logger): void {
+  for (const signal of FATAL_SIGNALS) {
+    const onSignal = () => {
+      let dying = false;
+      const die = () => {
+        if (dying) return;
+        dying = true;
+        process.off(signal, onSignal);
+        process.kill(process.pid, signal);
+      };
+      setTimeout(die, LOG_FLUSH_MS).unref();
+      logger.flush(die);
+    };
+    process.on(signal, onSignal);
+  }
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
@@ -66,7 +103,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logger = options.logger ?? createLogger(config);
   // Read before anything opens: a bad file stops the start with a ConfigError.
   const persisted = config.persistedOperationsFile ? loadPersistedOperations(config.persistedOperationsFile, config.persistedOnly) : undefined;
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize, connectTimeoutMs: config.pgConnectTimeoutMs }));
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize, connectTimeoutMs: config.pgConnectTimeoutMs, transactionMaxWaitMs: config.transactionMaxWaitMs }));
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'applied database migrations');

@@ -16,7 +16,7 @@ export async function openConfiguredDatabase(config: Config): Promise<Database> 
   const { openDatabase, DataDirLockedError } = await import('../db/database.js');
   let db: Database;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize, connectTimeoutMs: config.pgConnectTimeoutMs });
+    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.pgPoolSize, connectTimeoutMs: config.pgConnectTimeoutMs, transactionMaxWaitMs: config.transactionMaxWaitMs });
   } catch (err) {
     if (err instanceof DataDirLockedError) throw new DataDirHeldError(err.message);
     throw err;

@@ -33,8 +33,10 @@ function defineServe(cmd: Command): void {
       let localToken: LocalToken | undefined;
       try {
         await migrateDatabase(db);
-        const { startServer } = await import('../server.js');
-        server = await listening(config, () => startServer({ config, db }));
+        const { createLogger, flushLogsOnFatalSignals, startServer } = await import('../server.js');
+        const logger = createLogger(config);
+        flushLogsOnFatalSignals(logger);
+        server = await listening(config, () => startServer({ config, db, logger }));
         // After listening, so that a port taken since the check above leaves no new user behind.
         if (!config.databaseUrl) {
           localToken = await ensureLocalUser(config, db);

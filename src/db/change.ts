@@ -2,11 +2,12 @@
 // last, under a per-owner transaction-scoped lock so that, for each owner, `seq` order is commit
 // order (docs/design.md §6, §9). Writers of different users never wait on each other.
 // Changes that also move git build on it: src/modules/tasks/change-with-git.ts.
-import type { HistoryEventType, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { HistoryEventType, PrismaClient } from '../generated/prisma/client.js';
 import { takeActor, type Actor } from './actor.js';
 import type { Database, RawTransaction } from './database.js';
+import { transaction, type Tx } from './transaction.js';
 
-export type Tx = Prisma.TransactionClient;
+export type { Tx } from './transaction.js';
 
 /** One history event as a change records it; built through the typed catalogue (modules/history/catalogue.ts). */
 export interface HistoryEventDraft {
@@ -114,31 +115,28 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
   let refusal: Error | undefined;
   let committedEvents = 0;
   try {
-    const result = await prisma.$transaction(
-      async (tx) => {
-        const drafts: HistoryEventDraft[] = [];
-        let value: T | undefined;
-        try {
-          value = await fn(tx, (e) => drafts.push(e));
-        } catch (err) {
-          if (!(err instanceof RefuseAfterCommit)) throw err;
-          refusal = err.error;
-        }
-        if (drafts.length === 0) {
-          if (refusal) throw refusal;
-          if (value === null) throw new NothingChanged();
-          throw new NoHistoryEventError();
-        }
-        const actor = takeActor();
-        await insertHistoryEvents(
-          tx,
-          drafts.map((d) => ({ ...d, actor: d.actor ?? actor })),
-        );
-        committedEvents = drafts.length;
-        return value as T;
-      },
-      { timeout: 60_000, maxWait: 30_000 },
-    );
+    const result = await transaction(prisma, async (tx) => {
+      const drafts: HistoryEventDraft[] = [];
+      let value: T | undefined;
+      try {
+        value = await fn(tx, (e) => drafts.push(e));
+      } catch (err) {
+        if (!(err instanceof RefuseAfterCommit)) throw err;
+        refusal = err.error;
+      }
+      if (drafts.length === 0) {
+        if (refusal) throw refusal;
+        if (value === null) throw new NothingChanged();
+        throw new NoHistoryEventError();
+      }
+      const actor = takeActor();
+      await insertHistoryEvents(
+        tx,
+        drafts.map((d) => ({ ...d, actor: d.actor ?? actor })),
+      );
+      committedEvents = drafts.length;
+      return value as T;
+    });
     written.historyEvents += committedEvents;
     if (refusal) throw refusal;
     return result;

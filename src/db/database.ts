@@ -9,6 +9,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { TRANSACTION_TIMEOUT_MS } from './transaction.js';
+import { ServerBusyError } from '../errors.js';
 
 export { DataDirLockedError } from './data-dir-lock.js';
 
@@ -78,27 +80,55 @@ export interface OpenOptions {
   poolSize?: number;
   /** PostgreSQL: how long opening a connection may take (MAKIMA_PG_CONNECT_TIMEOUT_MS; default 10 s). */
   connectTimeoutMs?: number;
+  /** How long a transaction may wait for a connection before it is SERVER_BUSY (MAKIMA_TRANSACTION_MAX_WAIT_MS; default 30 s). */
+  transactionMaxWaitMs?: number;
+}
+
+/**
+ * A connection of the pool for a raw transaction, as Prisma's maxWait bounds its own: one that
+ * waited in the pool's queue longer than `maxWaitMs` (or than the pool's own connect timeout) is
+ * ServerBusyError (db/transaction.ts); a late connection is handed back. A failure to open a new
+ * connection (nothing queued) is the database's fault and stays as it is.
+ */
+async function connectWithin(pool: pg.Pool, poolSize: number, maxWaitMs: number): Promise<pg.PoolClient> {
+  const queued = pool.idleCount === 0 && pool.totalCount >= poolSize;
+  const connecting = pool.connect();
+  if (!queued) return connecting;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ServerBusyError()), maxWaitMs)));
+  try {
+    return await Promise.race([connecting, late]);
+  } catch (err) {
+    connecting.then((client) => client.release(), () => undefined);
+    if (err instanceof ServerBusyError) throw err;
+    throw new ServerBusyError();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.onQuery, options.poolSize, options.connectTimeoutMs);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
   return openPGlite(options);
 }
 
-function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery: OpenOptions['onQuery']): PrismaClient {
-  if (!onQuery) return new PrismaClient({ adapter });
+function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery, transactionMaxWaitMs = 30_000 }: OpenOptions): PrismaClient {
+  // Every transaction's bounds (db/transaction.ts): one wait for a connection, one run time.
+  const transactionOptions = { maxWait: transactionMaxWaitMs, timeout: TRANSACTION_TIMEOUT_MS };
+  if (!onQuery) return new PrismaClient({ adapter, transactionOptions });
   // Query events cost a serialization of every query's parameters, so they are only on when asked for.
-  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  const client = new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] });
   client.$on('query', (e) => onQuery(e.query, e.params));
   return client as unknown as PrismaClient;
 }
 
-async function openPostgres(url: string, onQuery: OpenOptions['onQuery'], poolSize = 10, connectTimeoutMs = 10_000): Promise<Database> {
+async function openPostgres(url: string, options: OpenOptions): Promise<Database> {
+  const { poolSize = 10, connectTimeoutMs = 10_000, transactionMaxWaitMs = 30_000 } = options;
   // Without a connect timeout a host that drops packets hangs every connection attempt (and a
   // start) for as long as the kernel retries: minutes.
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: connectTimeoutMs });
   pool.on('error', () => undefined); // an idle client's error is reported again on its next use
-  const prisma = createPrisma(new PrismaPg(pool), onQuery);
+  const prisma = createPrisma(new PrismaPg(pool), options);
   const handlers = new Map<string, Set<(payload: string) => void>>();
   let listener: Promise<pg.Client> | undefined;
   let closed = false;
@@ -147,7 +177,7 @@ async function openPostgres(url: string, onQuery: OpenOptions['onQuery'], poolSi
       return (await pool.query(sql, params as unknown[])).rows;
     },
     async rawTransaction(fn) {
-      const client = await pool.connect();
+      const client = await connectWithin(pool, poolSize, transactionMaxWaitMs);
       // BEGIN travels with the first statement and COMMIT with queryAndCommit's, as one simple-protocol
       // query each: a hot path's five round trips become three.
       let state = 'new' as 'new' | 'open' | 'committed';
@@ -214,7 +244,7 @@ async function openPGlite(options: OpenOptions): Promise<Database> {
     }
   }
   const pglite = db;
-  const prisma = createPrisma(new PrismaPGlite(pglite), options.onQuery);
+  const prisma = createPrisma(new PrismaPGlite(pglite), options);
   return {
     engine: 'pglite',
     prisma,

@@ -6,6 +6,7 @@ import type { ServiceContext } from '../../context.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { ApiToken, PrismaClient } from '../../generated/prisma/client.js';
 import { globalId } from '../../global-id.js';
+import { transaction } from '../../db/transaction.js';
 import type { TokenScope } from '../../generated/prisma/enums.js';
 
 export const TOKEN_PREFIX = 'mk_';
@@ -36,7 +37,7 @@ export async function createUser(prisma: PrismaClient, name: string, tokenName =
   if (!trimmed) throw new BadInputError('a user needs a non-empty name', 'name');
   if (trimmed.length > MAX_USER_NAME_LENGTH) throw new BadInputError(`a user's name is at most ${MAX_USER_NAME_LENGTH} characters`, 'name');
   const token = newToken();
-  const user = await prisma.$transaction(async (tx) => {
+  const user = await transaction(prisma, async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('makima_users'))`;
     const isAdmin = (await tx.user.count()) === 0;
     return tx.user.create({ data: { name: trimmed, isAdmin, tokens: { create: { name: tokenName, tokenHash: hashToken(token) } } } });
@@ -75,7 +76,7 @@ export async function createApiToken(ctx: ServiceContext, input: CreateApiTokenI
  * transaction, so every instance hears of it as the revocation commits.
  */
 export async function revokeApiToken(ctx: ServiceContext, tokenId: string): Promise<ApiToken> {
-  const apiToken = await ctx.prisma.$transaction(async (tx) => {
+  const apiToken = await transaction(ctx.prisma, async (tx) => {
     const found = await tx.apiToken.findFirst({ where: { id: tokenId, userId: ctx.viewer.id } });
     if (!found) throw new NotFoundError('API token', globalId('ApiToken', tokenId));
     if (found.revokedAt) throw new ConflictError(`API token "${found.name}" was already revoked at ${found.revokedAt.toISOString()}`, { revokedAt: found.revokedAt.toISOString() });

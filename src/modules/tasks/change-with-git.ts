@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import type { AppContext } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
+import { transaction } from '../../db/transaction.js';
 import { GitError } from '../../errors.js';
 import { claimLeftoverJournals, JournalFile, lockScope, manualUndo, undo, withTrailers, type Git, type JournalRecord, type UndoStep, type Workspace, type WorktreeCommit } from '../../git/index.js';
 import { historyEvent } from '../history/catalogue.js';
@@ -197,15 +198,12 @@ async function settle(ctx: AppContext, journal: JournalFile): Promise<void> {
 /** The commit failed: undo the steps unless the marker shows that the change committed after all. */
 async function resolveUnknownCommit(ctx: AppContext, session: GitSession, cause: unknown): Promise<void> {
   const record = session.journal.record;
-  const committed = await ctx.prisma.$transaction(
-    async (tx) => {
-      await lockTasks(tx, Object.keys(record.tasks)); // waits out a commit that may still be in flight
-      if (await tx.gitChangeCommit.findUnique({ where: { id: record.id } })) return true;
-      await session.rollback();
-      return false;
-    },
-    { timeout: 60_000, maxWait: 30_000 },
-  );
+  const committed = await transaction(ctx.prisma, async (tx) => {
+    await lockTasks(tx, Object.keys(record.tasks)); // waits out a commit that may still be in flight
+    if (await tx.gitChangeCommit.findUnique({ where: { id: record.id } })) return true;
+    await session.rollback();
+    return false;
+  });
   if (!committed) return;
   ctx.logger.error({ err: cause, journal: record.id }, 'a change reported a failed commit but did commit; its git steps stay');
   await settle(ctx, session.journal);
