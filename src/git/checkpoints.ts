@@ -3,7 +3,7 @@
 // from the database and is still checked with assertSha; branch names are checked by the caller.
 import fs from 'node:fs';
 import { ConflictError, GitError } from '../errors.js';
-import { assertSha, branchExists, createRef, deleteRefIfCreatedBy, firstLine, git } from './repo.js';
+import { assertSha, branchExists, createRef, deleteRefIfCreatedBy, firstLine, git, isSha } from './repo.js';
 import { worktreeMatchesIndex } from './unchanged.js';
 
 export type FileStatus = 'added' | 'modified' | 'deleted' | 'type_changed';
@@ -99,6 +99,20 @@ export async function commitWorktree(worktreePath: string, branch: string, messa
     g.raw(['update-ref', '-m', 'makima: checkpoint', `refs/heads/${branch}`, sha, head]),
   hint);
   return { sha, previousHead: head, created: true };
+}
+
+/**
+ * The commit the worktree is at when it provably holds nothing that commit does not: its files are
+ * what its index says (unchanged.ts, no file hashed but those of the index's own clock tick) and the
+ * index is HEAD's tree. Null when that is not proven — then a save stages and compares as usual.
+ * A backup of a worktree nobody touched costs four quick git calls and no journal step.
+ */
+export async function unchangedHead(worktreePath: string): Promise<string | null> {
+  if (!(await worktreeMatchesIndex(worktreePath).catch(() => false))) return null;
+  const g = git(worktreePath);
+  const tree = await g.raw(['write-tree']).catch(() => '');
+  const [head, headTree] = (await g.raw(['rev-parse', 'HEAD^{commit}', 'HEAD^{tree}']).catch(() => '')).split('\n');
+  return head && isSha(head) && tree !== '' && tree === headTree ? head : null;
 }
 
 /**

@@ -89,7 +89,9 @@ export async function restoreBranch(repoPath: string, name: string, sha: string)
 export async function releaseWorktree(repoPath: string, worktreePath: string): Promise<void> {
   if (fs.existsSync(path.join(worktreePath, '.git'))) {
     try {
+      // Removes the worktree's administrative entry too: nothing is left to prune.
       await git(repoPath).raw(['worktree', 'remove', '--force', worktreePath]);
+      return;
     } catch (err) {
       throw new GitError(`could not remove the server worktree ${worktreePath}: ${firstLine(err)}`);
     }

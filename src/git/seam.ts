@@ -48,6 +48,8 @@ export interface Git {
   workspaceHead(workspace: Workspace): Promise<string | null>;
   /** GIT_ERROR with what to do unless the workspace exists and is on its branch. */
   assertOnBranch(workspace: Workspace): Promise<void>;
+  /** The commit the workspace is at when it is proven to hold nothing uncommitted (cheaply, checkpoints.ts unchangedHead); null otherwise. */
+  unchangedHead(workspace: Workspace): Promise<string | null>;
   /** The tree of what is staged in the workspace now, without changing it (taken before commitWorkspace). */
   stagedTree(workspace: Workspace): Promise<string>;
   /** Commits everything in the workspace (tracked and untracked) on its branch. Undo: undoCommit to the HEAD and staged tree before. */

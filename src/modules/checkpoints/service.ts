@@ -176,9 +176,9 @@ export async function saveUncommittedWork(change: GitChange, task: Task, message
   if (!(await change.git.git.workspaceHead(workspace))) return null;
   change.git.touch(task);
   await change.git.git.assertOnBranch(workspace);
-  const number = await nextCheckpointNumber(change, task, workspace.repositoryPath);
   const commit = await change.git.commitWorkspace(task.id, workspace, message, { saving: true });
   if (!commit.created) return { sha: commit.sha, checkpoint: null, task };
+  const number = await nextCheckpointNumber(change, task, workspace.repositoryPath);
   const recorded = await recordCheckpointInTx(change, task, { number, commit, repositoryPath: workspace.repositoryPath, branch: workspace.branch }, { message, isBackup: true });
   return { sha: commit.sha, ...recorded };
 }

@@ -61,6 +61,9 @@ export class GitSession {
   }
 
   async commitWorkspace(taskId: string, workspace: Workspace, message: string, options?: { saving?: boolean }): Promise<WorktreeCommit> {
+    // A save of a worktree nobody touched (the usual backup) changes nothing, so it needs no journal step.
+    const unchanged = options?.saving === true ? await this.git.unchangedHead(workspace) : null;
+    if (unchanged) return { sha: unchanged, previousHead: unchanged, created: false };
     const previousHead = await this.git.workspaceHead(workspace);
     // The commit names its task and contract in git trailers (git log explains it); the message kept in the database does not.
     const full = withTrailers(message, taskId, this.journal.record.tasks[taskId]?.contractId ?? null);
