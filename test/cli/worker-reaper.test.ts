@@ -83,8 +83,12 @@ function closed(worker: Spawned, timeoutMs: number): Promise<void> {
   });
 }
 
-function startWorker(user: TestUser, command: string, workerId: string, env: Record<string, string> = {}): Spawned {
-  const worker = spawnMakima(['worker', '--command', command, '--worker-id', workerId, '--lease-seconds', '2', '--json'], {
+/**
+ * A worker with a lease of `leaseSeconds`: short (2 s) where a test waits for the lease to lapse, long
+ * where it must not (a late renewal on a loaded machine would interrupt the task under the test).
+ */
+function startWorker(user: TestUser, command: string, workerId: string, env: Record<string, string> = {}, leaseSeconds = 2): Spawned {
+  const worker = spawnMakima(['worker', '--command', command, '--worker-id', workerId, '--lease-seconds', String(leaseSeconds), '--json'], {
     MAKIMA_URL: t.url,
     MAKIMA_TOKEN: user.token,
     AGENT_MODE: 'hang',
@@ -120,7 +124,7 @@ describe.runIf(process.platform === 'linux')('the reaper: an agent does not outl
   it("stops the agent's process group when the worker is killed with SIGKILL, and removes the record", async () => {
     const user = await t.createUser();
     const { supervisorId, worktreePath } = await newContract(user);
-    const worker = startWorker(user, HANG, 'w1');
+    const worker = startWorker(user, HANG, 'w1', {}, 600);
     const { pid } = await agentStarted(worker);
     await worker.waitFor(/"event":"message"/); // the agent runs, and hangs
     const record = await recordFile(worktreePath);
@@ -139,7 +143,7 @@ describe.runIf(process.platform === 'linux')('the reaper: an agent does not outl
   it('kills an agent that ignores SIGTERM after the grace, with every process it started', async () => {
     const user = await t.createUser();
     await newContract(user);
-    const worker = startWorker(user, STUBBORN, 'w1');
+    const worker = startWorker(user, STUBBORN, 'w1', {}, 600);
     const { pid } = await agentStarted(worker);
     await worker.waitFor(/"event":"message"/);
     // The shell and its two sleeps, all in the agent's group.
