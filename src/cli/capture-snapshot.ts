@@ -4,7 +4,7 @@
 // snapshotMarker) and every later event of the session waits until it is gone before it does
 // anything: Claude Code waits for a hook before it goes on, so the agent cannot change the working
 // tree between the event and its snapshot. Whoever takes a snapshot holds its lock first — a file
-// naming its pid, made with link(2) so that it appears whole or not at all, numbered so that a dead
+// naming its pid (and when that process started, as a pid is reused), made with link(2) so that it appears whole or not at all, numbered so that a dead
 // holder's lock is superseded by the next number rather than removed (no two takers ever hold one);
 // a later event that finds the holder dead takes the snapshot itself and says so in the log.
 import { spawn } from 'node:child_process';
@@ -27,28 +27,59 @@ function readJob(marker: string): SnapshotJob | undefined {
   }
 }
 
-/** Whether `pid` runs: a zombie (killed, its parent gone and not reaped yet) does not. */
-function alive(pid: number): boolean {
+/** When `pid` started (clock ticks since boot, /proc/<pid>/stat field 22); undefined without /proc or once it is gone. */
+function startOf(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A lock's holder: its pid, and when that process started (a pid is reused; the pair is not). */
+interface Holder {
+  pid: number;
+  start?: string;
+}
+
+/** What a lock held by `pid` says. */
+function lockText(pid: number): string {
+  return `${pid} ${startOf(pid) ?? ''}`.trimEnd();
+}
+
+/** Whether the holder runs: its pid runs, as the process that started then, and is not a zombie (killed, its parent gone and not reaped yet). */
+function alive(holder: Holder): boolean {
+  const { pid } = holder;
   if (!Number.isInteger(pid) || pid <= 0) return false; // kill(0) would ask about this process group
   try {
     process.kill(pid, 0);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  let stat: string;
   try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '');
   } catch {
     return true; // no /proc: kill(0) is all there is
   }
+  // Another program that got the dead holder's pid is not the holder.
+  return stat[0] !== 'Z' && (holder.start === undefined || stat.split(' ')[19] === holder.start);
 }
 
-/** The pid a lock names (undefined once it is gone). */
-function holderOf(lock: string): number | undefined {
+/** The holder a lock names (undefined once it is gone). */
+function holderOf(lock: string): Holder | undefined {
+  let text: string;
   try {
-    return Number(fs.readFileSync(lock, 'utf8'));
+    text = fs.readFileSync(lock, 'utf8');
   } catch {
     return undefined;
   }
+  const [pid, start] = text.trim().split(' ');
+  return { pid: Number(pid), start: start || undefined };
+}
+
+function sameProcess(holder: Holder, pid: number): boolean {
+  return holder.pid === pid && (holder.start === undefined || holder.start === startOf(pid));
 }
 
 /** The job's locks, highest number last. */
@@ -81,12 +112,12 @@ function claim(dir: string, job: SnapshotJob, pid: number): 'mine' | 'done' | nu
     if (held) {
       const holder = holderOf(held.file);
       if (holder === undefined) continue; // let go meanwhile
-      if (holder === pid) return readJob(snapshotMarker(dir, job.session))?.job === job.job ? 'mine' : release(dir, job);
-      if (alive(holder)) return holder;
+      if (sameProcess(holder, pid)) return readJob(snapshotMarker(dir, job.session))?.job === job.job ? 'mine' : release(dir, job);
+      if (alive(holder)) return holder.pid;
       n = held.n + 1;
     }
     const tmp = path.join(folder, `${job.job}.${pid}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, String(pid));
+    fs.writeFileSync(tmp, lockText(pid));
     try {
       fs.linkSync(tmp, path.join(folder, `${job.job}.${n}.lock`));
     } catch (err) {
@@ -173,7 +204,7 @@ export async function awaitSnapshot(dir: string, session: string, by: string): P
   let told = false;
   for (let job = readJob(marker); job; job = readJob(marker)) {
     const before = lockFiles(snapshotsDir(dir), job.job).at(-1);
-    const was = before && holderOf(before.file);
+    const was = before && holderOf(before.file)?.pid;
     const holder = claim(dir, job, process.pid);
     if (holder === 'done') continue;
     if (holder === 'mine') {

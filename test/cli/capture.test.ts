@@ -5,7 +5,7 @@
 // for it, and taken by that event when its process was killed — and events spooled while the server
 // is down are sent in order, exactly once — also when the drainer is killed mid-send.
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,7 +118,14 @@ function holdSnapshots(repo: string, home: string) {
 function snapshotTaker(spool: string): number | undefined {
   const dir = path.join(spool, '..', 'snapshots');
   const lock = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.lock')) : undefined;
-  return lock ? Number(fs.readFileSync(path.join(dir, lock), 'utf8')) : undefined;
+  return lock ? Number(fs.readFileSync(path.join(dir, lock), 'utf8').split(' ')[0]) : undefined;
+}
+
+/** The session's snapshot lock file (capture's snapshots folder), if one is held. */
+function snapshotLock(spool: string): string | undefined {
+  const dir = path.join(spool, '..', 'snapshots');
+  const lock = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.lock')) : undefined;
+  return lock && path.join(dir, lock);
 }
 
 function running(pid: number): boolean {
@@ -344,4 +351,39 @@ describe('makima capture', () => {
     expect(task.checkpoints.map((c) => c.commitSha)).toEqual([one, made, git(s.repo, 'rev-parse', ref).trim()]);
     expect(git(s.repo, 'rev-parse', `${made}^`).trim()).toBe(one);
   }, 180_000);
+
+  it("does not wait for a dead snapshot process whose pid another program now has", async () => {
+    const frank = await t.createUser('frank');
+    const s = await session(frank);
+    s.append(s.lines.slice(0, 3).join(''));
+    await s.hook('UserPromptSubmit');
+    await eventually(async () => (await captured(frank, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const hold = holdSnapshots(s.repo, s.env.HOME);
+    hold.arm('add');
+    s.append(s.lines.slice(3, 6).join(''));
+    fs.writeFileSync(path.join(s.repo, 'reused.ts'), 'export const reused = true;\n');
+    fs.writeFileSync(path.join(s.repo, 'notes.held'), 'held in git add\n'); // holdSnapshots holds the add of a *.held file
+    await s.hook('Stop');
+    await eventually(async () => hold.held(), 'the snapshot held', 30_000);
+    const pid = snapshotTaker(s.spool)!;
+    process.kill(pid, 'SIGKILL');
+    await eventually(async () => !running(pid), 'the snapshot process gone', 30_000);
+    hold.release();
+    await eventually(async () => !fs.existsSync(path.join(s.repo, '.git', `makima-capture-${pid}.index.lock`)), 'its git add done', 30_000);
+    // Its pid now belongs to another program (here a sleep this test starts): the lock names that pid,
+    // with the start time of the process that died.
+    const other = spawn('sleep', ['120'], { stdio: 'ignore' });
+    try {
+      const lock = snapshotLock(s.spool)!;
+      const [, start] = fs.readFileSync(lock, 'utf8').split(' ');
+      expect(start, 'the lock records when its holder started').toMatch(/^\d+$/);
+      fs.writeFileSync(lock, `${other.pid} ${start}`);
+      expect(await s.hook('UserPromptSubmit')).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect(s.log()).toMatch(new RegExp(`the snapshot of Stop taken late, by UserPromptSubmit: its process \\(pid ${other.pid}\\) died`));
+      expect(s.log(), 'the hook did not wait for the live program').not.toMatch(/has waited|went on after/);
+      expect(git(s.repo, 'show', `refs/makima/capture/${s.sessionId}:reused.ts`)).toBe('export const reused = true;\n');
+    } finally {
+      other.kill('SIGKILL');
+    }
+  }, 120_000);
 });
