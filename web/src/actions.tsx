@@ -3,6 +3,8 @@
 // (docs/api.md, "Checkpoints, rewind, branch and fork", and docs/workers.md).
 import type { ComponentChildren } from 'preact';
 import { gql } from './api';
+import { graphql } from './generated';
+import type { RewindMode } from './generated/graphql';
 import { shortSha } from './format';
 import type { Steering } from './steer';
 
@@ -24,11 +26,9 @@ export interface MessageRef {
   index: number;
 }
 
-type Rewound = { backupCheckpoint: { id: string; number: number; commitSha: string } | null; backupSnapshot: { id: string; messageCount: number } | null; task: { messageCount: number; headCommit: string | null } };
-
 const MODES: Record<string, string> = { CODE: 'the code', CONVERSATION: 'the conversation', BOTH: 'the code and the conversation' };
 
-export function rewindTask(task: TaskRef, checkpoint: CheckpointRef, mode: () => string, modeField: ComponentChildren): Steering {
+export function rewindTask(task: TaskRef, checkpoint: CheckpointRef, mode: () => RewindMode, modeField: ComponentChildren): Steering {
   return {
     title: `Rewind “${task.name}” to checkpoint #${checkpoint.number}`,
     before: (
@@ -48,9 +48,9 @@ export function rewindTask(task: TaskRef, checkpoint: CheckpointRef, mode: () =>
     confirmLabel: 'Save a backup and rewind',
     run: async () => {
       const m = mode();
-      const { rewindTask: r } = await gql<{ rewindTask: Rewound }>(
-        `mutation Rewind($input: RewindTaskInput!) { rewindTask(input: $input) {
-          task { messageCount headCommit } backupCheckpoint { id number commitSha } backupSnapshot { id messageCount } } }`,
+      const { rewindTask: r } = await gql(
+        graphql(`mutation Rewind($input: RewindTaskInput!) { rewindTask(input: $input) {
+          task { messageCount headCommit } backupCheckpoint { id number commitSha } backupSnapshot { id messageCount } } }`),
         { input: { taskId: task.id, checkpointId: checkpoint.id, mode: m } },
       );
       const saved = [
@@ -74,8 +74,8 @@ export function rewindTask(task: TaskRef, checkpoint: CheckpointRef, mode: () =>
           ? {
               label: `Undo: rewind to backup #${r.backupCheckpoint.number}`,
               run: async () => {
-                const { rewindTask: u } = await gql<{ rewindTask: Rewound }>(
-                  `mutation UndoRewind($input: RewindTaskInput!) { rewindTask(input: $input) { backupCheckpoint { id number commitSha } backupSnapshot { id messageCount } task { messageCount headCommit } } }`,
+                const { rewindTask: u } = await gql(
+                  graphql(`mutation UndoRewind($input: RewindTaskInput!) { rewindTask(input: $input) { backupCheckpoint { id number commitSha } backupSnapshot { id messageCount } task { messageCount headCommit } } }`),
                   { input: { taskId: task.id, checkpointId: r.backupCheckpoint!.id, mode: m } },
                 );
                 return `Undone: back at backup checkpoint #${r.backupCheckpoint!.number}. What the rewind had left is saved too, as backup checkpoint #${u.backupCheckpoint?.number}.`;
@@ -90,8 +90,8 @@ export function rewindTask(task: TaskRef, checkpoint: CheckpointRef, mode: () =>
 }
 
 async function restoreSnapshot(task: TaskRef, snapshotId: string): Promise<string> {
-  const { rewindConversation: u } = await gql<{ rewindConversation: { task: { messageCount: number }; backupSnapshot: { id: string } } }>(
-    `mutation UndoConversationRewind($input: RewindConversationInput!) { rewindConversation(input: $input) { task { messageCount } backupSnapshot { id } } }`,
+  const { rewindConversation: u } = await gql(
+    graphql(`mutation UndoConversationRewind($input: RewindConversationInput!) { rewindConversation(input: $input) { task { messageCount } backupSnapshot { id } } }`),
     { input: { taskId: task.id, toSnapshotId: snapshotId } },
   );
   return `Undone: the conversation is back to ${u.task.messageCount} messages.`;
@@ -107,8 +107,8 @@ export function rewindConversation(task: TaskRef, message: MessageRef): Steering
     ),
     confirmLabel: 'Save a snapshot and rewind',
     run: async () => {
-      const { rewindConversation: r } = await gql<{ rewindConversation: { task: { messageCount: number }; backupSnapshot: { id: string; messageCount: number } } }>(
-        `mutation RewindConversation($input: RewindConversationInput!) { rewindConversation(input: $input) { task { messageCount } backupSnapshot { id messageCount } } }`,
+      const { rewindConversation: r } = await gql(
+        graphql(`mutation RewindConversation($input: RewindConversationInput!) { rewindConversation(input: $input) { task { messageCount } backupSnapshot { id messageCount } } }`),
         { input: { taskId: task.id, toMessageId: message.id } },
       );
       return {
@@ -133,8 +133,8 @@ export function forkTask(task: TaskRef, at: { checkpoint?: CheckpointRef; messag
     fields: nameField,
     confirmLabel: 'Fork',
     run: async () => {
-      const { forkTask: r } = await gql<{ forkTask: { task: { id: string; name: string; branch: string } } }>(
-        `mutation Fork($input: ForkTaskInput!) { forkTask(input: $input) { task { id name branch } } }`,
+      const { forkTask: r } = await gql(
+        graphql(`mutation Fork($input: ForkTaskInput!) { forkTask(input: $input) { task { id name branch } } }`),
         { input: { taskId: task.id, checkpointId: at.checkpoint?.id, messageId: at.message?.id, name: name() || undefined } },
       );
       return {
@@ -158,8 +158,8 @@ export function branchFromCheckpoint(task: TaskRef, checkpoint: CheckpointRef, n
     fields: nameField,
     confirmLabel: 'Create the branch',
     run: async () => {
-      const { branchFromCheckpoint: r } = await gql<{ branchFromCheckpoint: { branchName: string; commitSha: string } }>(
-        `mutation Branch($input: BranchFromCheckpointInput!) { branchFromCheckpoint(input: $input) { branchName commitSha } }`,
+      const { branchFromCheckpoint: r } = await gql(
+        graphql(`mutation Branch($input: BranchFromCheckpointInput!) { branchFromCheckpoint(input: $input) { branchName commitSha } }`),
         { input: { taskId: task.id, checkpointId: checkpoint.id, branchName: name() } },
       );
       return {
@@ -185,8 +185,8 @@ export function resumeTask(task: TaskRef): Steering {
     ),
     confirmLabel: 'Resume',
     run: async () => {
-      const { resumeTask: r } = await gql<{ resumeTask: { task: { status: string; resumeNote: string | null } } }>(
-        `mutation Resume($input: ResumeTaskInput!) { resumeTask(input: $input) { task { status resumeNote } } }`,
+      const { resumeTask: r } = await gql(
+        graphql(`mutation Resume($input: ResumeTaskInput!) { resumeTask(input: $input) { task { status resumeNote } } }`),
         { input: { taskId: task.id } },
       );
       return { done: `The task is ${r.task.status}. ${r.task.resumeNote ?? ''}`, undo: <p>Before a worker claims it, cancel the task. Once claimed, the worker's run is in the history.</p> };
@@ -209,9 +209,9 @@ export function resumeFromCheckpoint(task: TaskRef, checkpoint: CheckpointRef): 
     ),
     confirmLabel: 'Save a backup and resume',
     run: async () => {
-      const { resumeTaskFromCheckpoint: r } = await gql<{ resumeTaskFromCheckpoint: Rewound & { task: { status: string } } }>(
-        `mutation ResumeFrom($input: ResumeTaskFromCheckpointInput!) { resumeTaskFromCheckpoint(input: $input) {
-          task { status messageCount headCommit } backupCheckpoint { id number commitSha } backupSnapshot { id messageCount } } }`,
+      const { resumeTaskFromCheckpoint: r } = await gql(
+        graphql(`mutation ResumeFrom($input: ResumeTaskFromCheckpointInput!) { resumeTaskFromCheckpoint(input: $input) {
+          task { status messageCount headCommit } backupCheckpoint { id number commitSha } backupSnapshot { id messageCount } } }`),
         { input: { taskId: task.id, checkpointId: checkpoint.id } },
       );
       return {
@@ -234,7 +234,7 @@ export function cancelTask(task: TaskRef, reason: () => string, reasonField: Com
     fields: reasonField,
     confirmLabel: 'Cancel the task',
     run: async () => {
-      const { cancelTask: r } = await gql<{ cancelTask: { task: { status: string } } }>(`mutation Cancel($input: CancelTaskInput!) { cancelTask(input: $input) { task { status } } }`, {
+      const { cancelTask: r } = await gql(graphql(`mutation Cancel($input: CancelTaskInput!) { cancelTask(input: $input) { task { status } } }`), {
         input: { taskId: task.id, reason: reason() || undefined },
       });
       return { done: `The task is ${r.task.status}.`, undo: <p>A cancelled task is not resumed; to go on from where it was, fork it at its latest checkpoint or message.</p> };

@@ -1,6 +1,7 @@
 // The page's only way to the server: the public GraphQL API at /graphql, over HTTP for queries and
 // mutations and over graphql-ws for subscriptions, with the signed-in token.
 import { createClient, type Client } from 'graphql-ws';
+import type { TypedDocumentString } from './generated/graphql';
 import { session } from './session';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -23,14 +24,18 @@ interface GraphqlResponse<T> {
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
-/** Runs a query or mutation; throws the API's first error (a refused token also signs out). */
-export async function gql<T>(query: string, variables: Record<string, unknown> = {}, token = session.token()): Promise<T> {
+/**
+ * Runs a query or mutation — a typed document from `graphql()` (web/src/generated, `npm run
+ * generate`), so its variables and result are the schema's — and throws the API's first error (a
+ * refused token also signs out).
+ */
+export async function gql<T, V>(document: TypedDocumentString<T, V>, variables: V, token = session.token()): Promise<T> {
   let res: Response;
   try {
     res = await fetch(GRAPHQL_PATH, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
+      body: JSON.stringify({ query: document.toString(), variables }),
     });
   } catch {
     throw new ApiError('the server cannot be reached; is makima running?', 'NETWORK');

@@ -1,7 +1,9 @@
 // Two tasks of one contract side by side (#/compare?a=<id>&b=<id>, Query.compareTasks): where their
 // conversations part, each side's messages after that, and the diff between their head commits.
-import { FileList, Patch, type FileChange } from './diff';
+import { FileList, Patch } from './diff';
 import { shortSha } from './format';
+import { graphql } from './generated';
+import type { CompareMessageFragment, CompareTasksQuery } from './generated/graphql';
 import { useQuery } from './hooks';
 import { ApiErrorText } from './steer';
 import { Content } from './task';
@@ -9,33 +11,25 @@ import { Content } from './task';
 /** How many of each side's own messages the page shows (the rest are on the task's page). */
 const SIDE_MESSAGES = 20;
 
-interface Message {
-  id: string;
-  index: number;
-  role: string;
-  content: unknown;
-}
+type Comparison = CompareTasksQuery['compareTasks'];
+type Message = CompareMessageFragment;
+type Side = Comparison['conversation']['onlyInA'];
 
-interface Side {
-  count: number;
-  task: { id: string; name: string };
-  messages: Message[];
-}
-
-interface Comparison {
-  a: { id: string; name: string; contract: { id: string; name: string } | null };
-  b: { id: string; name: string };
-  conversation: { commonPrefixLength: number; sharedMessageCount: number; lastCommonMessage: Message | null; onlyInA: Side; onlyInB: Side };
-  code: { available: boolean; unavailableReason: string | null; fromCommit: string | null; toCommit: string | null; additions: number; deletions: number; files: FileChange[]; patch: string | null; truncated: boolean };
-}
-
-const MESSAGE = 'id index role content';
-const SIDE = `count task { id name } messages(first: ${SIDE_MESSAGES}) { ${MESSAGE} }`;
-const COMPARE_QUERY = `query CompareTasks($a: String!, $b: String!) { compareTasks(a: $a, b: $b) {
-  a { id name contract { id name } } b { id name }
-  conversation { commonPrefixLength sharedMessageCount lastCommonMessage { ${MESSAGE} } onlyInA { ${SIDE} } onlyInB { ${SIDE} } }
-  code { available unavailableReason fromCommit toCommit additions deletions files { path status additions deletions binary } patch truncated }
-} }`;
+graphql(`
+  fragment CompareMessage on ConversationMessage { id index role content }
+`);
+graphql(`
+  fragment CompareSide on ConversationSide { count task { id name } messages(first: $sideMessages) { ...CompareMessage } }
+`);
+const COMPARE_QUERY = graphql(`
+  query CompareTasks($a: String!, $b: String!, $sideMessages: Int!) {
+    compareTasks(a: $a, b: $b) {
+      a { id name contract { id name } } b { id name }
+      conversation { commonPrefixLength sharedMessageCount lastCommonMessage { ...CompareMessage } onlyInA { ...CompareSide } onlyInB { ...CompareSide } }
+      code { available unavailableReason fromCommit toCommit additions deletions files { path status additions deletions binary } patch truncated }
+    }
+  }
+`);
 
 function MessageItem({ message }: { message: Message }) {
   return (
@@ -75,7 +69,7 @@ function SideColumn({ label, side }: { label: string; side: Side }) {
 }
 
 export function ComparePage({ a, b }: { a: string; b: string }) {
-  const { data, error, loading } = useQuery<{ compareTasks: Comparison }>(COMPARE_QUERY, { a, b });
+  const { data, error, loading } = useQuery(COMPARE_QUERY, { a, b, sideMessages: SIDE_MESSAGES });
   if (loading && !data) return <main><p role="status">Comparing the tasks…</p></main>;
   if (error) return <main><ApiErrorText error={error} /></main>;
   const c = data!.compareTasks;

@@ -3,43 +3,36 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, gql } from './api';
 import { fullTime, relative, shortTime, summarise } from './format';
+import { graphql } from './generated';
+import type { TaskRowFieldsFragment } from './generated/graphql';
 import { useQuery } from './hooks';
 import { follow } from './live';
 import { ApiErrorText } from './steer';
-import { EVENT_FIELDS, EventLabel, PHASES, START, type HistoryEvent } from './timeline';
+import { EventLabel, PHASES, START, type HistoryEvent } from './timeline';
 
-interface TaskRow {
-  id: string;
-  name: string;
-  status: string;
-  isSupervisor: boolean;
-  workerId: string | null;
-  leaseExpiresAt: string | null;
-  messageCount: number;
-  updatedAt: string;
-}
+type TaskRow = TaskRowFieldsFragment;
 
-interface Contract {
-  id: string;
-  name: string;
-  description: string | null;
-  phase: string;
-  repositoryPath: string;
-  createdAt: string;
-  supervisor: TaskRow;
-  tasks: { edges: { node: TaskRow }[]; pageInfo: { hasNextPage: boolean } };
-  history: { edges: { node: HistoryEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-}
-
-const TASK_FIELDS = 'id name status isSupervisor workerId leaseExpiresAt messageCount updatedAt';
-const CONTRACT_QUERY = `query ContractPage($id: ID!) { contract(id: $id) {
-  id name description phase repositoryPath createdAt
-  supervisor { ${TASK_FIELDS} }
-  tasks(first: 100) { edges { node { ${TASK_FIELDS} } } pageInfo { hasNextPage } }
-  history(first: 50) { edges { node { ${EVENT_FIELDS} } } pageInfo { hasNextPage endCursor } }
-} }`;
-const LIVE_HISTORY = `subscription LiveContractHistory($contractId: ID!, $after: String) { contractHistory(contractId: $contractId, after: $after) { ${EVENT_FIELDS} } }`;
-const HISTORY_QUERY = `query ContractHistory($id: ID!, $after: String) { contract(id: $id) { history(first: 50, after: $after) { edges { node { ${EVENT_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`;
+graphql(`
+  fragment TaskRowFields on Task { id name status isSupervisor workerId leaseExpiresAt messageCount updatedAt }
+`);
+const CONTRACT_QUERY = graphql(`
+  query ContractPage($id: ID!) {
+    contract(id: $id) {
+      id name description phase repositoryPath createdAt
+      supervisor { ...TaskRowFields }
+      tasks(first: 100) { edges { node { ...TaskRowFields } } pageInfo { hasNextPage } }
+      history(first: 50) { edges { node { ...HistoryEventFields } } pageInfo { hasNextPage endCursor } }
+    }
+  }
+`);
+const LIVE_HISTORY = graphql(`
+  subscription LiveContractHistory($contractId: ID!, $after: String) { contractHistory(contractId: $contractId, after: $after) { ...HistoryEventFields } }
+`);
+const HISTORY_QUERY = graphql(`
+  query ContractHistory($id: ID!, $after: String) {
+    contract(id: $id) { history(first: 50, after: $after) { edges { node { ...HistoryEventFields } } pageInfo { hasNextPage endCursor } } }
+  }
+`);
 
 function TaskTable({ tasks }: { tasks: TaskRow[] }) {
   return (
@@ -79,7 +72,7 @@ function TaskTable({ tasks }: { tasks: TaskRow[] }) {
 }
 
 export function ContractPage({ id }: { id: string }) {
-  const { data, error, loading } = useQuery<{ contract: Contract | null }>(CONTRACT_QUERY, { id });
+  const { data, error, loading } = useQuery(CONTRACT_QUERY, { id });
   const [older, setOlder] = useState<HistoryEvent[]>([]);
   const [page, setPage] = useState<{ hasNextPage: boolean; endCursor: string | null }>();
   const [moreError, setMoreError] = useState<ApiError>();
@@ -87,8 +80,8 @@ export function ContractPage({ id }: { id: string }) {
   const newest = data?.contract?.history.edges[0]?.node.cursor;
   useEffect(() => {
     if (!data?.contract) return;
-    return follow<HistoryEvent>({
-      query: LIVE_HISTORY,
+    return follow({
+      document: LIVE_HISTORY,
       field: 'contractHistory',
       after: newest ?? START,
       variables: (after) => ({ contractId: id, after }),
@@ -104,7 +97,8 @@ export function ContractPage({ id }: { id: string }) {
   const pageInfo = page ?? contract.history.pageInfo;
   const loadMore = async () => {
     try {
-      const { contract: c } = await gql<{ contract: Contract }>(HISTORY_QUERY, { id, after: pageInfo.endCursor });
+      const { contract: c } = await gql(HISTORY_QUERY, { id, after: pageInfo.endCursor });
+      if (!c) throw new ApiError('no contract with this id is yours', 'NOT_FOUND');
       setOlder((o) => [...o, ...c.history.edges.map((e) => e.node)]);
       setPage(c.history.pageInfo);
     } catch (err) {

@@ -1,6 +1,7 @@
 // Small hooks shared by the screens: the hash route, a query's state, the session.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, gql } from './api';
+import type { TypedDocumentString } from './generated/graphql';
 import { session } from './session';
 
 export interface Route {
@@ -39,20 +40,21 @@ export interface QueryState<T> {
   reload: () => void;
 }
 
-/** Runs `query` when `variables` change (compared as JSON); `reload` runs it again. */
-export function useQuery<T>(query: string, variables: Record<string, unknown>): QueryState<T> {
+/** Runs `document` when `variables` or `again` change (compared as JSON); `reload` runs it again. */
+export function useQuery<T, V>(document: TypedDocumentString<T, V>, variables: V, again?: unknown): QueryState<T> {
   const key = JSON.stringify(variables);
+  const againKey = JSON.stringify(again);
   const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: true });
   const [generation, setGeneration] = useState(0);
   const latest = useRef(0);
   useEffect(() => {
     const mine = ++latest.current;
     setState((s) => ({ ...s, loading: true }));
-    gql<T>(query, JSON.parse(key) as Record<string, unknown>).then(
+    gql(document, JSON.parse(key) as V).then(
       (data) => mine === latest.current && setState({ data, loading: false }),
       (error: ApiError) => mine === latest.current && setState({ error, loading: false }),
     );
-  }, [query, key, generation]);
+  }, [document, key, againKey, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return { ...state, reload };
 }

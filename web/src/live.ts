@@ -3,20 +3,22 @@
 // server replays everything after the cursor, then goes live) and nothing is delivered twice (an
 // event at or before the last seq seen is skipped).
 import { ApiError, wsClient } from './api';
+import type { TypedDocumentString } from './generated/graphql';
 
 export interface Positioned {
   cursor: string;
   seq: string | number;
 }
 
-export interface FollowOptions<E extends Positioned> {
-  query: string;
+export interface FollowOptions<T, V, K extends keyof T> {
+  /** The subscription, a typed document from `graphql()` (web/src/generated). */
+  document: TypedDocumentString<T, V>;
   /** The subscription's variables, given the cursor to start after (undefined: live only). */
-  variables: (after: string | undefined) => Record<string, unknown>;
+  variables: (after: string | undefined) => V;
   /** The subscription field that holds the event (`timeline`, `taskEvents`). */
-  field: string;
+  field: K;
   after: string | undefined;
-  onEvent: (event: E) => void;
+  onEvent: (event: T[K]) => void;
   /** An error the API gave for the subscription itself (it is not retried). */
   onError?: (error: ApiError) => void;
 }
@@ -24,7 +26,7 @@ export interface FollowOptions<E extends Positioned> {
 const RETRY_MS = [250, 500, 1000, 2000, 4000];
 
 /** Follows a subscription until the returned function is called. */
-export function follow<E extends Positioned>(options: FollowOptions<E>): () => void {
+export function follow<T extends { [key in K]: Positioned }, V, K extends keyof T>(options: FollowOptions<T, V, K>): () => void {
   let after = options.after;
   let lastSeq: bigint | undefined;
   let stopped = false;
@@ -34,8 +36,8 @@ export function follow<E extends Positioned>(options: FollowOptions<E>): () => v
 
   const start = () => {
     if (stopped) return;
-    unsubscribe = wsClient().subscribe<Record<string, E>>(
-      { query: options.query, variables: options.variables(after) },
+    unsubscribe = wsClient().subscribe<T>(
+      { query: options.document.toString(), variables: options.variables(after) as Record<string, unknown> },
       {
         next: (result) => {
           failures = 0;

@@ -5,12 +5,17 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, gql, onConnection, type Connection } from './api';
 import { ComparePage } from './compare';
 import { ContractPage } from './contract';
+import { graphql } from './generated';
 import { useRoute, useSession } from './hooks';
 import { SearchPage } from './search';
 import { session } from './session';
 import { TaskPage } from './task';
 import { TimelinePage } from './timeline';
 import './style.css';
+
+const SIGN_IN = graphql(`
+  query SignIn { viewer { id name } }
+`);
 
 function SignIn({ refusal }: { refusal?: string }) {
   const [token, setToken] = useState('');
@@ -22,7 +27,7 @@ function SignIn({ refusal }: { refusal?: string }) {
     setError(undefined);
     try {
       // The token is kept only once the server accepts it.
-      await gql<{ viewer: { id: string } }>('query SignIn { viewer { id name } }', {}, token.trim());
+      await gql(SIGN_IN, {}, token.trim());
       session.signIn(token.trim());
     } catch (err) {
       const e = err as ApiError;

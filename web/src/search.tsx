@@ -1,31 +1,28 @@
 // Search (Query.search): ranked hits across messages, task output and checkpoints, with the
 // matched terms highlighted; a hit opens its task at that message.
 import type { ComponentChild } from 'preact';
+import { graphql } from './generated';
+import type { SearchQuery } from './generated/graphql';
 import { useQuery } from './hooks';
 import { fullTime, shortTime } from './format';
 import { ApiErrorText } from './steer';
 
-interface Excerpt {
-  text: string;
-  truncatedBefore: boolean;
-  truncatedAfter: boolean;
-  highlights: { start: number; end: number }[];
-}
+type Hit = SearchQuery['search']['edges'][number]['node'];
+type Excerpt = Hit['excerpt'];
 
-interface Hit {
-  score: number;
-  excerpt: Excerpt;
-  kind: string;
-  createdAt: string;
-  node: { id: string; index?: number; number?: number };
-  task: { id: string; name: string };
-  contract: { id: string; name: string } | null;
-}
-
-const SEARCH_QUERY = `query Search($query: String!) { search(query: $query, first: 50) { edges { node {
-  score kind createdAt excerpt { text truncatedBefore truncatedAfter highlights { start end } }
-  node { id ... on ConversationMessage { index } ... on Checkpoint { number } }
-  task { id name } contract { id name } } } } }`;
+const SEARCH_QUERY = graphql(`
+  query Search($query: String!) {
+    search(query: $query, first: 50) {
+      edges {
+        node {
+          score kind createdAt excerpt { text truncatedBefore truncatedAfter highlights { start end } }
+          node { id ... on ConversationMessage { index } ... on Checkpoint { number } }
+          task { id name } contract { id name }
+        }
+      }
+    }
+  }
+`);
 
 /** A hit's excerpt with its matched spans highlighted, by the server's offsets: the text is shown as written, never parsed or treated as HTML. */
 export function Snippet({ excerpt }: { excerpt: Excerpt }) {
@@ -50,7 +47,7 @@ function hitHref(hit: Hit): string {
 }
 
 export function SearchPage({ query }: { query: string }) {
-  const { data, error, loading } = useQuery<{ search: { edges: { node: Hit }[] } }>(SEARCH_QUERY, { query });
+  const { data, error, loading } = useQuery(SEARCH_QUERY, { query });
   return (
     <main class="search-page">
       <h1>Search: “{query}”</h1>
@@ -63,8 +60,8 @@ export function SearchPage({ query }: { query: string }) {
             <a href={hitHref(hit)}>
               {hit.contract ? `${hit.contract.name} › ` : ''}
               {hit.task.name}
-              {hit.kind === 'MESSAGE' && hit.node.index !== undefined ? `, message ${hit.node.index + 1}` : ''}
-              {hit.kind === 'CHECKPOINT' && hit.node.number !== undefined ? `, checkpoint #${hit.node.number}` : ''}
+              {'index' in hit.node ? `, message ${hit.node.index + 1}` : ''}
+              {'number' in hit.node ? `, checkpoint #${hit.node.number}` : ''}
             </a>{' '}
             <span class="badge">{hit.kind}</span>{' '}
             <time dateTime={hit.createdAt} title={fullTime(hit.createdAt)}>

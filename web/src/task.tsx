@@ -9,94 +9,62 @@ import * as actions from './actions';
 import { Diff, type CheckpointDiff, type FileChange } from './diff';
 import { asText, fullTime, relative, shortSha, shortTime } from './format';
 import { useQuery } from './hooks';
+import { graphql } from './generated';
+import type { ConversationPageFragment, ForkFieldsFragment, RewindMode, TaskEventFieldsFragment, TaskPageQuery } from './generated/graphql';
 import { follow } from './live';
 import { ApiErrorText, SteeringDialog, type Steering } from './steer';
 import { acpChunkOf, callsShown, mentionOf, onlyShownResults, resultsByCall, resultText, thinkingLine, thinkingOf, toolCallIdOf, type ToolResult } from '../../src/modules/transcripts/reading';
 
-interface ForkNode {
-  id: string;
-  name: string;
-  status: string;
-  forkedAtCheckpoint: { number: number } | null;
-  forkedAtMessage: { index: number } | null;
+interface ForkNode extends ForkFieldsFragment {
   forks?: { edges: { node: ForkNode }[] };
 }
 
-interface Checkpoint {
-  id: string;
-  number: number;
-  message: string;
-  commitSha: string;
-  isBackup: boolean;
-  createdAt: string;
-  filesChanged: FileChange[];
-}
+type Task = NonNullable<TaskPageQuery['task']>;
+type Checkpoint = Task['checkpoints']['edges'][number]['node'];
+type ConversationPage = ConversationPageFragment;
+type Message = ConversationPage['edges'][number]['node'];
+type TaskEvent = TaskEventFieldsFragment;
 
-interface Task {
-  id: string;
-  name: string;
-  prompt: string | null;
-  status: string;
-  isSupervisor: boolean;
-  branch: string | null;
-  headCommit: string | null;
-  workerId: string | null;
-  leaseExpiresAt: string | null;
-  lastError: string | null;
-  resumeNote: string | null;
-  messageCount: number;
-  agentSession: { protocol: string; sessionId: string; agentName: string | null; agentVersion: string | null } | null;
-  usage: { inputTokens: number | null; outputTokens: number | null; costUsd: number | null };
-  createdAt: string;
-  contract: { id: string; name: string; phase: string } | null;
-  forkedFrom: { id: string; name: string } | null;
-  forkedAtCheckpoint: { number: number } | null;
-  forkedAtMessage: { index: number } | null;
-  continuedFrom: { id: string; name: string } | null;
-  checkpoints: { edges: { node: Checkpoint }[] };
-  conversation: ConversationPage;
-}
-
-interface ConversationPage {
-  edges: { node: Message }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
-
-interface Message {
-  id: string;
-  index: number;
-  role: string;
-  content: unknown;
-  toolCalls: unknown;
-  createdAt: string;
-}
-
-interface TaskEvent {
-  id: string;
-  seq: number;
-  cursor: string;
-  type: string;
-  data: unknown;
-  createdAt: string;
-}
-
-const CONVERSATION_PAGE = `fragment ConversationPage on ConversationMessageConnection { edges { node { id index role content toolCalls createdAt } } pageInfo { hasNextPage endCursor } }`;
-const FORK_FIELDS = 'id name status forkedAtCheckpoint { number } forkedAtMessage { index }';
-const TASK_QUERY = `query TaskPage($id: ID!) { task(id: $id) {
-  id name prompt status isSupervisor branch headCommit workerId leaseExpiresAt lastError resumeNote messageCount createdAt
-  agentSession { protocol sessionId agentName agentVersion } usage { inputTokens outputTokens costUsd }
-  contract { id name phase } forkedFrom { id name } forkedAtCheckpoint { number } forkedAtMessage { index } continuedFrom { id name }
-  checkpoints(first: 100) { edges { node { id number message commitSha isBackup createdAt filesChanged { path status additions deletions binary } } } }
-  conversation(first: 50) { ...ConversationPage }
-} }
-${CONVERSATION_PAGE}`;
+graphql(`
+  fragment ConversationPage on ConversationMessageConnection {
+    edges { node { id index role content toolCalls createdAt } } pageInfo { hasNextPage endCursor }
+  }
+`);
+graphql(`
+  fragment ForkFields on Task { id name status forkedAtCheckpoint { number } forkedAtMessage { index } }
+`);
+graphql(`
+  fragment TaskEventFields on TaskEvent { id seq cursor type data createdAt }
+`);
+const TASK_QUERY = graphql(`
+  query TaskPage($id: ID!) {
+    task(id: $id) {
+      id name prompt status isSupervisor branch headCommit workerId leaseExpiresAt lastError resumeNote messageCount createdAt
+      agentSession { protocol sessionId agentName agentVersion } usage { inputTokens outputTokens costUsd }
+      contract { id name phase } forkedFrom { id name } forkedAtCheckpoint { number } forkedAtMessage { index } continuedFrom { id name }
+      checkpoints(first: 100) { edges { node { id number message commitSha isBackup createdAt filesChanged { path status additions deletions binary } } } }
+      conversation(first: 50) { ...ConversationPage }
+    }
+  }
+`);
 // Two levels of forks per request (the cost limit counts 20 × 10 nodes); deeper ones are on each fork's page.
-const FORKS_QUERY = `query TaskForks($id: ID!) { task(id: $id) { forks(first: 20) { edges { node { ${FORK_FIELDS} forks(first: 10) { edges { node { ${FORK_FIELDS} } } } } } } } }`;
-const CONVERSATION_QUERY = `query Conversation($id: ID!, $after: String) { task(id: $id) { conversation(first: 50, after: $after) { ...ConversationPage } } }
-${CONVERSATION_PAGE}`;
-const EVENTS_QUERY = `query TaskEvents($id: ID!) { task(id: $id) { events(last: 100) { edges { node { id seq cursor type data createdAt } } } } }`;
-const LIVE_EVENTS = `subscription LiveTaskEvents($taskId: ID!, $after: String) { taskEvents(taskId: $taskId, after: $after) { id seq cursor type data createdAt } }`;
-const DIFF_QUERY = `query CheckpointDiff($id: ID!) { node(id: $id) { ... on Checkpoint { diff { files { path status additions deletions binary } patch truncated against { number } } } } }`;
+const FORKS_QUERY = graphql(`
+  query TaskForks($id: ID!) { task(id: $id) { forks(first: 20) { edges { node { ...ForkFields forks(first: 10) { edges { node { ...ForkFields } } } } } } } }
+`);
+const CONVERSATION_QUERY = graphql(`
+  query Conversation($id: ID!, $after: String) { task(id: $id) { conversation(first: 50, after: $after) { ...ConversationPage } } }
+`);
+const EVENTS_QUERY = graphql(`
+  query TaskEvents($id: ID!) { task(id: $id) { events(last: 100) { edges { node { ...TaskEventFields } } } } }
+`);
+const LIVE_EVENTS = graphql(`
+  subscription LiveTaskEvents($taskId: ID!, $after: String) { taskEvents(taskId: $taskId, after: $after) { ...TaskEventFields } }
+`);
+const DIFF_QUERY = graphql(`
+  query CheckpointDiff($id: ID!) {
+    node(id: $id) { ... on Checkpoint { diff { files { path status additions deletions binary } patch truncated against { number } } } }
+  }
+`);
 
 const FOLD_CHARS = 1200;
 const FOLD_LINES = 16;
@@ -246,8 +214,11 @@ function Conversation({ task, messageId, steer }: { task: Task; messageId?: stri
     setPage(next.pageInfo);
     if (messageId && next.pageInfo.hasNextPage && !all.some((m) => m.id === messageId)) return show(await nextPage(next.pageInfo.endCursor), all);
   };
-  const nextPage = async (after: string | null): Promise<ConversationPage> =>
-    (await gql<{ task: { conversation: ConversationPage } }>(CONVERSATION_QUERY, { id: task.id, after })).task.conversation;
+  const nextPage = async (after: string | null): Promise<ConversationPage> => {
+    const { task: current } = await gql(CONVERSATION_QUERY, { id: task.id, after });
+    if (!current) throw new ApiError('no task with this id is yours', 'NOT_FOUND');
+    return current.conversation;
+  };
   useEffect(() => {
     setLoading(true);
     show(task.conversation, [])
@@ -307,12 +278,12 @@ function Output({ taskId }: { taskId: string }) {
   useEffect(() => {
     let stop: (() => void) | undefined;
     let cancelled = false;
-    gql<{ task: { events: { edges: { node: TaskEvent }[] } } }>(EVENTS_QUERY, { id: taskId }).then(({ task }) => {
-      if (cancelled) return;
+    gql(EVENTS_QUERY, { id: taskId }).then(({ task }) => {
+      if (cancelled || !task) return;
       const first = task.events.edges.map((e) => e.node);
       setEvents(first);
-      stop = follow<TaskEvent>({
-        query: LIVE_EVENTS,
+      stop = follow({
+        document: LIVE_EVENTS,
         field: 'taskEvents',
         // With no event yet there is no cursor: follow live from now.
         after: first[first.length - 1]?.cursor,
@@ -416,17 +387,17 @@ function CheckpointRow({ task, checkpoint, steer }: { task: Task; checkpoint: Ch
     setOpen(!open);
     if (diff || open) return;
     try {
-      const { node } = await gql<{ node: { diff: CheckpointDiff } }>(DIFF_QUERY, { id: checkpoint.id });
-      setDiff(node.diff);
+      const { node } = await gql(DIFF_QUERY, { id: checkpoint.id });
+      if (node && 'diff' in node) setDiff(node.diff);
     } catch (err) {
       setError(err as ApiError);
     }
   };
-  const form = { mode: 'CODE', name: '' };
+  const form: { mode: RewindMode; name: string } = { mode: 'CODE', name: '' };
   const modeField = (
     <fieldset class="field">
       <legend>What to rewind</legend>
-      {['CODE', 'CONVERSATION', 'BOTH'].map((m) => (
+      {(['CODE', 'CONVERSATION', 'BOTH'] as const).map((m) => (
         <label key={m} class="radio">
           <input type="radio" name="mode" value={m} defaultChecked={m === 'CODE'} onChange={() => (form.mode = m)} /> {m === 'CODE' ? 'Code' : m === 'CONVERSATION' ? 'Conversation' : 'Both'}
         </label>
@@ -473,8 +444,8 @@ function CheckpointRow({ task, checkpoint, steer }: { task: Task; checkpoint: Ch
 
 /** This task's forks, and theirs, each with where it left its original. */
 function Forks({ task, version }: { task: Task; version: number }) {
-  // `version` only makes useQuery run again after a steering action (graphql-js ignores a variable the operation does not declare).
-  const { data, error } = useQuery<{ task: { forks: { edges: { node: ForkNode }[] } } | null }>(FORKS_QUERY, { id: task.id, version });
+  // `version` only makes useQuery run again after a steering action.
+  const { data, error } = useQuery(FORKS_QUERY, { id: task.id }, version);
   const forks = data?.task?.forks.edges.map((e) => e.node) ?? [];
   return (
     <section aria-labelledby="forks-title">
@@ -514,7 +485,7 @@ function ForkTree({ forks, root }: { forks: ForkNode[]; root: Task }) {
 }
 
 export function TaskPage({ id, messageId }: { id: string; messageId?: string }) {
-  const { data, error, loading, reload } = useQuery<{ task: Task | null }>(TASK_QUERY, { id });
+  const { data, error, loading, reload } = useQuery(TASK_QUERY, { id });
   const [steering, setSteering] = useState<Steering>();
   const [version, setVersion] = useState(0);
   if (loading && !data) return <main><p role="status">Loading the task…</p></main>;

@@ -4,32 +4,34 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, gql } from './api';
 import { fullTime, shortTime, summarise } from './format';
+import { graphql } from './generated';
+import type { ContractPhase, HistoryEventFieldsFragment, HistoryEventType, HistoryFilter } from './generated/graphql';
 import { useQuery } from './hooks';
 import { follow } from './live';
 
-export interface HistoryEvent {
-  id: string;
-  seq: string;
-  cursor: string;
-  eventType: string;
-  eventSubtype: string | null;
-  phase: string | null;
-  createdAt: string;
-  data: unknown;
-  contract: { id: string; name: string } | null;
-  task: { id: string; name: string; isSupervisor: boolean } | null;
-}
+export type HistoryEvent = HistoryEventFieldsFragment;
 
-export const EVENT_FIELDS = `id seq cursor eventType eventSubtype phase createdAt data contract { id name } task { id name isSupervisor }`;
+graphql(`
+  fragment HistoryEventFields on HistoryEvent {
+    id seq cursor eventType eventSubtype phase createdAt data contract { id name } task { id name isSupervisor }
+  }
+`);
 const PAGE = 100;
 const ROW = 34;
 /** The cursor before the first history event: follow from there when nothing matches yet, so nothing is missed. */
 export const START = 'R1BDOkk6MA==';
 
-const PAGE_QUERY = `query TimelinePage($first: Int!, $after: String, $filter: HistoryFilter) {
-  timeline(first: $first, after: $after, filter: $filter) { edges { node { ${EVENT_FIELDS} } } pageInfo { hasNextPage endCursor } }
-}`;
-const LIVE = `subscription LiveTimeline($filter: HistoryFilter, $after: String) { timeline(filter: $filter, after: $after) { ${EVENT_FIELDS} } }`;
+const PAGE_QUERY = graphql(`
+  query TimelinePage($first: Int!, $after: String, $filter: HistoryFilter) {
+    timeline(first: $first, after: $after, filter: $filter) { edges { node { ...HistoryEventFields } } pageInfo { hasNextPage endCursor } }
+  }
+`);
+const LIVE = graphql(`
+  subscription LiveTimeline($filter: HistoryFilter, $after: String) { timeline(filter: $filter, after: $after) { ...HistoryEventFields } }
+`);
+const FILTER_CONTRACTS = graphql(`
+  query FilterContracts { contracts(first: 100) { edges { node { id name } } } }
+`);
 
 export const PHASES = ['RESEARCH', 'SPECIFY', 'PLAN', 'EXECUTE', 'REVIEW', 'DONE'];
 export const EVENT_TYPES = ['TASK', 'CHAT', 'CHECKPOINT', 'PHASE', 'FILE'];
@@ -42,11 +44,11 @@ interface Filter {
   until: string;
 }
 
-function toHistoryFilter(f: Filter): Record<string, unknown> {
-  const filter: Record<string, unknown> = {};
+function toHistoryFilter(f: Filter): HistoryFilter {
+  const filter: HistoryFilter = {};
   if (f.contractId) filter.contractId = f.contractId;
-  if (f.phase) filter.phases = [f.phase];
-  if (f.eventType) filter.eventTypes = [f.eventType];
+  if (f.phase) filter.phases = [f.phase as ContractPhase];
+  if (f.eventType) filter.eventTypes = [f.eventType as HistoryEventType];
   if (f.since) filter.since = new Date(f.since).toISOString();
   if (f.until) filter.until = new Date(f.until).toISOString();
   return filter;
@@ -104,7 +106,7 @@ function EventRow({ event, fresh }: { event: HistoryEvent; fresh: boolean }) {
 }
 
 function Filters({ filter, onChange }: { filter: Filter; onChange: (f: Filter) => void }) {
-  const contracts = useQuery<{ contracts: { edges: { node: { id: string; name: string } }[] } }>('query FilterContracts { contracts(first: 100) { edges { node { id name } } } }', {});
+  const contracts = useQuery(FILTER_CONTRACTS, {});
   const set = (key: keyof Filter) => (e: Event) => onChange({ ...filter, [key]: (e.currentTarget as HTMLInputElement).value });
   return (
     <form class="filters" aria-label="Filter the timeline" onSubmit={(e) => e.preventDefault()}>
@@ -161,7 +163,7 @@ export function TimelinePage() {
 }
 
 /** The events matching `filter`: the newest page, older pages as the list nears its end, new ones live. */
-function Timeline({ filter }: { filter: Record<string, unknown> }) {
+function Timeline({ filter }: { filter: HistoryFilter }) {
   const [events, setEvents] = useState<HistoryEvent[]>([]);
   const [more, setMore] = useState<{ hasNextPage: boolean; endCursor: string | null }>({ hasNextPage: false, endCursor: null });
   const [error, setError] = useState<ApiError>();
@@ -175,7 +177,7 @@ function Timeline({ filter }: { filter: Record<string, unknown> }) {
   useEffect(() => {
     let stop: (() => void) | undefined;
     let cancelled = false;
-    gql<{ timeline: { edges: { node: HistoryEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>(PAGE_QUERY, { first: PAGE, filter }).then(
+    gql(PAGE_QUERY, { first: PAGE, filter }).then(
       ({ timeline }) => {
         if (cancelled) return;
         const first = timeline.edges.map((e) => e.node);
@@ -183,8 +185,8 @@ function Timeline({ filter }: { filter: Record<string, unknown> }) {
         setMore(timeline.pageInfo);
         setLoading(false);
         setFreshFrom(first.length ? BigInt(first[0].seq) : 0n);
-        stop = follow<HistoryEvent>({
-          query: LIVE,
+        stop = follow({
+          document: LIVE,
           field: 'timeline',
           after: first[0]?.cursor ?? START,
           variables: (after) => ({ filter, after }),
@@ -228,7 +230,7 @@ function Timeline({ filter }: { filter: Record<string, unknown> }) {
     if (loadingMore.current || !more.hasNextPage) return;
     loadingMore.current = true;
     try {
-      const { timeline } = await gql<{ timeline: { edges: { node: HistoryEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>(PAGE_QUERY, {
+      const { timeline } = await gql(PAGE_QUERY, {
         first: PAGE,
         after: more.endCursor,
         filter,
