@@ -66,23 +66,111 @@ export class LiveFeed<T> {
 export type HistoryFeed = LiveFeed<HistoryEvent>;
 export type TaskEventFeed = LiveFeed<TaskEvent>;
 
-type Matches = (event: HistoryEvent) => boolean;
+type Matches<Row> = (row: Row) => boolean;
+type Seq = bigint | number;
 
-/** One owner's history as this hub follows it, while that owner has subscribers here. */
-interface OwnerStream {
+/** What one kind of stream reads: where a stream's source stands now, and its rows after a seq. */
+interface StreamSource<Row, S extends Seq> {
+  /** The largest seq of `key`'s rows now (0 when there is none): a new stream's starting point. */
+  last(key: string): Promise<S>;
+  /** Up to BATCH_SIZE of `key`'s rows after `position`, in seq order, none of them ever skipped. */
+  after(key: string, position: S): Promise<Row[]>;
+}
+
+/** One owner's history, or one task's events, as this hub follows it while it has subscribers here. */
+interface Stream<Row, S extends Seq> {
   /** The largest seq delivered; undefined until the stream's starting point is read. */
-  position: bigint | undefined;
+  position: S | undefined;
   ready: Promise<void>;
-  feeds: Map<HistoryFeed, Matches>;
+  feeds: Map<LiveFeed<Row>, Matches<Row>>;
   drain: () => void;
 }
 
-interface TaskStream {
-  /** The largest seq delivered; undefined until the stream's starting point is read. */
-  position: number | undefined;
-  ready: Promise<void>;
-  feeds: Set<TaskEventFeed>;
-  drain: () => void;
+/** The streams of one kind, by key (owner id, task id): opened by their first feed, dropped with their last. */
+class Streams<Row extends { seq: S }, S extends Seq> {
+  private readonly streams = new Map<string, Stream<Row, S>>();
+
+  constructor(
+    private readonly source: StreamSource<Row, S>,
+    private readonly stopped: () => boolean,
+    private readonly readFailed: (err: unknown) => void,
+  ) {}
+
+  get(key: string): Stream<Row, S> | undefined {
+    return this.streams.get(key);
+  }
+
+  feedCount(): number {
+    let count = 0;
+    for (const stream of this.streams.values()) count += stream.feeds.size;
+    return count;
+  }
+
+  drainAll(): void {
+    for (const stream of this.streams.values()) stream.drain();
+  }
+
+  closeAll(): void {
+    for (const stream of this.streams.values()) for (const feed of stream.feeds.keys()) feed.close();
+  }
+
+  /**
+   * Adds `feed` to `key`'s stream (opening it when it is the first) and resolves once the feed's
+   * `liveFrom` is known. A running stream delivers to a new feed from its current position; a new
+   * one sets every waiting feed's position once it has read where the stream stands.
+   */
+  async follow(key: string, feed: LiveFeed<Row>, matches: Matches<Row>): Promise<void> {
+    const stream = this.streams.get(key) ?? this.open(key);
+    stream.feeds.set(feed, matches);
+    if (stream.position !== undefined) {
+      feed.liveFrom = BigInt(stream.position);
+      return;
+    }
+    try {
+      await stream.ready;
+    } catch (err) {
+      feed.close();
+      throw err;
+    }
+  }
+
+  detach(key: string, feed: LiveFeed<Row>): void {
+    const stream = this.streams.get(key);
+    stream?.feeds.delete(feed);
+    if (stream?.feeds.size === 0) this.streams.delete(key);
+  }
+
+  private open(key: string): Stream<Row, S> {
+    const stream: Stream<Row, S> = {
+      position: undefined,
+      feeds: new Map(),
+      ready: Promise.resolve(),
+      drain: serialized(() => this.read(key, stream), this.readFailed),
+    };
+    stream.ready = (async () => {
+      try {
+        stream.position = await this.source.last(key);
+      } catch (err) {
+        if (this.streams.get(key) === stream) this.streams.delete(key);
+        throw err;
+      }
+      for (const feed of stream.feeds.keys()) feed.liveFrom = BigInt(stream.position);
+    })();
+    this.streams.set(key, stream);
+    return stream;
+  }
+
+  private async read(key: string, stream: Stream<Row, S>): Promise<void> {
+    await stream.ready;
+    for (;;) {
+      if (this.stopped() || this.streams.get(key) !== stream) return;
+      const rows = await this.source.after(key, stream.position!);
+      if (rows.length === 0) return;
+      stream.position = rows[rows.length - 1].seq;
+      for (const row of rows) for (const [feed, matches] of stream.feeds) if (matches(row)) feed.push(row);
+      if (rows.length < BATCH_SIZE) return;
+    }
+  }
 }
 
 export interface LiveHubOptions {
@@ -100,13 +188,48 @@ export interface LiveHubOptions {
 export class LiveHub extends EventEmitter {
   /** Queries made to read new events: one per batch, however many subscribers share it. */
   readonly reads = { history: 0, taskEvents: 0 };
-  private readonly ownerStreams = new Map<string, OwnerStream>();
-  private readonly taskStreams = new Map<string, TaskStream>();
   private readonly unlisten: (() => Promise<void>)[] = [];
   private stopped = false;
+  private readonly ownerStreams: Streams<HistoryEvent, bigint>;
+  private readonly taskStreams: Streams<TaskEvent, number>;
 
   constructor(private readonly options: LiveHubOptions) {
     super();
+    const { db, prisma } = options;
+    const stopped = () => this.stopped;
+    const readFailed = (err: unknown) => this.readFailed(err);
+    this.ownerStreams = new Streams<HistoryEvent, bigint>(
+      {
+        last: async (ownerId) => {
+          const [{ max }] = await db.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM history_events WHERE owner_id = $1', [ownerId]);
+          return BigInt(max ?? 0);
+        },
+        // The owner's seqs commit in order (its history lock is held from drawing a seq to COMMIT):
+        // a seq visible now has every smaller seq of this owner committed or rolled back.
+        after: (ownerId, position) => {
+          this.reads.history++;
+          return prisma.historyEvent.findMany({ where: { ownerId, seq: { gt: position } }, orderBy: { seq: 'asc' }, take: BATCH_SIZE });
+        },
+      },
+      stopped,
+      readFailed,
+    );
+    this.taskStreams = new Streams<TaskEvent, number>(
+      {
+        last: async (taskId) => {
+          const last = await prisma.taskEvent.findFirst({ where: { taskId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+          return last?.seq ?? 0;
+        },
+        // A task's seq is allocated as max + 1 while holding the task's row: seq N+1 cannot exist
+        // before N is committed, so reading past the last delivered seq never skips one.
+        after: (taskId, position) => {
+          this.reads.taskEvents++;
+          return prisma.taskEvent.findMany({ where: { taskId, seq: { gt: position } }, orderBy: { seq: 'asc' }, take: BATCH_SIZE });
+        },
+      },
+      stopped,
+      readFailed,
+    );
   }
 
   /** Whether the hub listens for new events: started and not stopped (readiness). */
@@ -116,11 +239,7 @@ export class LiveHub extends EventEmitter {
 
   /** Live feeds open now: history (timeline, history subscriptions) and task events (metrics). */
   subscriberCounts(): { history: number; taskEvents: number } {
-    let history = 0;
-    let taskEvents = 0;
-    for (const stream of this.ownerStreams.values()) history += stream.feeds.size;
-    for (const stream of this.taskStreams.values()) taskEvents += stream.feeds.size;
-    return { history, taskEvents };
+    return { history: this.ownerStreams.feedCount(), taskEvents: this.taskStreams.feedCount() };
   }
 
   /** LISTENs first: a stream's starting point is read afterwards, so no commit falls between the two. */
@@ -130,7 +249,7 @@ export class LiveHub extends EventEmitter {
     this.unlisten.push(
       await db.listen(TASK_EVENTS_CHANNEL, (taskId) => {
         // RESYNC (the LISTEN connection was restored): any stream may have missed its notification.
-        if (taskId === RESYNC) for (const stream of this.taskStreams.values()) stream.drain();
+        if (taskId === RESYNC) this.taskStreams.drainAll();
         else this.taskStreams.get(taskId)?.drain();
       }),
     );
@@ -139,51 +258,30 @@ export class LiveHub extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const unlisten of this.unlisten.splice(0)) await unlisten();
-    for (const stream of this.ownerStreams.values()) for (const feed of stream.feeds.keys()) feed.close();
-    for (const stream of this.taskStreams.values()) for (const feed of stream.feeds) feed.close();
+    this.ownerStreams.closeAll();
+    this.taskStreams.closeAll();
   }
 
   /**
    * A live feed of the owner's history events that `matches` accepts; resolves once the feed's
    * `liveFrom` is known (everything after it reaches the feed).
    */
-  async followHistory(ownerId: string, matches: Matches, onOverflow: () => void): Promise<HistoryFeed> {
-    const stream = this.ownerStreams.get(ownerId) ?? this.openOwnerStream(ownerId);
-    const feed = new LiveFeed<HistoryEvent>(this.options.subscriberBuffer, (f) => this.detachHistory(ownerId, f), () => this.overflowed(ownerId, onOverflow));
-    stream.feeds.set(feed, matches);
-    await this.startingPoint(stream, feed);
+  async followHistory(ownerId: string, matches: Matches<HistoryEvent>, onOverflow: () => void): Promise<HistoryFeed> {
+    const feed = new LiveFeed<HistoryEvent>(this.options.subscriberBuffer, (f) => this.ownerStreams.detach(ownerId, f), () => this.overflowed(ownerId, onOverflow));
+    await this.ownerStreams.follow(ownerId, feed, matches);
     return feed;
   }
 
   /** A live feed of one task's events; resolves once the feed's `liveFrom` is known. */
   async followTaskEvents(taskId: string, ownerId: string, onOverflow: () => void): Promise<TaskEventFeed> {
-    const stream = this.taskStreams.get(taskId) ?? this.openTaskStream(taskId);
-    const feed = new LiveFeed<TaskEvent>(this.options.subscriberBuffer, (f) => this.detachTaskFeed(taskId, f), () => this.overflowed(ownerId, onOverflow));
-    stream.feeds.add(feed);
-    await this.startingPoint(stream, feed);
+    const feed = new LiveFeed<TaskEvent>(this.options.subscriberBuffer, (f) => this.taskStreams.detach(taskId, f), () => this.overflowed(ownerId, onOverflow));
+    await this.taskStreams.follow(taskId, feed, everything);
     return feed;
-  }
-
-  /**
-   * A running stream delivers to a new feed from its current position; a new one sets every waiting
-   * feed's position once it has read where the stream stands.
-   */
-  private async startingPoint<T>(stream: { position: bigint | number | undefined; ready: Promise<void> }, feed: LiveFeed<T>): Promise<void> {
-    if (stream.position !== undefined) {
-      feed.liveFrom = BigInt(stream.position);
-      return;
-    }
-    try {
-      await stream.ready;
-    } catch (err) {
-      feed.close();
-      throw err;
-    }
   }
 
   private onHistoryNotification(payload: string): void {
     if (payload === RESYNC) {
-      for (const stream of this.ownerStreams.values()) stream.drain();
+      this.ownerStreams.drainAll();
       return;
     }
     // `<owner id> <largest seq of the commit>`: nothing to read without subscribers of that owner
@@ -193,98 +291,6 @@ export class LiveHub extends EventEmitter {
     if (!stream) return;
     if (stream.position !== undefined && /^\d+$/.test(seq ?? '') && BigInt(seq) <= stream.position) return;
     stream.drain();
-  }
-
-  private openOwnerStream(ownerId: string): OwnerStream {
-    const stream: OwnerStream = {
-      position: undefined,
-      feeds: new Map(),
-      ready: Promise.resolve(),
-      drain: serialized(() => this.readHistory(ownerId, stream), (err) => this.readFailed(err)),
-    };
-    stream.ready = (async () => {
-      try {
-        const [{ max }] = await this.options.db.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM history_events WHERE owner_id = $1', [ownerId]);
-        stream.position = BigInt(max ?? 0);
-      } catch (err) {
-        if (this.ownerStreams.get(ownerId) === stream) this.ownerStreams.delete(ownerId);
-        throw err;
-      }
-      for (const feed of stream.feeds.keys()) feed.liveFrom = stream.position;
-    })();
-    this.ownerStreams.set(ownerId, stream);
-    return stream;
-  }
-
-  private async readHistory(ownerId: string, stream: OwnerStream): Promise<void> {
-    await stream.ready;
-    for (;;) {
-      if (this.stopped || this.ownerStreams.get(ownerId) !== stream) return;
-      // The owner's seqs commit in order (its history lock is held from drawing a seq to COMMIT):
-      // a seq visible now has every smaller seq of this owner committed or rolled back.
-      this.reads.history++;
-      const rows = await this.options.prisma.historyEvent.findMany({
-        where: { ownerId, seq: { gt: stream.position } },
-        orderBy: { seq: 'asc' },
-        take: BATCH_SIZE,
-      });
-      if (rows.length === 0) return;
-      stream.position = rows[rows.length - 1].seq;
-      for (const row of rows) for (const [feed, matches] of stream.feeds) if (matches(row)) feed.push(row);
-      if (rows.length < BATCH_SIZE) return;
-    }
-  }
-
-  private openTaskStream(taskId: string): TaskStream {
-    const stream: TaskStream = {
-      position: undefined,
-      feeds: new Set(),
-      ready: Promise.resolve(),
-      drain: serialized(() => this.readTaskEvents(taskId, stream), (err) => this.readFailed(err)),
-    };
-    stream.ready = (async () => {
-      try {
-        const last = await this.options.prisma.taskEvent.findFirst({ where: { taskId }, orderBy: { seq: 'desc' }, select: { seq: true } });
-        stream.position = last?.seq ?? 0;
-      } catch (err) {
-        if (this.taskStreams.get(taskId) === stream) this.taskStreams.delete(taskId);
-        throw err;
-      }
-      for (const feed of stream.feeds) feed.liveFrom = BigInt(stream.position);
-    })();
-    this.taskStreams.set(taskId, stream);
-    return stream;
-  }
-
-  private async readTaskEvents(taskId: string, stream: TaskStream): Promise<void> {
-    await stream.ready;
-    for (;;) {
-      if (this.stopped || this.taskStreams.get(taskId) !== stream) return;
-      // A task's seq is allocated as max + 1 while holding the task's row: seq N+1 cannot exist
-      // before N is committed, so reading past the last delivered seq never skips one.
-      this.reads.taskEvents++;
-      const rows = await this.options.prisma.taskEvent.findMany({
-        where: { taskId, seq: { gt: stream.position } },
-        orderBy: { seq: 'asc' },
-        take: BATCH_SIZE,
-      });
-      if (rows.length === 0) return;
-      stream.position = rows[rows.length - 1].seq;
-      for (const row of rows) for (const feed of stream.feeds) feed.push(row);
-      if (rows.length < BATCH_SIZE) return;
-    }
-  }
-
-  private detachHistory(ownerId: string, feed: HistoryFeed): void {
-    const stream = this.ownerStreams.get(ownerId);
-    stream?.feeds.delete(feed);
-    if (stream?.feeds.size === 0) this.ownerStreams.delete(ownerId);
-  }
-
-  private detachTaskFeed(taskId: string, feed: TaskEventFeed): void {
-    const stream = this.taskStreams.get(taskId);
-    stream?.feeds.delete(feed);
-    if (stream?.feeds.size === 0) this.taskStreams.delete(taskId);
   }
 
   private overflowed(ownerId: string, onOverflow: () => void): void {
@@ -298,6 +304,8 @@ export class LiveHub extends EventEmitter {
     if (!this.stopped) this.options.logger.error({ err }, 'reading live events failed');
   }
 }
+
+const everything = (): boolean => true;
 
 /**
  * Wraps `run` so that calls never overlap: a call while it runs makes it run once more afterwards

@@ -5,6 +5,7 @@
 // moves git: journaled through changeWithGit, so a crash mid-way is rolled back at the next start.
 import type { AppContext, ServiceContext } from '../../context.js';
 import { ConflictError } from '../../errors.js';
+import { repeatEvery } from '../../lib/repeat.js';
 import type { Contract, Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { findOwnContract } from '../contracts/service.js';
@@ -147,25 +148,12 @@ export async function archiveExpiredTasks(app: AppContext, limit = 100): Promise
 /** Runs the retention every MAKIMA_ARCHIVE_SWEEP_MS while MAKIMA_ARCHIVE_AFTER_DAYS is set; returns its stop. */
 export function startArchiveRetention(app: AppContext): () => Promise<void> {
   if (app.config.archiveAfterDays <= 0) return async () => {};
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = archiveExpiredTasks(app)
-        .then((ids) => {
-          if (ids.length) app.logger.info({ tasks: ids, afterDays: app.config.archiveAfterDays }, 'archived finished tasks (retention)');
-        })
-        .catch((err: unknown) => app.logger.error({ err }, 'archive retention failed'))
-        .finally(schedule);
-    }, app.config.archiveSweepMs);
-    timer.unref();
-  };
-  schedule();
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await running;
-  };
+  return repeatEvery(
+    app.config.archiveSweepMs,
+    async () => {
+      const ids = await archiveExpiredTasks(app);
+      if (ids.length) app.logger.info({ tasks: ids, afterDays: app.config.archiveAfterDays }, 'archived finished tasks (retention)');
+    },
+    (err) => app.logger.error({ err }, 'archive retention failed'),
+  );
 }
