@@ -10,32 +10,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGraphiql, graphiqlStaleReason } from './build-graphiql.mjs';
+import { mtime, newestUnder } from './mtime.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'web', 'src');
 const OUT = path.join(ROOT, 'web', 'dist');
 const BUNDLE = path.join(OUT, 'app.js');
 
-function mtime(file) {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
 /** The newest modification time among web/src (files and folders), this script and web/tsconfig.json. */
 function newestSource() {
-  let newest = Math.max(mtime(SRC), mtime(fileURLToPath(import.meta.url)), mtime(path.join(ROOT, 'web', 'tsconfig.json')));
-  const walk = (dir) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      newest = Math.max(newest, mtime(full));
-      if (entry.isDirectory()) walk(full);
-    }
-  };
-  walk(SRC);
-  return newest;
+  return newestUnder(SRC, [fileURLToPath(import.meta.url), path.join(ROOT, 'web', 'tsconfig.json')]);
 }
 
 /** Why web/dist must be (re)built, or undefined when it is current (or there is no web/src). */

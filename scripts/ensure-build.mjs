@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWeb, webStaleReason } from './build-web.mjs';
 import { bundleCli, canBundle, CLI_BUNDLE } from './bundle-cli.mjs';
+import { mtime, newestUnder } from './mtime.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
@@ -30,27 +31,9 @@ const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'].map((f) => path.join(RO
 /** Source files that are not compiled (tsconfig.build.json's exclude), so they never make dist/ stale. */
 const isTest = (name) => name.endsWith('.test.ts');
 
-function mtime(file) {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
 /** The newest modification time among src/ (files and folders) and the tsconfig files. */
 function newestSource() {
-  let newest = Math.max(mtime(SRC), ...CONFIGS.map(mtime));
-  const walk = (dir) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (entry.isFile() && isTest(entry.name)) continue;
-      const full = path.join(dir, entry.name);
-      newest = Math.max(newest, mtime(full));
-      if (entry.isDirectory()) walk(full);
-    }
-  };
-  walk(SRC);
-  return newest;
+  return newestUnder(SRC, CONFIGS, isTest);
 }
 
 /** Why dist/ must be (re)built, or undefined when it is current (or there is no src/ to build from). */
