@@ -10,12 +10,17 @@ import { Diff, type CheckpointDiff, type FileChange } from './diff';
 import { asText, fullTime, relative, shortSha, shortTime } from './format';
 import { useQuery } from './hooks';
 import { graphql } from './generated';
-import type { ConversationPageFragment, ForkFieldsFragment, RewindMode, TaskEventFieldsFragment, TaskPageQuery } from './generated/graphql';
+import type { ConversationPageFragment, RewindMode, TaskEventFieldsFragment, TaskPageQuery } from './generated/graphql';
 import { follow } from './live';
 import { ApiErrorText, SteeringDialog, type Steering } from './steer';
 import { acpChunkOf, callsShown, mentionOf, onlyShownResults, resultsByCall, resultText, thinkingLine, thinkingOf, toolCallIdOf, type ToolResult } from '../../src/modules/transcripts/reading';
 
-interface ForkNode extends ForkFieldsFragment {
+interface ForkNode {
+  id: string;
+  name: string;
+  status: string;
+  forkedAtCheckpoint: { number: number } | null;
+  forkedAtMessage: { index: number } | null;
   forks?: { edges: { node: ForkNode }[] };
 }
 
@@ -31,9 +36,6 @@ graphql(`
   }
 `);
 graphql(`
-  fragment ForkFields on Task { id name status forkedAtCheckpoint { number } forkedAtMessage { index } }
-`);
-graphql(`
   fragment TaskEventFields on TaskEvent { id seq cursor type data createdAt }
 `);
 const TASK_QUERY = graphql(`
@@ -47,9 +49,21 @@ const TASK_QUERY = graphql(`
     }
   }
 `);
-// Two levels of forks per request (the cost limit counts 20 × 10 nodes); deeper ones are on each fork's page.
+// Two levels of forks per request (the cost limit counts 20 × 10 nodes, and more with a fragment:
+// so the fields are written out twice); deeper ones are on each fork's page.
 const FORKS_QUERY = graphql(`
-  query TaskForks($id: ID!) { task(id: $id) { forks(first: 20) { edges { node { ...ForkFields forks(first: 10) { edges { node { ...ForkFields } } } } } } } }
+  query TaskForks($id: ID!) {
+    task(id: $id) {
+      forks(first: 20) {
+        edges {
+          node {
+            id name status forkedAtCheckpoint { number } forkedAtMessage { index }
+            forks(first: 10) { edges { node { id name status forkedAtCheckpoint { number } forkedAtMessage { index } } } }
+          }
+        }
+      }
+    }
+  }
 `);
 const CONVERSATION_QUERY = graphql(`
   query Conversation($id: ID!, $after: String) { task(id: $id) { conversation(first: 50, after: $after) { ...ConversationPage } } }
