@@ -5,41 +5,34 @@
 // once with its result and its permission decision under it.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, tempDir, type TestServer } from '../harness.js';
+import { tempDir } from '../harness.js';
 import { claim, CompleteTask, createContract, createTask } from '../fixtures.js';
 import { runMakima } from '../cli/run.js';
 import { ACP_AGENT_COMMAND as ACP } from '../acp.js';
-import { expectAccessible, hasChromium, launch, origin, signedIn } from './browser.js';
+import { expectAccessible, hasChromium, viewFixture } from './browser.js';
 
 describe.runIf(hasChromium)('the task page of an ACP task', { timeout: 120_000 }, () => {
-  let t: TestServer;
-  let browser: Browser;
+  const view = viewFixture();
   let dir: string;
   beforeAll(async () => {
-    t = await startTestServer();
-    browser = await launch();
     dir = tempDir();
   });
   afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('folds the thoughts after the reply and shows each tool call once, its result under it', async () => {
-    const user = await t.createUser('acp');
-    const contract = await createContract(user, await t.makeRepo());
+    const user = await view.t.createUser('acp');
+    const contract = await createContract(user, await view.t.makeRepo());
     const supervisor = await claim(user, 'setup');
     await user.ok(CompleteTask, { input: { taskId: supervisor!.task.id, workerId: 'setup' } });
     const task = await createTask(user, contract.id, 'acp task', { prompt: 'Write a, b and c.' });
-    const env = { MAKIMA_URL: t.url, MAKIMA_TOKEN: user.token, ACP_AGENT_MODE: 'work', ACP_AGENT_LOG: path.join(dir, 'agent.jsonl') };
+    const env = { MAKIMA_URL: view.t.url, MAKIMA_TOKEN: user.token, ACP_AGENT_MODE: 'work', ACP_AGENT_LOG: path.join(dir, 'agent.jsonl') };
     const run = await runMakima(['worker', '--acp', ACP, '--once'], env);
     expect(run.code).toBe(0);
 
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/task/${task.id}`);
+    const { context, page } = await view.open(user.token, `#/task/${task.id}`);
     const answer = page.getByRole('listitem', { name: 'Message 2, ASSISTANT' });
     await answer.waitFor();
     const thought = answer.locator('details.thinking');

@@ -4,11 +4,9 @@
 // its field — in this branch alone they are skipped; after the merge they must pass.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../harness.js';
+import { describe, expect, it } from 'vitest';
 import { appendMessages, createTask, taskOnRepo } from '../fixtures.js';
-import { expectAccessible, hasChromium, launch, origin, screenshot, signedIn } from './browser.js';
+import { expectAccessible, hasChromium, screenshot, viewFixture } from './browser.js';
 
 const SCHEMA = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'schema.graphql'), 'utf8');
 const has = (field: RegExp) => SCHEMA.split('\n').some((line) => field.test(line));
@@ -17,24 +15,14 @@ const hasCancel = has(/^\s*cancelTask\(/);
 const hasRevoke = has(/^\s*revokeApiToken\(/) && has(/^\s*createApiToken\(/);
 
 describe.runIf(hasChromium && (hasSearch || hasCancel || hasRevoke))('the timeline view, after the merge', () => {
-  let t: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    t = await startTestServer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
+  const view = viewFixture();
 
   it.runIf(hasSearch)('finds a message from the search box, highlights the match, and opens the task at that message', async () => {
-    const user = await t.createUser('searcher');
-    const fx = await taskOnRepo(t, user);
+    const user = await view.t.createUser('searcher');
+    const fx = await taskOnRepo(view.t, user);
     const filler = Array.from({ length: 60 }, (_, i) => ({ role: 'ASSISTANT' as const, content: `step ${i}: nothing of note` }));
     await appendMessages(user, fx.taskId, [...filler, { role: 'USER', content: 'the quuxinator crashes on empty input' }]);
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/`);
+    const { context, page } = await view.open(user.token);
     await page.getByRole('searchbox', { name: /Search/ }).fill('quuxinator');
     await page.getByRole('button', { name: 'Search' }).click();
     const hit = page.locator('.hits li').first();
@@ -52,11 +40,10 @@ describe.runIf(hasChromium && (hasSearch || hasCancel || hasRevoke))('the timeli
   });
 
   it.runIf(hasCancel)('cancels a task after a confirmation that says nothing is deleted', async () => {
-    const user = await t.createUser('canceller');
-    const fx = await taskOnRepo(t, user);
+    const user = await view.t.createUser('canceller');
+    const fx = await taskOnRepo(view.t, user);
     const task = await createTask(user, fx.contractId, 'not needed after all');
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/task/${task.id}`);
+    const { context, page } = await view.open(user.token, `#/task/${task.id}`);
     await page.getByRole('button', { name: 'Cancel…' }).click();
     const dialog = page.getByRole('dialog', { name: /Cancel “not needed after all”/ });
     expect(await dialog.locator('.before').textContent()).toContain('Nothing is deleted');
@@ -73,12 +60,11 @@ describe.runIf(hasChromium && (hasSearch || hasCancel || hasRevoke))('the timeli
   });
 
   it.runIf(hasRevoke)('sends the page back to sign-in, in the server’s words, when its token is revoked', async () => {
-    const user = await t.createUser('revoked');
+    const user = await view.t.createUser('revoked');
     const created = await user.ok<{ createApiToken: { token: string; apiToken: { id: string } } }>(
-      `mutation { createApiToken(input: { name: "browser" }) { token apiToken { id } } }`,
+      `mutation { createApiToken(input: { name: "view.browser" }) { token apiToken { id } } }`,
     );
-    const { context, page } = await signedIn(browser, created.createApiToken.token);
-    await page.goto(`${origin(t)}/`);
+    const { context, page } = await view.open(created.createApiToken.token);
     await page.locator('.connection.live').waitFor();
     await user.ok(`mutation($id: ID!) { revokeApiToken(input: { id: $id }) { apiToken { revokedAt } } }`, { id: created.createApiToken.apiToken.id });
     await page.reload();

@@ -6,8 +6,8 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { expect } from 'vitest';
-import type { TestServer } from '../harness.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { startTestServer, type TestServer } from '../harness.js';
 
 import { CHROMIUM } from '../chromium.js';
 
@@ -36,6 +36,47 @@ export async function signedIn(browser: Browser, token: string): Promise<{ conte
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   await context.addInitScript((t) => localStorage.setItem('makima.token', t), token);
   return { context, page: await context.newPage() };
+}
+
+/** A browser test file's real server and Chromium, and pages signed in to it. */
+export interface ViewFixture {
+  readonly t: TestServer;
+  readonly browser: Browser;
+  /** A fresh context signed in with `token` (signedIn), its page opened at `route` of the view (e.g. `#/task/<id>`). */
+  open(token: string, route?: string): Promise<{ context: BrowserContext; page: Page }>;
+}
+
+/**
+ * For use inside a browser test file's `describe`: starts a real server and one Chromium before its
+ * first test and stops both after its last.
+ */
+export function viewFixture(): ViewFixture {
+  let server: TestServer | undefined;
+  let chromium: Browser | undefined;
+  beforeAll(async () => {
+    server = await startTestServer();
+    chromium = await launch();
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.stop();
+  });
+  const fixture: ViewFixture = {
+    get t() {
+      if (!server) throw new Error('the view fixture is used before its beforeAll ran');
+      return server;
+    },
+    get browser() {
+      if (!chromium) throw new Error('the view fixture is used before its beforeAll ran');
+      return chromium;
+    },
+    async open(token, route = '') {
+      const opened = await signedIn(fixture.browser, token);
+      await opened.page.goto(`${origin(fixture.t)}/${route}`);
+      return opened;
+    },
+  };
+  return fixture;
 }
 
 /** Records every request that leaves the server's origin (the page must work offline). */

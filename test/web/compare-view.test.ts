@@ -1,28 +1,17 @@
 // The compare page in headless Chromium against a real server: reached from a task's fork tree, it
 // shows where the two conversations part, each side's own messages, and the diff between their heads;
 // a refusal is shown in the API's words. axe-core checks it; it is photographed for docs/view.md.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startTestServer, type TestServer } from '../harness.js';
+import { describe, expect, it } from 'vitest';
 import { checkpoint, ForkTask, say, taskOnRepo } from '../fixtures.js';
 import { write } from '../worktrees.js';
-import { expectAccessible, hasChromium, launch, origin, screenshot, signedIn } from './browser.js';
+import { expectAccessible, hasChromium, origin, screenshot, viewFixture } from './browser.js';
 
 describe.runIf(hasChromium)('the compare page', () => {
-  let t: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    t = await startTestServer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
+  const view = viewFixture();
 
   it('opens from the fork tree and shows the common part, each side and the diff between the heads', async () => {
-    const user = await t.createUser('compare');
-    const fx = await taskOnRepo(t, user);
+    const user = await view.t.createUser('compare');
+    const fx = await taskOnRepo(view.t, user);
     await say(user, fx.taskId, 'write a parser', 'I will start with the tokenizer');
     const cp = await checkpoint(user, fx.taskId, 'tokenizer');
     const fork = (await user.ok(ForkTask, { input: { taskId: fx.taskId, checkpointId: cp.id, name: 'table-driven parser' } })).forkTask.task;
@@ -31,8 +20,7 @@ describe.runIf(hasChromium)('the compare page', () => {
     await checkpoint(user, fork.id, 'table');
     await say(user, fx.taskId, 'go recursive');
 
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/task/${fx.taskId}`);
+    const { context, page } = await view.open(user.token, `#/task/${fx.taskId}`);
     await page.getByRole('link', { name: 'Compare “worker task” with “table-driven parser”' }).click();
     await page.getByRole('heading', { name: 'worker task and table-driven parser' }).waitFor();
     expect(await page.locator('.compare-summary').textContent()).toBe('2 messages in common (2 of them the same messages, shared by a fork), then they part after:');
@@ -48,18 +36,17 @@ describe.runIf(hasChromium)('the compare page', () => {
     await screenshot(page, 'compare');
 
     // The fork's own page links back to the same comparison.
-    await page.goto(`${origin(t)}/#/task/${fork.id}`);
+    await page.goto(`${origin(view.t)}/#/task/${fork.id}`);
     await page.getByRole('link', { name: 'compare with it' }).click();
     await page.getByRole('heading', { name: 'worker task and table-driven parser' }).waitFor();
     await context.close();
   });
 
   it('shows a refusal in the API’s words', async () => {
-    const user = await t.createUser('compare-refused');
-    const one = await taskOnRepo(t, user);
-    const two = await taskOnRepo(t, user);
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/compare?a=${encodeURIComponent(one.taskId)}&b=${encodeURIComponent(two.taskId)}`);
+    const user = await view.t.createUser('compare-refused');
+    const one = await taskOnRepo(view.t, user);
+    const two = await taskOnRepo(view.t, user);
+    const { context, page } = await view.open(user.token, `#/compare?a=${encodeURIComponent(one.taskId)}&b=${encodeURIComponent(two.taskId)}`);
     const alert = page.getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/^BAD_USER_INPUT: .*belong to different contracts/);

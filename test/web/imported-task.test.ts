@@ -6,12 +6,11 @@
 // reported is on the page.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/gql/index.js';
-import { startTestServer, type TestServer, type TestUser } from '../harness.js';
+import type { TestUser } from '../harness.js';
 import { createContract } from '../fixtures.js';
-import { expectAccessible, hasChromium, launch, origin, signedIn } from './browser.js';
+import { expectAccessible, hasChromium, viewFixture } from './browser.js';
 
 const ImportForView = graphql(`
   mutation ImportForView($input: ImportTranscriptInput!) { importTranscript(input: $input) { task { id } } }
@@ -23,25 +22,17 @@ const read = (...parts: string[]) => fs.readFileSync(path.join(FIXTURES, ...part
 const RAW_CONTENT = /\{\s*"type":\s*"(text|thinking|thought|image|tool_use|tool_result)"/;
 
 describe.runIf(hasChromium)('the task page of an imported session', { timeout: 120_000 }, () => {
-  let t: TestServer;
-  let browser: Browser;
+  const view = viewFixture();
   let user: TestUser;
   let contractId: string;
   beforeAll(async () => {
-    t = await startTestServer();
-    browser = await launch();
-    user = await t.createUser('reader');
-    contractId = (await createContract(user, await t.makeRepo())).id;
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
+    user = await view.t.createUser('reader');
+    contractId = (await createContract(user, await view.t.makeRepo())).id;
   });
 
   async function open(source: 'CLAUDE_CODE_JSONL' | 'CODEX_JSONL', content: string) {
     const taskId = (await user.ok(ImportForView, { input: { contractId, source, content } })).importTranscript.task.id;
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/task/${taskId}`);
+    const { context, page } = await view.open(user.token, `#/task/${taskId}`);
     const conversation = page.getByRole('region', { name: /Conversation/ });
     await conversation.locator('li.message').first().waitFor();
     return { context, page, conversation };

@@ -5,36 +5,25 @@
 // first render and the scroll steps it saw, and asserts only what holds on any machine.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../harness.js';
+import { describe, expect, it } from 'vitest';
 import { appendMessages, checkpoint, taskOnRepo } from '../fixtures.js';
-import { hasChromium, launch, origin, signedIn } from './browser.js';
+import { hasChromium, origin, signedIn, viewFixture } from './browser.js';
 
 describe.runIf(hasChromium)('the timeline view on a large history', () => {
-  let t: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    t = await startTestServer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
+  const view = viewFixture();
 
   it('keeps 100,000 events scrolling from a small DOM, and renders a long task’s page', async () => {
-    const user = await t.createUser('large');
-    const fx = await taskOnRepo(t, user);
+    const user = await view.t.createUser('large');
+    const fx = await taskOnRepo(view.t, user);
     const messages = Array.from({ length: 1000 }, (_, i) => ({ role: (i % 2 ? 'ASSISTANT' : 'USER') as 'USER' | 'ASSISTANT', content: `message ${i + 1}: ${'words '.repeat(i % 50)}` }));
     for (let i = 0; i < messages.length; i += 500) await appendMessages(user, fx.taskId, messages.slice(i, i + 500));
     for (let i = 1; i <= 10; i++) {
       fs.writeFileSync(path.join(fx.worktree, 'src/a.txt'), `version ${i}\n`);
       await checkpoint(user, fx.taskId, `step ${i}`);
     }
-    const { context, page } = await signedIn(browser, user.token);
+    const { context, page } = await signedIn(view.browser, user.token);
     // The moment the page first shows the conversation's first page and the checkpoints, recorded
-    // by the page itself (the test's own round trips to the browser are not part of it).
+    // by the page itself (the test's own round trips to the view.browser are not part of it).
     await context.addInitScript(() => {
       new MutationObserver((_, observer) => {
         if (!document.querySelector('[aria-label="Message 50, ASSISTANT"]') || !document.querySelector('[aria-label="Checkpoint 10"]')) return;
@@ -42,7 +31,7 @@ describe.runIf(hasChromium)('the timeline view on a large history', () => {
         observer.disconnect();
       }).observe(document, { childList: true, subtree: true });
     });
-    await page.goto(`${origin(t)}/#/task/${fx.taskId}`);
+    await page.goto(`${origin(view.t)}/#/task/${fx.taskId}`);
     await page.getByRole('listitem', { name: 'Checkpoint 10' }).waitFor();
     // Milliseconds from the start of the navigation to the conversation and checkpoints shown.
     const firstRender = await page.evaluate(() => (window as unknown as { rendered: number }).rendered);
@@ -52,15 +41,15 @@ describe.runIf(hasChromium)('the timeline view on a large history', () => {
     console.log(`task page: first render at ${Math.round(firstRender)} ms; requests: ${requests.join(', ')}`);
     expect(firstRender).toBeGreaterThan(0);
 
-    const [template] = await t.db.prisma.historyEvent.findMany({ where: { ownerId: user.id, eventType: 'CHAT' }, take: 1 });
-    await t.db.query(
+    const [template] = await view.t.db.prisma.historyEvent.findMany({ where: { ownerId: user.id, eventType: 'CHAT' }, take: 1 });
+    await view.t.db.query(
       `INSERT INTO history_events (id, owner_id, contract_id, task_id, event_type, event_subtype, phase, event_data, created_at)
        SELECT gen_random_uuid(), owner_id, contract_id, task_id, event_type, event_subtype, phase, event_data || jsonb_build_object('count', g), created_at + g * interval '1 millisecond'
          FROM history_events, generate_series(1, 100000) AS g WHERE id = $1::uuid`,
       [template.id],
     );
 
-    await page.goto(`${origin(t)}/#/`);
+    await page.goto(`${origin(view.t)}/#/`);
     const viewport = page.getByRole('region', { name: 'Events' }).locator('.viewport');
     await viewport.locator('.row.event').first().waitFor();
     // Scroll to the end of what is loaded, again and again: pages of 100 load as the end nears.

@@ -5,11 +5,11 @@
 // and a fork shown in the tree. axe-core checks each screen; each screen is photographed.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page, WebSocketRoute } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, rawId, type TestServer, type TestUser } from '../harness.js';
+import type { Page, WebSocketRoute } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { rawId, type TestServer, type TestUser } from '../harness.js';
 import { advancePhase, appendMessages, checkpoint, claim, createContract, createTask, recordTaskEvents, say, taskOnRepo } from '../fixtures.js';
-import { expectAccessible, hasChromium, launch, offsiteRequests, origin, screenshot, signedIn } from './browser.js';
+import { expectAccessible, hasChromium, offsiteRequests, origin, screenshot, signedIn, viewFixture } from './browser.js';
 
 /** The seqs of the timeline's event rows, top to bottom. */
 function shownSeqs(page: Page): Promise<string[]> {
@@ -23,23 +23,14 @@ async function storedSeqs(t: TestServer, user: TestUser): Promise<string[]> {
 }
 
 describe.runIf(hasChromium)('the timeline view', () => {
-  let t: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    t = await startTestServer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
+  const view = viewFixture();
 
   it('signs in with a token the server accepts, and says so when it refuses one', async () => {
-    const user = await t.createUser('operator');
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const user = await view.t.createUser('operator');
+    const context = await view.browser.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await context.newPage();
-    const offsite = offsiteRequests(page, t);
-    const response = await page.goto(`${origin(t)}/`);
+    const offsite = offsiteRequests(page, view.t);
+    const response = await page.goto(`${origin(view.t)}/`);
     expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
     await expectAccessible(page, 'sign-in screen');
 
@@ -58,8 +49,7 @@ describe.runIf(hasChromium)('the timeline view', () => {
   });
 
   it('sends a stored token that the server no longer accepts back to sign-in, in the server’s words', async () => {
-    const { context, page } = await signedIn(browser, 'mk_revoked-or-unknown');
-    await page.goto(`${origin(t)}/`);
+    const { context, page } = await view.open('mk_revoked-or-unknown');
     await page.getByLabel('API token').waitFor();
     expect(await page.getByRole('alert').textContent()).toMatch(/token/i);
     expect(await page.evaluate(() => localStorage.getItem('makima.token'))).toBeNull();
@@ -67,17 +57,16 @@ describe.runIf(hasChromium)('the timeline view', () => {
   });
 
   it('shows events live, newest first, grouped by contract and task', async () => {
-    const user = await t.createUser('live');
-    const contract = await createContract(user, await t.makeRepo(), 'parser rewrite');
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/`);
+    const user = await view.t.createUser('live');
+    const contract = await createContract(user, await view.t.makeRepo(), 'parser rewrite');
+    const { context, page } = await view.open(user.token);
     await page.locator('.connection.live').waitFor();
-    await expect.poll(() => shownSeqs(page)).toEqual(await storedSeqs(t, user));
+    await expect.poll(() => shownSeqs(page)).toEqual(await storedSeqs(view.t, user));
 
     await advancePhase(user, contract.id, 'PLAN');
     const task = await createTask(user, contract.id, 'tokenizer');
     await say(user, task.id, 'split the input', 'done: 3 token kinds');
-    await expect.poll(() => shownSeqs(page)).toEqual(await storedSeqs(t, user));
+    await expect.poll(() => shownSeqs(page)).toEqual(await storedSeqs(view.t, user));
     expect(await page.locator('.row.event').first().textContent()).toContain('CHAT/message');
     // The group headers: the task's rows under "parser rewrite › tokenizer", the contract's own above.
     const groups = await page.locator('.row.group').allTextContents();
@@ -95,9 +84,9 @@ describe.runIf(hasChromium)('the timeline view', () => {
   });
 
   it('says it is reconnecting when the socket drops, then resumes from its last event with no gap and no duplicate', async () => {
-    const user = await t.createUser('reconnect');
-    const contract = await createContract(user, await t.makeRepo(), 'flaky network');
-    const { context, page } = await signedIn(browser, user.token);
+    const user = await view.t.createUser('reconnect');
+    const contract = await createContract(user, await view.t.makeRepo(), 'flaky network');
+    const { context, page } = await signedIn(view.browser, user.token);
     // Every graphql-ws socket passes through here: `cut` drops them all; while `blocked`, new ones are refused.
     const sockets: WebSocketRoute[] = [];
     let blocked = false;
@@ -110,9 +99,9 @@ describe.runIf(hasChromium)('the timeline view', () => {
       ws.connectToServer();
       sockets.push(ws);
     });
-    await page.goto(`${origin(t)}/`);
+    await page.goto(`${origin(view.t)}/`);
     await page.locator('.connection.live').waitFor();
-    await expect.poll(() => shownSeqs(page)).toEqual(await storedSeqs(t, user));
+    await expect.poll(() => shownSeqs(page)).toEqual(await storedSeqs(view.t, user));
 
     blocked = true;
     for (const ws of sockets.splice(0)) await ws.close({ code: 1011, reason: 'network dropped (test)' });
@@ -126,24 +115,23 @@ describe.runIf(hasChromium)('the timeline view', () => {
 
     blocked = false;
     await page.locator('.connection.live').waitFor();
-    const stored = await storedSeqs(t, user);
+    const stored = await storedSeqs(view.t, user);
     await expect.poll(() => shownSeqs(page)).toEqual(stored);
     // And live again after the resume.
     await advancePhase(user, contract.id, 'PLAN');
-    await expect.poll(() => shownSeqs(page)).toEqual(await storedSeqs(t, user));
+    await expect.poll(() => shownSeqs(page)).toEqual(await storedSeqs(view.t, user));
     const shown = await shownSeqs(page);
     expect(new Set(shown).size).toBe(shown.length);
     await context.close();
   });
 
   it('shows a contract with its phase, supervisor and tasks, a running task with its worker and lease', async () => {
-    const user = await t.createUser('contract');
-    const contract = await createContract(user, await t.makeRepo(), 'search service');
+    const user = await view.t.createUser('contract');
+    const contract = await createContract(user, await view.t.makeRepo(), 'search service');
     await advancePhase(user, contract.id, 'EXECUTE');
     await claim(user, 'worker-7', { leaseSeconds: 600 }); // the supervisor is the oldest PENDING task
     await createTask(user, contract.id, 'index builder');
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/contract/${contract.id}`);
+    const { context, page } = await view.open(user.token, `#/contract/${contract.id}`);
     await page.getByRole('heading', { name: 'search service' }).waitFor();
     expect(await page.locator('.phases [aria-current="step"]').textContent()).toBe('EXECUTE');
     const supervisor = page.getByRole('region', { name: 'Supervisor' });
@@ -161,8 +149,8 @@ describe.runIf(hasChromium)('the timeline view', () => {
   });
 
   it('shows a task’s conversation with tool calls folded, its output live, and a checkpoint’s diff coloured', async () => {
-    const user = await t.createUser('task');
-    const fx = await taskOnRepo(t, user);
+    const user = await view.t.createUser('task');
+    const fx = await taskOnRepo(view.t, user);
     const long = Array.from({ length: 40 }, (_, i) => `line ${i + 1} of a long answer`).join('\n');
     await appendMessages(user, fx.taskId, [
       { role: 'USER', content: 'Make the tokenizer handle tabs.' },
@@ -173,9 +161,9 @@ describe.runIf(hasChromium)('the timeline view', () => {
     fs.writeFileSync(path.join(fx.worktree, 'src/a.txt'), 'alpha\nBETA\ngamma\ndelta\n');
     const cp = await checkpoint(user, fx.taskId, 'tabs handled');
 
-    const { context, page } = await signedIn(browser, user.token);
+    const { context, page } = await signedIn(view.browser, user.token);
     const started = Date.now();
-    await page.goto(`${origin(t)}/#/task/${fx.taskId}`);
+    await page.goto(`${origin(view.t)}/#/task/${fx.taskId}`);
     await page.getByRole('listitem', { name: 'Message 4, ASSISTANT' }).waitFor();
     expect(Date.now() - started).toBeLessThan(5000); // the first render itself is measured in the benchmark below
     const conversation = page.getByRole('region', { name: /Conversation/ });
@@ -213,8 +201,8 @@ describe.runIf(hasChromium)('the timeline view', () => {
   });
 
   it('rewinds a task after a confirmation that says what it saves first, then undoes it', async () => {
-    const user = await t.createUser('rewind');
-    const fx = await taskOnRepo(t, user);
+    const user = await view.t.createUser('rewind');
+    const fx = await taskOnRepo(view.t, user);
     const file = path.join(fx.worktree, 'src/a.txt');
     fs.writeFileSync(file, 'first version\n');
     const first = await checkpoint(user, fx.taskId, 'first version');
@@ -222,8 +210,7 @@ describe.runIf(hasChromium)('the timeline view', () => {
     await checkpoint(user, fx.taskId, 'second version');
     fs.writeFileSync(file, 'work in progress, not checkpointed\n');
 
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/task/${fx.taskId}`);
+    const { context, page } = await view.open(user.token, `#/task/${fx.taskId}`);
     await page.getByRole('listitem', { name: `Checkpoint ${first.number}` }).getByRole('button', { name: 'Rewind…' }).click();
     const dialog = page.getByRole('dialog', { name: /Rewind “worker task” to checkpoint #1/ });
     expect(await dialog.locator('.before').textContent()).toContain('backup checkpoint');
@@ -246,14 +233,13 @@ describe.runIf(hasChromium)('the timeline view', () => {
   });
 
   it('shows the API’s CONFLICT, in its words, when a worker holds the task', async () => {
-    const user = await t.createUser('conflict');
-    const fx = await taskOnRepo(t, user);
+    const user = await view.t.createUser('conflict');
+    const fx = await taskOnRepo(view.t, user);
     fs.writeFileSync(path.join(fx.worktree, 'src/a.txt'), 'v1\n');
     const cp = await checkpoint(user, fx.taskId, 'v1');
     await claim(user, 'w-supervisor', { leaseSeconds: 600 }); // the supervisor first (oldest)
     await claim(user, 'w-busy', { leaseSeconds: 600 });
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/task/${fx.taskId}`);
+    const { context, page } = await view.open(user.token, `#/task/${fx.taskId}`);
     await page.getByRole('listitem', { name: `Checkpoint ${cp.number}` }).getByRole('button', { name: 'Rewind…' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('button', { name: 'Save a backup and rewind' }).click();
@@ -264,13 +250,12 @@ describe.runIf(hasChromium)('the timeline view', () => {
   });
 
   it('forks a task at a checkpoint and shows the fork in the tree, where it left the original', async () => {
-    const user = await t.createUser('fork');
-    const fx = await taskOnRepo(t, user);
+    const user = await view.t.createUser('fork');
+    const fx = await taskOnRepo(view.t, user);
     await say(user, fx.taskId, 'try the recursive parser');
     fs.writeFileSync(path.join(fx.worktree, 'src/a.txt'), 'recursive\n');
     const cp = await checkpoint(user, fx.taskId, 'recursive parser');
-    const { context, page } = await signedIn(browser, user.token);
-    await page.goto(`${origin(t)}/#/task/${fx.taskId}`);
+    const { context, page } = await view.open(user.token, `#/task/${fx.taskId}`);
     await page.getByRole('listitem', { name: `Checkpoint ${cp.number}` }).getByRole('button', { name: 'Fork…' }).click();
     const dialog = page.getByRole('dialog', { name: /Fork “worker task” at checkpoint #1/ });
     expect(await dialog.locator('.before').textContent()).toContain('Nothing in “worker task” changes');
@@ -283,13 +268,13 @@ describe.runIf(hasChromium)('the timeline view', () => {
     await tree.getByRole('link', { name: 'table-driven parser', exact: true }).waitFor();
     expect(await tree.locator('li').first().textContent()).toContain('left at checkpoint #1');
     // A fork of the fork, at a message, shows one level down.
-    const fork = await t.db.prisma.task.findFirstOrThrow({ where: { name: 'table-driven parser', contractId: rawId(fx.contractId) } });
-    await page.goto(`${origin(t)}/#/task/${fork.id}`); // an ID argument also takes the raw UUID
+    const fork = await view.t.db.prisma.task.findFirstOrThrow({ where: { name: 'table-driven parser', contractId: rawId(fx.contractId) } });
+    await page.goto(`${origin(view.t)}/#/task/${fork.id}`); // an ID argument also takes the raw UUID
     await page.getByText('Forked from', { exact: true }).waitFor();
     await page.getByRole('listitem', { name: 'Message 1, USER' }).getByRole('button', { name: 'Fork here' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Fork' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
-    await page.goto(`${origin(t)}/#/task/${fx.taskId}`);
+    await page.goto(`${origin(view.t)}/#/task/${fx.taskId}`);
     await tree.locator('li li').getByText('left at message 1').waitFor();
     await expectAccessible(page, 'fork tree');
     await tree.scrollIntoViewIfNeeded();
