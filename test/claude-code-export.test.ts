@@ -6,16 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../src/generated/gql/index.js';
-import { codes, startTestServer, tempDir, type TestServer, type TestUser } from './harness.js';
-import { appendMessages, checkpoint, createContract, taskOnRepo } from './fixtures.js';
+import { codes, tempDir, type TestServer, type TestUser } from './harness.js';
+import { appendMessages, checkpoint, startImportServer, taskOnRepo, type ImportServer } from './fixtures.js';
 import { claudeCodeProblems } from './claude-code-format.js';
 import { runMakima } from './cli/run.js';
 
-const ImportTranscript = graphql(`
-  mutation ExportImportTranscript($input: ImportTranscriptInput!) {
-    importTranscript(input: $input) { task { id name messageCount headMessage { id } } messageCount skipped { line reason } }
-  }
-`);
 const ClaudeCodeTranscript = graphql(`
   query ClaudeCodeTranscript($id: ID!, $format: TranscriptFormat, $at: ID, $cwd: String) { task(id: $id) { transcript(format: $format, at: $at, cwd: $cwd) } }
 `);
@@ -32,18 +27,12 @@ const codex = fs.readFileSync(path.join(FIXTURES, 'codex', 'rollout-2026-11-21T0
 
 let t: TestServer;
 let alice: TestUser;
-let contractId: string;
+let importAs: ImportServer['importAs'];
 
 beforeAll(async () => {
-  t = await startTestServer();
-  alice = await t.createUser('alice');
-  contractId = (await createContract(alice, await t.makeRepo())).id;
+  ({ t, alice, importAs } = await startImportServer());
 });
 afterAll(async () => t?.stop());
-
-async function importAs(content: string, source: 'CLAUDE_CODE_JSONL' | 'CODEX_JSONL') {
-  return (await alice.ok(ImportTranscript, { input: { contractId, source, content } })).importTranscript;
-}
 
 async function exported(id: string, vars: { at?: string; cwd?: string } = {}): Promise<string> {
   return (await alice.ok(ClaudeCodeTranscript, { id, format: 'CLAUDE_CODE', ...vars })).task!.transcript;
@@ -60,7 +49,7 @@ function records(file: string): Record<string, unknown>[] {
 
 describe('Task.transcript(format: CLAUDE_CODE)', () => {
   it('writes a session that matches the format, and importing it gives back the same conversation', async () => {
-    const original = await importAs(roundTrip, 'CLAUDE_CODE_JSONL');
+    const original = await importAs('CLAUDE_CODE_JSONL', roundTrip);
     expect(original.skipped).toEqual([]);
     const file = await exported(original.task.id);
     expect(claudeCodeProblems(file)).toEqual([]);
@@ -78,7 +67,7 @@ describe('Task.transcript(format: CLAUDE_CODE)', () => {
     // Claude Code's own thinking keeps its signature, which the model checks when the session goes on.
     expect(lines[1].message).toMatchObject({ content: [{ type: 'thinking', signature: 'EqQBCkYIBxgCKkBsig==' }] });
 
-    const again = await importAs(file, 'CLAUDE_CODE_JSONL');
+    const again = await importAs('CLAUDE_CODE_JSONL', file);
     expect(again.task.id).not.toBe(original.task.id); // a new session id is a new session: a task of its own
     expect(again.skipped).toEqual([]);
     expect(await conversation(again.task.id)).toEqual(await conversation(original.task.id));
@@ -86,13 +75,13 @@ describe('Task.transcript(format: CLAUDE_CODE)', () => {
   });
 
   it("ends at a message on another branch, or at a checkpoint's conversation", async () => {
-    const original = await importAs(session, 'CLAUDE_CODE_JSONL');
+    const original = await importAs('CLAUDE_CODE_JSONL', session);
     const { messages } = await conversation(original.task.id);
     expect(messages.map((m) => m.role)).toEqual(['USER', 'ASSISTANT', 'USER', 'ASSISTANT']);
     // The head's path as Claude Code wrote it (its unanswered tool call included) comes back the same.
     const head = await exported(original.task.id);
     expect(claudeCodeProblems(head, { extraBlockTypes: ['server_tool_use_future'], pairing: false })).toEqual([]);
-    const copy = await importAs(head, 'CLAUDE_CODE_JSONL');
+    const copy = await importAs('CLAUDE_CODE_JSONL', head);
     expect((await conversation(copy.task.id)).messages).toEqual(messages);
 
     // The other branch: root → the system note after the tool's result.
@@ -118,7 +107,7 @@ describe('Task.transcript(format: CLAUDE_CODE)', () => {
   });
 
   it("maps Codex's reasoning, calls and outputs to Claude Code's blocks, every call answered", async () => {
-    const original = await importAs(codex, 'CODEX_JSONL');
+    const original = await importAs('CODEX_JSONL', codex);
     const file = await exported(original.task.id);
     expect(claudeCodeProblems(file)).toEqual([]);
     const lines = records(file).slice(1);
@@ -205,7 +194,7 @@ describe('Task.transcript(format: CLAUDE_CODE)', () => {
 
 describe('makima task export --format claude-code', () => {
   it("installs the session in Claude Code's projects folder and prints the command that resumes it", async () => {
-    const original = await importAs(roundTrip.replaceAll('7c0e4a52-3f1d-4b8e-9a6c-2d5f8e1b3c70', '7c0e4a52-3f1d-4b8e-9a6c-2d5f8e1b3c71'), 'CLAUDE_CODE_JSONL');
+    const original = await importAs('CLAUDE_CODE_JSONL', roundTrip.replaceAll('7c0e4a52-3f1d-4b8e-9a6c-2d5f8e1b3c70', '7c0e4a52-3f1d-4b8e-9a6c-2d5f8e1b3c71'));
     const home = tempDir('makima-home-');
     const cwd = path.join(home, 'my_repo.v2');
     fs.mkdirSync(cwd);

@@ -55,6 +55,16 @@ async function session(user: TestUser) {
   };
 }
 
+/** A new user's session whose first prompt (the fixture's first lines, at UserPromptSubmit) the server has imported. */
+async function firstPrompt(name: string) {
+  const user = await t.createUser(name);
+  const s = await session(user);
+  s.append(s.lines.slice(0, 3).join(''));
+  await s.hook('UserPromptSubmit');
+  await eventually(async () => (await captured(user, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+  return { user, s };
+}
+
 type Captured = { id: string; messageCount: number; branch: string | null; worktreePath: string | null; roles: string[]; checkpoints: { number: number; commitSha: string; files: string[] }[] };
 
 async function captured(user: TestUser, repo: string): Promise<Captured | undefined> {
@@ -202,11 +212,7 @@ describe('makima capture', () => {
   }, 60_000);
 
   it('spools while the server is down and sends everything in order, exactly once, when it is back — also after a kill -9 of the drainer', async () => {
-    const carol = await t.createUser('carol');
-    const s = await session(carol);
-    s.append(s.lines.slice(0, 3).join(''));
-    await s.hook('UserPromptSubmit');
-    await eventually(async () => (await captured(carol, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const { user: carol, s } = await firstPrompt('carol');
     await eventually(async () => s.spooled() === 0, 'the spool emptied', 30_000);
 
     // Forty more turns' worth of lines, so that the drainer has a long spool to be killed in.
@@ -244,11 +250,7 @@ describe('makima capture', () => {
   }, 180_000);
 
   it("takes the turn's snapshot after the Stop hook has returned, and the next event waits for it; an edit's in its hook", async () => {
-    const dave = await t.createUser('dave');
-    const s = await session(dave);
-    s.append(s.lines.slice(0, 3).join(''));
-    await s.hook('UserPromptSubmit');
-    await eventually(async () => (await captured(dave, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const { user: dave, s } = await firstPrompt('dave');
     const hold = holdSnapshots(s.repo, s.env.HOME);
     hold.arm('add');
 
@@ -293,11 +295,7 @@ describe('makima capture', () => {
   }, 120_000);
 
   it('takes a killed snapshot at the next event, or at --flush, and sends everything in order exactly once', async () => {
-    const erin = await t.createUser('erin');
-    const s = await session(erin);
-    s.append(s.lines.slice(0, 3).join(''));
-    await s.hook('UserPromptSubmit');
-    await eventually(async () => (await captured(erin, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const { user: erin, s } = await firstPrompt('erin');
     const hold = holdSnapshots(s.repo, s.env.HOME);
 
     /** A turn whose snapshot process is killed (SIGKILL) while it is held, in its `git add` or after its commit. */
@@ -353,11 +351,7 @@ describe('makima capture', () => {
   }, 180_000);
 
   it("does not wait for a dead snapshot process whose pid another program now has", async () => {
-    const frank = await t.createUser('frank');
-    const s = await session(frank);
-    s.append(s.lines.slice(0, 3).join(''));
-    await s.hook('UserPromptSubmit');
-    await eventually(async () => (await captured(frank, s.repo))?.messageCount === 1, 'the prompt imported', 30_000);
+    const { user: frank, s } = await firstPrompt('frank');
     const hold = holdSnapshots(s.repo, s.env.HOME);
     hold.arm('add');
     s.append(s.lines.slice(3, 6).join(''));
