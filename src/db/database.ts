@@ -1,6 +1,6 @@
 // Opens the one database makima uses: embedded PGlite under the data directory, or PostgreSQL when
 // DATABASE_URL is set. Both are reached through Prisma (driver adapters) plus a small raw interface
-// for migrations and LISTEN/NOTIFY.
+// for migrations, LISTEN/NOTIFY and the one-statement hot writes (docs/design.md §9).
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
