@@ -82,6 +82,22 @@ describe('appendMessages', () => {
     expect(atSnap.conversation.edges.map((e) => e.node.index)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('stores text that looks like SQL or its placeholders as it was sent: values travel bound', async () => {
+    const user = await t.createUser();
+    const taskId = await newTask(user);
+    const tricky = ["$1", "$2::uuid", "'); DELETE FROM tasks; --", "\\' \\\\ $$ $tag$ E'\\x00'", "$$1 ' $3"];
+    const msgs = tricky.map((text, i): MessageInput => ({ role: 'USER', content: { text, [`$${i + 1}`]: text } }));
+    const r = await user.ok(AppendMessages, { input: { taskId, messages: msgs } });
+    expect(r.appendMessages.messages.map((m) => m.content)).toEqual(msgs.map((m) => m.content));
+    const page = (await user.ok(ConversationPage, { id: taskId, first: 100 })).task!;
+    expect(page.conversation.edges.map((e) => e.node.content)).toEqual(msgs.map((m) => m.content));
+    const events = await user.ok(
+      `mutation($t: ID!, $e: [TaskEventInput!]!) { recordTaskEvents(input: { taskId: $t, events: $e }) { events { seq data } } }`,
+      { t: taskId, e: tricky.map((text) => ({ type: 'OUTPUT', data: text })) },
+    );
+    expect(events.recordTaskEvents.events.map((e: { data: unknown }) => e.data)).toEqual(tricky);
+  });
+
   it('refuses a stale expectedHeadId with CONFLICT and writes nothing', async () => {
     const user = await t.createUser();
     const taskId = await newTask(user);

@@ -2,7 +2,7 @@
 // not a walk from the head: every message's jump is one of its ancestors, and the search the
 // queries do reaches any depth in a few steps — also across rewinds and forks, which branch the tree.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pathMessages } from '../src/modules/conversation/service.js';
+import { jumpFor, pathMessages } from '../src/modules/conversation/service.js';
 import { rawId, startTestServer, type TestServer, type TestUser } from './harness.js';
 import { appendMessages, createContract, RewindConversation } from './fixtures.js';
 
@@ -73,6 +73,12 @@ describe('conversation jump pointers', () => {
       const jump = rows.get(m.jumpId!)!;
       expect(jump.depth).toBe(m.jumpDepth);
       expect(ancestors(rows, m.id).map((a) => a.id)).toContain(jump.id);
+    }
+    // An append (makima_append_messages, in SQL) links each message exactly as an import does
+    // (jumpFor, in TypeScript): one rule, whichever writer made the rows.
+    for (const m of every) {
+      const parent = m.parentId ? rows.get(m.parentId)! : null;
+      expect({ jumpId: m.jumpId, jumpDepth: m.jumpDepth }).toEqual(jumpFor(parent, rows));
     }
     const head = task.headMessageId!;
     const path = ancestors(rows, head);

@@ -26,6 +26,18 @@ export function actingWorker(workerId: string): void {
   if (actor) actor.workerId = workerId;
 }
 
+/**
+ * The actor of a one-statement change (db/change.ts changeInOneStatement) made as `workerId`'s
+ * call — a worker the statement itself checks holds the task — or as the request's own without one.
+ * Reads the request's actor; marks nothing.
+ */
+export function actorOfWrite(workerId: string | null | undefined): Actor | null {
+  const actor = storage.getStore();
+  if (!actor) return null;
+  const { workerId: _ignored, ...request } = actor;
+  return workerId == null ? request : { ...request, workerId };
+}
+
 /** The actor of the change that is ending, as its events record it; the worker mark ends with the change. */
 export function takeActor(): Actor | null {
   const actor = storage.getStore();

@@ -4,7 +4,7 @@
 // Changes that also move git build on it: src/modules/tasks/change-with-git.ts.
 import type { HistoryEventType, PrismaClient } from '../generated/prisma/client.js';
 import { takeActor, type Actor } from './actor.js';
-import type { Database, RawTransaction } from './database.js';
+import type { Database } from './database.js';
 import { transaction, type Tx } from './transaction.js';
 
 export type { Tx } from './transaction.js';
@@ -44,16 +44,17 @@ export function historyLockSql(ownersSql: string): string {
 }
 
 /**
- * One statement that takes the owners' history locks, inserts the events (with each contract's
- * phase at that moment) and notifies the live hubs, returning the new seqs. `$1` is the events as a
- * JSON array of {ord, owner_id, contract_id, task_id, event_type, event_subtype, event_data}.
- * The locks are taken in a fenced subquery that the INSERT's rows depend on, so they are held before
- * any seq is drawn; only this statement and COMMIT run under them.
+ * The CTEs that take the owners' history locks, insert the events (with each contract's phase at
+ * that moment) and notify the live hubs; `eventsSql` is a jsonb expression: the events as an array
+ * of {ord, owner_id, contract_id, task_id, event_type, event_subtype, event_data, actor}. The locks
+ * are taken in a fenced subquery that the INSERT's rows depend on, so they are held before any seq
+ * is drawn; only the statement they end and COMMIT run under them. The statement must read
+ * `notified` (a SELECT CTE runs only when read).
  */
-export const INSERT_HISTORY_SQL = `
-  WITH e AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(ord int, owner_id uuid, contract_id uuid, task_id uuid,
-                                                     event_type text, event_subtype text, event_data jsonb, actor jsonb)
+function historyCtes(eventsSql: string): string {
+  return `e AS (
+    SELECT * FROM jsonb_to_recordset(${eventsSql}) AS e(ord int, owner_id uuid, contract_id uuid, task_id uuid,
+                                                        event_type text, event_subtype text, event_data jsonb, actor jsonb)
   ), locked AS (
     ${historyLockSql('(SELECT array_agg(owner_id) FROM e)')} OFFSET 0
   ), inserted AS (
@@ -66,8 +67,49 @@ export const INSERT_HISTORY_SQL = `
     RETURNING seq, owner_id
   ), notified AS (
     SELECT pg_notify('${HISTORY_CHANNEL}', owner_id::text || ' ' || max(seq)::text) FROM inserted GROUP BY owner_id
-  )
+  )`;
+}
+
+/**
+ * One statement that inserts the events of `$1` (see historyCtes) and notifies, returning the new
+ * seqs: the last statement of every change.
+ */
+export const INSERT_HISTORY_SQL = `
+  WITH ${historyCtes('$1::jsonb')}
   SELECT (SELECT count(*) FROM notified) AS notified, array_agg(seq::text ORDER BY seq) AS seqs FROM inserted`;
+
+/** A write by one SQL function call whose result `r` carries, when it wrote, `history`: the event's owner_id, contract_id, task_id and event_data. */
+export interface OneStatementWrite {
+  /** `SELECT fn($1, …) AS r`. */
+  call: string;
+  params: unknown[];
+  /** More of the statement's select list, and what it joins to the CTE `written` (the call) to give it. */
+  columns?: string;
+  join?: string;
+}
+
+/**
+ * A change made by one statement, in a transaction of its own (docs/design.md §9): on PostgreSQL one
+ * round trip, its parameters bound. The write runs first, then the history event it returns is
+ * inserted — type and subtype named here, its actor the request's (`actor`) — under the owner's
+ * history lock, and notified, as change() does. A write that returns no `history` wrote nothing.
+ */
+export async function changeInOneStatement<R>(
+  db: Database,
+  write: OneStatementWrite,
+  event: { eventType: HistoryEventType; eventSubtype: string; actor: Actor | null },
+): Promise<R & { r: Record<string, unknown> }> {
+  const head = `$${write.params.length + 1}::jsonb`;
+  const events = `coalesce((SELECT jsonb_build_array(${head} || (r -> 'history')) FROM written WHERE r ? 'history'), '[]'::jsonb)`;
+  const [row] = await db.atomic<R & { r: Record<string, unknown>; history_events: number }>(
+    `WITH written AS MATERIALIZED (${write.call}), ${historyCtes(events)}
+     SELECT (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM inserted) AS history_events, written.r${write.columns ? `, ${write.columns}` : ''}
+       FROM written ${write.join ?? ''}`,
+    [...write.params, JSON.stringify({ ord: 0, event_type: event.eventType.toLowerCase(), event_subtype: event.eventSubtype, actor: event.actor })],
+  );
+  written.historyEvents += Number(row.history_events);
+  return row;
+}
 
 /** The rows of INSERT_HISTORY_SQL's `$1` ({ord, owner_id, contract_id, task_id, event_type, event_subtype, event_data, actor}). */
 export function historyRowsJson(drafts: HistoryEventDraft[]): string {
@@ -140,35 +182,6 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
     written.historyEvents += committedEvents;
     if (refusal) throw refusal;
     return result;
-  } catch (err) {
-    if (err instanceof NothingChanged) return null as T;
-    throw err;
-  }
-}
-
-/**
- * The same contract as `change`, on one connection outside Prisma, for the hot paths a fleet runs
- * all day (appending messages, recording task events): `fn` gets the raw transaction, the events it
- * records are inserted last by the same statement as in `change`, null means nothing was done (rolled
- * back). A hot path that meets anything unusual returns null and takes its general path.
- */
-export async function changeRaw<T>(db: Database, fn: (sql: RawTransaction, record: RecordEvent) => Promise<T>): Promise<T> {
-  let committedEvents = 0;
-  try {
-    const value = await db.rawTransaction(async (sql) => {
-      const drafts: HistoryEventDraft[] = [];
-      const value = await fn(sql, (e) => drafts.push(e));
-      if (drafts.length === 0) {
-        if (value === null) throw new NothingChanged();
-        throw new NoHistoryEventError();
-      }
-      const actor = takeActor();
-      await sql.queryAndCommit(INSERT_HISTORY_SQL, [historyRowsJson(drafts.map((d) => ({ ...d, actor: d.actor ?? actor })))]);
-      committedEvents = drafts.length;
-      return value;
-    });
-    written.historyEvents += committedEvents;
-    return value;
   } catch (err) {
     if (err instanceof NothingChanged) return null as T;
     throw err;

@@ -1,6 +1,6 @@
 // Opens the one database makima uses: embedded PGlite under the data directory, or PostgreSQL when
 // DATABASE_URL is set. Both are reached through Prisma (driver adapters) plus a small raw interface
-// for migrations and LISTEN/NOTIFY.
+// for migrations, LISTEN/NOTIFY and the one-statement hot writes (docs/design.md §9).
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -20,30 +20,6 @@ export type Engine = 'pglite' | 'postgres';
 export interface RawTransaction {
   exec(sql: string): Promise<void>;
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
-  /**
-   * The transaction's last statement, committed with it: on PostgreSQL both travel in one round
-   * trip (as BEGIN travels with the first statement), which is what a hot path's latency and CPU
-   * are made of (docs/design.md §9). Nothing may run in the transaction after it.
-   */
-  queryAndCommit<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
-}
-
-/**
- * `sql` with each `$n` replaced by params[n-1] as a SQL literal, for the simple query protocol
- * (which carries several statements in one round trip but no parameters). Only for makima's own
- * statements, whose text never has `$n` inside a string.
- */
-export function inlineParams(sql: string, params: unknown[] = []): string {
-  return sql.replace(/\$(\d+)/g, (_, n: string) => sqlLiteral(params[Number(n) - 1]));
-}
-
-function sqlLiteral(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-  if (value instanceof Date) return pg.escapeLiteral(value.toISOString());
-  if (typeof value === 'string') return pg.escapeLiteral(value);
-  return pg.escapeLiteral(JSON.stringify(value));
 }
 
 export interface Database {
@@ -52,6 +28,12 @@ export interface Database {
   /** Raw query on any connection (no transaction). */
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   rawTransaction<T>(fn: (tx: RawTransaction) => Promise<T>): Promise<T>;
+  /**
+   * One statement in a transaction of its own, its parameters bound: on PostgreSQL one round trip
+   * (autocommit), which is what a hot write's latency and CPU are made of (docs/design.md §9). A
+   * connection is waited for as a transaction's is (SERVER_BUSY past MAKIMA_TRANSACTION_MAX_WAIT_MS).
+   */
+  atomic<R = Record<string, unknown>>(sql: string, params: unknown[]): Promise<R[]>;
   /** Subscribes to a NOTIFY channel; returns the function that unsubscribes. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /**
@@ -178,29 +160,25 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
     },
     async rawTransaction(fn) {
       const client = await connectWithin(pool, poolSize, transactionMaxWaitMs);
-      // BEGIN travels with the first statement and COMMIT with queryAndCommit's, as one simple-protocol
-      // query each: a hot path's five round trips become three.
-      let state = 'new' as 'new' | 'open' | 'committed';
-      const run = async (sql: string, params: unknown[] | undefined, commit: boolean): Promise<never[]> => {
-        if (state === 'committed') throw new Error('the transaction was already committed');
-        const begin = state === 'new';
-        state = commit ? 'committed' : 'open';
-        if (!begin && !commit) return (await client.query(sql, params as unknown[])).rows as never[];
-        const results = (await client.query(`${begin ? 'BEGIN; ' : ''}${inlineParams(sql, params)}${commit ? '; COMMIT' : ''}`)) as unknown as pg.QueryResult | pg.QueryResult[];
-        const all = Array.isArray(results) ? results : [results];
-        return all[begin ? 1 : 0].rows as never[];
-      };
       try {
+        await client.query('BEGIN');
         const result = await fn({
-          exec: async (sql) => void (await run(sql, undefined, false)),
-          query: async (sql, params) => run(sql, params, false),
-          queryAndCommit: async (sql, params) => run(sql, params, true),
+          exec: async (sql) => void (await client.query(sql)),
+          query: async (sql, params) => (await client.query(sql, params as unknown[])).rows as never[],
         });
-        if (state === 'open') await client.query('COMMIT');
+        await client.query('COMMIT');
         return result;
       } catch (err) {
-        if (state !== 'new') await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch(() => undefined);
         throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async atomic(sql, params) {
+      const client = await connectWithin(pool, poolSize, transactionMaxWaitMs);
+      try {
+        return (await client.query(sql, params)).rows;
       } finally {
         client.release();
       }
@@ -256,10 +234,12 @@ async function openPGlite(options: OpenOptions): Promise<Database> {
         fn({
           exec: async (sql) => void (await tx.exec(sql)),
           query: async (sql, params) => (await tx.query(sql, params as unknown[])).rows as never[],
-          // In-process: no round trips to save; the transaction commits when fn returns.
-          queryAndCommit: async (sql, params) => (await tx.query(sql, params as unknown[])).rows as never[],
         }),
       );
+    },
+    async atomic(sql, params) {
+      // Like every query, it waits for a transaction under way (PGlite runs one at a time).
+      return (await pglite.query(sql, params)).rows as never[];
     },
     async listen(channel, onPayload) {
       const unlisten = await pglite.listen(channel, onPayload);

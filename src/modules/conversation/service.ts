@@ -3,15 +3,16 @@
 // one pointer; no message is ever copied or overwritten.
 import crypto from 'node:crypto';
 import type { ServiceContext, Viewer } from '../../context.js';
-import { change, changeRaw, type RecordEvent, type Tx } from '../../db/change.js';
+import { actorOfWrite } from '../../db/actor.js';
+import { change, changeInOneStatement, type Tx } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import { globalIdOrNull } from '../../global-id.js';
 import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../history/catalogue.js';
 import { holdTask } from '../tasks/access.js';
-import { mayWrite } from '../tasks/sql.js';
-import { insertAppend, lockTaskWithSpine } from './sql.js';
+import { taskFromRow } from '../tasks/sql.js';
+import { APPEND_CALL, appendParams, appendWrite, type AppendParams, type Appended } from './sql.js';
 
 export interface MessageDraft {
   role: MessageRole;
@@ -60,24 +61,6 @@ export interface JumpLink {
 }
 
 /**
- * The message `id` and its chain of jump targets (O(log depth) rows): every jump a new child of
- * `id`, or of its new descendants, can need is among them.
- */
-async function jumpSpine(tx: Tx, id: string | null): Promise<Map<string, JumpLink>> {
-  const known = new Map<string, JumpLink>();
-  if (!id) return known;
-  const rows = await tx.$queryRaw<{ id: string; depth: number; jump_id: string | null; jump_depth: number | null }[]>`
-    WITH RECURSIVE spine AS (
-      SELECT id, depth, jump_id, jump_depth FROM conversation_messages WHERE id = ${id}::uuid
-      UNION ALL
-      SELECT m.id, m.depth, m.jump_id, m.jump_depth FROM conversation_messages m JOIN spine s ON m.id = s.jump_id
-    )
-    SELECT id, depth, jump_id, jump_depth FROM spine`;
-  for (const r of rows) known.set(r.id, { id: r.id, depth: r.depth, jumpId: r.jump_id, jumpDepth: r.jump_depth });
-  return known;
-}
-
-/**
  * The jump pointer of a new child of `parent` (Myers' skew-binary rule): when the parent's jump
  * and its jump's jump span equal distances, skip both; otherwise jump to the parent. Any ancestor
  * is then reached from any descendant in O(log depth) steps.
@@ -91,135 +74,76 @@ export function jumpFor(parent: JumpLink | null, known: Map<string, JumpLink>): 
   return { jumpId: parent.id, jumpDepth: parent.depth };
 }
 
-export async function appendMessagesInTx(
-  tx: Tx,
-  record: RecordEvent,
-  task: Task,
-  messages: MessageDraft[],
-  expectedHeadId: string | null | undefined,
-  limits: ConversationLimits,
-): Promise<AppendResult> {
-  validateDrafts(messages, limits);
-  if (expectedHeadId !== undefined && expectedHeadId !== task.headMessageId) {
-    throw new ConflictError(
-      `the conversation head is ${globalIdOrNull('ConversationMessage', task.headMessageId) ?? 'empty'}, not ${globalIdOrNull('ConversationMessage', expectedHeadId) ?? 'empty'}: another writer appended first. Read the conversation again and retry.`,
-      { currentHeadId: globalIdOrNull('ConversationMessage', task.headMessageId) },
-    );
-  }
-  const known = await jumpSpine(tx, task.headMessageId);
-  const head = task.headMessageId ? known.get(task.headMessageId)! : null;
-  const firstDepth = head ? head.depth + 1 : 0;
-  // Ids are chosen here so that the whole chain is one INSERT: each message's parent is the one before.
-  const ids = messages.map(() => crypto.randomUUID());
-  let parent = head;
-  const links = ids.map((id, i) => {
-    const link = { id, depth: firstDepth + i, ...jumpFor(parent, known) };
-    known.set(id, link);
-    parent = link;
-    return link;
-  });
-  const created = await tx.conversationMessage.createManyAndReturn({
-    data: messages.map((m, i) => ({
-      id: ids[i],
-      taskId: task.id,
-      parentId: i === 0 ? (head?.id ?? null) : ids[i - 1],
-      role: m.role,
-      content: m.content as Prisma.InputJsonValue,
-      toolCalls: m.toolCalls == null ? undefined : (m.toolCalls as Prisma.InputJsonValue),
-      depth: links[i].depth,
-      jumpId: links[i].jumpId,
-      jumpDepth: links[i].jumpDepth,
-    })),
-  });
-  created.sort((a, b) => a.depth - b.depth);
-  const last = created[created.length - 1];
-  const count = last.depth + 1;
-  const autoSnapshots = created
-    .filter((m) => (m.depth + 1) % limits.snapshotEvery === 0)
-    .map((m) => ({ taskId: task.id, snapshotType: 'AUTO' as const, messageCount: m.depth + 1, headMessageId: m.id }));
-  const snapshots = autoSnapshots.length ? await tx.conversationSnapshot.createManyAndReturn({ data: autoSnapshots }) : [];
-  const updated = await tx.task.update({
-    where: { id: task.id },
-    data: { headMessageId: last.id, messageCount: count, version: { increment: 1 } },
-  });
-  record(historyEvent(aboutTask(task), 'CHAT', 'message', { count: created.length, headId: last.id, messageCount: count, roles: created.map((m) => m.role) }));
-  return { task: updated, messages: created, snapshots };
-}
+/** The history event of an append; its data is makima_append_messages's (conversation/sql.ts). */
+const MESSAGE_EVENT = { eventType: 'CHAT', eventSubtype: 'message' } as const;
 
+/**
+ * Appends messages at the task's head, atomically: one call of makima_append_messages
+ * (conversation/sql.ts), the one place an append's rules live — holding the task, the jump links,
+ * the automatic snapshots, the head, the event's data. The hot path is that call and the history
+ * event in one statement (docs/design.md §9); when the caller may not write, holdTask answers in a
+ * change of its own (recording a lapsed lease or a cancel), and if the task changed meanwhile and it
+ * may, the same call writes there.
+ */
 export async function appendMessages(
   ctx: ServiceContext,
   input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null; workerId?: string | null },
 ): Promise<AppendResult> {
   const limits = { maxMessageBytes: ctx.config.maxMessageBytes, snapshotEvery: ctx.config.snapshotEvery };
   validateDrafts(input.messages, limits); // before the task's row is locked: bad input costs no transaction
-  const fast = await appendDirect(ctx, input, limits);
-  if (fast) return fast;
+  const params: AppendParams = {
+    taskId: input.taskId,
+    ownerId: ctx.viewer.id,
+    workerId: input.workerId ?? null,
+    expectedHeadId: input.expectedHeadId,
+    messages: input.messages,
+    snapshotEvery: limits.snapshotEvery,
+  };
+  // The statement writes only as the owner or as the worker holding the task: then the write is the worker's.
+  const row = await changeInOneStatement<Record<string, unknown>>(ctx.db, appendWrite(params), { ...MESSAGE_EVENT, actor: actorOfWrite(params.workerId) });
+  const hot = row.r as unknown as Appended;
+  if (hot.refer === undefined) return appendResult(input, hot, () => taskFromRow(row));
   return change(ctx.prisma, async (tx, record) => {
     // From a worker (workerId), only the holder of a live lease may write: a late worker is refused.
     const task = await holdTask(tx, record, ctx.viewer, { taskId: input.taskId, workerId: input.workerId, action: 'append messages' });
-    return appendMessagesInTx(tx, record, task, input.messages, input.expectedHeadId, limits);
+    const [{ r }] = await tx.$queryRawUnsafe<{ r: Appended }[]>(APPEND_CALL, ...appendParams(params));
+    if (r.refer !== undefined) throw new Error(`makima_append_messages refused (${r.refer}) what holdTask allowed`);
+    const updated = await tx.task.findUniqueOrThrow({ where: { id: task.id } });
+    const result = appendResult(input, r, () => updated);
+    record(historyEvent(aboutTask(task), MESSAGE_EVENT.eventType, MESSAGE_EVENT.eventSubtype, r.history.event_data));
+    return result;
   });
 }
 
-/**
- * The hot path of appendMessages (docs/design.md §9): the same change as appendMessagesInTx in
- * three statements on one connection (lock and read with the jump spine, write, history) plus
- * BEGIN/COMMIT. Anything unusual — no such task, a worker that does not hold it, a lapsed lease, a
- * head that moved — returns null (rolled back, nothing written) for the general path to answer.
- */
-async function appendDirect(
-  ctx: ServiceContext,
-  input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null; workerId?: string | null },
-  limits: ConversationLimits,
-): Promise<AppendResult | null> {
-  return changeRaw(ctx.db, async (sql, record) => {
-    const locked = await lockTaskWithSpine(sql, input.taskId, ctx.viewer.id);
-    if (!locked || !mayWrite(locked.task, input.workerId, locked.now)) return null;
-    const { task, spine } = locked;
-    if (input.expectedHeadId !== undefined && input.expectedHeadId !== task.headMessageId) return null;
-    const head = task.headMessageId ? spine.get(task.headMessageId)! : null;
-    const firstDepth = head ? head.depth + 1 : 0;
-    let parent: JumpLink | null = head;
-    const rows = input.messages.map((m, i) => {
-      const link = { id: crypto.randomUUID(), depth: firstDepth + i, ...jumpFor(parent, spine) };
-      spine.set(link.id, link);
-      const row = { ...link, parentId: parent?.id ?? null, role: m.role, content: m.content, toolCalls: m.toolCalls ?? null };
-      parent = link;
-      return row;
-    });
-    const snapshots = rows
-      .filter((m) => (m.depth + 1) % limits.snapshotEvery === 0)
-      .map((m) => ({ id: crypto.randomUUID(), messageCount: m.depth + 1, headMessageId: m.id }));
-    const now = await insertAppend(sql, { taskId: task.id, messages: rows, snapshots });
-    const last = rows[rows.length - 1];
-    const count = last.depth + 1;
-    record(historyEvent(aboutTask(task), 'CHAT', 'message', { count: rows.length, headId: last.id, messageCount: count, roles: rows.map((m) => m.role) }));
-    return {
-      task: { ...task, headMessageId: last.id, messageCount: count, version: task.version + 1, updatedAt: now },
-      messages: rows.map((m) => ({
-        id: m.id,
-        taskId: task.id,
-        parentId: m.parentId,
-        role: m.role,
-        content: m.content as ConversationMessage['content'],
-        toolCalls: (m.toolCalls ?? null) as ConversationMessage['toolCalls'],
-        depth: m.depth,
-        jumpId: m.jumpId,
-        jumpDepth: m.jumpDepth,
-        createdAt: now,
-      })),
-      snapshots: snapshots.map((sn) => ({
-        id: sn.id,
-        taskId: task.id,
-        checkpointId: null,
-        snapshotType: 'AUTO' as const,
-        messageCount: sn.messageCount,
-        headMessageId: sn.headMessageId,
-        metadata: null,
-        createdAt: now,
-      })),
-    };
-  });
+/** What an append wrote, as the API returns it; a moved head is a CONFLICT (nothing was written). */
+function appendResult(input: { taskId: string; messages: MessageDraft[]; expectedHeadId?: string | null }, r: Appended, task: () => Task): AppendResult {
+  if (r.conflict) {
+    const current = globalIdOrNull('ConversationMessage', r.currentHeadId ?? null);
+    throw new ConflictError(
+      `the conversation head is ${current ?? 'empty'}, not ${globalIdOrNull('ConversationMessage', input.expectedHeadId ?? null) ?? 'empty'}: another writer appended first. Read the conversation again and retry.`,
+      { currentHeadId: current },
+    );
+  }
+  const createdAt = new Date(r.now);
+  return {
+    task: task(),
+    messages: r.messages.map((m, i) => ({
+      ...m,
+      taskId: input.taskId,
+      role: input.messages[i].role,
+      content: input.messages[i].content as ConversationMessage['content'],
+      toolCalls: (input.messages[i].toolCalls ?? null) as ConversationMessage['toolCalls'],
+      createdAt,
+    })),
+    snapshots: r.snapshots.map((sn) => ({
+      ...sn,
+      taskId: input.taskId,
+      checkpointId: null,
+      snapshotType: 'AUTO' as const,
+      metadata: null,
+      createdAt,
+    })),
+  };
 }
 
 /** Records a snapshot of the task's current head: one row, whatever the conversation's length. */

@@ -1,117 +1,55 @@
-// The conversation's hot-path SQL (docs/design.md §3, §9): appending messages in two statements on
-// one connection outside Prisma — one locks and reads the task with the head's jump spine, one
-// writes the messages, the automatic snapshots and the task's new head.
-import type { RawTransaction } from '../../db/database.js';
-import type { Task } from '../../generated/prisma/client.js';
-import { taskColumns, taskFromRow } from '../tasks/sql.js';
+// The conversation's append as one statement (docs/design.md §3, §9): makima_append_messages
+// (prisma/migrations/20261205080000_hot_writes) holds the task, links and writes the messages, the
+// automatic snapshots and the task's new head; every caller runs it, with its parameters bound.
+import type { OneStatementWrite } from '../../db/change.js';
+import type { MessageRole } from '../../generated/prisma/client.js';
+import { taskColumns } from '../tasks/sql.js';
 
-export interface SpineLink {
-  id: string;
-  depth: number;
-  jumpId: string | null;
-  jumpDepth: number | null;
+export interface AppendParams {
+  taskId: string;
+  ownerId: string;
+  workerId: string | null;
+  /** Set: nothing is written unless this is still the head (null: the conversation is empty). */
+  expectedHeadId: string | null | undefined;
+  messages: { role: string; content: unknown; toolCalls?: unknown }[];
+  snapshotEvery: number;
 }
 
-const SPINE_ROWS = `
-    SELECT m.id, m.depth, m.jump_id, m.jump_depth FROM conversation_messages m WHERE m.id = (SELECT head_message_id FROM t)
-    UNION ALL
-    SELECT m.id, m.depth, m.jump_id, m.jump_depth FROM conversation_messages m JOIN spine s ON m.id = s.jump_id`;
-
-function spineFrom(json: unknown): Map<string, SpineLink> {
-  const known = new Map<string, SpineLink>();
-  for (const r of (json ?? []) as { id: string; depth: number; jump_id: string | null; jump_depth: number | null }[]) {
-    known.set(r.id, { id: r.id, depth: r.depth, jumpId: r.jump_id, jumpDepth: r.jump_depth });
-  }
-  return known;
+/** What makima_append_messages returns (its comment in the migration says when each is set). */
+export interface Appended {
+  refer?: string;
+  conflict?: true;
+  currentHeadId?: string | null;
+  now: string;
+  messages: { id: string; parentId: string | null; depth: number; jumpId: string | null; jumpDepth: number | null }[];
+  snapshots: { id: string; messageCount: number; headMessageId: string }[];
+  history: { event_data: { count: number; headId: string; messageCount: number; roles: MessageRole[] } };
 }
 
-/**
- * Locks the owner's task and reads it, the database's clock, and the head message's chain of jump
- * targets, in one statement. When the lock had to wait for another writer of the same task, the
- * spine read in this statement's snapshot may predate that writer's head: it is then read again.
- */
-export async function lockTaskWithSpine(
-  sql: RawTransaction,
-  taskId: string,
-  ownerId: string,
-): Promise<{ task: Task; now: Date; spine: Map<string, SpineLink> } | null> {
-  const rows = await sql.query<Record<string, unknown>>(
-    `WITH RECURSIVE t AS (
-       SELECT ${taskColumns('tk')}, tk.head_message_id, clock_timestamp() AS "clockNow"
-         FROM tasks tk WHERE tk.id = $1::uuid AND tk.owner_id = $2::uuid FOR UPDATE
-     ), spine AS (${SPINE_ROWS})
-     SELECT t.*, (SELECT json_agg(spine) FROM spine) AS spine FROM t`,
-    [taskId, ownerId],
-  );
-  if (!rows.length) return null;
-  const task = taskFromRow(rows[0]);
-  let spine = spineFrom(rows[0].spine);
-  if (task.headMessageId && !spine.has(task.headMessageId)) {
-    const again = await sql.query<{ spine: unknown }>(
-      `WITH RECURSIVE t AS (SELECT $1::uuid AS head_message_id), spine AS (${SPINE_ROWS}) SELECT (SELECT json_agg(spine) FROM spine) AS spine`,
-      [task.headMessageId],
-    );
-    spine = spineFrom(again[0].spine);
-  }
-  return { task, now: new Date(rows[0].clockNow as Date), spine };
-}
+/** The call of makima_append_messages, as a query (`$1`…`$7`: appendParams). */
+export const APPEND_CALL = 'SELECT makima_append_messages($1::uuid, $2::uuid, $3::text, $4::boolean, $5::uuid, $6::jsonb, $7::int) AS r';
 
-export interface MessageRow {
-  id: string;
-  parentId: string | null;
-  role: string;
-  content: unknown;
-  toolCalls: unknown;
-  depth: number;
-  jumpId: string | null;
-  jumpDepth: number | null;
+export function appendParams(input: AppendParams): unknown[] {
+  return [
+    input.taskId,
+    input.ownerId,
+    input.workerId,
+    input.expectedHeadId !== undefined,
+    input.expectedHeadId ?? null,
+    JSON.stringify(input.messages.map((m) => ({ role: m.role, content: m.content, toolCalls: m.toolCalls ?? null }))),
+    input.snapshotEvery,
+  ];
 }
 
 /**
- * Inserts the messages (a chain, parent before child), the automatic snapshots at the given message
- * counts, and moves the task's head to the last message; returns the time stamped on all of them
- * (as stored, to the millisecond).
+ * The one statement of the hot path (db/change.ts changeInOneStatement): the call, and the task row
+ * as the call left it, in Task's shape (tasks/sql.ts taskFromRow; all null when it wrote nothing).
  */
-export async function insertAppend(
-  sql: RawTransaction,
-  input: { taskId: string; messages: MessageRow[]; snapshots: { id: string; messageCount: number; headMessageId: string }[] },
-): Promise<Date> {
-  const last = input.messages[input.messages.length - 1];
-  const rows = await sql.query<{ now: Date }>(
-    `WITH inserted AS (
-       INSERT INTO conversation_messages (id, task_id, parent_id, role, content, tool_calls, depth, jump_id, jump_depth, created_at)
-       SELECT m.id, $1::uuid, m.parent_id, lower(m.role)::message_role, m.content, m."toolCalls", m.depth, m.jump_id, m.jump_depth, now()
-         FROM jsonb_to_recordset($2::jsonb) AS m(id uuid, parent_id uuid, role text, content jsonb, "toolCalls" jsonb, depth int, jump_id uuid, jump_depth int)
-       RETURNING 1
-     ), snapshots AS (
-       INSERT INTO conversation_snapshots (id, task_id, snapshot_type, message_count, head_message_id, created_at)
-       SELECT s.id, $1::uuid, 'auto', s.message_count, s.head_message_id, now()
-         FROM jsonb_to_recordset($3::jsonb) AS s(id uuid, message_count int, head_message_id uuid)
-       RETURNING 1
-     ), moved AS (
-       UPDATE tasks SET head_message_id = $4::uuid, message_count = $5::int, version = version + 1, updated_at = now()
-        WHERE id = $1::uuid
-       RETURNING 1
-     )
-     SELECT now()::timestamptz(3) AS now, (SELECT count(*) FROM inserted) + (SELECT count(*) FROM snapshots) + (SELECT count(*) FROM moved) AS written`,
-    [
-      input.taskId,
-      JSON.stringify(
-        input.messages.map((m) => ({
-          id: m.id,
-          parent_id: m.parentId,
-          role: m.role,
-          content: m.content,
-          toolCalls: m.toolCalls ?? null,
-          depth: m.depth,
-          jump_id: m.jumpId,
-          jump_depth: m.jumpDepth,
-        })),
-      ),
-      JSON.stringify(input.snapshots.map((s) => ({ id: s.id, message_count: s.messageCount, head_message_id: s.headMessageId }))),
-      last.id,
-      last.depth + 1,
-    ],
-  );
-  return new Date(rows[0].now);
+export function appendWrite(input: AppendParams): OneStatementWrite {
+  return {
+    call: APPEND_CALL,
+    params: appendParams(input),
+    columns: taskColumns('t'),
+    join: "LEFT JOIN LATERAL jsonb_populate_record(NULL::tasks, written.r -> 'task') AS t ON true",
+  };
 }

@@ -155,6 +155,9 @@ function notHeldError(task: Task, workerId: string, action: string): ConflictErr
   );
 }
 
+/** What makima_hold_task (prisma/migrations/20261205080000_hot_writes) says of a caller and a task it locked. */
+export type HoldVerdict = 'not_found' | 'archived' | 'owner' | 'held' | 'lapsed' | 'not_held' | 'cancel_requested';
+
 export interface TaskHold {
   taskId: string;
   /** Set when a worker makes the call: it must hold the task's live lease. */
@@ -172,17 +175,20 @@ export interface TaskHold {
  */
 export async function holdTask(tx: Tx, record: RecordEvent, viewer: Viewer, hold: TaskHold): Promise<Task> {
   const workerId = hold.workerId == null ? null : assertWorkerId(hold.workerId);
-  const locked = await lockTask(tx, viewer, hold.taskId);
-  assertTaskOpen(locked, hold.action);
+  // The rule is the database's (makima_hold_task, docs/design.md §9): the hot writes check it in the same statement.
+  const [{ verdict }] = await tx.$queryRaw<{ verdict: HoldVerdict }[]>`SELECT makima_hold_task(${hold.taskId}::uuid, ${viewer.id}::uuid, ${workerId}::text) AS verdict`;
+  if (verdict === 'not_found') throw new NotFoundError('task', hold.taskId);
+  const locked = await tx.task.findUniqueOrThrow({ where: { id: hold.taskId } });
+  if (verdict === 'archived') throw archivedError('task', locked.id, locked.archivedAt!, hold.action);
   if (workerId === null) return locked;
   actingWorker(workerId);
-  const lapsed = await interruptLapsed(tx, record, hold.action, hold.taskId);
-  if (lapsed.length) {
+  if (verdict === 'lapsed') {
+    await interruptLapsed(tx, record, hold.action, hold.taskId);
     const task = await tx.task.findUniqueOrThrow({ where: { id: hold.taskId } });
     throw new RefuseAfterCommit(notHeldError(task, workerId, hold.action));
   }
-  if (locked.status !== 'RUNNING' || locked.workerId !== workerId) throw notHeldError(locked, workerId, hold.action);
-  if (locked.cancelRequestedAt) {
+  if (verdict === 'not_held') throw notHeldError(locked, workerId, hold.action);
+  if (verdict === 'cancel_requested') {
     // cancelTask asked this running task to stop: its worker learns it now, and the task ends CANCELLED.
     const cancelled = await tx.task.update({ where: { id: locked.id }, data: { status: 'CANCELLED', leaseExpiresAt: null, version: { increment: 1 } } });
     record(historyEvent(aboutTask(locked), 'TASK', 'cancelled', { from: 'RUNNING', to: 'CANCELLED', reason: locked.cancelReason, workerId, detectedBy: hold.action }));

@@ -1,8 +1,6 @@
-// The tasks' hot-path SQL (docs/design.md §9): a task row read and locked outside Prisma, returned
+// The tasks' hot-path SQL (docs/design.md §9): a task row read outside Prisma, returned
 // in exactly the shape Prisma's `Task` has. The column map is typed against the model, so a field
 // added to schema.prisma fails the type check here until it is mapped.
-import { actingWorker } from '../../db/actor.js';
-import type { RawTransaction } from '../../db/database.js';
 import type { Task } from '../../generated/prisma/client.js';
 
 /** Each field of `Task` as a SQL expression over `tasks` (enums are stored lower case, named upper case). */
@@ -55,32 +53,4 @@ export function taskFromRow(row: Record<string, unknown>): Task {
   const task = {} as Record<string, unknown>;
   for (const field of Object.keys(TASK_FIELDS)) task[field] = row[field];
   return task as unknown as Task;
-}
-
-/**
- * Locks the owner's task row for the rest of the transaction and reads it, with the database's
- * clock after the lock was granted. Null when the owner has no such task.
- */
-export async function lockOwnTaskRow(sql: RawTransaction, taskId: string, ownerId: string): Promise<{ task: Task; now: Date } | null> {
-  const rows = await sql.query<Record<string, unknown>>(
-    `SELECT ${taskColumns('t')}, clock_timestamp() AS "clockNow"
-       FROM tasks t WHERE t.id = $1::uuid AND t.owner_id = $2::uuid FOR UPDATE`,
-    [taskId, ownerId],
-  );
-  return rows.length ? { task: taskFromRow(rows[0]), now: new Date(rows[0].clockNow as Date) } : null;
-}
-
-/**
- * Whether the caller may write to the task now: the owner (no worker), or the worker holding its
- * live lease with no cancel asked of it (cancelTask: the general path tells the worker), and never
- * to an archived task (access.ts assertTaskOpen: the general path refuses it, so the rule and its
- * answer stay in one place). A worker's write is then recorded as the worker's (db/actor.ts).
- */
-export function mayWrite(task: Task, workerId: string | null | undefined, now: Date): boolean {
-  if (task.archivedAt !== null) return false;
-  if (workerId == null) return true;
-  const holds =
-    task.status === 'RUNNING' && task.workerId === workerId && task.leaseExpiresAt !== null && task.leaseExpiresAt >= now && task.cancelRequestedAt === null;
-  if (holds) actingWorker(workerId);
-  return holds;
 }
