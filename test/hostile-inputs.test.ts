@@ -124,7 +124,9 @@ async function makeFixture(owner: TestUser): Promise<Fixture> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // Leases as long as they go: a claim's lease lapsing mid-run (the sweep then interrupts the task)
+  // would be a change in the fingerprint that no hostile value made.
+  t = await startTestServer({ MAKIMA_LEASE_SECONDS: '3600' });
   user = await t.createUser('hostile');
   fx = await makeFixture(user);
 });
