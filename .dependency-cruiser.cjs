@@ -30,9 +30,9 @@ module.exports = {
     },
     {
       name: 'infrastructure-below-modules',
-      comment: 'db, git, lib, live, the schema builder, config, context and errors import no domain module',
+      comment: 'db, change, git, lib, live, the schema builder, config, context and errors import no domain module',
       severity: 'error',
-      from: { path: '^src/(db|git|lib|live|schema|config\\.ts|context\\.ts|errors\\.ts)', pathNot: '^src/schema/(index|print)\\.ts$' },
+      from: { path: '^src/(db|change|git|lib|live|schema|config\\.ts|context\\.ts|errors\\.ts)', pathNot: '^src/schema/(index|print)\\.ts$' },
       to: { path: '^src/modules/' },
     },
     {

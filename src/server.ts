@@ -15,7 +15,7 @@ import { Authenticator } from './modules/auth/authenticator.js';
 import { bearerToken } from './modules/auth/service.js';
 import { localGit, recoverInterruptedPushes } from './git/index.js';
 import { LiveHub } from './live/hub.js';
-import { recoverGitChanges } from './modules/tasks/change-with-git.js';
+import { recoverGitChanges } from './change/with-git.js';
 import { startWorkers } from './modules/workers/service.js';
 import { startArchiveRetention } from './modules/control/archive.js';
 import { CloseCode } from './ws.js';

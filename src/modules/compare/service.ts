@@ -7,7 +7,7 @@ import type { ConversationMessage, PrismaClient, Task } from '../../generated/pr
 import type { FileChange } from '../../git/index.js';
 import { patchBetween } from '../checkpoints/service.js';
 import { deepestSharedDepth, pathMessages } from '../conversation/service.js';
-import { findOwnTask } from '../tasks/access.js';
+import { findOwnTask } from '../../change/access.js';
 import { resolveTaskRef } from '../tasks/refs.js';
 import { repositoryOf } from '../tasks/workspace.js';
 

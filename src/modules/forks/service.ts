@@ -8,9 +8,9 @@ import type { PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/
 import { checkpointOfTask, snapshotOfCheckpoint } from '../checkpoints/service.js';
 import { findOwnContract } from '../contracts/service.js';
 import { assertReachable, isOnPath } from '../conversation/service.js';
-import { historyEvent } from '../history/catalogue.js';
-import { assertContractOpen, findOwnTask } from '../tasks/access.js';
-import { changeWithGit } from '../tasks/change-with-git.js';
+import { historyEvent } from '../../change/catalogue.js';
+import { assertContractOpen, findOwnTask } from '../../change/access.js';
+import { changeWithGit } from '../../change/with-git.js';
 import { assertName, MAX_NAME_LENGTH } from '../tasks/service.js';
 import { provisionTask } from '../tasks/workspace.js';
 

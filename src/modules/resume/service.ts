@@ -12,9 +12,9 @@ import { checkpointOfTask } from '../checkpoints/service.js';
 import { findSupervisor } from '../contracts/service.js';
 import { rewindConversationInTx } from '../conversation/rewind.js';
 import { snapshotOfTask } from '../conversation/service.js';
-import { aboutTask, historyEvent, type EventData } from '../history/catalogue.js';
-import { assertNotHeldByWorker, holdTask, interruptLapsed } from '../tasks/access.js';
-import { changeWithGit } from '../tasks/change-with-git.js';
+import { aboutTask, historyEvent, type EventData } from '../../change/catalogue.js';
+import { assertNotHeldByWorker, holdTask, interruptLapsed } from '../../change/access.js';
+import { changeWithGit } from '../../change/with-git.js';
 
 /** What a TASK/resumed event adds to say how the task was resumed. */
 type ResumeDetails = Omit<EventData<'TASK', 'resumed'>, 'from' | 'to' | 'reason' | 'note'>;

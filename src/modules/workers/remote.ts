@@ -3,7 +3,7 @@
 // contract's gitUrl, and the task's code then lives in its branch of the repository (branch +
 // headCommit) until a local claim materialises a server worktree again. Moving between the two is
 // part of the claim's change, journaled like any other git step.
-import type { GitChange } from '../tasks/change-with-git.js';
+import type { GitChange } from '../../change/with-git.js';
 import type { Task } from '../../generated/prisma/client.js';
 import { saveUncommittedWork } from '../checkpoints/service.js';
 import { ensureBranch, settleBranch, workspaceOf } from '../tasks/workspace.js';
