@@ -4,7 +4,7 @@ import type { ServiceContext } from '../../context.js';
 import { aboutTask, historyEvent } from '../../change/catalogue.js';
 import { findOwnTask } from '../../change/access.js';
 import { changeWithGit } from '../../change/with-git.js';
-import { repositoryOf } from '../tasks/workspace.js';
+import { repositoryOf } from '../tasks/index.js';
 import { checkpointOfTask } from './service.js';
 
 export async function branchFromCheckpoint(

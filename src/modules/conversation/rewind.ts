@@ -5,7 +5,7 @@ import type { ServiceContext } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { BadInputError } from '../../errors.js';
 import { Prisma, type ConversationSnapshot, type Task } from '../../generated/prisma/client.js';
-import { findSupervisor } from '../contracts/service.js';
+import { findSupervisor } from '../contracts/index.js';
 import { aboutTask, historyEvent, type EventData } from '../../change/catalogue.js';
 import { assertNotHeldByWorker, holdTask } from '../../change/access.js';
 import { assertReachable, snapshotHead, snapshotOfTask } from './service.js';

@@ -10,12 +10,11 @@ import { cutText, storableJsonSize, textProblem, unstorableTime } from '../../db
 import { BadInputError, ConflictError, MakimaError } from '../../errors.js';
 import { Prisma, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../../change/catalogue.js';
-import { findOwnContract } from '../contracts/service.js';
-import { jumpFor, pathMessages, type JumpLink } from '../conversation/service.js';
+import { findOwnContract } from '../contracts/index.js';
+import { jumpFor, pathMessages, type JumpLink } from '../conversation/index.js';
 import { assertContractOpen, findOwnTask, holdTask } from '../../change/access.js';
 import { changeWithGit } from '../../change/with-git.js';
-import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH } from '../tasks/service.js';
-import { provisionTask, repositoryHead } from '../tasks/workspace.js';
+import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH, provisionTask, repositoryHead } from '../tasks/index.js';
 import { readClaudeCode } from './claude-code.js';
 import { claudeCodeSession, type ExportPoint } from './claude-code-export.js';
 import { readCodex } from './codex.js';

@@ -1,0 +1,3 @@
+// The surface of this module (docs/design.md §8): what other modules, the server and the CLI may
+// import from it. Its own files import each other directly; its GraphQL lives in schema.ts.
+export { forkTask, type ForkTaskInput } from './service.js';
