@@ -1,3 +1,4 @@
-// The surface of this module (docs/design.md §8): what other modules, the server and the CLI may
-// import from it. Its own files import each other directly; its GraphQL lives in schema.ts.
+// forks: forkTask.
+// Its surface (docs/design.md §8): what other modules, the server and the CLI may import from it;
+// its own files import each other directly, and its GraphQL lives in schema.ts.
 export { forkTask, type ForkTaskInput } from './service.js';
