@@ -1,6 +1,9 @@
 // The layering rule of src/ (docs/design.md §8), checked by test/structure.test.ts in `npm test`.
-// Domain modules import only downward, in LAYERS order (the floor first); infrastructure imports
-// no module; git is reached only through its seam; services never import GraphQL.
+// Floors, from the bottom: infrastructure (config, errors, db, git, live, the schema builder) with
+// the change floor above db (src/change/: changeWithGit, task access, the history catalogue), which
+// imports no module; the domain modules, importing only downward in LAYERS order (the floor first)
+// and meeting only at each other's surface (index.ts, and schema.ts for GraphQL); the transport,
+// the server and the CLI on top. Git is reached only through its seam; services never import GraphQL.
 const LAYERS = ['auth', 'history', 'tasks', 'contracts', 'events', 'conversation', 'checkpoints', 'forks', 'compare', 'resume', 'workers', 'timeline', 'control', 'search', 'transcripts'];
 
 const upward = LAYERS.map((module, i) => ({
@@ -22,6 +25,31 @@ module.exports = {
       to: { path: '^src/modules/', pathNot: `^src/modules/(${LAYERS.join('|')})/` },
     },
     {
+      name: 'modules-meet-at-their-surface',
+      comment:
+        "a module's own files import each other freely; another module reaches it only through its surface, index.ts. " +
+        "One exception: schema.ts is the module's GraphQL surface (its object refs, for other modules' schema.ts; services-never-import-graphql keeps services off it)",
+      severity: 'error',
+      from: { path: '^src/modules/([^/]+)/' },
+      to: { path: '^src/modules/', pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/(index|schema)\\.ts$'] },
+    },
+    {
+      name: 'outside-meets-module-surfaces',
+      comment:
+        'the server, the transport and the CLI reach a module only through its surface, index.ts. ' +
+        'One exception: src/schema/index.ts assembles the GraphQL schema from every schema.ts',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/modules/', '^src/schema/index\\.ts$'] },
+      to: { path: '^src/modules/', pathNot: '^src/modules/[^/]+/index\\.ts$' },
+    },
+    {
+      name: 'schema-assembly-meets-module-surfaces',
+      comment: 'src/schema/index.ts imports only the modules\' schema.ts (and surfaces)',
+      severity: 'error',
+      from: { path: '^src/schema/index\\.ts$' },
+      to: { path: '^src/modules/', pathNot: '^src/modules/[^/]+/(index|schema)\\.ts$' },
+    },
+    {
       name: 'no-circular',
       comment: 'no import cycles anywhere in src/',
       severity: 'error',
@@ -30,9 +58,9 @@ module.exports = {
     },
     {
       name: 'infrastructure-below-modules',
-      comment: 'db, git, lib, live, the schema builder, config, context and errors import no domain module',
+      comment: 'db, change, git, lib, live, the schema builder, config, context and errors import no domain module',
       severity: 'error',
-      from: { path: '^src/(db|git|lib|live|schema|config\\.ts|context\\.ts|errors\\.ts)', pathNot: '^src/schema/(index|print)\\.ts$' },
+      from: { path: '^src/(db|change|git|lib|live|schema|config\\.ts|context\\.ts|errors\\.ts)', pathNot: '^src/schema/(index|print)\\.ts$' },
       to: { path: '^src/modules/' },
     },
     {

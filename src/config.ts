@@ -65,7 +65,7 @@ export interface Config {
   /** Whether reposRoot is that default rather than MAKIMA_REPOS_ROOT's. */
   reposRootIsDefault: boolean;
   worktreesDir: string;
-  /** The write-ahead journal of changes that move git (modules/tasks/change-with-git.ts). */
+  /** The write-ahead journal of changes that move git (change/with-git.ts). */
   gitJournalDir: string;
   host: string;
   port: number;
@@ -85,7 +85,7 @@ export interface Config {
   /** Where the CLI finds the server, and with which token. */
   clientUrl: string | undefined;
   clientToken: string | undefined;
-  /** Tests only: a file naming a crash point; the server SIGKILLs itself there (modules/tasks/change-with-git.ts, crashPoint). */
+  /** Tests only: a file naming a crash point; the server SIGKILLs itself there (change/with-git.ts, crashPoint). */
   testCrashFile: string | undefined;
   /** Connections in the PostgreSQL pool (besides the one LISTEN connection); ignored for PGlite. */
   pgPoolSize: number;

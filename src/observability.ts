@@ -9,7 +9,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppContext, Context } from './context.js';
 import { readMigrations } from './db/migrate.js';
 import { written } from './db/change.js';
-import { bearerToken } from './modules/auth/service.js';
+import { bearerToken } from './modules/auth/index.js';
 
 export const METRICS_PATH = '/metrics';
 export const READY_PATH = '/ready';

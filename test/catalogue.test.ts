@@ -1,11 +1,11 @@
-// The history event catalogue (src/modules/history/catalogue.ts): the table in docs/api.md is generated
+// The history event catalogue (src/change/catalogue.ts): the table in docs/api.md is generated
 // from it, every event a real flow writes matches its schema, and HistoryEvent.details serves the
 // same data typed, with global IDs.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withEventTable } from '../scripts/event-table.js';
-import { eventSchema } from '../src/modules/history/catalogue.js';
+import { eventSchema } from '../src/change/catalogue.js';
 import { rawId, startTestServer, type TestServer } from './harness.js';
 import { checkpoint, RewindTask, say, taskOnRepo } from './fixtures.js';
 import { write } from './worktrees.js';

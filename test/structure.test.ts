@@ -1,5 +1,6 @@
 // The layering rule of src/ (docs/design.md §8, .dependency-cruiser.cjs) holds, and the check
-// really fails on an upward import, a cycle, git outside its seam and GraphQL in a service.
+// really fails on an upward import, a cycle, git outside its seam, GraphQL in a service, a module
+// reached past its surface and the change floor importing a module.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -33,7 +34,7 @@ function writeTree(files: Record<string, string>): string {
 }
 
 describe('the module structure', () => {
-  it('has no upward or two-way import between modules, no cycle, and git only behind its seam', async () => {
+  it('has no upward or two-way import between modules, no cycle, git only behind its seam, and modules meet at their surfaces', async () => {
     expect(await violations(ROOT, ['src'])).toEqual([]);
   }, 120_000);
 
@@ -57,5 +58,28 @@ describe('the module structure', () => {
         'no-unknown-module: src/modules/contracts/service.ts → src/modules/gadgets/service.ts',
       ]),
     );
+  }, 120_000);
+
+  it("fails on a module reached past its surface, from a module, the server or the schema's assembly, and on the change floor importing a module", async () => {
+    const root = writeTree({
+      'src/schema/builder.ts': 'export const builder = 1;\n',
+      'src/modules/tasks/sql.ts': 'export const taskColumns = 1;\n',
+      'src/modules/tasks/index.ts': "export { taskColumns } from './sql.js';\n",
+      'src/modules/tasks/schema.ts': "import { taskColumns } from './sql.js';\nimport '../../schema/builder.js';\nexport const TaskRef = taskColumns;\n",
+      'src/modules/events/service.ts': "import '../tasks/sql.js';\nimport '../tasks/index.js';\n",
+      'src/modules/events/schema.ts': "import '../tasks/schema.js';\nimport './service.js';\n",
+      'src/schema/index.ts': "import '../modules/tasks/schema.js';\nimport '../modules/events/schema.js';\nimport '../modules/tasks/sql.js';\n",
+      'src/server.ts': "import './modules/tasks/index.js';\nimport './modules/events/service.js';\n",
+      'src/cli/task.ts': "import '../modules/tasks/schema.js';\n",
+      'src/change/with-git.ts': "import '../modules/tasks/index.js';\n",
+    });
+    const found = await violations(root, ['src']);
+    expect(found.sort()).toEqual([
+      'infrastructure-below-modules: src/change/with-git.ts → src/modules/tasks/index.ts',
+      'modules-meet-at-their-surface: src/modules/events/service.ts → src/modules/tasks/sql.ts',
+      'outside-meets-module-surfaces: src/cli/task.ts → src/modules/tasks/schema.ts',
+      'outside-meets-module-surfaces: src/server.ts → src/modules/events/service.ts',
+      'schema-assembly-meets-module-surfaces: src/schema/index.ts → src/modules/tasks/sql.ts',
+    ]);
   }, 120_000);
 });

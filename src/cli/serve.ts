@@ -153,7 +153,7 @@ async function ensureLocalUser(config: Config, db: Database): Promise<LocalToken
   if ((await db.prisma.user.count()) > 0) {
     return fs.existsSync(file) ? { token: fs.readFileSync(file, 'utf8').trim(), file, created: false } : undefined;
   }
-  const { createUser } = await import('../modules/auth/service.js');
+  const { createUser } = await import('../modules/auth/index.js');
   const user = await createUser(db.prisma, 'local');
   fs.writeFileSync(file, `${user.token}\n`, { mode: 0o600 });
   return { token: user.token, file, created: true };

@@ -11,7 +11,7 @@ import { allNodes, clientCommand, clientFrom, type ApiClient, type ClientOptions
 import { displayData } from './display.js';
 import { globalId } from '../global-id.js';
 import { color, printJson, println, summarize, when } from './output.js';
-import { acpChunkOf, callsShown, chunkRole, mentionOf, onlyShownResults, resultsByCall, resultText, thinkingLine, thinkingOf, toolCallIdOf, type ToolResult } from '../modules/transcripts/reading.js';
+import { acpChunkOf, callsShown, chunkRole, mentionOf, onlyShownResults, resultsByCall, resultText, thinkingLine, thinkingOf, toolCallIdOf, type ToolResult } from '../modules/transcripts/index.js';
 
 const TaskConversation = graphql(`
   query CliTaskConversation($task: ID!, $after: String) {

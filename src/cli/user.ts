@@ -66,7 +66,7 @@ async function createDirectly(config: Config, name: string): Promise<Created> {
   const db = await openConfiguredDatabase(config);
   try {
     await migrateDatabase(db);
-    const { createUser } = await import('../modules/auth/service.js');
+    const { createUser } = await import('../modules/auth/index.js');
     const { id, token } = await createUser(db.prisma, name);
     return { id: globalId('User', id), name: name.trim(), token };
   } finally {

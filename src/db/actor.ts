@@ -1,5 +1,5 @@
 // Who causes a change: set for each GraphQL operation from its token (schema/actor.ts), refined to
-// a worker by the calls a worker makes (tasks/access.ts), and written by change() onto every
+// a worker by the calls a worker makes (change/access.ts), and written by change() onto every
 // history event it records. A change outside any request (the lease sweep, the retention, a
 // recovery at start) has no actor: its events' actor is null, "the server itself".
 import { AsyncLocalStorage } from 'node:async_hooks';

@@ -1,7 +1,7 @@
 // The one way to change the database: a transaction whose history events are written inside it,
 // last, under a per-owner transaction-scoped lock so that, for each owner, `seq` order is commit
 // order (docs/design.md §6, §9). Writers of different users never wait on each other.
-// Changes that also move git build on it: src/modules/tasks/change-with-git.ts.
+// Changes that also move git build on it: src/change/with-git.ts.
 import type { HistoryEventType, PrismaClient } from '../generated/prisma/client.js';
 import { takeActor, type Actor } from './actor.js';
 import type { Database } from './database.js';
@@ -9,7 +9,7 @@ import { transaction, type Tx } from './transaction.js';
 
 export type { Tx } from './transaction.js';
 
-/** One history event as a change records it; built through the typed catalogue (modules/history/catalogue.ts). */
+/** One history event as a change records it; built through the typed catalogue (change/catalogue.ts). */
 export interface HistoryEventDraft {
   ownerId: string;
   contractId?: string | null;

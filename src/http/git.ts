@@ -12,10 +12,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext, ServiceContext } from '../context.js';
 import { MakimaError } from '../errors.js';
 import { serveGitHttp, type PushRights } from '../git/index.js';
-import { bearerToken } from '../modules/auth/service.js';
-import { findOwnContract } from '../modules/contracts/service.js';
-import { assertRepositoryPresent } from '../modules/tasks/workspace.js';
-import { pushRights } from '../modules/workers/push.js';
+import { bearerToken } from '../modules/auth/index.js';
+import { findOwnContract } from '../modules/contracts/index.js';
+import { assertRepositoryPresent } from '../modules/tasks/index.js';
+import { pushRights } from '../modules/workers/index.js';
 import { decodeId } from '../schema/ids.js';
 import { GIT_PATH_PREFIX } from './git-url.js';
 

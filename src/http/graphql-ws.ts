@@ -6,7 +6,7 @@ import type { SubscribePayload } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
 import type { AppContext, Context } from '../context.js';
 import { BadInputError } from '../errors.js';
-import { bearerToken } from '../modules/auth/service.js';
+import { bearerToken } from '../modules/auth/index.js';
 import { describeOperation } from '../observability.js';
 import { isRequestRefusal } from '../schema/limits.js';
 import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from '../ws.js';

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { bearerToken } from '../modules/auth/service.js';
+import { bearerToken } from '../modules/auth/index.js';
 import type { Context } from '../context.js';
 import { RateLimitedError } from '../errors.js';
 

@@ -4,7 +4,7 @@
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AppContext, Context } from '../context.js';
 import { graphiqlPage } from '../graphiql.js';
-import { bearerToken } from '../modules/auth/service.js';
+import { bearerToken } from '../modules/auth/index.js';
 import { actorPlugin } from '../schema/actor.js';
 import { connectionArgumentsPlugin, emptyCursorPlugin } from '../schema/connection-args.js';
 import { getSchema } from '../schema/index.js';

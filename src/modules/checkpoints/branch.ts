@@ -1,10 +1,10 @@
 // Branches from checkpoints (docs/design.md §4): a new git branch at any checkpoint's commit; the
 // task itself is not changed, and an existing branch is a CONFLICT, never overwritten.
 import type { ServiceContext } from '../../context.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { findOwnTask } from '../tasks/access.js';
-import { changeWithGit } from '../tasks/change-with-git.js';
-import { repositoryOf } from '../tasks/workspace.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { findOwnTask } from '../../change/access.js';
+import { changeWithGit } from '../../change/with-git.js';
+import { repositoryOf } from '../tasks/index.js';
 import { checkpointOfTask } from './service.js';
 
 export async function branchFromCheckpoint(

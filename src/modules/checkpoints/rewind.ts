@@ -7,11 +7,11 @@ import { BadInputError, ConflictError, GitError } from '../../errors.js';
 import type { ConversationSnapshot, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import type { Git } from '../../git/index.js';
 import { checkpointRef } from '../../git/index.js';
-import { rewindConversationInTx } from '../conversation/rewind.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
-import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
-import { repositoryOf, settleBranch, workspaceOf } from '../tasks/workspace.js';
+import { rewindConversationInTx } from '../conversation/index.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { assertNotHeldByWorker, holdTask } from '../../change/access.js';
+import { changeWithGit, type GitChange } from '../../change/with-git.js';
+import { repositoryOf, settleBranch, workspaceOf } from '../tasks/index.js';
 import { assertFullSha, checkpointOfTask, recordPushedCheckpointInTx, saveCheckpointInTx, snapshotOfCheckpoint } from './service.js';
 
 export type RewindMode = 'CODE' | 'CONVERSATION' | 'BOTH';

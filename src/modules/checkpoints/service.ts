@@ -6,11 +6,11 @@ import type { Tx } from '../../db/change.js';
 import { BadInputError, ConflictError, GitError, NotFoundError } from '../../errors.js';
 import type { ConversationSnapshot, Prisma, PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import { checkpointRef, type FileChange, type Git, type Workspace, type WorktreeCommit } from '../../git/index.js';
-import { snapshotHead } from '../conversation/service.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { holdTask } from '../tasks/access.js';
-import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
-import { repositoryOf, workspaceOf } from '../tasks/workspace.js';
+import { snapshotHead } from '../conversation/index.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { holdTask } from '../../change/access.js';
+import { changeWithGit, type GitChange } from '../../change/with-git.js';
+import { repositoryOf, workspaceOf } from '../tasks/index.js';
 
 export const MAX_CHECKPOINT_MESSAGE_LENGTH = 10_000;
 /** Checkpoint.diff runs git twice and may read a large patch: a request may ask for this many. */

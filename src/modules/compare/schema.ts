@@ -2,7 +2,7 @@
 import { builder, MAX_PAGE_SIZE } from '../../schema/builder.js';
 import { serviceContext } from '../../schema/viewer.js';
 import { FileChangeRef } from '../checkpoints/schema.js';
-import { MAX_DIFFS_PER_REQUEST } from '../checkpoints/service.js';
+import { MAX_DIFFS_PER_REQUEST } from '../checkpoints/index.js';
 import { ConversationMessageRef } from '../conversation/schema.js';
 import { TaskRef } from '../tasks/schema.js';
 import { compareTasks, sideMessages, type CodeComparison, type ConversationComparison, type ConversationSide, type TaskComparison } from './service.js';

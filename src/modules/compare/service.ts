@@ -5,11 +5,10 @@ import type { ServiceContext } from '../../context.js';
 import { BadInputError } from '../../errors.js';
 import type { ConversationMessage, PrismaClient, Task } from '../../generated/prisma/client.js';
 import type { FileChange } from '../../git/index.js';
-import { patchBetween } from '../checkpoints/service.js';
-import { deepestSharedDepth, pathMessages } from '../conversation/service.js';
-import { findOwnTask } from '../tasks/access.js';
-import { resolveTaskRef } from '../tasks/refs.js';
-import { repositoryOf } from '../tasks/workspace.js';
+import { patchBetween } from '../checkpoints/index.js';
+import { deepestSharedDepth, pathMessages } from '../conversation/index.js';
+import { findOwnTask } from '../../change/access.js';
+import { repositoryOf, resolveTaskRef } from '../tasks/index.js';
 
 /** Messages past the shared rows are compared by content this many at a time. */
 const CONTENT_BATCH = 200;

@@ -6,7 +6,7 @@ import type { Tx } from '../../db/change.js';
 import { AmbiguousReferenceError, BadInputError, MakimaError } from '../../errors.js';
 import type { Contract, PrismaClient } from '../../generated/prisma/client.js';
 import { globalId, isUuid, parseGlobalId } from '../../global-id.js';
-import { likePrefix, MAX_CANDIDATES, uuidPrefix } from '../tasks/refs.js';
+import { likePrefix, MAX_CANDIDATES, uuidPrefix } from '../tasks/index.js';
 
 type Db = Tx | PrismaClient;
 

@@ -4,12 +4,11 @@ import type { ServiceContext, Viewer } from '../../context.js';
 import { change, type Tx } from '../../db/change.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import { ContractPhase, type Contract, type Prisma, type PrismaClient, type Task } from '../../generated/prisma/client.js';
-import { historyEvent } from '../history/catalogue.js';
-import { assertContractOpen, findOwnTask } from '../tasks/access.js';
-import { changeWithGit } from '../tasks/change-with-git.js';
-import { assertName, assertPrompt } from '../tasks/service.js';
+import { historyEvent } from '../../change/catalogue.js';
+import { assertContractOpen, findOwnTask } from '../../change/access.js';
+import { changeWithGit } from '../../change/with-git.js';
+import { assertName, assertPrompt, currentHead, provisionTask, repositoryHead } from '../tasks/index.js';
 import { assertShortName, chooseShortName, lockOwner } from './short-name.js';
-import { currentHead, provisionTask, repositoryHead } from '../tasks/workspace.js';
 
 /** The phases in order: the order of the enum in prisma/schema.prisma, their one source. */
 export const PHASE_ORDER: ContractPhase[] = Object.values(ContractPhase);

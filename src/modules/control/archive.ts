@@ -7,11 +7,11 @@ import type { AppContext, ServiceContext } from '../../context.js';
 import { ConflictError } from '../../errors.js';
 import { repeatEvery } from '../../lib/repeat.js';
 import type { Contract, Task } from '../../generated/prisma/client.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { findOwnContract } from '../contracts/service.js';
-import { assertNotHeldByWorker, lockTask } from '../tasks/access.js';
-import { changeWithGit, type GitChange } from '../tasks/change-with-git.js';
-import { currentHead, repositoryOf, settleBranch, workspaceOf } from '../tasks/workspace.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { findOwnContract } from '../contracts/index.js';
+import { assertNotHeldByWorker, lockTask } from '../../change/access.js';
+import { changeWithGit, type GitChange } from '../../change/with-git.js';
+import { currentHead, repositoryOf, settleBranch, workspaceOf } from '../tasks/index.js';
 
 /** Statuses a task may be archived in: nothing runs it, and nothing will claim it. */
 const ARCHIVABLE = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED']);

@@ -1,13 +1,13 @@
 // Cancelling a task (docs/api.md, "Cancel and archive"): a task no worker runs is CANCELLED at once; a
 // RUNNING one is asked to stop — cancel_requested_at is set, and its worker learns it at its next
-// renew or report (tasks/access.ts holdTask answers CONFLICT with `reason: CANCELLED` and the task
+// renew or report (change/access.ts holdTask answers CONFLICT with `reason: CANCELLED` and the task
 // ends CANCELLED), or, if the worker is gone, when its lease lapses.
 import type { ServiceContext } from '../../context.js';
 import { change } from '../../db/change.js';
 import { BadInputError, ConflictError } from '../../errors.js';
 import type { Task } from '../../generated/prisma/client.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { assertTaskOpen, databaseNow, interruptLapsed, lockTask } from '../tasks/access.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { assertTaskOpen, databaseNow, interruptLapsed, lockTask } from '../../change/access.js';
 
 export const MAX_CANCEL_REASON_LENGTH = 2000;
 

@@ -5,9 +5,9 @@ import type { ServiceContext } from '../../context.js';
 import { change, type RecordEvent, type Tx } from '../../db/change.js';
 import { BadInputError } from '../../errors.js';
 import { Prisma, type ConversationSnapshot, type Task } from '../../generated/prisma/client.js';
-import { findSupervisor } from '../contracts/service.js';
-import { aboutTask, historyEvent, type EventData } from '../history/catalogue.js';
-import { assertNotHeldByWorker, holdTask } from '../tasks/access.js';
+import { findSupervisor } from '../contracts/index.js';
+import { aboutTask, historyEvent, type EventData } from '../../change/catalogue.js';
+import { assertNotHeldByWorker, holdTask } from '../../change/access.js';
 import { assertReachable, snapshotHead, snapshotOfTask } from './service.js';
 
 /** Why a conversation was rewound, as its CHAT/rewound event says. */

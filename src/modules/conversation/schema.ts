@@ -16,7 +16,7 @@ import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
 import { ContractRef } from '../contracts/schema.js';
 import { TaskRef } from '../tasks/schema.js';
-import { findSupervisor } from '../contracts/service.js';
+import { findSupervisor } from '../contracts/index.js';
 import { rewindConversation } from './rewind.js';
 import { appendMessages, createSnapshot, MAX_MESSAGES_PER_APPEND, pathMessages } from './service.js';
 

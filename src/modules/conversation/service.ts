@@ -9,9 +9,9 @@ import { storableJsonSize } from '../../db/json.js';
 import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
 import { globalIdOrNull } from '../../global-id.js';
 import type { ConversationMessage, ConversationSnapshot, MessageRole, Prisma, PrismaClient, SnapshotType, Task } from '../../generated/prisma/client.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { holdTask } from '../tasks/access.js';
-import { taskFromRow } from '../tasks/sql.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { holdTask } from '../../change/access.js';
+import { taskFromRow } from '../tasks/index.js';
 import { APPEND_CALL, appendParams, appendWrite, type AppendParams, type Appended } from './sql.js';
 
 export interface MessageDraft {

@@ -3,7 +3,7 @@
 // automatic snapshots and the task's new head; every caller runs it, with its parameters bound.
 import type { OneStatementWrite } from '../../db/change.js';
 import type { MessageRole } from '../../generated/prisma/client.js';
-import { taskColumns } from '../tasks/sql.js';
+import { taskColumns } from '../tasks/index.js';
 
 export interface AppendParams {
   taskId: string;

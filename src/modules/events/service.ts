@@ -8,9 +8,9 @@ import { change, changeInOneStatement } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError } from '../../errors.js';
 import type { TaskEvent, TaskEventType } from '../../generated/prisma/client.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
 import { catchUpThenLive, CATCH_UP_PAGE, type FollowOptions, type Live } from '../../live/follow.js';
-import { findOwnTask, holdTask } from '../tasks/access.js';
+import { findOwnTask, holdTask } from '../../change/access.js';
 import { RECORD_CALL, recordParams, recordWrite, type Recorded } from './sql.js';
 
 export const MAX_EVENTS_PER_BATCH = 1000;

@@ -5,14 +5,13 @@ import type { ServiceContext, Viewer } from '../../context.js';
 import { BadInputError } from '../../errors.js';
 import { globalId } from '../../global-id.js';
 import type { PrismaClient, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
-import { checkpointOfTask, snapshotOfCheckpoint } from '../checkpoints/service.js';
-import { findOwnContract } from '../contracts/service.js';
-import { assertReachable, isOnPath } from '../conversation/service.js';
-import { historyEvent } from '../history/catalogue.js';
-import { assertContractOpen, findOwnTask } from '../tasks/access.js';
-import { changeWithGit } from '../tasks/change-with-git.js';
-import { assertName, MAX_NAME_LENGTH } from '../tasks/service.js';
-import { provisionTask } from '../tasks/workspace.js';
+import { checkpointOfTask, snapshotOfCheckpoint } from '../checkpoints/index.js';
+import { findOwnContract } from '../contracts/index.js';
+import { assertReachable, isOnPath } from '../conversation/index.js';
+import { historyEvent } from '../../change/catalogue.js';
+import { assertContractOpen, findOwnTask } from '../../change/access.js';
+import { changeWithGit } from '../../change/with-git.js';
+import { assertName, MAX_NAME_LENGTH, provisionTask } from '../tasks/index.js';
 
 /** Where a fork starts: a commit for its worktree and a head for its conversation. */
 interface ForkPoint {

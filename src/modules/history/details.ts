@@ -5,7 +5,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { z } from 'zod';
 import { builder } from '../../schema/builder.js';
 import { API_ENUMS } from '../../schema/enums.js';
-import { apiEnums, catalogueEntries, eventSchema, nodeIds } from './catalogue.js';
+import { apiEnums, catalogueEntries, eventSchema, nodeIds } from '../../change/catalogue.js';
 
 const pascal = (s: string) => s.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
 

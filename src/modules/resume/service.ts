@@ -7,14 +7,12 @@ import { ConflictError } from '../../errors.js';
 import { globalId, globalIdOrNull } from '../../global-id.js';
 import type { AssignmentReason, ConversationSnapshot, Task, TaskCheckpoint } from '../../generated/prisma/client.js';
 import { notifyWorkPending } from '../../live/work.js';
-import { rewindTaskInTx } from '../checkpoints/rewind.js';
-import { checkpointOfTask } from '../checkpoints/service.js';
-import { findSupervisor } from '../contracts/service.js';
-import { rewindConversationInTx } from '../conversation/rewind.js';
-import { snapshotOfTask } from '../conversation/service.js';
-import { aboutTask, historyEvent, type EventData } from '../history/catalogue.js';
-import { assertNotHeldByWorker, holdTask, interruptLapsed } from '../tasks/access.js';
-import { changeWithGit } from '../tasks/change-with-git.js';
+import { checkpointOfTask, rewindTaskInTx } from '../checkpoints/index.js';
+import { findSupervisor } from '../contracts/index.js';
+import { rewindConversationInTx, snapshotOfTask } from '../conversation/index.js';
+import { aboutTask, historyEvent, type EventData } from '../../change/catalogue.js';
+import { assertNotHeldByWorker, holdTask, interruptLapsed } from '../../change/access.js';
+import { changeWithGit } from '../../change/with-git.js';
 
 /** What a TASK/resumed event adds to say how the task was resumed. */
 type ResumeDetails = Omit<EventData<'TASK', 'resumed'>, 'from' | 'to' | 'reason' | 'note'>;

@@ -3,7 +3,7 @@
 import type { Viewer } from '../../context.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { TaskStatus } from '../../generated/prisma/enums.js';
-import { assertWorkerId } from './access.js';
+import { assertWorkerId } from '../../change/access.js';
 
 export interface TaskFilter {
   status?: TaskStatus[] | null;

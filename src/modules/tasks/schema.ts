@@ -7,7 +7,7 @@ import { TaskStatusEnum } from '../../schema/enums.js';
 import { byIdOrRef, decodeOptionalId, nodeWhere } from '../../schema/ids.js';
 import { requireViewer } from '../../schema/viewer.js';
 import { resolveTotalCount, TOTAL_COUNT_DESCRIPTION } from '../../schema/total-count.js';
-import { findOwnTask, MAX_WORKER_ID_LENGTH } from './access.js';
+import { findOwnTask, MAX_WORKER_ID_LENGTH } from '../../change/access.js';
 import { resolveTaskRef } from './refs.js';
 import { FLEET_ORDER, fleetWhere } from './fleet.js';
 

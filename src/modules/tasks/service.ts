@@ -1,5 +1,5 @@
 // Tasks: the rules for what a task is given (names, prompts). Who may change a task is in
-// access.ts, its workspace in workspace.ts, and changes that move git in change-with-git.ts.
+// src/change/access.ts, its workspace in workspace.ts, and changes that move git in src/change/with-git.ts.
 import { BadInputError } from '../../errors.js';
 
 export const MAX_NAME_LENGTH = 200;

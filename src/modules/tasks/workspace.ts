@@ -10,8 +10,8 @@ import { BadInputError, GitError } from '../../errors.js';
 import type { AssignmentReason, Contract, Prisma, PrismaClient, Task } from '../../generated/prisma/client.js';
 import { unrecordedRef, type Workspace } from '../../git/index.js';
 import { notifyWorkPending } from '../../live/work.js';
-import { historyEvent, type EventData } from '../history/catalogue.js';
-import type { GitChange } from './change-with-git.js';
+import { historyEvent, type EventData } from '../../change/catalogue.js';
+import type { GitChange } from '../../change/with-git.js';
 
 function slug(name: string): string {
   const s = name

@@ -12,7 +12,7 @@ import { closeSlowSubscriber, liveEvent, parseSeqCursor } from '../../schema/sub
 import { requireViewer, serviceContext } from '../../schema/viewer.js';
 import { ContractRef } from '../contracts/schema.js';
 import { decodeHistoryFilter, HistoryEventConnection, HistoryEventRef, HistoryFilterInput } from '../history/schema.js';
-import { JOINABLE_CONTRACT_FIELDS, JOINABLE_TASK_FIELDS, readHistoryPage, type HistoryRow } from '../history/sql.js';
+import { JOINABLE_CONTRACT_FIELDS, JOINABLE_TASK_FIELDS, readHistoryPage, type HistoryRow } from '../history/index.js';
 import { TaskRef } from '../tasks/schema.js';
 import { nodeSelections, selectsOnly } from '../../schema/selection.js';
 import { followContractHistory, followTimeline } from './service.js';

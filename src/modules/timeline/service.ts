@@ -3,8 +3,8 @@
 import type { ServiceContext } from '../../context.js';
 import type { HistoryEvent } from '../../generated/prisma/client.js';
 import { catchUpThenLive, CATCH_UP_PAGE, type FollowOptions, type Live } from '../../live/follow.js';
-import { findOwnContract } from '../contracts/service.js';
-import { historyWhere, matchesHistoryFilter, type HistoryFilter } from '../history/service.js';
+import { findOwnContract } from '../contracts/index.js';
+import { historyWhere, matchesHistoryFilter, type HistoryFilter } from '../history/index.js';
 
 /** The viewer's history events matching `filter`, oldest first after the cursor, then live. */
 export function followTimeline(ctx: ServiceContext, input: { filter: HistoryFilter; options: FollowOptions }): AsyncGenerator<Live<HistoryEvent>> {

@@ -12,9 +12,9 @@ import type { ServiceContext } from '../../context.js';
 import { textProblem } from '../../db/json.js';
 import { BadInputError, NotFoundError } from '../../errors.js';
 import type { ConversationMessage, Task } from '../../generated/prisma/client.js';
-import { checkpointOfTask, snapshotOfCheckpoint } from '../checkpoints/service.js';
-import { isOnPath, pathMessages } from '../conversation/service.js';
-import { findOwnTask } from '../tasks/access.js';
+import { checkpointOfTask, snapshotOfCheckpoint } from '../checkpoints/index.js';
+import { isOnPath, pathMessages } from '../conversation/index.js';
+import { findOwnTask } from '../../change/access.js';
 import { asRecord, blocksOf } from './draft.js';
 
 /** The Claude Code version written on records whose source did not record one (the format this exporter follows). */

@@ -7,7 +7,7 @@
 // `"parentUuid": null` is a real root. The format has no official schema: whatever is not
 // understood is kept (unknown content blocks stay in the content) or skipped with a reason.
 import crypto from 'node:crypto';
-import { MAX_PROMPT_LENGTH } from '../tasks/service.js';
+import { MAX_PROMPT_LENGTH } from '../tasks/index.js';
 import type { MessageRole } from '../../generated/prisma/client.js';
 import { asRecord, blocksOf, compact, jsonLines, mostRecentLeaf, parseTime, sessionKeyOf, toolCallsOf, toolEventsOf, usableText, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError } from '../../errors.js';
 import type { MessageRole } from '../../generated/prisma/client.js';
-import { MAX_PROMPT_LENGTH } from '../tasks/service.js';
+import { MAX_PROMPT_LENGTH } from '../tasks/index.js';
 import { asRecord, compact, jsonLines, parseTime, sessionKeyOf, toolCallsOf, toolEventsOf, usableText, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 
 // Maps, not object literals: a record's type or role is looked up as it is written, `__proto__` too.

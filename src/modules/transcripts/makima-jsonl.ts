@@ -4,7 +4,7 @@
 // importTranscript(MAKIMA_JSONL) rebuilds the same conversation: same tree, roles, content, tool
 // calls, times and head.
 import type { MessageRole, TaskEventType } from '../../generated/prisma/client.js';
-import { MAX_PROMPT_LENGTH } from '../tasks/service.js';
+import { MAX_PROMPT_LENGTH } from '../tasks/index.js';
 import { asRecord, jsonLines, parseTime, sessionKeyOf, usableText, type DraftEvent, type DraftMessage, type TranscriptDraft, type TranscriptSkip } from './draft.js';
 
 export const FORMAT = 'makima-transcript';

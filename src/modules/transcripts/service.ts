@@ -9,13 +9,12 @@ import { change } from '../../db/change.js';
 import { cutText, storableJsonSize, textProblem, unstorableTime } from '../../db/json.js';
 import { BadInputError, ConflictError, MakimaError } from '../../errors.js';
 import { Prisma, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { findOwnContract } from '../contracts/service.js';
-import { jumpFor, pathMessages, type JumpLink } from '../conversation/service.js';
-import { assertContractOpen, findOwnTask, holdTask } from '../tasks/access.js';
-import { changeWithGit } from '../tasks/change-with-git.js';
-import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH } from '../tasks/service.js';
-import { provisionTask, repositoryHead } from '../tasks/workspace.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { findOwnContract } from '../contracts/index.js';
+import { jumpFor, pathMessages, type JumpLink } from '../conversation/index.js';
+import { assertContractOpen, findOwnTask, holdTask } from '../../change/access.js';
+import { changeWithGit } from '../../change/with-git.js';
+import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH, provisionTask, repositoryHead } from '../tasks/index.js';
 import { readClaudeCode } from './claude-code.js';
 import { claudeCodeSession, type ExportPoint } from './claude-code-export.js';
 import { readCodex } from './codex.js';
@@ -320,7 +319,7 @@ function elsewhereError(sessionKey: string, taskId: string, contractId: string |
  * Imports a session into the contract as one task: the first import of a session creates the task
  * (INTERRUPTED, so resumeTask hands it to a worker), a later one adds only the records it has not
  * seen and moves the head. BAD_USER_INPUT when nothing in it is a message; CONFLICT when the session
- * was imported into another contract, or into a task or contract since archived (tasks/access.ts).
+ * was imported into another contract, or into a task or contract since archived (change/access.ts).
  */
 export async function importTranscript(
   ctx: ServiceContext,

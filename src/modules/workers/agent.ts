@@ -1,14 +1,14 @@
 // What a worker learns from the agent it drives (docs/design.md §15): the agent session (ACP's
 // sessionId, the agent's name, version and capabilities), kept on the task so that a resume can load
 // it, and the tokens and cost of each turn, summed on the task. Only the worker holding the task's
-// live lease may report them, like every other report (tasks/access.ts holdTask).
+// live lease may report them, like every other report (change/access.ts holdTask).
 import type { ServiceContext } from '../../context.js';
 import { change } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError } from '../../errors.js';
 import type { Prisma, Task } from '../../generated/prisma/client.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { holdTask } from '../tasks/access.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { holdTask } from '../../change/access.js';
 import type { WorkerCall } from './service.js';
 
 export const AGENT_PROTOCOLS = ['acp'] as const;

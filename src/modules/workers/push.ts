@@ -4,7 +4,7 @@
 // database's clock; git's receive-pack then enforces it ref by ref (git/push-hook.ts).
 import type { ServiceContext } from '../../context.js';
 import type { PushRights } from '../../git/index.js';
-import { assertWorkerId } from '../tasks/access.js';
+import { assertWorkerId } from '../../change/access.js';
 
 export async function pushRights(ctx: ServiceContext, input: { contractId: string; workerId: string }): Promise<PushRights> {
   const workerId = assertWorkerId(input.workerId);

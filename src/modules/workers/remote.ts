@@ -3,10 +3,10 @@
 // contract's gitUrl, and the task's code then lives in its branch of the repository (branch +
 // headCommit) until a local claim materialises a server worktree again. Moving between the two is
 // part of the claim's change, journaled like any other git step.
-import type { GitChange } from '../tasks/change-with-git.js';
+import type { GitChange } from '../../change/with-git.js';
 import type { Task } from '../../generated/prisma/client.js';
-import { saveUncommittedWork } from '../checkpoints/service.js';
-import { ensureBranch, settleBranch, workspaceOf } from '../tasks/workspace.js';
+import { saveUncommittedWork } from '../checkpoints/index.js';
+import { ensureBranch, settleBranch, workspaceOf } from '../tasks/index.js';
 
 /** The backup checkpoint's message when a remote claim finds work left in the server worktree. */
 const LEFT_IN_WORKTREE = 'before a remote claim (uncommitted work left in the server worktree)';

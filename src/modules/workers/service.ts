@@ -1,17 +1,17 @@
 // The worker protocol: workers claim pending tasks (with the full context to run them), hold them
 // through a renewed lease, and complete or fail them. Who may change a task a worker holds is
-// decided in tasks/access.ts (holdTask); lapsed leases are swept by sweep.ts.
+// decided in change/access.ts (holdTask); lapsed leases are swept by sweep.ts.
 import type { AppContext, ServiceContext } from '../../context.js';
 import { change } from '../../db/change.js';
 import { BadInputError } from '../../errors.js';
 import { Prisma, type AssignmentReason, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
 import { workSignals } from '../../live/work.js';
-import { findOwnContract } from '../contracts/service.js';
-import { pathMessages } from '../conversation/service.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
-import { assertWorkerId, databaseNow, holdTask } from '../tasks/access.js';
-import { changeWithGit } from '../tasks/change-with-git.js';
-import { currentHead } from '../tasks/workspace.js';
+import { findOwnContract } from '../contracts/index.js';
+import { pathMessages } from '../conversation/index.js';
+import { aboutTask, historyEvent } from '../../change/catalogue.js';
+import { assertWorkerId, databaseNow, holdTask } from '../../change/access.js';
+import { changeWithGit } from '../../change/with-git.js';
+import { currentHead } from '../tasks/index.js';
 import { placeCode } from './remote.js';
 import { renewHeldLease } from './sql.js';
 import { startLeaseSweep } from './sweep.js';

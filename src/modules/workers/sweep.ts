@@ -3,7 +3,7 @@
 import type { AppContext } from '../../context.js';
 import { change } from '../../db/change.js';
 import { repeatEvery } from '../../lib/repeat.js';
-import { interruptLapsed } from '../tasks/access.js';
+import { interruptLapsed } from '../../change/access.js';
 
 /** One sweep; returns the ids of the tasks it interrupted. */
 export async function sweepLapsedLeases(app: AppContext): Promise<string[]> {

@@ -3,8 +3,8 @@
 // subtype or the wrong data does not compile; the GraphQL `HistoryEvent.details` union
 // (history/details.ts) and the event table of docs/api.md (scripts/event-table.ts) are generated from it.
 import { z } from 'zod';
-import type { HistoryEventDraft } from '../../db/change.js';
-import { ContractPhase } from '../../generated/prisma/enums.js';
+import type { HistoryEventDraft } from '../db/change.js';
+import { ContractPhase } from '../generated/prisma/enums.js';
 
 /** Which GraphQL node type an id field names (its value is a raw UUID in `data`, a global ID in `details`). */
 export const nodeIds = z.registry<{ node: 'Task' | 'Checkpoint' | 'ConversationSnapshot' | 'ConversationMessage' }>();

@@ -4,12 +4,12 @@
 // for a lapsed lease (the task becomes INTERRUPTED, with a TASK/interrupted event) is
 // interruptLapsed, used by the lease sweep and by every call that finds one. Times come from the
 // database's clock, so that several server instances agree.
-import type { Viewer } from '../../context.js';
-import { actingWorker } from '../../db/actor.js';
-import { RefuseAfterCommit, type RecordEvent, type Tx } from '../../db/change.js';
-import { BadInputError, ConflictError, NotFoundError } from '../../errors.js';
-import type { Prisma, PrismaClient, Task } from '../../generated/prisma/client.js';
-import { aboutTask, historyEvent } from '../history/catalogue.js';
+import type { Viewer } from '../context.js';
+import { actingWorker } from '../db/actor.js';
+import { RefuseAfterCommit, type RecordEvent, type Tx } from '../db/change.js';
+import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
+import type { Prisma, PrismaClient, Task } from '../generated/prisma/client.js';
+import { aboutTask, historyEvent } from './catalogue.js';
 
 export const MAX_WORKER_ID_LENGTH = 200;
 

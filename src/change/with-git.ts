@@ -9,12 +9,12 @@
 //   marker decides — committed: nothing to undo; not committed: the steps are undone and each
 //   task gets a TASK/recovered event. So a worktree never disagrees with the database.
 import fs from 'node:fs';
-import type { AppContext } from '../../context.js';
-import { change, type RecordEvent, type Tx } from '../../db/change.js';
-import { transaction } from '../../db/transaction.js';
-import { GitError } from '../../errors.js';
-import { claimLeftoverJournals, JournalFile, lockScope, manualUndo, undo, withTrailers, type Git, type JournalRecord, type UndoStep, type Workspace, type WorktreeCommit } from '../../git/index.js';
-import { historyEvent } from '../history/catalogue.js';
+import type { AppContext } from '../context.js';
+import { change, type RecordEvent, type Tx } from '../db/change.js';
+import { transaction } from '../db/transaction.js';
+import { GitError } from '../errors.js';
+import { claimLeftoverJournals, JournalFile, lockScope, manualUndo, undo, withTrailers, type Git, type JournalRecord, type UndoStep, type Workspace, type WorktreeCommit } from '../git/index.js';
+import { historyEvent } from './catalogue.js';
 
 /** The git side of one change: reads go to the seam (`git`), moves are journaled with their undo. */
 export class GitSession {

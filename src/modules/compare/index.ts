@@ -1,0 +1,4 @@
+// compare: two runs' conversations and code side by side (reads only).
+// Its surface (docs/design.md §8): what other modules, the server and the CLI may import from it;
+// its own files import each other directly, and its GraphQL lives in schema.ts.
+export { compareTasks } from './service.js';

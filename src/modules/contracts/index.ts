@@ -1,0 +1,4 @@
+// contracts: contracts, phases, the supervisor lookup, createContract, createTask.
+// Its surface (docs/design.md §8): what other modules, the server and the CLI may import from it;
+// its own files import each other directly, and its GraphQL lives in schema.ts.
+export { advanceContractPhase, createContract, createTask, findOwnContract, findSupervisor } from './service.js';

@@ -1,0 +1,4 @@
+// search: Query.search across messages, task events and checkpoints.
+// Its surface (docs/design.md §8): what other modules, the server and the CLI may import from it;
+// its own files import each other directly, and its GraphQL lives in schema.ts.
+export { search } from './service.js';

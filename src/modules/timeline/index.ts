@@ -1,0 +1,4 @@
+// timeline: the history of everything, of a contract and of a task, paged and live.
+// Its surface (docs/design.md §8): what other modules, the server and the CLI may import from it;
+// its own files import each other directly, and its GraphQL lives in schema.ts.
+export { followContractHistory, followTimeline } from './service.js';
