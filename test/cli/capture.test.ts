@@ -56,6 +56,20 @@ async function session(user: TestUser) {
 }
 
 /** A new user's session whose first prompt (the fixture's first lines, at UserPromptSubmit) the server has imported. */
+/**
+ * The turn after the first prompt ends with `files` written (a `*.held` one among them, which
+ * holdSnapshots holds in `git add`): returns once the Stop hook has returned and its snapshot is held.
+ */
+async function heldStop(s: Awaited<ReturnType<typeof session>>, files: Record<string, string>) {
+  const hold = holdSnapshots(s.repo, s.env.HOME);
+  hold.arm('add');
+  s.append(s.lines.slice(3, 6).join(''));
+  for (const [file, content] of Object.entries(files)) fs.writeFileSync(path.join(s.repo, file), content);
+  const stop = await s.hook('Stop');
+  await eventually(async () => hold.held(), 'the snapshot held after the hook returned', 30_000);
+  return { hold, stop };
+}
+
 async function firstPrompt(name: string) {
   const user = await t.createUser(name);
   const s = await session(user);
@@ -251,15 +265,9 @@ describe('makima capture', () => {
 
   it("takes the turn's snapshot after the Stop hook has returned, and the next event waits for it; an edit's in its hook", async () => {
     const { user: dave, s } = await firstPrompt('dave');
-    const hold = holdSnapshots(s.repo, s.env.HOME);
-    hold.arm('add');
-
     // The turn ends with two files written; the Stop hook returns while its snapshot is held mid-`git add`.
-    s.append(s.lines.slice(3, 6).join(''));
-    fs.writeFileSync(path.join(s.repo, 'src/parser.ts'), 'export function parse() {}\n');
-    fs.writeFileSync(path.join(s.repo, 'notes.held'), 'the turn\'s notes\n');
-    expect(await s.hook('Stop')).toEqual({ code: 0, stdout: '', stderr: '' });
-    await eventually(async () => hold.held(), 'the snapshot held after the hook returned', 30_000);
+    const { hold, stop } = await heldStop(s, { 'src/parser.ts': 'export function parse() {}\n', 'notes.held': "the turn's notes\n" });
+    expect(stop).toEqual({ code: 0, stdout: '', stderr: '' });
     const ref = `refs/makima/capture/${s.sessionId}`;
     expect(git(s.repo, 'for-each-ref', ref)).toBe('');
 
@@ -351,14 +359,8 @@ describe('makima capture', () => {
   }, 180_000);
 
   it("does not wait for a dead snapshot process whose pid another program now has", async () => {
-    const { user: frank, s } = await firstPrompt('frank');
-    const hold = holdSnapshots(s.repo, s.env.HOME);
-    hold.arm('add');
-    s.append(s.lines.slice(3, 6).join(''));
-    fs.writeFileSync(path.join(s.repo, 'reused.ts'), 'export const reused = true;\n');
-    fs.writeFileSync(path.join(s.repo, 'notes.held'), 'held in git add\n'); // holdSnapshots holds the add of a *.held file
-    await s.hook('Stop');
-    await eventually(async () => hold.held(), 'the snapshot held', 30_000);
+    const { s } = await firstPrompt('frank');
+    const { hold } = await heldStop(s, { 'reused.ts': 'export const reused = true;\n', 'notes.held': 'held in git add\n' });
     const pid = snapshotTaker(s.spool)!;
     process.kill(pid, 'SIGKILL');
     await eventually(async () => !running(pid), 'the snapshot process gone', 30_000);
