@@ -1,5 +1,6 @@
 // `makima contract create|list|show|advance`: contracts — a piece of work on one repository, its
 // phase, its supervisor and its tasks.
+import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { graphql } from '../generated/gql/index.js';
@@ -63,17 +64,30 @@ function phase(value: string): ContractPhase {
 
 type JsonOption = ClientOptions & { json?: boolean };
 
+/** The top level of the git repository the current directory is in: the nearest folder up with a `.git` (a folder, or a worktree's file). */
+function repositoryOfHere(): string {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, '.git'))) return dir;
+    if (path.dirname(dir) === dir) throw new CliError(`${process.cwd()} is not in a git repository: run this in one, or name it with --repo <path>`, 'USAGE');
+  }
+}
+
 export const contractCreate: CliCommand = {
   name: 'contract create',
   define: (cmd: Command) =>
     clientCommand(cmd)
       .description('create a contract on a git repository; its supervisor task is created with it, pending')
-      .requiredOption('--name <name>', "the contract's name")
-      .requiredOption('--repo <path>', 'the git repository (inside the server\'s MAKIMA_REPOS_ROOT); a relative path is taken from here')
+      .argument('[name]', "the contract's name (or --name)")
+      .option('--name <name>', "the contract's name")
+      .option('--repo <path>', "the git repository (inside the server's MAKIMA_REPOS_ROOT); a relative path is taken from here; default: the repository of this directory")
       .option('--description <text>', 'what the contract is about')
-      .option('--short-name <short-name>', 'how commands name it (lower-case letters, digits, dashes); default: the slug of --name, made unique')
-      .action(async (opts: JsonOption & { name: string; repo: string; description?: string; shortName?: string }) => {
-        const input = { name: opts.name, shortName: opts.shortName, description: opts.description, repositoryPath: path.resolve(opts.repo) };
+      .option('--short-name <short-name>', 'how commands name it (lower-case letters, digits, dashes); default: the slug of the name, made unique')
+      .action(async (named: string | undefined, opts: JsonOption & { name?: string; repo?: string; description?: string; shortName?: string }) => {
+        if (named !== undefined && opts.name !== undefined && named !== opts.name) throw new CliError(`two names given, "${named}" and --name "${opts.name}": give one`, 'USAGE');
+        const name = named ?? opts.name;
+        if (name === undefined) throw new CliError('give the contract a name: makima contract create "<name>" [--repo <path>] (the repository is this directory\'s unless --repo says otherwise)', 'USAGE');
+        const repositoryPath = opts.repo === undefined ? repositoryOfHere() : path.resolve(opts.repo);
+        const input = { name, shortName: opts.shortName, description: opts.description, repositoryPath };
         const { createContract } = await clientFrom(opts).request(CreateContract, { input });
         if (opts.json) return printJson(createContract);
         const { contract } = createContract;
@@ -93,7 +107,7 @@ export const contractList: CliCommand = {
         const client = clientFrom(opts);
         const contracts = await allNodes(async (after) => (await client.request(Contracts, { after })).contracts);
         if (opts.json) return printJson({ contracts });
-        if (!contracts.length) return println(color.dim('no contracts yet; create one with makima contract create --name "<name>" --repo "<path>"'));
+        if (!contracts.length) return println(color.dim('no contracts yet; create one in a repository with makima contract create "<name>"'));
         await printTable(
           ['contract', 'name', 'phase', 'repository', 'updated'],
           contracts.map((c) => [c.shortName, c.name, c.phase, c.repositoryPath, when(c.updatedAt)]),

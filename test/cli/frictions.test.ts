@@ -179,6 +179,25 @@ describe('every hint runs as printed', () => {
     expect(await followHint(afterEvent.stdout, /→ makima /, env(again))).toEqual([`makima task history ${g.taskId}`, `makima task resume ${g.taskId}`]);
   });
 
+  it('contract create takes its name as an argument and the repository of the current directory', async () => {
+    const user = await t.createUser();
+    const repo = await t.makeRepo({ 'src/app.ts': 'export {};\n' });
+    const created = await runMakima(['contract', 'create', 'Here', '--json'], env(user), undefined, path.join(repo, 'src'));
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout).contract).toMatchObject({ name: 'Here', repositoryPath: fs.realpathSync(repo) });
+    const unnamed = await runMakima(['contract', 'create'], env(user), undefined, repo);
+    expect(unnamed).toMatchObject({ code: 2, stdout: '' });
+    expect(unnamed.stderr).toMatch(/give the contract a name: makima contract create "<name>"/);
+    const outside = tempDir();
+    const nowhere = await runMakima(['contract', 'create', 'Nowhere'], env(user), undefined, outside);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain(`${outside} is not in a git repository: run this in one, or name it with --repo <path>`);
+    fs.rmSync(outside, { recursive: true, force: true });
+    const twice = await runMakima(['contract', 'create', 'One', '--name', 'Two'], env(user), undefined, repo);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/two names given, "One" and --name "Two": give one/);
+  });
+
   it('after contract create', async () => {
     const user = await t.createUser();
     const created = await runMakima(['contract', 'create', '--name', 'Hinted', '--repo', await t.makeRepo()], env(user));
