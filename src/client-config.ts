@@ -88,6 +88,24 @@ export function readLocalServer(dataDir: string): { url?: string; token?: string
   return { url: read('server-url'), token: read('local-token') };
 }
 
+/**
+ * The API endpoint of a URL a person gave: a server's address alone (`http://host:4000`, no path)
+ * means its GraphQL endpoint, `/graphql`, where `makima serve` answers; any other URL is kept as it is.
+ */
+export function apiEndpoint(url: string): string;
+export function apiEndpoint(url: string | undefined): string | undefined;
+export function apiEndpoint(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const parsed = new URL(url);
+    if (!/^https?:$/.test(parsed.protocol) || parsed.pathname !== '/' || parsed.search || parsed.hash) return url;
+    parsed.pathname = '/graphql';
+    return parsed.toString();
+  } catch {
+    return url; // not a URL: the client says so when it tries it
+  }
+}
+
 /** Where a client command points (the order in the header), given its --url / --token flags. */
 export function clientSettings(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ClientSettings {
   const file = loginFile(env);
@@ -96,8 +114,8 @@ export function clientSettings(flags: { url?: string; token?: string }, env: Nod
   const local = readLocalServer(dataDir);
   const pick = <T>(candidates: [T | undefined, Source][]): [T | undefined, Source | undefined] => candidates.find(([v]) => v !== undefined && v !== '') ?? [undefined, undefined];
   const [url, urlSource] = pick<string>([
-    [flags.url, 'flag'],
-    [env.MAKIMA_URL, 'env'],
+    [apiEndpoint(flags.url), 'flag'],
+    [apiEndpoint(env.MAKIMA_URL), 'env'],
     [login?.url, 'login'],
     [local.url, 'local'],
     [DEFAULT_URL, 'default'],

@@ -3,7 +3,7 @@
 // (src/client-config.ts has the order: flags, environment, login, a local server, the default).
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { clientSettings, localDataDir, loginFile, readLocalServer, writeLogin, type ClientSettings, type Source } from '../client-config.js';
+import { apiEndpoint, clientSettings, localDataDir, loginFile, readLocalServer, writeLogin, type ClientSettings, type Source } from '../client-config.js';
 import { graphql } from '../generated/gql/index.js';
 import { ApiClient, clientCommand, DEFAULT_URL } from './client.js';
 import type { CliCommand } from './command.js';
@@ -22,8 +22,7 @@ export function endpointOf(given: string): string {
   } catch {
     throw new UsageError(`"${given}" is not a server URL (like http://127.0.0.1:4000)`);
   }
-  if (url.pathname === '/' || url.pathname === '') url.pathname = '/graphql';
-  return url.href;
+  return new URL(apiEndpoint(url.href)).href;
 }
 
 /** Reads a token from standard input: a prompt on a terminal, else its first line. */

@@ -179,6 +179,21 @@ describe('every hint runs as printed', () => {
     expect(await followHint(afterEvent.stdout, /→ makima /, env(again))).toEqual([`makima task history ${g.taskId}`, `makima task resume ${g.taskId}`]);
   });
 
+  it("takes a server's address without /graphql, from MAKIMA_URL or --url", async () => {
+    const user = await t.createUser();
+    const origin = new URL(t.url).origin;
+    expect(new URL(t.url).pathname).toBe('/graphql');
+    const fromEnv = await runMakima(['contract', 'list', '--json'], isolated({ MAKIMA_URL: origin, MAKIMA_TOKEN: user.token }));
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    expect(JSON.parse(fromEnv.stdout)).toEqual({ contracts: [] });
+    const fromFlag = await runMakima(['contract', 'list', '--json', '--url', `${origin}/`, '--token', user.token], isolated({}));
+    expect(fromFlag.code, fromFlag.stderr).toBe(0);
+    // Any other path is the user's to choose, and is taken as it is.
+    const elsewhere = await runMakima(['contract', 'list', '--url', `${origin}/api`, '--token', user.token], isolated({}));
+    expect(elsewhere.code).toBe(5);
+    expect(elsewhere.stderr).toContain(`${origin}/api answered HTTP 404 without a GraphQL response`);
+  });
+
   it('contract create takes its name as an argument and the repository of the current directory', async () => {
     const user = await t.createUser();
     const repo = await t.makeRepo({ 'src/app.ts': 'export {};\n' });
