@@ -27,10 +27,11 @@ function readJob(marker: string): SnapshotJob | undefined {
   }
 }
 
-/** When `pid` started (clock ticks since boot, /proc/<pid>/stat field 22); undefined without /proc or once it is gone. */
-function startOf(pid: number): string | undefined {
+/** A process's state and when it started (clock ticks since boot), from /proc/<pid>/stat (fields 3 and 22); undefined without /proc or once it is gone. */
+function procStat(pid: number): { state: string; start: string } | undefined {
   try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19];
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return { state: fields[0], start: fields[19] };
   } catch {
     return undefined;
   }
@@ -44,7 +45,7 @@ interface Holder {
 
 /** What a lock held by `pid` says. */
 function lockText(pid: number): string {
-  return `${pid} ${startOf(pid) ?? ''}`.trimEnd();
+  return `${pid} ${procStat(pid)?.start ?? ''}`.trimEnd();
 }
 
 /** Whether the holder runs: its pid runs, as the process that started then, and is not a zombie (killed, its parent gone and not reaped yet). */
@@ -56,14 +57,10 @@ function alive(holder: Holder): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '');
-  } catch {
-    return true; // no /proc: kill(0) is all there is
-  }
+  const stat = procStat(pid);
+  if (!stat) return true; // no /proc: kill(0) is all there is
   // Another program that got the dead holder's pid is not the holder.
-  return stat[0] !== 'Z' && (holder.start === undefined || stat.split(' ')[19] === holder.start);
+  return stat.state !== 'Z' && (holder.start === undefined || stat.start === holder.start);
 }
 
 /** The holder a lock names (undefined once it is gone). */
@@ -79,7 +76,7 @@ function holderOf(lock: string): Holder | undefined {
 }
 
 function sameProcess(holder: Holder, pid: number): boolean {
-  return holder.pid === pid && (holder.start === undefined || holder.start === startOf(pid));
+  return holder.pid === pid && (holder.start === undefined || holder.start === procStat(pid)?.start);
 }
 
 /** The job's locks, highest number last. */
