@@ -26,6 +26,7 @@ const envSchema = z.object({
   MAKIMA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   MAKIMA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   MAKIMA_SUBSCRIBER_BUFFER: z.coerce.number().int().min(1).default(1000),
+  MAKIMA_LIVE_RECHECK_MS: z.coerce.number().int().min(10).default(1000),
   MAKIMA_ARCHIVE_AFTER_DAYS: z.coerce.number().min(0).default(0),
   MAKIMA_ARCHIVE_SWEEP_MS: z.coerce.number().int().min(50).default(3_600_000),
   MAKIMA_URL: z.string().url().optional(),
@@ -78,6 +79,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Events a subscriber may have queued before it is closed as too slow. */
   subscriberBuffer: number;
+  /** How often the live hub compares what it follows with the tables, for a lost notification (live/hub.ts). */
+  liveRecheckMs: number;
   /** Finished tasks (COMPLETED, FAILED, CANCELLED) unchanged this many days are archived; 0: never (modules/control/archive.ts). */
   archiveAfterDays: number;
   /** How often the server looks for tasks to archive. */
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxMessageBytes: e.MAKIMA_MAX_MESSAGE_BYTES,
     maxBodyBytes: e.MAKIMA_MAX_BODY_BYTES,
     subscriberBuffer: e.MAKIMA_SUBSCRIBER_BUFFER,
+    liveRecheckMs: e.MAKIMA_LIVE_RECHECK_MS,
     archiveAfterDays: e.MAKIMA_ARCHIVE_AFTER_DAYS,
     archiveSweepMs: e.MAKIMA_ARCHIVE_SWEEP_MS,
     clientUrl: e.MAKIMA_URL,

@@ -110,7 +110,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (!options.db) await db.close();
     throw err;
   }
-  const live = new LiveHub({ db, prisma: db.prisma, logger, subscriberBuffer: config.subscriberBuffer });
+  db.notifier.onFailure((err) => logger.warn({ err }, 'could not send live notifications: the live hubs find those events on their next re-check'));
+  const live = new LiveHub({ db, prisma: db.prisma, logger, subscriberBuffer: config.subscriberBuffer, recheckMs: config.liveRecheckMs });
   try {
     await live.start();
   } catch (err) {

@@ -1,10 +1,12 @@
 // The one way to change the database: a transaction whose history events are written inside it,
 // last, under a per-owner transaction-scoped lock so that, for each owner, `seq` order is commit
-// order (docs/design.md §6, §9). Writers of different users never wait on each other.
+// order (docs/design.md §6, §9), and announced to the live hubs after it committed. Writers of
+// different users never wait on each other.
 // Changes that also move git build on it: src/change/with-git.ts.
 import type { HistoryEventType, PrismaClient } from '../generated/prisma/client.js';
 import { takeActor, type Actor } from './actor.js';
 import type { Database } from './database.js';
+import { notifierOf, type Notifier } from './notifier.js';
 import { transaction, type Tx } from './transaction.js';
 
 export type { Tx } from './transaction.js';
@@ -44,12 +46,13 @@ export function historyLockSql(ownersSql: string): string {
 }
 
 /**
- * The CTEs that take the owners' history locks, insert the events (with each contract's phase at
- * that moment) and notify the live hubs; `eventsSql` is a jsonb expression: the events as an array
- * of {ord, owner_id, contract_id, task_id, event_type, event_subtype, event_data, actor}. The locks
- * are taken in a fenced subquery that the INSERT's rows depend on, so they are held before any seq
- * is drawn; only the statement they end and COMMIT run under them. The statement must read
- * `notified` (a SELECT CTE runs only when read).
+ * The CTEs that take the owners' history locks and insert the events (with each contract's phase at
+ * that moment); `eventsSql` is a jsonb expression: the events as an array of {ord, owner_id,
+ * contract_id, task_id, event_type, event_subtype, event_data, actor}. The locks are taken in a
+ * fenced subquery that the INSERT's rows depend on, so they are held before any seq is drawn; only
+ * the statement they end and COMMIT run under them. No NOTIFY is sent inside the transaction (it
+ * would serialize every writer's COMMIT on PostgreSQL's notify lock): the statement returns HEADS_SQL,
+ * each owner's largest new seq, and the change hands them to the notifier once it has committed.
  */
 function historyCtes(eventsSql: string): string {
   return `e AS (
@@ -65,18 +68,27 @@ function historyCtes(eventsSql: string): string {
       LEFT JOIN contracts c ON c.id = e.contract_id
      ORDER BY e.ord
     RETURNING seq, owner_id
-  ), notified AS (
-    SELECT pg_notify('${HISTORY_CHANNEL}', owner_id::text || ' ' || max(seq)::text) FROM inserted GROUP BY owner_id
   )`;
 }
 
+/** A select-list expression over `inserted`: {owner id: its largest new seq (text)}, what the notifier sends. */
+const HEADS_SQL = `(SELECT coalesce(jsonb_object_agg(owner_id, last), '{}'::jsonb) FROM (SELECT owner_id, max(seq)::text AS last FROM inserted GROUP BY owner_id) AS h) AS heads`;
+
+/** Each owner's largest new seq, as a committed change's statement returned it. */
+export type Heads = Record<string, string>;
+
+/** Tells the live hubs, once a change has committed, whose history grew (db/notifier.ts). */
+export function notifyHistory(notifier: Notifier, heads: Heads): void {
+  for (const [ownerId, seq] of Object.entries(heads)) notifier.notify(HISTORY_CHANNEL, ownerId, BigInt(seq));
+}
+
 /**
- * One statement that inserts the events of `$1` (see historyCtes) and notifies, returning the new
- * seqs: the last statement of every change.
+ * One statement that inserts the events of `$1` (see historyCtes), returning the new seqs and the
+ * heads to notify: the last statement of every change.
  */
 export const INSERT_HISTORY_SQL = `
   WITH ${historyCtes('$1::jsonb')}
-  SELECT (SELECT count(*) FROM notified) AS notified, array_agg(seq::text ORDER BY seq) AS seqs FROM inserted`;
+  SELECT array_agg(seq::text ORDER BY seq) AS seqs, ${HEADS_SQL} FROM inserted`;
 
 /** A write by one SQL function call whose result `r` carries, when it wrote, `history`: the event's owner_id, contract_id, task_id and event_data. */
 export interface OneStatementWrite {
@@ -92,7 +104,7 @@ export interface OneStatementWrite {
  * A change made by one statement, in a transaction of its own (docs/design.md §9): on PostgreSQL one
  * round trip, its parameters bound. The write runs first, then the history event it returns is
  * inserted — type and subtype named here, its actor the request's (`actor`) — under the owner's
- * history lock, and notified, as change() does. A write that returns no `history` wrote nothing.
+ * history lock, and notified once committed, as change() does. A write that returns no `history` wrote nothing.
  */
 export async function changeInOneStatement<R>(
   db: Database,
@@ -101,13 +113,14 @@ export async function changeInOneStatement<R>(
 ): Promise<R & { r: Record<string, unknown> }> {
   const head = `$${write.params.length + 1}::jsonb`;
   const events = `coalesce((SELECT jsonb_build_array(${head} || (r -> 'history')) FROM written WHERE r ? 'history'), '[]'::jsonb)`;
-  const [row] = await db.atomic<R & { r: Record<string, unknown>; history_events: number }>(
+  const [row] = await db.atomic<R & { r: Record<string, unknown>; history_events: number; heads: Heads }>(
     `WITH written AS MATERIALIZED (${write.call}), ${historyCtes(events)}
-     SELECT (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM inserted) AS history_events, written.r${write.columns ? `, ${write.columns}` : ''}
+     SELECT (SELECT count(*) FROM inserted) AS history_events, ${HEADS_SQL}, written.r${write.columns ? `, ${write.columns}` : ''}
        FROM written ${write.join ?? ''}`,
     [...write.params, JSON.stringify({ ord: 0, event_type: event.eventType.toLowerCase(), event_subtype: event.eventSubtype, actor: event.actor })],
   );
   written.historyEvents += Number(row.history_events);
+  notifyHistory(db.notifier, row.heads);
   return row;
 }
 
@@ -156,6 +169,7 @@ export class RefuseAfterCommit extends Error {
 export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: RecordEvent) => Promise<T>): Promise<T> {
   let refusal: Error | undefined;
   let committedEvents = 0;
+  let heads: Heads = {};
   try {
     const result = await transaction(prisma, async (tx) => {
       const drafts: HistoryEventDraft[] = [];
@@ -172,7 +186,7 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
         throw new NoHistoryEventError();
       }
       const actor = takeActor();
-      await insertHistoryEvents(
+      heads = await insertHistoryEvents(
         tx,
         drafts.map((d) => ({ ...d, actor: d.actor ?? actor })),
       );
@@ -180,6 +194,7 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
       return value as T;
     });
     written.historyEvents += committedEvents;
+    notifyHistory(notifierOf(prisma), heads);
     if (refusal) throw refusal;
     return result;
   } catch (err) {
@@ -190,6 +205,7 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
 
 class NothingChanged extends Error {}
 
-async function insertHistoryEvents(tx: Tx, drafts: HistoryEventDraft[]): Promise<void> {
-  await tx.$queryRawUnsafe(INSERT_HISTORY_SQL, historyRowsJson(drafts));
+async function insertHistoryEvents(tx: Tx, drafts: HistoryEventDraft[]): Promise<Heads> {
+  const [row] = await tx.$queryRawUnsafe<{ heads: Heads }[]>(INSERT_HISTORY_SQL, historyRowsJson(drafts));
+  return row.heads;
 }

@@ -11,6 +11,7 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { TRANSACTION_TIMEOUT_MS } from './transaction.js';
 import { ServerBusyError } from '../errors.js';
+import { Notifier, NOTIFY_BATCH_SQL, registerNotifier } from './notifier.js';
 
 export { DataDirLockedError } from './data-dir-lock.js';
 
@@ -34,6 +35,8 @@ export interface Database {
    * connection is waited for as a transaction's is (SERVER_BUSY past MAKIMA_TRANSACTION_MAX_WAIT_MS).
    */
   atomic<R = Record<string, unknown>>(sql: string, params: unknown[]): Promise<R[]>;
+  /** Sends notifications after commit, coalesced (db/notifier.ts); close() sends what waits. */
+  notifier: Notifier;
   /** Subscribes to a NOTIFY channel; returns the function that unsubscribes. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /**
@@ -111,6 +114,8 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: connectTimeoutMs });
   pool.on('error', () => undefined); // an idle client's error is reported again on its next use
   const prisma = createPrisma(new PrismaPg(pool), options);
+  const notifier = new Notifier(async (channels, payloads) => void (await pool.query(NOTIFY_BATCH_SQL, [channels, payloads])));
+  registerNotifier(prisma, notifier);
   const handlers = new Map<string, Set<(payload: string) => void>>();
   let listener: Promise<pg.Client> | undefined;
   let closed = false;
@@ -155,6 +160,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   return {
     engine: 'postgres',
     prisma,
+    notifier,
     async query(sql, params) {
       return (await pool.query(sql, params as unknown[])).rows;
     },
@@ -197,6 +203,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
       };
     },
     async close() {
+      await notifier.close();
       closed = true;
       await prisma.$disconnect();
       const client = await listener?.catch(() => undefined);
@@ -223,9 +230,12 @@ async function openPGlite(options: OpenOptions): Promise<Database> {
   }
   const pglite = db;
   const prisma = createPrisma(new PrismaPGlite(pglite), options);
+  const notifier = new Notifier(async (channels, payloads) => void (await pglite.query(NOTIFY_BATCH_SQL, [channels, payloads])));
+  registerNotifier(prisma, notifier);
   return {
     engine: 'pglite',
     prisma,
+    notifier,
     async query(sql, params) {
       return (await pglite.query(sql, params as unknown[])).rows as never[];
     },
@@ -249,6 +259,7 @@ async function openPGlite(options: OpenOptions): Promise<Database> {
       lock?.onLost(listener);
     },
     async close() {
+      await notifier.close();
       lock?.stopChecking();
       await prisma.$disconnect();
       // Closing PGlite ends its backend, which writes to its files (a shutdown checkpoint). If another

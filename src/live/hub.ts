@@ -1,11 +1,15 @@
 // The live hub, one per server: it LISTENs for committed history events and task events, reads
 // each new batch ONCE for all of this instance's subscribers, and fans it out in memory. Several
 // instances on one PostgreSQL each run a hub; NOTIFY tells every one of them (docs/design.md §6).
+// A notification is sent after its commit (db/notifier.ts) and is only a wake-up: every
+// `recheckMs` the hub also compares where each followed stream stands with what it delivered, so a
+// notification that was lost (its writer died after the commit) or read too early only delays.
 // History is followed per owner (a subscription only ever sees its viewer's events): each owner's
 // seqs commit in order (db/change.ts), so reading past the last delivered seq never skips one, and
 // an instance reads only for owners that have subscribers on it.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { repeatEvery } from '../lib/repeat.js';
 import { RESYNC, type Database } from '../db/database.js';
 import { HISTORY_CHANNEL, TASK_EVENTS_CHANNEL } from '../db/change.js';
 import { SubscriberTooSlowError } from '../errors.js';
@@ -73,6 +77,8 @@ type Seq = bigint | number;
 interface StreamSource<Row, S extends Seq> {
   /** The largest seq of `key`'s rows now (0 when there is none): a new stream's starting point. */
   last(key: string): Promise<S>;
+  /** The largest seq of each of `keys` now (absent or 0 when there is none), in one query. */
+  lasts(keys: string[]): Promise<Map<string, S>>;
   /** Up to BATCH_SIZE of `key`'s rows after `position`, in seq order, none of them ever skipped. */
   after(key: string, position: S): Promise<Row[]>;
 }
@@ -108,6 +114,26 @@ class Streams<Row extends { seq: S }, S extends Seq> {
 
   drainAll(): void {
     for (const stream of this.streams.values()) stream.drain();
+  }
+
+  /**
+   * Reads every stream whose source has moved past what it delivered when it was asked (a missed
+   * notification); returns how many were behind.
+   */
+  async recheck(): Promise<number> {
+    const started = [...this.streams].filter(([, stream]) => stream.position !== undefined);
+    if (started.length === 0) return 0;
+    const before = new Map(started.map(([key, stream]) => [key, stream.position!]));
+    const lasts = await this.source.lasts(started.map(([key]) => key));
+    let behind = 0;
+    for (const [key, stream] of started) {
+      const last = lasts.get(key);
+      // Compared with the position before the query: a read that caught up meanwhile was woken by its notification.
+      if (last === undefined || this.streams.get(key) !== stream || last <= before.get(key)! || last <= stream.position!) continue;
+      behind++;
+      stream.drain();
+    }
+    return behind;
   }
 
   closeAll(): void {
@@ -179,6 +205,8 @@ export interface LiveHubOptions {
   logger: Logger;
   /** Live items a subscriber may have waiting before it is closed as too slow. */
   subscriberBuffer: number;
+  /** How often followed streams are compared with the tables, for a notification that never came (MAKIMA_LIVE_RECHECK_MS). */
+  recheckMs: number;
 }
 
 /**
@@ -188,8 +216,13 @@ export interface LiveHubOptions {
 export class LiveHub extends EventEmitter {
   /** Queries made to read new events: one per batch, however many subscribers share it. */
   readonly reads = { history: 0, taskEvents: 0 };
+  /** Streams found behind by a re-check, i.e. notifications that were lost or read too early. */
+  readonly recovered = { history: 0, taskEvents: 0 };
+  /** Re-checks completed. */
+  rechecks = 0;
   private readonly unlisten: (() => Promise<void>)[] = [];
   private stopped = false;
+  private stopRecheck: (() => Promise<void>) | undefined;
   private readonly ownerStreams: Streams<HistoryEvent, bigint>;
   private readonly taskStreams: Streams<TaskEvent, number>;
 
@@ -203,6 +236,13 @@ export class LiveHub extends EventEmitter {
         last: async (ownerId) => {
           const [{ max }] = await db.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM history_events WHERE owner_id = $1', [ownerId]);
           return BigInt(max ?? 0);
+        },
+        lasts: async (ownerIds) => {
+          const rows = await db.query<{ key: string; max: string | null }>(
+            'SELECT o::text AS key, (SELECT max(seq) FROM history_events WHERE owner_id = o)::text AS max FROM unnest($1::uuid[]) AS o',
+            [ownerIds],
+          );
+          return new Map(rows.map((r) => [r.key, BigInt(r.max ?? 0)]));
         },
         // The owner's seqs commit in order (its history lock is held from drawing a seq to COMMIT):
         // a seq visible now has every smaller seq of this owner committed or rolled back.
@@ -219,6 +259,13 @@ export class LiveHub extends EventEmitter {
         last: async (taskId) => {
           const last = await prisma.taskEvent.findFirst({ where: { taskId }, orderBy: { seq: 'desc' }, select: { seq: true } });
           return last?.seq ?? 0;
+        },
+        lasts: async (taskIds) => {
+          const rows = await db.query<{ key: string; max: number | null }>(
+            'SELECT t::text AS key, (SELECT max(seq) FROM task_events WHERE task_id = t) AS max FROM unnest($1::uuid[]) AS t',
+            [taskIds],
+          );
+          return new Map(rows.map((r) => [r.key, r.max ?? 0]));
         },
         // A task's seq is allocated as max + 1 while holding the task's row: seq N+1 cannot exist
         // before N is committed, so reading past the last delivered seq never skips one.
@@ -253,10 +300,19 @@ export class LiveHub extends EventEmitter {
         else this.taskStreams.get(taskId)?.drain();
       }),
     );
+    this.stopRecheck = repeatEvery(this.options.recheckMs, () => this.recheck(), (err) => this.readFailed(err));
+  }
+
+  /** Reads every followed stream that is behind its table, whatever the notifications said. */
+  async recheck(): Promise<void> {
+    this.recovered.history += await this.ownerStreams.recheck();
+    this.recovered.taskEvents += await this.taskStreams.recheck();
+    this.rechecks++;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.stopRecheck?.();
     for (const unlisten of this.unlisten.splice(0)) await unlisten();
     this.ownerStreams.closeAll();
     this.taskStreams.closeAll();
