@@ -33,6 +33,7 @@ for (const r of data.results) {
   if (!cells.has(key)) cells.set(key, new Map());
   cells.get(key)!.set(r.label, r);
 }
+const before = data.results.some((r) => r.label === 'makima before, PostgreSQL');
 const rate = (r: Row | undefined) => (r ? `${r.writesPerSecond.toLocaleString('en-US')}${r.failures ? ` (${r.failures} failed)` : ''}` : '—');
 const waits = (r: Row | undefined) =>
   r?.lockWaits
@@ -40,9 +41,10 @@ const waits = (r: Row | undefined) =>
       (r.lockWaits.idleInTransaction === undefined ? '' : `, ${r.lockWaits.idleInTransaction.toFixed(1)} idle in tx`)
     : '—';
 console.log(
-  '| operation | writers | floor, no lock / one global lock | makima writes/s | of floor | p50 / p99 | server CPU/write | conns waiting on the lock of running, idle in a transaction | ×2 instances | one user per writer (waiting) | PGlite (CPU/write) |',
+  '| operation | writers | floor, no lock / one global lock | makima writes/s | of floor | p50 / p99 | server CPU/write | conns waiting on the lock of running, idle in a transaction | ×2 instances | one user per writer (waiting) | PGlite (CPU/write) |' +
+    (before ? ' makima before: writes/s, of floor, p99, CPU/write |' : ''),
 );
-console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|' + (before ? '--:|' : ''));
 for (const [key, row] of cells) {
   const [operation, writers] = key.split('|');
   const floor = row.get('SQL floor, no lock');
@@ -51,10 +53,16 @@ for (const [key, row] of cells) {
   const two = row.get('makima ×2 instances, PostgreSQL');
   const users = row.get('makima, PostgreSQL, one user per writer');
   const lite = row.get('makima, PGlite');
+  const b = row.get('makima before, PostgreSQL');
+  const beforeCell = !before
+    ? ''
+    : b
+      ? ` ${rate(b)}, ${b.ofFloor == null ? '—' : `${(b.ofFloor * 100).toFixed(1)} %`}, ${msText(b.p99Ms)}, ${msText(b.serverCpuMsPerWrite, 2)} |`
+      : ' — |';
   console.log(
     `| ${operation} | ${writers} | ${rate(floor)} / ${rate(lock)} | ${rate(m)} | ${m?.ofFloor == null ? '—' : `${(m.ofFloor * 100).toFixed(1)} %`} | ` +
       `${m ? `${msText(m.p50Ms)} / ${msText(m.p99Ms)}` : '—'} | ${msText(m?.serverCpuMsPerWrite ?? null, 1)} | ${waits(m)} | ${rate(two)} | ` +
-      `${users ? `${rate(users)} (${waits(users)})` : '—'} | ${lite ? `${rate(lite)} (${msText(lite.serverCpuMsPerWrite, 1)})` : '—'} |`,
+      `${users ? `${rate(users)} (${waits(users)})` : '—'} | ${lite ? `${rate(lite)} (${msText(lite.serverCpuMsPerWrite, 1)})` : '—'} |${beforeCell}`,
   );
 }
 const met = data.goals.filter((g) => g.met).length;
