@@ -14,7 +14,8 @@
 // reference); BENCH_WRITES_OUT (default writes, writes-quick in quick mode) names
 // bench/results/<name>.json. BENCH_BASELINE=<a checkout of makima, with node_modules, built> adds that
 // version of makima on PostgreSQL ("makima before", one instance) to every cell's rounds, to show a
-// change's effect side by side in one run.
+// change's effect side by side in one run. BENCH_PROFILE=<dir> profiles the CPU of the one-instance
+// PostgreSQL server (makima A) over the whole run and keeps its top self-time buckets in the results.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import { cpuSeconds, NODE_HOST, spawnServer, type ChildServer } from '../lib/chi
 import { createBenchDatabase } from '../lib/postgres.js';
 import { describeMachine, machine, ms, percentile, printTable, writeResults } from '../lib/report.js';
 import { runBench } from '../lib/run.js';
+import { profileBuckets } from '../lib/profile.js';
 import { Floor, type FloorLock } from './floor.js';
 import { LockSampler, meanWaits, type LockWaits } from './locks.js';
 import { OPERATIONS, type Operation } from './operations.js';
@@ -53,8 +55,10 @@ const MAX_WRITERS = Math.max(...WRITERS);
 const OPS = process.env.BENCH_OPERATIONS ? OPERATIONS.filter((o) => process.env.BENCH_OPERATIONS!.split(',').includes(o.key)) : OPERATIONS;
 const SELECTED = new Set((process.env.BENCH_VARIANTS || 'makima,makima-2,makima-users,makima-pglite,floor-lock').split(',').map((s) => s.trim()));
 SELECTED.add('floor');
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
-if (BASELINE) SELECTED.add('makima-before');
+if (BASELINE && SELECTED.has('makima')) SELECTED.add('makima-before');
+if (BASELINE && SELECTED.has('makima-users')) SELECTED.add('makima-users-before');
 
 /** The goals of the write benchmark, checked on makima on PostgreSQL, one instance (docs/benchmarks.md). */
 const GOAL_FLOOR_FRACTION = 1 / 2;
@@ -67,13 +71,14 @@ const NOISE = 0.9;
 /** Mean backends waiting on a heavyweight lock, at most, when every writer is a different user. */
 const GOAL_CROSS_USER_WAITERS = 0.5;
 
-type VariantKey = 'makima' | 'makima-before' | 'makima-2' | 'makima-users' | 'makima-pglite' | 'floor' | 'floor-lock';
+type VariantKey = 'makima' | 'makima-before' | 'makima-2' | 'makima-users' | 'makima-users-before' | 'makima-pglite' | 'floor' | 'floor-lock';
 
 const VARIANT_LABELS: Record<VariantKey, string> = {
   makima: 'makima, PostgreSQL',
   'makima-before': 'makima before, PostgreSQL',
   'makima-2': 'makima ×2 instances, PostgreSQL',
   'makima-users': 'makima, PostgreSQL, one user per writer',
+  'makima-users-before': 'makima before, PostgreSQL, one user per writer',
   'makima-pglite': 'makima, PGlite',
   floor: 'SQL floor, no lock',
   'floor-lock': 'SQL floor, one global lock',
@@ -300,7 +305,7 @@ runBench('writes', async () => {
       ...extra,
     });
     const [pgA, pgB, lite] = await Promise.all([
-      spawnServer({ label: 'makima A', node: NODE_HOST, args: [...TSX_LOADER, SERVER_ENTRY], env: serverEnv('a', { DATABASE_URL: bench.url }) }),
+      spawnServer({ label: 'makima A', node: NODE_HOST, args: [...TSX_LOADER, SERVER_ENTRY], env: serverEnv('a', { DATABASE_URL: bench.url, ...(PROFILE_DIR ? { BENCH_PROFILE_FILE: path.join(PROFILE_DIR, 'writes-makima.cpuprofile') } : {}) }) }),
       spawnServer({ label: 'makima B', node: NODE_HOST, args: [...TSX_LOADER, SERVER_ENTRY], env: serverEnv('b', { DATABASE_URL: bench.url }) }),
       spawnServer({ label: 'makima PGlite', node: NODE_HOST, args: [...TSX_LOADER, SERVER_ENTRY], env: { MAKIMA_DATA_DIR: liteDir, MAKIMA_REPOS_ROOT: tmp, BENCH_SERVER_LOG: logOf('pglite'), DATABASE_URL: '' } }),
     ]);
@@ -331,6 +336,7 @@ runBench('writes', async () => {
       if (before) vs.push({ key: 'makima-before', pids: [before.pid], sampled: true, write: makimaWriter(op, makimaTasks, pgTokens, [endBefore], pgTally) });
       if (writers >= 2) vs.push({ key: 'makima-2', pids: [pgA.pid, pgB.pid], sampled: true, write: makimaWriter(op, makimaTasks, pgTokens, [endA, endB], pgTally) });
       if (USERS_AT.includes(writers)) vs.push({ key: 'makima-users', pids: [pgA.pid], sampled: true, write: makimaWriter(op, userTasks, pgTokens, [endA], pgTally) });
+      if (before && USERS_AT.includes(writers)) vs.push({ key: 'makima-users-before', pids: [before.pid], sampled: true, write: makimaWriter(op, userTasks, pgTokens, [endBefore], pgTally) });
       vs.push({ key: 'makima-pglite', pids: [lite.pid], sampled: false, write: makimaWriter(op, liteUsers[0].tasks, liteTokens, [endLite], liteTally) });
       return vs.filter((v) => SELECTED.has(v.key));
     };
@@ -377,7 +383,7 @@ runBench('writes', async () => {
     console.log(`checked: ${count} history events in PostgreSQL for ${pgTally.acknowledged} acknowledged makima writes (${pgTally.failed} failed)`);
     await sampler.close();
     await pool.end();
-    for (const e of [endA, endB, endLite]) e.close();
+    for (const e of [endA, endB, endLite, endBefore]) e?.close();
     await Promise.all(servers.map((s) => s.stop()));
     await bench.drop();
     const serverErrors = (['a', 'b', 'pglite', 'before'] as const).slice(0, servers.length).flatMap((name, i) => loggedErrors(logOf(name), servers[i].label));
@@ -414,7 +420,7 @@ runBench('writes', async () => {
     });
     const checked = goals(results);
     printTable({
-      title: 'Goals of issue #14 (makima on PostgreSQL, one instance unless said otherwise)',
+      title: 'Goals (makima on PostgreSQL, one instance unless said otherwise)',
       head: ['goal', 'measured', 'met'],
       rows: checked.map((g) => [g.goal, g.measured, g.met ? 'yes' : 'NO']),
     });
@@ -444,6 +450,7 @@ runBench('writes', async () => {
       })),
       goals: checked,
       serverErrors,
+      ...(PROFILE_DIR ? { profile: profileBuckets(path.join(PROFILE_DIR, 'writes-makima.cpuprofile')) } : {}),
     });
     console.log(`\nwritten to ${file}`);
   } finally {

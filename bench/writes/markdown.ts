@@ -54,6 +54,7 @@ for (const [key, row] of cells) {
   const users = row.get('makima, PostgreSQL, one user per writer');
   const lite = row.get('makima, PGlite');
   const b = row.get('makima before, PostgreSQL');
+  const ub = row.get('makima before, PostgreSQL, one user per writer');
   const beforeCell = !before
     ? ''
     : b
@@ -62,7 +63,18 @@ for (const [key, row] of cells) {
   console.log(
     `| ${operation} | ${writers} | ${rate(floor)} / ${rate(lock)} | ${rate(m)} | ${m?.ofFloor == null ? '—' : `${(m.ofFloor * 100).toFixed(1)} %`} | ` +
       `${m ? `${msText(m.p50Ms)} / ${msText(m.p99Ms)}` : '—'} | ${msText(m?.serverCpuMsPerWrite ?? null, 1)} | ${waits(m)} | ${rate(two)} | ` +
-      `${users ? `${rate(users)} (${waits(users)})` : '—'} | ${lite ? `${rate(lite)} (${msText(lite.serverCpuMsPerWrite, 1)})` : '—'} |${beforeCell}`,
+      `${users ? `${rate(users)} (${waits(users)})${ub ? `; before ${rate(ub)} (${waits(ub)})` : ''}` : '—'} | ${lite ? `${rate(lite)} (${msText(lite.serverCpuMsPerWrite, 1)})` : '—'} |${beforeCell}`,
+  );
+}
+// How the cost grows with the number of writers: makima on PostgreSQL, its fewest and most writers.
+for (const operation of new Set(data.results.map((r) => r.operation))) {
+  const series = data.results.filter((r) => r.operation === operation && r.label === 'makima, PostgreSQL').sort((a, b) => a.writers - b.writers);
+  const [low, high] = [series.find((r) => r.writers > 1) ?? series[0], series[series.length - 1]];
+  if (!low || !high || low === high) continue;
+  const times = (a: number, b: number) => `×${(b / a).toFixed(2)}`;
+  console.log(
+    `\nGrowth, ${operation}, ${low.writers} → ${high.writers} writers (×${high.writers / low.writers}): writes/s ${times(low.writesPerSecond, high.writesPerSecond)}, ` +
+      `p99 ${times(low.p99Ms, high.p99Ms)}, server CPU per write ${low.serverCpuMsPerWrite && high.serverCpuMsPerWrite ? times(low.serverCpuMsPerWrite, high.serverCpuMsPerWrite) : '—'}.`,
   );
 }
 const met = data.goals.filter((g) => g.met).length;
