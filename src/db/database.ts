@@ -215,6 +215,43 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   };
 }
 
+/** The longest PGlite's queue may hold the event loop before it lets it poll its sockets once. */
+const PGLITE_SLICE_MS = 10;
+
+/**
+ * PGlite runs on this thread, one query or transaction at a time, and hands the next one its turn
+ * with a resolved promise: a queue of hundreds of queries (a burst of requests) ran back to back as
+ * microtasks, and the event loop did not poll its sockets until the whole queue was done — seconds.
+ * Meanwhile a keep-alive connection whose response was sent could reach its keep-alive timeout
+ * while its next request sat unread, and was closed under it (the client saw ECONNRESET). Here each
+ * query, script and transaction waits for the previous one, and once the queue has held the thread
+ * for PGLITE_SLICE_MS, for one turn of the event loop (setImmediate), so sockets are read between
+ * slices (docs/design.md §2).
+ */
+export function takingTurns(pglite: PGlite): PGlite {
+  let previous: Promise<unknown> = Promise.resolve();
+  let sliceStart = performance.now();
+  const turn = async (): Promise<void> => {
+    if (performance.now() - sliceStart < PGLITE_SLICE_MS) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
+  };
+  const afterTurn = <T>(run: () => Promise<T>): Promise<T> => {
+    const result = previous.then(turn).then(run);
+    previous = result.catch(() => undefined);
+    return result;
+  };
+  const queued = new Set<PropertyKey>(['query', 'exec', 'transaction']);
+  return new Proxy(pglite, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (queued.has(property)) return (...args: unknown[]) => afterTurn(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+}
+
 async function openPGlite(options: OpenOptions): Promise<Database> {
   let lock: DataDirLock | undefined;
   let db = options.pglite;
@@ -228,7 +265,7 @@ async function openPGlite(options: OpenOptions): Promise<Database> {
       throw err;
     }
   }
-  const pglite = db;
+  const pglite = takingTurns(db);
   const prisma = createPrisma(new PrismaPGlite(pglite), options);
   const notifier = new Notifier(async (channels, payloads) => void (await pglite.query(NOTIFY_BATCH_SQL, [channels, payloads])));
   registerNotifier(prisma, notifier);
