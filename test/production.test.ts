@@ -138,6 +138,33 @@ describe('/metrics', () => {
     expect(text).toMatch(/^process_cpu_seconds_total /m);
   });
 
+  it('labels operations from a bounded set: 1,000 distinct names, with a token or without, do not make 1,000 label values', async () => {
+    const cap = 20;
+    const capped = await startTestServer({ MAKIMA_METRICS_OPERATION_NAMES: String(cap) }, { ...database, drop: async () => undefined });
+    try {
+      const user = await capped.createUser();
+      for (let i = 0; i < 1000; i++) {
+        const query = `query Distinct${i} { __typename }`;
+        // Half run for a viewer (their names are learned up to the cap), half are refused without a token.
+        const res = await post(capped.url, { query }, i % 2 ? bearer(user.token) : {});
+        expect(res.status).toBeLessThan(500);
+        await res.arrayBuffer();
+      }
+      const text = await (await fetch(new URL('/metrics', capped.url))).text();
+      const labels = new Set<string>();
+      for (const series of ['graphql_envelop_request', 'graphql_envelop_request_duration_count', 'graphql_envelop_error_result', 'graphql_yoga_http_duration_count']) {
+        for (const m of text.matchAll(new RegExp(`^${series}\\{[^}]*operationName="([^"]*)"`, 'gm'))) labels.add(m[1]);
+      }
+      const distinct = [...labels].filter((l) => l.startsWith('Distinct'));
+      expect(distinct.length).toBeGreaterThan(0);
+      expect(distinct.length).toBeLessThanOrEqual(cap);
+      expect(labels).toContain('other');
+      expect(labels.size).toBeLessThanOrEqual(cap + 2); // the learned names, Anonymous and other
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it('shows live subscribers and graphql-ws sockets, and history events as they are written', async () => {
     const user = await t.createUser();
     expect(await metric(t.url, 'makima_live_subscribers{feed="history"}')).toBe(0);

@@ -77,6 +77,24 @@ describe('the HTTP endpoint', () => {
     expect(res.status).toBe(413);
     expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
+
+  it('refuses a body sent in chunks, without a length, once it passes MAKIMA_MAX_BODY_BYTES, and reads a smaller one', async () => {
+    const chunked = (text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 4096) controller.enqueue(bytes.subarray(i, i + 4096));
+          controller.close();
+        },
+      });
+      return fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    };
+    const large = await chunked(JSON.stringify({ query: `{ __typename }`, pad: 'x'.repeat(70_000) }));
+    expect(large.status).toBe(413);
+    expect((await large.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    const small = await chunked(JSON.stringify({ query: `{ __typename }${' '.repeat(30_000)}` }));
+    expect(await small.json()).toEqual({ data: { __typename: 'Query' } });
+  });
 });
 
 describe('query limits', () => {

@@ -41,9 +41,16 @@ server.listen(0, '127.0.0.1', () => {
 // Build the schema before the first request, as makima does at start.
 await pgl.getSchemaResult();
 
+// BENCH_PROFILE_FILE: the same CPU profile as makima's (bench/lib/profile.ts; Node 22 reads its types).
+const writeProfile = process.env.BENCH_PROFILE_FILE
+  ? await (await import('../lib/profile.ts')).startProfiling(process.env.BENCH_PROFILE_FILE)
+  : async () => undefined;
+
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.once(signal, () => {
     server.close();
-    void pgl.release().finally(() => process.exit(0));
+    void writeProfile()
+      .then(() => pgl.release())
+      .finally(() => process.exit(0));
   });
 }

@@ -4,7 +4,7 @@
 // BENCH_EVENTS (default 1,000,000) history events, for trying the benchmark out at a smaller size.
 // BENCH_BASELINE=<a checkout of makima, with node_modules> adds that version of makima beside this
 // one ("makima before"), to show a change's effect side by side in one run.
-// BENCH_PROFILE=<dir> writes a CPU profile of every makima server (from ready to stop) there and
+// BENCH_PROFILE=<dir> writes a CPU profile of every server, makima and PostGraphile (from ready to stop), there and
 // prints its top self-time buckets (also kept in the results file).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,6 +40,13 @@ const MAKIMA_ENTRY = path.join('bench', 'servers', 'makima.ts');
 const EVENTS = Number(process.env.BENCH_EVENTS ?? DEFAULT_SHAPE.historyEvents);
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
+
+/**
+ * makima's settings here are those docs/operations.md recommends for production: request logs at the
+ * default level (one `info` line per request, on stderr), /metrics, and rate limiting per token — on,
+ * with a limit no run reaches, so that every operation is counted and none refused.
+ */
+const PRODUCTION = { MAKIMA_LOG_LEVEL: 'info', MAKIMA_METRICS: 'true', MAKIMA_RATE_LIMIT: '100000000', MAKIMA_RATE_LIMIT_WINDOW_SECONDS: '60' };
 
 interface Target {
   label: string;
@@ -87,17 +94,19 @@ runBench('timeline', async () => {
   const viewer = history.users[0];
 
   const env = { DATABASE_URL: db.url };
+  const production = { ...env, ...PRODUCTION };
   if (PROFILE_DIR) fs.mkdirSync(PROFILE_DIR, { recursive: true });
   const profiles = new Map<ChildServer, string>();
-  const makima = async (name: string, node: string, entry: string) => {
+  const profiled = async (name: string, node: string, args: string[], serverEnv: Record<string, string>) => {
     const file = PROFILE_DIR && path.join(PROFILE_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}-node${node === NODE22 ? 22 : 'host'}.cpuprofile`);
-    const server = await spawnServer({ label: name, node, args: [...TSX_LOADER, entry], env: { ...env, ...(file ? { BENCH_PROFILE_FILE: file } : {}) } });
+    const server = await spawnServer({ label: name, node, args, env: { ...serverEnv, ...(file ? { BENCH_PROFILE_FILE: file } : {}) } });
     if (file) profiles.set(server, file);
     return server;
   };
+  const makima = (name: string, node: string, entry: string) => profiled(name, node, [...TSX_LOADER, entry], production);
   const baselineEntry = BASELINE && path.join(BASELINE, MAKIMA_ENTRY);
   const [postgraphile22, makima22, makima20, before22, before20] = await Promise.all([
-    spawnServer({ label: 'PostGraphile 5', node: NODE22, args: ['bench/peer/postgraphile.mjs'], env }),
+    profiled('PostGraphile 5', NODE22, ['bench/peer/postgraphile.mjs'], env),
     makima('makima', NODE22, MAKIMA_ENTRY),
     makima('makima', NODE_HOST, MAKIMA_ENTRY),
     baselineEntry ? makima('makima before', NODE22, baselineEntry) : undefined,
@@ -122,7 +131,7 @@ runBench('timeline', async () => {
     { name: 'second page by cursor', ownerId: viewer.id, secondPage: true },
   ];
 
-  type Client = { label: string; node: string; peer: boolean; run: (seconds: number) => Promise<Run> };
+  type Client = { label: string; node: string; peer: boolean; responseBytes: number | null; run: (seconds: number) => Promise<Run> };
   const plans: { read: ReadSpec; clients: Client[] }[] = [];
   for (const read of reads) {
     // The SQL floor: first page, then the page after its last seq.
@@ -139,6 +148,7 @@ runBench('timeline', async () => {
         label: 'raw SQL (pg, floor)',
         node: process.version,
         peer: false,
+        responseBytes: null,
         run: (seconds) => sqlLoad({ pool, query, connections: CONNECTIONS, seconds, verify: (r) => r.length === sqlRows.length }),
       },
     ];
@@ -154,6 +164,7 @@ runBench('timeline', async () => {
         label: target.label,
         node: target.server.node,
         peer: target.kind === 'postgraphile',
+        responseBytes: Buffer.byteLength(p.expected),
         run: (seconds) => httpLoad({ ...load, seconds, serverCpu: () => cpuSeconds(target.server.pid) }),
       });
     }
@@ -163,7 +174,7 @@ runBench('timeline', async () => {
   // Every server sees every read before anything is measured: no read is measured on a cold JIT.
   for (const plan of plans) for (const c of plan.clients) await c.run(WARMUP_SECONDS);
 
-  const rows: { read: string; client: string; node: string; result: LoadResult; ratio: number | null }[] = [];
+  const rows: { read: string; client: string; node: string; result: LoadResult; ratio: number | null; responseBytes: number | null }[] = [];
   for (const { read, clients } of plans) {
     console.log(`\n${read.name}: ${ROUNDS} interleaved rounds of ${SECONDS / ROUNDS} s per client`);
     const runs = clients.map(() => [] as Run[]);
@@ -174,7 +185,7 @@ runBench('timeline', async () => {
     const peerRps = results[clients.findIndex((c) => c.peer)].rps;
     for (const [i, c] of clients.entries()) {
       const result = results[i];
-      rows.push({ read: read.name, client: c.label, node: c.node, result, ratio: i === 0 ? null : result.rps / peerRps });
+      rows.push({ read: read.name, client: c.label, node: c.node, result, ratio: i === 0 ? null : result.rps / peerRps, responseBytes: c.responseBytes });
       console.log(`  ${c.label}: ${result.rps.toFixed(0)} req/s${result.failures ? `, ${result.failures} FAILED` : ''}`);
     }
   }
@@ -184,6 +195,7 @@ runBench('timeline', async () => {
   const buckets: Record<string, Bucket[]> = {};
   for (const target of targets) {
     const file = profiles.get(target.server);
+    if (file && !fs.existsSync(file)) console.log(`\nno CPU profile of ${target.label}: ${file} was not written`);
     if (!file || !fs.existsSync(file)) continue;
     buckets[target.label] = profileBuckets(file, 1.5);
     console.log(`\nCPU profile of ${target.label} (self time, share of busy time; ${path.relative(process.cwd(), file)}):`);
@@ -209,7 +221,7 @@ runBench('timeline', async () => {
     benchmark: 'timeline',
     date: new Date().toISOString(),
     machine: m,
-    settings: { seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, pageSize: PAGE, baseline: BASELINE ? 'makima before' : null },
+    settings: { seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, pageSize: PAGE, baseline: BASELINE ? 'makima before' : null, makima: PRODUCTION },
     loadAverage: { start: loadStart, end: os.loadavg() },
     data: { ...history.shape, generationSeconds: Number(history.seconds.toFixed(1)), steps: history.timings },
     servers: targets.map((t) => ({ label: t.label, node: t.server.node })),
@@ -225,6 +237,7 @@ runBench('timeline', async () => {
       failures: r.result.failures,
       ratioToPostGraphile: r.ratio === null ? null : Number(r.ratio.toFixed(2)),
       serverCpuMsPerRequest: r.result.cpuMsPerRequest === null ? null : Number(r.result.cpuMsPerRequest.toFixed(2)),
+      responseBytes: r.responseBytes,
     })),
   });
   console.log(`\nwritten to ${file}`);

@@ -13,6 +13,7 @@ import { limitPlugins } from '../schema/limits.js';
 import { requestLogging, type Metrics } from '../observability.js';
 import type { WsExtra } from '../ws.js';
 import { corsOptions } from './cors.js';
+import { bodyLimitPlugin } from './body-limit.js';
 import { badUserInputCodes, errorMasker } from './errors.js';
 import { persistedOperationsPlugin, type PersistedOperations } from './persisted.js';
 import { rateLimitPlugin } from './rate-limit.js';
@@ -50,10 +51,12 @@ export function createApp(app: AppContext, production: Plugin[]): Yoga {
     graphiql: true,
     renderGraphiQL: () => graphiqlPage(GRAPHQL_PATH),
     logging: false,
+    // Ours instead (http/body-limit.ts): it counts only bodies that do not say their length.
+    maxRequestBodySize: false,
     // GraphQL over HTTP's persisted documents (http/persisted.ts).
     extraParamNames: ['documentId'],
     cors: corsOptions(app.config.corsOrigins),
-    plugins: [...production, emptyCursorPlugin(), ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
+    plugins: [bodyLimitPlugin(app.config.maxBodyBytes), ...production, emptyCursorPlugin(), ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;

@@ -222,16 +222,26 @@ class ArgumentCheck {
   }
 }
 
-/**
- * Checks every argument of the operation to run (and of the fragments it may use) against the
- * schema's bounds; throws a BadInputError naming the first argument that breaks one.
- */
-export function checkArgumentValues(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Variables): void {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
-  if (!operation) return; // graphql-js answers that itself
-  const definitions = new Map((operation.variableDefinitions ?? []).map((d) => [d.variable.name.value, d]));
-  const check = new ArgumentCheck(variables, definitions);
+/** One argument written in an operation or a fragment, with what it is checked against. */
+interface ArgumentSite {
+  value: ValueNode;
+  type: GraphQLInputType;
+  bounds: Bounds;
+  name: string;
+}
+
+/** Each document's argument sites, per operation: what does not depend on the variables is found once per document (yoga caches parsed documents). */
+const argumentSitesOf = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, WeakMap<OperationDefinitionNode, ArgumentSite[]>>>();
+
+/** The arguments of `operation` and of every fragment of the document, in document order. */
+function argumentSites(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): ArgumentSite[] {
+  let byDocument = argumentSitesOf.get(schema);
+  if (!byDocument) argumentSitesOf.set(schema, (byDocument = new WeakMap()));
+  let byOperation = byDocument.get(document);
+  if (!byOperation) byDocument.set(document, (byOperation = new WeakMap()));
+  let sites = byOperation.get(operation);
+  if (sites) return sites;
+  sites = [];
   for (const definition of [operation, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)]) {
     const typeInfo = new TypeInfo(schema);
     visit(
@@ -243,10 +253,25 @@ export function checkArgumentValues(schema: GraphQLSchema, document: DocumentNod
           const field = typeInfo.getDirective() ? null : typeInfo.getFieldDef();
           const bounds = boundsOf(arg);
           if (field && (arg.name === 'after' || arg.name === 'before')) bounds.cursor = cursorOf(field);
-          check.literal(node.value, arg.type, bounds, arg.name);
-          return false; // its value was walked above
+          sites!.push({ value: node.value, type: arg.type, bounds, name: arg.name });
+          return false; // its value is walked by the check
         },
       }),
     );
   }
+  byOperation.set(operation, sites);
+  return sites;
+}
+
+/**
+ * Checks every argument of the operation to run (and of the fragments it may use) against the
+ * schema's bounds; throws a BadInputError naming the first argument that breaks one.
+ */
+export function checkArgumentValues(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Variables): void {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  if (!operation) return; // graphql-js answers that itself
+  const definitions = new Map((operation.variableDefinitions ?? []).map((d) => [d.variable.name.value, d]));
+  const check = new ArgumentCheck(variables, definitions);
+  for (const site of argumentSites(schema, document, operation)) check.literal(site.value, site.type, site.bounds, site.name);
 }

@@ -20,12 +20,24 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { BadInputError } from '../errors.js';
 
-/** Throws BAD_USER_INPUT when a field of `operation` (or of a fragment) is given both `first` and `last`. */
-export function checkConnectionArguments(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): void {
-  const given = (arg: ArgumentNode | undefined): boolean => {
-    if (arg === undefined || arg.value.kind === Kind.NULL) return false;
-    return arg.value.kind !== Kind.VARIABLE || variables[arg.value.name.value] != null;
-  };
+/** A field written with both `first` and `last` (given or not: that depends on the variables). */
+interface BothEnds {
+  field: string;
+  first: ArgumentNode;
+  last: ArgumentNode;
+}
+
+/** Each document's fields written with both, per operation: found once per document, checked per request. */
+const bothEndsOf = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, WeakMap<OperationDefinitionNode, BothEnds[]>>>();
+
+function fieldsWithBothEnds(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): BothEnds[] {
+  let byDocument = bothEndsOf.get(schema);
+  if (!byDocument) bothEndsOf.set(schema, (byDocument = new WeakMap()));
+  let byOperation = byDocument.get(document);
+  if (!byOperation) byDocument.set(document, (byOperation = new WeakMap()));
+  let found = byOperation.get(operation);
+  if (found) return found;
+  found = [];
   for (const definition of document.definitions) {
     if (definition !== operation && definition.kind !== Kind.FRAGMENT_DEFINITION) continue;
     const typeInfo = new TypeInfo(schema);
@@ -35,15 +47,28 @@ export function checkConnectionArguments(schema: GraphQLSchema, document: Docume
         Field(node) {
           const first = node.arguments?.find((a) => a.name.value === 'first');
           const last = node.arguments?.find((a) => a.name.value === 'last');
-          if (!given(first) || !given(last)) return;
+          if (!first || !last) return;
           const parent = typeInfo.getParentType();
-          const field = parent ? `${parent.name}.${node.name.value}` : node.name.value;
-          throw new BadInputError(
-            `${field}: first and last cannot be used together — pass first (with after) to page forward, or last (with before) to page backward`,
-            'last',
-          );
+          found!.push({ field: parent ? `${parent.name}.${node.name.value}` : node.name.value, first, last });
         },
       }),
+    );
+  }
+  byOperation.set(operation, found);
+  return found;
+}
+
+/** Throws BAD_USER_INPUT when a field of `operation` (or of a fragment) is given both `first` and `last`. */
+export function checkConnectionArguments(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): void {
+  const given = (arg: ArgumentNode): boolean => {
+    if (arg.value.kind === Kind.NULL) return false;
+    return arg.value.kind !== Kind.VARIABLE || variables[arg.value.name.value] != null;
+  };
+  for (const { field, first, last } of fieldsWithBothEnds(schema, document, operation)) {
+    if (!given(first) || !given(last)) continue;
+    throw new BadInputError(
+      `${field}: first and last cannot be used together — pass first (with after) to page forward, or last (with before) to page backward`,
+      'last',
     );
   }
 }

@@ -15,6 +15,7 @@ import {
   Kind,
   valueFromASTUntyped,
   visit,
+  type ArgumentNode,
   type DocumentNode,
   type ExecutionArgs,
   type FieldNode,
@@ -139,18 +140,28 @@ function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {
   return undefined;
 }
 
+/** Each document's `first` and `last` arguments, in document order: found once per document, checked per request. */
+const pageSizeArguments = new WeakMap<DocumentNode, ArgumentNode[]>();
+
 export function checkPageSizes(document: DocumentNode, variables: Record<string, unknown>): void {
-  visit(document, {
-    Argument(node) {
-      if (node.name.value !== 'first' && node.name.value !== 'last') return;
-      const value = valueOf(node.value, variables);
-      if (typeof value !== 'number') return;
-      if (value < 0) throw new BadInputError(`${node.name.value} must not be negative`, node.name.value);
-      if (value > MAX_PAGE_SIZE) {
-        throw new BadInputError(`${node.name.value} is ${value}; at most ${MAX_PAGE_SIZE} items are returned per page — paginate with after`, node.name.value);
-      }
-    },
-  });
+  let found = pageSizeArguments.get(document);
+  if (!found) {
+    const args: ArgumentNode[] = [];
+    visit(document, {
+      Argument(node) {
+        if (node.name.value === 'first' || node.name.value === 'last') args.push(node);
+      },
+    });
+    pageSizeArguments.set(document, (found = args));
+  }
+  for (const node of found) {
+    const value = valueOf(node.value, variables);
+    if (typeof value !== 'number') continue;
+    if (value < 0) throw new BadInputError(`${node.name.value} must not be negative`, node.name.value);
+    if (value > MAX_PAGE_SIZE) {
+      throw new BadInputError(`${node.name.value} is ${value}; at most ${MAX_PAGE_SIZE} items are returned per page — paginate with after`, node.name.value);
+    }
+  }
 }
 
 /** What a field declares in `extensions` to be resolved at most so many times per request. */

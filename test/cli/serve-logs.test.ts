@@ -1,5 +1,5 @@
 // `makima serve`'s request logs are written asynchronously, in buffers, and still none is lost:
-// a clean stop (SIGTERM) and a fatal signal (SIGHUP) both write what is buffered before the process
+// a clean stop (SIGTERM, SIGINT) and a fatal signal (SIGHUP) both write what is buffered before the process
 // ends (docs/operations.md, "Running in production", request logs).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,10 +52,10 @@ function missingOrRepeated(output: string): number[] {
 }
 
 describe('makima serve request logs', () => {
-  it(`writes the line of every one of ${REQUESTS} requests before a SIGTERM stop ends the process`, async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(`writes the line of every one of ${REQUESTS} requests before a %s stop ends the process`, async (signal) => {
     const { server, url } = await serveWithLogs();
     await sendNamedRequests(url);
-    expect(await server.stop('SIGTERM')).toBe(0);
+    expect(await server.stop(signal)).toBe(0);
     expect(missingOrRepeated(server.output())).toEqual([]);
     expect(server.output().match(/"msg":"makima stopped"/g)).toHaveLength(1);
   });

@@ -16,6 +16,10 @@ export function detailsTypeName(type: string, subtype: string): string {
 
 type Data = Record<string, unknown>;
 type FieldType = { type: unknown; nullable: boolean; convert: (value: unknown) => unknown };
+type Converter = [key: string, convert: (value: unknown) => unknown];
+
+/** A field served as stored. */
+const same = (v: unknown) => v;
 
 /** The GraphQL type of one field of the catalogue, and how its stored value is served. */
 function fieldType(schema: z.ZodType, objectName: string, field: string): FieldType {
@@ -26,7 +30,6 @@ function fieldType(schema: z.ZodType, objectName: string, field: string): FieldT
     s = (s._zod.def as unknown as { innerType: z.ZodType }).innerType;
   }
   const def = s._zod.def as unknown as { type: string; element?: z.ZodType; shape?: Record<string, z.ZodType>; format?: string };
-  const same = (v: unknown) => v;
   switch (def.type) {
     case 'string': {
       const node = nodeIds.get(s)?.node;
@@ -43,7 +46,7 @@ function fieldType(schema: z.ZodType, objectName: string, field: string): FieldT
     }
     case 'array': {
       const element = fieldType(def.element!, objectName, field);
-      return { type: [element.type], nullable, convert: (v) => (Array.isArray(v) ? v.map(element.convert) : v) };
+      return { type: [element.type], nullable, convert: element.convert === same ? same : (v) => (Array.isArray(v) ? v.map(element.convert) : v) };
     }
     case 'object':
       return { type: objectType(`${objectName}${pascal(field)}`, def.shape!, s.description), nullable, convert: same };
@@ -60,12 +63,12 @@ function describedOf(schema: z.ZodType): string | undefined {
   return undefined;
 }
 
-/** How each field of a details type is served, by type name: `HistoryEvent.data` converts its ids the same way. */
-const converters = new Map<string, Map<string, (value: unknown) => unknown>>();
+/** The fields of each details type not served as stored (ids), by type name: `HistoryEvent.data` converts them the same way. */
+const converters = new Map<string, Converter[]>();
 
 function objectType(name: string, shape: Record<string, z.ZodType>, description?: string) {
   const fields = Object.entries(shape).map(([key, schema]) => ({ key, schema, ...fieldType(schema, name, key) }));
-  converters.set(name, new Map(fields.map((f) => [f.key, f.convert])));
+  converters.set(name, fields.filter((f) => f.convert !== same).map((f): Converter => [f.key, f.convert]));
   return builder.objectRef<Data>(name).implement({
     description,
     fields: (t) =>
@@ -102,13 +105,26 @@ export function historyEventDetails(type: string, subtype: string | null, data: 
   return { ...(data as Data), __typename: detailsTypeName(type, subtype) };
 }
 
+/** The converters of each declared kind's data, by `type/subtype`: found once per kind, not once per event. */
+const dataConverters = new Map<string, Converter[]>();
+
+function dataConvertersOf(type: string, subtype: string): Converter[] | undefined {
+  const kind = `${type}/${subtype}`;
+  let found = dataConverters.get(kind);
+  if (!found && eventSchema(type, subtype)) dataConverters.set(kind, (found = converters.get(detailsTypeName(type, subtype)) ?? []));
+  return found;
+}
+
 /**
  * A stored event's `data` as the API serves it: the ids the catalogue declares (raw UUIDs in the
  * database) become global IDs, as in `details`; everything else, and the data of a kind the
  * catalogue does not declare, is served as stored.
  */
 export function historyEventData(type: string, subtype: string | null, data: unknown): unknown {
-  const convert = subtype && eventSchema(type, subtype) ? converters.get(detailsTypeName(type, subtype)) : undefined;
-  if (!convert || typeof data !== 'object' || data === null || Array.isArray(data)) return data;
-  return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, convert.get(key)?.(value) ?? value]));
+  if (!subtype || typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  const convert = dataConvertersOf(type, subtype);
+  if (!convert?.length) return data;
+  const served: Data = { ...(data as Data) };
+  for (const [key, fn] of convert) if (Object.hasOwn(served, key)) served[key] = fn(served[key]) ?? served[key];
+  return served;
 }
