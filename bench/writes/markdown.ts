@@ -37,7 +37,7 @@ const before = data.results.some((r) => r.label === 'makima before, PostgreSQL')
 const rate = (r: Row | undefined) => (r ? `${r.writesPerSecond.toLocaleString('en-US')}${r.failures ? ` (${r.failures} failed)` : ''}` : '—');
 const waits = (r: Row | undefined) =>
   r?.lockWaits
-    ? `${r.lockWaits.advisory.toFixed(1)} of ${r.lockWaits.active.toFixed(1)}` +
+    ? `${r.lockWaits.advisory.toFixed(1)}${r.lockWaits.otherLocks >= 0.05 ? ` (+ ${r.lockWaits.otherLocks.toFixed(1)} on another lock)` : ''} of ${r.lockWaits.active.toFixed(1)}` +
       (r.lockWaits.idleInTransaction === undefined ? '' : `, ${r.lockWaits.idleInTransaction.toFixed(1)} idle in tx`)
     : '—';
 console.log(
