@@ -2,4 +2,4 @@
 // Its surface (docs/design.md §8): what other modules, the server and the CLI may import from it;
 // its own files import each other directly, and its GraphQL lives in schema.ts.
 export { rewindConversation, rewindConversationInTx } from './rewind.js';
-export { appendMessages, assertReachable, createSnapshot, deepestSharedDepth, isOnPath, jumpFor, pathMessages, snapshotHead, snapshotOfTask, type JumpLink, type MessageDraft } from './service.js';
+export { appendMessages, assertReachable, createSnapshot, deepestSharedDepth, isOnPath, pathMessages, snapshotHead, snapshotOfTask, type MessageDraft } from './service.js';

@@ -49,31 +49,6 @@ export interface AppendResult {
   snapshots: ConversationSnapshot[];
 }
 
-/**
- * Appends messages at the task's head, atomically. With `expectedHeadId` the call is a CONFLICT
- * unless that is still the head (the guard against two writers); `null` expects an empty conversation.
- */
-export interface JumpLink {
-  id: string;
-  depth: number;
-  jumpId: string | null;
-  jumpDepth: number | null;
-}
-
-/**
- * The jump pointer of a new child of `parent` (Myers' skew-binary rule): when the parent's jump
- * and its jump's jump span equal distances, skip both; otherwise jump to the parent. Any ancestor
- * is then reached from any descendant in O(log depth) steps.
- */
-export function jumpFor(parent: JumpLink | null, known: Map<string, JumpLink>): Pick<JumpLink, 'jumpId' | 'jumpDepth'> {
-  if (!parent) return { jumpId: null, jumpDepth: null };
-  const j = parent.jumpId ? known.get(parent.jumpId) : undefined;
-  if (j && j.jumpId !== null && j.jumpDepth !== null && parent.depth - j.depth === j.depth - j.jumpDepth) {
-    return { jumpId: j.jumpId, jumpDepth: j.jumpDepth };
-  }
-  return { jumpId: parent.id, jumpDepth: parent.depth };
-}
-
 /** The history event of an append; its data is makima_append_messages's (conversation/sql.ts). */
 const MESSAGE_EVENT = { eventType: 'CHAT', eventSubtype: 'message' } as const;
 
@@ -83,7 +58,8 @@ const MESSAGE_EVENT = { eventType: 'CHAT', eventSubtype: 'message' } as const;
  * the automatic snapshots, the head, the event's data. The hot path is that call and the history
  * event in one statement (docs/design.md §9); when the caller may not write, holdTask answers in a
  * change of its own (recording a lapsed lease or a cancel), and if the task changed meanwhile and it
- * may, the same call writes there.
+ * may, the same call writes there. With `expectedHeadId` the call is a CONFLICT unless that is still
+ * the head (the guard against two writers); `null` expects an empty conversation.
  */
 export async function appendMessages(
   ctx: ServiceContext,

@@ -1,5 +1,6 @@
 // The conversation's append as one statement (docs/design.md §3, §9): makima_append_messages
-// (prisma/migrations/20261205080000_hot_writes) holds the task, links and writes the messages, the
+// (prisma/migrations/20261205080000_hot_writes, its links by makima_link_messages since
+// 20261206010000_import_writes) holds the task, links and writes the messages, the
 // automatic snapshots and the task's new head; every caller runs it, with its parameters bound.
 import type { OneStatementWrite } from '../../db/change.js';
 import type { MessageRole } from '../../generated/prisma/client.js';

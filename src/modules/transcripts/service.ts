@@ -8,10 +8,10 @@ import { TASK_EVENTS_CHANNEL, type RecordEvent, type Tx } from '../../db/change.
 import { change } from '../../db/change.js';
 import { cutText, storableJsonSize, textProblem, unstorableTime } from '../../db/json.js';
 import { BadInputError, ConflictError, MakimaError } from '../../errors.js';
-import { Prisma, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
+import { Prisma, type ConversationMessage, type Task, type TaskEventType } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../../change/catalogue.js';
 import { findOwnContract } from '../contracts/index.js';
-import { jumpFor, pathMessages, type JumpLink } from '../conversation/index.js';
+import { pathMessages } from '../conversation/index.js';
 import { assertContractOpen, findOwnTask, holdTask } from '../../change/access.js';
 import { changeWithGit } from '../../change/with-git.js';
 import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH, provisionTask, repositoryHead } from '../tasks/index.js';
@@ -189,6 +189,11 @@ async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): 
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) await write(rows.slice(i, i + INSERT_CHUNK));
 }
 
+/** The import's messages, linked and written by the SQL the append uses too (docs/design.md §3, §12). */
+const IMPORT_MESSAGES_CALL = 'SELECT makima_import_messages($1::uuid, $2::jsonb) AS depths';
+/** A batch of task events, by the SQL every batch goes through (docs/design.md §9); the task is held already. */
+const RECORD_EVENTS_CALL = 'SELECT makima_record_task_events($1::uuid, $2::uuid, NULL, $3::jsonb, $4::text) AS r';
+
 /**
  * Writes the draft's messages not imported yet (by record key) into `task`'s tree, their task
  * events, and moves the head; null when there was nothing new.
@@ -196,8 +201,6 @@ async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): 
 async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: TranscriptDraft, fresh: boolean, storable: ReturnType<typeof storableMessages>): Promise<ImportResult | null> {
   const existing = fresh ? [] : await tx.transcriptRecord.findMany({ where: { ownerId: task.ownerId, sessionKey: draft.sessionKey }, select: { recordKey: true, messageId: true } });
   const idOfKey = new Map(existing.map((r) => [r.recordKey, r.messageId]));
-  const known = new Map<string, JumpLink>();
-  for (const m of await tx.conversationMessage.findMany({ where: { id: { in: [...idOfKey.values()] } }, select: { id: true, depth: true, jumpId: true, jumpDepth: true } })) known.set(m.id, m);
   const resolve = (key: string | null): string | null => {
     let k = key;
     for (let hops = 0; k !== null && storable.alias.has(k) && hops < 10_000; hops++) k = storable.alias.get(k)!;
@@ -206,46 +209,32 @@ async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: Transc
   const fresher = storable.messages.filter((m) => !idOfKey.has(m.key));
   const { ordered, cyclic } = parentsFirst(fresher, (m) => resolve(m.parentKey), (k) => idOfKey.has(k));
   for (const m of cyclic) draft.skipped.push({ line: m.line, reason: `message ${m.key} not imported: its parents form a cycle` });
-  const now = new Date();
   const rows = ordered.map((m) => {
     const parentKey = resolve(m.parentKey);
     const parentId = parentKey === null ? null : (idOfKey.get(parentKey) ?? null);
-    const parent = parentId ? known.get(parentId)! : null;
     const id = crypto.randomUUID();
-    const link = { id, depth: parent ? parent.depth + 1 : 0, ...jumpFor(parent, known) };
-    known.set(id, link);
     idOfKey.set(m.key, id);
     const metadata = parentKey === null && m.parentKey !== null ? { ...m.metadata, missingParent: storedKey(m.parentKey) } : m.metadata;
-    return { m, id, parentId, link, metadata };
+    return { m, id, parentId, metadata };
   });
   const usage = await importedUsage(tx, task, draft, storable.messages, new Set(rows.map((r) => r.m.key)), fresh);
   if (rows.length === 0 && !fresh && !usage.added) return null;
-  await inChunks(rows, (chunk) =>
-    tx.conversationMessage.createMany({
-      data: chunk.map(({ m, id, parentId, link }) => ({
-        id,
-        taskId: task.id,
-        parentId,
-        role: m.role,
-        content: m.content as Prisma.InputJsonValue,
-        toolCalls: m.toolCalls == null ? undefined : (m.toolCalls as Prisma.InputJsonValue),
-        depth: link.depth,
-        jumpId: link.jumpId,
-        jumpDepth: link.jumpDepth,
-        createdAt: m.createdAt ?? now,
-      })),
-    }),
-  );
+  const depthOf = new Map<string, number>();
+  await inChunks(rows, async (chunk) => {
+    const json = JSON.stringify(chunk.map(({ m, id, parentId }) => ({ id, parentId, role: m.role, content: m.content, toolCalls: m.toolCalls ?? null, createdAt: m.createdAt ?? null })));
+    const [{ depths }] = await tx.$queryRawUnsafe<{ depths: number[] }[]>(IMPORT_MESSAGES_CALL, task.id, json);
+    chunk.forEach((r, i) => depthOf.set(r.id, depths[i]));
+  });
   await inChunks(rows, (chunk) =>
     tx.transcriptRecord.createMany({
       data: chunk.map(({ m, id, metadata }) => ({ messageId: id, ownerId: task.ownerId, taskId: task.id, sessionKey: draft.sessionKey, recordKey: m.key, metadata: (metadata ?? undefined) as Prisma.InputJsonValue | undefined })),
     }),
   );
   const headId = idOfKey.get(resolve(draft.headKey) ?? '') ?? rows.at(-1)?.id ?? task.headMessageId;
-  const head = headId ? known.get(headId) : undefined;
+  const headDepth = headId ? (depthOf.get(headId) ?? (await tx.conversationMessage.findUnique({ where: { id: headId }, select: { depth: true } }))?.depth) : undefined;
   const updated = await tx.task.update({
     where: { id: task.id },
-    data: { headMessageId: headId, messageCount: head ? head.depth + 1 : task.messageCount, version: { increment: 1 }, ...usage.columns },
+    data: { headMessageId: headId, messageCount: headDepth !== undefined ? headDepth + 1 : task.messageCount, version: { increment: 1 }, ...usage.columns },
   });
   if (usage.added) record(historyEvent(aboutTask(task), 'TASK', 'usage', { ...usage.added, costUsd: null, messageId: null }));
   if (rows.length > 0) {
@@ -255,29 +244,21 @@ async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: Transc
   return { task: updated, messageCount: rows.length, skipped: draft.skipped };
 }
 
-/** The draft's task events: those of the messages just written (and, on a first import, the rest). */
+/** The draft's task events: those of the messages just written (and, on a first import, the rest), each at its own time. */
 async function writeEvents(tx: Tx, record: RecordEvent, task: Task, draft: TranscriptDraft, fresh: boolean, written: Set<string>, idOfKey: Map<string, string>): Promise<void> {
   const events = draft.events.filter((e) => (e.messageKey === null ? fresh : written.has(e.messageKey)));
   if (events.length === 0) return;
-  const { _max } = await tx.taskEvent.aggregate({ where: { taskId: task.id }, _max: { seq: true } });
-  const firstSeq = (_max.seq ?? 0) + 1;
-  const now = new Date();
-  await inChunks(
-    events.map((e, i) => ({ e, seq: firstSeq + i })),
-    (chunk) =>
-      tx.taskEvent.createMany({
-        data: chunk.map(({ e, seq }) => ({
-          taskId: task.id,
-          seq,
-          type: e.type,
-          data: (e.messageKey ? { ...e.data, messageId: idOfKey.get(e.messageKey) } : e.data) as Prisma.InputJsonValue,
-          createdAt: e.createdAt ?? now,
-        })),
-      }),
+  const json = JSON.stringify(
+    events.map((e) => ({ type: e.type, data: e.messageKey ? { ...e.data, messageId: idOfKey.get(e.messageKey) } : e.data, createdAt: e.createdAt ?? null })),
   );
-  const lastSeq = firstSeq + events.length - 1;
-  record(historyEvent(aboutTask(task), 'TASK', 'output', { count: events.length, types: [...new Set(events.map((e) => e.type))], firstSeq, lastSeq }));
-  await tx.$executeRaw`SELECT pg_notify(${TASK_EVENTS_CHANNEL}, ${task.id})`;
+  const [{ r }] = await tx.$queryRawUnsafe<{ r: { history: { event_data: { count: number; types: TaskEventType[]; firstSeq: number; lastSeq: number } } } }[]>(
+    RECORD_EVENTS_CALL,
+    task.id,
+    task.ownerId,
+    json,
+    TASK_EVENTS_CHANNEL,
+  );
+  record(historyEvent(aboutTask(task), 'TASK', 'output', r.history.event_data));
 }
 
 const READERS: Record<TranscriptSource, (content: string) => TranscriptDraft> = {
