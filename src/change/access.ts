@@ -1,9 +1,10 @@
 // Who may change a task right now — the floor every write to a task stands on (docs/design.md §8).
 // A change locks the task's row for its whole transaction (changes to one task are serialized);
-// the owner may change it, and a worker only while it holds the task's live lease. The one rule
-// for a lapsed lease (the task becomes INTERRUPTED, with a TASK/interrupted event) is
-// interruptLapsed, used by the lease sweep and by every call that finds one. Times come from the
-// database's clock, so that several server instances agree.
+// the owner may change it, and a worker only while it holds the task's live lease. When a lease has
+// lapsed is stated once, in SQL (makima_lease_lapsed, docs/design.md §9), which every query asks;
+// leaseLive is the same rule for a row already read. What follows a lapse (the task becomes
+// INTERRUPTED, with a TASK/interrupted event) is interruptLapsed, used by the lease sweep and by
+// every call that finds one. Times come from the database's clock, so that several server instances agree.
 import type { Viewer } from '../context.js';
 import { actingWorker } from '../db/actor.js';
 import { RefuseAfterCommit, type RecordEvent, type Tx } from '../db/change.js';
@@ -94,7 +95,7 @@ export async function interruptLapsed(tx: Tx, record: RecordEvent, detectedBy: s
   const rows = await tx.$queryRaw<InterruptedRow[]>`
     UPDATE tasks SET status = (CASE WHEN cancel_requested_at IS NULL THEN 'interrupted' ELSE 'cancelled' END)::task_status,
            version = version + 1, updated_at = clock_timestamp()
-     WHERE status = 'running' AND lease_expires_at < clock_timestamp()
+     WHERE makima_lease_lapsed(tasks)
        AND (${taskId ?? null}::uuid IS NULL OR id = ${taskId ?? null}::uuid)
     RETURNING id, status::text AS status, cancel_reason, owner_id, contract_id, worker_id, lease_expires_at`;
   for (const row of rows) {
@@ -155,7 +156,7 @@ function notHeldError(task: Task, workerId: string, action: string): ConflictErr
   );
 }
 
-/** What makima_hold_task (prisma/migrations/20261205080000_hot_writes) says of a caller and a task it locked. */
+/** What makima_hold_task (prisma/migrations/20261205080000_hot_writes, restated in 20261206010000_import_writes) says of a caller and a task it locked. */
 export type HoldVerdict = 'not_found' | 'archived' | 'owner' | 'held' | 'lapsed' | 'not_held' | 'cancel_requested';
 
 export interface TaskHold {
@@ -197,9 +198,17 @@ export async function holdTask(tx: Tx, record: RecordEvent, viewer: Viewer, hold
   return locked;
 }
 
+/**
+ * Whether a task row read at `now` is RUNNING under a lease that has not lapsed: makima_lease_lapsed
+ * (prisma/migrations/20261206010000_import_writes), the rule every query asks, for a row in hand.
+ */
+export function leaseLive<T extends Pick<Task, 'status' | 'leaseExpiresAt'>>(task: T, now = new Date()): task is T & { leaseExpiresAt: Date } {
+  return task.status === 'RUNNING' && task.leaseExpiresAt !== null && !(task.leaseExpiresAt < now);
+}
+
 /** A task a worker holds (running, lease not lapsed) cannot be rewound or resumed under it (forking only reads it). */
 export function assertNotHeldByWorker(task: Task, action: string, now = new Date()): void {
-  if (task.status === 'RUNNING' && task.leaseExpiresAt && task.leaseExpiresAt > now) {
+  if (leaseLive(task, now)) {
     throw new ConflictError(
       `task ${task.id} is being run by worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt.toISOString()}); ` +
         `it cannot be ${action} while it runs. Wait until it finishes or its lease lapses.`,

@@ -108,8 +108,23 @@ BEGIN
   END LOOP;
 END $$;
 
+-- Writes the new messages `p_ids` (parents `p_parent_ids`, as makima_link_messages takes them; the
+-- rest of each in `p_messages`, a JSON array of {role, content, toolCalls, createdAt} in the same
+-- order) into `p_task`, linked by makima_link_messages, each at its createdAt (absent: now). Returns
+-- the links. The caller holds the task and moves its head.
+CREATE FUNCTION makima_insert_messages(p_task uuid, p_ids uuid[], p_parent_ids uuid[], p_messages jsonb,
+                                       OUT depths int[], OUT jump_ids uuid[], OUT jump_depths int[])
+LANGUAGE plpgsql AS $$
+BEGIN
+  SELECT * INTO depths, jump_ids, jump_depths FROM makima_link_messages(p_ids, p_parent_ids);
+  INSERT INTO conversation_messages (id, task_id, parent_id, role, content, tool_calls, depth, jump_id, jump_depth, created_at)
+  SELECT p_ids[x.o], p_task, p_parent_ids[x.o], lower(x.m ->> 'role')::message_role, x.m -> 'content', nullif(x.m -> 'toolCalls', 'null'::jsonb),
+         depths[x.o], jump_ids[x.o], jump_depths[x.o], coalesce((x.m ->> 'createdAt')::timestamptz, now())
+    FROM jsonb_array_elements(p_messages) WITH ORDINALITY AS x(m, o);
+END $$;
+
 -- As in 20261205080000_hot_writes (what it takes, writes and returns is unchanged), the messages
--- linked by makima_link_messages as a chain from the head.
+-- written by makima_insert_messages, a chain from the head (at now(): the append's stamp).
 CREATE OR REPLACE FUNCTION makima_append_messages(p_task uuid, p_owner uuid, p_worker text, p_check_head boolean, p_expected_head uuid,
                                                   p_messages jsonb, p_snapshot_every int) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -133,12 +148,7 @@ BEGIN
   ids := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, n));
   parent_ids := old_head || ids[1:n - 1];
   -- Read after the lock, so the chain hangs from the latest head.
-  SELECT * INTO link FROM makima_link_messages(ids, parent_ids);
-
-  INSERT INTO conversation_messages (id, task_id, parent_id, role, content, tool_calls, depth, jump_id, jump_depth, created_at)
-  SELECT ids[x.o], p_task, parent_ids[x.o], lower(x.m ->> 'role')::message_role,
-         x.m -> 'content', nullif(x.m -> 'toolCalls', 'null'::jsonb), link.depths[x.o], link.jump_ids[x.o], link.jump_depths[x.o], stamp
-    FROM jsonb_array_elements(p_messages) WITH ORDINALITY AS x(m, o);
+  SELECT * INTO link FROM makima_insert_messages(p_task, ids, parent_ids, p_messages);
   WITH inserted AS (
     INSERT INTO conversation_snapshots (id, task_id, snapshot_type, message_count, head_message_id, created_at)
     SELECT gen_random_uuid(), p_task, 'auto', link.depths[o] + 1, ids[o], stamp
@@ -166,23 +176,16 @@ END $$;
 
 -- An import's messages (docs/design.md §12): `p_messages`, a JSON array of {id, parentId, role,
 -- content, toolCalls, createdAt}, parents first, a tree (a parentId names an earlier one, a stored
--- message, or none: a root), linked by makima_link_messages and written into `p_task`, each at its
--- own time (absent: now). The caller holds the task and moves its head. Returns the depths, in order.
+-- message, or none: a root), written by makima_insert_messages. Returns the depths, in order.
 CREATE FUNCTION makima_import_messages(p_task uuid, p_messages jsonb) RETURNS int[]
 LANGUAGE plpgsql AS $$
 DECLARE
   ids uuid[];
   parent_ids uuid[];
-  link record;
 BEGIN
   SELECT array_agg((x.m ->> 'id')::uuid ORDER BY x.o), array_agg((x.m ->> 'parentId')::uuid ORDER BY x.o)
     INTO ids, parent_ids FROM jsonb_array_elements(p_messages) WITH ORDINALITY AS x(m, o);
-  SELECT * INTO link FROM makima_link_messages(ids, parent_ids);
-  INSERT INTO conversation_messages (id, task_id, parent_id, role, content, tool_calls, depth, jump_id, jump_depth, created_at)
-  SELECT ids[x.o], p_task, parent_ids[x.o], lower(x.m ->> 'role')::message_role, x.m -> 'content', nullif(x.m -> 'toolCalls', 'null'::jsonb),
-         link.depths[x.o], link.jump_ids[x.o], link.jump_depths[x.o], coalesce((x.m ->> 'createdAt')::timestamptz, now())
-    FROM jsonb_array_elements(p_messages) WITH ORDINALITY AS x(m, o);
-  RETURN link.depths;
+  RETURN (SELECT l.depths FROM makima_insert_messages(p_task, ids, parent_ids, p_messages) AS l);
 END $$;
 
 -- As in 20261205080000_hot_writes, and each event of `p_events` ({type, data, createdAt}) may carry

@@ -9,7 +9,7 @@ import type { Git } from '../../git/index.js';
 import { checkpointRef } from '../../git/index.js';
 import { rewindConversationInTx } from '../conversation/index.js';
 import { aboutTask, historyEvent } from '../../change/catalogue.js';
-import { assertNotHeldByWorker, holdTask } from '../../change/access.js';
+import { assertNotHeldByWorker, holdTask, leaseLive } from '../../change/access.js';
 import { changeWithGit, type GitChange } from '../../change/with-git.js';
 import { repositoryOf, settleBranch, workspaceOf } from '../tasks/index.js';
 import { assertFullSha, checkpointOfTask, recordPushedCheckpointInTx, saveCheckpointInTx, snapshotOfCheckpoint } from './service.js';
@@ -86,7 +86,7 @@ export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: 
  * owner cancels it first, and the worker saves its work as a backup checkpoint before it stops.
  */
 function assertNotRunningRemotely(task: Task): void {
-  if (task.status !== 'RUNNING' || !task.leaseExpiresAt || task.leaseExpiresAt <= new Date()) return;
+  if (!leaseLive(task)) return;
   throw new ConflictError(
     `task ${task.id} is running on remote worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt.toISOString()}), which has its current code: ` +
       'cancel it first (cancelTask) — its worker pushes its work as a backup checkpoint before it stops — then rewind',

@@ -1,5 +1,7 @@
-// Tasks: the rules for what a task is given (names, prompts). Who may change a task is in
-// src/change/access.ts, its workspace in workspace.ts, and changes that move git in src/change/with-git.ts.
+// Tasks: the rules for what a task is given — a name and a prompt — whichever way it is made
+// (createTask and createContract, forkTask, importTranscript all ask these). Who may change a task
+// is in src/change/access.ts (with when a lease lapses, docs/design.md §9), its workspace in
+// workspace.ts, and changes that move git in src/change/with-git.ts.
 import { BadInputError } from '../../errors.js';
 
 export const MAX_NAME_LENGTH = 200;

@@ -14,7 +14,7 @@ import { findOwnContract } from '../contracts/index.js';
 import { pathMessages } from '../conversation/index.js';
 import { assertContractOpen, findOwnTask, holdTask } from '../../change/access.js';
 import { changeWithGit } from '../../change/with-git.js';
-import { MAX_NAME_LENGTH, MAX_PROMPT_LENGTH, provisionTask, repositoryHead } from '../tasks/index.js';
+import { assertName, MAX_PROMPT_LENGTH, provisionTask, repositoryHead } from '../tasks/index.js';
 import { readClaudeCode } from './claude-code.js';
 import { claudeCodeSession, type ExportPoint } from './claude-code-export.js';
 import { readCodex } from './codex.js';
@@ -268,12 +268,7 @@ const READERS: Record<TranscriptSource, (content: string) => TranscriptDraft> = 
 };
 
 function taskName(input: string | null | undefined, draft: TranscriptDraft, prompt: string | null): string {
-  if (input != null) {
-    const name = input.trim();
-    if (!name) throw new BadInputError('name must not be empty', 'name');
-    if (name.length > MAX_NAME_LENGTH) throw new BadInputError(`name is longer than ${MAX_NAME_LENGTH} characters`, 'name');
-    return name;
-  }
+  if (input != null) return assertName(input);
   const first = (draft.name ?? prompt ?? '').replace(/\s+/g, ' ').trim();
   if (!first) return 'Imported session';
   return first.length > 80 ? `${cutText(first, 79)}…` : first;

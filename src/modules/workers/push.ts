@@ -11,8 +11,7 @@ export async function pushRights(ctx: ServiceContext, input: { contractId: strin
   const held = await ctx.prisma.$queryRaw<{ id: string; branch: string | null; code_in_refs: boolean }[]>`
     SELECT id, branch, code_in_refs FROM tasks
      WHERE owner_id = ${ctx.viewer.id}::uuid AND contract_id = ${input.contractId}::uuid
-       AND status = 'running' AND worker_id = ${workerId} AND lease_expires_at >= clock_timestamp()
-       AND cancel_requested_at IS NULL AND archived_at IS NULL
+       AND makima_lease_held(tasks, ${workerId}) AND cancel_requested_at IS NULL AND archived_at IS NULL
      ORDER BY id`;
   return {
     workerId,

@@ -4,7 +4,7 @@ import type { Database } from '../../db/database.js';
 
 /**
  * Renews the lease of `workerId` on the owner's task if — and only if — that worker holds it now:
- * RUNNING, leased by it, lease not lapsed by the database's clock, no cancel asked (cancelTask: the
+ * RUNNING, leased by it, lease not lapsed by the database's clock (makima_lease_held), no cancel asked (cancelTask: the
  * general path tells the worker). One statement, no history event.
  * Returns the new expiry, or null when there was nothing to renew (the caller finds out why).
  */
@@ -14,8 +14,7 @@ export async function renewHeldLease(
 ): Promise<Date | null> {
   const rows = await db.query<{ lease_expires_at: Date | string }>(
     `UPDATE tasks SET lease_expires_at = clock_timestamp() + make_interval(secs => $4::int)
-      WHERE id = $1::uuid AND owner_id = $2::uuid AND status = 'running' AND worker_id = $3
-        AND lease_expires_at >= clock_timestamp() AND cancel_requested_at IS NULL
+      WHERE id = $1::uuid AND owner_id = $2::uuid AND makima_lease_held(tasks, $3) AND cancel_requested_at IS NULL
      RETURNING lease_expires_at`,
     [lease.taskId, lease.ownerId, lease.workerId, lease.leaseSeconds],
   );
