@@ -77,9 +77,24 @@ const HEADS_SQL = `(SELECT coalesce(jsonb_object_agg(owner_id, last), '{}'::json
 /** Each owner's largest new seq, as a committed change's statement returned it. */
 export type Heads = Record<string, string>;
 
-/** Tells the live hubs, once a change has committed, whose history grew (db/notifier.ts). */
-export function notifyHistory(notifier: Notifier, heads: Heads): void {
+/**
+ * The history event that records a batch of task events (the catalogue's TASK/output): a change
+ * that records it has grown that task's event stream.
+ */
+const STREAM_GREW = { eventType: 'TASK', eventSubtype: 'output' } as const;
+
+/** Whether `event` records a batch of task events (STREAM_GREW). */
+function growsStream(event: { eventType: string; eventSubtype: string }): boolean {
+  return event.eventType === STREAM_GREW.eventType && event.eventSubtype === STREAM_GREW.eventSubtype;
+}
+
+/**
+ * Tells the live hubs, once a change has committed (db/notifier.ts): whose history grew, and which
+ * tasks' event streams did.
+ */
+export function notifyCommitted(notifier: Notifier, heads: Heads, grownTasks: Iterable<string>): void {
   for (const [ownerId, seq] of Object.entries(heads)) notifier.notify(HISTORY_CHANNEL, ownerId, BigInt(seq));
+  for (const taskId of grownTasks) notifier.notify(TASK_EVENTS_CHANNEL, taskId);
 }
 
 /**
@@ -120,7 +135,8 @@ export async function changeInOneStatement<R>(
     [...write.params, JSON.stringify({ ord: 0, event_type: event.eventType.toLowerCase(), event_subtype: event.eventSubtype, actor: event.actor })],
   );
   written.historyEvents += Number(row.history_events);
-  notifyHistory(db.notifier, row.heads);
+  const history = row.r.history as { task_id?: string | null } | undefined;
+  notifyCommitted(db.notifier, row.heads, growsStream(event) && history?.task_id ? [history.task_id] : []);
   return row;
 }
 
@@ -170,6 +186,7 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
   let refusal: Error | undefined;
   let committedEvents = 0;
   let heads: Heads = {};
+  let grownTasks: string[] = [];
   try {
     const result = await transaction(prisma, async (tx) => {
       const drafts: HistoryEventDraft[] = [];
@@ -191,10 +208,11 @@ export async function change<T>(prisma: PrismaClient, fn: (tx: Tx, record: Recor
         drafts.map((d) => ({ ...d, actor: d.actor ?? actor })),
       );
       committedEvents = drafts.length;
+      grownTasks = drafts.filter((d) => d.taskId && growsStream(d)).map((d) => d.taskId!);
       return value as T;
     });
     written.historyEvents += committedEvents;
-    notifyHistory(notifierOf(prisma), heads);
+    notifyCommitted(notifierOf(prisma), heads, grownTasks);
     if (refusal) throw refusal;
     return result;
   } catch (err) {

@@ -1,7 +1,9 @@
 // A batch of task events as one statement (docs/design.md §3, §9): makima_record_task_events
-// (prisma/migrations/20261205080000_hot_writes) holds the task, appends the batch after its last seq
-// and notifies the task's listeners; every caller runs it, with its parameters bound.
-import { TASK_EVENTS_CHANNEL, type OneStatementWrite } from '../../db/change.js';
+// (prisma/migrations/20261206020000_task_events_notify_after_commit) holds the task, appends the
+// batch after its last seq and returns its TASK/output history event; the change that records that
+// event announces the task's stream once committed (db/change.ts). Every caller runs it, with its
+// parameters bound.
+import type { OneStatementWrite } from '../../db/change.js';
 import type { TaskEventType } from '../../generated/prisma/client.js';
 
 /** What makima_record_task_events returns (its comment in the migration says when each is set). */
@@ -13,11 +15,11 @@ export interface Recorded {
   history: { event_data: { count: number; types: TaskEventType[]; firstSeq: number; lastSeq: number } };
 }
 
-/** The call of makima_record_task_events, as a query (`$1`…`$5`: recordParams). */
-export const RECORD_CALL = 'SELECT makima_record_task_events($1::uuid, $2::uuid, $3::text, $4::jsonb, $5::text) AS r';
+/** The call of makima_record_task_events, as a query (`$1`…`$4`: recordParams). */
+export const RECORD_CALL = 'SELECT makima_record_task_events($1::uuid, $2::uuid, $3::text, $4::jsonb) AS r';
 
 export function recordParams(input: { taskId: string; ownerId: string; workerId: string | null; events: { type: string; data: unknown }[] }): unknown[] {
-  return [input.taskId, input.ownerId, input.workerId, JSON.stringify(input.events.map((e) => ({ type: e.type, data: e.data }))), TASK_EVENTS_CHANNEL];
+  return [input.taskId, input.ownerId, input.workerId, JSON.stringify(input.events.map((e) => ({ type: e.type, data: e.data })))];
 }
 
 /** The one statement of the hot path (db/change.ts changeInOneStatement). */

@@ -4,7 +4,7 @@
 // message, resumable by a worker. One import is one change: it lands whole or not at all.
 import crypto from 'node:crypto';
 import type { ServiceContext } from '../../context.js';
-import { TASK_EVENTS_CHANNEL, type RecordEvent, type Tx } from '../../db/change.js';
+import type { RecordEvent, Tx } from '../../db/change.js';
 import { change } from '../../db/change.js';
 import { cutText, storableJsonSize, textProblem, unstorableTime } from '../../db/json.js';
 import { BadInputError, ConflictError, MakimaError } from '../../errors.js';
@@ -192,7 +192,7 @@ async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): 
 /** The import's messages, linked and written by the SQL the append uses too (docs/design.md §3, §12). */
 const IMPORT_MESSAGES_CALL = 'SELECT makima_import_messages($1::uuid, $2::jsonb) AS depths';
 /** A batch of task events, by the SQL every batch goes through (docs/design.md §9); the task is held already. */
-const RECORD_EVENTS_CALL = 'SELECT makima_record_task_events($1::uuid, $2::uuid, NULL, $3::jsonb, $4::text) AS r';
+const RECORD_EVENTS_CALL = 'SELECT makima_record_task_events($1::uuid, $2::uuid, NULL, $3::jsonb) AS r';
 
 /**
  * Writes the draft's messages not imported yet (by record key) into `task`'s tree, their task
@@ -256,7 +256,6 @@ async function writeEvents(tx: Tx, record: RecordEvent, task: Task, draft: Trans
     task.id,
     task.ownerId,
     json,
-    TASK_EVENTS_CHANNEL,
   );
   record(historyEvent(aboutTask(task), 'TASK', 'output', r.history.event_data));
 }
