@@ -6,9 +6,11 @@
 // events/s written, and 100 users with ten subscribers each (one event, ten dashboards) and 100
 // events/s written; then 10,000 subscribers: 10,000 users with one each and 1,000 events/s (every
 // event matters to one subscriber in ten thousand), and 1,000 users with ten each and 100 events/s.
+// BENCH_NO_FLOOR=1 runs makima alone (for profiling, with BENCH_PROFILE and BENCH_SHAPES below).
 // BENCH_SECONDS (default 8) of writing per run; BENCH_MAX_SUBSCRIBERS (default 10,000) leaves out
 // the shapes with more subscribers, for a quick run.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { change } from '../../src/db/change.js';
@@ -17,6 +19,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { createUser } from '../../src/modules/auth/service.js';
 import { mapWithConcurrency } from '../lib/concurrency.js';
 import { cpuSeconds, NODE_HOST, spawnServer, type ChildServer } from '../lib/children.js';
+import { profileBuckets } from '../lib/profile.js';
 import { createBenchDatabase } from '../lib/postgres.js';
 import { describeMachine, machine, ms, percentile, printTable, writeResults } from '../lib/report.js';
 import { runBench } from '../lib/run.js';
@@ -25,12 +28,19 @@ import { subscribeAll, type SubscriberSet } from './subscribers.js';
 import { runWriter, type WriterEvent } from './writer.js';
 
 const MAX_SUBSCRIBERS = Number(process.env.BENCH_MAX_SUBSCRIBERS ?? 10_000);
+/** BENCH_SHAPES: the shapes to run, by the start of their names, separated by `;` (all by default). */
+const ONLY = process.env.BENCH_SHAPES?.split(';').map((s) => s.trim());
+/** BENCH_PROFILE=<dir>: a CPU profile of the makima server (from ready to stop) is written there. */
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 const SCENARIOS: Scenario[] = [
   { name: '1,000 users × 1 subscriber', users: 1000, subscribers: 1000, rate: 1000 },
   { name: '100 users × 10 subscribers', users: 100, subscribers: 1000, rate: 100 },
   { name: '10,000 users × 1 subscriber', users: 10_000, subscribers: 10_000, rate: 1000 },
   { name: '1,000 users × 10 subscribers', users: 1000, subscribers: 10_000, rate: 100 },
-].filter((s) => s.subscribers <= MAX_SUBSCRIBERS);
+  { name: '1 user × 10,000 subscribers', users: 1, subscribers: 10_000, rate: 1 },
+]
+  .filter((s) => s.subscribers <= MAX_SUBSCRIBERS)
+  .filter((s) => !ONLY || ONLY.some((only) => s.name.startsWith(only)));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const TARGET_P99_MS = 100;
 const DRAIN_MS = 5_000;
@@ -193,9 +203,15 @@ runBench('fanout', async () => {
   );
   console.log(`  ${users} users and their tokens created in ${((nowMs() - setupStart) / 1000).toFixed(1)} s, ${SETUP_CONCURRENCY} at a time`);
 
+  if (PROFILE_DIR) fs.mkdirSync(PROFILE_DIR, { recursive: true });
   const [bare, makima] = await Promise.all([
     spawnServer({ label: 'bare graphql-ws', node: NODE_HOST, args: [...TSX_LOADER, path.join('bench', 'fanout', 'bare-server.ts')] }),
-    spawnServer({ label: 'makima', node: NODE_HOST, args: [...TSX_LOADER, path.join('bench', 'servers', 'makima.ts')], env: { DATABASE_URL: bench.url } }),
+    spawnServer({
+      label: 'makima',
+      node: NODE_HOST,
+      args: [...TSX_LOADER, path.join('bench', 'servers', 'makima.ts')],
+      env: { DATABASE_URL: bench.url, ...(PROFILE_DIR ? { BENCH_PROFILE_FILE: path.join(PROFILE_DIR, 'fanout-makima.cpuprofile') } : {}) },
+    }),
   ]);
   let seq = 0;
   const bareSide: Side = {
@@ -246,7 +262,7 @@ runBench('fanout', async () => {
     }
   };
   for (const scenario of SCENARIOS) {
-    outcomes.push(await attempt(bareSide, scenario));
+    if (!process.env.BENCH_NO_FLOOR) outcomes.push(await attempt(bareSide, scenario));
     if (makimaIsLive) outcomes.push(await attempt(makimaSide, scenario));
     else {
       const note = 'not measured: this build of makima has no Subscription.timeline yet';
@@ -254,6 +270,11 @@ runBench('fanout', async () => {
     }
   }
   await Promise.all([bare.stop(), makima.stop()]);
+  if (PROFILE_DIR) {
+    const file = path.join(PROFILE_DIR, 'fanout-makima.cpuprofile');
+    console.log(`makima's CPU profile (${file}), self time by where the code comes from:`);
+    for (const b of profileBuckets(file)) console.log(`  ${b.percent.toFixed(1).padStart(5)} %  ${b.bucket}`);
+  }
   await db.close();
   await bench.drop();
 

@@ -10,6 +10,7 @@ import { connectionArgumentsPlugin, emptyCursorPlugin } from '../schema/connecti
 import { getSchema } from '../schema/index.js';
 import { jitPlugin } from '../schema/jit.js';
 import { limitPlugins } from '../schema/limits.js';
+import { sharedSubscriptionEvents } from '../schema/subscriptions.js';
 import { requestLogging, type Metrics } from '../observability.js';
 import type { WsExtra } from '../ws.js';
 import { corsOptions } from './cors.js';
@@ -56,7 +57,7 @@ export function createApp(app: AppContext, production: Plugin[]): Yoga {
     // GraphQL over HTTP's persisted documents (http/persisted.ts).
     extraParamNames: ['documentId'],
     cors: corsOptions(app.config.corsOrigins),
-    plugins: [bodyLimitPlugin(app.config.maxBodyBytes), ...production, emptyCursorPlugin(), ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin()],
+    plugins: [bodyLimitPlugin(app.config.maxBodyBytes), ...production, emptyCursorPlugin(), ...limitPlugins(), connectionArgumentsPlugin(), badUserInputCodes(), actorPlugin(), jitPlugin(), sharedSubscriptionEvents()],
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     context: async ({ request, connectionParams, closeSocket }) => {
       const header = request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization;
