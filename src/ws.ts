@@ -59,6 +59,35 @@ export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
 const CODE_NAMES = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name]));
 
+/**
+ * A message payload serialized beforehand, once for every socket it goes to (docs/design.md §6,
+ * "Shared delivery"). graphql-ws serializes each message itself; this payload serializes as a
+ * marker, and the socket's `send` puts the JSON in its place (graphql-ws calls `send` right after
+ * serializing, with no other code in between).
+ */
+export class SerializedPayload {
+  constructor(readonly json: string) {}
+
+  toJSON(): string {
+    pendingPayload = this.json;
+    return PAYLOAD_MARKER;
+  }
+}
+
+const PAYLOAD_MARKER = '\u0000makima: serialized payload';
+/** The marker as it ends a graphql-ws message: `…,"payload":"<marker>"}`. */
+const MARKED_END = `${JSON.stringify(PAYLOAD_MARKER)}}`;
+let pendingPayload: string | undefined;
+
+/** The message with the pending serialized payload in place of its marker. */
+function withPayload(data: string): string {
+  const json = pendingPayload;
+  if (json === undefined) return data;
+  pendingPayload = undefined;
+  if (!data.endsWith(MARKED_END)) throw new Error('a serialized payload must be the last field of its message');
+  return `${data.slice(0, data.length - MARKED_END.length)}${json}}`;
+}
+
 /** What graphql-ws's hooks see as `ctx.extra`. */
 export interface WsExtra {
   socket: WebSocket;
@@ -140,11 +169,13 @@ export function serveGraphqlWs(
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
+        send: (serialized) => {
+          const data = withPayload(serialized);
+          return new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
             socket.send(data, (err) => (err ? reject(err) : resolve()));
-          }),
+          });
+        },
         close: (code, reason) => close((code ?? CloseCode.InternalServerError) as CloseCodeValue, reason ?? ''),
         onMessage: (handle) =>
           socket.on('message', async (data) => {

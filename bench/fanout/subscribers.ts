@@ -12,6 +12,8 @@ export interface SubscriberSet {
   lastReceipt: number;
   /** Subscribers that have received at least one probe event (they are live). */
   live(): number;
+  /** Whether subscriber `i` has received a probe event. */
+  isLive(i: number): boolean;
   /** Warm-up events received, by all subscribers. */
   warmups(): number;
   errors: string[];
@@ -41,6 +43,7 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
     received,
     lastReceipt: 0,
     live: () => probed.size,
+    isLive: (i) => probed.has(i),
     warmups: () => warmups,
     errors,
     async close() {

@@ -1,7 +1,7 @@
 // graphql-ws on the API's port and path (docs/design.md §6): each operation runs through yoga's
 // enveloped parse, validate, execute and subscribe, so every plugin applies as over HTTP; the
 // socket handling and close codes are src/ws.ts.
-import { getOperationAST, getVariableValues, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
+import { getOperationAST, getVariableValues, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type GraphQLError } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
 import type { AppContext, Context } from '../context.js';
@@ -9,7 +9,8 @@ import { BadInputError } from '../errors.js';
 import { bearerToken } from '../modules/auth/index.js';
 import { describeOperation } from '../observability.js';
 import { isRequestRefusal } from '../schema/limits.js';
-import { CloseCode, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from '../ws.js';
+import { isSharedResult } from '../schema/subscriptions.js';
+import { CloseCode, SerializedPayload, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from '../ws.js';
 import { errorMasker } from './errors.js';
 import { resolvePersisted, type PersistedOperations } from './persisted.js';
 import type { Yoga } from './yoga.js';
@@ -47,6 +48,8 @@ export function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServe
         ctx.extra.socket.once('close', untrack);
         return true;
       },
+      // A live event's result shared by several subscribers is serialized once for all of them.
+      onNext: (_ctx, _id, _payload, _args, result) => (isSharedResult(result) && !result.errors ? (serializedOnce(result) as unknown as FormattedExecutionResult) : undefined),
       onSubscribe: async (ctx, _id, payload) => {
         const start = performance.now();
         let prepared: Awaited<ReturnType<typeof prepareOperation>>;
@@ -64,6 +67,15 @@ export function attachGraphqlWs(app: AppContext, yoga: Yoga, wss: WebSocketServe
     },
     { logger: app.logger, keepAliveMs },
   );
+}
+
+const serialized = new WeakMap<ExecutionResult, SerializedPayload>();
+
+/** The `next` payload graphql-ws would build from an error-free result, serialized once. */
+function serializedOnce(result: ExecutionResult): SerializedPayload {
+  let payload = serialized.get(result);
+  if (!payload) serialized.set(result, (payload = new SerializedPayload(JSON.stringify(result))));
+  return payload;
 }
 
 /** The graphql-ws counterpart of the HTTP request log (observability.ts): one line per operation started or refused. */
