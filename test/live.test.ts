@@ -9,6 +9,7 @@ import { change, historyLockSql } from '../src/db/change.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { SUBSCRIBER_TOO_SLOW_REASON } from '../src/errors.js';
 import { CloseCode } from '../src/ws.js';
+import { subscriptionEventStats } from '../src/schema/subscriptions.js';
 import { taskEventCursor } from '../src/modules/events/schema.js';
 import { CLOSE_FORBIDDEN } from '../src/server.js';
 import { graphql } from '../src/generated/gql/index.js';
@@ -136,6 +137,28 @@ describe('Subscription.timeline', () => {
     await Promise.all(subscribers.map((s) => s.stream.count(s.existing + 1)));
     expect(t.server.app.live.reads.history - before).toBe(1);
     await client.dispose();
+  });
+
+  it('executes and serializes a live event once for the subscribers that run the same operation, and once more for another selection', async () => {
+    const user = await t.createUser();
+    const { taskId } = await newContract(user);
+    // Three sockets with the same document and variables, one with another selection: the two
+    // documents must each get their own fields, and each be executed once per live event.
+    const clients = [0, 1, 2, 3].map(() => wsClient(t.wsUrl, user.token));
+    const same = clients.slice(0, 3).map((c) => collect(c, LiveTimelineWithData, { after: FROM_THE_START }, 'timeline'));
+    const other = collect(clients[3], LiveTimeline, { after: FROM_THE_START }, 'timeline');
+    await Promise.all([...same, other].map((s) => s.count(2)));
+    const before = { ...subscriptionEventStats };
+    await append(user, taskId, 'shared');
+    await Promise.all([...same, other].map((s) => s.count(3)));
+    expect(subscriptionEventStats.executed - before.executed).toBe(2);
+    expect(subscriptionEventStats.shared - before.shared).toBe(2);
+    const live = same.map((s) => s.items[2] as Event & { data: unknown });
+    expect(live[0].data).toBeTruthy();
+    for (const item of live) expect(item).toEqual(live[0]);
+    expect(other.items[2]).not.toHaveProperty('data');
+    expect(other.items[2].seq).toBe(live[0].seq);
+    await Promise.all(clients.map((c) => c.dispose()));
   });
 
   it('resumes from the last cursor after a disconnect: the union equals the database, with no duplicate', async () => {

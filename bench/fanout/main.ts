@@ -37,6 +37,7 @@ const SCENARIOS: Scenario[] = [
   { name: '100 users × 10 subscribers', users: 100, subscribers: 1000, rate: 100 },
   { name: '10,000 users × 1 subscriber', users: 10_000, subscribers: 10_000, rate: 1000 },
   { name: '1,000 users × 10 subscribers', users: 1000, subscribers: 10_000, rate: 100 },
+  { name: '1,000 users × 10 subscribers, 1,000 events/s', users: 1000, subscribers: 10_000, rate: 1000 },
   { name: '1 user × 10,000 subscribers', users: 1, subscribers: 10_000, rate: 1 },
 ]
   .filter((s) => s.subscribers <= MAX_SUBSCRIBERS)

@@ -60,6 +60,8 @@ const sharedResults = new WeakMap<object, Map<string, PromiseOrValue<ExecutionRe
 /** Results handed to more than one subscriber may be serialized once (http/graphql-ws.ts). */
 const shareable = new WeakSet<object>();
 const documentIds = new WeakMap<DocumentNode, number>();
+/** Subscription events executed, and those answered with another subscriber's result (tests read it). */
+export const subscriptionEventStats = { executed: 0, shared: 0 };
 let nextDocumentId = 0;
 
 /** Whether `result` is one execution of a live event, the same for every subscriber of its key. */
@@ -76,11 +78,16 @@ function executionKey(args: ExecutionArgs): string {
 }
 
 function executeShared(args: ExecutionArgs, key: string, event: unknown): PromiseOrValue<ExecutionResult> {
-  if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+  if (typeof event !== 'object' || event === null) {
+    subscriptionEventStats.executed++;
+    return execute({ ...args, rootValue: event });
+  }
   let byKey = sharedResults.get(event);
   if (!byKey) sharedResults.set(event, (byKey = new Map()));
   let result = byKey.get(key);
-  if (result === undefined) {
+  if (result !== undefined) subscriptionEventStats.shared++;
+  else {
+    subscriptionEventStats.executed++;
     result = execute({ ...args, rootValue: event });
     const remember = (r: ExecutionResult) => (shareable.add(r), r);
     result = isPromise(result) ? result.then(remember) : remember(result);
