@@ -5,7 +5,9 @@
 // Two shapes of the same 1,000 deliveries/s: 1,000 users with one subscriber each and 1,000
 // events/s written, and 100 users with ten subscribers each (one event, ten dashboards) and 100
 // events/s written; then 10,000 subscribers: 10,000 users with one each and 1,000 events/s (every
-// event matters to one subscriber in ten thousand), and 1,000 users with ten each and 100 events/s.
+// event matters to one subscriber in ten thousand), and 1,000 users with ten each and 100 events/s;
+// the same 1,000 users × 10 at 1,000 events/s (10,000 deliveries/s); and one user with all 10,000
+// subscribers and 1 event/s (each event a burst of 10,000 deliveries, 10,000 deliveries/s).
 // BENCH_NO_FLOOR=1 runs makima alone (for profiling, with BENCH_PROFILE and BENCH_SHAPES below).
 // BENCH_SECONDS (default 8) of writing per run; BENCH_MAX_SUBSCRIBERS (default 10,000) leaves out
 // the shapes with more subscribers, for a quick run.
