@@ -1,4 +1,4 @@
-// GraphiQL's files for makima's server (src/graphiql.ts; docs/design.md §2, "What an install
+// GraphiQL's files for makima's server (src/http/graphiql.ts; docs/design.md §2, "What an install
 // weighs"): Ruru's prebuilt GraphiQL distribution taken out of the `ruru` package at build time
 // into web/dist/graphiql/, so that a production install needs neither ruru nor the GraphiQL, Monaco
 // and React packages it depends on (about 250 MB, and packages that want Node ≥ 22).
@@ -18,13 +18,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const GRAPHIQL_OUT = path.join(ROOT, 'web', 'dist', 'graphiql');
 const MANIFEST = path.join(GRAPHIQL_OUT, 'manifest.json');
 
-/** The placeholders the page holds; src/graphiql.ts replaces exactly these. */
+/** The placeholders the page holds; src/http/graphiql.ts replaces exactly these. */
 export const PLACEHOLDERS = {
   endpoint: '__MAKIMA_GRAPHQL_PATH__',
   defaultQuery: '__MAKIMA_DEFAULT_QUERY__',
   configScript: '<!--MAKIMA_CONFIG_SCRIPT-->',
 };
-/** Where the server serves the files (src/graphiql.ts GRAPHIQL_STATIC_PATH). */
+/** Where the server serves the files (src/http/graphiql.ts GRAPHIQL_STATIC_PATH). */
 const STATIC_PATH = '/graphiql-static/';
 
 /** ruru's own package.json, found from its exported entry (the package exports no package.json). */

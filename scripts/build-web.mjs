@@ -1,5 +1,5 @@
 // Builds the timeline view (web/src, Preact + TSX) into web/dist: one JavaScript bundle, one
-// stylesheet and index.html, all served by the makima server itself at `/` (src/web.ts) — nothing
+// stylesheet and index.html, all served by the makima server itself at `/` (src/http/web.ts) — nothing
 // from a CDN, so the page works offline. GraphiQL's files go to web/dist/graphiql/ beside it
 // (scripts/build-graphiql.mjs).
 //

@@ -102,11 +102,11 @@ describe('comments', () => {
   });
 
   it('are found and checked by the scan: a citation and a missing file are caught, a real file is not', () => {
-    const source = "// see issue #13 §3\nconst a = 1; // (#14)\n// checkpointed (#1)\n/* the model:\n * src/modules/tasks/crash-points.ts and timeline/live.ts\n * and src/ws.ts, modules/history/schema.ts, docs/design.md */\nconst url = 'http://x//y';\n";
+    const source = "// see issue #13 §3\nconst a = 1; // (#14)\n// checkpointed (#1)\n/* the model:\n * src/modules/tasks/crash-points.ts and timeline/live.ts\n * and src/http/ws.ts, modules/history/schema.ts, docs/design.md */\nconst url = 'http://x//y';\n";
     const comments = commentsOf(source);
     expect(comments.filter((c) => citesAnIssue(c.text)).map((c) => c.line)).toEqual([1, 2]);
     const names = comments.flatMap((c) => [...c.text.matchAll(FILE_NAME)].map((m) => m[1]));
-    expect(names).toEqual(['src/modules/tasks/crash-points.ts', 'timeline/live.ts', 'src/ws.ts', 'modules/history/schema.ts', 'docs/design.md']);
+    expect(names).toEqual(['src/modules/tasks/crash-points.ts', 'timeline/live.ts', 'src/http/ws.ts', 'modules/history/schema.ts', 'docs/design.md']);
     expect(names.map((n) => resolves(n, 'src/config.ts'))).toEqual([false, false, true, true, true]);
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { change, historyLockSql } from '../src/db/change.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { SUBSCRIBER_TOO_SLOW_REASON } from '../src/errors.js';
-import { CloseCode } from '../src/ws.js';
+import { CloseCode } from '../src/http/ws.js';
 import { subscriptionEventStats } from '../src/schema/subscriptions.js';
 import { taskEventCursor } from '../src/modules/events/schema.js';
 import { CLOSE_FORBIDDEN } from '../src/server.js';

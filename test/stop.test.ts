@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { createUser } from '../src/modules/auth/service.js';
 import { STOP_GRACE_MS } from '../src/server.js';
-import { CloseCode } from '../src/ws.js';
+import { CloseCode } from '../src/http/ws.js';
 import { spawnMakima, type Spawned } from './cli/run.js';
 import { createTestDatabase, makeGitRepo, startTestServer, tempDir, TEST_DATABASE_URL, type TestDatabase } from './harness.js';
 import { collect, RawGraphqlWs, wsClient } from './ws-client.js';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import { AUTH_CACHE_MS } from '../src/modules/auth/authenticator.js';
-import { CloseCode } from '../src/ws.js';
+import { CloseCode } from '../src/http/ws.js';
 import { claim, createContract, createTask, FROM_THE_START, LiveTimeline, taskOnRepo } from './fixtures.js';
 import { codes, createTestDatabase, eventually, postGraphql, startTestServer, type TestDatabase, type TestServer, type TestUser } from './harness.js';
 import { collect, wsClient } from './ws-client.js';

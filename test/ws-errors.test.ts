@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { historyCursor } from '../src/modules/history/schema.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { CloseCode } from '../src/ws.js';
+import { CloseCode } from '../src/http/ws.js';
 import { codes, createTestDatabase, makeGitRepo, postGraphql, startTestServer, tempDir, type TestDatabase, type TestServer, type TestUser } from './harness.js';
 import { collect, RawGraphqlWs, wsClient } from './ws-client.js';
 

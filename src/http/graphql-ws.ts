@@ -1,16 +1,16 @@
 // graphql-ws on the API's port and path (docs/design.md §6): each operation runs through yoga's
 // enveloped parse, validate, execute and subscribe, so every plugin applies as over HTTP; the
-// socket handling and close codes are src/ws.ts.
+// socket handling and close codes are src/http/ws.ts.
 import { getOperationAST, getVariableValues, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type GraphQLError } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
 import type { AppContext, Context } from '../context.js';
 import { BadInputError } from '../errors.js';
 import { bearerToken } from '../modules/auth/index.js';
-import { describeOperation } from '../observability.js';
+import { describeOperation } from './observability.js';
 import { isRequestRefusal } from '../schema/limits.js';
 import { isSharedResult } from '../schema/subscriptions.js';
-import { CloseCode, SerializedPayload, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from '../ws.js';
+import { CloseCode, SerializedPayload, serveGraphqlWs, type GraphqlWsTransport, type WsExtra } from './ws.js';
 import { errorMasker } from './errors.js';
 import { resolvePersisted, type PersistedOperations } from './persisted.js';
 import type { Yoga } from './yoga.js';

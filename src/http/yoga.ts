@@ -1,9 +1,9 @@
 // The GraphQL server proper (docs/design.md §5, §14): graphql-yoga with makima's schema, its
 // plugins (limits, errors, actors, JIT) and, in production, status codes, logs, metrics, persisted
-// operations and rate limits; GraphiQL is served from this server (src/graphiql.ts).
+// operations and rate limits; GraphiQL is served from this server (src/http/graphiql.ts).
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AppContext, Context } from '../context.js';
-import { graphiqlPage } from '../graphiql.js';
+import { graphiqlPage } from './graphiql.js';
 import { bearerToken } from '../modules/auth/index.js';
 import { actorPlugin } from '../schema/actor.js';
 import { connectionArgumentsPlugin, emptyCursorPlugin } from '../schema/connection-args.js';
@@ -11,8 +11,8 @@ import { getSchema } from '../schema/index.js';
 import { jitPlugin } from '../schema/jit.js';
 import { limitPlugins } from '../schema/limits.js';
 import { sharedSubscriptionEvents } from '../schema/subscriptions.js';
-import { requestLogging, type Metrics } from '../observability.js';
-import type { WsExtra } from '../ws.js';
+import { requestLogging, type Metrics } from './observability.js';
+import type { WsExtra } from './ws.js';
 import { corsOptions } from './cors.js';
 import { bodyLimitPlugin } from './body-limit.js';
 import { badUserInputCodes, errorMasker } from './errors.js';

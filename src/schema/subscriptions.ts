@@ -16,7 +16,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { BadInputError, SUBSCRIBER_TOO_SLOW_REASON, SubscriberTooSlowError } from '../errors.js';
 import type { Live } from '../live/follow.js';
-import { CloseCode } from '../ws.js';
+import { CloseCode } from '../http/ws.js';
 
 /** The seq inside a connection cursor (`HistoryEvent.cursor`, `TaskEvent.cursor`). */
 export function parseSeqCursor(after: string | null | undefined, taskId?: string): bigint | undefined {

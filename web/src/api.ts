@@ -5,7 +5,7 @@ import type { TypedDocumentString } from './generated/graphql';
 import { session } from './session';
 
 export const GRAPHQL_PATH = '/graphql';
-/** graphql-ws close code for a connection_init whose token the server refused (src/ws.ts, Forbidden). */
+/** graphql-ws close code for a connection_init whose token the server refused (src/http/ws.ts, Forbidden). */
 export const CLOSE_FORBIDDEN = 4403;
 
 /** An error as the API gives it: its message, and its `extensions.code` (CONFLICT, NOT_FOUND, …). */

@@ -97,7 +97,7 @@ RURU_CONFIG.fetcher = (function (graphqlPath) {
 const DEFAULT_QUERY = '# Add your token under Headers: {"Authorization": "Bearer <token>"}\n{ viewer { id name } }\n';
 
 /** web/dist/graphiql, next to src/ and dist/ (this module runs from either). */
-const GRAPHIQL_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist', 'graphiql');
+const GRAPHIQL_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'dist', 'graphiql');
 
 /** What scripts/build-graphiql.mjs wrote: Ruru's files (name → etag), and the page's placeholders. */
 interface Built {

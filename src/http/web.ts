@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 
 /** web/dist, next to src/ and dist/ (this module runs from either). */
-const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
+const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'dist');
 
 /** The page's files by URL path; nothing else is served from web/dist. */
 const FILES: Record<string, { file: string; type: string }> = {

@@ -6,10 +6,10 @@ import { getCounterFromConfig, getHistogramFromConfig, usePrometheus } from '@gr
 import { getOperationAST, Kind, parse, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AppContext, Context } from './context.js';
-import { readMigrations } from './db/migrate.js';
-import { written } from './db/change.js';
-import { bearerToken } from './modules/auth/index.js';
+import type { AppContext, Context } from '../context.js';
+import { readMigrations } from '../db/migrate.js';
+import { written } from '../db/change.js';
+import { bearerToken } from '../modules/auth/index.js';
 
 export const METRICS_PATH = '/metrics';
 export const READY_PATH = '/ready';
