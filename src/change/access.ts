@@ -1,8 +1,8 @@
 // Who may change a task right now — the floor every write to a task stands on (docs/design.md §8).
 // A change locks the task's row for its whole transaction (changes to one task are serialized);
 // the owner may change it, and a worker only while it holds the task's live lease. When a lease has
-// lapsed is stated once, in SQL (makima_lease_lapsed, docs/design.md §9), which every query asks;
-// leaseLive is the same rule for a row already read. What follows a lapse (the task becomes
+// lapsed is stated once, in SQL (makima_lease_lapsed, docs/design.md §9), which every query asks,
+// leaseLive included. What follows a lapse (the task becomes
 // INTERRUPTED, with a TASK/interrupted event) is interruptLapsed, used by the lease sweep and by
 // every call that finds one. Times come from the database's clock, so that several server instances agree.
 import type { Viewer } from '../context.js';
@@ -199,20 +199,23 @@ export async function holdTask(tx: Tx, record: RecordEvent, viewer: Viewer, hold
 }
 
 /**
- * Whether a task row read at `now` is RUNNING under a lease that has not lapsed: makima_lease_lapsed
- * (prisma/migrations/20261206010000_import_writes), the rule every query asks, for a row in hand.
+ * Whether the task runs under a live lease now: RUNNING, and its lease not lapsed by the database's
+ * clock (makima_lease_lapsed, the rule every query asks). Asked of the database, not of a row in
+ * hand, so that every instance reads the same clock; the task's row is locked by the caller.
  */
-export function leaseLive<T extends Pick<Task, 'status' | 'leaseExpiresAt'>>(task: T, now = new Date()): task is T & { leaseExpiresAt: Date } {
-  return task.status === 'RUNNING' && task.leaseExpiresAt !== null && !(task.leaseExpiresAt < now);
+export async function leaseLive(tx: Db, taskId: string): Promise<boolean> {
+  const [row] = await tx.$queryRaw<{ live: boolean }[]>`
+    SELECT (t.status = 'running' AND t.lease_expires_at IS NOT NULL AND NOT makima_lease_lapsed(t)) AS live FROM tasks t WHERE t.id = ${taskId}::uuid`;
+  return row?.live === true;
 }
 
 /** A task a worker holds (running, lease not lapsed) cannot be rewound or resumed under it (forking only reads it). */
-export function assertNotHeldByWorker(task: Task, action: string, now = new Date()): void {
-  if (leaseLive(task, now)) {
+export async function assertNotHeldByWorker(tx: Db, task: Task, action: string): Promise<void> {
+  if (await leaseLive(tx, task.id)) {
     throw new ConflictError(
-      `task ${task.id} is being run by worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt.toISOString()}); ` +
+      `task ${task.id} is being run by worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt?.toISOString() ?? '?'}); ` +
         `it cannot be ${action} while it runs. Wait until it finishes or its lease lapses.`,
-      { workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt.toISOString() },
+      { workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null },
     );
   }
 }

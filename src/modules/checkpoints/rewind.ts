@@ -34,8 +34,8 @@ export interface TaskRewind {
  */
 export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: TaskCheckpoint, mode: RewindMode, workingTreeCommit: string | null = null): Promise<TaskRewind> {
   const { tx, record } = change;
-  if (task.codeInRefs) assertNotRunningRemotely(task);
-  assertNotHeldByWorker(task, 'rewound');
+  if (task.codeInRefs) await assertNotRunningRemotely(tx, task);
+  await assertNotHeldByWorker(tx, task, 'rewound');
   const moveCode = mode !== 'CONVERSATION';
   const moveConversation = mode !== 'CODE';
   if (workingTreeCommit !== null) await assertWorkingTreeCommit(tx, change.git.git, task, mode, workingTreeCommit);
@@ -85,12 +85,12 @@ export async function rewindTaskInTx(change: GitChange, task: Task, checkpoint: 
  * under it would leave the worker pushing onto a branch moved away from it. It is refused; the
  * owner cancels it first, and the worker saves its work as a backup checkpoint before it stops.
  */
-function assertNotRunningRemotely(task: Task): void {
-  if (!leaseLive(task)) return;
+async function assertNotRunningRemotely(tx: Tx, task: Task): Promise<void> {
+  if (!(await leaseLive(tx, task.id))) return;
   throw new ConflictError(
-    `task ${task.id} is running on remote worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt.toISOString()}), which has its current code: ` +
+    `task ${task.id} is running on remote worker ${task.workerId ?? '?'} (lease until ${task.leaseExpiresAt?.toISOString() ?? '?'}), which has its current code: ` +
       'cancel it first (cancelTask) — its worker pushes its work as a backup checkpoint before it stops — then rewind',
-    { status: task.status, workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt.toISOString() },
+    { status: task.status, workerId: task.workerId, leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null },
   );
 }
 

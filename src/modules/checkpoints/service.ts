@@ -8,7 +8,7 @@ import type { ConversationSnapshot, Prisma, PrismaClient, Task, TaskCheckpoint }
 import { checkpointRef, type FileChange, type Git, type Workspace, type WorktreeCommit } from '../../git/index.js';
 import { snapshotHead } from '../conversation/index.js';
 import { aboutTask, historyEvent } from '../../change/catalogue.js';
-import { holdTask, leaseLive } from '../../change/access.js';
+import { holdTask } from '../../change/access.js';
 import { changeWithGit, type GitChange } from '../../change/with-git.js';
 import { repositoryOf, workspaceOf } from '../tasks/index.js';
 
@@ -286,7 +286,11 @@ export async function createCheckpoint(ctx: ServiceContext, input: CreateCheckpo
 async function recordedAlready(ctx: ServiceContext, taskId: string, commitSha: string, workerId: string | null | undefined): Promise<TaskCheckpoint | null> {
   const task = await ctx.prisma.task.findFirst({ where: { id: taskId, ownerId: ctx.viewer.id } });
   if (!task?.codeInRefs || task.headCommit !== commitSha) return null;
-  if (workerId != null && (task.workerId !== workerId || !leaseLive(task))) return null;
+  if (workerId != null) {
+    // Held by that worker now: makima_lease_held, by the database's clock.
+    const [row] = await ctx.prisma.$queryRaw<{ held: boolean }[]>`SELECT makima_lease_held(t, ${workerId}) AS held FROM tasks t WHERE t.id = ${task.id}::uuid`;
+    if (!row?.held) return null;
+  }
   return ctx.prisma.taskCheckpoint.findFirst({ where: { taskId: task.id, commitSha }, orderBy: { number: 'desc' } });
 }
 

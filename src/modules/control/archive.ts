@@ -4,6 +4,7 @@
 // still be forked or branched from, and every event and message stays readable. A change that
 // moves git: journaled through changeWithGit, so a crash mid-way is rolled back at the next start.
 import type { AppContext, ServiceContext } from '../../context.js';
+import type { Tx } from '../../db/change.js';
 import { ConflictError } from '../../errors.js';
 import { repeatEvery } from '../../lib/repeat.js';
 import type { Contract, Task } from '../../generated/prisma/client.js';
@@ -17,10 +18,10 @@ import { currentHead, repositoryOf, settleBranch, workspaceOf } from '../tasks/i
 const ARCHIVABLE = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED']);
 
 /** CONFLICT unless the locked task may be archived now. */
-function assertArchivable(task: Task): void {
+async function assertArchivable(tx: Tx, task: Task): Promise<void> {
   if (task.archivedAt) throw new ConflictError(`task ${task.id} was already archived at ${task.archivedAt.toISOString()}`, { archivedAt: task.archivedAt.toISOString() });
   if (task.status === 'RUNNING') {
-    assertNotHeldByWorker(task, 'archived');
+    await assertNotHeldByWorker(tx, task, 'archived');
     throw new ConflictError(`task ${task.id} is RUNNING (its lease lapsed and is about to be recorded); try again in a moment`, { status: task.status });
   }
   if (!ARCHIVABLE.has(task.status)) {
@@ -71,7 +72,7 @@ async function archiveLockedTask(ctx: AppContext, change: GitChange, task: Task,
 export async function archiveTask(ctx: ServiceContext, input: { taskId: string }): Promise<Task> {
   return changeWithGit(ctx, 'archive task', async (change) => {
     const task = await lockTask(change.tx, ctx.viewer, input.taskId);
-    assertArchivable(task);
+    await assertArchivable(change.tx, task);
     return archiveLockedTask(ctx, change, task, false);
   });
 }
@@ -95,7 +96,7 @@ export async function archiveContract(ctx: ServiceContext, input: { contractId: 
       // The supervisor waits PENDING for a worker unless someone ran it: it is the contract's, and goes with it.
       if (task.isSupervisor && task.status === 'PENDING') continue;
       try {
-        assertArchivable(task);
+        await assertArchivable(change.tx, task);
       } catch (err) {
         if (err instanceof ConflictError) throw new ConflictError(`cannot archive contract ${contract.id}: ${err.message}`, { taskId: task.id, status: task.status });
         throw err;

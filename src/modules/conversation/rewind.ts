@@ -83,7 +83,7 @@ export async function rewindConversation(ctx: ServiceContext, input: RewindConve
   const taskId = input.taskId ?? (await findSupervisor(ctx.prisma, ctx.viewer, input.contractId!)).id;
   return change(ctx.prisma, async (tx, record) => {
     const task = await holdTask(tx, record, ctx.viewer, { taskId, action: 'rewind the conversation' });
-    assertNotHeldByWorker(task, 'rewound');
+    await assertNotHeldByWorker(tx, task, 'rewound');
     if (input.toMessageId) return rewindConversationInTx(tx, record, task, input.toMessageId, { toMessageId: input.toMessageId });
     const snapshot = await snapshotOfTask(tx, ctx.viewer, task, input.toSnapshotId!, 'toSnapshotId');
     return rewindConversationInTx(tx, record, task, snapshot.headMessageId, { toSnapshotId: snapshot.id });

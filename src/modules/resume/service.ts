@@ -27,14 +27,14 @@ function resumeNoteFor(task: Task): string {
 }
 
 /** Only an INTERRUPTED or FAILED task can be resumed; anything else is a CONFLICT saying why. */
-function assertResumable(task: Task): void {
+async function assertResumable(tx: Tx, task: Task): Promise<void> {
   // An archived task has no worktree left; its code lives on in its checkpoints.
   if (task.archivedAt) throw new ConflictError(`task ${task.id} is archived: it has no worktree to resume in. Fork it (forkTask) from a checkpoint instead.`, { archivedAt: task.archivedAt.toISOString() });
   if (task.status === 'INTERRUPTED' || task.status === 'FAILED') return;
   const details = { status: task.status };
   switch (task.status) {
     case 'RUNNING':
-      assertNotHeldByWorker(task, 'resumed');
+      await assertNotHeldByWorker(tx, task, 'resumed');
       throw new ConflictError(`task ${task.id} is RUNNING; it cannot be resumed while it runs`, details);
     case 'PENDING':
       throw new ConflictError(
@@ -78,7 +78,7 @@ async function lockResumable(tx: Tx, record: RecordEvent, viewer: Viewer, taskId
   await holdTask(tx, record, viewer, { taskId, action });
   await interruptLapsed(tx, record, action, taskId);
   const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
-  assertResumable(task);
+  await assertResumable(tx, task);
   return task;
 }
 
