@@ -1,17 +1,16 @@
 // Wires the API (docs/design.md §8): node:http + graphql-yoga (HTTP, GraphiQL, SSE; src/http/yoga.ts)
 // + graphql-ws (src/http/graphql-ws.ts) on the same port and path, git over HTTP, the browser view,
-// health and metrics endpoints, start-up recovery and a graceful stop. The routes are here; what
-// each serves lives beside it in src/http/.
+// health and metrics endpoints, start-up recovery and a graceful stop. It only wires: the routes
+// are src/http/routes.ts, and what each serves lives beside them in src/http/.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { GRAPHIQL_STATIC_PATH, serveGraphiqlAsset } from './http/graphiql.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { Authenticator, bearerToken } from './modules/auth/index.js';
+import { Authenticator } from './modules/auth/index.js';
 import { localGit, recoverInterruptedPushes } from './git/index.js';
 import { LiveHub } from './live/hub.js';
 import { recoverGitChanges } from './change/with-git.js';
@@ -22,9 +21,8 @@ import { limitConnectionsPerClient, requestTimeouts } from './http/connections.j
 import { attachGraphqlWs } from './http/graphql-ws.js';
 import { loadPersistedOperations } from './http/persisted.js';
 import { createApp, GRAPHQL_PATH, productionPlugins } from './http/yoga.js';
-import { createMetrics, METRICS_PATH, operationNamesOf, readinessCheck, READY_PATH, serveMetrics, serveReadiness, type Metrics } from './http/observability.js';
-import { isWebRequest, serveWeb } from './http/web.js';
-import { isGitRequest, serveGit } from './http/git.js';
+import { createMetrics, METRICS_PATH, operationNamesOf, readinessCheck } from './http/observability.js';
+import { listenForMetrics, routeRequest } from './http/routes.js';
 
 export { GRAPHQL_PATH };
 /** graphql-ws close code for a socket whose connection_init carried no valid token. */
@@ -141,25 +139,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   let draining = false;
   const ready = readinessCheck(app, () => draining);
+  const route = routeRequest({ app, yoga, metrics, ready, draining: () => draining });
   const server = http.createServer(requestTimeouts(config), (req, res) => {
-    // While stopping, finish this request but do not keep its connection alive.
-    if (draining) res.setHeader('connection', 'close');
     // A request that began before the stop leaves an idle keep-alive connection when it ends.
     res.on('finish', () => draining && server.closeIdleConnections());
-    if (req.url === '/health') return void health(app, res);
-    if (req.url === READY_PATH) return void serveReadiness(ready, res);
-    if (req.url === METRICS_PATH && config.metrics && !config.metricsListen) return void serveMetrics(metrics, config.metricsToken, req, res);
-    if (req.url?.startsWith(GRAPHIQL_STATIC_PATH)) return void serveGraphiqlAsset(req, res, logger);
-    if (isWebRequest(req)) return void serveWeb(req, res, logger);
-    // Git's smart HTTP protocol for remote workers (docs/design.md §11): its own body limits.
-    if (isGitRequest(req)) return void serveGit(app, req, res);
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (length > config.maxBodyBytes) {
-      res.writeHead(413, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ errors: [{ message: `request body is larger than ${config.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }));
-    }
-    if (String(req.headers.accept ?? '').includes('text/event-stream')) void endWithToken(app, req, res);
-    void yoga.handle(req, res);
+    route(req, res);
   });
   limitConnectionsPerClient(server, config.maxConnectionsPerClient, logger);
   wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
@@ -218,40 +202,3 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 }
 
 const hostOf = (host: string) => (host.includes(':') ? `[${host}]` : host);
-
-/** /metrics on its own address (MAKIMA_METRICS_LISTEN), for a Prometheus that scrapes a private port; nothing else is served there. */
-async function listenForMetrics(address: { host: string; port: number }, metrics: Metrics, token: string | undefined): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    if (req.url === METRICS_PATH) return void serveMetrics(metrics, token, req, res);
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end(`only ${METRICS_PATH} is served here\n`);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => resolve());
-  });
-  return server;
-}
-
-/** A server-sent event stream lives as long as its token: a revocation (on any instance) or the expiry cuts it. */
-async function endWithToken(app: AppContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  try {
-    const { viewer } = await app.auth.authenticate(bearerToken(req.headers.authorization));
-    if (!viewer || res.writableEnded) return;
-    res.once('close', app.auth.trackSocket(viewer, () => res.destroy()));
-  } catch (err) {
-    app.logger.error({ err }, 'could not check the token of an event stream'); // the request itself answers the failure
-  }
-}
-
-async function health(app: AppContext, res: http.ServerResponse): Promise<void> {
-  try {
-    await app.db.query('SELECT 1');
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', database: app.db.engine }));
-  } catch {
-    res.writeHead(503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'unavailable', database: app.db.engine }));
-  }
-}
-

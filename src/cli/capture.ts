@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { configDir } from '../client-config.js';
+import { configDir } from './client-config.js';
 import { repoAt } from './working-tree.js';
 
 /** What Claude Code sends on stdin (the fields capture reads). */

@@ -11,7 +11,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql/language/printer.js';
 import type { Command } from 'commander';
 import type { Client, ClientOptions as WsClientOptions } from 'graphql-ws/client';
-import { clientSettings, DEFAULT_URL } from '../client-config.js';
+import { clientSettings, DEFAULT_URL } from './client-config.js';
 import { displayText } from './display.js';
 import { CliError, type ExitKind } from './output.js';
 

@@ -25,7 +25,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { configDir } from '../client-config.js';
+import { configDir } from './client-config.js';
 import { writeDurably } from './capture.js';
 import { ApiError } from './client.js';
 import { color, println } from './output.js';

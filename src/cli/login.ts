@@ -1,9 +1,9 @@
 // `makima login [url]`, `makima logout`, `makima status`: where the client commands point, kept in
 // the user's config directory so that no shell needs MAKIMA_URL and MAKIMA_TOKEN exported
-// (src/client-config.ts has the order: flags, environment, login, a local server, the default).
+// (src/cli/client-config.ts has the order: flags, environment, login, a local server, the default).
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { apiEndpoint, clientSettings, localDataDir, loginFile, readLocalServer, writeLogin, type ClientSettings, type Source } from '../client-config.js';
+import { apiEndpoint, clientSettings, localDataDir, loginFile, readLocalServer, writeLogin, type ClientSettings, type Source } from './client-config.js';
 import { graphql } from '../generated/gql/index.js';
 import { ApiClient, clientCommand, DEFAULT_URL } from './client.js';
 import type { CliCommand } from './command.js';
