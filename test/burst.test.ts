@@ -94,8 +94,9 @@ describe('a burst of concurrent mutations', () => {
     const served = (answers: Answer[]) => answers.filter((a) => a.code === 'OK').length;
     expect(await t.db.prisma.user.count()).toBe(1 + served(users));
     expect((await t.db.prisma.conversationMessage.count()) - messagesBefore).toBe(served(appends));
-    // PGlite has one connection and queues every transaction on it: nothing waits for a connection.
+    // PostgreSQL: two connections for the whole burst, so the tail waits past 20 ms. PGlite queues
+    // the transactions on its one connection (a one-statement append takes none), and whether one
+    // waits past 20 ms depends on the machine: each answer is checked above, whichever it is.
     if (ENGINE === 'postgres') expect(BURST * 2 - served(users) - served(appends), JSON.stringify([tally(users), tally(appends)])).toBeGreaterThan(0);
-    else expect([tally(users), tally(appends)]).toEqual([{ '200 OK': BURST }, { '200 OK': BURST }]);
   });
 });
