@@ -4,14 +4,14 @@
 // it live.
 import type { ServiceContext } from '../../context.js';
 import { actorOfWrite } from '../../db/actor.js';
-import { change, changeInOneStatement } from '../../db/change.js';
+import { change, changeInOneStatement, type RecordEvent, type Tx } from '../../db/change.js';
 import { storableJsonSize } from '../../db/json.js';
 import { BadInputError } from '../../errors.js';
-import type { TaskEvent, TaskEventType } from '../../generated/prisma/client.js';
+import type { Task, TaskEvent, TaskEventType } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../../change/catalogue.js';
 import { catchUpThenLive, CATCH_UP_PAGE, type FollowOptions, type Live } from '../../live/follow.js';
 import { findOwnTask, holdTask } from '../../change/access.js';
-import { RECORD_CALL, recordParams, recordWrite, type Recorded } from './sql.js';
+import { RECORD_CALL, recordParams, recordWrite, type BatchEvent, type Recorded } from './sql.js';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 
@@ -56,11 +56,19 @@ export async function recordTaskEvents(
   return change(ctx.prisma, async (tx, record) => {
     // From a worker (workerId), only the holder of a live lease may record: a late worker is refused.
     const task = await holdTask(tx, record, ctx.viewer, { taskId: input.taskId, workerId: input.workerId, action: 'record task events' });
-    const [{ r }] = await tx.$queryRawUnsafe<{ r: Recorded }[]>(RECORD_CALL, ...recordParams(params));
-    if (r.refer !== undefined) throw new Error(`makima_record_task_events refused (${r.refer}) what holdTask allowed`);
-    record(historyEvent(aboutTask(task), OUTPUT_EVENT.eventType, OUTPUT_EVENT.eventSubtype, r.history.event_data));
-    return recorded(input, r);
+    return recorded(input, await recordTaskEventsInTx(tx, record, task, input.events, params.workerId));
   });
+}
+
+/**
+ * A batch written inside a change that holds `task` already (holdTask): the one statement every
+ * batch goes through, and its TASK/output history event. Imports write theirs this way too.
+ */
+export async function recordTaskEventsInTx(tx: Tx, record: RecordEvent, task: Task, events: BatchEvent[], workerId: string | null = null): Promise<Recorded> {
+  const [{ r }] = await tx.$queryRawUnsafe<{ r: Recorded }[]>(RECORD_CALL, ...recordParams({ taskId: task.id, ownerId: task.ownerId, workerId, events }));
+  if (r.refer !== undefined) throw new Error(`makima_record_task_events refused (${r.refer}) what holdTask allowed`);
+  record(historyEvent(aboutTask(task), OUTPUT_EVENT.eventType, OUTPUT_EVENT.eventSubtype, r.history.event_data));
+  return r;
 }
 
 /** What a batch wrote, as the API returns it. */

@@ -18,8 +18,15 @@ export interface Recorded {
 /** The call of makima_record_task_events, as a query (`$1`…`$4`: recordParams). */
 export const RECORD_CALL = 'SELECT makima_record_task_events($1::uuid, $2::uuid, $3::text, $4::jsonb) AS r';
 
-export function recordParams(input: { taskId: string; ownerId: string; workerId: string | null; events: { type: string; data: unknown }[] }): unknown[] {
-  return [input.taskId, input.ownerId, input.workerId, JSON.stringify(input.events.map((e) => ({ type: e.type, data: e.data })))];
+/** One event of a batch; `createdAt` (an imported session's) is its own time, absent: the batch's. */
+export interface BatchEvent {
+  type: string;
+  data: unknown;
+  createdAt?: Date | null;
+}
+
+export function recordParams(input: { taskId: string; ownerId: string; workerId: string | null; events: BatchEvent[] }): unknown[] {
+  return [input.taskId, input.ownerId, input.workerId, JSON.stringify(input.events.map((e) => ({ type: e.type, data: e.data, createdAt: e.createdAt ?? null })))];
 }
 
 /** The one statement of the hot path (db/change.ts changeInOneStatement). */

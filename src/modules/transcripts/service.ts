@@ -8,10 +8,11 @@ import type { RecordEvent, Tx } from '../../db/change.js';
 import { change } from '../../db/change.js';
 import { cutText, storableJsonSize, textProblem, unstorableTime } from '../../db/json.js';
 import { BadInputError, ConflictError, MakimaError } from '../../errors.js';
-import { Prisma, type ConversationMessage, type Task, type TaskEventType } from '../../generated/prisma/client.js';
+import { Prisma, type ConversationMessage, type Task } from '../../generated/prisma/client.js';
 import { aboutTask, historyEvent } from '../../change/catalogue.js';
 import { findOwnContract } from '../contracts/index.js';
 import { pathMessages } from '../conversation/index.js';
+import { recordTaskEventsInTx } from '../events/index.js';
 import { assertContractOpen, findOwnTask, holdTask } from '../../change/access.js';
 import { changeWithGit } from '../../change/with-git.js';
 import { assertName, MAX_PROMPT_LENGTH, provisionTask, repositoryHead } from '../tasks/index.js';
@@ -191,8 +192,6 @@ async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): 
 
 /** The import's messages, linked and written by the SQL the append uses too (docs/design.md §3, §12). */
 const IMPORT_MESSAGES_CALL = 'SELECT makima_import_messages($1::uuid, $2::jsonb) AS depths';
-/** A batch of task events, by the SQL every batch goes through (docs/design.md §9); the task is held already. */
-const RECORD_EVENTS_CALL = 'SELECT makima_record_task_events($1::uuid, $2::uuid, NULL, $3::jsonb) AS r';
 
 /**
  * Writes the draft's messages not imported yet (by record key) into `task`'s tree, their task
@@ -248,16 +247,13 @@ async function writeDraft(tx: Tx, record: RecordEvent, task: Task, draft: Transc
 async function writeEvents(tx: Tx, record: RecordEvent, task: Task, draft: TranscriptDraft, fresh: boolean, written: Set<string>, idOfKey: Map<string, string>): Promise<void> {
   const events = draft.events.filter((e) => (e.messageKey === null ? fresh : written.has(e.messageKey)));
   if (events.length === 0) return;
-  const json = JSON.stringify(
-    events.map((e) => ({ type: e.type, data: e.messageKey ? { ...e.data, messageId: idOfKey.get(e.messageKey) } : e.data, createdAt: e.createdAt ?? null })),
+  // The events of a message name the message's new id.
+  await recordTaskEventsInTx(
+    tx,
+    record,
+    task,
+    events.map((e) => ({ type: e.type, data: e.messageKey ? { ...e.data, messageId: idOfKey.get(e.messageKey) } : e.data, createdAt: e.createdAt })),
   );
-  const [{ r }] = await tx.$queryRawUnsafe<{ r: { history: { event_data: { count: number; types: TaskEventType[]; firstSeq: number; lastSeq: number } } } }[]>(
-    RECORD_EVENTS_CALL,
-    task.id,
-    task.ownerId,
-    json,
-  );
-  record(historyEvent(aboutTask(task), 'TASK', 'output', r.history.event_data));
 }
 
 const READERS: Record<TranscriptSource, (content: string) => TranscriptDraft> = {
