@@ -37,6 +37,7 @@ import { jsonTooDeep, MAX_JSON_DEPTH, unstorableJsonReason, unstorableText, unst
 import { BadInputError } from '../errors.js';
 import type { CursorKind } from './cursors.js';
 import { isUuid } from './ids.js';
+import { perOperation } from './per-operation.js';
 
 /** The most items of a list argument or input field that declares no `maxItems`. */
 export const MAX_LIST_ITEMS = 100;
@@ -230,18 +231,9 @@ interface ArgumentSite {
   name: string;
 }
 
-/** Each document's argument sites, per operation: what does not depend on the variables is found once per document (yoga caches parsed documents). */
-const argumentSitesOf = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, WeakMap<OperationDefinitionNode, ArgumentSite[]>>>();
-
-/** The arguments of `operation` and of every fragment of the document, in document order. */
-function argumentSites(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): ArgumentSite[] {
-  let byDocument = argumentSitesOf.get(schema);
-  if (!byDocument) argumentSitesOf.set(schema, (byDocument = new WeakMap()));
-  let byOperation = byDocument.get(document);
-  if (!byOperation) byDocument.set(document, (byOperation = new WeakMap()));
-  let sites = byOperation.get(operation);
-  if (sites) return sites;
-  sites = [];
+/** The arguments of `operation` and of every fragment of the document, in document order: found once per document (per-operation.ts). */
+const argumentSites = perOperation((schema, document, operation): ArgumentSite[] => {
+  const sites: ArgumentSite[] = [];
   for (const definition of [operation, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)]) {
     const typeInfo = new TypeInfo(schema);
     visit(
@@ -253,15 +245,14 @@ function argumentSites(schema: GraphQLSchema, document: DocumentNode, operation:
           const field = typeInfo.getDirective() ? null : typeInfo.getFieldDef();
           const bounds = boundsOf(arg);
           if (field && (arg.name === 'after' || arg.name === 'before')) bounds.cursor = cursorOf(field);
-          sites!.push({ value: node.value, type: arg.type, bounds, name: arg.name });
+          sites.push({ value: node.value, type: arg.type, bounds, name: arg.name });
           return false; // its value is walked by the check
         },
       }),
     );
   }
-  byOperation.set(operation, sites);
   return sites;
-}
+});
 
 /**
  * Checks every argument of the operation to run (and of the fragments it may use) against the

@@ -19,6 +19,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { BadInputError } from '../errors.js';
+import { perOperation } from './per-operation.js';
 
 /** A field written with both `first` and `last` (given or not: that depends on the variables). */
 interface BothEnds {
@@ -27,17 +28,9 @@ interface BothEnds {
   last: ArgumentNode;
 }
 
-/** Each document's fields written with both, per operation: found once per document, checked per request. */
-const bothEndsOf = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, WeakMap<OperationDefinitionNode, BothEnds[]>>>();
-
-function fieldsWithBothEnds(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): BothEnds[] {
-  let byDocument = bothEndsOf.get(schema);
-  if (!byDocument) bothEndsOf.set(schema, (byDocument = new WeakMap()));
-  let byOperation = byDocument.get(document);
-  if (!byOperation) byDocument.set(document, (byOperation = new WeakMap()));
-  let found = byOperation.get(operation);
-  if (found) return found;
-  found = [];
+/** The fields of `operation` (and of its document's fragments) written with both: found once per document (per-operation.ts), checked per request. */
+const fieldsWithBothEnds = perOperation((schema, document, operation): BothEnds[] => {
+  const found: BothEnds[] = [];
   for (const definition of document.definitions) {
     if (definition !== operation && definition.kind !== Kind.FRAGMENT_DEFINITION) continue;
     const typeInfo = new TypeInfo(schema);
@@ -49,14 +42,13 @@ function fieldsWithBothEnds(schema: GraphQLSchema, document: DocumentNode, opera
           const last = node.arguments?.find((a) => a.name.value === 'last');
           if (!first || !last) return;
           const parent = typeInfo.getParentType();
-          found!.push({ field: parent ? `${parent.name}.${node.name.value}` : node.name.value, first, last });
+          found.push({ field: parent ? `${parent.name}.${node.name.value}` : node.name.value, first, last });
         },
       }),
     );
   }
-  byOperation.set(operation, found);
   return found;
-}
+});
 
 /** Throws BAD_USER_INPUT when a field of `operation` (or of a fragment) is given both `first` and `last`. */
 export function checkConnectionArguments(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): void {
