@@ -123,13 +123,12 @@ class Streams<Row extends { seq: S }, S extends Seq> {
   async recheck(): Promise<number> {
     const started = [...this.streams].filter(([, stream]) => stream.position !== undefined);
     if (started.length === 0) return 0;
-    const before = new Map(started.map(([key, stream]) => [key, stream.position!]));
     const lasts = await this.source.lasts(started.map(([key]) => key));
     let behind = 0;
     for (const [key, stream] of started) {
       const last = lasts.get(key);
-      // Compared with the position before the query: a read that caught up meanwhile was woken by its notification.
-      if (last === undefined || this.streams.get(key) !== stream || last <= before.get(key)! || last <= stream.position!) continue;
+      // Compared with the position now: a read that caught up during the query was woken by its notification.
+      if (last === undefined || this.streams.get(key) !== stream || last <= stream.position!) continue;
       behind++;
       stream.drain();
     }
