@@ -107,37 +107,154 @@ export const INSERT_HISTORY_SQL = `
 
 /** A write by one SQL function call whose result `r` carries, when it wrote, `history`: the event's owner_id, contract_id, task_id and event_data. */
 export interface OneStatementWrite {
-  /** `SELECT fn($1, …) AS r`. */
+  /** `SELECT fn($1, …) AS r`: a constant text (its parameters are renumbered when writes go together). */
   call: string;
   params: unknown[];
   /** More of the statement's select list, and what it joins to the CTE `written` (the call) to give it. */
   columns?: string;
   join?: string;
+  /** The owner whose history lock the write takes, and the task it writes: see changeInOneStatement. */
+  ownerId: string;
+  taskId: string;
 }
+
+type OneStatementEvent = { eventType: HistoryEventType; eventSubtype: string; actor: Actor | null };
+type OneStatementRow<R> = R & { r: Record<string, unknown> };
 
 /**
  * A change made by one statement, in a transaction of its own (docs/design.md §9): on PostgreSQL one
  * round trip, its parameters bound. The write runs first, then the history event it returns is
  * inserted — type and subtype named here, its actor the request's (`actor`) — under the owner's
  * history lock, and notified once committed, as change() does. A write that returns no `history` wrote nothing.
+ *
+ * One owner's writes wait for each other on that lock until their COMMIT anyway; so this process
+ * sends them in turn, one statement at a time per owner and kind of write, and the writes that
+ * arrive while one is under way go together in the next: one transaction, one lock, one commit for
+ * all of them (a group commit, §9). Each is still atomic with its own history event. A statement of
+ * several writes that fails is sent again write by write, so each gets its own answer.
  */
-export async function changeInOneStatement<R>(
-  db: Database,
-  write: OneStatementWrite,
-  event: { eventType: HistoryEventType; eventSubtype: string; actor: Actor | null },
-): Promise<R & { r: Record<string, unknown> }> {
-  const head = `$${write.params.length + 1}::jsonb`;
-  const events = `coalesce((SELECT jsonb_build_array(${head} || (r -> 'history')) FROM written WHERE r ? 'history'), '[]'::jsonb)`;
-  const [row] = await db.atomic<R & { r: Record<string, unknown>; history_events: number; heads: Heads }>(
-    `WITH written AS MATERIALIZED (${write.call}), ${historyCtes(events)}
-     SELECT (SELECT count(*) FROM inserted) AS history_events, ${HEADS_SQL}, written.r${write.columns ? `, ${write.columns}` : ''}
-       FROM written ${write.join ?? ''}`,
-    [...write.params, JSON.stringify({ ord: 0, event_type: event.eventType.toLowerCase(), event_subtype: event.eventSubtype, actor: event.actor })],
+export function changeInOneStatement<R>(db: Database, write: OneStatementWrite, event: OneStatementEvent): Promise<OneStatementRow<R>> {
+  return new Promise<OneStatementRow<R>>((resolve, reject) => {
+    let lanes = lanesOf.get(db);
+    if (!lanes) lanesOf.set(db, (lanes = new Map()));
+    const key = `${write.ownerId}\u0000${write.call}\u0000${write.columns ?? ''}\u0000${write.join ?? ''}`;
+    let lane = lanes.get(key);
+    if (!lane) lanes.set(key, (lane = { waiting: [], running: false }));
+    lane.waiting.push({ write, event, resolve: resolve as Waiting['resolve'], reject });
+    if (!lane.running) void runLane(db, lanes, key, lane);
+  });
+}
+
+/** A write waiting in its owner's lane for the statement under way (`running`) to end. */
+interface Waiting {
+  write: OneStatementWrite;
+  event: OneStatementEvent;
+  resolve: (row: OneStatementRow<Record<string, unknown>>) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Lane {
+  waiting: Waiting[];
+  running: boolean;
+}
+
+const lanesOf = new WeakMap<Database, Map<string, Lane>>();
+
+/** At most this many writes, and about this many bytes of parameters, go in one statement. */
+const MAX_WRITES_TOGETHER = 32;
+const MAX_BYTES_TOGETHER = 4 * 1024 * 1024;
+
+async function runLane(db: Database, lanes: Map<string, Lane>, key: string, lane: Lane): Promise<void> {
+  lane.running = true;
+  while (lane.waiting.length > 0) await runTogether(db, takeBatch(lane.waiting));
+  lanes.delete(key);
+}
+
+/**
+ * The next writes of a lane to send together, taken out of it: in arrival order, at most one per
+ * task (a second write of a task waits for the next statement, so each sees the last one's head),
+ * sorted by task so that statements of several processes lock tasks in one order.
+ */
+function takeBatch(lane: Waiting[]): Waiting[] {
+  const batch: Waiting[] = [];
+  const tasks = new Set<string>();
+  let bytes = 0;
+  for (let i = 0; i < lane.length && batch.length < MAX_WRITES_TOGETHER; ) {
+    const w = lane[i];
+    const size = w.write.params.reduce<number>((n, p) => n + (typeof p === 'string' ? p.length : 16), 0);
+    if (tasks.has(w.write.taskId) || (batch.length > 0 && bytes + size > MAX_BYTES_TOGETHER)) {
+      i++;
+      continue;
+    }
+    tasks.add(w.write.taskId);
+    bytes += size;
+    batch.push(w);
+    lane.splice(i, 1);
+  }
+  return batch.sort((a, b) => (a.write.taskId < b.write.taskId ? -1 : a.write.taskId > b.write.taskId ? 1 : 0));
+}
+
+async function runTogether(db: Database, batch: Waiting[]): Promise<void> {
+  let rows: OneStatementRow<Record<string, unknown>>[];
+  try {
+    rows = await oneStatement(db, batch);
+  } catch (err) {
+    // A statement PostgreSQL refused wrote nothing: each write is sent alone, to get its own answer.
+    if (batch.length === 1 || !isStatementError(err)) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (const w of batch) {
+      try {
+        w.resolve((await oneStatement(db, [w]))[0]);
+      } catch (e) {
+        w.reject(e);
+      }
+    }
+    return;
+  }
+  batch.forEach((w, i) => w.resolve(rows[i]));
+}
+
+/** An error PostgreSQL answered a statement with (a SQLSTATE), not one of reaching it. */
+function isStatementError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+/**
+ * The statement of `batch`: each write's call (its parameters renumbered after the ones before),
+ * in one CTE `written`, row `i` the batch's write `i`; then their history events, in that order,
+ * inserted under the owners' locks. Returns the rows in the batch's order.
+ */
+async function oneStatement(db: Database, batch: Waiting[]): Promise<OneStatementRow<Record<string, unknown>>[]> {
+  const params: unknown[] = [];
+  const calls = batch.map(({ write }, i) => {
+    const offset = params.length;
+    params.push(...write.params);
+    const call = offset === 0 ? write.call : write.call.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    return `SELECT ${i} AS i, w.r FROM (${call}) AS w`;
+  });
+  const heads = `$${params.length + 1}::jsonb`;
+  params.push(
+    JSON.stringify(batch.map(({ event }, ord) => ({ ord, event_type: event.eventType.toLowerCase(), event_subtype: event.eventSubtype, actor: event.actor }))),
   );
-  written.historyEvents += Number(row.history_events);
-  const history = row.r.history as { task_id?: string | null } | undefined;
-  notifyCommitted(db.notifier, row.heads, growsStream(event) && history?.task_id ? [history.task_id] : []);
-  return row;
+  const events = `coalesce((SELECT jsonb_agg((${heads} -> w.i) || (w.r -> 'history') ORDER BY w.i) FROM written AS w WHERE w.r ? 'history'), '[]'::jsonb)`;
+  const { columns, join } = batch[0].write;
+  const rows = await db.atomic<OneStatementRow<Record<string, unknown>> & { i: number; history_events: number; heads: Heads }>(
+    `WITH written AS MATERIALIZED (${calls.join(' UNION ALL ')}), ${historyCtes(events)}
+     SELECT written.i, (SELECT count(*) FROM inserted) AS history_events, ${HEADS_SQL}, written.r${columns ? `, ${columns}` : ''}
+       FROM written ${join ?? ''} ORDER BY written.i`,
+    params,
+  );
+  written.historyEvents += Number(rows[0].history_events);
+  const grownTasks: string[] = [];
+  batch.forEach(({ event }, i) => {
+    const history = rows[i].r.history as { task_id?: string | null } | undefined;
+    if (growsStream(event) && history?.task_id) grownTasks.push(history.task_id);
+  });
+  notifyCommitted(db.notifier, rows[0].heads, grownTasks);
+  return rows;
 }
 
 /** The rows of INSERT_HISTORY_SQL's `$1` ({ord, owner_id, contract_id, task_id, event_type, event_subtype, event_data, actor}). */

@@ -50,6 +50,8 @@ export function appendWrite(input: AppendParams): OneStatementWrite {
   return {
     call: APPEND_CALL,
     params: appendParams(input),
+    ownerId: input.ownerId,
+    taskId: input.taskId,
     columns: taskColumns('t'),
     join: "LEFT JOIN LATERAL jsonb_populate_record(NULL::tasks, written.r -> 'task') AS t ON true",
   };

@@ -31,5 +31,5 @@ export function recordParams(input: { taskId: string; ownerId: string; workerId:
 
 /** The one statement of the hot path (db/change.ts changeInOneStatement). */
 export function recordWrite(input: Parameters<typeof recordParams>[0]): OneStatementWrite {
-  return { call: RECORD_CALL, params: recordParams(input) };
+  return { call: RECORD_CALL, params: recordParams(input), ownerId: input.ownerId, taskId: input.taskId };
 }
