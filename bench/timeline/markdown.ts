@@ -7,7 +7,8 @@ interface Results {
   provenance: { commit: string | null; dirty: boolean; startedAt: string; loadAverage: { start: number[]; end: number[] } };
   machine: { cpus: number; cpuModel: string; memoryGiB: number; os: string; postgres?: string };
   settings: { seconds: number; rounds: number; warmupSeconds: number; connections: number; pageSize: number; makima?: Record<string, string> };
-  data: { historyEvents: number };
+  data: { historyEvents: number; growthHistoryEvents?: number };
+  growth?: { from: number; to: number; clients: { client: string; rps: number; cpuMsPerRequest: number | null }[] };
   profiles?: Record<string, { bucket: string; percent: number }[]>;
   results: {
     read: string;
@@ -50,6 +51,15 @@ for (const x of r.results) {
     x.responseBytes == null ? '—' : `${x.responseBytes.toLocaleString('en')} B`,
   ];
   console.log(`| ${cells.join(' | ')} |${x.failures ? ` ${x.failures} failed` : ''}`);
+}
+
+if (r.growth) {
+  const g = r.growth;
+  console.log(
+    `\nGrowth with ×10 data (${g.from.toLocaleString('en')} → ${g.to.toLocaleString('en')} history events, both read in the same rounds; geometric mean of the three reads): ` +
+      g.clients.map((c) => `${client(c.client)} req/s ×${c.rps.toFixed(2)}, CPU/req ×${c.cpuMsPerRequest?.toFixed(2) ?? '—'}`).join('; ') +
+      '.',
+  );
 }
 
 if (r.profiles) {

@@ -1,6 +1,7 @@
 // Opens the one database makima uses: embedded PGlite under the data directory, or PostgreSQL when
 // DATABASE_URL is set. Both are reached through Prisma (driver adapters) plus a small raw interface
 // for migrations, LISTEN/NOTIFY and the one-statement hot writes (docs/design.md §9).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -26,8 +27,12 @@ export interface RawTransaction {
 export interface Database {
   engine: Engine;
   prisma: PrismaClient;
-  /** Raw query on any connection (no transaction). */
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /**
+   * Raw query on any connection (no transaction). `prepared`: a hot statement sent again and again
+   * (a history page); on PostgreSQL it is then a named prepared statement, parsed once per connection
+   * and afterwards sent as Bind/Execute only (see preparedName).
+   */
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: { prepared?: boolean }): Promise<R[]>;
   rawTransaction<T>(fn: (tx: RawTransaction) => Promise<T>): Promise<T>;
   /**
    * One statement in a transaction of its own, its parameters bound: on PostgreSQL one round trip
@@ -107,6 +112,25 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery, transactionMa
   return client as unknown as PrismaClient;
 }
 
+/** The most distinct texts given a prepared statement's name; texts past them are sent unnamed. */
+const PREPARED_TEXTS = 256;
+const preparedNames = new Map<string, string>();
+
+/**
+ * The name of `sql` as a prepared statement: one per distinct text (a hash of it, so that a name
+ * always means the same text on every connection, as pg requires). A connection keeps every statement
+ * it prepared until it closes, so only the first PREPARED_TEXTS texts get a name; a text built from
+ * input without bound (a page's LIMIT, a filter's shape) cannot fill a connection's memory.
+ */
+export function preparedName(sql: string): string | undefined {
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < PREPARED_TEXTS) {
+    name = `makima-${crypto.createHash('sha1').update(sql).digest('base64url').slice(0, 16)}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
+}
+
 async function openPostgres(url: string, options: OpenOptions): Promise<Database> {
   const { poolSize = 10, connectTimeoutMs = 10_000, transactionMaxWaitMs = 30_000 } = options;
   // Without a connect timeout a host that drops packets hangs every connection attempt (and a
@@ -161,7 +185,9 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
     engine: 'postgres',
     prisma,
     notifier,
-    async query(sql, params) {
+    async query(sql, params, { prepared = false } = {}) {
+      const name = prepared ? preparedName(sql) : undefined;
+      if (name) return (await pool.query({ name, text: sql, values: params })).rows;
       return (await pool.query(sql, params as unknown[])).rows;
     },
     async rawTransaction(fn) {
@@ -274,6 +300,7 @@ async function openPGlite(options: OpenOptions): Promise<Database> {
     prisma,
     notifier,
     async query(sql, params) {
+      // PGlite has no connection to keep a statement on: `prepared` changes nothing here.
       return (await pglite.query(sql, params as unknown[])).rows as never[];
     },
     async rawTransaction(fn) {

@@ -107,7 +107,7 @@ export async function readHistoryPage(db: Database, q: HistoryPageQuery): Promis
   }
   const sql = `SELECT ${columns.join(', ')} FROM history_events h ${joins.join(' ')}
     WHERE ${where.join(' AND ')} ORDER BY h.seq ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${Math.max(0, Math.trunc(q.limit))}`;
-  const raw = await db.query<Raw>(sql, params);
+  const raw = await db.query<Raw>(sql, params, { prepared: true });
   const rows = new Array<HistoryRow>(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const r = raw[i];
