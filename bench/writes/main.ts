@@ -27,7 +27,7 @@ import { createBenchDatabase } from '../lib/postgres.js';
 import { describeMachine, machine, ms, percentile, printTable, writeResults } from '../lib/report.js';
 import { runBench } from '../lib/run.js';
 import { profileBuckets } from '../lib/profile.js';
-import { Floor, type FloorLock } from './floor.js';
+import { Floor, onDatabase, onPool, type FloorLock } from './floor.js';
 import { LockSampler, meanWaits, type LockWaits } from './locks.js';
 import { OPERATIONS, type Operation } from './operations.js';
 import { seed, type SeededTask, type SeededUser } from './setup.js';
@@ -55,6 +55,8 @@ const MAX_WRITERS = Math.max(...WRITERS);
 const OPS = process.env.BENCH_OPERATIONS ? OPERATIONS.filter((o) => process.env.BENCH_OPERATIONS!.split(',').includes(o.key)) : OPERATIONS;
 const SELECTED = new Set((process.env.BENCH_VARIANTS || 'makima,makima-2,makima-users,makima-pglite,floor-lock').split(',').map((s) => s.trim()));
 SELECTED.add('floor');
+// makima on PGlite is measured against PGlite's own floor.
+if (SELECTED.has('makima-pglite')) SELECTED.add('floor-pglite');
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 if (BASELINE && SELECTED.has('makima')) SELECTED.add('makima-before');
@@ -63,6 +65,8 @@ if (BASELINE && SELECTED.has('makima-users')) SELECTED.add('makima-users-before'
 /** The goals of the write benchmark, checked on makima on PostgreSQL, one instance (docs/benchmarks.md). */
 const GOAL_FLOOR_FRACTION = 1 / 2;
 const GOAL_FLOOR_AT = [1, 8, 32, 128];
+/** PGlite is one process's embedded database: its writers are measured against its own floor at these counts. */
+const GOAL_PGLITE_FLOOR_AT = [1, 8];
 const GOAL_CPU_MS = 1;
 const GOAL_P99_MS = 50;
 const GOAL_P99_AT = 32;
@@ -71,7 +75,7 @@ const NOISE = 0.9;
 /** Mean backends waiting on a heavyweight lock, at most, when every writer is a different user. */
 const GOAL_CROSS_USER_WAITERS = 0.5;
 
-type VariantKey = 'makima' | 'makima-before' | 'makima-2' | 'makima-users' | 'makima-users-before' | 'makima-pglite' | 'floor' | 'floor-lock';
+type VariantKey = 'makima' | 'makima-before' | 'makima-2' | 'makima-users' | 'makima-users-before' | 'makima-pglite' | 'floor' | 'floor-lock' | 'floor-pglite';
 
 const VARIANT_LABELS: Record<VariantKey, string> = {
   makima: 'makima, PostgreSQL',
@@ -82,6 +86,7 @@ const VARIANT_LABELS: Record<VariantKey, string> = {
   'makima-pglite': 'makima, PGlite',
   floor: 'SQL floor, no lock',
   'floor-lock': 'SQL floor, one global lock',
+  'floor-pglite': 'SQL floor, PGlite (in process)',
 };
 
 interface Variant {
@@ -113,7 +118,7 @@ interface CellResult {
   p99Ms: number;
   serverCpuMsPerWrite: number | null;
   driverCpuMsPerWrite: number;
-  /** writes/s ÷ the no-lock floor's in the same cell (PostgreSQL variants). */
+  /** writes/s ÷ the no-lock floor's in the same cell (PostgreSQL variants); makima on PGlite ÷ PGlite's floor. */
   ofFloor: number | null;
   lockWaits: { active: number; advisory: number; otherLocks: number; idleInTransaction: number } | null;
   failures: number;
@@ -228,6 +233,9 @@ function goals(results: CellResult[]): Goal[] {
   for (const r of pg1.filter((r) => GOAL_FLOOR_AT.includes(r.writers) && r.ofFloor !== null)) {
     out.push({ goal: `${r.operation}, ${writersText(r.writers)}: ≥ ${GOAL_FLOOR_FRACTION * 100} % of the no-lock floor`, measured: `${(r.ofFloor! * 100).toFixed(1)} %`, met: r.ofFloor! >= GOAL_FLOOR_FRACTION });
   }
+  for (const r of results.filter((r) => r.variant === 'makima-pglite' && GOAL_PGLITE_FLOOR_AT.includes(r.writers) && r.ofFloor !== null)) {
+    out.push({ goal: `PGlite, ${r.operation}, ${writersText(r.writers)}: ≥ ${GOAL_FLOOR_FRACTION * 100} % of PGlite's floor`, measured: `${(r.ofFloor! * 100).toFixed(1)} %`, met: r.ofFloor! >= GOAL_FLOOR_FRACTION });
+  }
   for (const r of pg1) {
     if (r.serverCpuMsPerWrite === null) continue;
     out.push({ goal: `${r.operation}, ${writersText(r.writers)}: server CPU per write < ${GOAL_CPU_MS} ms`, measured: ms(r.serverCpuMsPerWrite, 2), met: r.serverCpuMsPerWrite < GOAL_CPU_MS });
@@ -321,7 +329,11 @@ runBench('writes', async () => {
     for (const c of opened) c.release();
     // Dropping the database on Ctrl-C ends idle connections: not an error of the benchmark's.
     pool.on('error', () => undefined);
-    const floor = new Floor(pool, floorTasks);
+    const floor = new Floor(onPool(pool), floorTasks);
+    // PGlite's floor: the same transactions on a PGlite database of its own, in this process.
+    const liteFloorDb = await openDatabase({ dataDir: path.join(tmp, 'pglite-floor') });
+    await migrate(liteFloorDb);
+    const liteFloor = new Floor(onDatabase(liteFloorDb), (await seed(liteFloorDb, [MAX_WRITERS], 'writes-pglite-floor'))[0].tasks);
     const pgTally: Tally = { acknowledged: 0, failed: 0 };
     const liteTally: Tally = { acknowledged: 0, failed: 0 };
     const sampler = await LockSampler.open(bench.url, bench.name);
@@ -338,6 +350,7 @@ runBench('writes', async () => {
       if (USERS_AT.includes(writers)) vs.push({ key: 'makima-users', pids: [pgA.pid], sampled: true, write: makimaWriter(op, userTasks, pgTokens, [endA], pgTally) });
       if (before && USERS_AT.includes(writers)) vs.push({ key: 'makima-users-before', pids: [before.pid], sampled: true, write: makimaWriter(op, userTasks, pgTokens, [endBefore], pgTally) });
       vs.push({ key: 'makima-pglite', pids: [lite.pid], sampled: false, write: makimaWriter(op, liteUsers[0].tasks, liteTokens, [endLite], liteTally) });
+      vs.push({ key: 'floor-pglite', pids: [], sampled: false, write: (i) => liteFloor.write(op, i, 'none') });
       return vs.filter((v) => SELECTED.has(v.key));
     };
 
@@ -361,9 +374,17 @@ runBench('writes', async () => {
         }
         const cells = variants.map((v, i) => summarize(op, writers, v.key, runs[i]));
         const floorRate = cells.find((c) => c.variant === 'floor')!.writesPerSecond;
+        const liteFloorRate = cells.find((c) => c.variant === 'floor-pglite')?.writesPerSecond;
         const line: string[] = [];
         for (const c of cells) {
-          const ofFloor = c.variant === 'makima-pglite' || c.variant === 'floor' ? null : c.writesPerSecond / floorRate;
+          const ofFloor =
+            c.variant === 'makima-pglite'
+              ? liteFloorRate
+                ? c.writesPerSecond / liteFloorRate
+                : null
+              : c.variant === 'floor' || c.variant === 'floor-pglite'
+                ? null
+                : c.writesPerSecond / floorRate;
           results.push({ ...c, ofFloor });
           line.push(`${c.label} ${c.writesPerSecond.toFixed(0)}/s${c.failures ? ` (${c.failures} FAILED: ${c.errors[0]})` : ''}`);
         }
@@ -383,6 +404,7 @@ runBench('writes', async () => {
     console.log(`checked: ${count} history events in PostgreSQL for ${pgTally.acknowledged} acknowledged makima writes (${pgTally.failed} failed)`);
     await sampler.close();
     await pool.end();
+    await liteFloorDb.close();
     for (const e of [endA, endB, endLite, endBefore]) e?.close();
     await Promise.all(servers.map((s) => s.stop()));
     await bench.drop();

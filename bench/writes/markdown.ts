@@ -17,6 +17,7 @@ interface Row {
 
 const file = process.argv[2] ?? 'bench/results/writes.json';
 const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+  provenance?: { commit: string; dirty: boolean; env: Record<string, string> };
   date: string;
   loadAverage: { start: number[] };
   settings: { seconds: number; rounds: number };
@@ -25,7 +26,13 @@ const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
   serverErrors?: { server: string; message: string; count: number }[];
 };
 const msText = (v: number | null, digits = 0) => (v === null ? '—' : `${v.toFixed(digits)} ms`);
-console.log(`${file}: ${data.date}, ${data.settings.seconds} s per variant and cell in ${data.settings.rounds} rounds, load average at start ${data.loadAverage.start.map((l) => l.toFixed(1)).join(' ')}\n`);
+const p = data.provenance;
+const settings = p ? Object.entries(p.env).map(([k, v]) => `\`${k}=${v}\``) : [];
+console.log(
+  `\`${file}\`${p ? `: commit ${p.commit.slice(0, 7)}${p.dirty ? ' (with uncommitted changes)' : ''}` : ''}, ${data.date.slice(0, 16).replace('T', ' ')} UTC, ` +
+    `${data.settings.seconds} s per variant and cell in ${data.settings.rounds} rounds, load average at start ${data.loadAverage.start.map((l) => l.toFixed(1)).join(' ')}` +
+    `${settings.length ? `; ${settings.join(' ')}` : ''}\n`,
+);
 // One row per operation and writer count, the variants side by side.
 const cells = new Map<string, Map<string, Row>>();
 for (const r of data.results) {
@@ -41,7 +48,7 @@ const waits = (r: Row | undefined) =>
       (r.lockWaits.idleInTransaction === undefined ? '' : `, ${r.lockWaits.idleInTransaction.toFixed(1)} idle in tx`)
     : '—';
 console.log(
-  '| operation | writers | floor, no lock / one global lock | makima writes/s | of floor | p50 / p99 | server CPU/write | conns waiting on the lock of running, idle in a transaction | ×2 instances | one user per writer (waiting) | PGlite (CPU/write) |' +
+  '| operation | writers | floor, no lock / one global lock | makima writes/s | of floor | p50 / p99 | server CPU/write | conns waiting on the lock of running, idle in a transaction | ×2 instances | one user per writer (waiting) | PGlite: writes/s, of its floor (CPU/write) |' +
     (before ? ' makima before: writes/s, of floor, p99, CPU/write |' : ''),
 );
 console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|' + (before ? '--:|' : ''));
@@ -53,6 +60,7 @@ for (const [key, row] of cells) {
   const two = row.get('makima ×2 instances, PostgreSQL');
   const users = row.get('makima, PostgreSQL, one user per writer');
   const lite = row.get('makima, PGlite');
+  const liteFloor = row.get('SQL floor, PGlite (in process)');
   const b = row.get('makima before, PostgreSQL');
   const ub = row.get('makima before, PostgreSQL, one user per writer');
   const beforeCell = !before
@@ -63,9 +71,13 @@ for (const [key, row] of cells) {
   console.log(
     `| ${operation} | ${writers} | ${rate(floor)} / ${rate(lock)} | ${rate(m)} | ${m?.ofFloor == null ? '—' : `${(m.ofFloor * 100).toFixed(1)} %`} | ` +
       `${m ? `${msText(m.p50Ms)} / ${msText(m.p99Ms)}` : '—'} | ${msText(m?.serverCpuMsPerWrite ?? null, 1)} | ${waits(m)} | ${rate(two)} | ` +
-      `${users ? `${rate(users)} (${waits(users)})${ub ? `; before ${rate(ub)} (${waits(ub)})` : ''}` : '—'} | ${lite ? `${rate(lite)} (${msText(lite.serverCpuMsPerWrite, 1)})` : '—'} |${beforeCell}`,
+      `${users ? `${rate(users)} (${waits(users)})${ub ? `; before ${rate(ub)} (${waits(ub)})` : ''}` : '—'} | ${lite ? `${rate(lite)}${liteFloor && lite.ofFloor != null ? ` of ${rate(liteFloor)}, ${(lite.ofFloor * 100).toFixed(1)} %` : ''} (${msText(lite.serverCpuMsPerWrite, 1)})` : '—'} |${beforeCell}`,
   );
 }
+console.log(
+  '\nThe floor is a floor, not a peer: it writes the same rows and the history event, but keeps no jump pointers, ' +
+    'updates no task head or version, sends no notification and checks no token.',
+);
 // How the cost grows with the number of writers: makima on PostgreSQL, its fewest and most writers.
 for (const operation of new Set(data.results.map((r) => r.operation))) {
   const series = data.results.filter((r) => r.operation === operation && r.label === 'makima, PostgreSQL').sort((a, b) => a.writers - b.writers);
