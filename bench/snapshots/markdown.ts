@@ -1,0 +1,70 @@
+// Prints a bench:snapshots results file as the Markdown of docs/benchmarks.md's snapshots section:
+// its provenance, the storage table, the fork/rewind table, the goal and how the costs grow ×10
+// in messages. `npx tsx bench/snapshots/markdown.ts [bench/results/snapshots.json]`.
+import { bytes } from '../lib/report.js';
+import { growth, markdownTable, msText, provenanceLine, readResults, type ResultsFile } from '../lib/markdown.js';
+
+interface Storage {
+  design: string;
+  messagesOnDisk: number;
+  snapshots: number;
+  snapshotsRowBytes: number;
+  snapshotsOnDisk: number;
+}
+
+type Timing = { median: number };
+
+interface Results extends ResultsFile {
+  server: { node: string };
+  settings: { messages: number; snapshotEvery: number; appendBatch: number; sizes: number[]; runs: number };
+  storage: { makima: Storage; origin: Storage };
+  timingsMs: { messages: number; rewindConversation: Timing; forkAtMessage: Timing; forkAtCheckpoint: Timing; firstPage: Timing; originCopy: Timing }[];
+}
+
+const file = process.argv[2] ?? 'bench/results/snapshots.json';
+const r = readResults<Results>(file);
+const s = r.settings;
+console.log(provenanceLine(file, r, `makima on Node ${r.server.node}`, `median of ${s.runs} runs after a warm-up`) + '\n');
+
+const { makima, origin } = r.storage;
+console.log(
+  markdownTable(
+    ['design', 'messages on disk', 'snapshots (row bytes)', 'snapshots on disk', 'per snapshot', 'messages + snapshots on disk'],
+    [makima, origin].map((x) => [
+      x.design,
+      bytes(x.messagesOnDisk),
+      bytes(x.snapshotsRowBytes),
+      bytes(x.snapshotsOnDisk),
+      bytes(Math.round(x.snapshotsRowBytes / x.snapshots)),
+      bytes(x.messagesOnDisk + x.snapshotsOnDisk),
+    ]),
+  ),
+);
+const total = (x: Storage) => x.messagesOnDisk + x.snapshotsOnDisk;
+console.log(
+  `\nOne ${s.messages.toLocaleString('en-US')}-message conversation, a snapshot every ${s.snapshotEvery} messages (${makima.snapshots} snapshots). ` +
+    `The origin's snapshots take ${(origin.snapshotsRowBytes / makima.snapshotsRowBytes).toFixed(0)}× makima's row bytes ` +
+    `(${(origin.snapshotsOnDisk / makima.snapshotsOnDisk).toFixed(0)}× on disk); messages and snapshots together ${(total(origin) / total(makima)).toFixed(1)}× on disk.\n`,
+);
+
+const t = r.timingsMs;
+console.log(
+  markdownTable(
+    ['messages', 'rewindConversation', 'forkTask (messageId)', 'forkTask (checkpointId)', 'conversation(first: 50)', "origin: JSON copy of the conversation (SQL only)"],
+    t.map((x) => [x.messages.toLocaleString('en-US'), ...[x.rewindConversation, x.forkAtMessage, x.forkAtCheckpoint, x.firstPage, x.originCopy].map((y) => msText(y.median))]),
+  ),
+);
+// Growth ×10 in messages: the two largest sizes of the run.
+const [a, b] = t.slice(-2);
+const columns = [
+  ['rewindConversation', 'rewindConversation'],
+  ['forkAtMessage', 'forkTask (messageId)'],
+  ['forkAtCheckpoint', 'forkTask (checkpointId)'],
+  ['firstPage', 'first page'],
+  ['originCopy', "the origin's copy"],
+] as const;
+console.log(
+  `\n**Growth, ×${b.messages / a.messages} messages** (${a.messages.toLocaleString('en-US')} → ${b.messages.toLocaleString('en-US')}, same run): ` +
+    columns.map(([key, name]) => `${name} ${growth(a[key].median, b[key].median)}`).join(', ') +
+    '. **Goal:** fork and rewind flat in the conversation\'s length (×1 within this machine\'s noise).',
+);
