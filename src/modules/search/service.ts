@@ -225,8 +225,8 @@ export async function search(
   const filter = input.filter ?? {};
   const query = checkQuery(input.query, filter);
   const tsq = tsQuery(query);
-  const parts: Prisma.Sql[] = [];
-  for (const b of branchesOf(ctx.viewer.id, filter)) parts.push(await branchSql(ctx, b, tsq, filter, input.after, input.first + 1));
+  // Each kind's windows are searched at the same time (on PostgreSQL, over the pool's connections).
+  const parts = await Promise.all(branchesOf(ctx.viewer.id, filter).map((b) => branchSql(ctx, b, tsq, filter, input.after, input.first + 1)));
   if (parts.length === 0) return { hits: [], hasNextPage: false };
   const rows = await ctx.prisma.$queryRaw<HitRow[]>`
     WITH hits AS (
