@@ -108,12 +108,12 @@ function checkQuery(query: string, filter: SearchFilter): string {
 /** The kinds whose search vectors hold period lexemes (periods.ts), so searched window by window. */
 const WINDOWED = new Set<SearchHitKind>(['MESSAGE', 'TASK_EVENT']);
 /** Windows searched before the last one, which takes every older match. */
-const MAX_WINDOWS = 5;
+const MAX_WINDOWS = 4;
 
 /** The hours the next (older) window spans: enough, at the density seen so far, for the matches still wanted. */
 function nextSpan(span: number, found: number, wanted: number): number {
-  if (found === 0) return span * 16;
-  return Math.min(span * 64, Math.max(span, Math.ceil(((span * wanted) / found) * 1.25)));
+  if (found === 0) return span * 32;
+  return Math.min(span * 1024, Math.max(span, Math.ceil(((span * wanted) / found) * 1.25)));
 }
 
 interface Branch {
