@@ -1,8 +1,12 @@
 // bench:search — Query.search's service (the same SQL the API runs, in-process: no HTTP) over
-// BENCH_SEARCH_ROWS (default 1,000,000) messages and as many task events, next to what a user has
-// without it, in the same run: a sequential ILIKE scan of the same rows, and grep over the same text
-// exported as JSONL files (one per task, as ~/.claude/projects keeps them). Each makima query runs
-// BENCH_SEARCH_RUNS times (default 50) after a warm-up; each baseline BENCH_SEARCH_BASELINE_RUNS (5).
+// each of BENCH_SEARCH_SIZES (default 100,000 and 1,000,000) messages and as many task events, each
+// size in a database of its own, next to what a user has without it, in the same run: a sequential
+// ILIKE scan of the same rows, and grep over the same text exported as JSONL files (one per task, as
+// ~/.claude/projects keeps them). Each makima query runs BENCH_SEARCH_RUNS times (default 50) after a
+// warm-up; each baseline BENCH_SEARCH_BASELINE_RUNS (5). Then the growth from one size to the next
+// (p50/p99 per query), and what the search index costs a write: a batch of BENCH_SEARCH_INSERT_ROWS
+// (1,000) messages and as many events through the insert functions, with the search indexes and
+// without them (dropped inside the same rolled-back transaction), BENCH_SEARCH_INSERT_RUNS (5) times.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,13 +16,15 @@ import type { ServiceContext } from '../../src/context.js';
 import { openDatabase } from '../../src/db/database.js';
 import { asWritten, search, type SearchFilter } from '../../src/modules/search/service.js';
 import { createBenchDatabase } from '../lib/postgres.js';
-import { bytes, describeMachine, machine, ms, percentile, printTable, writeResults } from '../lib/report.js';
+import { bytes, describeMachine, machine, median, ms, percentile, printTable, writeResults } from '../lib/report.js';
 import { runBench } from '../lib/run.js';
 import { generateSearchData } from './generate.js';
 
-const ROWS = Number(process.env.BENCH_SEARCH_ROWS ?? 1_000_000);
+const SIZES = (process.env.BENCH_SEARCH_SIZES ?? process.env.BENCH_SEARCH_ROWS ?? '100000,1000000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_SEARCH_RUNS ?? 50);
 const BASELINE_RUNS = Number(process.env.BENCH_SEARCH_BASELINE_RUNS ?? 5);
+const INSERT_ROWS = Number(process.env.BENCH_SEARCH_INSERT_ROWS ?? 1000);
+const INSERT_RUNS = Number(process.env.BENCH_SEARCH_INSERT_RUNS ?? 5);
 const GOAL_P99_MS = 50;
 
 interface Case {
@@ -70,13 +76,47 @@ async function exportJsonl(client: pg.Client, ownerId: string, dir: string): Pro
   return size;
 }
 
-runBench('search', async () => {
-  const loadStart = os.loadavg();
+/**
+ * Milliseconds per row of a batch of INSERT_ROWS messages (makima_insert_messages) and as many
+ * events (makima_record_task_events) written into one of the viewer's tasks, the median of
+ * INSERT_RUNS batches, each rolled back — with the search indexes, and without them (dropped
+ * inside the batch's transaction, so for it alone).
+ */
+async function insertCost(client: pg.Client, ownerId: string, taskId: string) {
+  const sample = async (sql: string) => (await client.query<{ batch: unknown }>(sql, [INSERT_ROWS])).rows[0].batch;
+  const messages = await sample(`SELECT jsonb_agg(jsonb_build_object('role', role, 'content', content, 'toolCalls', tool_calls)) AS batch FROM (SELECT * FROM conversation_messages LIMIT $1) s`);
+  const events = await sample(`SELECT jsonb_agg(jsonb_build_object('type', type, 'data', data)) AS batch FROM (SELECT * FROM task_events LIMIT $1) s`);
+  const batch = async (withIndexes: boolean) => {
+    const out = { messages: [] as number[], events: [] as number[] };
+    for (let i = 0; i < INSERT_RUNS; i++) {
+      await client.query('BEGIN');
+      try {
+        if (!withIndexes) await client.query('DROP INDEX conversation_messages_search_vector_idx, task_events_search_vector_idx');
+        let t = performance.now();
+        await client.query(
+          `SELECT makima_insert_messages($1, (SELECT array_agg(gen_random_uuid()) FROM generate_series(1, $3)), array_fill(NULL::uuid, ARRAY[$3::int]), $2)`,
+          [taskId, JSON.stringify(messages), INSERT_ROWS],
+        );
+        out.messages.push((performance.now() - t) / INSERT_ROWS);
+        t = performance.now();
+        const res = await client.query<{ r: { refer?: string } }>('SELECT makima_record_task_events($1, $2, NULL, $3) AS r', [taskId, ownerId, JSON.stringify(events)]);
+        if (res.rows[0].r.refer) throw new Error(`makima_record_task_events refused the batch: ${res.rows[0].r.refer}`);
+        out.events.push((performance.now() - t) / INSERT_ROWS);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    }
+    return { messagesMsPerRow: median(out.messages), eventsMsPerRow: median(out.events) };
+  };
+  return { rows: INSERT_ROWS, runs: INSERT_RUNS, withSearchIndexes: await batch(true), withoutSearchIndexes: await batch(false) };
+}
+
+async function measureSize(rows: number) {
   const db = await createBenchDatabase('search');
   console.log(`bench:search — database ${db.name} on PostgreSQL ${db.serverVersion}`);
-  console.log(`generating ${ROWS.toLocaleString('en-US')} messages and ${ROWS.toLocaleString('en-US')} task events …`);
+  console.log(`generating ${rows.toLocaleString('en-US')} messages and ${rows.toLocaleString('en-US')} task events …`);
   const t0 = performance.now();
-  const { users, timings } = await generateSearchData(db.url, ROWS);
+  const { users, timings } = await generateSearchData(db.url, rows);
   const generateSeconds = (performance.now() - t0) / 1000;
   const viewer = users[0];
   const client = new pg.Client({ connectionString: db.url });
@@ -132,6 +172,7 @@ runBench('search', async () => {
         query: c.query,
         filter: c.filter ?? null,
         hitsOnFirstPage: first.hits.length,
+        firstPage: first.hits.map((h) => h.id),
         matchingRows: matching,
         makima: { p50: percentile(makima, 50), p99: percentile(makima, 99), runs: RUNS },
         ilike: { p50: percentile(ilike, 50), p99: percentile(ilike, 99), runs: BASELINE_RUNS, rowsOnFirstPage: ilikeRows },
@@ -139,28 +180,58 @@ runBench('search', async () => {
       });
       console.log(`  ${c.name} (${matching} matching rows): makima p50 ${ms(percentile(makima, 50))} p99 ${ms(percentile(makima, 99))}; ILIKE p50 ${ms(percentile(ilike, 50))}; grep p50 ${ms(percentile(grep, 50))}`);
     }
+    const inserts = await insertCost(client, viewer.id, someTask);
     const m = machine(db.serverVersion);
     printTable({
-      title: `bench:search — ${ROWS.toLocaleString('en-US')} messages + ${ROWS.toLocaleString('en-US')} task events (viewer: 1/4 of them); ${describeMachine(m)}`,
+      title: `bench:search — ${rows.toLocaleString('en-US')} messages + ${rows.toLocaleString('en-US')} task events (viewer: 1/4 of them); ${describeMachine(m)}`,
       head: ['query', "viewer's matching rows", 'makima p50', 'makima p99', 'ILIKE scan p50', 'grep JSONL p50', `p99 < ${GOAL_P99_MS} ms`],
       rows: results.map((r) => [`${r.name}: ${r.query}`, r.matchingRows.toLocaleString('en-US'), ms(r.makima.p50), ms(r.makima.p99), ms(r.ilike.p50, 0), ms(r.grep.p50, 0), r.makima.p99 < GOAL_P99_MS ? 'yes' : 'no']),
     });
+    const perRow = (x: number) => `${(x * 1000).toFixed(0)} µs`;
+    console.log(
+      `insert cost per row (batches of ${INSERT_ROWS}): messages ${perRow(inserts.withSearchIndexes.messagesMsPerRow)} (without the search indexes ${perRow(inserts.withoutSearchIndexes.messagesMsPerRow)}), ` +
+        `events ${perRow(inserts.withSearchIndexes.eventsMsPerRow)} (without ${perRow(inserts.withoutSearchIndexes.eventsMsPerRow)})`,
+    );
     console.log(`JSONL exported for grep: ${bytes(exported)}; ${sizes.map((s) => `${s.name} ${bytes(s.bytes)}`).join(', ')}`);
-    const file = writeResults('search', {
-      benchmark: 'search',
-      date: new Date().toISOString(),
-      rows: { messages: ROWS, taskEvents: ROWS, viewerShare: 0.25 },
-      goal: { p99Ms: GOAL_P99_MS },
+    return {
+      rows: { messages: rows, taskEvents: rows, viewerShare: 0.25 },
       machine: m,
-      loadAverage: { start: loadStart, end: os.loadavg() },
       generate: { seconds: generateSeconds, timings },
       sizes: { exportedJsonlBytes: exported, relations: sizes },
+      inserts,
       results,
-    });
-    console.log(`wrote ${file}`);
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     await client.end();
     await app.close();
   }
+}
+
+runBench('search', async () => {
+  const loadStart = os.loadavg();
+  const runs: Awaited<ReturnType<typeof measureSize>>[] = [];
+  for (const rows of SIZES) runs.push(await measureSize(rows));
+  // Growth: how each query's p50/p99 moved from one size to the next, in the same run.
+  const growth = runs.slice(1).map((big, i) => {
+    const small = runs[i];
+    return {
+      from: small.rows.messages,
+      to: big.rows.messages,
+      queries: big.results.map((r, j) => ({ name: r.name, p50: r.makima.p50 / small.results[j].makima.p50, p99: r.makima.p99 / small.results[j].makima.p99 })),
+    };
+  });
+  for (const g of growth) {
+    console.log(`growth ×${g.to / g.from} data (${g.from.toLocaleString('en-US')} → ${g.to.toLocaleString('en-US')} each): ${g.queries.map((q) => `${q.name} p50 ×${q.p50.toFixed(1)} p99 ×${q.p99.toFixed(1)}`).join('; ')}`);
+  }
+  const file = writeResults('search', {
+    benchmark: 'search',
+    date: new Date().toISOString(),
+    settings: { sizes: SIZES, runs: RUNS, baselineRuns: BASELINE_RUNS, insertRows: INSERT_ROWS, insertRuns: INSERT_RUNS, first: 20 },
+    goal: { p99Ms: GOAL_P99_MS },
+    loadAverage: { start: loadStart, end: os.loadavg() },
+    growth,
+    runs,
+  });
+  console.log(`wrote ${file}`);
 });
