@@ -1,9 +1,11 @@
 // The subscriber side of the fan-out benchmark: many graphql-ws clients (one WebSocket each) on
 // Subscription.timeline, recording for every event received its write batch and when it arrived.
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
-import { nowMs, TIMELINE_SUBSCRIPTION, type BenchEventData } from './payload.js';
-import { mapWithConcurrency } from '../lib/concurrency.js';
+// The clients run in CLIENT_PROCESSES child processes (subscriber-child.ts), not in the benchmark's
+// own: ten thousand sockets receiving 10,000 messages a second saturate one event loop, which then
+// measures the client — for the floor and makima alike — and delays the writer's commits, which
+// share that loop. Receipts are timed in the child (nowMs is comparable across processes).
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface SubscriberSet {
   /** Every measured event received, by any subscriber: its write batch and when it arrived. */
@@ -21,14 +23,32 @@ export interface SubscriberSet {
 }
 
 /**
- * Subscribers connecting at once (each next one as soon as one is acknowledged). makima spends several ms of CPU on each new socket (the token
- * check among it); a wave so large that its last connection_init waits more than graphql-ws's 3 s
- * init timeout is closed with 4408, which measures the connect storm rather than the fan-out.
+ * Subscribers connecting at once, over all the child processes (each next one as soon as one is
+ * acknowledged). makima spends several ms of CPU on each new socket (the token check among it); a
+ * wave so large that its last connection_init waits more than graphql-ws's 3 s init timeout is
+ * closed with 4408, which measures the connect storm rather than the fan-out.
  */
-const CONNECT_WAVE = 50;
+export const CONNECT_WAVE = 50;
+/** BENCH_CLIENT_PROCESSES: the child processes the subscribers are spread over (4 by default). */
+const CLIENT_PROCESSES = Math.max(1, Number(process.env.BENCH_CLIENT_PROCESSES ?? 4));
 
 export interface Subscriber {
   token: string;
+}
+
+/** Parent → child. */
+export type ToChild = { type: 'connect'; wsUrl: string; subscribers: { i: number; token: string }[]; wave: number } | { type: 'close' };
+/** Child → parent: receipts and the rest, flushed every few tens of ms. */
+export type FromChild =
+  | { type: 'connected' }
+  | { type: 'failed'; message: string }
+  | { type: 'report'; received: number[]; probed: number[]; warmups: number; errors: string[] }
+  | { type: 'closed' };
+
+const CHILD = fileURLToPath(new URL('./subscriber-child.ts', import.meta.url));
+
+function send(child: ChildProcess, message: ToChild): void {
+  child.send(message);
 }
 
 export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Promise<SubscriberSet> {
@@ -36,9 +56,9 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
   const errors: string[] = [];
   const probed = new Set<number>();
   let warmups = 0;
-  const clients: Client[] = [];
-  let closing = false;
-  let closedCount = 0;
+  const processes = Math.min(CLIENT_PROCESSES, subscribers.length);
+  const children: ChildProcess[] = [];
+  const closed: Promise<void>[] = [];
   const set: SubscriberSet = {
     received,
     lastReceipt: 0,
@@ -47,53 +67,43 @@ export async function subscribeAll(wsUrl: string, subscribers: Subscriber[]): Pr
     warmups: () => warmups,
     errors,
     async close() {
-      closing = true;
-      await Promise.all(clients.map((c) => c.dispose()));
-      // Until every socket has closed (at most 30 s): ten thousand closing sockets would otherwise
-      // hold up the next shape's handshakes in this process (graphql-ws's 4408 init timeout).
-      const deadline = nowMs() + 30_000;
-      while (closedCount < clients.length && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const child of children) if (child.connected) send(child, { type: 'close' });
+      // A child closes its sockets within 30 s (subscriber-child.ts); one that does not is killed.
+      const killer = setTimeout(() => children.forEach((c) => c.kill()), 40_000);
+      await Promise.all(closed);
+      clearTimeout(killer);
     },
   };
-  const connect = (s: Subscriber, i: number) =>
+  const ready: Promise<void>[] = [];
+  for (let p = 0; p < processes; p++) {
+    const child = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(child);
+    closed.push(new Promise((resolve) => child.once('exit', () => resolve())));
+    ready.push(
       new Promise<void>((resolve, reject) => {
-        const client = createClient({
-          url: wsUrl,
-          webSocketImpl: WebSocket,
-          connectionParams: { authorization: `Bearer ${s.token}` },
-          lazy: false,
-          retryAttempts: 0,
-          on: {
-            connected: () => resolve(),
-            closed: (e) => {
-              closedCount++;
-              const reason = `subscriber ${i} closed: ${(e as { code?: number; reason?: string }).code} ${(e as { reason?: string }).reason ?? ''}`;
-              if (!closing) errors.push(reason); // e.g. closed as too slow (4413) in the middle of the run
-              reject(new Error(reason));
-            },
-          },
-          onNonLazyError: (e) => reject(e instanceof Error ? e : new Error(`subscriber ${i} failed to connect`)),
+        child.once('exit', (code) => reject(new Error(`subscriber process exited (${code}) before it connected`)));
+        child.on('message', (m: FromChild) => {
+          if (m.type === 'connected') resolve();
+          else if (m.type === 'failed') reject(new Error(m.message));
+          else if (m.type === 'closed') child.disconnect();
+          else if (m.type === 'report') {
+            for (let k = 0; k < m.received.length; k += 2) received.push({ batch: m.received[k], at: m.received[k + 1] });
+            if (m.received.length > 0) set.lastReceipt = Math.max(set.lastReceipt, m.received[m.received.length - 1]);
+            for (const i of m.probed) probed.add(i);
+            warmups += m.warmups;
+            errors.push(...m.errors);
+          }
         });
-        clients.push(client);
-        client.subscribe<{ timeline: { data: BenchEventData } }>(
-          { query: TIMELINE_SUBSCRIPTION },
-          {
-            next: (msg) => {
-              const data = msg.data?.timeline.data;
-              if (!data) return void errors.push(JSON.stringify(msg.errors ?? msg).slice(0, 300));
-              if (data.kind === 'probe') return void probed.add(i);
-              if (data.kind === 'warmup') return void warmups++;
-              const at = nowMs();
-              received.push({ batch: data.batch, at });
-              set.lastReceipt = at;
-            },
-            error: (err) => errors.push(String((err as Error).message ?? (err as { code?: number }).code ?? err)),
-            complete: () => undefined,
-          },
-        );
-      });
-  // CONNECT_WAVE at a time: ten thousand sockets opened in the same instant overflow the server's
-  // accept backlog (closed with 1006 before the handshake) and its init timeout (4408).
-  await mapWithConcurrency(subscribers, CONNECT_WAVE, connect);
+      }),
+    );
+    const mine = subscribers.flatMap((s, i) => (i % processes === p ? [{ i, token: s.token }] : []));
+    send(child, { type: 'connect', wsUrl, subscribers: mine, wave: Math.max(1, Math.round(CONNECT_WAVE / processes)) });
+  }
+  try {
+    await Promise.all(ready);
+  } catch (err) {
+    await set.close();
+    throw err;
+  }
   return set;
 }

@@ -15,8 +15,10 @@ import { HISTORY_CHANNEL, TASK_EVENTS_CHANNEL } from '../db/change.js';
 import { SubscriberTooSlowError } from '../errors.js';
 import type { HistoryEvent, PrismaClient, TaskEvent } from '../generated/prisma/client.js';
 
-/** Rows read per query; a burst larger than this is read in several batches, in order. */
+/** Rows read per stream and query; a burst larger than this is read in several batches, in order. */
 const BATCH_SIZE = 500;
+/** Streams read per query: the new events of that many owners (or tasks) come back in one result. */
+const READ_KEYS = 100;
 
 /**
  * One subscriber's live items: a bounded queue the hub pushes to without ever waiting. When the
@@ -79,28 +81,40 @@ interface StreamSource<Row, S extends Seq> {
   last(key: string): Promise<S>;
   /** The largest seq of each of `keys` now (absent or 0 when there is none), in one query. */
   lasts(keys: string[]): Promise<Map<string, S>>;
-  /** Up to BATCH_SIZE of `key`'s rows after `position`, in seq order, none of them ever skipped. */
-  after(key: string, position: S): Promise<Row[]>;
+  /**
+   * For each [key, position], up to BATCH_SIZE of `key`'s rows after `position`, none of them ever
+   * skipped, in one query; each key's rows in seq order.
+   */
+  after(positions: [key: string, position: S][]): Promise<Row[]>;
+  /** The key of a row's stream. */
+  keyOf(row: Row): string;
 }
 
 /** One owner's history, or one task's events, as this hub follows it while it has subscribers here. */
 interface Stream<Row, S extends Seq> {
+  key: string;
   /** The largest seq delivered; undefined until the stream's starting point is read. */
   position: S | undefined;
   ready: Promise<void>;
   feeds: Map<LiveFeed<Row>, Matches<Row>>;
+  /** Marks the stream to be read by the next read of its kind (one query for every stream marked). */
   drain: () => void;
 }
 
 /** The streams of one kind, by key (owner id, task id): opened by their first feed, dropped with their last. */
 class Streams<Row extends { seq: S }, S extends Seq> {
   private readonly streams = new Map<string, Stream<Row, S>>();
+  /** Streams to read: notified (or found behind) since the read under way, if any, began. */
+  private readonly marked = new Set<Stream<Row, S>>();
+  private readonly readMarked: () => void;
 
   constructor(
     private readonly source: StreamSource<Row, S>,
     private readonly stopped: () => boolean,
     private readonly readFailed: (err: unknown) => void,
-  ) {}
+  ) {
+    this.readMarked = serialized(() => this.read(), readFailed);
+  }
 
   get(key: string): Stream<Row, S> | undefined {
     return this.streams.get(key);
@@ -167,10 +181,14 @@ class Streams<Row extends { seq: S }, S extends Seq> {
 
   private open(key: string): Stream<Row, S> {
     const stream: Stream<Row, S> = {
+      key,
       position: undefined,
       feeds: new Map(),
       ready: Promise.resolve(),
-      drain: serialized(() => this.read(key, stream), this.readFailed),
+      drain: () => {
+        this.marked.add(stream);
+        if (stream.position !== undefined) this.readMarked();
+      },
     };
     stream.ready = (async () => {
       try {
@@ -180,23 +198,71 @@ class Streams<Row extends { seq: S }, S extends Seq> {
         throw err;
       }
       for (const feed of stream.feeds.keys()) feed.liveFrom = BigInt(stream.position);
+      // Notified while its starting point was being read: read past it now.
+      if (this.marked.has(stream)) this.readMarked();
     })();
     this.streams.set(key, stream);
     return stream;
   }
 
-  private async read(key: string, stream: Stream<Row, S>): Promise<void> {
-    await stream.ready;
+  /**
+   * Reads every marked stream (that knows its starting point) in one query per READ_KEYS streams,
+   * and delivers the rows. A stream marked while a read is under way is read again afterwards (its
+   * commit may not have been visible to the query), and so is one that got a full BATCH_SIZE.
+   */
+  private async read(): Promise<void> {
     for (;;) {
-      if (this.stopped() || this.streams.get(key) !== stream) return;
-      const rows = await this.source.after(key, stream.position!);
-      if (rows.length === 0) return;
-      stream.position = rows[rows.length - 1].seq;
-      for (const row of rows) for (const [feed, matches] of stream.feeds) if (matches(row)) feed.push(row);
-      if (rows.length < BATCH_SIZE) return;
+      if (this.stopped()) return;
+      const batch: Stream<Row, S>[] = [];
+      for (const stream of this.marked) {
+        if (this.streams.get(stream.key) !== stream) this.marked.delete(stream); // its last feed left
+        else if (stream.position !== undefined) {
+          this.marked.delete(stream);
+          batch.push(stream);
+          if (batch.length === READ_KEYS) break;
+        } // else: read once its starting point is known (open)
+      }
+      if (batch.length === 0) return;
+      const rows = await this.source.after(batch.map((stream) => [stream.key, stream.position!]));
+      const byKey = new Map(batch.map((stream) => [stream.key, stream]));
+      const counts = new Map<Stream<Row, S>, number>();
+      for (const row of rows) {
+        const stream = byKey.get(this.source.keyOf(row))!;
+        counts.set(stream, (counts.get(stream) ?? 0) + 1);
+        stream.position = row.seq;
+        for (const [feed, matches] of stream.feeds) if (matches(row)) feed.push(row);
+      }
+      // A full batch may have more behind it; a dropped stream (its last feed left) is read no more.
+      for (const [stream, count] of counts) if (count >= BATCH_SIZE && this.streams.get(stream.key) === stream) this.marked.add(stream);
     }
   }
 }
+
+/**
+ * The history events of several owners after a seq each, as Prisma's HistoryEvent (camelCase; seq
+ * as text: PGlite and pg parse int8 differently; enums by their Prisma names, each its database
+ * value in capitals: prisma/schema.prisma), ordered by seq: each owner's in order.
+ */
+const HISTORY_AFTER_SQL = `SELECT e.id, e.seq::text AS seq, e.owner_id AS "ownerId", e.contract_id AS "contractId", e.task_id AS "taskId",
+  upper(e.event_type::text) AS "eventType", e.event_subtype AS "eventSubtype", upper(e.phase::text) AS phase, e.event_data AS "eventData", e.actor,
+  e.created_at AS "createdAt"
+FROM unnest($1::uuid[], $2::bigint[]) AS s(owner_id, after)
+CROSS JOIN LATERAL (SELECT * FROM history_events h WHERE h.owner_id = s.owner_id AND h.seq > s.after ORDER BY h.seq LIMIT ${BATCH_SIZE}) e
+ORDER BY e.seq`;
+
+type HistoryEventRow = Omit<HistoryEvent, 'seq'> & { seq: string };
+
+function historyEvent(row: HistoryEventRow): HistoryEvent {
+  const event = row as unknown as HistoryEvent;
+  event.seq = BigInt(row.seq);
+  return event;
+}
+
+/** The events of several tasks after a seq each, as Prisma's TaskEvent; each task's in seq order. */
+const TASK_EVENTS_AFTER_SQL = `SELECT e.id, e.task_id AS "taskId", e.seq, upper(e.type::text) AS type, e.data, e.created_at AS "createdAt"
+FROM unnest($1::uuid[], $2::int[]) AS s(task_id, after)
+CROSS JOIN LATERAL (SELECT * FROM task_events t WHERE t.task_id = s.task_id AND t.seq > s.after ORDER BY t.seq LIMIT ${BATCH_SIZE}) e
+ORDER BY e.task_id, e.seq`;
 
 export interface LiveHubOptions {
   db: Database;
@@ -245,10 +311,12 @@ export class LiveHub extends EventEmitter {
         },
         // The owner's seqs commit in order (its history lock is held from drawing a seq to COMMIT):
         // a seq visible now has every smaller seq of this owner committed or rolled back.
-        after: (ownerId, position) => {
+        after: async (positions) => {
           this.reads.history++;
-          return prisma.historyEvent.findMany({ where: { ownerId, seq: { gt: position } }, orderBy: { seq: 'asc' }, take: BATCH_SIZE });
+          const rows = await db.query<HistoryEventRow>(HISTORY_AFTER_SQL, [positions.map(([key]) => key), positions.map(([, seq]) => String(seq))]);
+          return rows.map(historyEvent);
         },
+        keyOf: (event) => event.ownerId,
       },
       stopped,
       readFailed,
@@ -268,10 +336,11 @@ export class LiveHub extends EventEmitter {
         },
         // A task's seq is allocated as max + 1 while holding the task's row: seq N+1 cannot exist
         // before N is committed, so reading past the last delivered seq never skips one.
-        after: (taskId, position) => {
+        after: (positions) => {
           this.reads.taskEvents++;
-          return prisma.taskEvent.findMany({ where: { taskId, seq: { gt: position } }, orderBy: { seq: 'asc' }, take: BATCH_SIZE });
+          return db.query<TaskEvent>(TASK_EVENTS_AFTER_SQL, [positions.map(([key]) => key), positions.map(([, seq]) => seq)]);
         },
+        keyOf: (event) => event.taskId,
       },
       stopped,
       readFailed,
