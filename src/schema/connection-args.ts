@@ -95,7 +95,8 @@ export function emptyCursorsAsNull(schema: GraphQLSchema, document: DocumentNode
 export function connectionArgumentsPlugin(): Plugin {
   const check = ({ args }: { args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: unknown } }) => {
     const operation = getOperationAST(args.document, args.operationName);
-    if (!operation) return;
+    // Most operations write no field with both: then there is nothing to coerce the variables for.
+    if (!operation || fieldsWithBothEnds(args.schema, args.document, operation).length === 0) return;
     const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>);
     if (variables.coerced) checkConnectionArguments(args.schema, args.document, operation, variables.coerced);
   };

@@ -182,7 +182,47 @@ function addUses(into: Uses, from: Uses, times: number): void {
  * (`nodes(ids:)`), or, for any other list, without bound. Above the field's budget the request is
  * refused before anything runs.
  */
+/** The names of the fields of `schema` that declare a budget, found once per schema. */
+const budgetedNames = new WeakMap<GraphQLSchema, Set<string>>();
+
+function budgetedFieldNames(schema: GraphQLSchema): Set<string> {
+  let names = budgetedNames.get(schema);
+  if (!names) {
+    names = new Set();
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) && !isInterfaceType(type)) continue;
+      for (const field of Object.values(type.getFields())) {
+        if (typeof (field.extensions as FieldBudget | undefined)?.maxPerRequest === 'number') names.add(field.name);
+      }
+    }
+    budgetedNames.set(schema, names);
+  }
+  return names;
+}
+
+/**
+ * Whether the document names a field with a budget anywhere (by name, whatever its type): most
+ * documents name none, and then no variables can make them exceed one. Found once per document.
+ */
+const namesBudgetedField = new WeakMap<DocumentNode, boolean>();
+
+function mayUseBudget(schema: GraphQLSchema, document: DocumentNode): boolean {
+  let found = namesBudgetedField.get(document);
+  if (found === undefined) {
+    const names = budgetedFieldNames(schema);
+    found = false;
+    visit(document, {
+      Field(node) {
+        if (names.has(node.name.value)) found = true;
+      },
+    });
+    namesBudgetedField.set(document, found);
+  }
+  return found;
+}
+
 export function checkFieldBudgets(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): void {
+  if (!mayUseBudget(schema, document)) return;
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
   const root = operation && schema.getRootType(operation.operation);

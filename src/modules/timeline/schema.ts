@@ -1,7 +1,7 @@
 // GraphQL: reading history — Query.timeline, Contract.history and Task.history — and following it
 // live — Subscription.timeline and Subscription.contractHistory (docs/design.md §6).
 import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
-import type { GraphQLResolveInfo } from 'graphql';
+import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context.js';
 import type { Contract, Task } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
@@ -21,6 +21,27 @@ const historyConnection = prismaConnectionHelpers(builder, 'HistoryEvent', { cur
 type ConnectionArgs = PothosSchemaTypes.DefaultConnectionArguments & { filter?: Parameters<typeof decodeHistoryFilter>[0] };
 
 /**
+ * Which relations a page joins in, by what the connection field selects. A field written once
+ * (the usual case) is one node of the parsed document, which yoga caches and the answer depends on
+ * only: it is found once per field node, not once per request.
+ */
+const joinsByField = new WeakMap<FieldNode, { joinTask: boolean; joinContract: boolean }>();
+
+function joinsOf(info: GraphQLResolveInfo): { joinTask: boolean; joinContract: boolean } {
+  const single = info.fieldNodes.length === 1 ? info.fieldNodes[0] : undefined;
+  let joins = single && joinsByField.get(single);
+  if (!joins) {
+    const nodes = nodeSelections(info);
+    joins = {
+      joinTask: selectsOnly(nodes, 'task', JOINABLE_TASK_FIELDS, info),
+      joinContract: selectsOnly(nodes, 'contract', JOINABLE_CONTRACT_FIELDS, info),
+    };
+    if (single) joinsByField.set(single, joins);
+  }
+  return joins;
+}
+
+/**
  * One page of the viewer's history events (one contract's or one task's with `scope`), newest
  * first, by keyset on `seq`: one SQL statement (history/sql.ts), with the task's and the contract's
  * columns joined in when the query asks for no more of them than the join carries. Pagination
@@ -33,7 +54,7 @@ async function historyPage(ctx: Context, args: ConnectionArgs, info: GraphQLReso
   const viewer = requireViewer(ctx);
   const filter = decodeHistoryFilter(args.filter);
   const backward = args.before != null || args.last != null;
-  const nodes = nodeSelections(info);
+  const { joinTask, joinContract } = joinsOf(info);
   const rows = await readHistoryPage(ctx.db, {
     ownerId: viewer.id,
     filter,
@@ -42,8 +63,8 @@ async function historyPage(ctx: Context, args: ConnectionArgs, info: GraphQLReso
     // A backward page is the rows nearest the cursor in the other direction, read that way.
     order: backward ? 'asc' : 'desc',
     limit: Math.abs(query.take ?? 0),
-    joinTask: selectsOnly(nodes, 'task', JOINABLE_TASK_FIELDS, info),
-    joinContract: selectsOnly(nodes, 'contract', JOINABLE_CONTRACT_FIELDS, info),
+    joinTask,
+    joinContract,
   });
   if (backward) rows.reverse();
   return historyConnection.resolve(rows, args, ctx, parent);
