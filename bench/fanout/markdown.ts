@@ -53,7 +53,8 @@ const cpuRatio = (shape: string): number | undefined => {
 };
 
 console.log(
-  `${file}: ${data.date}, ${data.settings.seconds} s of writing per shape and server, load average ${data.loadAverage.start.map((l) => l.toFixed(1)).join(' ')} at the start, ` +
+  `\`${file}\`${data.provenance?.commit ? `: commit ${data.provenance.commit.slice(0, 7)}${data.provenance.dirty ? ' (with uncommitted changes)' : ''}` : ''}, ` +
+    `${data.date.slice(0, 16).replace('T', ' ')} UTC, ${data.settings.seconds} s of writing per shape and server, load average ${data.loadAverage.start.map((l) => l.toFixed(1)).join(' ')} at the start, ` +
     `${data.loadAverage.end.map((l) => l.toFixed(1)).join(' ')} at the end\n`,
 );
 console.log(
