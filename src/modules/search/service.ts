@@ -5,7 +5,6 @@
 // Rows are searchable as soon as their transaction commits: the vectors are generated columns.
 import type { ServiceContext } from '../../context.js';
 import { BadInputError } from '../../errors.js';
-import { hourOf, hourStart, LEVELS, windowQuery } from './periods.js';
 import { excerpts, markedSnippet, MAX_SCANNED_CHARS, type Excerpt } from './excerpt.js';
 import { Prisma, type ConversationMessage, type Contract, type MessageRole, type Task, type TaskCheckpoint, type TaskEvent } from '../../generated/prisma/client.js';
 
@@ -105,107 +104,42 @@ function checkQuery(query: string, filter: SearchFilter): string {
   return q;
 }
 
-/** The kinds whose search vectors hold period lexemes (periods.ts), so searched window by window. */
-const WINDOWED = new Set<SearchHitKind>(['MESSAGE', 'TASK_EVENT']);
-/** Windows searched before the last one, which takes every older match. */
-const MAX_WINDOWS = 4;
-
-/** The hours the next (older) window spans: enough, at the density seen so far, for the matches still wanted. */
-function nextSpan(span: number, found: number, wanted: number): number {
-  if (found === 0) return span * 32;
-  return Math.min(span * 1024, Math.max(span, Math.ceil(((span * wanted) / found) * 1.25)));
-}
-
-interface Branch {
-  kind: SearchHitKind;
-  table: string;
-  x: string;
-  /** The filter's conditions, the owner's first; not the match itself. */
-  where: Prisma.Sql[];
-}
-
-/** The union branches the filter asks for, with the filter's conditions. */
-function branchesOf(ownerId: string, filter: SearchFilter): Branch[] {
+/** The union branches the filter asks for, each already filtered, ranked and cut to `take` rows. */
+function branches(ownerId: string, tsq: Prisma.Sql, filter: SearchFilter, after: SearchPosition | undefined, take: number): Prisma.Sql[] {
   const kinds = new Set<SearchHitKind>(filter.roles?.length ? ['MESSAGE'] : (filter.kinds?.length ? filter.kinds : SEARCH_HIT_KINDS));
   if (filter.roles?.length && filter.kinds?.length && !filter.kinds.includes('MESSAGE')) kinds.clear();
   const common = (x: string) => {
-    const where = [Prisma.sql`t.owner_id = ${ownerId}::uuid`];
+    const where = [Prisma.sql`t.owner_id = ${ownerId}::uuid`, Prisma.sql`${Prisma.raw(x)}.search_vector @@ q.tsq`];
     if (filter.taskId) where.push(Prisma.sql`${Prisma.raw(x)}.task_id = ${filter.taskId}::uuid`);
     if (filter.contractId) where.push(Prisma.sql`t.contract_id = ${filter.contractId}::uuid`);
     if (filter.since) where.push(Prisma.sql`${Prisma.raw(x)}.created_at >= ${filter.since}`);
     if (filter.until) where.push(Prisma.sql`${Prisma.raw(x)}.created_at <= ${filter.until}`);
     return where;
   };
-  const out: Branch[] = [];
-  if (kinds.has('MESSAGE')) {
-    const roles = filter.roles?.length ? [Prisma.sql`m.role::text = ANY(${filter.roles.map((r) => r.toLowerCase())}::text[])`] : [];
-    out.push({ kind: 'MESSAGE', table: 'conversation_messages', x: 'm', where: [...common('m'), ...roles] });
-  }
-  if (kinds.has('TASK_EVENT')) out.push({ kind: 'TASK_EVENT', table: 'task_events', x: 'e', where: common('e') });
-  if (kinds.has('CHECKPOINT')) out.push({ kind: 'CHECKPOINT', table: 'task_checkpoints', x: 'c', where: common('c') });
-  return out;
-}
-
-/**
- * The ids of the newest MAX_RANKED matches of a branch, found window by window from the newest
- * hour back: each window is the query's words AND the period blocks of its hours, so the GIN index
- * returns only that window's matches, and each next window spans what the density seen so far says
- * is still needed. The last window takes every older match (and any dated more than ~4 years ahead,
- * which the first window's blocks stop short of). The windows do not overlap, so the ids are the
- * same newest matches one query over all the rows would find, without reading all of a common word's.
- */
-async function newestMatches(ctx: ServiceContext, b: Branch, tsq: Prisma.Sql, filter: SearchFilter): Promise<string[]> {
-  const X = Prisma.raw(b.x);
-  const now = hourOf(new Date());
-  const far = (Math.floor(now / 8 ** (LEVELS - 1)) + 2) * 8 ** (LEVELS - 1);
-  let hi = filter.until ? Math.min(far, hourOf(filter.until) + 1) : far;
-  let lo = Math.min(now, hi - 1);
-  // Hours before `floor` are filtered out; hours before 1970 are left to the last window.
-  const floor = Math.max(0, filter.since ? hourOf(filter.since) : 0);
-  // The first window's span counts its hours up to now: later ones are normally empty.
-  let span = 1;
-  const ids: string[] = [];
-  for (let n = 1; ; n++) {
-    const rest = n === MAX_WINDOWS || hi <= floor;
-    const match = rest
-      ? Prisma.sql`${X}.search_vector @@ q.tsq AND (${X}.created_at < ${hourStart(hi)} OR ${X}.created_at >= ${hourStart(far)})`
-      : Prisma.sql`${X}.search_vector @@ (q.tsq && ${windowQuery(lo, hi)}::tsquery)`;
-    const wanted = MAX_RANKED - ids.length;
-    const [{ found }] = await ctx.prisma.$queryRaw<{ found: string[] }[]>`
-      SELECT coalesce(array_agg(s.id::text), '{}') AS found FROM (
-        SELECT ${X}.id FROM ${Prisma.raw(b.table)} ${X} JOIN tasks t ON t.id = ${X}.task_id, (SELECT ${tsq} AS tsq) q
-         WHERE numnode(q.tsq) > 0 AND ${match} AND ${Prisma.join(b.where, ' AND ')}
-         ORDER BY ${X}.created_at DESC LIMIT ${wanted}) s`;
-    ids.push(...found);
-    if (rest || found.length === wanted || (filter.since && lo <= floor)) return ids;
-    span = nextSpan(span, found.length, wanted - found.length);
-    hi = lo;
-    lo = Math.max(floor, hi - span);
-  }
-}
-
-/** A branch's SQL: its matches ranked and cut to `take` rows. */
-async function branchSql(ctx: ServiceContext, b: Branch, tsq: Prisma.Sql, filter: SearchFilter, after: SearchPosition | undefined, take: number): Promise<Prisma.Sql> {
-  const X = Prisma.raw(b.x);
-  // Ranked among the newest MAX_RANKED matches of the kind: ranking reads every candidate's vector,
-  // so a word found in most rows would otherwise cost a pass over most of the table. One task's
-  // rows are few and indexed by task: those (and checkpoints) are found in one query.
-  let candidates: Prisma.Sql;
-  if (WINDOWED.has(b.kind) && !filter.taskId) {
-    const ids = await newestMatches(ctx, b, tsq, filter);
-    candidates = Prisma.sql`SELECT ${X}.id, ${X}.task_id, ${X}.created_at, ${X}.search_vector FROM ${Prisma.raw(b.table)} ${X} WHERE ${X}.id = ANY(${ids}::uuid[])`;
-  } else {
-    candidates = Prisma.sql`SELECT ${X}.id, ${X}.task_id, ${X}.created_at, ${X}.search_vector
-            FROM ${Prisma.raw(b.table)} ${X} JOIN tasks t ON t.id = ${X}.task_id, (SELECT ${tsq} AS tsq) q
-           WHERE ${X}.search_vector @@ q.tsq AND ${Prisma.join(b.where, ' AND ')}
-           ORDER BY ${X}.created_at DESC LIMIT ${MAX_RANKED}`;
-  }
   // Keyset: every branch is ordered like the whole list, so each needs only the rows after the cursor.
   const afterCursor = after ? Prisma.sql`WHERE (r.score, r.created_at, r.id) < (${after.score}::float8::real, ${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
-  return Prisma.sql`(SELECT ${b.kind}::text AS kind, r.id, r.task_id, r.created_at, r.score FROM (
-        SELECT c.id, c.task_id, c.created_at, ts_rank_cd(c.search_vector, q.tsq) AS score FROM (${candidates}) c, (SELECT ${tsq} AS tsq) q
+  const branch = (kind: SearchHitKind, table: string, x: string, extra: Prisma.Sql[]) => {
+    const where = [...common(x), ...extra];
+    const X = Prisma.raw(x);
+    // Ranked among the newest MAX_RANKED matches of the kind: ranking reads every candidate's vector,
+    // so a word found in most rows would otherwise cost a pass over most of the table.
+    return Prisma.sql`(SELECT ${kind}::text AS kind, r.id, r.task_id, r.created_at, r.score FROM (
+        SELECT c.id, c.task_id, c.created_at, ts_rank_cd(c.search_vector, q.tsq) AS score FROM (
+          SELECT ${X}.id, ${X}.task_id, ${X}.created_at, ${X}.search_vector
+            FROM ${Prisma.raw(table)} ${X} JOIN tasks t ON t.id = ${X}.task_id, (SELECT ${tsq} AS tsq) q
+           WHERE ${Prisma.join(where, ' AND ')}
+           ORDER BY ${X}.created_at DESC LIMIT ${MAX_RANKED}) c, (SELECT ${tsq} AS tsq) q
       ) r ${afterCursor}
       ORDER BY r.score DESC, r.created_at DESC, r.id DESC LIMIT ${take})`;
+  };
+  const out: Prisma.Sql[] = [];
+  if (kinds.has('MESSAGE')) {
+    const roles = filter.roles?.length ? [Prisma.sql`m.role::text = ANY(${filter.roles.map((r) => r.toLowerCase())}::text[])`] : [];
+    out.push(branch('MESSAGE', 'conversation_messages', 'm', roles));
+  }
+  if (kinds.has('TASK_EVENT')) out.push(branch('TASK_EVENT', 'task_events', 'e', []));
+  if (kinds.has('CHECKPOINT')) out.push(branch('CHECKPOINT', 'task_checkpoints', 'c', []));
+  return out;
 }
 
 /** The text a hit's snippet is cut from, as the search vector saw it. */
@@ -225,8 +159,7 @@ export async function search(
   const filter = input.filter ?? {};
   const query = checkQuery(input.query, filter);
   const tsq = tsQuery(query);
-  // Each kind's windows are searched at the same time (on PostgreSQL, over the pool's connections).
-  const parts = await Promise.all(branchesOf(ctx.viewer.id, filter).map((b) => branchSql(ctx, b, tsq, filter, input.after, input.first + 1)));
+  const parts = branches(ctx.viewer.id, tsq, filter, input.after, input.first + 1);
   if (parts.length === 0) return { hits: [], hasNextPage: false };
   const rows = await ctx.prisma.$queryRaw<HitRow[]>`
     WITH hits AS (
