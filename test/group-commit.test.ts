@@ -3,6 +3,7 @@
 // statement is under way as one statement — one transaction, one lock, one commit — and each is
 // still atomic with its own history event, in seq order. A statement of several writes that
 // PostgreSQL refuses is sent again write by write, so one bad write fails alone.
+// (The second test puts writes in one lane directly, so it goes together on both engines.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeInOneStatement } from '../src/db/change.js';
 import { appendWrite } from '../src/modules/conversation/sql.js';
@@ -40,8 +41,10 @@ describe('one owner’s hot writes go together', () => {
     const added = after.seqs.slice(before.seqs.length);
     expect(added).toHaveLength(writes.length);
     expect(after.subtypes.slice(before.seqs.length).filter((s) => s === 'message')).toHaveLength(2 * taskIds.length);
-    // Fewer transactions than writes: some went together.
-    expect(after.transactions - before.transactions).toBeLessThan(writes.length);
+    // Fewer transactions than writes: some went together. On PostgreSQL a statement is under way
+    // on its connection while the next requests reach the lane; PGlite runs a statement inside the
+    // process's one thread, so whether a request arrives during it is up to the event loop's timing.
+    if (t.db.engine === 'postgres') expect(after.transactions - before.transactions).toBeLessThan(writes.length);
     // Two appends to one task are never in one statement: each saw the other's head.
     for (const [i, taskId] of taskIds.entries()) {
       expect((await conversationTexts(user, taskId)).sort()).toEqual([`a${i}`, `b${i}`]);
