@@ -8,7 +8,8 @@
 // event matters to one subscriber in ten thousand), and 1,000 users with ten each and 100 events/s;
 // the same 1,000 users × 10 at 1,000 events/s (10,000 deliveries/s); and one user with all 10,000
 // subscribers and 1 event/s (each event a burst of 10,000 deliveries, 10,000 deliveries/s).
-// BENCH_NO_FLOOR=1 runs makima alone (for profiling, with BENCH_PROFILE and BENCH_SHAPES below).
+// BENCH_NO_FLOOR=1 runs makima alone (for profiling, with BENCH_PROFILE and BENCH_SHAPES below;
+// BENCH_FANOUT_OUT names its results file, so that the full run's stays).
 // BENCH_SECONDS (default 8) of writing per run; BENCH_MAX_SUBSCRIBERS (default 10,000) leaves out
 // the shapes with more subscribers, for a quick run.
 import crypto from 'node:crypto';
@@ -34,6 +35,8 @@ const MAX_SUBSCRIBERS = Number(process.env.BENCH_MAX_SUBSCRIBERS ?? 10_000);
 const ONLY = process.env.BENCH_SHAPES?.split(';').map((s) => s.trim());
 /** BENCH_PROFILE=<dir>: a CPU profile of the makima server (from ready to stop) is written there. */
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
+/** BENCH_FANOUT_OUT: the results file's name (default `fanout`: bench/results/fanout.json). */
+const OUT = process.env.BENCH_FANOUT_OUT || 'fanout';
 const SCENARIOS: Scenario[] = [
   { name: '1,000 users × 1 subscriber', users: 1000, subscribers: 1000, rate: 1000 },
   { name: '100 users × 10 subscribers', users: 100, subscribers: 1000, rate: 100 },
@@ -277,10 +280,10 @@ runBench('fanout', async () => {
     }
   }
   await Promise.all([bare.stop(), makima.stop()]);
-  if (PROFILE_DIR) {
-    const file = path.join(PROFILE_DIR, 'fanout-makima.cpuprofile');
-    console.log(`makima's CPU profile (${file}), self time by where the code comes from:`);
-    for (const b of profileBuckets(file)) console.log(`  ${b.percent.toFixed(1).padStart(5)} %  ${b.bucket}`);
+  const profile = PROFILE_DIR ? profileBuckets(path.join(PROFILE_DIR, 'fanout-makima.cpuprofile')) : undefined;
+  if (profile) {
+    console.log(`makima's CPU profile (${path.join(PROFILE_DIR!, 'fanout-makima.cpuprofile')}), self time by where the code comes from:`);
+    for (const b of profile) console.log(`  ${b.percent.toFixed(1).padStart(5)} %  ${b.bucket}`);
   }
   await db.close();
   await bench.drop();
@@ -325,12 +328,13 @@ runBench('fanout', async () => {
     rows: outcomes.map(row),
   });
   for (const o of outcomes) if (o.errors?.length) console.log(`${o.scenario}, ${o.label} errors: ${o.errors.join(' | ')}`);
-  const file = writeResults('fanout', {
+  const file = writeResults(OUT, {
     benchmark: 'fanout',
     date: new Date().toISOString(),
     machine: m,
     loadAverage: { start: loadStart, end: os.loadavg() },
     settings: { scenarios: SCENARIOS, seconds: SECONDS, targetP99Ms: TARGET_P99_MS },
+    ...(profile ? { profile } : {}),
     results: outcomes.map((o) => ({
       ...o,
       writeRate: o.writeRate && Math.round(o.writeRate),

@@ -37,6 +37,8 @@ const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
   loadAverage: { start: number[]; end: number[] };
   settings: { seconds: number; targetP99Ms: number };
   provenance?: { commit?: string; dirty?: boolean };
+  /** With BENCH_PROFILE: makima's self time by origin. */
+  profile?: { bucket: string; percent: number }[];
   results: Row[];
 };
 const target = data.settings.targetP99Ms;
@@ -110,4 +112,10 @@ if (growth.length) {
       `- ${a} → ${b}: server CPU/delivery ${ms(cpu(ma), 3)} → ${ms(cpu(mb), 3)}, delivery p99 ${ms(ma.deliveryMs!.p99)} → ${ms(mb.deliveryMs!.p99)}${floorText}`,
     );
   }
+}
+
+if (data.profile?.length) {
+  console.log("\nmakima's CPU profile (`BENCH_PROFILE`, from its ready line to its stop), self time by origin, % of busy time:\n");
+  console.log('| origin | % |\n|---|--:|');
+  for (const b of data.profile.slice(0, 12)) console.log(`| ${b.bucket} | ${b.percent.toFixed(1)} |`);
 }

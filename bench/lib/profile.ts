@@ -3,6 +3,7 @@
 // when it is stopped; `profileBuckets` sums a profile's self time by where the code comes from
 // (a package, Node itself, makima's own folders, the garbage collector), for docs/benchmarks.md.
 import fs from 'node:fs';
+import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 
 /** Starts the profiler when `file` is given; the returned function writes the profile to it. */
@@ -15,6 +16,8 @@ export async function startProfiling(file: string | undefined): Promise<() => Pr
   await session.post('Profiler.start');
   return async () => {
     const { profile } = await session.post('Profiler.stop');
+    // BENCH_PROFILE names a directory that need not exist yet.
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
   };

@@ -24,6 +24,8 @@ const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
   results: Row[];
   goals: { goal: string; measured: string; met: boolean }[];
   serverErrors?: { server: string; message: string; count: number }[];
+  /** With BENCH_PROFILE: the one-instance server's self time by origin. */
+  profile?: { bucket: string; percent: number }[];
 };
 const msText = (v: number | null, digits = 0) => (v === null ? '—' : `${v.toFixed(digits)} ms`);
 const p = data.provenance;
@@ -95,4 +97,9 @@ for (const g of data.goals) console.log(`- ${g.met ? 'met' : '**not met**'}: ${g
 if (data.serverErrors?.length) {
   console.log('\nErrors the servers logged:');
   for (const e of data.serverErrors) console.log(`- ${e.server}: ${e.count} × ${e.message}`);
+}
+if (data.profile?.length) {
+  console.log("\nThe one-instance server's CPU profile (`BENCH_PROFILE`, from its ready line to its stop), self time by origin, % of busy time:\n");
+  console.log('| origin | % |\n|---|--:|');
+  for (const b of data.profile.slice(0, 12)) console.log(`| ${b.bucket} | ${b.percent.toFixed(1)} |`);
 }
