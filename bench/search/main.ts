@@ -26,6 +26,15 @@ const BASELINE_RUNS = Number(process.env.BENCH_SEARCH_BASELINE_RUNS ?? 5);
 const INSERT_ROWS = Number(process.env.BENCH_SEARCH_INSERT_ROWS ?? 1000);
 const INSERT_RUNS = Number(process.env.BENCH_SEARCH_INSERT_RUNS ?? 5);
 const GOAL_P99_MS = 50;
+/**
+ * BENCH_SEARCH_TRY_CREATED_AT=1: after the cases, the same queries again with a b-tree index on
+ * created_at of both tables (made, analyzed, and dropped in the same database), so that the planner
+ * may walk the newest rows backwards instead of reading every match: an experiment measured side by
+ * side, not what makima's migrations create (docs/benchmarks.md, "Search speed").
+ */
+const TRY_CREATED_AT = process.env.BENCH_SEARCH_TRY_CREATED_AT === '1';
+/** BENCH_SEARCH_OUT: the results file's name (default `search`). */
+const OUT = process.env.BENCH_SEARCH_OUT || 'search';
 
 interface Case {
   name: string;
@@ -180,6 +189,26 @@ async function measureSize(rows: number) {
       });
       console.log(`  ${c.name} (${matching} matching rows): makima p50 ${ms(percentile(makima, 50))} p99 ${ms(percentile(makima, 99))}; ILIKE p50 ${ms(percentile(ilike, 50))}; grep p50 ${ms(percentile(grep, 50))}`);
     }
+    if (TRY_CREATED_AT) {
+      console.log('the same queries with a b-tree index on created_at of both tables …');
+      await client.query('CREATE INDEX bench_messages_created_at ON conversation_messages (created_at)');
+      await client.query('CREATE INDEX bench_task_events_created_at ON task_events (created_at)');
+      await client.query('ANALYZE conversation_messages');
+      await client.query('ANALYZE task_events');
+      for (const [i, c] of cases.entries()) {
+        const run = () => search(ctx, { query: c.query, filter: c.filter, first: 20 });
+        const first = await run();
+        for (let k = 0; k < 3; k++) await run();
+        const t = await samples(RUNS, run);
+        const samePage = first.hits.map((h) => h.id).join() === results[i].firstPage.join();
+        Object.assign(results[i], { withCreatedAtIndex: { p50: percentile(t, 50), p99: percentile(t, 99), runs: RUNS, samePage } });
+        console.log(`  ${c.name}: p50 ${ms(percentile(t, 50))} p99 ${ms(percentile(t, 99))} (without: p50 ${ms(results[i].makima.p50)}); same first page: ${samePage}`);
+      }
+      await client.query('DROP INDEX bench_messages_created_at');
+      await client.query('DROP INDEX bench_task_events_created_at');
+      await client.query('ANALYZE conversation_messages');
+      await client.query('ANALYZE task_events');
+    }
     const inserts = await insertCost(client, viewer.id, someTask);
     const m = machine(db.serverVersion);
     printTable({
@@ -224,10 +253,10 @@ runBench('search', async () => {
   for (const g of growth) {
     console.log(`growth ×${g.to / g.from} data (${g.from.toLocaleString('en-US')} → ${g.to.toLocaleString('en-US')} each): ${g.queries.map((q) => `${q.name} p50 ×${q.p50.toFixed(1)} p99 ×${q.p99.toFixed(1)}`).join('; ')}`);
   }
-  const file = writeResults('search', {
+  const file = writeResults(OUT, {
     benchmark: 'search',
     date: new Date().toISOString(),
-    settings: { sizes: SIZES, runs: RUNS, baselineRuns: BASELINE_RUNS, insertRows: INSERT_ROWS, insertRuns: INSERT_RUNS, first: 20 },
+    settings: { sizes: SIZES, runs: RUNS, baselineRuns: BASELINE_RUNS, insertRows: INSERT_ROWS, insertRuns: INSERT_RUNS, first: 20, tryCreatedAtIndex: TRY_CREATED_AT },
     goal: { p99Ms: GOAL_P99_MS },
     loadAverage: { start: loadStart, end: os.loadavg() },
     growth,

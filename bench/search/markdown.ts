@@ -13,6 +13,8 @@ interface Result {
   makima: Stat;
   ilike: Stat;
   grep: Stat;
+  /** With BENCH_SEARCH_TRY_CREATED_AT=1: the same query with a b-tree index on created_at. */
+  withCreatedAtIndex?: Stat & { samePage: boolean };
 }
 interface Run {
   rows: { messages: number; taskEvents: number };
@@ -61,4 +63,15 @@ console.log('|--:|--:|--:|--:|');
 for (const run of data.runs) {
   const { rows, withSearchIndexes: w, withoutSearchIndexes: wo } = run.inserts;
   console.log(`| ${n(run.rows.messages)} + ${n(run.rows.taskEvents)} | ${n(rows)} | ${us(w.messagesMsPerRow)} / ${us(wo.messagesMsPerRow)} | ${us(w.eventsMsPerRow)} / ${us(wo.eventsMsPerRow)} |`);
+}
+if (data.runs.some((run) => run.results.some((r) => r.withCreatedAtIndex))) {
+  console.log('\nThe experiment (`BENCH_SEARCH_TRY_CREATED_AT=1`): the same queries, in the same database, with a b-tree index on `created_at` of both tables:\n');
+  console.log('| size | query | makima p50 / p99 | with the `created_at` index p50 / p99 | same first page |');
+  console.log('|--:|---|--:|--:|:-:|');
+  for (const run of data.runs) {
+    for (const r of run.results) {
+      const w = r.withCreatedAtIndex;
+      if (w) console.log(`| ${n(run.rows.messages)} + ${n(run.rows.taskEvents)} | ${r.name}: \`${r.query}\` | ${ms(r.makima.p50)} / ${ms(r.makima.p99)} | ${ms(w.p50)} / ${ms(w.p99)} | ${w.samePage ? 'yes' : 'no'} |`);
+    }
+  }
 }
