@@ -13,9 +13,10 @@ import { migrate } from '../../src/db/migrate.js';
 import { createUser } from '../../src/modules/auth/service.js';
 import { NODE_HOST, spawnServer } from '../lib/children.js';
 import { createBenchDatabase } from '../lib/postgres.js';
-import { bytes, describeMachine, machine, median, ms, printTable, writeResults } from '../lib/report.js';
+import { describeMachine, machine, median, ms, printTable, writeResults } from '../lib/report.js';
 import { runBench } from '../lib/run.js';
 import { conversationMessage, seededRandom } from './conversation.js';
+import { STORAGE_HEAD, storageRow, TIMING_HEAD, timingRow } from './tables.js';
 
 const MESSAGES = 1000;
 const SNAPSHOT_EVERY = 10;
@@ -260,15 +261,8 @@ runBench('snapshots', async () => {
       title:
         `Snapshot storage — one ${MESSAGES.toLocaleString('en-US')}-message conversation, a snapshot every ${SNAPSHOT_EVERY} messages (${tree.snapshots} snapshots)\n` +
         `${describeMachine(m)}; makima on Node ${server.node}; load average at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}`,
-      head: ['design', 'messages on disk', 'snapshots (rows)', 'snapshots on disk', 'per snapshot', 'messages + snapshots on disk'],
-      rows: [tree, origin].map((s) => [
-        s.design,
-        bytes(s.messagesOnDisk),
-        bytes(s.snapshotsRowBytes),
-        bytes(s.snapshotsOnDisk),
-        bytes(Math.round(s.snapshotsRowBytes / s.snapshots)),
-        bytes(s.messagesOnDisk + s.snapshotsOnDisk),
-      ]),
+      head: STORAGE_HEAD,
+      rows: [tree, origin].map(storageRow),
     });
     console.log(
       `origin ÷ makima: snapshots ${(origin.snapshotsRowBytes / tree.snapshotsRowBytes).toFixed(0)}× (rows), ` +
@@ -277,15 +271,8 @@ runBench('snapshots', async () => {
     );
     printTable({
       title: `Fork, rewind and first-page time over HTTP (median of ${RUNS} after a warm-up; fork and rewind at the middle message) — target: flat`,
-      head: ['messages', 'rewindConversation', 'forkTask (messageId)', 'forkTask (checkpointId)', 'conversation(first: 50)', 'origin: copy conversation JSON (SQL only)'],
-      rows: timings.map((t) => [
-        t.messages.toLocaleString('en-US'),
-        ms(t.rewindConversation.median),
-        ms(t.forkAtMessage.median),
-        ms(t.forkAtCheckpoint.median),
-        ms(t.firstPage.median),
-        ms(t.originCopy.median),
-      ]),
+      head: TIMING_HEAD,
+      rows: timings.map((t) => timingRow(t, (v) => ms(v))),
     });
     const file = writeResults('snapshots', {
       benchmark: 'snapshots',

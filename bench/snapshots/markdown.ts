@@ -1,24 +1,16 @@
 // Prints a bench:snapshots results file as the Markdown of docs/benchmarks.md's snapshots section:
 // its provenance, the storage table, the fork/rewind table, the goal and how the costs grow ×10
 // in messages. `npx tsx bench/snapshots/markdown.ts [bench/results/snapshots.json]`.
-import { bytes } from '../lib/report.js';
 import { growth, markdownTable, msText, provenanceLine, readResults, type ResultsFile } from '../lib/markdown.js';
+import { STORAGE_HEAD, storageRow, TIMING_HEAD, timingRow, type StorageFigures, type TimingFigures } from './tables.js';
 
-interface Storage {
-  design: string;
-  messagesOnDisk: number;
-  snapshots: number;
-  snapshotsRowBytes: number;
-  snapshotsOnDisk: number;
-}
-
-type Timing = { median: number };
+type Storage = StorageFigures;
 
 interface Results extends ResultsFile {
   server: { node: string };
   settings: { messages: number; snapshotEvery: number; appendBatch: number; sizes: number[]; runs: number };
   storage: { makima: Storage; origin: Storage };
-  timingsMs: { messages: number; rewindConversation: Timing; forkAtMessage: Timing; forkAtCheckpoint: Timing; firstPage: Timing; originCopy: Timing }[];
+  timingsMs: TimingFigures[];
 }
 
 const file = process.argv[2] ?? 'bench/results/snapshots.json';
@@ -28,17 +20,7 @@ console.log(provenanceLine(file, r, `makima on Node ${r.server.node}`, `median o
 
 const { makima, origin } = r.storage;
 console.log(
-  markdownTable(
-    ['design', 'messages on disk', 'snapshots (row bytes)', 'snapshots on disk', 'per snapshot', 'messages + snapshots on disk'],
-    [makima, origin].map((x) => [
-      x.design,
-      bytes(x.messagesOnDisk),
-      bytes(x.snapshotsRowBytes),
-      bytes(x.snapshotsOnDisk),
-      bytes(Math.round(x.snapshotsRowBytes / x.snapshots)),
-      bytes(x.messagesOnDisk + x.snapshotsOnDisk),
-    ]),
-  ),
+  markdownTable(STORAGE_HEAD, [makima, origin].map(storageRow)),
 );
 const total = (x: Storage) => x.messagesOnDisk + x.snapshotsOnDisk;
 console.log(
@@ -49,10 +31,7 @@ console.log(
 
 const t = r.timingsMs;
 console.log(
-  markdownTable(
-    ['messages', 'rewindConversation', 'forkTask (messageId)', 'forkTask (checkpointId)', 'conversation(first: 50)', "origin: JSON copy of the conversation (SQL only)"],
-    t.map((x) => [x.messages.toLocaleString('en-US'), ...[x.rewindConversation, x.forkAtMessage, x.forkAtCheckpoint, x.firstPage, x.originCopy].map((y) => msText(y.median))]),
-  ),
+  markdownTable(TIMING_HEAD, t.map((x) => timingRow(x, (v) => msText(v)))),
 );
 // Growth ×10 in messages: the two largest sizes of the run.
 const [a, b] = t.slice(-2);
