@@ -125,12 +125,31 @@ export interface TestServer {
 }
 
 export async function postGraphql<R, V = Record<string, unknown>>(url: string, doc: Doc<R, V>, variables?: V, token?: string): Promise<GqlResult<R>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query: typeof doc === 'string' ? doc : print(doc), variables }),
-  });
+  const query = typeof doc === 'string' ? doc : print(doc);
+  const send = () =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (err) {
+    // fetch reuses an idle keep-alive connection; on a loaded machine its idle timer can fire after
+    // the server's own (Node's keepAliveTimeout) has closed the socket, and the request then meets
+    // "other side closed" without having reached the server. A query is sent once more on a new
+    // connection; a mutation never is (the caller must see what happened to it).
+    if (!isClosedReusedSocket(err) || !/^\s*(query\b|\{)/.test(query)) throw err;
+    res = await send();
+  }
   return (await res.json()) as GqlResult<R>;
+}
+
+/** fetch's error for a pooled connection the server had closed (undici's UND_ERR_SOCKET "other side closed"). */
+function isClosedReusedSocket(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
+  return cause?.code === 'UND_ERR_SOCKET' && /other side closed/.test(cause.message ?? '');
 }
 
 export async function startTestServer(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestServer> {
