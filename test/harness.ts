@@ -136,10 +136,10 @@ export async function postGraphql<R, V = Record<string, unknown>>(url: string, d
   try {
     res = await send();
   } catch (err) {
-    // fetch reuses an idle keep-alive connection; on a loaded machine its idle timer can fire after
-    // the server's own (Node's keepAliveTimeout) has closed the socket, and the request then meets
-    // "other side closed" without having reached the server. A query is sent once more on a new
-    // connection; a mutation never is (the caller must see what happened to it).
+    // fetch reuses an idle keep-alive connection, and a server may close such a connection just as
+    // the next request is sent on it (its keep-alive timer, on a loaded machine); the request then
+    // meets "other side closed" without having been read. A query is sent once more on a new
+    // connection, as HTTP clients do; a mutation never is (the caller must see what happened to it).
     if (!isClosedReusedSocket(err) || !/^\s*(query\b|\{)/.test(query)) throw err;
     res = await send();
   }
