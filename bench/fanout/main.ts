@@ -35,6 +35,7 @@ const MAX_SUBSCRIBERS = Number(process.env.BENCH_MAX_SUBSCRIBERS ?? 10_000);
 const ONLY = process.env.BENCH_SHAPES?.split(';').map((s) => s.trim());
 /** BENCH_PROFILE=<dir>: a CPU profile of the makima server (from ready to stop) is written there. */
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
+const PROFILE_FILE = PROFILE_DIR && path.join(PROFILE_DIR, 'fanout-makima.cpuprofile');
 /** BENCH_FANOUT_OUT: the results file's name (default `fanout`: bench/results/fanout.json). */
 const OUT = process.env.BENCH_FANOUT_OUT || 'fanout';
 const SCENARIOS: Scenario[] = [
@@ -220,7 +221,7 @@ runBench('fanout', async () => {
       label: 'makima',
       node: NODE_HOST,
       args: [...TSX_LOADER, path.join('bench', 'servers', 'makima.ts')],
-      env: { DATABASE_URL: bench.url, ...(PROFILE_DIR ? { BENCH_PROFILE_FILE: path.join(PROFILE_DIR, 'fanout-makima.cpuprofile') } : {}) },
+      env: { DATABASE_URL: bench.url, ...(PROFILE_FILE ? { BENCH_PROFILE_FILE: PROFILE_FILE } : {}) },
     }),
   ]);
   let seq = 0;
@@ -280,9 +281,9 @@ runBench('fanout', async () => {
     }
   }
   await Promise.all([bare.stop(), makima.stop()]);
-  const profile = PROFILE_DIR ? profileBuckets(path.join(PROFILE_DIR, 'fanout-makima.cpuprofile')) : undefined;
+  const profile = PROFILE_FILE ? profileBuckets(PROFILE_FILE) : undefined;
   if (profile) {
-    console.log(`makima's CPU profile (${path.join(PROFILE_DIR!, 'fanout-makima.cpuprofile')}), self time by where the code comes from:`);
+    console.log(`makima's CPU profile (${PROFILE_FILE}), self time by where the code comes from:`);
     for (const b of profile) console.log(`  ${b.percent.toFixed(1).padStart(5)} %  ${b.bucket}`);
   }
   await db.close();

@@ -2,6 +2,7 @@
 // and the growth from 1,000 to 10,000 subscribers:
 // `npx tsx bench/fanout/markdown.ts [bench/results/fanout.json]`.
 import fs from 'node:fs';
+import { profileTable } from '../lib/markdown.js';
 
 interface Latency {
   p50: number;
@@ -116,6 +117,5 @@ if (growth.length) {
 
 if (data.profile?.length) {
   console.log("\nmakima's CPU profile (`BENCH_PROFILE`, from its ready line to its stop), self time by origin, % of busy time:\n");
-  console.log('| origin | % |\n|---|--:|');
-  for (const b of data.profile.slice(0, 12)) console.log(`| ${b.bucket} | ${b.percent.toFixed(1)} |`);
+  console.log(profileTable(data.profile));
 }

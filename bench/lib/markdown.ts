@@ -41,6 +41,11 @@ export function markdownTable(head: string[], rows: (string | number)[][], right
   return [`| ${head.join(' | ')} |`, `|${right.map((r) => (r ? '--:|' : '---|')).join('')}`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 }
 
+/** A server's CPU profile as bench/lib/profile.ts buckets it: its largest buckets, % of busy time. */
+export function profileTable(profile: { bucket: string; percent: number }[]): string {
+  return markdownTable(['origin', '%'], profile.slice(0, 12).map((b) => [b.bucket, b.percent.toFixed(1)]));
+}
+
 /** "×2.3" — how many times `small` the cost at the larger size is. */
 export function growth(small: number, large: number): string {
   return `×${(large / small).toFixed(large / small < 10 ? 1 : 0)}`;

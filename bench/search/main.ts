@@ -145,6 +145,13 @@ async function measureSize(rows: number) {
       { name: 'a shell command', query: '"rm -rf build"', literal: 'rm -rf build' },
       { name: 'filtered: one task, messages', query: 'retry', literal: 'retry', filter: { taskId: someTask, kinds: ['MESSAGE'] } },
     ];
+    /** A case's first page, then RUNS timings of it after a warm-up of three. */
+    const timeSearch = async (c: Case) => {
+      const run = () => search(ctx, { query: c.query, filter: c.filter, first: 20 });
+      const first = await run();
+      for (let i = 0; i < 3; i++) await run();
+      return { first, times: await samples(RUNS, run) };
+    };
     console.log(`exporting the viewer's rows as JSONL for grep …`);
     const exported = await exportJsonl(client, viewer.id, dir);
     const sizes = (
@@ -156,8 +163,6 @@ async function measureSize(rows: number) {
 
     const results = [];
     for (const c of cases) {
-      const run = () => search(ctx, { query: c.query, filter: c.filter, first: 20 });
-      const first = await run();
       const matching = Number(
         (
           await client.query<{ n: string }>(
@@ -168,8 +173,7 @@ async function measureSize(rows: number) {
           )
         ).rows[0].n,
       );
-      for (let i = 0; i < 3; i++) await run();
-      const makima = await samples(RUNS, run);
+      const { first, times: makima } = await timeSearch(c);
       const pattern = `%${c.literal.replace(/[%_\\]/g, (x) => `\\${x}`)}%`;
       const ilikeRows = (await client.query(ILIKE_SQL, [viewer.id, pattern, c.filter?.taskId ?? null])).rowCount;
       const ilike = await samples(BASELINE_RUNS, () => client.query(ILIKE_SQL, [viewer.id, pattern, c.filter?.taskId ?? null]));
@@ -196,10 +200,7 @@ async function measureSize(rows: number) {
       await client.query('ANALYZE conversation_messages');
       await client.query('ANALYZE task_events');
       for (const [i, c] of cases.entries()) {
-        const run = () => search(ctx, { query: c.query, filter: c.filter, first: 20 });
-        const first = await run();
-        for (let k = 0; k < 3; k++) await run();
-        const t = await samples(RUNS, run);
+        const { first, times: t } = await timeSearch(c);
         const samePage = first.hits.map((h) => h.id).join() === results[i].firstPage.join();
         Object.assign(results[i], { withCreatedAtIndex: { p50: percentile(t, 50), p99: percentile(t, 99), runs: RUNS, samePage } });
         console.log(`  ${c.name}: p50 ${ms(percentile(t, 50))} p99 ${ms(percentile(t, 99))} (without: p50 ${ms(results[i].makima.p50)}); same first page: ${samePage}`);

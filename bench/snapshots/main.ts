@@ -272,7 +272,7 @@ runBench('snapshots', async () => {
     printTable({
       title: `Fork, rewind and first-page time over HTTP (median of ${RUNS} after a warm-up; fork and rewind at the middle message) — target: flat`,
       head: TIMING_HEAD,
-      rows: timings.map((t) => timingRow(t, (v) => ms(v))),
+      rows: timings.map((t) => timingRow(t, ms)),
     });
     const file = writeResults('snapshots', {
       benchmark: 'snapshots',

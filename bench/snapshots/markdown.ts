@@ -4,12 +4,10 @@
 import { growth, markdownTable, msText, provenanceLine, readResults, type ResultsFile } from '../lib/markdown.js';
 import { STORAGE_HEAD, storageRow, TIMING_HEAD, timingRow, type StorageFigures, type TimingFigures } from './tables.js';
 
-type Storage = StorageFigures;
-
 interface Results extends ResultsFile {
   server: { node: string };
   settings: { messages: number; snapshotEvery: number; appendBatch: number; sizes: number[]; runs: number };
-  storage: { makima: Storage; origin: Storage };
+  storage: { makima: StorageFigures; origin: StorageFigures };
   timingsMs: TimingFigures[];
 }
 
@@ -22,7 +20,7 @@ const { makima, origin } = r.storage;
 console.log(
   markdownTable(STORAGE_HEAD, [makima, origin].map(storageRow)),
 );
-const total = (x: Storage) => x.messagesOnDisk + x.snapshotsOnDisk;
+const total = (x: StorageFigures) => x.messagesOnDisk + x.snapshotsOnDisk;
 console.log(
   `\nOne ${s.messages.toLocaleString('en-US')}-message conversation, a snapshot every ${s.snapshotEvery} messages (${makima.snapshots} snapshots). ` +
     `The origin's snapshots take ${(origin.snapshotsRowBytes / makima.snapshotsRowBytes).toFixed(0)}× makima's row bytes ` +
@@ -31,7 +29,7 @@ console.log(
 
 const t = r.timingsMs;
 console.log(
-  markdownTable(TIMING_HEAD, t.map((x) => timingRow(x, (v) => msText(v)))),
+  markdownTable(TIMING_HEAD, t.map((x) => timingRow(x, msText))),
 );
 // Growth ×10 in messages: the two largest sizes of the run.
 const [a, b] = t.slice(-2);

@@ -1,6 +1,7 @@
 // Prints a bench:writes results file as the Markdown tables of docs/benchmarks.md:
 // `npx tsx bench/writes/markdown.ts [bench/results/writes.json]`.
 import fs from 'node:fs';
+import { profileTable } from '../lib/markdown.js';
 
 interface Row {
   operation: string;
@@ -100,6 +101,5 @@ if (data.serverErrors?.length) {
 }
 if (data.profile?.length) {
   console.log("\nThe one-instance server's CPU profile (`BENCH_PROFILE`, from its ready line to its stop), self time by origin, % of busy time:\n");
-  console.log('| origin | % |\n|---|--:|');
-  for (const b of data.profile.slice(0, 12)) console.log(`| ${b.bucket} | ${b.percent.toFixed(1)} |`);
+  console.log(profileTable(data.profile));
 }
